@@ -1,0 +1,375 @@
+// plugin.cpp - loading one plugin library and the RAII wrappers over its table.
+#include "plugin.hpp"
+
+#include <dlfcn.h>
+
+#include "cagr_struct.hpp"
+
+namespace cagr {
+
+using abi::make_struct;
+
+std::shared_ptr<Library> Library::open(const std::string& path) {
+  // RTLD_LOCAL: plugins never see each other's symbols; RTLD_NOW: a missing symbol fails here,
+  // at load, instead of later in the middle of a run.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    throw Error(CAGR_ERROR_UNSUPPORTED, path + ": dlopen failed: " + (why ? why : "unknown reason"));
+  }
+  return std::shared_ptr<Library>(new Library(path, handle));
+}
+
+Library::~Library() { dlclose(handle_); }
+
+void* Library::symbol(const char* name) const { return dlsym(handle_, name); }
+
+namespace {
+
+void log_trampoline(void* user_data, cagr_log_level level, const char* message) {
+  const auto* fn = static_cast<const std::pair<LogFn, std::string>*>(user_data);
+  if (fn->first) fn->first(level, fn->second, message ? message : "");
+}
+
+// The entry points a 1.0 table must have; a plugin missing one is refused at load.
+bool has_required_entries(const cagr_plugin_api& api, std::string* missing) {
+  const std::pair<const void*, const char*> required[] = {
+      {reinterpret_cast<const void*>(api.last_error_message), "last_error_message"},
+      {reinterpret_cast<const void*>(api.init), "init"},
+      {reinterpret_cast<const void*>(api.shutdown), "shutdown"},
+      {reinterpret_cast<const void*>(api.get_info), "get_info"},
+      {reinterpret_cast<const void*>(api.device_count), "device_count"},
+      {reinterpret_cast<const void*>(api.device_properties), "device_properties"},
+      {reinterpret_cast<const void*>(api.op_query), "op_query"},
+      {reinterpret_cast<const void*>(api.op_variant), "op_variant"},
+      {reinterpret_cast<const void*>(api.buffer_alloc), "buffer_alloc"},
+      {reinterpret_cast<const void*>(api.buffer_destroy), "buffer_destroy"},
+      {reinterpret_cast<const void*>(api.buffer_host_pointer), "buffer_host_pointer"},
+      {reinterpret_cast<const void*>(api.copy), "copy"},
+      {reinterpret_cast<const void*>(api.stream_create), "stream_create"},
+      {reinterpret_cast<const void*>(api.stream_destroy), "stream_destroy"},
+      {reinterpret_cast<const void*>(api.stream_synchronize), "stream_synchronize"},
+      {reinterpret_cast<const void*>(api.event_create), "event_create"},
+      {reinterpret_cast<const void*>(api.event_destroy), "event_destroy"},
+      {reinterpret_cast<const void*>(api.event_record), "event_record"},
+      {reinterpret_cast<const void*>(api.stream_wait_event), "stream_wait_event"},
+      {reinterpret_cast<const void*>(api.event_synchronize), "event_synchronize"},
+      {reinterpret_cast<const void*>(api.kernel_create), "kernel_create"},
+      {reinterpret_cast<const void*>(api.kernel_destroy), "kernel_destroy"},
+      {reinterpret_cast<const void*>(api.kernel_run), "kernel_run"},
+  };
+  for (const auto& [fn, name] : required) {
+    if (fn == nullptr) {
+      *missing = name;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string str_or_empty(const char* s) { return s ? s : ""; }
+
+}  // namespace
+
+std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& options, LogFn log) {
+  std::shared_ptr<Plugin> plugin(new Plugin());
+  plugin->library_ = Library::open(path);
+
+  auto entry = reinterpret_cast<cagr_plugin_entry_fn>(plugin->library_->symbol(CAGR_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr)
+    throw Error(CAGR_ERROR_UNSUPPORTED, path + ": no entry symbol '" CAGR_PLUGIN_ENTRY_SYMBOL "' (not a CAGR plugin?)");
+
+  auto args = make_struct<cagr_plugin_entry_args>();
+  args.host_abi_major = CAGR_ABI_VERSION_MAJOR;
+  args.host_abi_minor = CAGR_ABI_VERSION_MINOR;
+  const cagr_status entry_status = entry(&args);
+  if (entry_status != CAGR_OK) {
+    throw Error(CAGR_ERROR_VERSION, path + ": plugin refused ABI " + std::to_string(CAGR_ABI_VERSION_MAJOR) + "." +
+                                        std::to_string(CAGR_ABI_VERSION_MINOR) +
+                                        (args.refusal ? std::string(": ") + args.refusal : std::string()));
+  }
+  if (args.plugin_abi_major < CAGR_ABI_OLDEST_SUPPORTED_MAJOR || args.plugin_abi_major > CAGR_ABI_VERSION_MAJOR) {
+    throw Error(CAGR_ERROR_VERSION, path + ": plugin speaks ABI major " + std::to_string(args.plugin_abi_major) +
+                                        ", host supports " + std::to_string(CAGR_ABI_OLDEST_SUPPORTED_MAJOR) + ".." +
+                                        std::to_string(CAGR_ABI_VERSION_MAJOR));
+  }
+  if (args.api == nullptr || args.api->struct_size < CAGR_STRUCT_SIZE(cagr_plugin_api, abi_minor))
+    throw Error(CAGR_ERROR_VERSION, path + ": plugin returned no entry-point table");
+  plugin->api_ = abi::read_struct(args.api);
+  std::string missing;
+  if (!has_required_entries(plugin->api_, &missing))
+    throw Error(CAGR_ERROR_VERSION, path + ": entry-point table lacks '" + missing + "'");
+
+  std::vector<cagr_option> option_structs;
+  option_structs.reserve(options.size());
+  for (const auto& [key, value] : options) {
+    auto o = make_struct<cagr_option>();
+    o.key = key.c_str();
+    o.value = value.c_str();
+    option_structs.push_back(o);
+  }
+  std::vector<const cagr_option*> option_ptrs;
+  for (const auto& o : option_structs) option_ptrs.push_back(&o);
+
+  auto init = make_struct<cagr_init_args>();
+  init.num_options = option_ptrs.size();
+  init.options = option_ptrs.data();
+  // Until get_info the plugin is known only by its file name.
+  plugin->log_user_ = std::make_unique<std::pair<LogFn, std::string>>(std::move(log), path);
+  init.log = log_trampoline;
+  init.log_user_data = plugin->log_user_.get();
+  const cagr_status init_status = plugin->api_.init(&init);
+  if (init_status != CAGR_OK || init.context == nullptr) {
+    throw Error(init_status == CAGR_OK ? CAGR_ERROR_INTERNAL : init_status,
+                path + ": init failed: " + str_or_empty(plugin->api_.last_error_message()));
+  }
+  plugin->context_ = init.context;
+
+  auto info = make_struct<cagr_plugin_info>();
+  plugin->check(plugin->api_.get_info(plugin->context_, &info), "get_info");
+  plugin->name_ = str_or_empty(info.name);
+  plugin->version_ = str_or_empty(info.version);
+  plugin->vendor_ = str_or_empty(info.vendor);
+  plugin->built_major_ = info.abi_major;
+  plugin->built_minor_ = info.abi_minor;
+  if (plugin->name_.empty()) throw Error(CAGR_ERROR_INTERNAL, path + ": plugin reports no name");
+  plugin->log_user_->second = plugin->name_;
+  return plugin;
+}
+
+Plugin::~Plugin() {
+  if (context_ != nullptr) api_.shutdown(context_);
+}
+
+void Plugin::check(cagr_status status, const char* what) const {
+  if (status == CAGR_OK) return;
+  const std::string who = name_.empty() ? library_->path() : "plugin " + name_;
+  throw Error(status, who + ": " + what + " failed: " + str_or_empty(api_.last_error_message()));
+}
+
+int Plugin::device_count() const {
+  int32_t count = 0;
+  check(api_.device_count(context_, &count), "device_count");
+  return count;
+}
+
+DeviceInfo Plugin::device(int index) const {
+  auto p = make_struct<cagr_device_properties>();
+  check(api_.device_properties(context_, index, &p), "device_properties");
+  DeviceInfo d;
+  d.index = index;
+  d.name = str_or_empty(p.name);
+  d.kind = p.kind;
+  d.compute_units = p.compute_units;
+  d.peak_gflops_f32 = p.peak_gflops_f32;
+  d.peak_gflops_f16 = p.peak_gflops_f16;
+  d.memory_bandwidth_gbps = p.memory_bandwidth_gbps;
+  d.memory_bytes = p.memory_bytes;
+  d.last_level_cache_bytes = p.last_level_cache_bytes;
+  d.numa_node = p.numa_node;
+  d.pci_bus_id = str_or_empty(p.pci_bus_id);
+  d.host_accessible = p.host_accessible != 0;
+  return d;
+}
+
+OpSupport Plugin::query(int device, const cagr_op_desc& op) const {
+  auto q = make_struct<cagr_op_query_args>();
+  q.device = device;
+  q.op = &op;
+  check(api_.op_query(context_, &q), "op_query");
+  OpSupport support;
+  support.supported = q.supported != 0 && q.num_variants > 0;
+  if (!support.supported) {
+    support.reason = q.reason ? q.reason : "no variant";
+    return support;
+  }
+  for (int i = 0; i < q.num_variants; ++i) {
+    auto v = make_struct<cagr_variant_args>();
+    v.device = device;
+    v.op = &op;
+    v.variant = i;
+    check(api_.op_variant(context_, &v), "op_variant");
+    support.variants.push_back(Variant{i, str_or_empty(v.name), v.flops, v.bytes, v.estimated_ns});
+  }
+  return support;
+}
+
+Buffer Plugin::alloc(int device, uint64_t bytes) {
+  auto a = make_struct<cagr_buffer_alloc_args>();
+  a.device = device;
+  a.bytes = bytes;
+  check(api_.buffer_alloc(context_, &a), "buffer_alloc");
+  return Buffer(shared_from_this(), a.buffer, device, bytes);
+}
+
+Stream Plugin::create_stream(int device) {
+  cagr_stream* s = nullptr;
+  check(api_.stream_create(context_, device, &s), "stream_create");
+  return Stream(shared_from_this(), s, device);
+}
+
+Event Plugin::create_event(int device) {
+  cagr_event* e = nullptr;
+  check(api_.event_create(context_, device, &e), "event_create");
+  return Event(shared_from_this(), e);
+}
+
+Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants) {
+  std::vector<const cagr_constant*> ptrs;
+  for (const auto& c : constants) ptrs.push_back(&c);
+  auto k = make_struct<cagr_kernel_create_args>();
+  k.device = device;
+  k.op = &op;
+  k.variant = variant;
+  k.num_constants = ptrs.size();
+  k.constants = ptrs.data();
+  check(api_.kernel_create(context_, &k), "kernel_create");
+  return Kernel(shared_from_this(), k.kernel);
+}
+
+// ---- RAII wrappers ----------------------------------------------------------------------------
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    reset();
+    plugin_ = std::move(other.plugin_);
+    buffer_ = std::exchange(other.buffer_, nullptr);
+    device_ = other.device_;
+    bytes_ = other.bytes_;
+  }
+  return *this;
+}
+
+void Buffer::reset() {
+  if (buffer_ != nullptr) plugin_->api().buffer_destroy(plugin_->context(), buffer_);
+  buffer_ = nullptr;
+  plugin_.reset();
+}
+
+namespace {
+void check_range(uint64_t offset, uint64_t bytes, uint64_t size, const char* what) {
+  if (offset > size || bytes > size - offset)
+    throw Error(CAGR_ERROR_INVALID_ARGUMENT, std::string(what) + ": " + std::to_string(bytes) + " bytes at offset " +
+                                                 std::to_string(offset) + " overrun a buffer of " + std::to_string(size));
+}
+}  // namespace
+
+void Buffer::copy_from_host(Stream& stream, const void* src, uint64_t bytes, uint64_t offset) {
+  check_range(offset, bytes, bytes_, "copy to device");
+  auto c = make_struct<cagr_copy_args>();
+  c.kind = CAGR_COPY_HOST_TO_DEVICE;
+  c.stream = stream.get();
+  c.src_host = src;
+  c.dst_buffer = buffer_;
+  c.dst_offset = offset;
+  c.bytes = bytes;
+  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy host to device");
+}
+
+void Buffer::copy_to_host(Stream& stream, void* dst, uint64_t bytes, uint64_t offset) const {
+  check_range(offset, bytes, bytes_, "copy to host");
+  auto c = make_struct<cagr_copy_args>();
+  c.kind = CAGR_COPY_DEVICE_TO_HOST;
+  c.stream = stream.get();
+  c.src_buffer = buffer_;
+  c.src_offset = offset;
+  c.dst_host = dst;
+  c.bytes = bytes;
+  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy device to host");
+}
+
+void Buffer::copy_from(Stream& stream, const Buffer& src, uint64_t bytes, uint64_t src_offset, uint64_t dst_offset) {
+  check_range(src_offset, bytes, src.bytes_, "device copy source");
+  check_range(dst_offset, bytes, bytes_, "device copy destination");
+  if (src.plugin_ != plugin_) throw Error(CAGR_ERROR_INVALID_ARGUMENT, "device copy between buffers of different plugins");
+  auto c = make_struct<cagr_copy_args>();
+  c.kind = CAGR_COPY_DEVICE_TO_DEVICE;
+  c.stream = stream.get();
+  c.src_buffer = src.buffer_;
+  c.src_offset = src_offset;
+  c.dst_buffer = buffer_;
+  c.dst_offset = dst_offset;
+  c.bytes = bytes;
+  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy device to device");
+}
+
+void* Buffer::host_pointer() const { return plugin_->api().buffer_host_pointer(plugin_->context(), buffer_); }
+
+Event& Event::operator=(Event&& other) noexcept {
+  if (this != &other) {
+    reset();
+    plugin_ = std::move(other.plugin_);
+    event_ = std::exchange(other.event_, nullptr);
+  }
+  return *this;
+}
+
+void Event::reset() {
+  if (event_ != nullptr) plugin_->api().event_destroy(plugin_->context(), event_);
+  event_ = nullptr;
+  plugin_.reset();
+}
+
+void Event::record(Stream& stream) {
+  plugin_->check(plugin_->api().event_record(plugin_->context(), event_, stream.get()), "event_record");
+}
+
+void Event::synchronize() { plugin_->check(plugin_->api().event_synchronize(plugin_->context(), event_), "event_synchronize"); }
+
+Stream& Stream::operator=(Stream&& other) noexcept {
+  if (this != &other) {
+    reset();
+    plugin_ = std::move(other.plugin_);
+    stream_ = std::exchange(other.stream_, nullptr);
+    device_ = other.device_;
+  }
+  return *this;
+}
+
+void Stream::reset() {
+  if (stream_ != nullptr) plugin_->api().stream_destroy(plugin_->context(), stream_);
+  stream_ = nullptr;
+  plugin_.reset();
+}
+
+void Stream::synchronize() {
+  plugin_->check(plugin_->api().stream_synchronize(plugin_->context(), stream_), "stream_synchronize");
+}
+
+void Stream::wait(Event& event) {
+  plugin_->check(plugin_->api().stream_wait_event(plugin_->context(), stream_, event.get()), "stream_wait_event");
+}
+
+Kernel& Kernel::operator=(Kernel&& other) noexcept {
+  if (this != &other) {
+    reset();
+    plugin_ = std::move(other.plugin_);
+    kernel_ = std::exchange(other.kernel_, nullptr);
+  }
+  return *this;
+}
+
+void Kernel::reset() {
+  if (kernel_ != nullptr) plugin_->api().kernel_destroy(plugin_->context(), kernel_);
+  kernel_ = nullptr;
+  plugin_.reset();
+}
+
+void Kernel::run(Stream& stream, const std::vector<cagr_buffer*>& inputs, const std::vector<cagr_tensor_desc>& input_descs,
+                 const std::vector<cagr_buffer*>& outputs, const std::vector<cagr_tensor_desc>& output_descs) {
+  std::vector<const cagr_tensor_desc*> in_ptrs, out_ptrs;
+  for (const auto& d : input_descs) in_ptrs.push_back(&d);
+  for (const auto& d : output_descs) out_ptrs.push_back(&d);
+  auto r = make_struct<cagr_kernel_run_args>();
+  r.kernel = kernel_;
+  r.stream = stream.get();
+  r.num_inputs = inputs.size();
+  r.inputs = inputs.data();
+  r.input_descs = in_ptrs.data();
+  r.num_outputs = outputs.size();
+  r.outputs = outputs.data();
+  r.output_descs = out_ptrs.data();
+  plugin_->check(plugin_->api().kernel_run(plugin_->context(), &r), "kernel_run");
+}
+
+}  // namespace cagr

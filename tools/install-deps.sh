@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package CAGR builds and tests with. Idempotent: packages already present
+# are left alone, so the README commands and .ci/run can call it every time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libdnnl-dev            # oneDNN: the CPU plugin's linear (inner product / matmul) kernels
+  libhwloc-dev           # hwloc: CPU topology, cache sizes, NUMA nodes for device properties
+  libtinyxml2-dev        # tinyxml2: model.xml and plugins.xml
+  libgflags-dev          # gflags: cagr-run's command line
+  libzip-dev             # libzip: .npz files (zip archives of .npy arrays)
+  libgtest-dev libgmock-dev  # GoogleTest: unit and conformance tests
+  libbenchmark-dev       # Google Benchmark: bench/
+  opencl-headers ocl-icd-opencl-dev pocl-opencl-icd  # OpenCL plugin; PoCL runs it on the CPU
+  hipcc libamdhip64-dev  # HIP plugin for AMD GPUs (compiled in CI, no GPU needed)
+  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX import
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi
