@@ -155,6 +155,7 @@ typedef struct cagr_buffer cagr_buffer;   /* device memory */
 typedef struct cagr_stream cagr_stream;   /* an in-order queue of work on one device */
 typedef struct cagr_event cagr_event;     /* a point in a stream's work */
 typedef struct cagr_kernel cagr_kernel;   /* a prepared op on one device, variant and weights */
+typedef struct cagr_graph cagr_graph;     /* work recorded from a stream, replayable as one launch */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Logging: the host's callback, which the plugin may call from any thread.                    */
@@ -354,6 +355,16 @@ typedef struct cagr_plugin_api {
   cagr_status (*kernel_create)(cagr_context* context, cagr_kernel_create_args* args);
   cagr_status (*kernel_destroy)(cagr_context* context, cagr_kernel* kernel);
   cagr_status (*kernel_run)(cagr_context* context, cagr_kernel_run_args* args);
+
+  /* Optional (NULL, or CAGR_ERROR_UNSUPPORTED, where the device has no such thing): record the
+   * work queued on `stream` between begin and end instead of running it, and replay it later as one
+   * launch (CUDA / HIP graphs), so that small batches are not bound by launch overhead. Replays
+   * read and write the same buffers as the recorded kernels did. */
+  cagr_status (*stream_begin_capture)(cagr_context* context, cagr_stream* stream);
+  /* out `graph`: host-owned; release with graph_destroy */
+  cagr_status (*stream_end_capture)(cagr_context* context, cagr_stream* stream, cagr_graph** graph);
+  cagr_status (*graph_launch)(cagr_context* context, cagr_graph* graph, cagr_stream* stream);
+  cagr_status (*graph_destroy)(cagr_context* context, cagr_graph* graph);
   /* New entry points of later minors are appended here. */
 } cagr_plugin_api;
 
