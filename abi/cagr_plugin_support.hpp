@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "cagr_dtype.hpp"
 #include "cagr_plugin.h"
 #include "cagr_struct.hpp"
 
@@ -66,28 +67,8 @@ cagr_status guarded(F&& body) noexcept {
   throw Error(CAGR_ERROR_UNSUPPORTED, message);
 }
 
-inline size_t dtype_size(cagr_dtype dtype) {
-  switch (dtype) {
-    case CAGR_DTYPE_F32: case CAGR_DTYPE_I32: return 4;
-    case CAGR_DTYPE_F16: case CAGR_DTYPE_BF16: return 2;
-    case CAGR_DTYPE_I64: return 8;
-    case CAGR_DTYPE_I8: case CAGR_DTYPE_U8: return 1;
-    default: return 0;
-  }
-}
-
-inline const char* dtype_name(cagr_dtype dtype) {
-  switch (dtype) {
-    case CAGR_DTYPE_F32: return "f32";
-    case CAGR_DTYPE_F16: return "f16";
-    case CAGR_DTYPE_BF16: return "bf16";
-    case CAGR_DTYPE_I32: return "i32";
-    case CAGR_DTYPE_I64: return "i64";
-    case CAGR_DTYPE_I8: return "i8";
-    case CAGR_DTYPE_U8: return "u8";
-    default: return "invalid";
-  }
-}
+using abi::dtype_name;
+using abi::dtype_size;
 
 // A tensor description read safely from the host's struct.
 struct Shape {

@@ -1,0 +1,46 @@
+// cagr_dtype.hpp - sizes and names of cagr_dtype, for both sides of the ABI.
+#ifndef CAGR_DTYPE_HPP_
+#define CAGR_DTYPE_HPP_
+
+#include <cstddef>
+#include <string>
+
+#include "cagr_plugin.h"
+
+namespace cagr::abi {
+
+inline size_t dtype_size(cagr_dtype dtype) {
+  switch (dtype) {
+    case CAGR_DTYPE_F32: case CAGR_DTYPE_I32: return 4;
+    case CAGR_DTYPE_F16: case CAGR_DTYPE_BF16: return 2;
+    case CAGR_DTYPE_I64: return 8;
+    case CAGR_DTYPE_I8: case CAGR_DTYPE_U8: return 1;
+    default: return 0;
+  }
+}
+
+// The names used in model.xml, .npy headers aside: "f32", "i64", ...
+inline const char* dtype_name(cagr_dtype dtype) {
+  switch (dtype) {
+    case CAGR_DTYPE_F32: return "f32";
+    case CAGR_DTYPE_F16: return "f16";
+    case CAGR_DTYPE_BF16: return "bf16";
+    case CAGR_DTYPE_I32: return "i32";
+    case CAGR_DTYPE_I64: return "i64";
+    case CAGR_DTYPE_I8: return "i8";
+    case CAGR_DTYPE_U8: return "u8";
+    default: return "invalid";
+  }
+}
+
+inline cagr_dtype dtype_from_name(const std::string& name) {
+  for (cagr_dtype d : {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16, CAGR_DTYPE_I32, CAGR_DTYPE_I64, CAGR_DTYPE_I8,
+                       CAGR_DTYPE_U8}) {
+    if (name == dtype_name(d)) return d;
+  }
+  return CAGR_DTYPE_INVALID;
+}
+
+}  // namespace cagr::abi
+
+#endif  // CAGR_DTYPE_HPP_
