@@ -1,0 +1,399 @@
+// op_contract.cpp - the shape, dtype and attribute rules of abi/OPS.md.
+#include "op_contract.hpp"
+
+#include <algorithm>
+
+namespace cagr::contract {
+
+using plugin::invalid;
+using plugin::OpView;
+using plugin::Shape;
+
+std::string dims_string(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+const std::vector<std::string>& op_types() {
+  static const std::vector<std::string> types = {"embedding_bag", "linear", "relu", "sigmoid", "add", "mul",
+                                                 "concat", "reshape", "dot_interaction", "fm_interaction",
+                                                 "reduce_sum", "top_k", "gather"};
+  return types;
+}
+
+namespace {
+
+// Helpers that name the op and the tensor in every message.
+class Checker {
+ public:
+  explicit Checker(const OpView& op) : op_(op), name_(op.type()) {}
+  const OpView& op() const { return op_; }
+
+  [[noreturn]] void fail(const std::string& what) const { invalid(name_ + ": " + what); }
+
+  void arity(size_t min_in, size_t max_in, size_t outs) const {
+    if (op_.num_inputs() < min_in || op_.num_inputs() > max_in) {
+      fail("takes " + (min_in == max_in ? std::to_string(min_in) : std::to_string(min_in) + ".." + std::to_string(max_in)) +
+           " inputs, got " + std::to_string(op_.num_inputs()));
+    }
+    if (op_.num_outputs() != outs)
+      fail("has " + std::to_string(outs) + " output(s), got " + std::to_string(op_.num_outputs()));
+  }
+
+  static std::string label(const char* kind, size_t i) { return std::string(kind) + " " + std::to_string(i); }
+
+  const Shape& in(size_t i) const { return checked(op_.input(i), label("input", i)); }
+  const Shape& out(size_t i) const { return checked(op_.output(i), label("output", i)); }
+
+  void dtype(const Shape& s, const std::string& what, cagr_dtype want) const {
+    if (s.dtype != want) fail(what + " must be " + plugin::dtype_name(want) + ", got " + plugin::dtype_name(s.dtype));
+  }
+  void index_dtype(const Shape& s, const std::string& what) const {
+    if (s.dtype != CAGR_DTYPE_I32 && s.dtype != CAGR_DTYPE_I64)
+      fail(what + " must be i32 or i64, got " + plugin::dtype_name(s.dtype));
+  }
+  void rank(const Shape& s, const std::string& what, int want) const {
+    if (s.rank() != want)
+      fail(what + " must have rank " + std::to_string(want) + ", got shape " + dims_string(s.dims));
+  }
+  void dims(const Shape& s, const std::string& what, const std::vector<int64_t>& want) const {
+    if (s.dims != want) fail(what + " must have shape " + dims_string(want) + ", got " + dims_string(s.dims));
+  }
+
+  Activation activation(const char* attr, const std::string& fallback) const {
+    const std::string a = op_.attr_string(attr, fallback);
+    if (a == "none") return Activation::none;
+    if (a == "relu") return Activation::relu;
+    if (a == "sigmoid") return Activation::sigmoid;
+    fail("attribute '" + std::string(attr) + "' must be none, relu or sigmoid, got '" + a + "'");
+  }
+
+  // A boolean int attribute (0 or 1).
+  bool flag(const char* attr, int64_t fallback) const {
+    const int64_t v = op_.attr_int(attr, fallback);
+    if (v != 0 && v != 1) fail("attribute '" + std::string(attr) + "' must be 0 or 1, got " + std::to_string(v));
+    return v == 1;
+  }
+
+  // An axis attribute value, negative counting from the end, into 0..rank-1.
+  int64_t axis(int64_t a, int rank, const char* attr) const {
+    const int64_t resolved = a < 0 ? a + rank : a;
+    if (resolved < 0 || resolved >= rank)
+      fail("attribute '" + std::string(attr) + "' = " + std::to_string(a) + " is out of range for rank " +
+           std::to_string(rank));
+    return resolved;
+  }
+
+ private:
+  const Shape& checked(const Shape& s, const std::string& what) const {
+    if (plugin::dtype_size(s.dtype) == 0) fail(what + " has an invalid dtype");
+    for (int64_t d : s.dims)
+      if (d < 0) fail(what + " has a negative dimension: " + dims_string(s.dims));
+    return s;
+  }
+
+  const OpView& op_;
+  std::string name_;
+};
+
+EmbeddingBag check_embedding_bag(const Checker& c) {
+  const OpView& op = c.op();
+  if (op.num_inputs() < 3) c.fail("needs indices, offsets and at least one table, got " + std::to_string(op.num_inputs()) + " inputs");
+  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  EmbeddingBag e;
+  const Shape& indices = c.in(0);
+  const Shape& offsets = c.in(1);
+  c.index_dtype(indices, "indices (input 0)");
+  c.index_dtype(offsets, "offsets (input 1)");
+  c.rank(indices, "indices (input 0)", 1);
+  c.rank(offsets, "offsets (input 1)", 1);
+  e.index_dtype = indices.dtype;
+  e.offset_dtype = offsets.dtype;
+  e.num_indices = indices.dims[0];
+  e.tables = static_cast<int64_t>(op.num_inputs()) - 2;
+  for (size_t t = 0; t < static_cast<size_t>(e.tables); ++t) {
+    const Shape& table = c.in(2 + t);
+    const std::string what = "table " + std::to_string(t) + " (input " + std::to_string(2 + t) + ")";
+    c.dtype(table, what, CAGR_DTYPE_F32);
+    c.rank(table, what, 2);
+    if (t == 0) e.dim = table.dims[1];
+    if (table.dims[1] != e.dim)
+      c.fail(what + " has dim " + std::to_string(table.dims[1]) + ", table 0 has " + std::to_string(e.dim));
+    e.rows.push_back(table.dims[0]);
+  }
+  if (offsets.dims[0] < 1 || (offsets.dims[0] - 1) % e.tables != 0)
+    c.fail("offsets (input 1) must have T*B+1 entries with T = " + std::to_string(e.tables) + ", got " +
+           std::to_string(offsets.dims[0]));
+  e.batch = (offsets.dims[0] - 1) / e.tables;
+  const Shape& pooled = c.out(0);
+  c.dtype(pooled, "pooled (output 0)", CAGR_DTYPE_F32);
+  c.dims(pooled, "pooled (output 0)", {e.batch, e.tables, e.dim});
+  const std::string mode = op.attr_string("mode", "sum");
+  if (mode != "sum" && mode != "mean") c.fail("attribute 'mode' must be sum or mean, got '" + mode + "'");
+  e.mean = mode == "mean";
+  return e;
+}
+
+Linear check_linear(const Checker& c) {
+  const OpView& op = c.op();
+  c.arity(2, 3, 1);
+  Linear l;
+  const Shape& x = c.in(0);
+  const Shape& w = c.in(1);
+  c.dtype(x, "X (input 0)", CAGR_DTYPE_F32);
+  c.dtype(w, "W (input 1)", CAGR_DTYPE_F32);
+  c.rank(x, "X (input 0)", 2);
+  c.rank(w, "W (input 1)", 2);
+  l.m = x.dims[0];
+  l.k = x.dims[1];
+  l.n = w.dims[0];
+  if (w.dims[1] != l.k)
+    c.fail("W (input 1) " + dims_string(w.dims) + " does not match X (input 0) " + dims_string(x.dims) +
+           ": W must be [N, K]");
+  l.has_bias = op.num_inputs() == 3;
+  if (l.has_bias) {
+    const Shape& bias = c.in(2);
+    c.dtype(bias, "bias (input 2)", CAGR_DTYPE_F32);
+    c.dims(bias, "bias (input 2)", {l.n});
+  }
+  const Shape& y = c.out(0);
+  c.dtype(y, "Y (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "Y (output 0)", {l.m, l.n});
+  l.activation = c.activation("activation", "none");
+  return l;
+}
+
+Unary check_unary(const Checker& c, Activation activation) {
+  c.arity(1, 1, 1);
+  const Shape& x = c.in(0);
+  c.dtype(x, "input 0", CAGR_DTYPE_F32);
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", x.dims);
+  return Unary{activation, x.numel()};
+}
+
+Binary check_binary(const Checker& c, bool multiply) {
+  c.arity(2, 2, 1);
+  const Shape& a = c.in(0);
+  const Shape& b = c.in(1);
+  c.dtype(a, "A (input 0)", CAGR_DTYPE_F32);
+  c.dtype(b, "B (input 1)", CAGR_DTYPE_F32);
+  const bool suffix = b.rank() <= a.rank() && std::equal(b.dims.begin(), b.dims.end(), a.dims.end() - b.rank());
+  if (!suffix)
+    c.fail("B (input 1) " + dims_string(b.dims) + " must equal A (input 0) " + dims_string(a.dims) + " or a suffix of it");
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", a.dims);
+  if (b.numel() == 0 && a.numel() != 0) c.fail("B (input 1) is empty but A (input 0) is not");
+  return Binary{multiply, a.numel(), b.numel()};
+}
+
+Concat check_concat(const Checker& c) {
+  const OpView& op = c.op();
+  if (op.num_inputs() < 1) c.fail("needs at least one input");
+  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  const Shape& first = c.in(0);
+  const int rank = first.rank();
+  if (rank < 1) c.fail("inputs must have rank >= 1");
+  const int64_t axis = c.axis(op.attr_int("axis", 1), rank, "axis");
+  std::vector<int64_t> want = first.dims;
+  want[axis] = 0;
+  Concat k;
+  int64_t inner = 1;
+  for (int d = static_cast<int>(axis) + 1; d < rank; ++d) inner *= first.dims[d];
+  k.outer = 1;
+  for (int d = 0; d < axis; ++d) k.outer *= first.dims[d];
+  for (size_t i = 0; i < op.num_inputs(); ++i) {
+    const Shape& x = c.in(i);
+    const std::string what = "input " + std::to_string(i);
+    c.dtype(x, what, CAGR_DTYPE_F32);
+    c.rank(x, what, rank);
+    for (int d = 0; d < rank; ++d) {
+      if (d != axis && x.dims[d] != first.dims[d])
+        c.fail(what + " " + dims_string(x.dims) + " differs from input 0 " + dims_string(first.dims) + " outside axis " +
+               std::to_string(axis));
+    }
+    want[axis] += x.dims[axis];
+    k.chunk.push_back(x.dims[axis] * inner);
+  }
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", want);
+  return k;
+}
+
+Reshape check_reshape(const Checker& c) {
+  const OpView& op = c.op();
+  c.arity(1, 1, 1);
+  const Shape& x = c.in(0);
+  const Shape& y = c.out(0);
+  if (!op.has_attr("shape")) c.fail("attribute 'shape' is required");
+  std::vector<int64_t> target;
+  try {
+    target = reshape_target(x.dims, op.attr_ints("shape", {}));
+  } catch (const plugin::Error& e) {
+    c.fail(e.what());
+  }
+  c.dtype(y, "output 0", x.dtype);
+  c.dims(y, "output 0", target);
+  return Reshape{x.bytes()};
+}
+
+DotInteraction check_dot_interaction(const Checker& c) {
+  c.arity(1, 1, 1);
+  const Shape& x = c.in(0);
+  c.dtype(x, "features (input 0)", CAGR_DTYPE_F32);
+  c.rank(x, "features (input 0)", 3);
+  DotInteraction d;
+  d.batch = x.dims[0];
+  d.features = x.dims[1];
+  d.dim = x.dims[2];
+  d.self = c.flag("self_interaction", 0);
+  d.pairs = d.self ? d.features * (d.features + 1) / 2 : d.features * (d.features - 1) / 2;
+  const Shape& y = c.out(0);
+  c.dtype(y, "dots (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "dots (output 0)", {d.batch, d.pairs});
+  return d;
+}
+
+FmInteraction check_fm_interaction(const Checker& c) {
+  c.arity(1, 1, 1);
+  const Shape& x = c.in(0);
+  c.dtype(x, "features (input 0)", CAGR_DTYPE_F32);
+  c.rank(x, "features (input 0)", 3);
+  FmInteraction f{x.dims[0], x.dims[1], x.dims[2]};
+  const Shape& y = c.out(0);
+  c.dtype(y, "fm (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "fm (output 0)", {f.batch, 1});
+  return f;
+}
+
+ReduceSum check_reduce_sum(const Checker& c) {
+  const OpView& op = c.op();
+  c.arity(1, 1, 1);
+  const Shape& x = c.in(0);
+  c.dtype(x, "input 0", CAGR_DTYPE_F32);
+  if (!op.has_attr("axes")) c.fail("attribute 'axes' is required");
+  ReduceSum r;
+  r.dims = x.dims;
+  r.reduced.assign(x.dims.size(), false);
+  for (int64_t a : op.attr_ints("axes", {})) {
+    const int64_t axis = c.axis(a, x.rank(), "axes");
+    if (r.reduced[axis]) c.fail("attribute 'axes' names axis " + std::to_string(axis) + " twice");
+    r.reduced[axis] = true;
+  }
+  const bool keepdims = c.flag("keepdims", 1);
+  std::vector<int64_t> want;
+  for (size_t d = 0; d < r.dims.size(); ++d) {
+    if (!r.reduced[d]) want.push_back(r.dims[d]);
+    else if (keepdims) want.push_back(1);
+  }
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", want);
+  return r;
+}
+
+TopK check_top_k(const Checker& c) {
+  const OpView& op = c.op();
+  c.arity(1, 1, 2);
+  const Shape& x = c.in(0);
+  c.dtype(x, "scores (input 0)", CAGR_DTYPE_F32);
+  c.rank(x, "scores (input 0)", 2);
+  if (!op.has_attr("k")) c.fail("attribute 'k' is required");
+  TopK t{x.dims[0], x.dims[1], op.attr_int("k", 0)};
+  if (t.k < 1 || t.k > t.n) c.fail("attribute 'k' = " + std::to_string(t.k) + " must be in 1.." + std::to_string(t.n));
+  const Shape& values = c.out(0);
+  const Shape& indices = c.out(1);
+  c.dtype(values, "values (output 0)", CAGR_DTYPE_F32);
+  c.dims(values, "values (output 0)", {t.batch, t.k});
+  c.dtype(indices, "indices (output 1)", CAGR_DTYPE_I64);
+  c.dims(indices, "indices (output 1)", {t.batch, t.k});
+  return t;
+}
+
+Gather check_gather(const Checker& c) {
+  c.arity(2, 2, 1);
+  const Shape& data = c.in(0);
+  const Shape& indices = c.in(1);
+  c.dtype(data, "data (input 0)", CAGR_DTYPE_F32);
+  if (data.rank() < 1) c.fail("data (input 0) must have rank >= 1");
+  c.index_dtype(indices, "indices (input 1)");
+  Gather g;
+  g.rows = data.dims[0];
+  g.row_elems = 1;
+  for (int d = 1; d < data.rank(); ++d) g.row_elems *= data.dims[d];
+  g.count = indices.numel();
+  g.index_dtype = indices.dtype;
+  std::vector<int64_t> want = indices.dims;
+  want.insert(want.end(), data.dims.begin() + 1, data.dims.end());
+  if (want.size() > CAGR_MAX_RANK) c.fail("output rank " + std::to_string(want.size()) + " exceeds " + std::to_string(CAGR_MAX_RANK));
+  const Shape& y = c.out(0);
+  c.dtype(y, "rows (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "rows (output 0)", want);
+  return g;
+}
+
+}  // namespace
+
+std::vector<int64_t> reshape_target(const std::vector<int64_t>& input_dims, const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (int64_t d : input_dims) numel *= d;
+  std::vector<int64_t> out = shape;
+  int inferred = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == -1) {
+      if (inferred >= 0) invalid("attribute 'shape' " + dims_string(shape) + " has more than one -1");
+      inferred = static_cast<int>(i);
+      continue;
+    }
+    if (out[i] == 0) {
+      if (i >= input_dims.size())
+        invalid("attribute 'shape' " + dims_string(shape) + " copies dim " + std::to_string(i) + " of a rank " +
+                std::to_string(input_dims.size()) + " input");
+      out[i] = input_dims[i];
+    }
+    if (out[i] < 0) invalid("attribute 'shape' " + dims_string(shape) + " has a negative entry other than -1");
+    known *= out[i];
+  }
+  if (inferred >= 0) {
+    if (known == 0 || numel % known != 0)
+      invalid("attribute 'shape' " + dims_string(shape) + " cannot hold the input " + dims_string(input_dims));
+    out[inferred] = numel / known;
+  } else if (known != numel) {
+    invalid("attribute 'shape' " + dims_string(shape) + " has " + std::to_string(known) + " elements, the input " +
+            dims_string(input_dims) + " has " + std::to_string(numel));
+  }
+  return out;
+}
+
+Checked check(const OpView& op) {
+  const Checker c(op);
+  const std::string t = op.type();
+  if (t == "embedding_bag") return check_embedding_bag(c);
+  if (t == "linear") return check_linear(c);
+  if (t == "relu") return check_unary(c, Activation::relu);
+  if (t == "sigmoid") return check_unary(c, Activation::sigmoid);
+  if (t == "add") return check_binary(c, false);
+  if (t == "mul") return check_binary(c, true);
+  if (t == "concat") return check_concat(c);
+  if (t == "reshape") return check_reshape(c);
+  if (t == "dot_interaction") return check_dot_interaction(c);
+  if (t == "fm_interaction") return check_fm_interaction(c);
+  if (t == "reduce_sum") return check_reduce_sum(c);
+  if (t == "top_k") return check_top_k(c);
+  if (t == "gather") return check_gather(c);
+  plugin::unsupported("unknown op_type '" + t + "' (not in abi/OPS.md)");
+}
+
+bool usually_constant(const OpView& op, size_t input_index) {
+  const std::string t = op.type();
+  if (t == "embedding_bag") return input_index >= 2;
+  if (t == "linear") return input_index >= 1;
+  return false;
+}
+
+}  // namespace cagr::contract

@@ -1,0 +1,106 @@
+// op_contract.hpp - abi/OPS.md as code: checks an op description against the operator set and
+// returns the sizes that the op's loops need.
+//
+// Shared by the reference ops and by plugins (it depends only on abi/), so that every
+// implementation refuses exactly the same descriptions with the same messages, and none has to
+// re-derive the shape rules of OPS.md. Data-dependent checks (index ranges, offsets) are not
+// here: they belong to whoever reads the data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cagr_plugin_support.hpp"
+
+namespace cagr::contract {
+
+enum class Activation { none, relu, sigmoid };
+
+struct EmbeddingBag {
+  int64_t tables = 0;       // T
+  int64_t batch = 0;        // B
+  int64_t dim = 0;          // D
+  int64_t num_indices = 0;  // L
+  std::vector<int64_t> rows;  // R_t per table
+  bool mean = false;
+  cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
+  cagr_dtype offset_dtype = CAGR_DTYPE_INVALID;
+};
+
+struct Linear {
+  int64_t m = 0, k = 0, n = 0;
+  bool has_bias = false;
+  Activation activation = Activation::none;
+};
+
+// relu, sigmoid: one tensor of `numel` elements.
+struct Unary {
+  Activation activation = Activation::relu;
+  int64_t numel = 0;
+};
+
+// add, mul: out[i] = a[i] op b[i % b_numel].
+struct Binary {
+  bool multiply = false;
+  int64_t numel = 0;
+  int64_t b_numel = 0;
+};
+
+// The output is `outer` blocks; block o is the inputs' o-th chunks side by side, input i's chunk
+// being chunk[i] contiguous elements.
+struct Concat {
+  int64_t outer = 0;
+  std::vector<int64_t> chunk;
+};
+
+struct Reshape {
+  size_t bytes = 0;
+};
+
+struct DotInteraction {
+  int64_t batch = 0, features = 0, dim = 0, pairs = 0;
+  bool self = false;
+};
+
+struct FmInteraction {
+  int64_t batch = 0, features = 0, dim = 0;
+};
+
+struct ReduceSum {
+  std::vector<int64_t> dims;  // the input's
+  std::vector<bool> reduced;  // per input dim
+};
+
+struct TopK {
+  int64_t batch = 0, n = 0, k = 0;
+};
+
+struct Gather {
+  int64_t rows = 0;       // R
+  int64_t row_elems = 0;  // d1 * ... * dn
+  int64_t count = 0;      // number of indices
+  cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
+};
+
+using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
+                             ReduceSum, TopK, Gather>;
+
+// The op types of OPS.md, in its order.
+const std::vector<std::string>& op_types();
+
+// Checks `op` against OPS.md. Throws plugin::Error: CAGR_ERROR_UNSUPPORTED for an op_type not in
+// OPS.md, CAGR_ERROR_INVALID_ARGUMENT (message naming the op and what is wrong) for anything else.
+Checked check(const plugin::OpView& op);
+
+// Which inputs OPS.md calls "usually constant" (weights, tables).
+bool usually_constant(const plugin::OpView& op, size_t input_index);
+
+// Output shape of reshape with attribute `shape` (-1 inferred, 0 copies the input's dim).
+std::vector<int64_t> reshape_target(const std::vector<int64_t>& input_dims, const std::vector<int64_t>& shape);
+
+// "[2, 3, 4]"
+std::string dims_string(const std::vector<int64_t>& dims);
+
+}  // namespace cagr::contract

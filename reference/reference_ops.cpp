@@ -1,0 +1,234 @@
+// reference_ops.cpp - one plain loop nest per op, double accumulation wherever a sum happens.
+// Speed is no goal here: every line should be checkable against abi/OPS.md by eye.
+#include "reference_ops.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "op_contract.hpp"
+
+namespace cagr::reference {
+
+using namespace contract;
+
+namespace {
+
+int64_t read_index(const void* data, cagr_dtype dtype, int64_t i) {
+  return dtype == CAGR_DTYPE_I32 ? static_cast<const int32_t*>(data)[i] : static_cast<const int64_t*>(data)[i];
+}
+
+double activate(Activation a, double x) {
+  switch (a) {
+    case Activation::relu: return x > 0 ? x : 0.0;
+    case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case Activation::none: break;
+  }
+  return x;
+}
+
+void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* out) {
+  const int64_t bags = e.tables * e.batch;
+  const void* offsets = in[1];
+  if (read_index(offsets, e.offset_dtype, 0) != 0)
+    throw std::invalid_argument("embedding_bag: offsets[0] must be 0, got " + std::to_string(read_index(offsets, e.offset_dtype, 0)));
+  if (read_index(offsets, e.offset_dtype, bags) != e.num_indices)
+    throw std::invalid_argument("embedding_bag: offsets[" + std::to_string(bags) + "] must be L = " +
+                                std::to_string(e.num_indices) + ", got " +
+                                std::to_string(read_index(offsets, e.offset_dtype, bags)));
+  for (int64_t j = 0; j < bags; ++j) {
+    if (read_index(offsets, e.offset_dtype, j + 1) < read_index(offsets, e.offset_dtype, j))
+      throw std::invalid_argument("embedding_bag: offsets decrease at position " + std::to_string(j + 1));
+  }
+  float* pooled = static_cast<float*>(out[0]);
+  std::vector<double> acc(static_cast<size_t>(e.dim));
+  for (int64_t t = 0; t < e.tables; ++t) {
+    const float* table = static_cast<const float*>(in[2 + t]);
+    for (int64_t b = 0; b < e.batch; ++b) {
+      const int64_t begin = read_index(offsets, e.offset_dtype, t * e.batch + b);
+      const int64_t end = read_index(offsets, e.offset_dtype, t * e.batch + b + 1);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t row = read_index(in[0], e.index_dtype, i);
+        if (row < 0 || row >= e.rows[t])
+          throw std::invalid_argument("embedding_bag: index " + std::to_string(row) + " at position " + std::to_string(i) +
+                                      " is out of range for table " + std::to_string(t) + " of " +
+                                      std::to_string(e.rows[t]) + " rows");
+        for (int64_t d = 0; d < e.dim; ++d) acc[d] += table[row * e.dim + d];
+      }
+      const double scale = (e.mean && end > begin) ? 1.0 / static_cast<double>(end - begin) : 1.0;
+      for (int64_t d = 0; d < e.dim; ++d) pooled[(b * e.tables + t) * e.dim + d] = static_cast<float>(acc[d] * scale);
+    }
+  }
+}
+
+void linear(const Linear& l, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  const float* w = static_cast<const float*>(in[1]);
+  const float* bias = l.has_bias ? static_cast<const float*>(in[2]) : nullptr;
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t m = 0; m < l.m; ++m) {
+    for (int64_t n = 0; n < l.n; ++n) {
+      double acc = bias ? bias[n] : 0.0;
+      for (int64_t k = 0; k < l.k; ++k) acc += static_cast<double>(x[m * l.k + k]) * w[n * l.k + k];
+      y[m * l.n + n] = static_cast<float>(activate(l.activation, acc));
+    }
+  }
+}
+
+void unary(const Unary& u, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t i = 0; i < u.numel; ++i) y[i] = static_cast<float>(activate(u.activation, x[i]));
+}
+
+void binary(const Binary& b, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  const float* z = static_cast<const float*>(in[1]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t i = 0; i < b.numel; ++i) y[i] = b.multiply ? x[i] * z[i % b.b_numel] : x[i] + z[i % b.b_numel];
+}
+
+void concat(const Concat& c, const void* const* in, void* const* out) {
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t o = 0; o < c.outer; ++o) {
+    for (size_t i = 0; i < c.chunk.size(); ++i) {
+      const float* x = static_cast<const float*>(in[i]) + o * c.chunk[i];
+      for (int64_t e = 0; e < c.chunk[i]; ++e) *y++ = x[e];
+    }
+  }
+}
+
+void dot_interaction(const DotInteraction& d, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t b = 0; b < d.batch; ++b) {
+    const float* f = x + b * d.features * d.dim;
+    int64_t p = 0;
+    for (int64_t i = 0; i < d.features; ++i) {
+      const int64_t last = d.self ? i : i - 1;
+      for (int64_t j = 0; j <= last; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < d.dim; ++k) acc += static_cast<double>(f[i * d.dim + k]) * f[j * d.dim + k];
+        y[b * d.pairs + p++] = static_cast<float>(acc);
+      }
+    }
+  }
+}
+
+void fm_interaction(const FmInteraction& f, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t b = 0; b < f.batch; ++b) {
+    double total = 0;
+    for (int64_t d = 0; d < f.dim; ++d) {
+      double sum = 0, sum_sq = 0;
+      for (int64_t k = 0; k < f.features; ++k) {
+        const double v = x[(b * f.features + k) * f.dim + d];
+        sum += v;
+        sum_sq += v * v;
+      }
+      total += sum * sum - sum_sq;
+    }
+    y[b] = static_cast<float>(0.5 * total);
+  }
+}
+
+void reduce_sum(const ReduceSum& r, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  const size_t rank = r.dims.size();
+  int64_t numel = 1, out_numel = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    numel *= r.dims[d];
+    if (!r.reduced[d]) out_numel *= r.dims[d];
+  }
+  std::vector<double> acc(static_cast<size_t>(out_numel), 0.0);
+  std::vector<int64_t> coord(rank, 0);
+  for (int64_t i = 0; i < numel; ++i) {
+    int64_t o = 0;
+    for (size_t d = 0; d < rank; ++d)
+      if (!r.reduced[d]) o = o * r.dims[d] + coord[d];
+    acc[o] += x[i];
+    for (size_t d = rank; d-- > 0;) {  // next row-major coordinate
+      if (++coord[d] < r.dims[d]) break;
+      coord[d] = 0;
+    }
+  }
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t o = 0; o < out_numel; ++o) y[o] = static_cast<float>(acc[o]);
+}
+
+// Whether a ranks before b: larger first, NaN above every number (ties are left to a stable sort).
+bool ranks_before(float a, float b) {
+  if (std::isnan(a)) return !std::isnan(b);
+  if (std::isnan(b)) return false;
+  return a > b;
+}
+
+void top_k(const TopK& t, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  float* values = static_cast<float*>(out[0]);
+  int64_t* indices = static_cast<int64_t*>(out[1]);
+  std::vector<int64_t> order(static_cast<size_t>(t.n));
+  for (int64_t b = 0; b < t.batch; ++b) {
+    const float* row = x + b * t.n;
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [row](int64_t i, int64_t j) { return ranks_before(row[i], row[j]); });
+    for (int64_t k = 0; k < t.k; ++k) {
+      values[b * t.k + k] = row[order[k]];
+      indices[b * t.k + k] = order[k];
+    }
+  }
+}
+
+void gather(const Gather& g, const void* const* in, void* const* out) {
+  const float* data = static_cast<const float*>(in[0]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t i = 0; i < g.count; ++i) {
+    const int64_t row = read_index(in[1], g.index_dtype, i);
+    if (row < 0 || row >= g.rows)
+      throw std::invalid_argument("gather: index " + std::to_string(row) + " at position " + std::to_string(i) +
+                                  " is out of range for data of " + std::to_string(g.rows) + " rows");
+    for (int64_t e = 0; e < g.row_elems; ++e) y[i * g.row_elems + e] = data[row * g.row_elems + e];
+  }
+}
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs) {
+  Checked checked;
+  try {
+    checked = check(plugin::OpView(&op));
+  } catch (const plugin::Error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  std::visit(Overloaded{
+                 [&](const EmbeddingBag& e) { embedding_bag(e, inputs, outputs); },
+                 [&](const Linear& l) { linear(l, inputs, outputs); },
+                 [&](const Unary& u) { unary(u, inputs, outputs); },
+                 [&](const Binary& b) { binary(b, inputs, outputs); },
+                 [&](const Concat& c) { concat(c, inputs, outputs); },
+                 [&](const Reshape& r) {
+                   if (r.bytes > 0) std::memcpy(outputs[0], inputs[0], r.bytes);
+                 },
+                 [&](const DotInteraction& d) { dot_interaction(d, inputs, outputs); },
+                 [&](const FmInteraction& f) { fm_interaction(f, inputs, outputs); },
+                 [&](const ReduceSum& r) { reduce_sum(r, inputs, outputs); },
+                 [&](const TopK& t) { top_k(t, inputs, outputs); },
+                 [&](const Gather& g) { gather(g, inputs, outputs); },
+             },
+             checked);
+}
+
+}  // namespace cagr::reference

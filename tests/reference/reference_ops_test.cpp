@@ -1,0 +1,292 @@
+// Hand-computed cases for every op of abi/OPS.md: expected values are worked out in the comments
+// from the op's definition, not taken from the code under test.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "op_desc.hpp"
+#include "reference_ops.hpp"
+
+namespace {
+
+using cagr::reference::OpDesc;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Pointwise;
+using ::testing::FloatNear;
+
+constexpr cagr_dtype F32 = CAGR_DTYPE_F32;
+constexpr cagr_dtype I32 = CAGR_DTYPE_I32;
+constexpr cagr_dtype I64 = CAGR_DTYPE_I64;
+
+void run(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
+  cagr::reference::run(op.desc(), in.data(), out.data());
+}
+
+// The message of the std::invalid_argument that running `op` throws ("" when none).
+std::string error_of(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
+  try {
+    run(op, std::move(in), std::move(out));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReferenceEmbeddingBag, SumTwoTablesI64) {
+  // T=2, B=2, D=2. Table 0 has 3 rows, table 1 has 2.
+  const std::vector<float> t0 = {1, 2, 10, 20, 100, 200};
+  const std::vector<float> t1 = {-1, -2, 5, 5};
+  // bags: t0b0 = {0, 2}, t0b1 = {}, t1b0 = {1}, t1b1 = {0, 1, 1}
+  const std::vector<int64_t> indices = {0, 2, 1, 0, 1, 1};
+  const std::vector<int64_t> offsets = {0, 2, 2, 3, 6};
+  OpDesc op("embedding_bag");
+  op.input(I64, {6}).input(I64, {5}).input(F32, {3, 2}).input(F32, {2, 2}).output(F32, {2, 2, 2});
+  std::vector<float> out(8, -7);
+  run(op, {indices.data(), offsets.data(), t0.data(), t1.data()}, {out.data()});
+  // pooled[b][t]: b0t0 = (1+100, 2+200), b0t1 = (5, 5), b1t0 = empty = 0, b1t1 = (-1+5+5, -2+5+5)
+  EXPECT_THAT(out, ElementsAre(101, 202, 5, 5, 0, 0, 9, 8));
+}
+
+TEST(ReferenceEmbeddingBag, MeanI32) {
+  const std::vector<float> t0 = {1, 2, 3, 4, 5, 6};  // 3 rows, D=2
+  const std::vector<int32_t> indices = {0, 1, 2, 2};
+  const std::vector<int32_t> offsets = {0, 3, 3, 4};  // B=3: {0,1,2}, {}, {2}
+  OpDesc op("embedding_bag");
+  op.input(I32, {4}).input(I32, {4}).input(F32, {3, 2}).output(F32, {3, 1, 2}).attr("mode", "mean");
+  std::vector<float> out(6, -7);
+  run(op, {indices.data(), offsets.data(), t0.data()}, {out.data()});
+  // (1+3+5)/3 = 3, (2+4+6)/3 = 4; empty bag 0; row 2 alone.
+  EXPECT_THAT(out, ElementsAre(3, 4, 0, 0, 5, 6));
+}
+
+TEST(ReferenceEmbeddingBag, Errors) {
+  const std::vector<float> t0 = {1, 2, 3};  // 3 rows, D=1
+  std::vector<int64_t> indices = {0, 3};
+  std::vector<int64_t> offsets = {0, 1, 2};
+  std::vector<float> out(2);
+  OpDesc op("embedding_bag");
+  op.input(I64, {2}).input(I64, {3}).input(F32, {3, 1}).output(F32, {2, 1, 1});
+  const std::string bad_index = error_of(op, {indices.data(), offsets.data(), t0.data()}, {out.data()});
+  EXPECT_THAT(bad_index, HasSubstr("embedding_bag"));
+  EXPECT_THAT(bad_index, HasSubstr("index 3 at position 1"));
+  EXPECT_THAT(bad_index, HasSubstr("table 0"));
+  indices = {0, -1};
+  EXPECT_THAT(error_of(op, {indices.data(), offsets.data(), t0.data()}, {out.data()}), HasSubstr("index -1 at position 1"));
+  indices = {0, 1};
+  offsets = {0, 2, 1};
+  EXPECT_THAT(error_of(op, {indices.data(), offsets.data(), t0.data()}, {out.data()}), HasSubstr("offsets[2] must be L"));
+  offsets = {1, 1, 2};
+  EXPECT_THAT(error_of(op, {indices.data(), offsets.data(), t0.data()}, {out.data()}), HasSubstr("offsets[0] must be 0"));
+
+  OpDesc bad_mode = op;
+  bad_mode.attr("mode", "max");
+  EXPECT_THAT(error_of(bad_mode, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("'mode'"));
+  OpDesc bad_out("embedding_bag");
+  bad_out.input(I64, {2}).input(I64, {3}).input(F32, {3, 1}).output(F32, {2, 1, 2});
+  EXPECT_THAT(error_of(bad_out, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("pooled (output 0) must have shape [2, 1, 1]"));
+  OpDesc bad_dtype("embedding_bag");
+  bad_dtype.input(F32, {2}).input(I64, {3}).input(F32, {3, 1}).output(F32, {2, 1, 1});
+  EXPECT_THAT(error_of(bad_dtype, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("indices (input 0) must be i32 or i64"));
+  OpDesc bad_dim("embedding_bag");
+  bad_dim.input(I64, {2}).input(I64, {3}).input(F32, {3, 1}).input(F32, {3, 2}).output(F32, {1, 2, 1});
+  EXPECT_THAT(error_of(bad_dim, {nullptr, nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("table 1 (input 3) has dim 2"));
+}
+
+TEST(ReferenceLinear, BiasAndActivations) {
+  const std::vector<float> x = {1, 2, -1, 0};       // M=2, K=2
+  const std::vector<float> w = {1, 1, 2, -1, 0, 3};  // N=3
+  const std::vector<float> bias = {0.5f, 0, -10};
+  // row 0: (1+2, 2-2, 0+6) + bias = (3.5, 0, -4); row 1: (-1, -2, 0) + bias = (-0.5, -2, -10)
+  std::vector<float> y(6);
+  OpDesc plain("linear");
+  plain.input(F32, {2, 2}).input(F32, {3, 2}).input(F32, {3}).output(F32, {2, 3});
+  run(plain, {x.data(), w.data(), bias.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(3.5f, 0, -4, -0.5f, -2, -10));
+
+  OpDesc relu = plain;
+  relu.attr("activation", "relu");
+  run(relu, {x.data(), w.data(), bias.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(3.5f, 0, 0, 0, 0, 0));
+
+  OpDesc sigmoid("linear");
+  sigmoid.input(F32, {2, 2}).input(F32, {3, 2}).output(F32, {2, 3}).attr("activation", "sigmoid");
+  run(sigmoid, {x.data(), w.data()}, {y.data()});
+  // no bias: (3, 0, 6), (-1, -2, 0)
+  const std::vector<float> want = {1 / (1 + std::exp(-3.0f)), 0.5f, 1 / (1 + std::exp(-6.0f)),
+                                   1 / (1 + std::exp(1.0f)), 1 / (1 + std::exp(2.0f)), 0.5f};
+  EXPECT_THAT(y, Pointwise(FloatNear(1e-6f), want));
+
+  OpDesc bad_k("linear");
+  bad_k.input(F32, {2, 2}).input(F32, {3, 4}).output(F32, {2, 3});
+  EXPECT_THAT(error_of(bad_k, {nullptr, nullptr}, {nullptr}), HasSubstr("W (input 1) [3, 4] does not match X"));
+  OpDesc bad_act = plain;
+  bad_act.attr("activation", "tanh");
+  EXPECT_THAT(error_of(bad_act, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("'activation'"));
+  OpDesc bad_bias("linear");
+  bad_bias.input(F32, {2, 2}).input(F32, {3, 2}).input(F32, {2}).output(F32, {2, 3});
+  EXPECT_THAT(error_of(bad_bias, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("bias (input 2) must have shape [3]"));
+}
+
+TEST(ReferenceElementwise, ReluSigmoid) {
+  const std::vector<float> x = {-2, 0, 3};
+  std::vector<float> y(3);
+  OpDesc relu("relu");
+  relu.input(F32, {1, 3}).output(F32, {1, 3});
+  run(relu, {x.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(0, 0, 3));
+  OpDesc sigmoid("sigmoid");
+  sigmoid.input(F32, {3}).output(F32, {3});
+  run(sigmoid, {x.data()}, {y.data()});
+  EXPECT_THAT(y, Pointwise(FloatNear(1e-6f), std::vector<float>{1 / (1 + std::exp(2.0f)), 0.5f, 1 / (1 + std::exp(-3.0f))}));
+  OpDesc bad("relu");
+  bad.input(F32, {3}).output(F32, {4});
+  EXPECT_THAT(error_of(bad, {nullptr}, {nullptr}), HasSubstr("relu: output 0 must have shape [3]"));
+}
+
+TEST(ReferenceElementwise, AddMulBroadcastSuffix) {
+  const std::vector<float> a = {1, 2, 3, 4, 5, 6};  // [2, 3]
+  const std::vector<float> row = {10, 20, 30};      // [3]
+  std::vector<float> y(6);
+  OpDesc add("add");
+  add.input(F32, {2, 3}).input(F32, {3}).output(F32, {2, 3});
+  run(add, {a.data(), row.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(11, 22, 33, 14, 25, 36));
+  OpDesc mul("mul");
+  mul.input(F32, {2, 3}).input(F32, {2, 3}).output(F32, {2, 3});
+  run(mul, {a.data(), a.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(1, 4, 9, 16, 25, 36));
+  OpDesc bad("add");
+  bad.input(F32, {2, 3}).input(F32, {2}).output(F32, {2, 3});
+  EXPECT_THAT(error_of(bad, {nullptr, nullptr}, {nullptr}), HasSubstr("suffix"));
+}
+
+TEST(ReferenceConcat, AxisOneAndNegative) {
+  const std::vector<float> a = {1, 2, 3, 4};  // [2, 2]
+  const std::vector<float> b = {5, 6};        // [2, 1]
+  std::vector<float> y(6);
+  OpDesc op("concat");
+  op.input(F32, {2, 2}).input(F32, {2, 1}).output(F32, {2, 3});
+  run(op, {a.data(), b.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(1, 2, 5, 3, 4, 6));
+  OpDesc axis0("concat");
+  axis0.input(F32, {2, 2}).input(F32, {1, 2}).output(F32, {3, 2}).attr("axis", int64_t{-2});
+  run(axis0, {a.data(), b.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(1, 2, 3, 4, 5, 6));
+  OpDesc bad("concat");
+  bad.input(F32, {2, 2}).input(F32, {3, 1}).output(F32, {2, 3});
+  EXPECT_THAT(error_of(bad, {nullptr, nullptr}, {nullptr}), HasSubstr("input 1 [3, 1] differs from input 0"));
+  OpDesc bad_axis("concat");
+  bad_axis.input(F32, {2, 2}).output(F32, {2, 2}).attr("axis", int64_t{2});
+  EXPECT_THAT(error_of(bad_axis, {nullptr}, {nullptr}), HasSubstr("'axis' = 2 is out of range"));
+}
+
+TEST(ReferenceReshape, InferAndCopyDims) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6};
+  std::vector<float> y(6);
+  OpDesc op("reshape");
+  op.input(F32, {2, 3}).output(F32, {2, 3, 1}).attr("shape", std::vector<int64_t>{0, -1, 1});
+  run(op, {x.data()}, {y.data()});
+  EXPECT_EQ(y, x);
+  OpDesc bad("reshape");
+  bad.input(F32, {2, 3}).output(F32, {4, 2}).attr("shape", std::vector<int64_t>{4, -1});
+  EXPECT_THAT(error_of(bad, {nullptr}, {nullptr}), HasSubstr("cannot hold"));
+  OpDesc two("reshape");
+  two.input(F32, {2, 3}).output(F32, {6}).attr("shape", std::vector<int64_t>{-1, -1});
+  EXPECT_THAT(error_of(two, {nullptr}, {nullptr}), HasSubstr("more than one -1"));
+}
+
+TEST(ReferenceInteraction, DotWithAndWithoutSelf) {
+  // B=1, F=3, D=2: f0=(1,0), f1=(2,3), f2=(-1,4)
+  const std::vector<float> x = {1, 0, 2, 3, -1, 4};
+  std::vector<float> y(6);
+  OpDesc op("dot_interaction");
+  op.input(F32, {1, 3, 2}).output(F32, {1, 3});
+  run(op, {x.data()}, {y.data()});
+  // (1,0) f1.f0 = 2, (2,0) f2.f0 = -1, (2,1) f2.f1 = -2+12 = 10
+  EXPECT_THAT(std::vector<float>(y.begin(), y.begin() + 3), ElementsAre(2, -1, 10));
+  OpDesc self("dot_interaction");
+  self.input(F32, {1, 3, 2}).output(F32, {1, 6}).attr("self_interaction", int64_t{1});
+  run(self, {x.data()}, {y.data()});
+  // (0,0)=1, (1,0)=2, (1,1)=13, (2,0)=-1, (2,1)=10, (2,2)=17
+  EXPECT_THAT(y, ElementsAre(1, 2, 13, -1, 10, 17));
+  OpDesc bad("dot_interaction");
+  bad.input(F32, {1, 3, 2}).output(F32, {1, 6});
+  EXPECT_THAT(error_of(bad, {nullptr}, {nullptr}), HasSubstr("dots (output 0) must have shape [1, 3]"));
+}
+
+TEST(ReferenceInteraction, FactorisationMachine) {
+  // B=2, F=2, D=2. b0: (1,2),(3,4): d0: 16-10=6, d1: 36-20=16 -> 0.5*22 = 11
+  // b1: (1,1),(-1,2): d0: 0-2=-2, d1: 9-5=4 -> 0.5*2 = 1
+  const std::vector<float> x = {1, 2, 3, 4, 1, 1, -1, 2};
+  std::vector<float> y(2);
+  OpDesc op("fm_interaction");
+  op.input(F32, {2, 2, 2}).output(F32, {2, 1});
+  run(op, {x.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(11, 1));
+}
+
+TEST(ReferenceReduceSum, AxesAndKeepdims) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // [2, 3, 2]
+  std::vector<float> y(12);
+  OpDesc mid("reduce_sum");
+  mid.input(F32, {2, 3, 2}).output(F32, {2, 1, 2}).attr("axes", std::vector<int64_t>{1});
+  run(mid, {x.data()}, {y.data()});
+  // b0: 1+3+5, 2+4+6; b1: 7+9+11, 8+10+12
+  EXPECT_THAT(std::vector<float>(y.begin(), y.begin() + 4), ElementsAre(9, 12, 27, 30));
+  OpDesc outer("reduce_sum");
+  outer.input(F32, {2, 3, 2}).output(F32, {3}).attr("axes", std::vector<int64_t>{0, -1}).attr("keepdims", int64_t{0});
+  run(outer, {x.data()}, {y.data()});
+  // j: (1+2+7+8), (3+4+9+10), (5+6+11+12)
+  EXPECT_THAT(std::vector<float>(y.begin(), y.begin() + 3), ElementsAre(18, 26, 34));
+  OpDesc twice("reduce_sum");
+  twice.input(F32, {2, 3, 2}).output(F32, {2, 3, 1}).attr("axes", std::vector<int64_t>{2, -1});
+  EXPECT_THAT(error_of(twice, {nullptr}, {nullptr}), HasSubstr("twice"));
+  OpDesc missing("reduce_sum");
+  missing.input(F32, {2}).output(F32, {1});
+  EXPECT_THAT(error_of(missing, {nullptr}, {nullptr}), HasSubstr("'axes' is required"));
+}
+
+TEST(ReferenceTopK, OrderTiesAndNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> x = {3, 1, 3, nan, 2, /* row 1 */ -1, -2, -3, -4, -5};
+  std::vector<float> values(6);
+  std::vector<int64_t> indices(6);
+  OpDesc op("top_k");
+  op.input(F32, {2, 5}).output(F32, {2, 3}).output(I64, {2, 3}).attr("k", int64_t{3});
+  run(op, {x.data()}, {values.data(), indices.data()});
+  // row 0: NaN first, then the two 3s by lower index: 0, 2
+  EXPECT_THAT(indices, ElementsAre(3, 0, 2, 0, 1, 2));
+  EXPECT_TRUE(std::isnan(values[0]));
+  EXPECT_THAT(std::vector<float>(values.begin() + 1, values.end()), ElementsAre(3, 3, -1, -2, -3));
+  OpDesc bad_k("top_k");
+  bad_k.input(F32, {2, 5}).output(F32, {2, 6}).output(I64, {2, 6}).attr("k", int64_t{6});
+  EXPECT_THAT(error_of(bad_k, {nullptr}, {nullptr, nullptr}), HasSubstr("'k' = 6 must be in 1..5"));
+}
+
+TEST(ReferenceGather, RowsAndRange) {
+  const std::vector<float> data = {0, 1, 10, 11, 20, 21};  // [3, 2]
+  const std::vector<int32_t> idx = {2, 0, 2, 1};          // [2, 2]
+  std::vector<float> y(8);
+  OpDesc op("gather");
+  op.input(F32, {3, 2}).input(I32, {2, 2}).output(F32, {2, 2, 2});
+  run(op, {data.data(), idx.data()}, {y.data()});
+  EXPECT_THAT(y, ElementsAre(20, 21, 0, 1, 20, 21, 10, 11));
+  const std::vector<int32_t> bad_idx = {0, 1, 3, 0};
+  EXPECT_THAT(error_of(op, {data.data(), bad_idx.data()}, {y.data()}), HasSubstr("index 3 at position 2"));
+  const std::vector<int32_t> negative = {0, -1, 1, 0};
+  EXPECT_THAT(error_of(op, {data.data(), negative.data()}, {y.data()}), HasSubstr("index -1 at position 1"));
+}
+
+TEST(ReferenceOps, UnknownOpIsRejected) {
+  OpDesc op("softmax");
+  op.input(F32, {2}).output(F32, {2});
+  EXPECT_THAT(error_of(op, {nullptr}, {nullptr}), HasSubstr("unknown op_type 'softmax'"));
+}
+
+}  // namespace
