@@ -1,0 +1,216 @@
+// executor.cpp - kernels, buffers, cross-device copies and timing for one placed graph.
+#include "executor.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include "cagr_struct.hpp"
+#include "op_desc.hpp"
+
+namespace cagr {
+
+bool is_weight_input(const std::string& op, size_t index) {
+  if (op == "embedding_bag") return index >= 2;
+  if (op == "linear") return index >= 1;
+  return false;
+}
+
+namespace {
+
+uint64_t byte_size(const TensorShape& shape) {
+  const int64_t n = element_count(shape.dims);
+  if (n < 0) throw std::logic_error("tensor shape still unknown at run time: [" + dims_to_string(shape.dims) + "]");
+  return static_cast<uint64_t>(n) * dtype_size(shape.dtype);
+}
+
+}  // namespace
+
+Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy)
+    : graph_(std::move(graph)), targets_(std::move(targets)) {
+  compiled_shapes_ = infer_shapes(graph_, example_inputs);
+  placement_ = policy.place(graph_, compiled_shapes_, targets_);
+  order_ = graph_.topological_order();
+  for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
+
+  kernels_.resize(graph_.nodes().size());
+  runtime_inputs_.resize(graph_.nodes().size());
+  for (int n : order_) {
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    const NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+    const Target& target = targets_[static_cast<size_t>(where.target)];
+    std::vector<cagr_constant> constants;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const TensorInfo& info = graph_.tensor(node.inputs[i]);
+      if (info.is_constant() && is_weight_input(node.op, i)) {
+        auto c = abi::make_struct<cagr_constant>();
+        c.input_index = i;
+        c.data = info.data->data();
+        constants.push_back(c);
+      } else {
+        runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
+      }
+    }
+    const OpDesc desc(node, compiled_shapes_);
+    try {
+      kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.get(), where.variant, constants);
+    } catch (const Error& e) {
+      throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
+    }
+  }
+  upload_constants();
+}
+
+Executor::~Executor() = default;
+
+Buffer& Executor::buffer(int tensor, int target, uint64_t bytes) {
+  const auto key = std::make_pair(tensor, target);
+  auto it = buffers_.find(key);
+  if (it == buffers_.end() || it->second.bytes() < bytes) {
+    // Grow-only, with headroom so that a slowly growing batch does not reallocate every run.
+    const uint64_t size = std::max<uint64_t>(64, it == buffers_.end() ? bytes : bytes + bytes / 4);
+    const Target& t = targets_[static_cast<size_t>(target)];
+    Buffer fresh = t.plugin->alloc(t.device, size);
+    it = buffers_.insert_or_assign(key, std::move(fresh)).first;
+  }
+  return it->second;
+}
+
+// Constants that are not weights (an add's bias row, say) live in ordinary buffers, uploaded once
+// to every target that reads them.
+void Executor::upload_constants() {
+  for (int n : order_) {
+    const int target = placement_.nodes[static_cast<size_t>(n)].target;
+    for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
+      const TensorInfo& info = graph_.tensor(in);
+      if (!info.is_constant() || buffers_.count({in, target})) continue;
+      buffer(in, target, info.data->size()).copy_from_host(streams_[static_cast<size_t>(target)], info.data->data(), info.data->size());
+    }
+  }
+  for (Stream& s : streams_) s.synchronize();
+}
+
+void Executor::move_to(int tensor, int target, const std::vector<TensorShape>& shapes) {
+  const int from = home_[static_cast<size_t>(tensor)];
+  if (from == target || graph_.tensor(tensor).is_constant()) return;
+  if (from < 0) throw std::logic_error("tensor '" + graph_.tensor(tensor).name + "' has no value yet");
+  // Across devices (and plugins) through host memory: the ABI copies only within one plugin.
+  const uint64_t bytes = byte_size(shapes[static_cast<size_t>(tensor)]);
+  std::vector<std::byte>& staging = staging_.emplace_back(bytes);
+  Stream& src_stream = streams_[static_cast<size_t>(from)];
+  buffers_.at({tensor, from}).copy_to_host(src_stream, staging.data(), bytes);
+  src_stream.synchronize();
+  buffer(tensor, target, bytes).copy_from_host(streams_[static_cast<size_t>(target)], staging.data(), bytes);
+}
+
+std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
+  if (inputs.size() != graph_.inputs().size())
+    throw std::invalid_argument("model takes " + std::to_string(graph_.inputs().size()) + " inputs, " +
+                                std::to_string(inputs.size()) + " given");
+  std::vector<Dims> input_dims;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& info = graph_.tensor(graph_.inputs()[i]);
+    if (inputs[i].dtype != info.dtype)
+      throw std::invalid_argument("input '" + info.name + "': dtype " + dtype_name(inputs[i].dtype) + " given, model takes " +
+                                  dtype_name(info.dtype));
+    if (element_count(inputs[i].dims) < 0 || inputs[i].data.size() != static_cast<size_t>(element_count(inputs[i].dims)) * dtype_size(inputs[i].dtype))
+      throw std::invalid_argument("input '" + info.name + "': data size does not match its shape [" + dims_to_string(inputs[i].dims) + "]");
+    input_dims.push_back(inputs[i].dims);
+  }
+  const std::vector<TensorShape> shapes = infer_shapes(graph_, input_dims);
+
+  home_.assign(graph_.num_tensors(), -1);
+  staging_.clear();
+  // Graph inputs go straight from the caller's memory to every target that reads them.
+  std::map<int, const HostTensor*> host_inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) host_inputs[graph_.inputs()[i]] = &inputs[i];
+  std::vector<std::vector<bool>> uploaded(graph_.num_tensors(), std::vector<bool>(targets_.size(), false));
+
+  if (profiling_ && profile_.empty()) {
+    for (int n : order_) {
+      const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+      const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
+      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(), p.variant_name, {}});
+    }
+  }
+
+  for (size_t step = 0; step < order_.size(); ++step) {
+    const int n = order_[step];
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    const int target = placement_.nodes[static_cast<size_t>(n)].target;
+    Stream& stream = streams_[static_cast<size_t>(target)];
+
+    std::vector<cagr_buffer*> in_buffers;
+    std::vector<cagr_tensor_desc> in_descs;
+    for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
+      const auto host = host_inputs.find(in);
+      if (host != host_inputs.end()) {
+        if (!uploaded[static_cast<size_t>(in)][static_cast<size_t>(target)]) {
+          const HostTensor& h = *host->second;
+          buffer(in, target, h.data.size()).copy_from_host(stream, h.data.data(), h.data.size());
+          uploaded[static_cast<size_t>(in)][static_cast<size_t>(target)] = true;
+        }
+      } else {
+        move_to(in, target, shapes);
+      }
+      in_buffers.push_back(buffers_.at({in, target}).get());
+      in_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(in)]));
+    }
+    std::vector<cagr_buffer*> out_buffers;
+    std::vector<cagr_tensor_desc> out_descs;
+    for (int out : node.outputs) {
+      out_buffers.push_back(buffer(out, target, byte_size(shapes[static_cast<size_t>(out)])).get());
+      out_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(out)]));
+      home_[static_cast<size_t>(out)] = target;
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
+      if (profiling_) stream.synchronize();
+    } catch (const Error& e) {
+      throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
+    }
+    if (profiling_) {
+      profile_[step].microseconds.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+
+  std::vector<HostTensor> outputs;
+  for (int out : graph_.outputs()) {
+    const TensorShape& shape = shapes[static_cast<size_t>(out)];
+    HostTensor h(shape.dtype, shape.dims);
+    const int from = home_[static_cast<size_t>(out)];
+    if (from < 0) throw std::logic_error("output '" + graph_.tensor(out).name + "' is not computed by any node");
+    buffers_.at({out, from}).copy_to_host(streams_[static_cast<size_t>(from)], h.data.data(), h.data.size());
+    outputs.push_back(std::move(h));
+  }
+  try {
+    for (Stream& s : streams_) s.synchronize();
+  } catch (const Error& e) {
+    throw Error(e.status(), std::string("run failed: ") + e.what());
+  }
+  return outputs;
+}
+
+std::string Executor::plan_table() const {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-4s %-24s %-16s %-12s %-26s %12s  %s\n", "#", "node", "op", "device", "variant", "est. us",
+                "output shape");
+  out << line;
+  int step = 0;
+  for (int n : order_) {
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
+    std::snprintf(line, sizeof line, "%-4d %-24s %-16s %-12s %-26s %12.2f  [%s]\n", step++, node.name.c_str(), node.op.c_str(),
+                  targets_[static_cast<size_t>(p.target)].label().c_str(), p.variant_name.c_str(), p.estimated_ns / 1000.0,
+                  dims_to_string(compiled_shapes_[static_cast<size_t>(node.outputs.at(0))].dims).c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace cagr

@@ -1,0 +1,73 @@
+// executor.hpp - runs a placed graph: one kernel per node on its (plugin, device, variant), a buffer
+// per tensor on every device that touches it, copies inserted where a tensor crosses devices, and an
+// optional per-node timing profile.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph.hpp"
+#include "host_tensor.hpp"
+#include "placement.hpp"
+#include "plugin.hpp"
+#include "shape_inference.hpp"
+
+namespace cagr {
+
+struct NodeProfile {
+  std::string node, op, target, variant;
+  std::vector<double> microseconds;  // one entry per profiled run
+};
+
+class Executor {
+ public:
+  // Places `graph` on `targets` with `policy` at the shapes of `example_inputs` (graph input order),
+  // creates every kernel (uploading weights once) and the streams. Runs may use other sizes in the
+  // dimensions that vary per run (batch size, number of indices).
+  Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // One forward pass. `inputs` in graph input order; returns the graph outputs in order.
+  std::vector<HostTensor> run(const std::vector<HostTensor>& inputs);
+
+  // With profiling on, each node's device time is measured (the stream is synchronised after every
+  // node, so end-to-end latency is higher than without).
+  void set_profiling(bool on) { profiling_ = on; }
+  const std::vector<NodeProfile>& profile() const { return profile_; }
+
+  const Graph& graph() const { return graph_; }
+  const Placement& placement() const { return placement_; }
+  const std::vector<Target>& targets() const { return targets_; }
+  // The plan as a table: node, op, device, variant, estimated cost, output shape.
+  std::string plan_table() const;
+
+ private:
+  Buffer& buffer(int tensor, int target, uint64_t bytes);
+  void upload_constants();
+  void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
+
+  Graph graph_;
+  std::vector<Target> targets_;
+  Placement placement_;
+  std::vector<int> order_;
+  std::vector<TensorShape> compiled_shapes_;
+  std::vector<Kernel> kernels_;                      // per node
+  std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
+  std::vector<Stream> streams_;                      // per target
+  std::map<std::pair<int, int>, Buffer> buffers_;    // (tensor, target) -> buffer
+  std::vector<int> home_;                            // per tensor: target holding its latest value, -1 host
+  std::vector<std::vector<std::byte>> staging_;      // host copies for cross-device moves in this run
+  bool profiling_ = false;
+  std::vector<NodeProfile> profile_;
+};
+
+// Whether input `index` of `op` is a weight handed to kernel_create when it is a constant (OPS.md's
+// "usually constant" inputs); other constants are uploaded as ordinary input buffers.
+bool is_weight_input(const std::string& op, size_t index);
+
+}  // namespace cagr

@@ -1,0 +1,84 @@
+// placement.cpp - greedy placement by the plugins' cost hints.
+#include "placement.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "op_desc.hpp"
+
+namespace cagr {
+namespace {
+
+// Moving a tensor between two devices goes through host memory; the slower side bounds it. Host
+// memory itself (a host_accessible device) costs nothing to reach.
+constexpr double kDefaultLinkGBps = 16.0;     // PCIe 4.0 x16-class staging copy, when nothing is known
+constexpr double kDefaultPeakGflops = 50.0;   // conservative figures for devices that report none
+constexpr double kDefaultBandwidthGBps = 10.0;
+constexpr double kLaunchOverheadNs = 2000.0;  // per node on a device that is not host memory
+
+double transfer_ns(double bytes, const DeviceInfo& from, const DeviceInfo& to) {
+  if (from.host_accessible && to.host_accessible) return 0.0;
+  return bytes / kDefaultLinkGBps;  // bytes / (GB/s) = ns
+}
+
+}  // namespace
+
+double variant_cost_ns(const Variant& variant, const DeviceInfo& device) {
+  double cost = variant.estimated_ns;
+  if (cost <= 0) {
+    const double peak = device.peak_gflops_f32 > 0 ? device.peak_gflops_f32 : kDefaultPeakGflops;
+    const double bw = device.memory_bandwidth_gbps > 0 ? device.memory_bandwidth_gbps : kDefaultBandwidthGBps;
+    cost = std::max(variant.flops / peak, variant.bytes / bw);  // FLOP / (GFLOP/s) = ns
+  }
+  return cost + (device.host_accessible ? 0.0 : kLaunchOverheadNs);
+}
+
+Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {
+  if (targets.empty()) throw std::runtime_error("no device to place the graph on: no plugin loaded, or none has a device");
+  Placement placement;
+  placement.nodes.resize(graph.nodes().size());
+  std::vector<int> tensor_target(graph.num_tensors(), -1);  // -1: host (graph inputs, constants)
+
+  for (int n : graph.topological_order()) {
+    const Node& node = graph.nodes()[static_cast<size_t>(n)];
+    const OpDesc desc(node, shapes);
+    NodePlacement best;
+    best.estimated_ns = std::numeric_limits<double>::infinity();
+    std::string refusals;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      const Target& target = targets[t];
+      const OpSupport support = target.plugin->query(target.device, desc.get());
+      if (!support.supported) {
+        refusals += "\n  " + target.label() + ": " + support.reason;
+        continue;
+      }
+      double move = 0;
+      for (int in : node.inputs) {
+        const TensorInfo& info = graph.tensor(in);
+        if (info.is_constant()) continue;  // uploaded once, at compile time
+        const int from = tensor_target[static_cast<size_t>(in)];
+        const double bytes = static_cast<double>(std::max<int64_t>(element_count(shapes[static_cast<size_t>(in)].dims), 0)) *
+                             static_cast<double>(dtype_size(shapes[static_cast<size_t>(in)].dtype));
+        if (from == static_cast<int>(t)) continue;
+        DeviceInfo host;
+        host.host_accessible = true;
+        move += transfer_ns(bytes, from < 0 ? host : targets[static_cast<size_t>(from)].info, target.info);
+      }
+      for (const Variant& v : support.variants) {
+        const double cost = variant_cost_ns(v, target.info) + move;
+        const bool better = cost < best.estimated_ns ||
+                            (cost == best.estimated_ns && best.target >= 0 &&
+                             target.priority > targets[static_cast<size_t>(best.target)].priority);
+        if (better) best = NodePlacement{static_cast<int>(t), v.index, v.name, cost};
+      }
+    }
+    if (best.target < 0)
+      throw std::runtime_error("node '" + node.name + "' (" + node.op + "): no loaded plugin can run it:" + refusals);
+    placement.nodes[static_cast<size_t>(n)] = best;
+    for (int out : node.outputs) tensor_target[static_cast<size_t>(out)] = best.target;
+  }
+  return placement;
+}
+
+}  // namespace cagr
