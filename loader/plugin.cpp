@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+
 #include "cagr_struct.hpp"
 
 namespace cagr {
@@ -96,6 +98,12 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& opt
   if (args.api == nullptr || args.api->struct_size < CAGR_STRUCT_SIZE(cagr_plugin_api, abi_minor))
     throw Error(CAGR_ERROR_VERSION, path + ": plugin returned no entry-point table");
   plugin->api_ = abi::read_struct(args.api);
+  // Our copy records the version both sides speak: the plugin's answer, capped at the host's minor
+  // (a 1.1 plugin talking to a 1.0 host speaks 1.0).
+  plugin->api_.abi_major = args.plugin_abi_major;
+  plugin->api_.abi_minor = args.plugin_abi_major == CAGR_ABI_VERSION_MAJOR
+                               ? std::min<int32_t>(args.plugin_abi_minor, CAGR_ABI_VERSION_MINOR)
+                               : args.plugin_abi_minor;
   std::string missing;
   if (!has_required_entries(plugin->api_, &missing))
     throw Error(CAGR_ERROR_VERSION, path + ": entry-point table lacks '" + missing + "'");

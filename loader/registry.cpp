@@ -1,0 +1,298 @@
+// registry.cpp - discovery: search places -> candidate files -> manifest settings -> selection ->
+// probe -> load, every candidate ending as one record.
+#include "registry.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "log.hpp"
+#include "manifest.hpp"
+#include "plugin_files.hpp"
+#include "probe.hpp"
+
+namespace cagr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Candidate {
+  std::string path;
+  std::string origin;
+};
+
+// What the user asked for: everything, or these names and paths.
+struct Selection {
+  bool everything = true;
+  std::vector<std::string> names;
+  std::vector<std::string> paths;
+
+  explicit Selection(const std::string& text) {
+    if (text == "auto" || text.empty()) return;
+    everything = false;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      if (item.empty()) continue;
+      const bool is_path = item.find('/') != std::string::npos || fs::path(item).extension() == ".so";
+      (is_path ? paths : names).push_back(item);
+    }
+  }
+
+  bool selects(const std::string& name, const std::string& path) const {
+    if (everything) return true;
+    const std::string file = fs::path(path).filename().string();
+    for (const auto& n : names) {
+      if (n == name || n == file) return true;
+    }
+    for (const auto& p : paths) {
+      if (canonical_path(p) == canonical_path(path)) return true;
+    }
+    return false;
+  }
+};
+
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+void skip(PluginRecord& record, const std::string& reason) {
+  record.status = PluginRecord::Status::skipped;
+  record.reason = one_line(reason);
+}
+
+// Probes (when asked) and loads one plugin; a failure of any kind becomes the record's reason.
+void vet_and_load(PluginRecord& record, bool probe, std::chrono::milliseconds timeout, const LogFn& log) {
+  const std::string no_device = record.path + ": reports no device";
+  if (probe) {
+    const ProbeResult result = probe_plugin(record.path, record.options, timeout);
+    if (result.outcome != ProbeResult::Outcome::ok) return skip(record, result.message);
+    if (result.devices == 0) return skip(record, no_device);
+  }
+  try {
+    std::shared_ptr<Plugin> plugin = Plugin::load(record.path, record.options, log);
+    if (plugin->device_count() == 0) return skip(record, no_device);
+    record.name = plugin->name();
+    record.plugin = std::move(plugin);
+    record.status = PluginRecord::Status::loaded;
+    record.reason.clear();
+  } catch (const std::exception& e) {
+    skip(record, e.what());
+  }
+}
+
+bool probe_enabled(const DiscoveryOptions& options) {
+  if (!options.probe) return false;
+  const char* env = options.use_env ? std::getenv("CAGR_PLUGIN_PROBE") : nullptr;
+  return env == nullptr || std::string(env) != "0";
+}
+
+}  // namespace
+
+const char* to_string(PluginRecord::Status status) {
+  switch (status) {
+    case PluginRecord::Status::loaded: return "loaded";
+    case PluginRecord::Status::skipped: return "skipped";
+    case PluginRecord::Status::disabled: return "disabled";
+    case PluginRecord::Status::shadowed: return "shadowed";
+  }
+  return "unknown";
+}
+
+Registry Registry::discover(const DiscoveryOptions& options) {
+  const Selection selection(options.selection);
+  std::vector<std::string> explicit_paths = options.paths;
+  explicit_paths.insert(explicit_paths.end(), selection.paths.begin(), selection.paths.end());
+
+  // Manifests in order of precedence, and the candidate files in order of precedence. A file that
+  // a manifest names is a candidate too, at the manifest's place.
+  std::vector<Manifest> manifests;
+  std::vector<Candidate> candidates;
+  std::set<std::string> seen_files;
+  auto add_candidate = [&](const std::string& path, const std::string& origin) {
+    if (seen_files.insert(canonical_path(path)).second) candidates.push_back({path, origin});
+  };
+  auto add_manifest = [&](const std::string& path, const std::string& origin) {
+    manifests.push_back(Manifest::parse_file(path));
+    for (const auto& entry : manifests.back().entries()) {
+      if (!entry.file.empty() && fs::exists(entry.file)) add_candidate(entry.file, origin + " manifest");
+    }
+  };
+  if (options.manifest) add_manifest(*options.manifest, "explicit");
+  for (const auto& place : search_places(explicit_paths, options.use_env, options.use_default_folders)) {
+    for (const auto& file : plugin_files_in(place.path)) add_candidate(file, place.origin);
+    const fs::path manifest = fs::path(place.path) / "plugins.xml";
+    if (fs::is_directory(place.path) && fs::exists(manifest)) add_manifest(manifest.string(), place.origin);
+  }
+
+  const bool probe = probe_enabled(options);
+  const LogFn log = options.log ? options.log : stderr_logger(log_level_from_env());
+  Registry registry;
+  std::map<std::string, std::string> first_with_name;  // plugin name -> path of the record that won it
+  for (const auto& candidate : candidates) {
+    PluginRecord record;
+    record.path = candidate.path;
+    record.origin = candidate.origin;
+    record.name = plugin_name_from_file(candidate.path);
+    const std::string file = canonical_path(candidate.path);
+    const ManifestEntry* entry = nullptr;
+    for (const auto& m : manifests) {
+      if ((entry = m.find(record.name, file)) != nullptr) break;
+    }
+    if (entry != nullptr) {
+      record.priority = entry->priority.value_or(0);
+      record.options = entry->options;
+    }
+
+    const auto [earlier, first] = first_with_name.emplace(record.name, record.path);
+    if (!first) {
+      record.status = PluginRecord::Status::shadowed;
+      record.reason = record.path + ": shadowed by " + earlier->second;
+    } else if (!selection.selects(record.name, record.path)) {
+      skip(record, record.path + ": not selected (selection '" + options.selection + "')");
+    } else if (entry != nullptr && !entry->enabled) {
+      record.status = PluginRecord::Status::disabled;
+      record.reason = record.path + ": disabled by " + entry->where;
+    } else {
+      vet_and_load(record, probe, options.probe_timeout, log);
+      // A plugin whose own name differs from its file's may still clash with an earlier one.
+      if (record.plugin != nullptr) {
+        auto [winner, inserted] = first_with_name.emplace(record.name, record.path);
+        if (!inserted && winner->second != record.path) {
+          record.plugin.reset();
+          record.status = PluginRecord::Status::shadowed;
+          record.reason = record.path + ": shadowed by " + winner->second;
+        }
+      }
+    }
+    registry.records_.push_back(std::move(record));
+  }
+
+  for (const auto& name : selection.names) {
+    bool found = false;
+    for (const auto& r : registry.records_) {
+      found = found || r.name == name || plugin_name_from_file(r.path) == name || fs::path(r.path).filename() == name;
+    }
+    if (!found) throw Error(CAGR_ERROR_INVALID_ARGUMENT, "selected plugin '" + name + "' was not found in any search place");
+  }
+  return registry;
+}
+
+std::vector<std::shared_ptr<Plugin>> Registry::loaded() const {
+  std::vector<std::shared_ptr<Plugin>> plugins;
+  for (const auto& r : records_) {
+    if (r.status == PluginRecord::Status::loaded) plugins.push_back(r.plugin);
+  }
+  return plugins;
+}
+
+const PluginRecord* Registry::find(const std::string& name) const {
+  for (const auto& r : records_) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+// ---- --list-plugins -----------------------------------------------------------------------------
+
+namespace {
+
+// Left-aligned columns two spaces apart; every row has the header's number of cells.
+std::string format_table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::string number_or_dash(double value) { return value > 0 ? fixed(value, 1) : "-"; }
+
+std::string bytes_text(uint64_t bytes) {
+  if (bytes == 0) return "-";
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return fixed(value, unit == 0 ? 0 : 1) + " " + units[unit];
+}
+
+const char* kind_text(cagr_device_kind kind) {
+  switch (kind) {
+    case CAGR_DEVICE_CPU: return "cpu";
+    case CAGR_DEVICE_GPU: return "gpu";
+    case CAGR_DEVICE_OTHER: return "other";
+  }
+  return "?";
+}
+
+std::string device_table(const Plugin& plugin) {
+  std::vector<std::vector<std::string>> rows = {{"#", "device", "kind", "CUs", "GFLOP/s f32", "GFLOP/s f16", "GB/s",
+                                                 "memory", "LLC", "NUMA", "PCI bus"}};
+  for (int i = 0; i < plugin.device_count(); ++i) {
+    const DeviceInfo d = plugin.device(i);
+    rows.push_back({std::to_string(i), d.name, kind_text(d.kind), std::to_string(d.compute_units),
+                    number_or_dash(d.peak_gflops_f32), number_or_dash(d.peak_gflops_f16),
+                    number_or_dash(d.memory_bandwidth_gbps), bytes_text(d.memory_bytes),
+                    bytes_text(d.last_level_cache_bytes), d.numa_node < 0 ? "-" : std::to_string(d.numa_node),
+                    d.pci_bus_id.empty() ? "-" : d.pci_bus_id});
+  }
+  return format_table(rows, "    ");
+}
+
+}  // namespace
+
+std::string format_plugin_list(const Registry& registry) {
+  const auto& records = registry.records();
+  std::string out = std::to_string(records.size()) + " plugin file(s) found, " +
+                    std::to_string(registry.loaded().size()) + " loaded\n";
+  if (records.empty()) return out;
+  std::vector<std::vector<std::string>> rows = {{"status", "name", "from", "file / reason"}};
+  for (const auto& r : records) {
+    rows.push_back({to_string(r.status), r.name, r.origin, r.status == PluginRecord::Status::loaded ? r.path : r.reason});
+  }
+  out += "\n" + format_table(rows, "");
+  for (const auto& r : records) {
+    if (r.status != PluginRecord::Status::loaded) continue;
+    const Plugin& p = *r.plugin;
+    out += "\n" + p.name() + " " + p.version() + " by " + p.vendor() + ": ABI built " +
+           std::to_string(p.built_abi_major()) + "." + std::to_string(p.built_abi_minor()) + ", negotiated " +
+           std::to_string(p.abi_major()) + "." + std::to_string(p.abi_minor()) + ", priority " +
+           std::to_string(r.priority) + "\n";
+    for (const auto& [key, value] : r.options) out += "    option " + key + " = " + value + "\n";
+    try {
+      out += device_table(p);
+    } catch (const std::exception& e) {
+      out += "    devices unavailable: " + one_line(e.what()) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace cagr

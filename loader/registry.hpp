@@ -1,0 +1,60 @@
+// registry.hpp - finding, vetting and loading every plugin the host may use, and saying why each
+// one was or was not loaded (discovery order, manifests and skip reasons: docs/PLUGINS.md).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugin.hpp"
+
+namespace cagr {
+
+struct DiscoveryOptions {
+  std::vector<std::string> paths;  // plugin files or folders searched first (cagr-run --plugins)
+  // "auto": every plugin found; else comma-separated plugin names or paths ("cpu,opencl").
+  std::string selection = "auto";
+  bool use_env = true;              // CAGR_PLUGIN_PATH, CAGR_PLUGIN_PROBE
+  bool use_default_folders = true;  // the install's and the build tree's plugins folders
+  bool probe = true;                // load each plugin in a child process first
+  std::chrono::milliseconds probe_timeout{10000};
+  std::optional<std::string> manifest;  // a plugins.xml consulted before those in searched folders
+  LogFn log;  // plugins' log messages; default: stderr at the CAGR_LOG_LEVEL threshold
+};
+
+struct PluginRecord {
+  enum class Status { loaded, skipped, disabled, shadowed };
+  std::string path;
+  std::string name;    // the plugin's own name once loaded, else the one its file name gives
+  std::string origin;  // which search place found it: "explicit", "CAGR_PLUGIN_PATH", ...
+  Status status = Status::skipped;
+  std::string reason;  // one line naming the file; empty when loaded
+  int priority = 0;    // the core prefers higher priority when cost hints tie
+  Options options;     // handed to the plugin's init
+  std::shared_ptr<Plugin> plugin;  // when loaded
+};
+
+const char* to_string(PluginRecord::Status status);
+
+class Registry {
+ public:
+  // Searches, reads manifests, probes and loads. Throws Error for a configuration mistake: an
+  // explicit path that does not exist, a malformed manifest, a selected name found nowhere.
+  // A plugin that fails in any way is never an exception: it becomes a skipped record.
+  static Registry discover(const DiscoveryOptions& options);
+
+  const std::vector<PluginRecord>& records() const { return records_; }
+  std::vector<std::shared_ptr<Plugin>> loaded() const;
+  const PluginRecord* find(const std::string& name) const;  // by name, nullptr when absent
+
+ private:
+  std::vector<PluginRecord> records_;
+};
+
+// The text `cagr-run --list-plugins` prints: every plugin found with its status and reason; for
+// loaded ones name, version, vendor, ABI (built and negotiated) and a table of devices.
+std::string format_plugin_list(const Registry& registry);
+
+}  // namespace cagr
