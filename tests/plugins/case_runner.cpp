@@ -1,0 +1,149 @@
+// case_runner.cpp
+#include "case_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "cagr_plugin_support.hpp"
+#include "op_contract.hpp"
+#include "reference_ops.hpp"
+
+namespace cagr::conformance {
+
+namespace {
+
+size_t bytes_of(const cagr_tensor_desc& d) {
+  size_t n = plugin::dtype_size(d.dtype);
+  for (int i = 0; i < d.rank; ++i) n *= static_cast<size_t>(d.dims[i]);
+  return n;
+}
+
+std::vector<int64_t> dims_of(const cagr_tensor_desc& d) { return std::vector<int64_t>(d.dims, d.dims + d.rank); }
+
+// Row-major coordinates of flat index `i` in `dims`.
+std::string coords(const std::vector<int64_t>& dims, size_t i) {
+  std::vector<int64_t> c(dims.size());
+  for (size_t d = dims.size(); d-- > 0;) {
+    c[d] = static_cast<int64_t>(i) % std::max<int64_t>(dims[d], 1);
+    i /= static_cast<size_t>(std::max<int64_t>(dims[d], 1));
+  }
+  return contract::dims_string(c);
+}
+
+// A plugin buffer holds at least one byte, so that empty tensors (no indices at all) still get one.
+constexpr uint64_t kMinBufferBytes = 1;
+
+}  // namespace
+
+std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run) {
+  const cagr_op_desc& desc = create.op.desc();
+  const plugin::OpView view(&desc);
+  std::vector<Bytes> constant_data;
+  std::vector<size_t> constant_index;
+  for (size_t i = 0; i < create.inputs.size(); ++i) {
+    if (!contract::usually_constant(view, i)) continue;
+    constant_data.push_back(create.inputs[i]);
+    constant_index.push_back(i);
+  }
+  std::vector<cagr_constant> constants;
+  for (size_t c = 0; c < constant_data.size(); ++c) {
+    auto k = abi::make_struct<cagr_constant>();
+    k.input_index = constant_index[c];
+    k.data = constant_data[c].data();
+    constants.push_back(k);
+  }
+  Kernel kernel = plugin.create_kernel(device, desc, variant, constants);
+  for (Bytes& b : constant_data) std::fill(b.begin(), b.end(), std::byte{0xff});  // NaN if still read
+
+  Stream stream = plugin.create_stream(device);
+  std::vector<Buffer> buffers;
+  std::vector<cagr_buffer*> in_bufs, out_bufs;
+  std::vector<cagr_tensor_desc> in_descs, out_descs;
+  for (size_t i = 0; i < run.inputs.size(); ++i) {
+    if (contract::usually_constant(view, i)) continue;
+    const Bytes& data = run.inputs[i];
+    buffers.push_back(plugin.alloc(device, std::max<uint64_t>(data.size(), kMinBufferBytes)));
+    if (!data.empty()) buffers.back().copy_from_host(stream, data.data(), data.size());
+    in_bufs.push_back(buffers.back().get());
+    in_descs.push_back(run.op.inputs()[i]);
+  }
+  std::vector<Bytes> outputs;
+  for (const auto& d : run.op.outputs()) {
+    outputs.emplace_back(bytes_of(d), std::byte{0xcd});  // garbage where the plugin writes nothing
+    buffers.push_back(plugin.alloc(device, std::max<uint64_t>(outputs.back().size(), kMinBufferBytes)));
+    if (!outputs.back().empty()) buffers.back().copy_from_host(stream, outputs.back().data(), outputs.back().size());
+    out_bufs.push_back(buffers.back().get());
+    out_descs.push_back(d);
+  }
+  kernel.run(stream, in_bufs, in_descs, out_bufs, out_descs);
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (!outputs[o].empty()) buffers[in_bufs.size() + o].copy_to_host(stream, outputs[o].data(), outputs[o].size());
+  }
+  stream.synchronize();
+  return outputs;
+}
+
+std::vector<Bytes> run_on_reference(Case& c, bool magnitude) {
+  std::vector<Bytes> inputs = c.inputs;
+  if (magnitude) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (c.op.inputs()[i].dtype != CAGR_DTYPE_F32) continue;
+      float* f = reinterpret_cast<float*>(inputs[i].data());
+      for (size_t e = 0; e < inputs[i].size() / sizeof(float); ++e) f[e] = std::fabs(f[e]);
+    }
+  }
+  std::vector<Bytes> outputs;
+  for (const auto& d : c.op.outputs()) outputs.emplace_back(bytes_of(d));
+  std::vector<const void*> in_ptrs;
+  std::vector<void*> out_ptrs;
+  for (const Bytes& b : inputs) in_ptrs.push_back(b.data());
+  for (Bytes& b : outputs) out_ptrs.push_back(b.data());
+  reference::run(c.op.desc(), in_ptrs.data(), out_ptrs.data());
+  return outputs;
+}
+
+std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got) {
+  const bool sums = accumulates(c.op.type());
+  const std::vector<Bytes> scale = sums ? run_on_reference(c, true) : std::vector<Bytes>();
+  std::ostringstream message;
+  for (size_t o = 0; o < want.size(); ++o) {
+    const cagr_tensor_desc& d = c.op.outputs()[o];
+    const std::vector<int64_t> dims = dims_of(d);
+    size_t mismatches = 0;
+    std::ostringstream first;
+    if (d.dtype == CAGR_DTYPE_F32) {
+      const float* w = reinterpret_cast<const float*>(want[o].data());
+      const float* g = reinterpret_cast<const float*>(got[o].data());
+      const float* s = sums ? reinterpret_cast<const float*>(scale[o].data()) : w;
+      for (size_t i = 0; i < want[o].size() / sizeof(float); ++i) {
+        const double tolerance = 1e-6 + 1e-5 * std::max(std::fabs(double{w[i]}), std::fabs(double{s[i]}));
+        const bool ok = (std::isnan(w[i]) && std::isnan(g[i])) || std::fabs(double{g[i]} - w[i]) <= tolerance;
+        if (ok) continue;
+        if (mismatches++ == 0)
+          first << "first mismatch at flat index " << i << " " << coords(dims, i) << ": got " << g[i] << ", want "
+                << w[i] << " (tolerance " << tolerance << ")";
+      }
+    } else {
+      const size_t elem = plugin::dtype_size(d.dtype);
+      for (size_t i = 0; i < want[o].size() / elem; ++i) {
+        if (std::memcmp(want[o].data() + i * elem, got[o].data() + i * elem, elem) == 0) continue;
+        if (mismatches++ == 0) {
+          int64_t gv = 0, wv = 0;
+          std::memcpy(&gv, got[o].data() + i * elem, std::min(elem, sizeof gv));
+          std::memcpy(&wv, want[o].data() + i * elem, std::min(elem, sizeof wv));
+          first << "first mismatch at flat index " << i << " " << coords(dims, i) << ": got " << gv << ", want " << wv;
+        }
+      }
+    }
+    if (mismatches > 0) {
+      message << "output " << o << " " << contract::dims_string(dims) << " " << plugin::dtype_name(d.dtype) << ": "
+              << first.str() << "; " << mismatches << " of " << want[o].size() / plugin::dtype_size(d.dtype)
+              << " elements differ. ";
+    }
+  }
+  return message.str();
+}
+
+}  // namespace cagr::conformance

@@ -1,0 +1,27 @@
+// case_runner.hpp - running a Case on a plugin device (as the runtime would: buffers, copies, a
+// kernel with constants, a stream) and on the reference, and comparing the two.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "op_cases.hpp"
+#include "plugin.hpp"
+
+namespace cagr::conformance {
+
+// Creates the kernel from `create`'s description (constants: the inputs OPS.md calls usually
+// constant, scribbled over after kernel_create to check the plugin copied them), then runs it with
+// `run`'s shapes and non-constant inputs. Returns the outputs. Throws cagr::Error on failure.
+std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run);
+
+// The reference's outputs for `c`; with `magnitude`, every f32 input is replaced by its absolute
+// value first, which for sums gives the sum of the terms' magnitudes (the scale of rounding error).
+std::vector<Bytes> run_on_reference(Case& c, bool magnitude = false);
+
+// "" when `got` matches `want` (f32: |got - want| <= 1e-6 + 1e-5 * scale, scale being |want| or,
+// for ops that accumulate, the magnitude of the sum; NaN matches NaN; integers exactly), else a
+// message naming the output, its shape, the first mismatching index and the mismatch count.
+std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got);
+
+}  // namespace cagr::conformance

@@ -1,0 +1,272 @@
+// conformance_test.cpp - one test binary for every plugin: loads the plugin named by
+// CAGR_TEST_PLUGIN and checks every device against the reference ops (abi/OPS.md), through the
+// loader as the runtime uses it. Random inputs are drawn from a seed printed with every failure;
+// CAGR_TEST_SEED=<seed> replays a run.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "case_runner.hpp"
+#include "op_cases.hpp"
+#include "op_contract.hpp"
+#include "plugin.hpp"
+
+namespace cagr::conformance {
+namespace {
+
+uint64_t base_seed() {
+  static const uint64_t seed = [] {
+    const char* env = std::getenv("CAGR_TEST_SEED");
+    return env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+  }();
+  return seed;
+}
+
+std::string seed_note(uint64_t seed) { return "seed " + std::to_string(seed) + " (replay: CAGR_TEST_SEED=" + std::to_string(seed) + ")"; }
+
+class Conformance : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* path = std::getenv("CAGR_TEST_PLUGIN");
+    if (path == nullptr) return;
+    try {
+      plugin_ = Plugin::load(path);
+      device_count_ = plugin_->device_count();
+      if (device_count_ == 0) no_device_reason_ = "device_count is 0";
+    } catch (const Error& e) {
+      load_error_ = e.what();
+      if (plugin_) no_device_reason_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() { plugin_.reset(); }
+
+  void SetUp() override {
+    if (std::getenv("CAGR_TEST_PLUGIN") == nullptr) GTEST_FAIL() << "set CAGR_TEST_PLUGIN to the plugin's .so path";
+    if (!plugin_) GTEST_FAIL() << "loading the plugin failed: " << load_error_;
+    if (device_count_ == 0)
+      GTEST_SKIP() << "plugin " << plugin_->name() << " reports no device (" << no_device_reason_ << ")";
+  }
+
+  // The variants `plugin` offers for `c` on `device`; a failure when it refuses an op of OPS.md.
+  static std::vector<Variant> variants(int device, Case& c) {
+    const OpSupport support = plugin_->query(device, c.op.desc());
+    EXPECT_TRUE(support.supported) << "device " << device << " refuses " << c.label << ": " << support.reason;
+    for (const Variant& v : support.variants) {
+      EXPECT_FALSE(v.name.empty()) << c.label << ": variant " << v.index << " has no name";
+      EXPECT_GE(v.flops, 0) << c.label << " variant " << v.name;
+      EXPECT_GE(v.bytes, 0) << c.label << " variant " << v.name;
+      EXPECT_GE(v.estimated_ns, 0) << c.label << " variant " << v.name;
+    }
+    return support.variants;
+  }
+
+  // Creates a kernel from `create`, runs it with `run`'s shapes on every variant of every device,
+  // and checks the outputs against the reference.
+  static void check_against_reference(Case& create, Case& run, uint64_t seed) {
+    const std::vector<Bytes> want = run_on_reference(run);
+    for (int device = 0; device < device_count_; ++device) {
+      for (const Variant& v : variants(device, create)) {
+        const std::string where = plugin_->name() + " device " + std::to_string(device) + ", variant " +
+                                  std::to_string(v.index) + " '" + v.name + "', " + run.label + ", " + seed_note(seed);
+        try {
+          const std::vector<Bytes> got = run_on_plugin(*plugin_, device, v.index, create, run);
+          const std::string mismatch = compare(run, want, got);
+          EXPECT_TRUE(mismatch.empty()) << where << ": " << mismatch;
+        } catch (const Error& e) {
+          ADD_FAILURE() << where << ": " << e.what();
+        }
+      }
+    }
+  }
+
+  static std::shared_ptr<Plugin> plugin_;
+  static int device_count_;
+  static std::string load_error_, no_device_reason_;
+};
+
+std::shared_ptr<Plugin> Conformance::plugin_;
+int Conformance::device_count_ = 0;
+std::string Conformance::load_error_;
+std::string Conformance::no_device_reason_;
+
+// Every op of OPS.md, on its set of random cases.
+class OpConformance : public Conformance, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(OpConformance, MatchesReference) {
+  const uint64_t seed = base_seed() + std::hash<std::string>{}(GetParam());
+  Rng rng(seed);
+  for (Case& c : cases_for(GetParam(), rng)) check_against_reference(c, c, seed);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOps, OpConformance, ::testing::ValuesIn(contract::op_types()),
+                         [](const auto& info) { return info.param; });
+
+// Shapes at kernel_run may differ from those at kernel_create in the dims OPS.md says vary per run.
+TEST_F(Conformance, RunShapesVaryInBatchDims) {
+  const uint64_t seed = base_seed() + 1;
+  Rng rng(seed);
+  const uint64_t constants_seed = rng();
+  for (const auto& [create_batch, run_batch] : {std::pair<int64_t, int64_t>{17, 5}, {3, 33}}) {
+    const EmbeddingBagParams p{{100, 7, 1000}, 19, create_batch, 6, CAGR_DTYPE_I64, CAGR_DTYPE_I32, true};
+    EmbeddingBagParams q = p;
+    q.batch = run_batch;
+    q.max_pooling = 11;  // and a different L
+    Case create = embedding_bag_case(rng, constants_seed, p);
+    Case run = embedding_bag_case(rng, constants_seed, q);
+    check_against_reference(create, run, seed);
+
+    Case create_linear = linear_case(rng, constants_seed, {create_batch, 65, 31, true, "relu"});
+    Case run_linear = linear_case(rng, constants_seed, {run_batch, 65, 31, true, "relu"});
+    check_against_reference(create_linear, run_linear, seed);
+
+    Case create_gather = gather_case(rng, constants_seed, {50, 9}, {create_batch}, CAGR_DTYPE_I32);
+    Case run_gather = gather_case(rng, constants_seed, {50, 9}, {run_batch}, CAGR_DTYPE_I32);
+    check_against_reference(create_gather, run_gather, seed);
+
+    for (const char* op : {"relu", "dot_interaction", "fm_interaction", "top_k"}) {
+      std::vector<Case> cases = cases_for(op, rng);
+      Case& create_case = cases[1];
+      Case run_case = rebatched(create_case, run_batch, rng);
+      check_against_reference(create_case, run_case, seed);
+    }
+  }
+}
+
+// An index out of range fails with INVALID_ARGUMENT naming the op, position and value; the
+// plugin stays usable.
+TEST_F(Conformance, OutOfRangeIndexIsAnError) {
+  const uint64_t seed = base_seed() + 2;
+  Rng rng(seed);
+  for (int device = 0; device < device_count_; ++device) {
+    for (int64_t bad_value : {int64_t{1000}, int64_t{-1}}) {
+      Case c = embedding_bag_case(rng, rng(), {{10, 1000, 20}, 8, 4, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, false});
+      const plugin::OpView view(&c.op.desc());
+      // A position within table 1 (1000 rows): index 1000 is one past its end.
+      const int64_t* offsets = reinterpret_cast<const int64_t*>(c.inputs[1].data());
+      int64_t position = offsets[4];
+      if (offsets[8] == position) {  // table 1's bags are all empty: give bag 0 of it one index
+        c = embedding_bag_case(rng, rng(), {{10, 1000, 20}, 8, 4, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, false});
+        offsets = reinterpret_cast<const int64_t*>(c.inputs[1].data());
+        position = offsets[4];
+        if (offsets[8] == position) continue;
+      }
+      reinterpret_cast<int32_t*>(c.inputs[0].data())[position] = static_cast<int32_t>(bad_value);
+      for (const Variant& v : variants(device, c)) {
+        const std::string where = plugin_->name() + " device " + std::to_string(device) + " variant '" + v.name +
+                                  "', " + c.label + ", index " + std::to_string(bad_value) + " at position " +
+                                  std::to_string(position) + ", " + seed_note(seed);
+        try {
+          run_on_plugin(*plugin_, device, v.index, c, c);
+          ADD_FAILURE() << where << ": no error";
+        } catch (const Error& e) {
+          EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << where << ": " << e.what();
+          EXPECT_NE(std::string(e.what()).find("embedding_bag"), std::string::npos) << where << ": " << e.what();
+          EXPECT_NE(std::string(e.what()).find(std::to_string(bad_value)), std::string::npos) << where << ": " << e.what();
+          EXPECT_NE(std::string(e.what()).find(std::to_string(position)), std::string::npos) << where << ": " << e.what();
+        }
+      }
+    }
+    Case g = gather_case(rng, rng(), {33, 4}, {17}, CAGR_DTYPE_I64);
+    reinterpret_cast<int64_t*>(g.inputs[1].data())[16] = 33;
+    for (const Variant& v : variants(device, g)) {
+      try {
+        run_on_plugin(*plugin_, device, v.index, g, g);
+        ADD_FAILURE() << "gather variant '" << v.name << "' with index 33 of 33 rows: no error";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << e.what();
+      }
+    }
+    // Still usable afterwards.
+    for (Case& c : cases_for("embedding_bag", rng)) check_against_reference(c, c, seed);
+  }
+}
+
+// Descriptions outside OPS.md are refused by op_query with a reason and by kernel_create.
+TEST_F(Conformance, UnsupportedDescsAreRefused) {
+  using reference::OpDesc;
+  std::vector<OpDesc> bad;
+  bad.push_back(OpDesc("linear").input(CAGR_DTYPE_I8, {3, 4}).input(CAGR_DTYPE_F32, {5, 4}).output(CAGR_DTYPE_F32, {3, 5}));
+  bad.push_back(OpDesc("linear").input(CAGR_DTYPE_F32, {3, 4, 1}).input(CAGR_DTYPE_F32, {5, 4}).output(CAGR_DTYPE_F32, {3, 5}));
+  bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_F32, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 1, 2}));
+  bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 1, 2}).attr("mode", "max"));
+  bad.push_back(OpDesc("dot_interaction").input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 3}));
+  bad.push_back(OpDesc("top_k").input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 4}).output(CAGR_DTYPE_I64, {2, 4}).attr("k", int64_t{4}));
+  bad.push_back(OpDesc("no_such_op").input(CAGR_DTYPE_F32, {2}).output(CAGR_DTYPE_F32, {2}));
+  for (int device = 0; device < device_count_; ++device) {
+    for (OpDesc& op : bad) {
+      const OpSupport support = plugin_->query(device, op.desc());
+      EXPECT_FALSE(support.supported) << op.type() << " (malformed) accepted by op_query";
+      EXPECT_FALSE(support.reason.empty()) << op.type() << ": refused without a reason";
+      try {
+        plugin_->create_kernel(device, op.desc(), 0, {});
+        ADD_FAILURE() << op.type() << " (malformed): kernel_create accepted it";
+      } catch (const Error& e) {
+        EXPECT_TRUE(e.status() == CAGR_ERROR_INVALID_ARGUMENT || e.status() == CAGR_ERROR_UNSUPPORTED) << e.what();
+      }
+    }
+  }
+}
+
+// host -> device -> device -> host at odd offsets gives the bytes back.
+TEST_F(Conformance, BufferCopiesRoundTrip) {
+  Rng rng(base_seed() + 3);
+  for (int device = 0; device < device_count_; ++device) {
+    for (const uint64_t bytes : {uint64_t{1}, uint64_t{3}, uint64_t{4097}, uint64_t{1} << 20}) {
+      Bytes src(bytes), back(bytes);
+      for (std::byte& b : src) b = static_cast<std::byte>(rng());
+      Buffer a = plugin_->alloc(device, bytes + 7);
+      Buffer b = plugin_->alloc(device, bytes + 13);
+      Stream s = plugin_->create_stream(device);
+      a.copy_from_host(s, src.data(), bytes, 5);
+      b.copy_from(s, a, bytes, 5, 11);
+      b.copy_to_host(s, back.data(), bytes, 11);
+      s.synchronize();
+      EXPECT_EQ(back, src) << "device " << device << ", " << bytes << " bytes via offsets 5 and 11";
+      if (plugin_->device(device).host_accessible) {
+        ASSERT_NE(b.host_pointer(), nullptr) << "host_accessible device without a host pointer";
+        EXPECT_EQ(std::memcmp(static_cast<const std::byte*>(b.host_pointer()) + 11, src.data(), bytes), 0);
+      }
+    }
+  }
+}
+
+// Work ordered by an event across two streams sees the first stream's writes.
+TEST_F(Conformance, EventsOrderStreams) {
+  Rng rng(base_seed() + 4);
+  for (int device = 0; device < device_count_; ++device) {
+    const uint64_t bytes = 1 << 20;
+    Bytes src(bytes), back(bytes);
+    for (std::byte& b : src) b = static_cast<std::byte>(rng());
+    Buffer a = plugin_->alloc(device, bytes);
+    Buffer b = plugin_->alloc(device, bytes);
+    Stream first = plugin_->create_stream(device);
+    Stream second = plugin_->create_stream(device);
+    Event done = plugin_->create_event(device);
+    a.copy_from_host(first, src.data(), bytes);
+    b.copy_from(first, a, bytes);
+    done.record(first);
+    second.wait(done);
+    b.copy_to_host(second, back.data(), bytes);
+    done.synchronize();
+    second.synchronize();
+    EXPECT_EQ(back, src) << "device " << device;
+    first.synchronize();
+  }
+}
+
+TEST_F(Conformance, DevicePropertiesAreSane) {
+  for (int device = 0; device < device_count_; ++device) {
+    const DeviceInfo d = plugin_->device(device);
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_GT(d.compute_units, 0) << d.name;
+    EXPECT_GE(d.peak_gflops_f32, 0) << d.name;
+    EXPECT_GE(d.memory_bandwidth_gbps, 0) << d.name;
+  }
+}
+
+}  // namespace
+}  // namespace cagr::conformance

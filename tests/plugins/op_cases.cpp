@@ -1,0 +1,273 @@
+// op_cases.cpp - the random case generators.
+#include "op_cases.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "cagr_dtype.hpp"
+
+namespace cagr::conformance {
+
+using reference::OpDesc;
+
+namespace {
+
+constexpr cagr_dtype F32 = CAGR_DTYPE_F32;
+constexpr cagr_dtype I32 = CAGR_DTYPE_I32;
+constexpr cagr_dtype I64 = CAGR_DTYPE_I64;
+
+std::string dims_label(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+int64_t numel(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+Bytes uniform(Rng& rng, int64_t count) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(count));
+  for (float& x : v) x = u(rng);
+  return to_bytes(v);
+}
+
+// Integers in [0, bound) as `dtype`.
+Bytes index_values(const std::vector<int64_t>& values, cagr_dtype dtype) {
+  if (dtype == I64) return to_bytes(values);
+  return to_bytes(std::vector<int32_t>(values.begin(), values.end()));
+}
+
+int64_t draw(Rng& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+Case unary_case(Rng& rng, const char* op, const std::vector<int64_t>& dims) {
+  Case c{std::string(op) + " " + dims_label(dims), OpDesc(op), {uniform(rng, numel(dims))}};
+  c.op.input(F32, dims).output(F32, dims);
+  return c;
+}
+
+Case binary_case(Rng& rng, const char* op, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  Case c{std::string(op) + " A" + dims_label(a) + " B" + dims_label(b), OpDesc(op),
+         {uniform(rng, numel(a)), uniform(rng, numel(b))}};
+  c.op.input(F32, a).input(F32, b).output(F32, a);
+  return c;
+}
+
+Case concat_case(Rng& rng, const std::vector<std::vector<int64_t>>& inputs, int64_t axis) {
+  Case c{"concat axis " + std::to_string(axis), OpDesc("concat"), {}};
+  std::vector<int64_t> out = inputs[0];
+  const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(out.size()) : axis);
+  out[a] = 0;
+  for (const auto& dims : inputs) {
+    c.label += " " + dims_label(dims);
+    c.op.input(F32, dims);
+    c.inputs.push_back(uniform(rng, numel(dims)));
+    out[a] += dims[a];
+  }
+  c.op.output(F32, out).attr("axis", axis);
+  return c;
+}
+
+Case reshape_case(Rng& rng, const std::vector<int64_t>& in, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& out) {
+  Case c{"reshape " + dims_label(in) + " by " + dims_label(shape), OpDesc("reshape"), {uniform(rng, numel(in))}};
+  c.op.input(F32, in).output(F32, out).attr("shape", shape);
+  return c;
+}
+
+Case dot_case(Rng& rng, int64_t b, int64_t f, int64_t d, bool self) {
+  const int64_t pairs = self ? f * (f + 1) / 2 : f * (f - 1) / 2;
+  Case c{"dot_interaction B=" + std::to_string(b) + " F=" + std::to_string(f) + " D=" + std::to_string(d) +
+             (self ? " self" : ""),
+         OpDesc("dot_interaction"), {uniform(rng, b * f * d)}};
+  c.op.input(F32, {b, f, d}).output(F32, {b, pairs}).attr("self_interaction", int64_t{self ? 1 : 0});
+  return c;
+}
+
+Case fm_case(Rng& rng, int64_t b, int64_t f, int64_t d) {
+  Case c{"fm_interaction B=" + std::to_string(b) + " F=" + std::to_string(f) + " D=" + std::to_string(d),
+         OpDesc("fm_interaction"), {uniform(rng, b * f * d)}};
+  c.op.input(F32, {b, f, d}).output(F32, {b, 1});
+  return c;
+}
+
+Case reduce_case(Rng& rng, const std::vector<int64_t>& in, const std::vector<int64_t>& axes, bool keepdims) {
+  std::vector<bool> reduced(in.size(), false);
+  for (int64_t a : axes) reduced[static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a)] = true;
+  std::vector<int64_t> out;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (!reduced[d]) out.push_back(in[d]);
+    else if (keepdims) out.push_back(1);
+  }
+  Case c{"reduce_sum " + dims_label(in) + " axes " + dims_label(axes) + (keepdims ? " keepdims" : ""),
+         OpDesc("reduce_sum"), {uniform(rng, numel(in))}};
+  c.op.input(F32, in).output(F32, out).attr("axes", axes).attr("keepdims", int64_t{keepdims ? 1 : 0});
+  return c;
+}
+
+// Scores with many ties (values on a coarse grid) and, when `nans`, a few NaNs: the cases where
+// the order rule of OPS.md (NaN first, equal values by lower index) matters.
+Case top_k_case(Rng& rng, int64_t b, int64_t n, int64_t k, bool ties, bool nans) {
+  std::vector<float> scores(static_cast<size_t>(b * n));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (float& s : scores) s = ties ? std::round(u(rng) * 4) / 4 : u(rng);
+  if (nans) {
+    for (int64_t i = 0; i < b * n / 7 + 1; ++i) scores[static_cast<size_t>(draw(rng, 0, b * n - 1))] = std::numeric_limits<float>::quiet_NaN();
+  }
+  Case c{"top_k B=" + std::to_string(b) + " N=" + std::to_string(n) + " k=" + std::to_string(k) + (ties ? " ties" : "") +
+             (nans ? " NaN" : ""),
+         OpDesc("top_k"), {to_bytes(scores)}};
+  c.op.input(F32, {b, n}).output(F32, {b, k}).output(I64, {b, k}).attr("k", k);
+  return c;
+}
+
+}  // namespace
+
+Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p) {
+  const int64_t tables = static_cast<int64_t>(p.rows.size());
+  std::vector<int64_t> offsets = {0};
+  std::vector<int64_t> indices;
+  for (int64_t t = 0; t < tables; ++t) {
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const int64_t len = draw(rng, 0, p.max_pooling);
+      for (int64_t i = 0; i < len; ++i) indices.push_back(draw(rng, 0, p.rows[t] - 1));
+      offsets.push_back(static_cast<int64_t>(indices.size()));
+    }
+  }
+  std::string rows = "rows";
+  for (int64_t r : p.rows) rows += " " + std::to_string(r);
+  Case c{"embedding_bag T=" + std::to_string(tables) + " (" + rows + ") D=" + std::to_string(p.dim) + " B=" +
+             std::to_string(p.batch) + " L=" + std::to_string(indices.size()) + " indices " +
+             abi::dtype_name(p.index_dtype) + " offsets " + abi::dtype_name(p.offset_dtype) +
+             (p.mean ? " mean" : " sum"),
+         OpDesc("embedding_bag"),
+         {index_values(indices, p.index_dtype), index_values(offsets, p.offset_dtype)}};
+  c.op.input(p.index_dtype, {static_cast<int64_t>(indices.size())}).input(p.offset_dtype, {static_cast<int64_t>(offsets.size())});
+  Rng table_rng(table_seed);
+  for (int64_t t = 0; t < tables; ++t) {
+    c.op.input(F32, {p.rows[t], p.dim});
+    c.inputs.push_back(uniform(table_rng, p.rows[t] * p.dim));
+  }
+  c.op.output(F32, {p.batch, tables, p.dim}).attr("mode", p.mean ? "mean" : "sum");
+  return c;
+}
+
+Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p) {
+  Rng weight_rng(weight_seed);
+  Case c{"linear M=" + std::to_string(p.m) + " K=" + std::to_string(p.k) + " N=" + std::to_string(p.n) +
+             (p.bias ? " bias" : " no bias") + " activation " + p.activation,
+         OpDesc("linear"), {uniform(rng, p.m * p.k), uniform(weight_rng, p.n * p.k)}};
+  c.op.input(F32, {p.m, p.k}).input(F32, {p.n, p.k});
+  if (p.bias) {
+    c.op.input(F32, {p.n});
+    c.inputs.push_back(uniform(weight_rng, p.n));
+  }
+  c.op.output(F32, {p.m, p.n}).attr("activation", p.activation);
+  return c;
+}
+
+Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
+                 const std::vector<int64_t>& index_dims, cagr_dtype index_dtype) {
+  std::vector<int64_t> idx(static_cast<size_t>(numel(index_dims)));
+  for (int64_t& i : idx) i = draw(rng, 0, data_dims[0] - 1);
+  std::vector<int64_t> out = index_dims;
+  out.insert(out.end(), data_dims.begin() + 1, data_dims.end());
+  Rng data_rng(data_seed);
+  Case c{"gather data " + dims_label(data_dims) + " indices " + dims_label(index_dims) + " " +
+             abi::dtype_name(index_dtype),
+         OpDesc("gather"), {uniform(data_rng, numel(data_dims)), index_values(idx, index_dtype)}};
+  c.op.input(F32, data_dims).input(index_dtype, index_dims).output(F32, out);
+  return c;
+}
+
+Case rebatched(const Case& c, int64_t batch, Rng& rng) {
+  Case r = c;
+  r.label += " run with B=" + std::to_string(batch);
+  r.op.inputs()[0].dims[0] = batch;
+  for (auto& out : r.op.outputs()) out.dims[0] = batch;
+  const auto& in = r.op.inputs()[0];
+  r.inputs[0] = uniform(rng, numel(std::vector<int64_t>(in.dims, in.dims + in.rank)));
+  return r;
+}
+
+bool accumulates(const std::string& op_type) {
+  return op_type == "embedding_bag" || op_type == "linear" || op_type == "dot_interaction" ||
+         op_type == "fm_interaction" || op_type == "reduce_sum";
+}
+
+std::vector<Case> cases_for(const std::string& op, Rng& rng) {
+  std::vector<Case> cases;
+  const uint64_t seed = rng();
+  if (op == "embedding_bag") {
+    cases.push_back(embedding_bag_case(rng, seed, {{1}, 1, 1, 1, I32, I32, false}));
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 33, 17, 5, I64, I64, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{127, 1031}, 127, 33, 40, I32, I64, false}));
+    cases.push_back(embedding_bag_case(rng, seed, {{5, 1, 64, 300}, 3, 3, 2, I64, I32, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{2000, 50}, 64, 1, 100, I32, I32, false}));
+    cases.push_back(embedding_bag_case(rng, seed, {{37}, 1027, 3, 4, I64, I64, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{3, 9}, 16, 5, 0, I32, I32, true}));  // every bag empty
+  } else if (op == "linear") {
+    cases.push_back(linear_case(rng, seed, {1, 1, 1, false, "none"}));
+    cases.push_back(linear_case(rng, seed, {3, 17, 33, true, "relu"}));
+    cases.push_back(linear_case(rng, seed, {17, 127, 3, true, "sigmoid"}));
+    cases.push_back(linear_case(rng, seed, {33, 1000, 127, false, "relu"}));
+    cases.push_back(linear_case(rng, seed, {127, 64, 1001, true, "none"}));
+    cases.push_back(linear_case(rng, seed, {5, 3, 1, true, "sigmoid"}));
+  } else if (op == "relu" || op == "sigmoid") {
+    for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
+      cases.push_back(unary_case(rng, op.c_str(), dims));
+  } else if (op == "add" || op == "mul") {
+    cases.push_back(binary_case(rng, op.c_str(), {1}, {1}));
+    cases.push_back(binary_case(rng, op.c_str(), {17, 33}, {17, 33}));
+    cases.push_back(binary_case(rng, op.c_str(), {3, 5, 7}, {7}));
+    cases.push_back(binary_case(rng, op.c_str(), {3, 5, 7}, {5, 7}));
+    cases.push_back(binary_case(rng, op.c_str(), {127, 1000}, {1000}));
+    cases.push_back(binary_case(rng, op.c_str(), {4, 3}, {}));
+  } else if (op == "concat") {
+    cases.push_back(concat_case(rng, {{17, 3}, {17, 1}, {17, 33}}, 1));
+    cases.push_back(concat_case(rng, {{3, 5}, {1, 5}, {127, 5}}, 0));
+    cases.push_back(concat_case(rng, {{2, 3, 4}, {2, 3, 1}}, -1));
+    cases.push_back(concat_case(rng, {{3, 7, 5}, {3, 1, 5}, {3, 2, 5}}, 1));
+    cases.push_back(concat_case(rng, {{33, 1000}}, 1));
+  } else if (op == "reshape") {
+    cases.push_back(reshape_case(rng, {17, 33}, {0, -1, 1}, {17, 33, 1}));
+    cases.push_back(reshape_case(rng, {17, 3, 11}, {0, 33}, {17, 33}));
+    cases.push_back(reshape_case(rng, {1}, {-1}, {1}));
+    cases.push_back(reshape_case(rng, {127, 1000}, {-1, 8, 125}, {127, 8, 125}));
+  } else if (op == "dot_interaction") {
+    cases.push_back(dot_case(rng, 1, 1, 1, false));
+    cases.push_back(dot_case(rng, 1, 2, 1, true));
+    cases.push_back(dot_case(rng, 17, 27, 16, false));
+    cases.push_back(dot_case(rng, 33, 8, 127, true));
+    cases.push_back(dot_case(rng, 3, 3, 1000, false));
+  } else if (op == "fm_interaction") {
+    cases.push_back(fm_case(rng, 1, 1, 1));
+    cases.push_back(fm_case(rng, 17, 27, 16));
+    cases.push_back(fm_case(rng, 33, 39, 10));
+    cases.push_back(fm_case(rng, 3, 2, 1000));
+  } else if (op == "reduce_sum") {
+    cases.push_back(reduce_case(rng, {17, 33}, {1}, true));
+    cases.push_back(reduce_case(rng, {3, 5, 7}, {0, 2}, false));
+    cases.push_back(reduce_case(rng, {127, 1000}, {0}, true));
+    cases.push_back(reduce_case(rng, {2, 3, 4, 5}, {-1, 1}, true));
+    cases.push_back(reduce_case(rng, {1}, {0}, false));
+  } else if (op == "top_k") {
+    cases.push_back(top_k_case(rng, 1, 1, 1, false, false));
+    cases.push_back(top_k_case(rng, 17, 33, 5, false, false));
+    cases.push_back(top_k_case(rng, 3, 1000, 127, false, false));
+    cases.push_back(top_k_case(rng, 33, 127, 127, true, true));
+    cases.push_back(top_k_case(rng, 5, 17, 1, true, true));
+  } else if (op == "gather") {
+    cases.push_back(gather_case(rng, seed, {1, 1}, {1}, I32));
+    cases.push_back(gather_case(rng, seed, {1000, 33}, {17}, I64));
+    cases.push_back(gather_case(rng, seed, {127, 3, 5}, {3, 4}, I32));
+    cases.push_back(gather_case(rng, seed, {17, 127}, {127}, I64));
+    cases.push_back(gather_case(rng, seed, {33}, {2, 2, 5}, I32));
+  }
+  return cases;
+}
+
+}  // namespace cagr::conformance

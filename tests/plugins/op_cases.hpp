@@ -1,0 +1,68 @@
+// op_cases.hpp - random test cases for every op of abi/OPS.md: an op description plus input data,
+// with the odd sizes, dtypes and attributes that break kernels (1, 3, 17, 33, 127, 1000+; i32 and
+// i64 indices; empty bags; sum and mean; several tables of different row counts).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "op_desc.hpp"
+
+namespace cagr::conformance {
+
+using Bytes = std::vector<std::byte>;
+using Rng = std::mt19937_64;
+
+struct Case {
+  std::string label;  // what the case is, for failure messages
+  reference::OpDesc op;
+  std::vector<Bytes> inputs;  // data of every input, constants included, in input order
+};
+
+// Several cases of `op_type`, drawn from `rng`.
+std::vector<Case> cases_for(const std::string& op_type, Rng& rng);
+
+struct EmbeddingBagParams {
+  std::vector<int64_t> rows;  // per table
+  int64_t dim = 1;
+  int64_t batch = 1;
+  int64_t max_pooling = 1;    // bag lengths are drawn from 0..max_pooling
+  cagr_dtype index_dtype = CAGR_DTYPE_I64;
+  cagr_dtype offset_dtype = CAGR_DTYPE_I64;
+  bool mean = false;
+};
+// Tables are drawn from `table_seed` alone, so cases with equal seed, rows and dim share them.
+Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p);
+
+struct LinearParams {
+  int64_t m = 1, k = 1, n = 1;
+  bool bias = false;
+  const char* activation = "none";
+};
+// W and bias are drawn from `weight_seed` alone.
+Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p);
+
+Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
+                 const std::vector<int64_t>& index_dims, cagr_dtype index_dtype);
+
+// `c` with the first dimension of its batch-major input 0 and of its outputs set to `batch` and
+// input 0 redrawn: for ops whose only input is [B, ...] (relu, sigmoid, dot_interaction,
+// fm_interaction, top_k).
+Case rebatched(const Case& c, int64_t batch, Rng& rng);
+
+// Whether an output element of the op is a sum of many terms (its rounding error scales with the
+// sum of the terms' magnitudes rather than with the result).
+bool accumulates(const std::string& op_type);
+
+template <class T>
+Bytes to_bytes(const std::vector<T>& v) {
+  Bytes b(v.size() * sizeof(T));
+  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+}  // namespace cagr::conformance
