@@ -1,0 +1,218 @@
+// c_api.cpp - the C API of cagr.h over the C++ core; C++ exceptions become status codes here.
+#include "cagr.h"
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "executor.hpp"
+#include "model_format.hpp"
+#include "registry.hpp"
+#include "targets.hpp"
+
+struct cagr_runtime {
+  cagr::Registry registry;
+  std::string description;
+};
+
+struct cagr_model {
+  std::vector<cagr::Target> targets;  // hold the plugins, so the runtime may be destroyed first
+  cagr::Graph graph;
+};
+
+struct cagr_session {
+  cagr::Graph graph;
+  std::vector<cagr::Target> targets;  // hold the plugins, so the runtime may go first
+  bool profile = false;
+  std::unique_ptr<cagr::Executor> executor;
+  std::vector<cagr::HostTensor> outputs;
+  std::string plan;
+};
+
+namespace {
+
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+
+template <class F>
+cagr_api_status guarded(F&& body) noexcept {
+  try {
+    last_error().clear();
+    body();
+    return CAGR_API_OK;
+  } catch (const cagr::Error& e) {
+    last_error() = e.what();
+    switch (e.status()) {
+      case CAGR_ERROR_INVALID_ARGUMENT: return CAGR_API_INVALID_ARGUMENT;
+      case CAGR_ERROR_UNSUPPORTED: return CAGR_API_UNSUPPORTED;
+      case CAGR_ERROR_OUT_OF_MEMORY: return CAGR_API_OUT_OF_MEMORY;
+      case CAGR_ERROR_DEVICE: return CAGR_API_DEVICE_ERROR;
+      default: return CAGR_API_INTERNAL;
+    }
+  } catch (const std::invalid_argument& e) {
+    last_error() = e.what();
+    return CAGR_API_INVALID_ARGUMENT;
+  } catch (const std::bad_alloc&) {
+    last_error() = "out of host memory";
+    return CAGR_API_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    last_error() = e.what();
+    return CAGR_API_INVALID_ARGUMENT;  // model and configuration errors (runtime_error) are the caller's to fix
+  }
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument(what);
+}
+
+cagr::HostTensor to_host(const cagr_tensor& t) {
+  require(t.rank >= 0 && t.rank <= CAGR_MAX_RANK && (t.rank == 0 || t.dims != nullptr), "tensor '" + std::string(t.name ? t.name : "?") + "': bad rank or dims");
+  cagr::Dims dims(t.dims, t.dims + t.rank);
+  for (int64_t d : dims) require(d >= 0, "tensor '" + std::string(t.name ? t.name : "?") + "': negative dimension");
+  cagr::HostTensor h(static_cast<cagr_dtype>(t.dtype), dims);
+  require(cagr::dtype_size(h.dtype) > 0, "tensor '" + std::string(t.name ? t.name : "?") + "': unknown dtype " + std::to_string(t.dtype));
+  require(h.data.empty() || t.data != nullptr, "tensor '" + std::string(t.name ? t.name : "?") + "': no data");
+  if (!h.data.empty()) std::memcpy(h.data.data(), t.data, h.data.size());
+  return h;
+}
+
+// Inputs given by name, put in the model's input order.
+std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, const cagr_tensor* given) {
+  require(n == 0 || given != nullptr, "inputs missing");
+  std::vector<cagr::HostTensor> ordered;
+  for (int id : graph.inputs()) {
+    const std::string& name = graph.tensor(id).name;
+    const cagr_tensor* match = nullptr;
+    for (size_t i = 0; i < n; ++i)
+      if (given[i].name != nullptr && name == given[i].name) match = &given[i];
+    require(match != nullptr, "input '" + name + "' not given");
+    ordered.push_back(to_host(*match));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    require(given[i].name != nullptr && graph.has_tensor(given[i].name), "model has no input named '" +
+                                                                            std::string(given[i].name ? given[i].name : "(null)") + "'");
+  }
+  return ordered;
+}
+
+void compile(cagr_session* session, const std::vector<cagr::HostTensor>& examples) {
+  std::vector<cagr::Dims> dims;
+  for (const auto& e : examples) dims.push_back(e.dims);
+  cagr::CostHintPlacement policy;
+  session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+  session->executor->set_profiling(session->profile);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* cagr_last_error(void) { return last_error().c_str(); }
+
+cagr_api_status cagr_runtime_create(const cagr_runtime_options* options, cagr_runtime** runtime) {
+  return guarded([&] {
+    require(runtime != nullptr, "cagr_runtime_create: runtime is NULL");
+    cagr_runtime_options o{};
+    o.struct_size = sizeof o;
+    o.probe_in_child = 1;
+    if (options != nullptr) std::memcpy(&o, options, std::min(sizeof o, options->struct_size));
+    cagr::DiscoveryOptions discovery;
+    if (o.plugins != nullptr && *o.plugins != '\0') discovery.selection = o.plugins;
+    if (o.manifest != nullptr) discovery.manifest = std::string(o.manifest);
+    discovery.probe = o.probe_in_child != 0;
+    auto rt = std::make_unique<cagr_runtime>();
+    rt->registry = cagr::Registry::discover(discovery);
+    *runtime = rt.release();
+  });
+}
+
+void cagr_runtime_destroy(cagr_runtime* runtime) { delete runtime; }
+
+const char* cagr_runtime_describe(cagr_runtime* runtime) {
+  if (runtime == nullptr) return "";
+  runtime->description = cagr::format_plugin_list(runtime->registry);
+  return runtime->description.c_str();
+}
+
+cagr_api_status cagr_model_load(cagr_runtime* runtime, const char* path, cagr_model** model) {
+  return guarded([&] {
+    require(runtime != nullptr && path != nullptr && model != nullptr, "cagr_model_load: NULL argument");
+    auto m = std::make_unique<cagr_model>();
+    m->targets = cagr::targets_of(runtime->registry);
+    m->graph = cagr::load_model(path);
+    *model = m.release();
+  });
+}
+
+void cagr_model_destroy(cagr_model* model) { delete model; }
+
+size_t cagr_model_input_count(const cagr_model* model) { return model ? model->graph.inputs().size() : 0; }
+const char* cagr_model_input_name(const cagr_model* model, size_t index) {
+  if (model == nullptr || index >= model->graph.inputs().size()) return nullptr;
+  return model->graph.tensor(model->graph.inputs()[index]).name.c_str();
+}
+size_t cagr_model_output_count(const cagr_model* model) { return model ? model->graph.outputs().size() : 0; }
+const char* cagr_model_output_name(const cagr_model* model, size_t index) {
+  if (model == nullptr || index >= model->graph.outputs().size()) return nullptr;
+  return model->graph.tensor(model->graph.outputs()[index]).name.c_str();
+}
+
+cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session) {
+  return guarded([&] {
+    require(model != nullptr && session != nullptr, "cagr_session_create: NULL argument");
+    cagr_session_options o{};
+    o.struct_size = sizeof o;
+    if (options != nullptr) std::memcpy(&o, options, std::min(sizeof o, options->struct_size));
+    auto s = std::make_unique<cagr_session>();
+    s->graph = model->graph;
+    s->targets = model->targets;
+    s->profile = o.profile != 0;
+    if (o.example_inputs != nullptr) compile(s.get(), order_inputs(s->graph, o.num_example_inputs, o.example_inputs));
+    *session = s.release();
+  });
+}
+
+void cagr_session_destroy(cagr_session* session) { delete session; }
+
+cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const cagr_tensor* inputs) {
+  return guarded([&] {
+    require(session != nullptr, "cagr_session_run: session is NULL");
+    std::vector<cagr::HostTensor> ordered = order_inputs(session->graph, num_inputs, inputs);
+    if (!session->executor) compile(session, ordered);
+    session->outputs.clear();
+    session->outputs = session->executor->run(ordered);
+  });
+}
+
+cagr_api_status cagr_session_output(cagr_session* session, const char* name, cagr_tensor* out) {
+  return guarded([&] {
+    require(session != nullptr && name != nullptr && out != nullptr, "cagr_session_output: NULL argument");
+    require(!session->outputs.empty(), "no run yet");
+    const cagr::Graph& g = session->executor->graph();
+    for (size_t i = 0; i < g.outputs().size(); ++i) {
+      if (g.tensor(g.outputs()[i]).name != name) continue;
+      cagr::HostTensor& h = session->outputs[i];
+      cagr_tensor t{};
+      t.struct_size = sizeof t;
+      t.name = g.tensor(g.outputs()[i]).name.c_str();
+      t.dtype = h.dtype;
+      t.rank = static_cast<int32_t>(h.dims.size());
+      t.dims = h.dims.data();
+      t.data = h.data.data();
+      std::memcpy(out, &t, std::min(sizeof t, out->struct_size ? out->struct_size : sizeof t));
+      return;
+    }
+    throw std::invalid_argument(std::string("model has no output named '") + name + "'");
+  });
+}
+
+const char* cagr_session_plan(cagr_session* session) {
+  if (session == nullptr || !session->executor) return "";
+  session->plan = session->executor->plan_table();
+  return session->plan.c_str();
+}
+
+}  // extern "C"

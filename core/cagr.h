@@ -1,0 +1,106 @@
+/*
+ * cagr.h - the C API for embedding the CAGR runtime in an application.
+ *
+ *   cagr_runtime* rt = cagr_runtime_create(&opts);      // discovers and loads plugins
+ *   cagr_model* m = cagr_model_load(rt, "model.xml");   // reads and validates the graph
+ *   cagr_session* s = cagr_session_create(m, &sopts);   // places nodes and prepares kernels
+ *   cagr_session_run(s, n_in, inputs);                  // one forward pass
+ *   cagr_session_output(s, "prob", &out);               // results, valid until the next run
+ *
+ * Every function that can fail returns CAGR_API_OK (0) or another cagr_api_status, and leaves a
+ * message for cagr_last_error() on the calling thread. Objects are released with their
+ * *_destroy function; a session keeps its model and runtime alive, so they may be destroyed in any
+ * order. Options structs start with struct_size (set it to sizeof) so they can grow.
+ */
+#ifndef CAGR_H_
+#define CAGR_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cagr_api_status {
+  CAGR_API_OK = 0,
+  CAGR_API_INVALID_ARGUMENT = 1, /* bad model, bad input, unknown name */
+  CAGR_API_UNSUPPORTED = 2,      /* no plugin can run something */
+  CAGR_API_OUT_OF_MEMORY = 3,
+  CAGR_API_DEVICE_ERROR = 4,
+  CAGR_API_INTERNAL = 6
+} cagr_api_status;
+
+/* Element types: the same values as the plugin ABI's cagr_dtype. */
+enum {
+  CAGR_F32 = 1,
+  CAGR_F16 = 2,
+  CAGR_BF16 = 3,
+  CAGR_I32 = 4,
+  CAGR_I64 = 5,
+  CAGR_I8 = 6,
+  CAGR_U8 = 7
+};
+
+typedef struct cagr_runtime cagr_runtime;
+typedef struct cagr_model cagr_model;
+typedef struct cagr_session cagr_session;
+
+/* The message of the last failed call on this thread ("" if none). Valid until the next call. */
+const char* cagr_last_error(void);
+
+typedef struct cagr_runtime_options {
+  size_t struct_size;
+  /* "auto" (every plugin found), a comma-separated list of plugin names ("cpu,opencl"), or of
+   * plugin files / folders. NULL means "auto". */
+  const char* plugins;
+  const char* manifest;      /* a plugins.xml, or NULL */
+  int probe_in_child;        /* 1: load each plugin in a child process first, so a crashing one is skipped */
+} cagr_runtime_options;
+
+cagr_api_status cagr_runtime_create(const cagr_runtime_options* options, cagr_runtime** runtime);
+void cagr_runtime_destroy(cagr_runtime* runtime);
+/* A table of every plugin found, its status, and its devices. Valid until the runtime is destroyed. */
+const char* cagr_runtime_describe(cagr_runtime* runtime);
+
+cagr_api_status cagr_model_load(cagr_runtime* runtime, const char* path, cagr_model** model);
+void cagr_model_destroy(cagr_model* model);
+size_t cagr_model_input_count(const cagr_model* model);
+const char* cagr_model_input_name(const cagr_model* model, size_t index);
+size_t cagr_model_output_count(const cagr_model* model);
+const char* cagr_model_output_name(const cagr_model* model, size_t index);
+
+/* A tensor in host memory, dense row-major. */
+typedef struct cagr_tensor {
+  size_t struct_size;
+  const char* name;
+  int32_t dtype;          /* CAGR_F32 ... */
+  int32_t rank;
+  const int64_t* dims;
+  void* data;             /* inputs: read during cagr_session_run only; outputs: runtime-owned */
+} cagr_tensor;
+
+typedef struct cagr_session_options {
+  size_t struct_size;
+  /* Shapes to compile for: one entry per model input, in the model's input order (dims of each).
+   * Runs may then change the dimensions that vary per run. NULL: compile at the first run's shapes. */
+  const cagr_tensor* example_inputs;
+  size_t num_example_inputs;
+  int profile;            /* 1: time every node (see cagr_session_profile) */
+} cagr_session_options;
+
+cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session);
+void cagr_session_destroy(cagr_session* session);
+
+/* One forward pass with inputs matched by name. */
+cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const cagr_tensor* inputs);
+/* An output of the last run, by name; out->dims and out->data stay valid until the next run. */
+cagr_api_status cagr_session_output(cagr_session* session, const char* name, cagr_tensor* out);
+/* The placement (node, op, device, variant, estimated cost) as a table; valid until the next call. */
+const char* cagr_session_plan(cagr_session* session);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CAGR_H_ */

@@ -1,0 +1,90 @@
+// The C API as an application uses it, including its error paths.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "cagr.h"
+#include "model_format.hpp"
+#include "model_zoo.hpp"
+
+namespace {
+
+std::string sample_model_path() {
+  static const std::string path = [] {
+    const auto dir = std::filesystem::temp_directory_path() / ("cagr_c_api_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string p = (dir / "model.xml").string();
+    cagr::save_model(cagr::zoo::find_model("dlrm_avazu_sample").build(5), p);
+    return p;
+  }();
+  return path;
+}
+
+cagr_runtime* cpu_runtime() {
+  static const std::string plugin = std::string(CAGR_TEST_PLUGIN_DIR) + "/libcagr_cpu.so";
+  cagr_runtime_options o{};
+  o.struct_size = sizeof o;
+  o.plugins = plugin.c_str();
+  o.probe_in_child = 0;
+  cagr_runtime* rt = nullptr;
+  EXPECT_EQ(cagr_runtime_create(&o, &rt), CAGR_API_OK) << cagr_last_error();
+  return rt;
+}
+
+TEST(CApi, LoadRunAndReadOutputs) {
+  cagr_runtime* rt = cpu_runtime();
+  ASSERT_NE(rt, nullptr);
+  EXPECT_NE(std::string(cagr_runtime_describe(rt)).find("cpu"), std::string::npos);
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  ASSERT_EQ(cagr_model_input_count(model), 3u);
+  EXPECT_STREQ(cagr_model_output_name(model, 0), "prob");
+  cagr_session* s = nullptr;
+  ASSERT_EQ(cagr_session_create(model, nullptr, &s), CAGR_API_OK) << cagr_last_error();
+  // The runtime and model may go before the session.
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+
+  const int64_t batch = 2, tables = 22;
+  std::vector<float> dense{0.1f, 0.2f, 0.3f, 0.4f};
+  std::vector<int64_t> indices(static_cast<size_t>(batch * tables), 1), offsets;
+  for (int64_t i = 0; i <= batch * tables; ++i) offsets.push_back(i);
+  const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
+  const cagr_tensor inputs[] = {
+      {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
+      {sizeof(cagr_tensor), "dense", CAGR_F32, 2, dense_dims, dense.data()},
+      {sizeof(cagr_tensor), "indices", CAGR_I64, 1, idx_dims, indices.data()},
+  };
+  ASSERT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
+  cagr_tensor out{};
+  out.struct_size = sizeof out;
+  ASSERT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
+  ASSERT_EQ(out.rank, 2);
+  EXPECT_EQ(out.dims[0], batch);
+  const float* p = static_cast<const float*>(out.data);
+  EXPECT_GT(p[0], 0.0f);
+  EXPECT_LT(p[0], 1.0f);
+  EXPECT_FLOAT_EQ(p[0], p[1]) << "identical rows give identical predictions";
+  EXPECT_NE(std::string(cagr_session_plan(s)).find("dot_interaction"), std::string::npos);
+
+  EXPECT_EQ(cagr_session_output(s, "nope", &out), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("no output named 'nope'"), std::string::npos);
+  EXPECT_EQ(cagr_session_run(s, 2, inputs), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("input 'indices' not given"), std::string::npos) << cagr_last_error();
+  indices[3] = -5;
+  EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("-5"), std::string::npos) << cagr_last_error();
+  cagr_session_destroy(s);
+}
+
+TEST(CApi, BadModelPathIsAnErrorNotACrash) {
+  cagr_runtime* rt = cpu_runtime();
+  cagr_model* model = nullptr;
+  EXPECT_EQ(cagr_model_load(rt, "/nonexistent/model.xml", &model), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("/nonexistent/model.xml"), std::string::npos);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_EQ(cagr_model_load(nullptr, "x", &model), CAGR_API_INVALID_ARGUMENT);
+  cagr_runtime_destroy(rt);
+}
+
+}  // namespace

@@ -1,0 +1,201 @@
+// The executor end to end: the sample DLRM on the real plugins against the reference graph run,
+// at several batch sizes, with nodes split across devices, and with bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "avazu_reader.hpp"
+#include "executor.hpp"
+#include "graph_builder.hpp"
+#include "model_zoo.hpp"
+#include "reference_graph.hpp"
+#include "registry.hpp"
+#include "targets.hpp"
+
+namespace cagr {
+namespace {
+
+const Registry& registry() {
+  static const Registry r = [] {
+    DiscoveryOptions o;
+    o.paths = {CAGR_TEST_PLUGIN_DIR};
+    o.use_env = false;
+    o.use_default_folders = false;
+    o.probe = false;
+    return Registry::discover(o);
+  }();
+  return r;
+}
+
+std::vector<Target> targets_named(const std::string& plugin) {
+  std::vector<Target> out;
+  for (const Target& t : targets_of(registry()))
+    if (t.plugin->name() == plugin) out.push_back(t);
+  return out;
+}
+
+std::vector<Dims> dims_of(const std::vector<HostTensor>& inputs) {
+  std::vector<Dims> d;
+  for (const auto& t : inputs) d.push_back(t.dims);
+  return d;
+}
+
+// Max relative error with an absolute floor: |a-b| / max(|b|, 1e-3).
+double max_relative_error(const HostTensor& got, const HostTensor& want) {
+  EXPECT_EQ(got.dims, want.dims);
+  double worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double a = got.as<float>()[i], b = want.as<float>()[i];
+    worst = std::max(worst, std::abs(a - b) / std::max(std::abs(b), 1e-3));
+  }
+  return worst;
+}
+
+std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch, uint64_t seed) {
+  WeightRng rng(seed);
+  std::vector<HostTensor> inputs;
+  const Node* emb = nullptr;
+  for (const Node& n : graph.nodes())
+    if (n.op == "embedding_bag") emb = &n;
+  const int64_t tables = static_cast<int64_t>(emb->inputs.size()) - 2;
+  HostTensor dense(CAGR_DTYPE_F32, {batch, graph.tensor(graph.tensor_id("dense")).dims[1]});
+  for (int64_t i = 0; i < dense.numel(); ++i) dense.as<float>()[i] = rng.uniform(0, 1);
+  std::vector<int64_t> indices, offsets{0};
+  for (int64_t t = 0; t < tables; ++t) {
+    const int64_t rows = graph.tensor(emb->inputs[static_cast<size_t>(2 + t)]).dims[0];
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t pooling = static_cast<int64_t>(rng.next_u64() % 3);  // 0..2 ids: empty bags too
+      for (int64_t p = 0; p < pooling; ++p) indices.push_back(static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(rows)));
+      offsets.push_back(static_cast<int64_t>(indices.size()));
+    }
+  }
+  inputs.push_back(std::move(dense));
+  inputs.push_back(HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(indices.size())}, indices));
+  inputs.push_back(HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(offsets.size())}, offsets));
+  return inputs;
+}
+
+TEST(Executor, SampleDlrmMatchesReferenceAtSeveralBatchSizes) {
+  const std::vector<Target> cpu = targets_named("cpu");
+  ASSERT_FALSE(cpu.empty()) << "the CPU plugin must load in " << CAGR_TEST_PLUGIN_DIR;
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  CostHintPlacement policy;
+  Executor exec(graph, cpu, dims_of(random_inputs(graph, 64, 1)), policy);
+  for (int64_t batch : {1, 7, 64, 333}) {
+    const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) * 31 + 5);
+    const auto got = exec.run(inputs);
+    const auto want = testing::run_reference(graph, inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5) << "batch " << batch;
+  }
+}
+
+TEST(Executor, RealAvazuRowsMatchReference) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  data::ReaderOptions options;
+  std::vector<int64_t> rows;
+  for (const Node& n : graph.nodes())
+    if (n.op == "embedding_bag")
+      for (size_t i = 2; i < n.inputs.size(); ++i) rows.push_back(graph.tensor(n.inputs[i]).dims[0]);
+  options.table_rows = rows;
+  data::AvazuReader reader(std::string(CAGR_SHARED_DATA_DIR) + "/avazu_sample.csv", options);
+  const auto batch = reader.next_batch(100);
+  ASSERT_TRUE(batch.has_value());
+  std::vector<HostTensor> inputs{
+      HostTensor::from(CAGR_DTYPE_F32, {batch->batch_size, batch->num_dense}, batch->dense),
+      HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(batch->indices.size())}, batch->indices),
+      HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(batch->offsets.size())}, batch->offsets)};
+  CostHintPlacement policy;
+  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  const auto got = exec.run(inputs);
+  const auto want = testing::run_reference(graph, inputs);
+  EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5);
+  for (int64_t i = 0; i < got[0].numel(); ++i) {
+    EXPECT_GT(got[0].as<float>()[i], 0.0f);
+    EXPECT_LT(got[0].as<float>()[i], 1.0f);
+  }
+}
+
+// Puts node i on targets[i % n]: every edge crosses devices, so every copy path is used.
+class AlternatingPlacement : public PlacementPolicy {
+ public:
+  Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override {
+    Placement p;
+    CostHintPlacement fallback;
+    const Placement cost = fallback.place(graph, shapes, targets);
+    for (size_t n = 0; n < graph.nodes().size(); ++n) {
+      const int t = static_cast<int>(n % targets.size());
+      const OpDesc desc(graph.nodes()[n], shapes);
+      const OpSupport s = targets[static_cast<size_t>(t)].plugin->query(targets[static_cast<size_t>(t)].device, desc.get());
+      p.nodes.push_back(s.supported ? NodePlacement{t, 0, s.variants[0].name, 0} : cost.nodes[n]);
+    }
+    return p;
+  }
+};
+
+TEST(Executor, NodesSplitAcrossDevicesMatchReference) {
+  const std::vector<Target> all = targets_of(registry());
+  if (all.size() < 2) GTEST_SKIP() << "only " << all.size() << " device among the built plugins: nothing to split across";
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(9);
+  const auto inputs = random_inputs(graph, 19, 77);
+  AlternatingPlacement policy;
+  Executor exec(graph, all, dims_of(inputs), policy);
+  std::set<int> used;
+  for (const auto& n : exec.placement().nodes) used.insert(n.target);
+  EXPECT_GE(used.size(), 2u);
+  const auto got = exec.run(inputs);
+  const auto want = testing::run_reference(graph, inputs);
+  EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5);
+}
+
+TEST(Executor, IndexOutOfRangeIsAClearErrorAndTheExecutorStaysUsable) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  auto inputs = random_inputs(graph, 8, 3);
+  CostHintPlacement policy;
+  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  auto bad = inputs;
+  ASSERT_GT(bad[1].numel(), 0);
+  bad[1].as<int64_t>()[0] = 1'000'000'000;
+  try {
+    exec.run(bad);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("embeddings"), std::string::npos) << e.what();
+  }
+  const auto got = exec.run(inputs);
+  EXPECT_LT(max_relative_error(got[0], testing::run_reference(graph, inputs)[0]), 1e-5);
+}
+
+TEST(Executor, WrongInputsAreRefusedBeforeAnyKernelRuns) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  auto inputs = random_inputs(graph, 4, 3);
+  CostHintPlacement policy;
+  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  auto wrong_dtype = inputs;
+  wrong_dtype[1] = HostTensor::from(CAGR_DTYPE_I32, {1}, std::vector<int32_t>{0});
+  EXPECT_THROW(exec.run(wrong_dtype), std::invalid_argument);
+  auto wrong_shape = inputs;
+  wrong_shape[0] = HostTensor(CAGR_DTYPE_F32, {4, 5});
+  EXPECT_THROW(exec.run(wrong_shape), std::invalid_argument);
+  EXPECT_THROW(exec.run({}), std::invalid_argument);
+}
+
+TEST(Executor, ProfileHasEveryNode) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(1);
+  const auto inputs = random_inputs(graph, 16, 3);
+  CostHintPlacement policy;
+  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  exec.set_profiling(true);
+  exec.run(inputs);
+  exec.run(inputs);
+  ASSERT_EQ(exec.profile().size(), graph.nodes().size());
+  for (const auto& p : exec.profile()) {
+    EXPECT_EQ(p.microseconds.size(), 2u) << p.node;
+    EXPECT_GT(p.microseconds[0], 0.0) << p.node;
+  }
+  EXPECT_NE(exec.plan_table().find("embedding_bag"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cagr

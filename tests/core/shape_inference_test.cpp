@@ -1,0 +1,139 @@
+// Shape inference and graph checks: shapes per OPS.md, unknown dims, and errors that name the node.
+#include <gtest/gtest.h>
+
+#include "graph_builder.hpp"
+#include "shape_inference.hpp"
+
+namespace cagr {
+namespace {
+
+Node node(const std::string& name, const std::string& op, std::map<std::string, AttrValue> attrs = {}) {
+  Node n;
+  n.name = name;
+  n.op = op;
+  n.attrs = std::move(attrs);
+  return n;
+}
+
+std::vector<std::byte> zeros(size_t floats) { return std::vector<std::byte>(floats * 4); }
+
+TEST(ShapeInference, DlrmLikeGraphWithUnknownBatch) {
+  Graph g;
+  g.add_input("dense", CAGR_DTYPE_F32, {kDynamic, 3});
+  g.add_input("idx", CAGR_DTYPE_I64, {kDynamic});
+  g.add_input("off", CAGR_DTYPE_I32, {kDynamic});
+  g.add_constant("w", CAGR_DTYPE_F32, {5, 3}, zeros(15));
+  g.add_constant("t0", CAGR_DTYPE_F32, {10, 5}, zeros(50));
+  g.add_constant("t1", CAGR_DTYPE_F32, {7, 5}, zeros(35));
+  g.add_node(node("fc", "linear", {{"activation", std::string("relu")}}), {"dense", "w"}, {"h"});
+  g.add_node(node("emb", "embedding_bag"), {"idx", "off", "t0", "t1"}, {"e"});
+  g.add_node(node("r", "reshape", {{"shape", std::vector<int64_t>{0, 1, 5}}}), {"h"}, {"h3"});
+  g.add_node(node("cat", "concat", {{"axis", int64_t{1}}}), {"h3", "e"}, {"f"});
+  g.add_node(node("dot", "dot_interaction"), {"f"}, {"d"});
+  g.add_node(node("top", "top_k", {{"k", int64_t{2}}}), {"d"}, {"v", "i"});
+  g.mark_output("v");
+
+  const auto unknown = infer_shapes(g, {{kDynamic, 3}, {kDynamic}, {kDynamic}});
+  EXPECT_EQ(unknown[static_cast<size_t>(g.tensor_id("f"))].dims, (Dims{kDynamic, 3, 5}));
+  EXPECT_EQ(unknown[static_cast<size_t>(g.tensor_id("d"))].dims, (Dims{kDynamic, 3}));
+
+  const auto known = infer_shapes(g, {{4, 3}, {8}, {9}});
+  EXPECT_EQ(known[static_cast<size_t>(g.tensor_id("e"))].dims, (Dims{4, 2, 5}));
+  EXPECT_EQ(known[static_cast<size_t>(g.tensor_id("f"))].dims, (Dims{4, 3, 5}));
+  EXPECT_EQ(known[static_cast<size_t>(g.tensor_id("i"))].dtype, CAGR_DTYPE_I64);
+  EXPECT_EQ(known[static_cast<size_t>(g.tensor_id("v"))].dims, (Dims{4, 2}));
+}
+
+TEST(ShapeInference, OffsetsThatDoNotFitTheTablesAreRejected) {
+  Graph g;
+  g.add_input("idx", CAGR_DTYPE_I64, {kDynamic});
+  g.add_input("off", CAGR_DTYPE_I64, {kDynamic});
+  g.add_constant("t0", CAGR_DTYPE_F32, {10, 4}, zeros(40));
+  g.add_constant("t1", CAGR_DTYPE_F32, {10, 4}, zeros(40));
+  g.add_node(node("emb", "embedding_bag"), {"idx", "off", "t0", "t1"}, {"e"});
+  g.mark_output("e");
+  try {
+    infer_shapes(g, {{5}, {6}});  // 6 - 1 = 5 is not a multiple of 2 tables
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'emb' (embedding_bag)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("offsets has 6 entries"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ShapeInference, MismatchedLinearNamesNodeAndSizes) {
+  Graph g;
+  g.add_input("x", CAGR_DTYPE_F32, {kDynamic, 4});
+  g.add_constant("w", CAGR_DTYPE_F32, {2, 5}, zeros(10));
+  Node n = node("fc1", "linear");
+  n.source_line = 42;
+  g.add_node(std::move(n), {"x", "w"}, {"y"});
+  g.mark_output("y");
+  try {
+    infer_and_annotate(g);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("node 'fc1' (linear, model.xml line 42)"), std::string::npos) << m;
+    EXPECT_NE(m.find("4 vs 5"), std::string::npos) << m;
+  }
+}
+
+TEST(ShapeInference, UnknownOpAndBadAttributes) {
+  Graph g;
+  g.add_input("x", CAGR_DTYPE_F32, {2, 4});
+  g.add_node(node("a", "softmax"), {"x"}, {"y"});
+  g.mark_output("y");
+  EXPECT_THROW(infer_and_annotate(g), std::invalid_argument);
+
+  Graph h;
+  h.add_input("x", CAGR_DTYPE_F32, {2, 4});
+  h.add_node(node("k", "top_k", {{"k", int64_t{5}}}), {"x"}, {"v", "i"});
+  h.mark_output("v");
+  EXPECT_THROW(infer_and_annotate(h), std::invalid_argument);  // k > row length
+}
+
+TEST(ShapeInference, ReshapeReduceGatherAndBroadcast) {
+  Graph g;
+  g.add_input("x", CAGR_DTYPE_F32, {6, 4});
+  g.add_input("ids", CAGR_DTYPE_I32, {3, 2});
+  g.add_constant("row", CAGR_DTYPE_F32, {4}, zeros(4));
+  g.add_node(node("r", "reshape", {{"shape", std::vector<int64_t>{-1, 2, 4}}}), {"x"}, {"r3"});
+  g.add_node(node("s", "reduce_sum", {{"axes", std::vector<int64_t>{-1}}, {"keepdims", int64_t{0}}}), {"r3"}, {"s2"});
+  g.add_node(node("gth", "gather"), {"x", "ids"}, {"g"});
+  g.add_node(node("add", "add"), {"x", "row"}, {"a"});
+  g.add_node(node("fm", "fm_interaction"), {"r3"}, {"fmo"});
+  g.mark_output("s2");
+  const auto s = infer_shapes(g, {{6, 4}, {3, 2}});
+  EXPECT_EQ(s[static_cast<size_t>(g.tensor_id("r3"))].dims, (Dims{3, 2, 4}));
+  EXPECT_EQ(s[static_cast<size_t>(g.tensor_id("s2"))].dims, (Dims{3, 2}));
+  EXPECT_EQ(s[static_cast<size_t>(g.tensor_id("g"))].dims, (Dims{3, 2, 4}));
+  EXPECT_EQ(s[static_cast<size_t>(g.tensor_id("a"))].dims, (Dims{6, 4}));
+  EXPECT_EQ(s[static_cast<size_t>(g.tensor_id("fmo"))].dims, (Dims{3, 1}));
+}
+
+TEST(Graph, CyclesDuplicatesAndDanglingNamesAreErrors) {
+  Graph g;
+  g.add_input("x", CAGR_DTYPE_F32, {2});
+  EXPECT_THROW(g.add_input("x", CAGR_DTYPE_F32, {2}), std::invalid_argument);
+  EXPECT_THROW(g.add_node(node("n", "relu"), {"nope"}, {"y"}), std::out_of_range);
+  EXPECT_THROW(g.add_constant("c", CAGR_DTYPE_F32, {3}, zeros(2)), std::invalid_argument);
+}
+
+TEST(GraphBuilder, WeightsAreDeterministicBySeed) {
+  auto make = [](uint64_t seed) {
+    GraphBuilder b("m", seed);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 3});
+    b.output(b.linear("fc", "x", 3, 2, "none"));
+    return b.finish();
+  };
+  const Graph a = make(7), b = make(7), c = make(8);
+  const auto& wa = *a.tensor(a.tensor_id("fc.weight")).data;
+  EXPECT_EQ(wa, *b.tensor(b.tensor_id("fc.weight")).data);
+  EXPECT_NE(wa, *c.tensor(c.tensor_id("fc.weight")).data);
+  const float* w = reinterpret_cast<const float*>(wa.data());
+  for (int i = 0; i < 6; ++i) EXPECT_LT(std::abs(w[i]), 1.0f / std::sqrt(3.0f));
+}
+
+}  // namespace
+}  // namespace cagr

@@ -1,0 +1,110 @@
+// inputs.cpp - turning data files and arrays into model inputs.
+#include "inputs.hpp"
+
+#include <random>
+#include <stdexcept>
+
+namespace cagr::run {
+namespace {
+
+cagr_dtype dtype_of_npy(const std::string& descr, const std::string& what) {
+  if (descr == "<f4") return CAGR_DTYPE_F32;
+  if (descr == "<i8") return CAGR_DTYPE_I64;
+  if (descr == "<i4") return CAGR_DTYPE_I32;
+  if (descr == "<f2") return CAGR_DTYPE_F16;
+  if (descr == "|i1") return CAGR_DTYPE_I8;
+  if (descr == "|u1") return CAGR_DTYPE_U8;
+  throw std::invalid_argument(what + ": dtype '" + descr + "' has no CAGR equivalent");
+}
+
+const char* npy_of_dtype(cagr_dtype dtype) {
+  switch (dtype) {
+    case CAGR_DTYPE_F32: return "<f4";
+    case CAGR_DTYPE_I64: return "<i8";
+    case CAGR_DTYPE_I32: return "<i4";
+    case CAGR_DTYPE_F16: return "<f2";
+    case CAGR_DTYPE_I8: return "|i1";
+    case CAGR_DTYPE_U8: return "|u1";
+    default: throw std::invalid_argument(std::string("no .npy dtype for ") + dtype_name(dtype));
+  }
+}
+
+template <class T>
+HostTensor tensor_of(cagr_dtype dtype, Dims dims, const std::vector<T>& values) {
+  return HostTensor::from(dtype, std::move(dims), values);
+}
+
+}  // namespace
+
+std::vector<int64_t> model_table_rows(const Graph& graph) {
+  for (const Node& node : graph.nodes()) {
+    if (node.op != "embedding_bag") continue;
+    std::vector<int64_t> rows;
+    for (size_t i = 2; i < node.inputs.size(); ++i) rows.push_back(graph.tensor(node.inputs[i]).dims.at(0));
+    return rows;
+  }
+  throw std::invalid_argument("model '" + graph.name + "' has no embedding_bag: cannot feed it click-log data");
+}
+
+std::vector<HostTensor> inputs_from_batch(const Graph& graph, const data::Batch& batch) {
+  std::vector<HostTensor> inputs;
+  for (int id : graph.inputs()) {
+    const TensorInfo& info = graph.tensor(id);
+    if (info.name == "dense") {
+      inputs.push_back(tensor_of(CAGR_DTYPE_F32, {batch.batch_size, batch.num_dense}, batch.dense));
+    } else if (info.name == "indices") {
+      inputs.push_back(tensor_of(CAGR_DTYPE_I64, {static_cast<int64_t>(batch.indices.size())}, batch.indices));
+    } else if (info.name == "offsets") {
+      inputs.push_back(tensor_of(CAGR_DTYPE_I64, {static_cast<int64_t>(batch.offsets.size())}, batch.offsets));
+    } else {
+      throw std::invalid_argument("model input '" + info.name + "' is not one a data file provides (dense, indices, offsets)");
+    }
+    if (inputs.back().dtype != info.dtype)
+      throw std::invalid_argument("model input '" + info.name + "' is " + dtype_name(info.dtype) + ", data gives " +
+                                  dtype_name(inputs.back().dtype));
+  }
+  return inputs;
+}
+
+std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<std::string, data::NpyArray>& arrays,
+                                           const std::string& source) {
+  std::vector<HostTensor> inputs;
+  for (int id : graph.inputs()) {
+    const TensorInfo& info = graph.tensor(id);
+    const auto it = arrays.find(info.name);
+    if (it == arrays.end()) throw std::invalid_argument(source + ": no array named '" + info.name + "' (a model input)");
+    HostTensor h;
+    h.dtype = dtype_of_npy(it->second.dtype, source + ": array '" + info.name + "'");
+    h.dims = it->second.shape;
+    h.data = it->second.data;
+    inputs.push_back(std::move(h));
+  }
+  return inputs;
+}
+
+data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) {
+  const std::vector<int64_t> rows = model_table_rows(graph);
+  std::mt19937_64 rng(seed);
+  data::Batch batch;
+  batch.batch_size = batch_size;
+  batch.num_tables = static_cast<int64_t>(rows.size());
+  for (int id : graph.inputs())
+    if (graph.tensor(id).name == "dense") batch.num_dense = graph.tensor(id).dims.at(1);
+  batch.dense.resize(static_cast<size_t>(batch_size * batch.num_dense));
+  for (float& v : batch.dense) v = static_cast<float>(rng() >> 40) / static_cast<float>(1 << 24);
+  batch.offsets.push_back(0);
+  for (int64_t r : rows) {
+    for (int64_t b = 0; b < batch_size; ++b) {
+      batch.indices.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(r)));
+      batch.offsets.push_back(static_cast<int64_t>(batch.indices.size()));
+    }
+  }
+  batch.labels.assign(static_cast<size_t>(batch_size), 0.0f);
+  return batch;
+}
+
+data::NpyArray to_npy(const HostTensor& tensor) {
+  return data::NpyArray{npy_of_dtype(tensor.dtype), tensor.dims, tensor.data};
+}
+
+}  // namespace cagr::run

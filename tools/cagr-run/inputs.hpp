@@ -1,0 +1,31 @@
+// inputs.hpp - where cagr-run's model inputs come from: a click-log CSV, an .npz file, or random
+// ids when neither is given (for timing).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "batch.hpp"
+#include "graph.hpp"
+#include "host_tensor.hpp"
+#include "npy.hpp"
+
+namespace cagr::run {
+
+// The embedding tables the model's first embedding_bag reads: their row counts, in order.
+std::vector<int64_t> model_table_rows(const Graph& graph);
+
+// Model inputs (graph input order) from a Batch, by the names "dense", "indices", "offsets".
+std::vector<HostTensor> inputs_from_batch(const Graph& graph, const data::Batch& batch);
+
+// Model inputs from named arrays (an .npz), by input name.
+std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<std::string, data::NpyArray>& arrays,
+                                           const std::string& source);
+
+// A batch of `batch_size` samples with uniformly random ids (one per table) and dense values.
+data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed);
+
+data::NpyArray to_npy(const HostTensor& tensor);
+
+}  // namespace cagr::run

@@ -1,0 +1,214 @@
+// cagr-run: load plugins and a model, place it, run it on data, and report placement, per-node and
+// end-to-end latency (p50/p99) and throughput.
+#include <gflags/gflags.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "avazu_reader.hpp"
+#include "criteo_reader.hpp"
+#include "executor.hpp"
+#include "inputs.hpp"
+#include "model_format.hpp"
+#include "npz.hpp"
+#include "registry.hpp"
+#include "targets.hpp"
+
+DEFINE_string(model, "", "model.xml to run");
+DEFINE_string(plugins, "auto", "auto (every plugin found), a list of plugin names (cpu,opencl), or plugin files/folders");
+DEFINE_string(plugin_manifest, "", "a plugins.xml to apply");
+DEFINE_bool(list_plugins, false, "print every plugin found, its status and devices, and exit");
+DEFINE_bool(probe, true, "load each plugin in a child process first, so one that crashes is skipped");
+DEFINE_int64(batch, 128, "samples per batch");
+DEFINE_int64(iterations, 100, "timed runs (with --data: passes over the file's batches, at least one)");
+DEFINE_int64(warmup, 3, "untimed runs before timing");
+DEFINE_string(data, "", "a click-log CSV in the Avazu or Criteo layout (told apart by the header)");
+DEFINE_bool(skip_malformed, false, "with --data: skip malformed rows (reported) instead of stopping");
+DEFINE_string(inputs, "", "an .npz holding one array per model input");
+DEFINE_string(save_outputs, "", "write the outputs of the first batch to this .npz");
+DEFINE_bool(print_plan, false, "print the placement of every node");
+DEFINE_bool(profile, true, "time every node in an extra profiled pass");
+DEFINE_string(report, "text", "text or json");
+DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  return v[i];
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+cagr::DiscoveryOptions discovery_options() {
+  cagr::DiscoveryOptions o;
+  o.probe = FLAGS_probe;
+  if (!FLAGS_plugin_manifest.empty()) o.manifest = FLAGS_plugin_manifest;
+  // Paths (anything with a '/' or ending in .so) are searched first and selected; names select.
+  bool paths = false;
+  for (const std::string& item : split(FLAGS_plugins)) {
+    if (item.find('/') != std::string::npos || item.ends_with(".so")) {
+      o.paths.push_back(item);
+      paths = true;
+    }
+  }
+  o.selection = FLAGS_plugins;
+  if (paths) o.use_default_folders = false;
+  return o;
+}
+
+// All batches the run will use: read from --data or --inputs, or one random batch.
+struct Workload {
+  std::vector<std::vector<cagr::HostTensor>> batches;
+  std::vector<std::vector<float>> labels;  // per batch, when the data has labels
+  std::string source;
+};
+
+Workload load_workload(const cagr::Graph& graph) {
+  Workload w;
+  if (!FLAGS_inputs.empty()) {
+    w.batches.push_back(cagr::run::inputs_from_arrays(graph, cagr::data::read_npz(FLAGS_inputs), FLAGS_inputs));
+    w.source = FLAGS_inputs;
+    return w;
+  }
+  if (!FLAGS_data.empty()) {
+    std::ifstream probe(FLAGS_data);
+    std::string header;
+    if (!probe || !std::getline(probe, header)) throw std::runtime_error(FLAGS_data + ": cannot read");
+    cagr::data::ReaderOptions options;
+    options.table_rows = cagr::run::model_table_rows(graph);
+    options.malformed_rows = FLAGS_skip_malformed ? cagr::data::MalformedRowPolicy::kSkip : cagr::data::MalformedRowPolicy::kStop;
+    std::unique_ptr<cagr::data::TabularReader> reader;
+    if (header.rfind("id,click", 0) == 0) reader = std::make_unique<cagr::data::AvazuReader>(FLAGS_data, options);
+    else reader = std::make_unique<cagr::data::CriteoReader>(FLAGS_data, options);
+    while (auto batch = reader->next_batch(FLAGS_batch)) {
+      w.batches.push_back(cagr::run::inputs_from_batch(graph, *batch));
+      w.labels.push_back(batch->labels);
+    }
+    if (reader->skipped_rows() > 0) {
+      std::fprintf(stderr, "cagr-run: skipped %lld malformed rows, first: %s\n", (long long)reader->skipped_rows(),
+                   reader->skipped_messages().front().c_str());
+    }
+    if (w.batches.empty()) throw std::runtime_error(FLAGS_data + ": no rows");
+    w.source = FLAGS_data;
+    return w;
+  }
+  const cagr::data::Batch batch = cagr::run::random_batch(graph, FLAGS_batch, 1);
+  w.batches.push_back(cagr::run::inputs_from_batch(graph, batch));
+  w.source = "random ids, batch " + std::to_string(FLAGS_batch);
+  return w;
+}
+
+int64_t batch_samples(const std::vector<cagr::HostTensor>& inputs) {
+  return inputs.empty() || inputs[0].dims.empty() ? 1 : inputs[0].dims[0];
+}
+
+int run() {
+  const cagr::Registry registry = cagr::Registry::discover(discovery_options());
+  if (FLAGS_list_plugins) {
+    std::fputs(cagr::format_plugin_list(registry).c_str(), stdout);
+    return 0;
+  }
+  if (FLAGS_model.empty()) throw std::invalid_argument("--model is required (or --list-plugins)");
+  const cagr::Graph graph = cagr::load_model(FLAGS_model);
+  const Workload work = load_workload(graph);
+
+  std::vector<cagr::Dims> example;
+  for (const auto& t : work.batches.front()) example.push_back(t.dims);
+  cagr::CostHintPlacement policy;
+  cagr::Executor executor(graph, cagr::targets_of(registry), example, policy);
+  const bool json = FLAGS_report == "json";
+  if (!json) {
+    std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());
+    if (FLAGS_print_plan) std::printf("\nplacement:\n%s\n", executor.plan_table().c_str());
+  }
+
+  // The first batch's outputs: saved and shown.
+  const std::vector<cagr::HostTensor> first = executor.run(work.batches.front());
+  if (!FLAGS_save_outputs.empty()) {
+    std::map<std::string, cagr::data::NpyArray> arrays;
+    for (size_t i = 0; i < first.size(); ++i) arrays[graph.tensor(graph.outputs()[i]).name] = cagr::run::to_npy(first[i]);
+    cagr::data::write_npz(FLAGS_save_outputs, arrays);
+  }
+
+  for (int64_t i = 0; i < FLAGS_warmup; ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
+  std::vector<double> latency_us;
+  int64_t samples = 0;
+  const int64_t runs = std::max<int64_t>(FLAGS_iterations, 1) * (FLAGS_data.empty() ? 1 : static_cast<int64_t>(work.batches.size()));
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < runs; ++i) {
+    const auto& inputs = work.batches[static_cast<size_t>(i) % work.batches.size()];
+    const auto t0 = Clock::now();
+    executor.run(inputs);
+    latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    samples += batch_samples(inputs);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (FLAGS_profile) {
+    executor.set_profiling(true);
+    for (int64_t i = 0; i < std::min<int64_t>(runs, 20); ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
+  }
+
+  const double p50 = percentile(latency_us, 50), p99 = percentile(latency_us, 99);
+  const double throughput = static_cast<double>(samples) / seconds;
+  const cagr::HostTensor& out0 = first.front();
+  if (json) {
+    std::printf("{\"model\": \"%s\", \"source\": \"%s\", \"runs\": %lld, \"latency_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
+                "\"throughput_samples_per_s\": %.1f, \"nodes\": [",
+                FLAGS_model.c_str(), work.source.c_str(), (long long)runs, p50, p99, throughput);
+    const auto& prof = executor.profile();
+    for (size_t i = 0; i < prof.size(); ++i) {
+      std::printf("%s{\"node\": \"%s\", \"op\": \"%s\", \"device\": \"%s\", \"variant\": \"%s\", \"p50_us\": %.3f}", i ? ", " : "",
+                  prof[i].node.c_str(), prof[i].op.c_str(), prof[i].target.c_str(), prof[i].variant.c_str(),
+                  percentile(prof[i].microseconds, 50));
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  if (out0.dtype == CAGR_DTYPE_F32) {
+    const int64_t show = std::min<int64_t>(FLAGS_show_predictions, out0.numel());
+    std::printf("\npredictions (%s, first batch):\n", graph.tensor(graph.outputs()[0]).name.c_str());
+    for (int64_t i = 0; i < show; ++i) {
+      std::printf("  %3lld  %.6f", (long long)i, out0.as<float>()[i]);
+      if (!work.labels.empty() && i < static_cast<int64_t>(work.labels[0].size())) std::printf("   label %.0f", work.labels[0][static_cast<size_t>(i)]);
+      std::printf("\n");
+    }
+  }
+  if (FLAGS_profile) {
+    std::printf("\nper node (profiled pass, p50):\n%-24s %-16s %-12s %-26s %10s\n", "node", "op", "device", "variant", "us");
+    for (const auto& p : executor.profile())
+      std::printf("%-24s %-16s %-12s %-26s %10.2f\n", p.node.c_str(), p.op.c_str(), p.target.c_str(), p.variant.c_str(),
+                  percentile(p.microseconds, 50));
+  }
+  std::printf("\nend to end: %lld runs, latency p50 %.1f us, p99 %.1f us, throughput %.0f samples/s\n", (long long)runs, p50, p99,
+              throughput);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("cagr-run --model=model.xml [--plugins=auto] [--data=file.csv | --inputs=x.npz] [--batch=N]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cagr-run: %s\n", e.what());
+    return 1;
+  }
+}
