@@ -1,0 +1,17 @@
+// ops.hpp - the definitions of every op the plugin runs, one file each under ops/.
+#pragma once
+
+#include "op_registry.hpp"
+
+namespace cagr::opencl {
+
+extern const OpDefinition kEmbeddingBag;
+extern const OpDefinition kLinear;
+extern const OpDefinition kRelu, kSigmoid, kAdd, kMul;  // elementwise.cpp
+extern const OpDefinition kConcat, kReshape;            // layout.cpp
+extern const OpDefinition kDotInteraction, kFmInteraction;  // interaction.cpp
+extern const OpDefinition kReduceSum;
+extern const OpDefinition kTopK;
+extern const OpDefinition kGather;
+
+}  // namespace cagr::opencl
