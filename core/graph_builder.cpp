@@ -66,12 +66,17 @@ std::string GraphBuilder::embedding_bag(const std::string& name, const std::stri
 
 std::string GraphBuilder::op(const std::string& name, const std::string& op_type, const std::vector<std::string>& inputs,
                              std::map<std::string, AttrValue> attrs) {
+  op_with_outputs(name, op_type, inputs, std::move(attrs), {name});
+  return name;
+}
+
+void GraphBuilder::op_with_outputs(const std::string& name, const std::string& op_type, const std::vector<std::string>& inputs,
+                                   std::map<std::string, AttrValue> attrs, const std::vector<std::string>& outputs) {
   Node node;
   node.name = name;
   node.op = op_type;
   node.attrs = std::move(attrs);
-  graph_.add_node(std::move(node), inputs, {name});
-  return name;
+  graph_.add_node(std::move(node), inputs, outputs);
 }
 
 void GraphBuilder::output(const std::string& tensor) { graph_.mark_output(tensor); }

@@ -40,6 +40,9 @@ class GraphBuilder {
   // A node and its single output tensor, both called `name`.
   std::string op(const std::string& name, const std::string& op_type, const std::vector<std::string>& inputs,
                  std::map<std::string, AttrValue> attrs = {});
+  // A node with several outputs, named `outputs`.
+  void op_with_outputs(const std::string& name, const std::string& op_type, const std::vector<std::string>& inputs,
+                       std::map<std::string, AttrValue> attrs, const std::vector<std::string>& outputs);
   void output(const std::string& tensor);
 
   // Validates (shape inference) and hands the graph over.
