@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cmath>
 
 namespace cagr::data {
 
@@ -51,6 +52,26 @@ class AvazuFormat : public RowFormat {
     row.sparse.clear();
     row.sparse.push_back(fields[2].substr(6));  // the hour of day, as its two digits
     row.sparse.insert(row.sparse.end(), fields.begin() + kFirstCategoricalColumn, fields.end());
+  }
+
+  // The `hour` column comes from the dense features (a day of the week of 20 - 26 October 2014,
+  // Monday to Sunday), so a written row reads back with the same dense values; table 0's id, the
+  // hour of day, is then implied by them and not written.
+  void write(const Batch& batch, int64_t b, int64_t sample_id, std::string& line) const override {
+    check_shape(batch, schema());
+    const float* dense = &batch.dense[b * batch.num_dense];
+    const long hour_of_day = std::lround(dense[0] * 23);
+    const long day_of_month = 20 + std::lround(dense[1] * 6);
+    line += std::to_string(sample_id);
+    line += batch.labels[b] != 0 ? ",1,1410" : ",0,1410";
+    line += std::to_string(day_of_month);
+    if (hour_of_day < 10) line += '0';
+    line += std::to_string(hour_of_day);
+    for (int64_t t = 1; t < batch.num_tables; ++t) {
+      line += ',';
+      append_hex_id(one_hot_id(batch, t, b), line);
+    }
+    line += '\n';
   }
 
  private:

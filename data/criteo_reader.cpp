@@ -30,6 +30,22 @@ class CriteoFormat : public RowFormat {
     row.sparse.assign(fields.begin() + 1 + kDense, fields.end());
   }
 
+  void write(const Batch& batch, int64_t b, int64_t /*sample_id: Criteo rows have none*/,
+             std::string& line) const override {
+    check_shape(batch, schema());
+    line += batch.labels[b] != 0 ? '1' : '0';
+    for (size_t i = 0; i < kDense; ++i) {
+      // The inverse of the reader's log(1 + x): the integer count back.
+      line += ',';
+      line += std::to_string(std::llround(std::expm1(batch.dense[b * batch.num_dense + i])));
+    }
+    for (int64_t t = 0; t < batch.num_tables; ++t) {
+      line += ',';
+      append_hex_id(one_hot_id(batch, t, b), line);
+    }
+    line += '\n';
+  }
+
  private:
   std::vector<std::string> columns_;
 };
