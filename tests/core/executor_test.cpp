@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+
 
 #include "avazu_reader.hpp"
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
+#include "op_desc.hpp"
 #include "reference_graph.hpp"
 #include "registry.hpp"
 #include "targets.hpp"

@@ -1,6 +1,8 @@
 // Shape inference and graph checks: shapes per OPS.md, unknown dims, and errors that name the node.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "graph_builder.hpp"
 #include "shape_inference.hpp"
 
