@@ -25,6 +25,23 @@ class OpDesc {
  public:
   explicit OpDesc(std::string type) : type_(std::move(type)) {}
 
+  // An owning copy of a host-owned description (read within its struct sizes).
+  static OpDesc copy_of(const cagr_op_desc& op) {
+    const auto d = abi::read_struct(&op);
+    OpDesc copy(d.op_type != nullptr ? d.op_type : "");
+    for (size_t i = 0; i < d.num_inputs; ++i) copy.inputs_.push_back(abi::read_struct(d.inputs[i]));
+    for (size_t i = 0; i < d.num_outputs; ++i) copy.outputs_.push_back(abi::read_struct(d.outputs[i]));
+    for (size_t i = 0; i < d.num_attrs; ++i) {
+      if (d.attrs[i] == nullptr) continue;
+      const auto a = abi::read_struct(d.attrs[i]);
+      Attr own{a.name ? a.name : "", a.kind, a.i, a.f, a.s ? a.s : "", {}, {}};
+      if (a.kind == CAGR_ATTR_INTS && a.ints != nullptr) own.ints.assign(a.ints, a.ints + a.count);
+      if (a.kind == CAGR_ATTR_FLOATS && a.floats != nullptr) own.floats.assign(a.floats, a.floats + a.count);
+      copy.attrs_.push_back(std::move(own));
+    }
+    return copy;
+  }
+
   OpDesc& input(cagr_dtype dtype, const std::vector<int64_t>& dims) {
     inputs_.push_back(tensor_desc(dtype, dims));
     return *this;
@@ -33,12 +50,12 @@ class OpDesc {
     outputs_.push_back(tensor_desc(dtype, dims));
     return *this;
   }
-  OpDesc& attr(const std::string& name, int64_t value) { return add({name, CAGR_ATTR_INT, value, 0, {}, {}}); }
-  OpDesc& attr(const std::string& name, const std::string& value) { return add({name, CAGR_ATTR_STRING, 0, 0, value, {}}); }
+  OpDesc& attr(const std::string& name, int64_t value) { return add({name, CAGR_ATTR_INT, value, 0, {}, {}, {}}); }
+  OpDesc& attr(const std::string& name, const std::string& value) { return add({name, CAGR_ATTR_STRING, 0, 0, value, {}, {}}); }
   OpDesc& attr(const std::string& name, const char* value) { return attr(name, std::string(value)); }
-  OpDesc& attr(const std::string& name, double value) { return add({name, CAGR_ATTR_FLOAT, 0, value, {}, {}}); }
+  OpDesc& attr(const std::string& name, double value) { return add({name, CAGR_ATTR_FLOAT, 0, value, {}, {}, {}}); }
   OpDesc& attr(const std::string& name, const std::vector<int64_t>& value) {
-    return add({name, CAGR_ATTR_INTS, 0, 0, {}, value});
+    return add({name, CAGR_ATTR_INTS, 0, 0, {}, value, {}});
   }
 
   const std::string& type() const { return type_; }
@@ -63,7 +80,8 @@ class OpDesc {
       s.f = a.f;
       s.s = a.s.c_str();
       s.ints = a.ints.data();
-      s.count = a.kind == CAGR_ATTR_INTS ? a.ints.size() : 0;
+      s.floats = a.floats.data();
+      s.count = a.kind == CAGR_ATTR_INTS ? a.ints.size() : a.kind == CAGR_ATTR_FLOATS ? a.floats.size() : 0;
       attr_structs_.push_back(s);
     }
     for (const auto& s : attr_structs_) attr_ptrs_.push_back(&s);
@@ -86,6 +104,7 @@ class OpDesc {
     double f;
     std::string s;
     std::vector<int64_t> ints;
+    std::vector<double> floats;
   };
   OpDesc& add(Attr a) {
     attrs_.push_back(std::move(a));

@@ -1,0 +1,69 @@
+// cpu_kernel.hpp - how the CPU plugin's ops plug in: each op offers variants, a variant makes a
+// kernel, a kernel runs on host pointers with the run's checked shapes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpu_device.hpp"
+#include "op_contract.hpp"
+
+namespace cagr::cpu {
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // inputs: every input of the op in order, constants included; shapes: the run's, checked.
+  virtual void run(const contract::Checked& shapes, const void* const* inputs, void* const* outputs) = 0;
+};
+
+// What a variant's kernel is made from at kernel_create.
+struct KernelInit {
+  const contract::Checked& shapes;
+  const std::vector<const void*>& constants;  // per input: the plugin's copy, or nullptr when given at run
+};
+
+struct Variant {
+  const char* name;
+  bool parallel;  // uses every thread (else one): the cost estimate's divisor
+  std::unique_ptr<Kernel> (*create)(const KernelInit&);
+};
+
+struct Cost {
+  double flops = 0;
+  double bytes = 0;  // to and from memory
+};
+
+struct OpImpl {
+  std::vector<Variant> variants;
+  Cost (*cost)(const contract::Checked&);
+};
+
+// The implementation of the op that `shapes` checked.
+const OpImpl& op_impl(const contract::Checked& shapes);
+
+// A kernel that is one function of the shapes and the data, for ops without prepared state.
+template <class Shapes, void (*Body)(const Shapes&, const void* const*, void* const*)>
+class FunctionKernel final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInit&) { return std::make_unique<FunctionKernel>(); }
+  void run(const contract::Checked& shapes, const void* const* inputs, void* const* outputs) override {
+    Body(std::get<Shapes>(shapes), inputs, outputs);
+  }
+};
+
+// One OpImpl per op family; defined next to the kernels.
+OpImpl embedding_bag_impl();
+OpImpl linear_impl();
+OpImpl unary_impl();
+OpImpl binary_impl();
+OpImpl concat_impl();
+OpImpl reshape_impl();
+OpImpl gather_impl();
+OpImpl dot_interaction_impl();
+OpImpl fm_interaction_impl();
+OpImpl reduce_sum_impl();
+OpImpl top_k_impl();
+
+}  // namespace cagr::cpu

@@ -1,0 +1,79 @@
+// interaction.cpp - DLRM's pairwise dots and DeepFM's second-order term, one sample per thread
+// iteration (the F x D block of a sample stays in L1/L2 while all its pairs are formed).
+#include <algorithm>
+#include <vector>
+
+#include "cpu_kernel.hpp"
+
+namespace cagr::cpu {
+
+namespace {
+
+using contract::DotInteraction;
+using contract::FmInteraction;
+
+float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  float acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void dot_interaction(const DotInteraction& d, const void* const* inputs, void* const* outputs) {
+  const float* x = static_cast<const float*>(inputs[0]);
+  float* y = static_cast<float*>(outputs[0]);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < d.batch; ++b) {
+    const float* f = x + b * d.features * d.dim;
+    float* out = y + b * d.pairs;
+    for (int64_t i = 0; i < d.features; ++i) {
+      const int64_t last = d.self ? i : i - 1;
+      for (int64_t j = 0; j <= last; ++j) *out++ = dot(f + i * d.dim, f + j * d.dim, d.dim);
+    }
+  }
+}
+
+void fm_interaction(const FmInteraction& f, const void* const* inputs, void* const* outputs) {
+  const float* x = static_cast<const float*>(inputs[0]);
+  float* y = static_cast<float*>(outputs[0]);
+#pragma omp parallel
+  {
+    std::vector<float> sum(static_cast<size_t>(f.dim)), sum_sq(static_cast<size_t>(f.dim));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < f.batch; ++b) {
+      std::fill(sum.begin(), sum.end(), 0.0f);
+      std::fill(sum_sq.begin(), sum_sq.end(), 0.0f);
+      for (int64_t k = 0; k < f.features; ++k) {
+        const float* __restrict v = x + (b * f.features + k) * f.dim;
+        for (int64_t d = 0; d < f.dim; ++d) {
+          sum[d] += v[d];
+          sum_sq[d] += v[d] * v[d];
+        }
+      }
+      float total = 0;
+      for (int64_t d = 0; d < f.dim; ++d) total += sum[d] * sum[d] - sum_sq[d];
+      y[b] = 0.5f * total;
+    }
+  }
+}
+
+Cost dot_cost(const contract::Checked& shapes) {
+  const auto& d = std::get<DotInteraction>(shapes);
+  return Cost{2.0 * d.batch * d.pairs * d.dim, sizeof(float) * (static_cast<double>(d.batch) * d.features * d.dim + d.batch * d.pairs)};
+}
+
+Cost fm_cost(const contract::Checked& shapes) {
+  const auto& f = std::get<FmInteraction>(shapes);
+  return Cost{3.0 * f.batch * f.features * f.dim, sizeof(float) * (static_cast<double>(f.batch) * f.features * f.dim + f.batch)};
+}
+
+}  // namespace
+
+OpImpl dot_interaction_impl() {
+  return OpImpl{{{"per_sample_omp", true, FunctionKernel<DotInteraction, dot_interaction>::create}}, dot_cost};
+}
+OpImpl fm_interaction_impl() {
+  return OpImpl{{{"per_sample_omp", true, FunctionKernel<FmInteraction, fm_interaction>::create}}, fm_cost};
+}
+
+}  // namespace cagr::cpu

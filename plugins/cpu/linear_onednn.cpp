@@ -1,0 +1,146 @@
+// linear_onednn.cpp - Y = act(X · Wᵀ + bias) through oneDNN's matmul.
+//
+// W, when constant, is reordered once at kernel_create into the layout oneDNN prefers (blocked for
+// its JIT kernels), so runs never touch the PyTorch layout again. The batch M varies per run, and a
+// primitive is built per M, so they are cached by M; an M whose primitive prefers another weight
+// layout gets its own reordered copy.
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "cpu_kernel.hpp"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace cagr::cpu {
+
+namespace {
+
+using contract::Linear;
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+class LinearKernel final : public Kernel {
+ public:
+  explicit LinearKernel(const KernelInit& init) : shape_(std::get<Linear>(init.shapes)) {
+    if (const void* bias = init.constants.size() > 2 ? init.constants[2] : nullptr)
+      bias_ = static_cast<const float*>(bias);
+    if (const void* w = init.constants[1]) {
+      // Pack for the batch the kernel was compiled for; other batches reuse the packing if they can.
+      const int64_t m = std::max<int64_t>(shape_.m, 1);
+      auto pd = make_primitive_desc(m);
+      packed_ = memory(pd.weights_desc(), cpu_engine());
+      reorder_plain_weights(static_cast<const float*>(w), packed_);
+      cache_.emplace(m, Entry{pd, dnnl::matmul(pd), packed_});
+    }
+  }
+
+  void run(const contract::Checked& shapes, const void* const* inputs, void* const* outputs) override {
+    const Linear& l = std::get<Linear>(shapes);
+    if (l.m == 0 || l.n == 0) return;
+    // One run at a time per kernel: the cache, and the reordered copy of a W given at run, are shared.
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[1]));
+    const auto& pd = entry.primitive_desc;
+    memory src(pd.src_desc(), cpu_engine(), const_cast<void*>(inputs[0]));
+    memory dst(pd.dst_desc(), cpu_engine(), outputs[0]);
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
+    if (shape_.has_bias) {
+      const float* bias = bias_ ? bias_ : static_cast<const float*>(inputs[2]);
+      args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+    }
+    dnnl::stream stream(cpu_engine());
+    entry.primitive.execute(stream, args);
+    stream.wait();
+  }
+
+ private:
+  struct Entry {
+    dnnl::matmul::primitive_desc primitive_desc;
+    dnnl::matmul primitive;
+    memory weights;  // in primitive_desc's layout
+  };
+
+  dnnl::matmul::primitive_desc make_primitive_desc(int64_t m) const {
+    const memory::desc src({m, shape_.k}, memory::data_type::f32, Tag::ab);
+    const memory::desc weights({shape_.k, shape_.n}, memory::data_type::f32, Tag::any);
+    const memory::desc dst({m, shape_.n}, memory::data_type::f32, Tag::ab);
+    dnnl::post_ops post;
+    if (shape_.activation == contract::Activation::relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (shape_.activation == contract::Activation::sigmoid)
+      post.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(post);
+    if (shape_.has_bias) {
+      const memory::desc bias({1, shape_.n}, memory::data_type::f32, Tag::ab);
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr, cpu_engine());
+    }
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, cpu_engine());
+  }
+
+  // W is [N, K] row-major: as the matmul's [K, N] weights that is layout "ba".
+  void reorder_plain_weights(const float* w, memory& into) const {
+    const memory::desc plain({shape_.k, shape_.n}, memory::data_type::f32, Tag::ba);
+    memory source(plain, cpu_engine(), const_cast<float*>(w));
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(source, into).execute(stream, source, into);
+    stream.wait();
+  }
+
+  // The cached primitive for batch m. Its weights: the packed ones (reordered further if this
+  // primitive wants another layout), or, for a W given at run, `run_weights` reordered now.
+  const Entry& entry_for(int64_t m, const float* run_weights) {
+    auto it = cache_.find(m);
+    if (it == cache_.end()) {
+      auto pd = make_primitive_desc(m);
+      Entry entry{pd, dnnl::matmul(pd), memory()};
+      if (packed_) {
+        if (pd.weights_desc() == packed_.get_desc()) {
+          entry.weights = packed_;
+        } else {
+          entry.weights = memory(pd.weights_desc(), cpu_engine());
+          dnnl::stream stream(cpu_engine());
+          dnnl::reorder(packed_, entry.weights).execute(stream, packed_, entry.weights);
+          stream.wait();
+        }
+      }
+      it = cache_.emplace(m, std::move(entry)).first;
+    }
+    if (run_weights != nullptr) {
+      if (!it->second.weights) it->second.weights = memory(it->second.primitive_desc.weights_desc(), cpu_engine());
+      reorder_plain_weights(run_weights, it->second.weights);
+    }
+    return it->second;
+  }
+
+  Linear shape_;
+  const float* bias_ = nullptr;  // the plugin's copy when constant
+  memory packed_;                // W in the compiled batch's layout, when constant
+  std::mutex mutex_;
+  std::map<int64_t, Entry> cache_;
+};
+
+std::unique_ptr<Kernel> create(const KernelInit& init) {
+  try {
+    return std::make_unique<LinearKernel>(init);
+  } catch (const dnnl::error& e) {
+    plugin::unsupported(std::string("linear: oneDNN refused the matmul: ") + e.what());
+  }
+}
+
+Cost cost(const contract::Checked& shapes) {
+  const auto& l = std::get<Linear>(shapes);
+  return Cost{2.0 * l.m * l.k * l.n,
+              sizeof(float) * (static_cast<double>(l.m) * l.k + static_cast<double>(l.k) * l.n + l.m * l.n + l.n)};
+}
+
+}  // namespace
+
+OpImpl linear_impl() { return OpImpl{{{"onednn_matmul", true, create}}, cost}; }
+
+}  // namespace cagr::cpu

@@ -1,0 +1,382 @@
+// plugin_entry.cpp - the CPU plugin's ABI table: one device (the host CPU), buffers that are
+// aligned host memory, and streams that run their work at once, in order, on the calling thread.
+//
+// Why synchronous streams: on the CPU the "device" is the executor's own threads. A queue with a
+// worker thread behind it would only add a hand-off per op; parallelism comes from inside the
+// kernels (OpenMP over bags, rows, samples). So every stream is always idle, events are complete
+// as soon as they are recorded, and there is nothing to capture into a graph (those entries are
+// NULL).
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cagr_plugin_support.hpp"
+#include "cpu_device.hpp"
+#include "cpu_kernel.hpp"
+#include "op_contract.hpp"
+#include "op_desc.hpp"
+
+using cagr::plugin::guarded;
+using cagr::plugin::invalid;
+using cagr::plugin::OpView;
+using cagr::plugin::Shape;
+namespace abi = cagr::abi;
+namespace contract = cagr::contract;
+
+struct cagr_context {
+  cagr::cpu::CpuDevice device;
+  cagr_log_fn log = nullptr;
+  void* log_user_data = nullptr;
+};
+
+struct cagr_buffer {
+  void* data = nullptr;
+  uint64_t bytes = 0;
+  ~cagr_buffer() { std::free(data); }
+};
+
+struct cagr_stream {};
+struct cagr_event {};
+
+struct cagr_kernel {
+  cagr::reference::OpDesc op;                  // as created: the run's descs replace the non-constant ones
+  std::vector<std::vector<std::byte>> constants;  // per input; empty when the input comes at run
+  std::vector<bool> is_constant;
+  std::unique_ptr<cagr::cpu::Kernel> impl;
+};
+
+namespace {
+
+constexpr size_t kBufferAlignment = 64;  // a cache line, and what AVX-512 loads like
+
+void check_device(int32_t device) {
+  if (device != 0) invalid("device " + std::to_string(device) + " does not exist (the CPU plugin has one device, 0)");
+}
+
+template <class T>
+T* non_null(T* p, const char* what) {
+  if (p == nullptr) invalid(std::string(what) + " is NULL");
+  return p;
+}
+
+cagr_status init(cagr_init_args* args) {
+  return guarded([&] {
+    auto a = abi::read_struct(non_null(args, "init args"));
+    auto context = std::make_unique<cagr_context>();
+    context->log = a.log;
+    context->log_user_data = a.log_user_data;
+    const cagr_context* c = context.get();
+    context->device = cagr::cpu::probe_cpu_device([c](cagr_log_level level, const std::string& message) {
+      if (c->log != nullptr) c->log(c->log_user_data, level, message.c_str());
+    });
+    a.context = context.release();
+    abi::write_struct(args, a);
+  });
+}
+
+cagr_status shutdown(cagr_context* context) {
+  return guarded([&] { delete context; });
+}
+
+cagr_status get_info(cagr_context*, cagr_plugin_info* info) {
+  return guarded([&] {
+    auto i = abi::read_struct(non_null(info, "info"));
+    i.name = "cpu";
+    i.version = "0.1.0";
+    i.vendor = "CAGR";
+    i.abi_major = CAGR_ABI_VERSION_MAJOR;
+    i.abi_minor = CAGR_ABI_VERSION_MINOR;
+    abi::write_struct(info, i);
+  });
+}
+
+cagr_status device_count(cagr_context*, int32_t* count) {
+  return guarded([&] { *non_null(count, "count") = 1; });
+}
+
+cagr_status device_properties(cagr_context* context, int32_t device, cagr_device_properties* properties) {
+  return guarded([&] {
+    check_device(device);
+    const auto& d = non_null(context, "context")->device;
+    auto p = abi::read_struct(non_null(properties, "properties"));
+    p.name = d.name.c_str();
+    p.kind = CAGR_DEVICE_CPU;
+    p.compute_units = d.cores;
+    p.peak_gflops_f32 = d.peak_gflops_f32;
+    p.peak_gflops_f16 = 0;  // no 16-bit kernels here
+    p.memory_bandwidth_gbps = d.bandwidth_gbps;
+    p.memory_bytes = d.memory_bytes;
+    p.last_level_cache_bytes = d.llc_bytes;
+    p.numa_node = d.numa_node;
+    p.pci_bus_id = "";
+    p.host_accessible = 1;
+    abi::write_struct(properties, p);
+  });
+}
+
+std::string& query_reason() {
+  thread_local std::string reason;
+  return reason;
+}
+
+cagr_status op_query(cagr_context*, cagr_op_query_args* args) {
+  return guarded([&] {
+    auto q = abi::read_struct(non_null(args, "op_query args"));
+    check_device(q.device);
+    try {
+      const auto checked = contract::check(OpView(non_null(q.op, "op")));
+      q.supported = 1;
+      q.num_variants = static_cast<int32_t>(cagr::cpu::op_impl(checked).variants.size());
+      q.reason = nullptr;
+    } catch (const cagr::plugin::Error& e) {
+      query_reason() = e.what();
+      q.supported = 0;
+      q.num_variants = 0;
+      q.reason = query_reason().c_str();
+    }
+    abi::write_struct(args, q);
+  });
+}
+
+cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
+  return guarded([&] {
+    auto v = abi::read_struct(non_null(args, "op_variant args"));
+    check_device(v.device);
+    const auto checked = contract::check(OpView(non_null(v.op, "op")));
+    const auto& impl = cagr::cpu::op_impl(checked);
+    if (v.variant < 0 || static_cast<size_t>(v.variant) >= impl.variants.size())
+      invalid("variant " + std::to_string(v.variant) + " out of range (" + std::to_string(impl.variants.size()) + " variants)");
+    const auto& variant = impl.variants[v.variant];
+    const auto cost = impl.cost(checked);
+    // Roofline: the slower of compute and memory, on one thread's share when the variant uses one.
+    const auto& d = non_null(context, "context")->device;
+    const double share = variant.parallel ? 1.0 : 1.0 / d.threads;
+    v.name = variant.name;
+    v.flops = cost.flops;
+    v.bytes = cost.bytes;
+    v.estimated_ns = (d.peak_gflops_f32 > 0 && d.bandwidth_gbps > 0)
+                         ? std::max(cost.flops / (d.peak_gflops_f32 * share), cost.bytes / (d.bandwidth_gbps * share))
+                         : 0;
+    abi::write_struct(args, v);
+  });
+}
+
+cagr_status buffer_alloc(cagr_context*, cagr_buffer_alloc_args* args) {
+  return guarded([&] {
+    auto a = abi::read_struct(non_null(args, "buffer_alloc args"));
+    check_device(a.device);
+    auto buffer = std::make_unique<cagr_buffer>();
+    const uint64_t rounded = (std::max<uint64_t>(a.bytes, 1) + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+    buffer->data = std::aligned_alloc(kBufferAlignment, rounded);
+    if (buffer->data == nullptr)
+      throw cagr::plugin::Error(CAGR_ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(a.bytes) + " bytes");
+    buffer->bytes = a.bytes;
+    a.buffer = buffer.release();
+    abi::write_struct(args, a);
+  });
+}
+
+cagr_status buffer_destroy(cagr_context*, cagr_buffer* buffer) {
+  return guarded([&] { delete buffer; });
+}
+
+void* buffer_host_pointer(cagr_context*, cagr_buffer* buffer) { return buffer != nullptr ? buffer->data : nullptr; }
+
+std::byte* range(cagr_buffer* buffer, uint64_t offset, uint64_t bytes, const char* what) {
+  non_null(buffer, what);
+  if (offset > buffer->bytes || bytes > buffer->bytes - offset)
+    invalid(std::string(what) + ": " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
+            " overrun a buffer of " + std::to_string(buffer->bytes));
+  return static_cast<std::byte*>(buffer->data) + offset;
+}
+
+cagr_status copy(cagr_context*, cagr_copy_args* args) {
+  return guarded([&] {
+    const auto c = abi::read_struct(non_null(args, "copy args"));
+    if (c.bytes == 0) return;
+    switch (c.kind) {
+      case CAGR_COPY_HOST_TO_DEVICE:
+        std::memcpy(range(c.dst_buffer, c.dst_offset, c.bytes, "copy destination"), non_null(c.src_host, "src_host"), c.bytes);
+        break;
+      case CAGR_COPY_DEVICE_TO_HOST:
+        std::memcpy(non_null(c.dst_host, "dst_host"), range(c.src_buffer, c.src_offset, c.bytes, "copy source"), c.bytes);
+        break;
+      case CAGR_COPY_DEVICE_TO_DEVICE:
+        std::memmove(range(c.dst_buffer, c.dst_offset, c.bytes, "copy destination"),
+                     range(c.src_buffer, c.src_offset, c.bytes, "copy source"), c.bytes);
+        break;
+      default:
+        invalid("copy kind " + std::to_string(static_cast<int>(c.kind)) + " is not a cagr_copy_kind");
+    }
+  });
+}
+
+cagr_status stream_create(cagr_context*, int32_t device, cagr_stream** stream) {
+  return guarded([&] {
+    check_device(device);
+    *non_null(stream, "stream") = new cagr_stream();
+  });
+}
+cagr_status stream_destroy(cagr_context*, cagr_stream* stream) {
+  return guarded([&] { delete stream; });
+}
+cagr_status stream_synchronize(cagr_context*, cagr_stream* stream) {
+  return guarded([&] { non_null(stream, "stream"); });  // work ran when it was queued
+}
+cagr_status event_create(cagr_context*, int32_t device, cagr_event** event) {
+  return guarded([&] {
+    check_device(device);
+    *non_null(event, "event") = new cagr_event();
+  });
+}
+cagr_status event_destroy(cagr_context*, cagr_event* event) {
+  return guarded([&] { delete event; });
+}
+cagr_status event_record(cagr_context*, cagr_event* event, cagr_stream* stream) {
+  return guarded([&] {
+    non_null(event, "event");
+    non_null(stream, "stream");
+  });
+}
+cagr_status stream_wait_event(cagr_context*, cagr_stream* stream, cagr_event* event) {
+  return guarded([&] {
+    non_null(event, "event");
+    non_null(stream, "stream");
+  });
+}
+cagr_status event_synchronize(cagr_context*, cagr_event* event) {
+  return guarded([&] { non_null(event, "event"); });
+}
+
+cagr_status kernel_create(cagr_context*, cagr_kernel_create_args* args) {
+  return guarded([&] {
+    auto a = abi::read_struct(non_null(args, "kernel_create args"));
+    check_device(a.device);
+    const OpView view(non_null(a.op, "op"));
+    const auto checked = contract::check(view);
+    const auto& impl = cagr::cpu::op_impl(checked);
+    if (a.variant < 0 || static_cast<size_t>(a.variant) >= impl.variants.size())
+      invalid(view.type() + ": variant " + std::to_string(a.variant) + " out of range (" +
+              std::to_string(impl.variants.size()) + " variants)");
+
+    auto kernel = std::make_unique<cagr_kernel>(cagr_kernel{cagr::reference::OpDesc::copy_of(*a.op), {}, {}, nullptr});
+    kernel->constants.resize(view.num_inputs());
+    kernel->is_constant.assign(view.num_inputs(), false);
+    for (size_t c = 0; c < a.num_constants; ++c) {
+      const auto k = abi::read_struct(non_null(a.constants[c], "constant"));
+      if (k.input_index >= view.num_inputs())
+        invalid(view.type() + ": constant for input " + std::to_string(k.input_index) + " of " +
+                std::to_string(view.num_inputs()));
+      const size_t bytes = view.input(k.input_index).bytes();
+      const auto* data = static_cast<const std::byte*>(bytes > 0 ? non_null(k.data, "constant data") : k.data);
+      kernel->constants[k.input_index].assign(data, data + bytes);
+      kernel->is_constant[k.input_index] = true;
+    }
+    std::vector<const void*> constant_ptrs;
+    for (size_t i = 0; i < view.num_inputs(); ++i)
+      constant_ptrs.push_back(kernel->is_constant[i] ? kernel->constants[i].data() : nullptr);
+    kernel->impl = impl.variants[a.variant].create(cagr::cpu::KernelInit{checked, constant_ptrs});
+    a.kernel = kernel.release();
+    abi::write_struct(args, a);
+  });
+}
+
+cagr_status kernel_destroy(cagr_context*, cagr_kernel* kernel) {
+  return guarded([&] { delete kernel; });
+}
+
+// A run's desc may differ from the created one only in the dims that vary per run: the first dim
+// (batch, number of indices), and for gather the whole index shape.
+void check_run_desc(const cagr_kernel& k, const cagr_tensor_desc& created, const cagr_tensor_desc& run,
+                    const std::string& what, bool any_leading_dims) {
+  const std::string op = k.op.type();
+  if (run.dtype != created.dtype)
+    invalid(op + ": " + what + " is " + abi::dtype_name(run.dtype) + " at run, " + abi::dtype_name(created.dtype) + " at kernel_create");
+  const Shape c(&created), r(&run);
+  if (any_leading_dims) return;
+  bool same = r.rank() == c.rank();
+  for (int d = 1; same && d < r.rank(); ++d) same = r.dims[d] == c.dims[d];
+  if (!same)
+    invalid(op + ": " + what + " has shape " + contract::dims_string(r.dims) + " at run, " + contract::dims_string(c.dims) +
+            " at kernel_create; only the first dim may change");
+}
+
+cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
+  return guarded([&] {
+    const auto a = abi::read_struct(non_null(args, "kernel_run args"));
+    cagr_kernel& k = *non_null(a.kernel, "kernel");
+    cagr::reference::OpDesc run_op = k.op;
+    const std::string op = run_op.type();
+    const bool gather = op == "gather";
+    std::vector<const void*> inputs;
+    size_t next = 0;
+    for (size_t i = 0; i < k.is_constant.size(); ++i) {
+      if (k.is_constant[i]) {
+        inputs.push_back(k.constants[i].data());
+        continue;
+      }
+      if (next >= a.num_inputs)
+        invalid(op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op needs more");
+      const auto desc = abi::read_struct(non_null(a.input_descs[next], "input desc"));
+      check_run_desc(k, run_op.inputs()[i], desc, "input " + std::to_string(i), gather && i == 1);
+      run_op.inputs()[i] = desc;
+      inputs.push_back(range(a.inputs[next], 0, Shape(&desc).bytes(), ("input " + std::to_string(i)).c_str()));
+      ++next;
+    }
+    if (next != a.num_inputs)
+      invalid(op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op takes " + std::to_string(next));
+    if (a.num_outputs != run_op.outputs().size())
+      invalid(op + ": kernel_run got " + std::to_string(a.num_outputs) + " output buffers, the op has " +
+              std::to_string(run_op.outputs().size()));
+    std::vector<void*> outputs;
+    for (size_t o = 0; o < a.num_outputs; ++o) {
+      const auto desc = abi::read_struct(non_null(a.output_descs[o], "output desc"));
+      check_run_desc(k, run_op.outputs()[o], desc, "output " + std::to_string(o), gather);
+      run_op.outputs()[o] = desc;
+      outputs.push_back(range(a.outputs[o], 0, Shape(&desc).bytes(), ("output " + std::to_string(o)).c_str()));
+    }
+    const auto checked = contract::check(OpView(&run_op.desc()));
+    k.impl->run(checked, inputs.data(), outputs.data());
+  });
+}
+
+const cagr_plugin_api kApi = {
+    sizeof(cagr_plugin_api),
+    CAGR_ABI_VERSION_MAJOR,
+    CAGR_ABI_VERSION_MINOR,
+    cagr::plugin::last_error_message,
+    init,
+    shutdown,
+    get_info,
+    device_count,
+    device_properties,
+    op_query,
+    op_variant,
+    buffer_alloc,
+    buffer_destroy,
+    buffer_host_pointer,
+    copy,
+    stream_create,
+    stream_destroy,
+    stream_synchronize,
+    event_create,
+    event_destroy,
+    event_record,
+    stream_wait_event,
+    event_synchronize,
+    kernel_create,
+    kernel_destroy,
+    kernel_run,
+    nullptr,  // stream_begin_capture: streams run work at once, there is nothing to record
+    nullptr,  // stream_end_capture
+    nullptr,  // graph_launch
+    nullptr,  // graph_destroy
+};
+
+}  // namespace
+
+extern "C" CAGR_PLUGIN_EXPORT cagr_status cagr_plugin_entry(cagr_plugin_entry_args* args) {
+  return cagr::plugin::negotiate_entry(args, &kApi);
+}
