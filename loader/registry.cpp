@@ -2,9 +2,11 @@
 // probe -> load, every candidate ending as one record.
 #include "registry.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
