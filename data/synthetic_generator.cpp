@@ -57,14 +57,18 @@ int64_t SyntheticGenerator::draw_row(size_t table, Random& random) const {
   return scramble_[table](zipf_[table](random) - 1);
 }
 
-Batch SyntheticGenerator::batch(int64_t index) const {
+Batch SyntheticGenerator::batch(int64_t index, int64_t samples) const {
   if (index < 0) throw std::invalid_argument("generator: negative batch index " + std::to_string(index));
+  if (samples < 0 || samples > options_.batch_size) {
+    throw std::invalid_argument("generator: " + std::to_string(samples) + " samples asked of a batch of " +
+                                std::to_string(options_.batch_size));
+  }
   const Schema& schema = options_.schema;
   Random random({options_.seed, kBatchStream, static_cast<uint64_t>(index)});
   BatchBuilder builder(static_cast<int64_t>(schema.sparse.size()), static_cast<int64_t>(schema.dense.size()));
   std::vector<float> dense(schema.dense.size());
   const uint64_t pooling_span = static_cast<uint64_t>(options_.pooling_max - options_.pooling_min) + 1;
-  for (int64_t b = 0; b < options_.batch_size; ++b) {
+  for (int64_t b = 0; b < samples; ++b) {
     for (size_t i = 0; i < dense.size(); ++i) dense[i] = draw_dense(schema.dense[i], random);
     builder.add_sample(random.uniform() < schema.click_rate ? 1.0f : 0.0f, dense);
     for (size_t t = 0; t < schema.sparse.size(); ++t) {

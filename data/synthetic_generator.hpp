@@ -37,7 +37,9 @@ class SyntheticGenerator {
   explicit SyntheticGenerator(GeneratorOptions options);
 
   // Batch number `index` (0, 1, ...).
-  Batch batch(int64_t index) const;
+  Batch batch(int64_t index) const { return batch(index, options_.batch_size); }
+  // Its first `samples` samples (0 <= samples <= batch_size), e.g. for the end of a data set.
+  Batch batch(int64_t index, int64_t samples) const;
 
   const GeneratorOptions& options() const { return options_; }
 
