@@ -75,7 +75,7 @@ Device::Device(cl_device_id id, cl_context context, const DiskCache& cache)
 }
 
 cl_program Device::program(const char* source, const std::string& options) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(programs_mutex_);
   auto key = std::make_pair(source, options);
   auto found = programs_.find(key);
   if (found != programs_.end()) return found->second.get();
@@ -90,7 +90,7 @@ cl_program Device::program(const char* source, const std::string& options) {
 }
 
 const DeviceSpeed& Device::speed() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(speed_mutex_);
   if (speed_) return *speed_;
   const std::string file = "speed-" + hex(stable_hash(identity_)) + ".txt";
   if (auto text = cache_.read(file)) {

@@ -62,8 +62,9 @@ class Device {
   size_t max_work_group_ = 1;
   bool fp64_ = false;
 
-  std::mutex mutex_;  // guards programs_ and speed_
+  std::mutex programs_mutex_;
   std::map<std::pair<const char*, std::string>, ProgramHandle> programs_;
+  std::mutex speed_mutex_;  // held while measuring, which builds a program
   std::optional<DeviceSpeed> speed_;
 };
 

@@ -41,11 +41,11 @@ __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, _
                             int lanes,          // D / VEC
                             int lanes_per_bag,  // work-items sharing one bag
                             int mean, __global int* errors) {
-  const int local = get_local_id(0);
+  const int item = get_local_id(0);
   const int bags_per_group = get_local_size(0) / lanes_per_bag;
-  const int slot = local / lanes_per_bag;
+  const int slot = item / lanes_per_bag;
   if (slot >= bags_per_group) return;
-  const int first_lane = local % lanes_per_bag;
+  const int first_lane = item % lanes_per_bag;
   const long bags = (long)num_tables * batch;
   const long bag = (long)get_group_id(0) * bags_per_group + slot;  // t * batch + b, as offsets are laid out
   if (bag >= bags) return;
