@@ -1,6 +1,7 @@
 // executor.cpp - kernels, buffers, cross-device copies and timing for one placed graph.
 #include "executor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -32,6 +33,9 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   compiled_shapes_ = infer_shapes(graph_, example_inputs);
   placement_ = policy.place(graph_, compiled_shapes_, targets_);
   order_ = graph_.topological_order();
+  producer_.assign(graph_.num_tensors(), -1);
+  for (size_t n = 0; n < graph_.nodes().size(); ++n)
+    for (int out : graph_.nodes()[n].outputs) producer_[static_cast<size_t>(out)] = static_cast<int>(n);
   for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
 
   kernels_.resize(graph_.nodes().size());
@@ -73,6 +77,7 @@ Buffer& Executor::buffer(int tensor, int target, uint64_t bytes) {
     const Target& t = targets_[static_cast<size_t>(target)];
     Buffer fresh = t.plugin->alloc(t.device, size);
     it = buffers_.insert_or_assign(key, std::move(fresh)).first;
+    ++buffer_generation_;
   }
   return it->second;
 }
@@ -104,37 +109,40 @@ void Executor::move_to(int tensor, int target, const std::vector<TensorShape>& s
   buffer(tensor, target, bytes).copy_from_host(streams_[static_cast<size_t>(target)], staging.data(), bytes);
 }
 
-std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
-  if (inputs.size() != graph_.inputs().size())
-    throw std::invalid_argument("model takes " + std::to_string(graph_.inputs().size()) + " inputs, " +
-                                std::to_string(inputs.size()) + " given");
-  std::vector<Dims> input_dims;
+bool Executor::captures() const {
+  if (!capture_ || profiling_) return false;
+  for (const NodePlacement& p : placement_.nodes)
+    if (p.target != placement_.nodes.front().target) return false;
+  return !placement_.nodes.empty() && targets_[static_cast<size_t>(placement_.nodes.front().target)].plugin->supports_capture();
+}
+
+// Graph inputs go straight from the caller's memory to every target that reads them.
+void Executor::upload_inputs(const std::vector<HostTensor>& inputs) {
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const TensorInfo& info = graph_.tensor(graph_.inputs()[i]);
-    if (inputs[i].dtype != info.dtype)
-      throw std::invalid_argument("input '" + info.name + "': dtype " + dtype_name(inputs[i].dtype) + " given, model takes " +
-                                  dtype_name(info.dtype));
-    if (element_count(inputs[i].dims) < 0 || inputs[i].data.size() != static_cast<size_t>(element_count(inputs[i].dims)) * dtype_size(inputs[i].dtype))
-      throw std::invalid_argument("input '" + info.name + "': data size does not match its shape [" + dims_to_string(inputs[i].dims) + "]");
-    input_dims.push_back(inputs[i].dims);
-  }
-  const std::vector<TensorShape> shapes = infer_shapes(graph_, input_dims);
-
-  home_.assign(graph_.num_tensors(), -1);
-  staging_.clear();
-  // Graph inputs go straight from the caller's memory to every target that reads them.
-  std::map<int, const HostTensor*> host_inputs;
-  for (size_t i = 0; i < inputs.size(); ++i) host_inputs[graph_.inputs()[i]] = &inputs[i];
-  std::vector<std::vector<bool>> uploaded(graph_.num_tensors(), std::vector<bool>(targets_.size(), false));
-
-  if (profiling_ && profile_.empty()) {
+    const int id = graph_.inputs()[i];
+    std::vector<bool> done(targets_.size(), false);
     for (int n : order_) {
-      const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-      const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
-      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(), p.variant_name, {}});
+      const int target = placement_.nodes[static_cast<size_t>(n)].target;
+      const auto& ins = runtime_inputs_[static_cast<size_t>(n)];
+      if (done[static_cast<size_t>(target)] || std::find(ins.begin(), ins.end(), id) == ins.end()) continue;
+      done[static_cast<size_t>(target)] = true;
+      buffer(id, target, inputs[i].data.size())
+          .copy_from_host(streams_[static_cast<size_t>(target)], inputs[i].data.data(), inputs[i].data.size());
     }
   }
+}
 
+// Every node output sized before any kernel is queued: allocation never happens during a capture.
+void Executor::size_outputs(const std::vector<TensorShape>& shapes) {
+  for (int n : order_) {
+    const int target = placement_.nodes[static_cast<size_t>(n)].target;
+    for (int out : graph_.nodes()[static_cast<size_t>(n)].outputs) buffer(out, target, byte_size(shapes[static_cast<size_t>(out)]));
+  }
+}
+
+void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
+  home_.assign(graph_.num_tensors(), -1);
+  staging_.clear();
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
@@ -144,23 +152,14 @@ std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
     std::vector<cagr_buffer*> in_buffers;
     std::vector<cagr_tensor_desc> in_descs;
     for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
-      const auto host = host_inputs.find(in);
-      if (host != host_inputs.end()) {
-        if (!uploaded[static_cast<size_t>(in)][static_cast<size_t>(target)]) {
-          const HostTensor& h = *host->second;
-          buffer(in, target, h.data.size()).copy_from_host(stream, h.data.data(), h.data.size());
-          uploaded[static_cast<size_t>(in)][static_cast<size_t>(target)] = true;
-        }
-      } else {
-        move_to(in, target, shapes);
-      }
+      if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
       in_buffers.push_back(buffers_.at({in, target}).get());
       in_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(in)]));
     }
     std::vector<cagr_buffer*> out_buffers;
     std::vector<cagr_tensor_desc> out_descs;
     for (int out : node.outputs) {
-      out_buffers.push_back(buffer(out, target, byte_size(shapes[static_cast<size_t>(out)])).get());
+      out_buffers.push_back(buffers_.at({out, target}).get());
       out_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(out)]));
       home_[static_cast<size_t>(out)] = target;
     }
@@ -176,6 +175,57 @@ std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
       profile_[step].microseconds.push_back(
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
+  }
+}
+
+std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
+  if (inputs.size() != graph_.inputs().size())
+    throw std::invalid_argument("model takes " + std::to_string(graph_.inputs().size()) + " inputs, " +
+                                std::to_string(inputs.size()) + " given");
+  std::vector<Dims> input_dims;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& info = graph_.tensor(graph_.inputs()[i]);
+    if (inputs[i].dtype != info.dtype)
+      throw std::invalid_argument("input '" + info.name + "': dtype " + dtype_name(inputs[i].dtype) + " given, model takes " +
+                                  dtype_name(info.dtype));
+    if (element_count(inputs[i].dims) < 0 ||
+        inputs[i].data.size() != static_cast<size_t>(element_count(inputs[i].dims)) * dtype_size(inputs[i].dtype))
+      throw std::invalid_argument("input '" + info.name + "': data size does not match its shape [" + dims_to_string(inputs[i].dims) + "]");
+    input_dims.push_back(inputs[i].dims);
+  }
+  const std::vector<TensorShape> shapes = infer_shapes(graph_, input_dims);
+
+  if (profiling_ && profile_.empty()) {
+    for (int n : order_) {
+      const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+      const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
+      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(), p.variant_name, {}});
+    }
+  }
+
+  upload_inputs(inputs);
+  size_outputs(shapes);
+  if (captures()) {
+    Stream& stream = streams_[static_cast<size_t>(placement_.nodes.front().target)];
+    const bool same = graph_replay_ && replay_generation_ == buffer_generation_ && replay_shapes_.size() == shapes.size() &&
+                      std::equal(shapes.begin(), shapes.end(), replay_shapes_.begin(),
+                                 [](const TensorShape& a, const TensorShape& b) { return a.dims == b.dims; });
+    if (!same) {
+      graph_replay_ = CapturedGraph();
+      stream.begin_capture();
+      try {
+        enqueue_nodes(shapes);
+      } catch (...) {
+        stream.end_capture();  // leave the stream usable; the error is the node's
+        throw;
+      }
+      graph_replay_ = stream.end_capture();
+      replay_shapes_ = shapes;
+      replay_generation_ = buffer_generation_;
+    }
+    graph_replay_.launch(stream);
+  } else {
+    enqueue_nodes(shapes);
   }
 
   std::vector<HostTensor> outputs;

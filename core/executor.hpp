@@ -38,6 +38,11 @@ class Executor {
   // With profiling on, each node's device time is measured (the stream is synchronised after every
   // node, so end-to-end latency is higher than without).
   void set_profiling(bool on) { profiling_ = on; }
+  // With capture on, when every node runs on one device whose plugin can record streams (CUDA / HIP
+  // graphs), the kernels of a run are recorded once per set of shapes and replayed as one launch,
+  // so small batches are not bound by launch overhead. Profiling runs are never captured.
+  void set_graph_capture(bool on) { capture_ = on; }
+  bool captures() const;  // whether runs are replayed from a recorded graph
   const std::vector<NodeProfile>& profile() const { return profile_; }
 
   const Graph& graph() const { return graph_; }
@@ -49,12 +54,16 @@ class Executor {
  private:
   Buffer& buffer(int tensor, int target, uint64_t bytes);
   void upload_constants();
+  void upload_inputs(const std::vector<HostTensor>& inputs);
+  void size_outputs(const std::vector<TensorShape>& shapes);
+  void enqueue_nodes(const std::vector<TensorShape>& shapes);
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
   Graph graph_;
   std::vector<Target> targets_;
   Placement placement_;
   std::vector<int> order_;
+  std::vector<int> producer_;                        // per tensor: the node writing it, -1 input/constant
   std::vector<TensorShape> compiled_shapes_;
   std::vector<Kernel> kernels_;                      // per node
   std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
@@ -64,6 +73,11 @@ class Executor {
   std::vector<std::vector<std::byte>> staging_;      // host copies for cross-device moves in this run
   bool profiling_ = false;
   std::vector<NodeProfile> profile_;
+  bool capture_ = false;
+  uint64_t buffer_generation_ = 0;       // bumped on every (re)allocation: a recorded graph holds addresses
+  CapturedGraph graph_replay_;
+  std::vector<TensorShape> replay_shapes_;
+  uint64_t replay_generation_ = 0;
 };
 
 // Whether input `index` of `op` is a weight handed to kernel_create when it is a constant (OPS.md's

@@ -202,6 +202,11 @@ OpSupport Plugin::query(int device, const cagr_op_desc& op) const {
   return support;
 }
 
+bool Plugin::supports_capture() const {
+  return api_.stream_begin_capture != nullptr && api_.stream_end_capture != nullptr && api_.graph_launch != nullptr &&
+         api_.graph_destroy != nullptr;
+}
+
 Buffer Plugin::alloc(int device, uint64_t bytes) {
   auto a = make_struct<cagr_buffer_alloc_args>();
   a.device = device;
@@ -346,6 +351,36 @@ void Stream::synchronize() {
 
 void Stream::wait(Event& event) {
   plugin_->check(plugin_->api().stream_wait_event(plugin_->context(), stream_, event.get()), "stream_wait_event");
+}
+
+void Stream::begin_capture() {
+  if (!plugin_->supports_capture()) throw Error(CAGR_ERROR_UNSUPPORTED, "plugin " + plugin_->name() + " cannot capture streams");
+  plugin_->check(plugin_->api().stream_begin_capture(plugin_->context(), stream_), "stream_begin_capture");
+}
+
+CapturedGraph Stream::end_capture() {
+  cagr_graph* graph = nullptr;
+  plugin_->check(plugin_->api().stream_end_capture(plugin_->context(), stream_, &graph), "stream_end_capture");
+  return CapturedGraph(plugin_, graph);
+}
+
+CapturedGraph& CapturedGraph::operator=(CapturedGraph&& other) noexcept {
+  if (this != &other) {
+    reset();
+    plugin_ = std::move(other.plugin_);
+    graph_ = std::exchange(other.graph_, nullptr);
+  }
+  return *this;
+}
+
+void CapturedGraph::reset() {
+  if (graph_ != nullptr) plugin_->api().graph_destroy(plugin_->context(), graph_);
+  graph_ = nullptr;
+  plugin_.reset();
+}
+
+void CapturedGraph::launch(Stream& stream) {
+  plugin_->check(plugin_->api().graph_launch(plugin_->context(), graph_, stream.get()), "graph_launch");
 }
 
 Kernel& Kernel::operator=(Kernel&& other) noexcept {

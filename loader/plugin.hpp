@@ -127,6 +127,8 @@ class Event {
   cagr_event* event_ = nullptr;
 };
 
+class CapturedGraph;
+
 class Stream {
  public:
   Stream() = default;
@@ -138,6 +140,9 @@ class Stream {
 
   void synchronize();
   void wait(Event& event);
+  // Record instead of run the work queued from here to end_capture (Plugin::supports_capture()).
+  void begin_capture();
+  CapturedGraph end_capture();
   cagr_stream* get() const { return stream_; }
   int device() const { return device_; }
 
@@ -146,6 +151,24 @@ class Stream {
   std::shared_ptr<Plugin> plugin_;
   cagr_stream* stream_ = nullptr;
   int device_ = 0;
+};
+
+// Work recorded from a stream, replayed as one launch (CUDA / HIP graphs).
+class CapturedGraph {
+ public:
+  CapturedGraph() = default;
+  CapturedGraph(std::shared_ptr<Plugin> plugin, cagr_graph* graph) : plugin_(std::move(plugin)), graph_(graph) {}
+  CapturedGraph(CapturedGraph&& other) noexcept { *this = std::move(other); }
+  CapturedGraph& operator=(CapturedGraph&& other) noexcept;
+  ~CapturedGraph() { reset(); }
+
+  void launch(Stream& stream);
+  explicit operator bool() const { return graph_ != nullptr; }
+
+ private:
+  void reset();
+  std::shared_ptr<Plugin> plugin_;
+  cagr_graph* graph_ = nullptr;
 };
 
 class Kernel {
@@ -187,6 +210,8 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   int built_abi_minor() const { return built_minor_; }
 
   int device_count() const;
+  // Whether the plugin's table has the optional capture entries (a device may still refuse).
+  bool supports_capture() const;
   DeviceInfo device(int index) const;
   OpSupport query(int device, const cagr_op_desc& op) const;
 

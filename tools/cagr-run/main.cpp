@@ -34,6 +34,7 @@ DEFINE_string(save_outputs, "", "write the outputs of the first batch to this .n
 DEFINE_bool(print_plan, false, "print the placement of every node");
 DEFINE_bool(profile, true, "time every node in an extra profiled pass");
 DEFINE_string(report, "text", "text or json");
+DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
 namespace {
@@ -132,6 +133,7 @@ int run() {
   for (const auto& t : work.batches.front()) example.push_back(t.dims);
   cagr::CostHintPlacement policy;
   cagr::Executor executor(graph, cagr::targets_of(registry), example, policy);
+  executor.set_graph_capture(FLAGS_graph_capture);
   const bool json = FLAGS_report == "json";
   if (!json) {
     std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());

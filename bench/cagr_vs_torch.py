@@ -1,0 +1,120 @@
+"""CAGR against PyTorch eager on the same models, weights and inputs, in one run.
+
+For each model and batch size: writes random inputs (ids uniform over each table), runs
+`cagr-run --inputs --save-outputs --report=json` and PyTorch (bench/torch_model.py) with the same
+thread count, checks that the outputs agree, and prints latency p50 and the ratio as a markdown table.
+
+    python3 bench/cagr_vs_torch.py --build=build --device=cpu --threads=2
+    python3 bench/cagr_vs_torch.py --build=build --device=cuda --plugins=cuda --models=dlrm_kaggle
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_model import TorchModel  # noqa: E402
+
+
+def model_inputs(xml_path, batch, rng):
+    root = ET.parse(xml_path).getroot()
+    tables = []
+    for node in root.findall("node"):
+        if node.get("op") == "embedding_bag":
+            names = node.get("inputs").split(",")[2:]
+            shapes = {c.get("name"): c.get("shape") for c in root.findall("constant")}
+            tables = [int(shapes[n].split(",")[0]) for n in names]
+            break
+    inputs = {}
+    for e in root.findall("input"):
+        name = e.get("name")
+        if name == "dense":
+            inputs[name] = rng.random((batch, int(e.get("shape").split(",")[1])), dtype=np.float32)
+        elif name == "indices":
+            inputs[name] = np.concatenate([rng.integers(0, r, batch) for r in tables]).astype(np.int64)
+        elif name == "offsets":
+            inputs[name] = np.arange(len(tables) * batch + 1, dtype=np.int64)
+        elif name == "users":
+            inputs[name] = rng.integers(0, 1000, batch).astype(np.int64)
+        elif name == "items":
+            inputs[name] = rng.integers(0, 1000, 1000).astype(np.int64)
+        else:
+            raise ValueError(f"no generator for input {name}")
+    return inputs
+
+
+def time_torch(model, inputs, iterations, warmup, device):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    dev_inputs = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
+    for _ in range(warmup):
+        model(dev_inputs)
+    sync()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        model(dev_inputs)
+        sync()
+        times.append((time.perf_counter() - t0) * 1e6)
+    out = model(dev_inputs)
+    return float(np.percentile(times, 50)), {k: v.cpu().numpy() for k, v in out.items()}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", default="build")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--plugins", default="cpu")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--models", default="dlrm_avazu_sample,dlrm_kaggle_small,deepfm_avazu")
+    p.add_argument("--batches", default="64,2048")
+    p.add_argument("--iterations", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=5)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    zoo = os.path.join(args.build, "tools/model_zoo/cagr-zoo")
+    run = os.path.join(args.build, "tools/cagr-run/cagr-run")
+    rng = np.random.default_rng(7)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            xml = os.path.join(tmp, name, "model.xml")
+            subprocess.run([zoo, f"--model={name}", f"--out={xml}"], check=True, stdout=subprocess.DEVNULL)
+            torch_model = TorchModel(xml, device=args.device)
+            for batch in [int(b) for b in args.batches.split(",")]:
+                inputs = model_inputs(xml, batch, rng)
+                in_npz, out_npz = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
+                np.savez(in_npz, **inputs)
+                res = subprocess.run([run, f"--model={xml}", f"--plugins={args.plugins}", f"--inputs={in_npz}",
+                                      f"--save-outputs={out_npz}", "--report=json", "--profile=false",
+                                      f"--iterations={args.iterations}", f"--warmup={args.warmup}"],
+                                     check=True, capture_output=True, text=True, env=env)
+                report = json.loads(res.stdout.strip().splitlines()[-1])
+                cagr_us = report["latency_us"]["p50"]
+                torch_us, torch_out = time_torch(torch_model, inputs, args.iterations, args.warmup, args.device)
+                cagr_out = np.load(out_npz)
+                err = max(float(np.max(np.abs(cagr_out[k] - torch_out[k]) / np.maximum(np.abs(torch_out[k]), 1e-3)))
+                          for k in torch_out if torch_out[k].dtype == np.float32)
+                rows.append((name, batch, torch_us, cagr_us, torch_us / cagr_us, err))
+                print(f"{name} batch {batch}: torch {torch_us:.1f} us, cagr {cagr_us:.1f} us, "
+                      f"speed-up {torch_us / cagr_us:.2f}x, max rel err {err:.1e}", file=sys.stderr)
+    print(f"\n| model | batch | PyTorch eager p50 (us) | CAGR p50 (us) | CAGR speed-up | max rel. difference |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, batch, t, c, r, e in rows:
+        print(f"| {name} | {batch} | {t:.1f} | {c:.1f} | {r:.2f}x | {e:.1e} |")
+    bad = [r for r in rows if r[5] > 1e-4]
+    if bad:
+        print(f"outputs disagree: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
