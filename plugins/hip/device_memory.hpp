@@ -1,0 +1,36 @@
+// device_memory.hpp - an owned device allocation (RAII over hipMalloc / hipFree).
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "gpu_check.hpp"
+
+namespace cagr::gpu {
+
+class DeviceMemory {
+ public:
+  DeviceMemory() = default;
+  explicit DeviceMemory(size_t bytes) : bytes_(bytes) {
+    if (bytes > 0) check(hipMalloc(&ptr_, bytes), "device allocation");
+  }
+  DeviceMemory(DeviceMemory&& other) noexcept
+      : ptr_(std::exchange(other.ptr_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+  DeviceMemory& operator=(DeviceMemory&& other) noexcept {
+    std::swap(ptr_, other.ptr_);
+    std::swap(bytes_, other.bytes_);
+    return *this;
+  }
+  ~DeviceMemory() {
+    if (ptr_ != nullptr) (void)hipFree(ptr_);
+  }
+
+  void* get() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace cagr::gpu

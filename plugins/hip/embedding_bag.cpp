@@ -1,0 +1,263 @@
+// embedding_bag: validation, variants with their costs, and the launch of embedding_bag_kernel.
+#include <algorithm>
+
+#include "embedding_bag_kernel.hpp"
+#include "embedding_l2_pinning.hpp"
+#include "gpu_check.hpp"
+#include "gpu_op.hpp"
+
+namespace cagr::gpu {
+namespace {
+
+enum class Variant { baseline, occupancy, prefetch, l2_pinned };
+constexpr const char* kVariantNames[] = {"group_per_bag", "group_per_bag_occupancy", "group_per_bag_prefetch",
+                                         "group_per_bag_l2_pinned"};
+constexpr int kOccupancyMinBlocks = 6;  // 65536 registers / (6 * 256 threads) = 42 per thread
+constexpr int kPrefetchBagsPerGroup = 4;
+
+// The op's fixed facts, checked once against OPS.md (and its u8 row-wise extension).
+struct EmbeddingShape {
+  int tables = 0;
+  int64_t batch = 0;
+  int dim = 0;
+  cagr_dtype table_dtype = CAGR_DTYPE_INVALID;
+  int64_t row_bytes = 0;
+  bool mean = false;
+  int64_t num_indices = 0;
+  std::vector<int64_t> rows;
+
+  EmbeddingShape(const std::vector<Shape>& inputs, const std::vector<Shape>& outputs, const std::string& mode) {
+    if (inputs.size() < 3) plugin::invalid("embedding_bag: needs indices, offsets and at least one table");
+    if (outputs.size() != 1) plugin::invalid("embedding_bag: has exactly one output");
+    tables = static_cast<int>(inputs.size() - 2);
+    if (tables > kMaxEmbeddingTables)
+      plugin::unsupported("embedding_bag: " + std::to_string(tables) + " tables, this plugin takes at most " +
+                          std::to_string(kMaxEmbeddingTables) + " in one op");
+    const Shape& indices = inputs[0];
+    const Shape& offsets = inputs[1];
+    if (indices.rank() != 1 || !is_index_dtype(indices.dtype))
+      plugin::invalid("embedding_bag: indices must be a 1-d i32/i64 tensor");
+    if (offsets.rank() != 1 || !is_index_dtype(offsets.dtype) || offsets.dims[0] < 1 ||
+        (offsets.dims[0] - 1) % tables != 0)
+      plugin::invalid("embedding_bag: offsets must be a 1-d i32/i64 tensor of T*B+1 entries (T = " +
+                      std::to_string(tables) + ")");
+    num_indices = indices.dims[0];
+    batch = (offsets.dims[0] - 1) / tables;
+    const Shape& out = outputs[0];
+    if (out.rank() != 3 || out.dtype != CAGR_DTYPE_F32 || out.dims[0] != batch || out.dims[1] != tables)
+      plugin::invalid("embedding_bag: output must be f32 [B, T, D] = [" + std::to_string(batch) + ", " +
+                      std::to_string(tables) + ", D]");
+    dim = static_cast<int>(out.dims[2]);
+    table_dtype = inputs[2].dtype;
+    for (int t = 0; t < tables; ++t) {
+      const Shape& table = inputs[2 + t];
+      const std::string name = "embedding_bag: table " + std::to_string(t);
+      if (table.dtype != table_dtype) plugin::unsupported(name + ": every table must have the same dtype in one op");
+      const int64_t stored_dim = table_dtype == CAGR_DTYPE_U8 ? dim + 8 : dim;
+      if (table.rank() != 2 || table.dims[1] != stored_dim)
+        plugin::invalid(name + ": must be [R, " + std::to_string(stored_dim) + "]" +
+                        (table_dtype == CAGR_DTYPE_U8 ? " (D codes, then f32 scale and f32 bias)" : ""));
+      rows.push_back(table.dims[0]);
+    }
+    switch (table_dtype) {
+      case CAGR_DTYPE_F32: row_bytes = dim * 4; break;
+      case CAGR_DTYPE_F16: case CAGR_DTYPE_BF16: row_bytes = dim * 2; break;
+      case CAGR_DTYPE_U8: row_bytes = dim + 8; break;
+      default: plugin::invalid(std::string("embedding_bag: table dtype ") + plugin::dtype_name(table_dtype) +
+                               " is not one of f32, f16, bf16, u8 (row-wise quantised)");
+    }
+    if (mode != "sum" && mode != "mean") plugin::invalid("embedding_bag: mode must be \"sum\" or \"mean\", not \"" + mode + "\"");
+    mean = mode == "mean";
+  }
+
+  double bytes(const Shape& indices, const Shape& offsets) const {
+    return double(num_indices) * row_bytes + double(indices.bytes()) + double(offsets.bytes()) +
+           double(batch) * tables * dim * 4;
+  }
+};
+
+bool has_l2_controls(const DeviceState& device) {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  return device.facts().persisting_l2_max_bytes > 0;
+#else
+  (void)device;
+  return false;
+#endif
+}
+
+// ---- kernel selection: values per lane, lanes per bag, then the variant's template -------------
+
+template <cagr_dtype DT, int VEC, bool Prefetch, int MinBlocks>
+void (*kernel_for_group(int group))(EmbeddingBagParams) {
+  if constexpr (VEC == 1) {
+    return embedding_bag_kernel<DT, 1, 32, Prefetch, MinBlocks>;
+  } else {
+    switch (group) {
+      case 4: return embedding_bag_kernel<DT, VEC, 4, Prefetch, MinBlocks>;
+      case 8: return embedding_bag_kernel<DT, VEC, 8, Prefetch, MinBlocks>;
+      case 16: return embedding_bag_kernel<DT, VEC, 16, Prefetch, MinBlocks>;
+      default: return embedding_bag_kernel<DT, VEC, 32, Prefetch, MinBlocks>;
+    }
+  }
+}
+
+template <cagr_dtype DT, int VEC>
+void (*kernel_for_variant(Variant variant, int group))(EmbeddingBagParams) {
+  switch (variant) {
+    case Variant::occupancy: return kernel_for_group<DT, VEC, false, kOccupancyMinBlocks>(group);
+    case Variant::prefetch: return kernel_for_group<DT, VEC, true, 0>(group);
+    default: return kernel_for_group<DT, VEC, false, 0>(group);
+  }
+}
+
+// The widest load the row layout allows: 16 bytes of f32/f16/bf16, 4 codes of u8, else one value.
+int values_per_lane(cagr_dtype dtype, int dim) {
+  switch (dtype) {
+    case CAGR_DTYPE_F32: return dim % 4 == 0 ? 4 : 1;
+    case CAGR_DTYPE_F16: case CAGR_DTYPE_BF16: return dim % 8 == 0 ? 8 : 1;
+    default: return dim % 4 == 0 ? 4 : 1;
+  }
+}
+
+// Lanes per bag: enough for one load per lane per row, at least 4, at most 32 (longer rows loop).
+int lanes_per_bag(int vec, int dim) {
+  if (vec == 1) return 32;
+  const int chunks = dim / vec;
+  return chunks <= 4 ? 4 : chunks <= 8 ? 8 : chunks <= 16 ? 16 : 32;
+}
+
+void (*select_kernel(cagr_dtype dtype, int vec, Variant variant, int group))(EmbeddingBagParams) {
+  switch (dtype) {
+    case CAGR_DTYPE_F32:
+      return vec == 4 ? kernel_for_variant<CAGR_DTYPE_F32, 4>(variant, group)
+                      : kernel_for_variant<CAGR_DTYPE_F32, 1>(variant, group);
+    case CAGR_DTYPE_F16:
+      return vec == 8 ? kernel_for_variant<CAGR_DTYPE_F16, 8>(variant, group)
+                      : kernel_for_variant<CAGR_DTYPE_F16, 1>(variant, group);
+    case CAGR_DTYPE_BF16:
+      return vec == 8 ? kernel_for_variant<CAGR_DTYPE_BF16, 8>(variant, group)
+                      : kernel_for_variant<CAGR_DTYPE_BF16, 1>(variant, group);
+    default:
+      return vec == 4 ? kernel_for_variant<CAGR_DTYPE_U8, 4>(variant, group)
+                      : kernel_for_variant<CAGR_DTYPE_U8, 1>(variant, group);
+  }
+}
+
+class EmbeddingBagKernel : public GpuKernel {
+ public:
+  EmbeddingBagKernel(const EmbeddingShape& shape, Variant variant, DeviceState& device)
+      : shape_(shape), variant_(variant), device_(device) {
+    const int vec = values_per_lane(shape.table_dtype, shape.dim);
+    group_ = lanes_per_bag(vec, shape.dim);
+    kernel_ = select_kernel(shape.table_dtype, vec, variant, group_);
+    bags_per_group_ = variant == Variant::prefetch ? kPrefetchBagsPerGroup : 1;
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    if (variant == Variant::l2_pinned) reserve_persisting_l2(device.facts().persisting_l2_max_bytes);
+#endif
+  }
+
+  void run(const RunTensors& tensors) override {
+    const EmbeddingShape shape(tensors.input_shapes, tensors.output_shapes, shape_.mean ? "mean" : "sum");
+    if (shape.dim != shape_.dim || shape.table_dtype != shape_.table_dtype || shape.rows != shape_.rows ||
+        shape.tables != shape_.tables)
+      plugin::invalid("embedding_bag: tables or D differ from those the kernel was created with");
+    EmbeddingBagParams p{};
+    p.indices = {tensors.inputs[0], tensors.input_shapes[0].dtype == CAGR_DTYPE_I64};
+    p.offsets = {tensors.inputs[1], tensors.input_shapes[1].dtype == CAGR_DTYPE_I64};
+    p.num_indices = shape.num_indices;
+    p.tables = shape.tables;
+    p.batch = static_cast<int>(shape.batch);
+    p.dim = shape.dim;
+    p.row_bytes = shape.row_bytes;
+    p.bags_per_group = bags_per_group_;
+    p.mean = shape.mean;
+    p.pooled = static_cast<float*>(tensors.outputs[0]);
+    p.error = device_.error_record_for_kernels();
+    for (int t = 0; t < shape.tables; ++t) p.table[t] = {static_cast<const uint8_t*>(tensors.inputs[2 + t]), shape.rows[t]};
+
+    const int64_t bags = int64_t(shape.tables) * shape.batch;
+    if (bags == 0) return;
+    const int64_t groups = (bags + bags_per_group_ - 1) / bags_per_group_;
+    const unsigned blocks = static_cast<unsigned>((groups * group_ + kBlockThreads - 1) / kBlockThreads);
+    if (variant_ == Variant::l2_pinned) {
+      launch_pinned(p, blocks, tensors.stream);
+    } else {
+      kernel_<<<blocks, kBlockThreads, 0, tensors.stream>>>(p);
+      check_launch("embedding_bag_kernel");
+    }
+  }
+
+ private:
+  void launch_pinned(const EmbeddingBagParams& p, unsigned blocks, hipStream_t stream) {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    const std::vector<HotRegion> regions = hot_regions(p, device_.facts().persisting_l2_max_bytes);
+    prefetch_hot_rows(regions, stream);
+    const auto largest = std::max_element(regions.begin(), regions.end(),
+                                          [](const HotRegion& a, const HotRegion& b) { return a.bytes < b.bytes; });
+    cudaLaunchAttribute window{};
+    window.id = cudaLaunchAttributeAccessPolicyWindow;
+    window.val.accessPolicyWindow.base_ptr = const_cast<uint8_t*>(largest->begin);
+    window.val.accessPolicyWindow.num_bytes = largest->bytes;
+    window.val.accessPolicyWindow.hitRatio = 1.0f;
+    window.val.accessPolicyWindow.hitProp = cudaAccessPropertyPersisting;
+    window.val.accessPolicyWindow.missProp = cudaAccessPropertyStreaming;
+    cudaLaunchConfig_t config{};
+    config.gridDim = dim3(blocks);
+    config.blockDim = dim3(kBlockThreads);
+    config.stream = stream;
+    config.attrs = &window;
+    config.numAttrs = 1;
+    check(cudaLaunchKernelEx(&config, kernel_, p), "launching embedding_bag_kernel with an L2 window");
+#else
+    (void)p, (void)blocks, (void)stream;
+    plugin::unsupported("embedding_bag: L2 pinning needs NVIDIA's persisting L2");
+#endif
+  }
+
+  EmbeddingShape shape_;
+  Variant variant_;
+  DeviceState& device_;
+  int group_ = 32;
+  int bags_per_group_ = 1;
+  void (*kernel_)(EmbeddingBagParams) = nullptr;
+};
+
+class EmbeddingBagOp : public GpuOp {
+ public:
+  OpVariants variants(const OpView& op, DeviceState& device) const override {
+    const EmbeddingShape shape = describe(op);
+    const double bytes = shape.bytes(op.input(0), op.input(1));
+    OpVariants out;
+    for (Variant v : {Variant::baseline, Variant::occupancy, Variant::prefetch})
+      out.variants.push_back({kVariantNames[static_cast<int>(v)], 0, bytes});
+    if (has_l2_controls(device)) {
+      const double pinned = std::min<double>(double(kHotRowsTotal) * shape.row_bytes, double(device.facts().persisting_l2_max_bytes));
+      out.variants.push_back({kVariantNames[static_cast<int>(Variant::l2_pinned)], 0, bytes + pinned});
+    } else {
+      out.note = "variant group_per_bag_l2_pinned unavailable: this device has no persisting-L2 control";
+    }
+    return out;
+  }
+
+  std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    const EmbeddingShape shape = describe(setup.op);
+    const OpVariants offered = variants(setup.op, setup.device);
+    if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.variants.size()))
+      plugin::invalid("embedding_bag: variant " + std::to_string(setup.variant) + " does not exist here");
+    return std::make_unique<EmbeddingBagKernel>(shape, static_cast<Variant>(setup.variant), setup.device);
+  }
+
+ private:
+  static EmbeddingShape describe(const OpView& op) {
+    return EmbeddingShape(input_shapes(op), output_shapes(op), op.attr_string("mode", "sum"));
+  }
+};
+
+}  // namespace
+
+const GpuOp& embedding_bag_op() {
+  static const EmbeddingBagOp op;
+  return op;
+}
+
+}  // namespace cagr::gpu

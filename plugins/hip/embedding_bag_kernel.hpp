@@ -1,0 +1,295 @@
+// embedding_bag_kernel.hpp - the multi-table embedding_bag lookup kernel (OPS.md, embedding_bag).
+//
+// Memory-bound by design: every byte of a looked-up row is read once, so the kernel is built to keep
+// as many independent row loads in flight as the memory system can take:
+//  - one launch for all tables; a group of G lanes (G <= 32) pools one bag, and a block holds
+//    256 / G groups, so short rows (dim 16: 4 lanes) still fill whole warps;
+//  - each lane owns VEC consecutive columns and reads them with one 16-byte load where the row
+//    layout allows (f32: 4 values, f16/bf16: 8, u8 row-wise quantised: 4 bytes);
+//  - the indices of a bag are read cooperatively (one per lane), broadcast by shuffles, and the
+//    rows are loaded kUnroll at a time before any is summed;
+//  - Prefetch: the first kUnroll rows of the group's next bag are loaded into registers before the
+//    current bag is summed, so a group never waits on a bag's first rows (the software prefetching
+//    of the A100 embedding study);
+//  - MinBlocks: __launch_bounds__ occupancy target; 6 blocks of 256 threads caps registers at ~42
+//    per thread on a 64K-register multiprocessor (the study's cap), 0 leaves the compiler free.
+// Bad offsets or indices are reported through the device error record and contribute nothing.
+#pragma once
+
+#include <cstdint>
+
+#include "device_error.hpp"
+#include "gpu_runtime.h"
+#include "launch.hpp"
+
+namespace cagr::gpu {
+
+constexpr int kMaxEmbeddingTables = 128;  // table pointers travel by value in the kernel's parameters
+constexpr int kUnroll = 8;                // rows loaded before any of them is summed
+
+struct EmbeddingTableRef {
+  const uint8_t* rows;
+  int64_t num_rows;
+};
+
+struct EmbeddingBagParams {
+  IndexInput indices;
+  IndexInput offsets;
+  int64_t num_indices;
+  int tables;
+  int batch;
+  int dim;
+  int64_t row_bytes;  // bytes from one row to the next (u8: dim + 8, scale and bias after the codes)
+  int bags_per_group;
+  bool mean;
+  float* pooled;
+  DeviceErrorRecord* error;
+  EmbeddingTableRef table[kMaxEmbeddingTables];
+};
+
+// How a table's element type is read: VEC values of one row starting at column `col`, as floats.
+template <cagr_dtype DT, int VEC>
+struct RowReader;
+
+template <>
+struct RowReader<CAGR_DTYPE_F32, 4> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[4]) {
+    const float4 x = *reinterpret_cast<const float4*>(row + col * 4);
+    v[0] = x.x, v[1] = x.y, v[2] = x.z, v[3] = x.w;
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_F32, 1> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[1]) {
+    v[0] = reinterpret_cast<const float*>(row)[col];
+  }
+};
+
+template <bool Bf16>
+struct Row16Reader {
+  __device__ static float convert(uint16_t bits) {
+    return Bf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits);
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_F16, 8> : Row16Reader<false> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[8]) {
+    const uint4 x = *reinterpret_cast<const uint4*>(row + col * 2);
+    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) v[2 * i] = convert(w[i] & 0xffffu), v[2 * i + 1] = convert(w[i] >> 16);
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_F16, 1> : Row16Reader<false> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[1]) {
+    v[0] = convert(reinterpret_cast<const uint16_t*>(row)[col]);
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_BF16, 8> : Row16Reader<true> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[8]) {
+    const uint4 x = *reinterpret_cast<const uint4*>(row + col * 2);
+    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) v[2 * i] = convert(w[i] & 0xffffu), v[2 * i + 1] = convert(w[i] >> 16);
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_BF16, 1> : Row16Reader<true> {
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[1]) {
+    v[0] = convert(reinterpret_cast<const uint16_t*>(row)[col]);
+  }
+};
+
+// Row-wise quantised rows (OPS.md, "embedding_bag: u8 row-wise tables"): `dim` codes, then the
+// row's f32 scale and f32 bias; value = code * scale + bias.
+template <int VEC>
+struct QuantizedRowReader {
+  __device__ static void read(const uint8_t* row, int col, int dim, float (&v)[VEC]) {
+    float scale_bias[2];
+    if (dim % 4 == 0) {
+      scale_bias[0] = reinterpret_cast<const float*>(row + dim)[0];
+      scale_bias[1] = reinterpret_cast<const float*>(row + dim)[1];
+    } else {
+      memcpy(scale_bias, row + dim, sizeof scale_bias);  // rows are not 4-byte aligned then
+    }
+    if constexpr (VEC == 4) {
+      const uint32_t codes = *reinterpret_cast<const uint32_t*>(row + col);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) v[i] = float((codes >> (8 * i)) & 0xffu) * scale_bias[0] + scale_bias[1];
+    } else {
+      v[0] = float(row[col]) * scale_bias[0] + scale_bias[1];
+    }
+  }
+};
+template <>
+struct RowReader<CAGR_DTYPE_U8, 4> : QuantizedRowReader<4> {};
+template <>
+struct RowReader<CAGR_DTYPE_U8, 1> : QuantizedRowReader<1> {};
+
+// The indices of one bag in batches of S (one to S/G per lane), checked against the table's rows.
+// An index out of range is reported once and replaced by -1, which the summing loop skips.
+template <int G, int S>
+struct IndexBatch {
+  static constexpr int kPerLane = S / G;
+  int64_t idx[kPerLane];
+
+  __device__ void load(const EmbeddingBagParams& p, int64_t pos, int count, int lane, int table, int64_t rows) {
+#pragma unroll
+    for (int m = 0; m < kPerLane; ++m) {
+      const int k = m * G + lane;
+      int64_t v = -1;
+      if (k < count) {
+        v = p.indices[pos + k];
+        if (v < 0 || v >= rows) {
+          report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::index_out_of_range, table, pos + k, v, rows);
+          v = -1;
+        }
+      }
+      idx[m] = v;
+    }
+  }
+  // The k-th index of the batch (k a compile-time constant after unrolling), on every lane.
+  __device__ int64_t at(unsigned mask, int k) const { return shfl(mask, idx[k / G], k % G, G); }
+};
+
+// One bag's extent, checked; an invalid extent is reported and treated as empty.
+__device__ inline void bag_extent(const EmbeddingBagParams& p, int64_t bag, int table, int lane, int64_t& begin,
+                                  int64_t& end) {
+  begin = p.offsets[bag];
+  end = p.offsets[bag + 1];
+  const int64_t last_bag = int64_t(p.tables) * p.batch - 1;
+  const bool bad_first = bag == 0 && begin != 0;
+  const bool bad_last = bag == last_bag && end != p.num_indices;
+  const bool out_of_range = begin < 0 || end > p.num_indices || bad_first || bad_last;
+  if (out_of_range || end < begin) {
+    if (lane == 0) {
+      if (out_of_range)
+        report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::offset_out_of_range, table,
+                            bad_first || begin < 0 ? bag : bag + 1, bad_first || begin < 0 ? begin : end, p.num_indices);
+      else
+        report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::offsets_decrease, table, bag + 1, end, begin);
+    }
+    begin = end = 0;
+  }
+}
+
+template <cagr_dtype DT, int VEC, int G, bool Prefetch>
+struct BagPooler {
+  static constexpr int S = G > kUnroll ? G : kUnroll;
+  using Reader = RowReader<DT, VEC>;
+
+  // Sums rows[k] for k in [k0, k0 + kUnroll) of `batch` (count valid) into acc.
+  __device__ static void load_rows(const EmbeddingBagParams& p, const uint8_t* base, const IndexBatch<G, S>& batch,
+                                   unsigned mask, int k0, int count, int col, bool col_ok, float (&v)[kUnroll][VEC]) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t row = batch.at(mask, k0 + u);
+      if (k0 + u < count && row >= 0 && col_ok) {
+        Reader::read(base + row * p.row_bytes, col, p.dim, v[u]);
+      } else {
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) v[u][i] = 0.f;
+      }
+    }
+  }
+
+  __device__ static void accumulate(const float (&v)[kUnroll][VEC], float (&acc)[VEC]) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) acc[i] += v[u][i];
+  }
+
+  // Pools bags [first, last) for the columns chunk `chunk` (VEC columns per lane).
+  __device__ static void run(const EmbeddingBagParams& p, int64_t first, int64_t last, int lane, unsigned mask,
+                             int chunk) {
+    const int col = chunk * VEC;
+    const bool col_ok = col < p.dim;
+    float head[kUnroll][VEC];  // Prefetch: the first rows of the bag about to be pooled
+    IndexBatch<G, S> head_batch;
+    int64_t head_begin = 0, head_end = 0;
+    if (Prefetch && first < last) {
+      const int table = int(first / p.batch);
+      bag_extent(p, first, table, lane, head_begin, head_end);
+      head_batch.load(p, head_begin, int(head_end - head_begin < S ? head_end - head_begin : S), lane, table,
+                      p.table[table].num_rows);
+      load_rows(p, p.table[table].rows, head_batch, mask, 0, int(head_end - head_begin), col, col_ok, head);
+    }
+    for (int64_t bag = first; bag < last; ++bag) {
+      const int table = int(bag / p.batch);
+      const EmbeddingTableRef t = p.table[table];
+      int64_t begin, end;
+      float acc[VEC];
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) acc[i] = 0.f;
+      int64_t pos;
+      IndexBatch<G, S> batch;
+      int k_start = 0;  // rows of the first batch already summed
+      if (Prefetch) {
+        begin = head_begin, end = head_end, batch = head_batch;
+        accumulate_next_head(p, bag + 1, last, lane, mask, col, col_ok, head, head_batch, head_begin, head_end, acc);
+        k_start = kUnroll;
+      } else {
+        bag_extent(p, bag, table, lane, begin, end);
+      }
+      for (pos = begin; pos < end; pos += S) {
+        const int count = int(end - pos < S ? end - pos : S);
+        if (!Prefetch || pos != begin) batch.load(p, pos, count, lane, table, t.num_rows);
+#pragma unroll
+        for (int k0 = 0; k0 < S; k0 += kUnroll) {
+          if (k0 >= count || (pos == begin && k0 < k_start)) continue;
+          float v[kUnroll][VEC];
+          load_rows(p, t.rows, batch, mask, k0, count, col, col_ok, v);
+          accumulate(v, acc);
+        }
+      }
+      if (col_ok) {
+        const int64_t b = bag - int64_t(table) * p.batch;
+        float* out = p.pooled + (b * p.tables + table) * p.dim + col;
+        const float scale = p.mean && end > begin ? 1.f / float(end - begin) : 1.f;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) out[i] = acc[i] * scale;
+      }
+    }
+  }
+
+  // Prefetch step: adds the rows held for the current bag to acc after issuing the loads of the next
+  // bag's first rows, which then become the held rows.
+  __device__ static void accumulate_next_head(const EmbeddingBagParams& p, int64_t next, int64_t last, int lane,
+                                              unsigned mask, int col, bool col_ok, float (&head)[kUnroll][VEC],
+                                              IndexBatch<G, S>& head_batch, int64_t& head_begin, int64_t& head_end,
+                                              float (&acc)[VEC]) {
+    float current[kUnroll][VEC];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) current[u][i] = head[u][i];
+    if (next < last) {
+      const int table = int(next / p.batch);
+      bag_extent(p, next, table, lane, head_begin, head_end);
+      head_batch.load(p, head_begin, int(head_end - head_begin < S ? head_end - head_begin : S), lane, table,
+                      p.table[table].num_rows);
+      load_rows(p, p.table[table].rows, head_batch, mask, 0, int(head_end - head_begin), col, col_ok, head);
+    }
+    accumulate(current, acc);
+  }
+};
+
+template <cagr_dtype DT, int VEC, int G, bool Prefetch, int MinBlocks>
+__global__ void __launch_bounds__(kBlockThreads, MinBlocks > 0 ? MinBlocks : 1)
+    embedding_bag_kernel(const EmbeddingBagParams p) {
+  const int lane = int(threadIdx.x) % G;
+  const int64_t group = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / G;
+  const int64_t total_bags = int64_t(p.tables) * p.batch;
+  const int64_t first = group * p.bags_per_group;
+  if (first >= total_bags) return;  // whole groups leave together, so group shuffles stay complete
+  const int64_t last = first + p.bags_per_group < total_bags ? first + p.bags_per_group : total_bags;
+  const unsigned mask = group_lane_mask(G);
+  const int chunks = (p.dim + VEC - 1) / VEC;
+  for (int chunk = lane; chunk - lane < chunks; chunk += G)
+    BagPooler<DT, VEC, G, Prefetch>::run(p, first, last, lane, mask, chunk);
+}
+
+}  // namespace cagr::gpu

@@ -1,0 +1,28 @@
+#include "gpu_op.hpp"
+
+#include <utility>
+
+namespace cagr::gpu {
+
+const GpuOp* find_op(const std::string& type) {
+  static const std::pair<const char*, const GpuOp*> ops[] = {
+      {"embedding_bag", &embedding_bag_op()},
+      {"linear", &linear_op()},
+      {"relu", &relu_op()},
+      {"sigmoid", &sigmoid_op()},
+      {"add", &add_op()},
+      {"mul", &mul_op()},
+      {"concat", &concat_op()},
+      {"reshape", &reshape_op()},
+      {"gather", &gather_op()},
+      {"dot_interaction", &dot_interaction_op()},
+      {"fm_interaction", &fm_interaction_op()},
+      {"reduce_sum", &reduce_sum_op()},
+      {"top_k", &top_k_op()},
+  };
+  for (const auto& [name, op] : ops)
+    if (type == name) return op;
+  return nullptr;
+}
+
+}  // namespace cagr::gpu

@@ -1,0 +1,93 @@
+// gpu_op.hpp - what every operator of the plugin provides: its variants for an op description,
+// and a prepared kernel that runs them on a stream.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cagr_plugin_support.hpp"
+#include "context.hpp"
+#include "gpu_runtime.h"
+
+namespace cagr::gpu {
+
+using plugin::OpView;
+using plugin::Shape;
+
+struct VariantInfo {
+  std::string name;
+  double flops = 0;  // of one run at the shapes in the op description
+  double bytes = 0;  // moved to and from device memory by that run
+};
+
+struct OpVariants {
+  std::vector<VariantInfo> variants;  // empty: never; an op that cannot run throws invalid/unsupported
+  std::string note;                   // why a variant is missing on this device (e.g. no L2 control); may be empty
+};
+
+// The tensors of one run: every op input in order (constants given at kernel_create substituted in
+// place), every output, and the shapes of this run.
+struct RunTensors {
+  hipStream_t stream;
+  std::vector<const void*> inputs;
+  std::vector<Shape> input_shapes;
+  std::vector<void*> outputs;
+  std::vector<Shape> output_shapes;
+};
+
+class GpuKernel {
+ public:
+  virtual ~GpuKernel() = default;
+  // Queues the work on `tensors.stream`: no synchronisation and no allocation, so runs can be
+  // captured into a graph.
+  virtual void run(const RunTensors& tensors) = 0;
+};
+
+struct KernelSetup {
+  const OpView& op;
+  int variant;
+  DeviceState& device;
+  const cagr_context& context;
+  // Per op input: where its constant (copied to the device at kernel_create) lives, or nullptr.
+  std::vector<const void*> constants;
+};
+
+class GpuOp {
+ public:
+  virtual ~GpuOp() = default;
+  // Throws Error(INVALID_ARGUMENT / UNSUPPORTED) naming what is wrong when the op cannot run here.
+  virtual OpVariants variants(const OpView& op, DeviceState& device) const = 0;
+  virtual std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const = 0;
+};
+
+inline std::vector<Shape> input_shapes(const OpView& op) {
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < op.num_inputs(); ++i) shapes.push_back(op.input(i));
+  return shapes;
+}
+inline std::vector<Shape> output_shapes(const OpView& op) {
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < op.num_outputs(); ++i) shapes.push_back(op.output(i));
+  return shapes;
+}
+
+// The operator named `type`, or nullptr.
+const GpuOp* find_op(const std::string& type);
+
+// Each operator family's instance (defined next to its kernels).
+const GpuOp& embedding_bag_op();
+const GpuOp& linear_op();
+const GpuOp& relu_op();
+const GpuOp& sigmoid_op();
+const GpuOp& add_op();
+const GpuOp& mul_op();
+const GpuOp& concat_op();
+const GpuOp& reshape_op();
+const GpuOp& gather_op();
+const GpuOp& dot_interaction_op();
+const GpuOp& fm_interaction_op();
+const GpuOp& reduce_sum_op();
+const GpuOp& top_k_op();
+
+}  // namespace cagr::gpu

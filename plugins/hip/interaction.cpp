@@ -1,0 +1,148 @@
+// dot_interaction and fm_interaction (OPS.md): the feature-interaction layers of DLRM and DeepFM,
+// each one fused kernel reading a sample's features once.
+#include <cmath>
+
+#include "gpu_check.hpp"
+#include "gpu_op.hpp"
+#include "launch.hpp"
+
+namespace cagr::gpu {
+namespace {
+
+constexpr int64_t kMaxSharedFeatureBytes = 48 * 1024;  // what every GPU gives a block without opting in
+
+struct FeatureShape {
+  int64_t batch, features, dim;
+  FeatureShape(const std::vector<Shape>& in, const std::vector<Shape>& out, const std::string& op, int64_t cols) {
+    if (in.size() != 1 || out.size() != 1) plugin::invalid(op + ": takes one input and one output");
+    if (in[0].dtype != CAGR_DTYPE_F32 || in[0].rank() != 3) plugin::invalid(op + ": features must be f32 [B, F, D]");
+    batch = in[0].dims[0], features = in[0].dims[1], dim = in[0].dims[2];
+    if (out[0].dtype != CAGR_DTYPE_F32 || out[0].rank() != 2 || out[0].dims[0] != batch || out[0].dims[1] != cols)
+      plugin::invalid(op + ": output must be f32 [" + std::to_string(batch) + ", " + std::to_string(cols) + "]");
+  }
+};
+
+int64_t pair_count(int64_t features, bool self) { return self ? features * (features + 1) / 2 : features * (features - 1) / 2; }
+
+// The (i, j) of pair p in OPS.md's order: row i of the lower triangle, j = 0 .. i-1 (or .. i).
+__device__ void pair_of(int64_t p, bool self, int& i, int& j) {
+  const double root = sqrt(1.0 + 8.0 * double(p));
+  i = self ? int((root - 1.0) / 2.0) : int((root + 1.0) / 2.0);
+  auto first = [self](int row) { return self ? int64_t(row) * (row + 1) / 2 : int64_t(row) * (row - 1) / 2; };
+  while (first(i) > p) --i;  // the square root may round either way
+  while (first(i + 1) <= p) ++i;
+  j = int(p - first(i));
+}
+
+// One block per sample: the sample's [F, D] features in shared memory, one thread per pair.
+__global__ void dot_interaction_kernel(const float* features, float* dots, int features_per_sample, int dim,
+                                       int64_t pairs, bool self) {
+  extern __shared__ float sample[];
+  const int64_t b = blockIdx.x;
+  const float* src = features + b * features_per_sample * int64_t(dim);
+  for (int e = threadIdx.x; e < features_per_sample * dim; e += blockDim.x) sample[e] = src[e];
+  __syncthreads();
+  for (int64_t p = threadIdx.x; p < pairs; p += blockDim.x) {
+    int i, j;
+    pair_of(p, self, i, j);
+    float sum = 0.f;
+    for (int d = 0; d < dim; ++d) sum = fmaf(sample[i * dim + d], sample[j * dim + d], sum);
+    dots[b * pairs + p] = sum;
+  }
+}
+
+class DotInteractionKernel : public GpuKernel {
+ public:
+  explicit DotInteractionKernel(bool self) : self_(self) {}
+  void run(const RunTensors& t) override {
+    const int64_t f = t.input_shapes[0].rank() == 3 ? t.input_shapes[0].dims[1] : 0;
+    const FeatureShape s(t.input_shapes, t.output_shapes, "dot_interaction", pair_count(f, self_));
+    const int64_t pairs = pair_count(s.features, self_);
+    if (s.batch == 0 || pairs == 0) return;
+    const size_t shared = static_cast<size_t>(s.features * s.dim * 4);
+    dot_interaction_kernel<<<static_cast<unsigned>(s.batch), 128, shared, t.stream>>>(
+        static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), int(s.features), int(s.dim), pairs,
+        self_);
+    check_launch("dot_interaction_kernel");
+  }
+
+ private:
+  bool self_;
+};
+
+class DotInteractionOp : public GpuOp {
+ public:
+  OpVariants variants(const OpView& op, DeviceState&) const override {
+    const bool self = op.attr_int("self_interaction", 0) != 0;
+    const int64_t f = op.num_inputs() == 1 && op.input(0).rank() == 3 ? op.input(0).dims[1] : 0;
+    const FeatureShape s(input_shapes(op), output_shapes(op), "dot_interaction", pair_count(f, self));
+    if (s.features * s.dim * 4 > kMaxSharedFeatureBytes)
+      plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * s.dim * 4) +
+                          " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
+    const double pairs = double(pair_count(s.features, self));
+    return {{{"block_per_sample", 2.0 * s.batch * pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + pairs)}}, {}};
+  }
+  std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    variants(setup.op, setup.device);
+    return std::make_unique<DotInteractionKernel>(setup.op.attr_int("self_interaction", 0) != 0);
+  }
+};
+
+// 32 lanes per sample, each lane a slice of D; sums of a column and of its squares per lane, then
+// reduced across the lanes. Double accumulation: the term is a difference of two similar sums.
+constexpr int kFmLanes = 32;
+
+__global__ void fm_interaction_kernel(const float* features, float* fm, int64_t batch, int features_per_sample, int dim) {
+  const int64_t b = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / kFmLanes;
+  if (b >= batch) return;  // whole groups leave together
+  const int lane = threadIdx.x % kFmLanes;
+  const float* x = features + b * features_per_sample * int64_t(dim);
+  double term = 0;
+  for (int d = lane; d < dim; d += kFmLanes) {
+    double sum = 0, squares = 0;
+    for (int f = 0; f < features_per_sample; ++f) {
+      const double v = x[int64_t(f) * dim + d];
+      sum += v;
+      squares += v * v;
+    }
+    term += sum * sum - squares;
+  }
+  const float total = group_sum(group_lane_mask(kFmLanes), float(term), kFmLanes);
+  if (lane == 0) fm[b] = 0.5f * total;
+}
+
+class FmInteractionKernel : public GpuKernel {
+ public:
+  void run(const RunTensors& t) override {
+    const FeatureShape s(t.input_shapes, t.output_shapes, "fm_interaction", 1);
+    if (s.batch == 0) return;
+    fm_interaction_kernel<<<blocks_for(s.batch * kFmLanes), kBlockThreads, 0, t.stream>>>(
+        static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), s.batch, int(s.features), int(s.dim));
+    check_launch("fm_interaction_kernel");
+  }
+};
+
+class FmInteractionOp : public GpuOp {
+ public:
+  OpVariants variants(const OpView& op, DeviceState&) const override {
+    const FeatureShape s(input_shapes(op), output_shapes(op), "fm_interaction", 1);
+    return {{{"group_per_sample", 3.0 * s.batch * s.features * s.dim, 4.0 * s.batch * (s.features * s.dim + 1)}}, {}};
+  }
+  std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    variants(setup.op, setup.device);
+    return std::make_unique<FmInteractionKernel>();
+  }
+};
+
+}  // namespace
+
+const GpuOp& dot_interaction_op() {
+  static const DotInteractionOp op;
+  return op;
+}
+const GpuOp& fm_interaction_op() {
+  static const FmInteractionOp op;
+  return op;
+}
+
+}  // namespace cagr::gpu

@@ -1,0 +1,104 @@
+// linear (OPS.md): the op's checks and variants; the work is done by linear_tiled (every vendor)
+// or linear_blaslt (NVIDIA).
+#include <memory>
+
+#include "activation.hpp"
+#include "gpu_op.hpp"
+#include "linear_tiled.hpp"
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+#include "linear_blaslt.hpp"
+#endif
+
+namespace cagr::gpu {
+namespace {
+
+struct LinearShape {
+  int64_t m, n, k;
+  bool has_bias;
+
+  LinearShape(const std::vector<Shape>& in, const std::vector<Shape>& out) {
+    if (in.size() < 2 || in.size() > 3 || out.size() != 1) plugin::invalid("linear: takes X, W, optional bias; one output Y");
+    for (const Shape& s : in)
+      if (s.dtype != CAGR_DTYPE_F32) plugin::invalid("linear: inputs must be f32");
+    if (out[0].dtype != CAGR_DTYPE_F32) plugin::invalid("linear: Y must be f32");
+    if (in[0].rank() != 2 || in[1].rank() != 2 || in[0].dims[1] != in[1].dims[1])
+      plugin::invalid("linear: X must be [M, K] and W [N, K] with the same K");
+    m = in[0].dims[0], k = in[0].dims[1], n = in[1].dims[0];
+    has_bias = in.size() == 3;
+    if (has_bias && (in[2].rank() != 1 || in[2].dims[0] != n)) plugin::invalid("linear: bias must be [N] = [" + std::to_string(n) + "]");
+    if (out[0].rank() != 2 || out[0].dims[0] != m || out[0].dims[1] != n)
+      plugin::invalid("linear: Y must be [M, N] = [" + std::to_string(m) + ", " + std::to_string(n) + "]");
+  }
+};
+
+enum class Path { tiled, blaslt };
+
+class LinearKernel : public GpuKernel {
+ public:
+  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32) : shape_(shape), act_(act) {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    if (path == Path::blaslt) blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32);
+#else
+    (void)path, (void)allow_tf32;
+#endif
+  }
+
+  void run(const RunTensors& t) override {
+    const LinearShape s(t.input_shapes, t.output_shapes);
+    if (s.n != shape_.n || s.k != shape_.k || s.has_bias != shape_.has_bias)
+      plugin::invalid("linear: N, K or the bias differ from those the kernel was created with");
+    const auto* x = static_cast<const float*>(t.inputs[0]);
+    const auto* w = static_cast<const float*>(t.inputs[1]);
+    const auto* bias = s.has_bias ? static_cast<const float*>(t.inputs[2]) : nullptr;
+    auto* y = static_cast<float*>(t.outputs[0]);
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
+#endif
+    launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+  }
+
+ private:
+  LinearShape shape_;
+  Activation act_;
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  std::unique_ptr<BlasLtLinear> blaslt_;
+#endif
+};
+
+std::vector<Path> paths() {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  return {Path::blaslt, Path::tiled};
+#else
+  return {Path::tiled};
+#endif
+}
+
+class LinearOp : public GpuOp {
+ public:
+  OpVariants variants(const OpView& op, DeviceState&) const override {
+    const LinearShape s(input_shapes(op), output_shapes(op));
+    parse_activation(op.attr_string("activation", "none"), "linear");
+    const double flops = 2.0 * s.m * s.n * s.k;
+    const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
+    OpVariants out;
+    for (Path p : paths()) out.variants.push_back({p == Path::blaslt ? "cublaslt" : "tiled_64x64", flops, bytes});
+    return out;
+  }
+  std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
+    const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
+    const std::vector<Path> available = paths();
+    if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
+      plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
+    return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);
+  }
+};
+
+}  // namespace
+
+const GpuOp& linear_op() {
+  static const LinearOp op;
+  return op;
+}
+
+}  // namespace cagr::gpu
