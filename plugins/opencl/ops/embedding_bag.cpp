@@ -90,16 +90,17 @@ class EmbeddingBag final : public OpKernel {
       first.push_back(t == 0 ? 0 : first.back() + rows_.back());
       rows_.push_back(op.input(static_cast<size_t>(t + 2)).dims[0]);
     }
-    total_rows_ = first.back() + rows_.back();
     table_rows_ = upload(rows_);
     table_first_ = upload(first);
-    cl_int status = CL_SUCCESS;
-    packed_ = MemHandle(clCreateBuffer(device.context(), CL_MEM_READ_ONLY,
-                                       std::max<size_t>(4, static_cast<size_t>(total_rows_ * dim_) * 4), nullptr, &status));
-    check_cl(status, "embedding_bag: allocating the packed tables");
-    // Tables given as constants are packed once here; tables that come with each run are packed
-    // at every run (a device-side copy), since one launch must see every table in one buffer.
+    // One launch must see every table in one buffer. A single table is used where it is; several
+    // are packed into one buffer: once here when all are constants, else at every run (a
+    // device-side copy).
+    if (s.tables == 1) return;
     packed_once_ = std::all_of(constants.begin() + 2, constants.end(), [](cl_mem m) { return m != nullptr; });
+    cl_int status = CL_SUCCESS;
+    const size_t bytes = static_cast<size_t>((first.back() + rows_.back()) * dim_) * 4;
+    packed_ = MemHandle(clCreateBuffer(device.context(), CL_MEM_READ_ONLY, std::max<size_t>(4, bytes), nullptr, &status));
+    check_cl(status, "embedding_bag: allocating the packed tables");
     if (packed_once_) {
       QueueHandle queue(clCreateCommandQueue(device.context(), device.id(), 0, &status));
       check_cl(status, "clCreateCommandQueue");
@@ -111,13 +112,14 @@ class EmbeddingBag final : public OpKernel {
   void run(const Launch& launch) override {
     const Sizes s = check_shapes(launch.input_shapes, launch.output_shapes);
     require(s.dim == dim_, kOp, "tables changed D since the kernel was created");
-    if (!packed_once_) pack(launch.queue, std::vector<cl_mem>(launch.inputs.begin() + 2, launch.inputs.end()));
+    if (packed_ && !packed_once_) pack(launch.queue, std::vector<cl_mem>(launch.inputs.begin() + 2, launch.inputs.end()));
+    const cl_mem tables = packed_ ? packed_.get() : launch.inputs[2];
     const cl_int lanes = static_cast<cl_int>(dim_ / layout_.vec);
     const cl_int lanes_per_bag = static_cast<cl_int>(std::min<size_t>(static_cast<size_t>(lanes), layout_.group));
     const int64_t bags_per_group = static_cast<int64_t>(layout_.group) / lanes_per_bag;
     const int64_t bags = s.tables * s.batch;
     const int64_t groups = (bags + bags_per_group - 1) / bags_per_group;
-    set_args(kernel_.get(), launch.inputs[0], static_cast<cl_long>(s.indices), launch.inputs[1], packed_.get(),
+    set_args(kernel_.get(), launch.inputs[0], static_cast<cl_long>(s.indices), launch.inputs[1], tables,
              table_rows_.get(), table_first_.get(), launch.outputs[0], static_cast<cl_int>(s.tables),
              static_cast<cl_int>(s.batch), lanes, lanes_per_bag, static_cast<cl_int>(mean_), launch.error_record);
     launch_1d(launch.queue, kernel_.get(), static_cast<size_t>(groups) * layout_.group, layout_.group);
@@ -146,11 +148,12 @@ class EmbeddingBag final : public OpKernel {
   Device& device_;
   Layout layout_;
   bool mean_;
-  int64_t dim_ = 0, total_rows_ = 0;
+  int64_t dim_ = 0;
   std::vector<cl_long> rows_;  // of each table
   bool packed_once_ = false;
   KernelHandle kernel_;
-  MemHandle table_rows_, table_first_, packed_;
+  MemHandle table_rows_, table_first_;
+  MemHandle packed_;  // all tables in one buffer; empty with a single table
 };
 
 std::unique_ptr<OpKernel> create(Device& device, const plugin::OpView& op, const std::string& variant,
