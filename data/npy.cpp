@@ -167,6 +167,13 @@ cagr_dtype npy_cagr_dtype(const std::string& descr) {
   return info ? info->dtype : CAGR_DTYPE_INVALID;
 }
 
+const char* npy_descr_of_dtype(cagr_dtype dtype) {
+  for (const DescrInfo& info : kDescrs) {
+    if (info.dtype == dtype && dtype != CAGR_DTYPE_INVALID) return info.descr;
+  }
+  return nullptr;
+}
+
 int64_t NpyArray::element_count() const {
   int64_t count = 1;
   for (int64_t dim : shape) count *= dim;

@@ -31,6 +31,8 @@ template <> constexpr const char* npy_descr_of<int8_t>() { return "|i1"; }
 size_t npy_element_size(const std::string& descr);
 // The tensor dtype of a descr; CAGR_DTYPE_INVALID for '<f8', which has none.
 cagr_dtype npy_cagr_dtype(const std::string& descr);
+// The descr of a tensor dtype; nullptr for bf16, which numpy has no descr for.
+const char* npy_descr_of_dtype(cagr_dtype dtype);
 
 struct NpyArray {
   std::string dtype;  // numpy descr, e.g. "<f4"

@@ -150,6 +150,16 @@ TEST(Npy, MalformedHeadersAreReported) {
   EXPECT_EQ(error_of([&] { decode_npy(truncated, "a"); }), "a: truncated .npy header");
 }
 
+TEST(Npy, DtypesMapBothWays) {
+  for (cagr_dtype dtype : {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_I32, CAGR_DTYPE_I64, CAGR_DTYPE_I8, CAGR_DTYPE_U8}) {
+    ASSERT_NE(npy_descr_of_dtype(dtype), nullptr);
+    EXPECT_EQ(npy_cagr_dtype(npy_descr_of_dtype(dtype)), dtype);
+  }
+  EXPECT_EQ(npy_descr_of_dtype(CAGR_DTYPE_BF16), nullptr);
+  EXPECT_EQ(npy_cagr_dtype("<f8"), CAGR_DTYPE_INVALID);
+  EXPECT_EQ(npy_descr_of_dtype(CAGR_DTYPE_INVALID), nullptr);
+}
+
 TEST(Npy, TypedAccessChecksTheDtype) {
   const NpyArray array = NpyArray::from<float>({2}, std::vector<float>{1, 2});
   EXPECT_EQ(error_of([&] { array.values<int32_t>(); }), "NpyArray: elements are '<f4', asked for '<i4'");
