@@ -7,28 +7,6 @@
 namespace cagr::run {
 namespace {
 
-cagr_dtype dtype_of_npy(const std::string& descr, const std::string& what) {
-  if (descr == "<f4") return CAGR_DTYPE_F32;
-  if (descr == "<i8") return CAGR_DTYPE_I64;
-  if (descr == "<i4") return CAGR_DTYPE_I32;
-  if (descr == "<f2") return CAGR_DTYPE_F16;
-  if (descr == "|i1") return CAGR_DTYPE_I8;
-  if (descr == "|u1") return CAGR_DTYPE_U8;
-  throw std::invalid_argument(what + ": dtype '" + descr + "' has no CAGR equivalent");
-}
-
-const char* npy_of_dtype(cagr_dtype dtype) {
-  switch (dtype) {
-    case CAGR_DTYPE_F32: return "<f4";
-    case CAGR_DTYPE_I64: return "<i8";
-    case CAGR_DTYPE_I32: return "<i4";
-    case CAGR_DTYPE_F16: return "<f2";
-    case CAGR_DTYPE_I8: return "|i1";
-    case CAGR_DTYPE_U8: return "|u1";
-    default: throw std::invalid_argument(std::string("no .npy dtype for ") + dtype_name(dtype));
-  }
-}
-
 template <class T>
 HostTensor tensor_of(cagr_dtype dtype, Dims dims, const std::vector<T>& values) {
   return HostTensor::from(dtype, std::move(dims), values);
@@ -74,7 +52,9 @@ std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<st
     const auto it = arrays.find(info.name);
     if (it == arrays.end()) throw std::invalid_argument(source + ": no array named '" + info.name + "' (a model input)");
     HostTensor h;
-    h.dtype = dtype_of_npy(it->second.dtype, source + ": array '" + info.name + "'");
+    h.dtype = data::npy_cagr_dtype(it->second.dtype);
+    if (h.dtype == CAGR_DTYPE_INVALID)
+      throw std::invalid_argument(source + ": array '" + info.name + "': dtype '" + it->second.dtype + "' has no CAGR equivalent");
     h.dims = it->second.shape;
     h.data = it->second.data;
     inputs.push_back(std::move(h));
@@ -104,7 +84,9 @@ data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) 
 }
 
 data::NpyArray to_npy(const HostTensor& tensor) {
-  return data::NpyArray{npy_of_dtype(tensor.dtype), tensor.dims, tensor.data};
+  const char* descr = data::npy_descr_of_dtype(tensor.dtype);
+  if (descr == nullptr) throw std::invalid_argument(std::string("no .npy dtype for ") + dtype_name(tensor.dtype));
+  return data::NpyArray{descr, tensor.dims, tensor.data};
 }
 
 }  // namespace cagr::run
