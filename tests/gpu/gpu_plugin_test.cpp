@@ -1,0 +1,382 @@
+// gpu_plugin_test.cpp - what the GPU plugin (cagr_hip / cagr_cuda, named by CAGR_TEST_PLUGIN)
+// promises beyond the shared conformance harness:
+//  - NoDevice.*: on a machine without a GPU it loads and reports zero devices with a reason (skips
+//    where a GPU is present);
+//  - Gpu.*: 16-bit and u8 row-wise tables against the reference on the dequantised f32 tables,
+//    every embedding_bag variant; out-of-range indices and bad offsets found on the device and
+//    reported at stream_synchronize; graph capture and replay; the allow_tf32 option.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cagr_plugin_support.hpp"
+#include "cagr_struct.hpp"
+#include "op_desc.hpp"
+#include "plugin.hpp"
+#include "reference_ops.hpp"
+
+namespace cagr {
+namespace {
+
+using reference::OpDesc;
+using Bytes = std::vector<std::byte>;
+
+template <class T>
+Bytes to_bytes(const std::vector<T>& v) {
+  Bytes b(v.size() * sizeof(T));
+  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+template <class T>
+std::vector<T> from_bytes(const Bytes& b) {
+  std::vector<T> v(b.size() / sizeof(T));
+  if (!b.empty()) std::memcpy(v.data(), b.data(), b.size());
+  return v;
+}
+
+const char* plugin_path() { return std::getenv("CAGR_TEST_PLUGIN"); }
+
+std::shared_ptr<Plugin> load_plugin(const Options& options = {}) {
+  if (plugin_path() == nullptr) throw std::runtime_error("set CAGR_TEST_PLUGIN to the GPU plugin's .so path");
+  return Plugin::load(plugin_path(), options);
+}
+
+TEST(NoDevice, LoadsAndReportsZeroDevicesWithAReason) {
+  ASSERT_NE(plugin_path(), nullptr) << "set CAGR_TEST_PLUGIN";
+  std::string log;
+  std::shared_ptr<Plugin> plugin;
+  try {
+    plugin = Plugin::load(plugin_path(), {}, [&](cagr_log_level, const std::string&, const std::string& m) { log += m; });
+  } catch (const Error& e) {
+    // Without the vendor runtime library the loader must say that dlopen failed, not crash.
+    EXPECT_NE(std::string(e.what()).find("dlopen failed"), std::string::npos) << e.what();
+    return;
+  }
+  if (plugin->device_count() > 0) GTEST_SKIP() << "a GPU is present: " << plugin->device(0).name;
+  EXPECT_NE(log.find("0 devices"), std::string::npos) << "init logged: " << log;
+  try {
+    plugin->device(0);
+    ADD_FAILURE() << "device 0 should not exist";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("0 device(s)"), std::string::npos) << e.what();
+  }
+}
+
+class Gpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plugin_ = load_plugin();
+    if (plugin_->device_count() == 0) GTEST_SKIP() << "no GPU: " << plugin_->name() << " reports 0 devices";
+    stream_ = plugin_->create_stream(0);
+  }
+
+  Buffer upload(const Bytes& data) {
+    Buffer b = plugin_->alloc(0, std::max<size_t>(data.size(), 1));
+    if (!data.empty()) b.copy_from_host(stream_, data.data(), data.size());
+    return b;
+  }
+  Bytes download(const Buffer& b, size_t bytes) {
+    Bytes out(bytes);
+    b.copy_to_host(stream_, out.data(), bytes);
+    stream_.synchronize();
+    return out;
+  }
+
+  std::shared_ptr<Plugin> plugin_;
+  Stream stream_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+// One embedding_bag problem: bags drawn at random, tables stored as `dtype`.
+struct EmbeddingProblem {
+  int64_t batch, dim;
+  std::vector<int64_t> rows;
+  cagr_dtype dtype;
+  std::vector<int32_t> indices, offsets;
+  std::vector<Bytes> tables;             // as stored
+  std::vector<std::vector<float>> f32;  // the same values, dequantised: what the reference sees
+
+  EmbeddingProblem(std::mt19937_64& rng, int64_t batch_, int64_t dim_, std::vector<int64_t> rows_, cagr_dtype dtype_,
+                   int max_pooling)
+      : batch(batch_), dim(dim_), rows(std::move(rows_)), dtype(dtype_) {
+    offsets.push_back(0);
+    for (size_t t = 0; t < rows.size(); ++t)
+      for (int64_t b = 0; b < batch; ++b) {
+        const int64_t len = std::uniform_int_distribution<int64_t>(0, max_pooling)(rng);
+        for (int64_t i = 0; i < len; ++i)
+          indices.push_back(static_cast<int32_t>(std::uniform_int_distribution<int64_t>(0, rows[t] - 1)(rng)));
+        offsets.push_back(static_cast<int32_t>(indices.size()));
+      }
+    for (int64_t r : rows) make_table(rng, r);
+  }
+
+  // Values exactly representable in the stored type, so only the summation can differ.
+  void make_table(std::mt19937_64& rng, int64_t r) {
+    std::uniform_int_distribution<int> code(-128, 128);
+    std::vector<float> values;
+    Bytes stored;
+    auto put = [&stored](const void* p, size_t n) {
+      const auto* bytes = static_cast<const std::byte*>(p);
+      stored.insert(stored.end(), bytes, bytes + n);
+    };
+    for (int64_t i = 0; i < r; ++i) {
+      const float scale = 0.25f * float(1 + i % 3), bias = -0.5f * float(i % 2);
+      for (int64_t d = 0; d < dim; ++d) {
+        const int c = code(rng);
+        if (dtype == CAGR_DTYPE_U8) {
+          const uint8_t q = static_cast<uint8_t>(c + 128 > 255 ? 255 : c + 128);
+          values.push_back(float(q) * scale + bias);
+          put(&q, 1);
+          continue;
+        }
+        const float v = float(c) / 64.f;
+        values.push_back(v);
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        uint16_t half;
+        if (dtype == CAGR_DTYPE_BF16) {
+          half = static_cast<uint16_t>(bits >> 16);
+        } else {  // f16 of a normal float with at most 10 mantissa bits
+          const uint32_t sign = (bits >> 16) & 0x8000u;
+          const int exponent = int((bits >> 23) & 0xff) - 127 + 15;
+          half = v == 0.f ? 0 : static_cast<uint16_t>(sign | (uint32_t(exponent) << 10) | ((bits >> 13) & 0x3ffu));
+        }
+        if (dtype == CAGR_DTYPE_F32) put(&v, 4); else put(&half, 2);
+      }
+      if (dtype == CAGR_DTYPE_U8) put(&scale, 4), put(&bias, 4);
+    }
+    tables.push_back(std::move(stored));
+    f32.push_back(std::move(values));
+  }
+
+  OpDesc op(cagr_dtype table_dtype, bool mean) const {
+    OpDesc d("embedding_bag");
+    d.input(CAGR_DTYPE_I32, {int64_t(indices.size())}).input(CAGR_DTYPE_I32, {int64_t(offsets.size())});
+    for (int64_t r : rows) d.input(table_dtype, {r, table_dtype == CAGR_DTYPE_U8 ? dim + 8 : dim});
+    d.output(CAGR_DTYPE_F32, {batch, int64_t(rows.size()), dim}).attr("mode", mean ? "mean" : "sum");
+    return d;
+  }
+
+  std::vector<float> reference(bool mean) const {
+    OpDesc d = op(CAGR_DTYPE_F32, mean);
+    std::vector<const void*> in = {indices.data(), offsets.data()};
+    for (const auto& t : f32) in.push_back(t.data());
+    std::vector<float> out(size_t(batch) * rows.size() * dim);
+    void* outs[] = {out.data()};
+    reference::run(d.desc(), in.data(), outs);
+    return out;
+  }
+  std::vector<float> magnitude(bool mean) const {  // the reference on |values|: the scale of rounding
+    EmbeddingProblem abs_copy = *this;
+    for (auto& t : abs_copy.f32)
+      for (float& v : t) v = std::fabs(v);
+    return abs_copy.reference(mean);
+  }
+};
+
+class GpuEmbedding : public Gpu {
+ protected:
+  std::vector<cagr_constant> table_constants(const EmbeddingProblem& p) {
+    std::vector<cagr_constant> constants;
+    for (size_t t = 0; t < p.tables.size(); ++t) {
+      auto c = abi::make_struct<cagr_constant>();
+      c.input_index = 2 + t;
+      c.data = p.tables[t].data();
+      constants.push_back(c);
+    }
+    return constants;
+  }
+
+  // Runs `kernel` on p's indices and offsets; returns the pooled output.
+  std::vector<float> run(Kernel& kernel, OpDesc& d, const EmbeddingProblem& p) {
+    Buffer idx = upload(to_bytes(p.indices)), off = upload(to_bytes(p.offsets));
+    const size_t count = size_t(p.batch) * p.rows.size() * p.dim;
+    Buffer out = upload(Bytes(count * 4, std::byte{0xcd}));
+    kernel.run(stream_, {idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1]}, {out.get()}, {d.outputs()[0]});
+    return from_bytes<float>(download(out, count * 4));
+  }
+
+  // Every variant the plugin offers for `p`, each compared with the reference.
+  void check_all_variants(const EmbeddingProblem& p, bool mean) {
+    OpDesc d = p.op(p.dtype, mean);
+    const OpSupport support = plugin_->query(0, d.desc());
+    ASSERT_TRUE(support.supported) << support.reason;
+    const std::vector<float> want = p.reference(mean), scale = p.magnitude(mean);
+    for (const Variant& v : support.variants) {
+      Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, table_constants(p));
+      const std::vector<float> got = run(kernel, d, p);
+      size_t bad = 0;
+      for (size_t i = 0; i < want.size(); ++i)
+        if (std::fabs(got[i] - want[i]) > 1e-6 + 1e-5 * std::max(std::fabs(want[i]), scale[i]) && bad++ < 3)
+          ADD_FAILURE() << plugin::dtype_name(p.dtype) << " D=" << p.dim << (mean ? " mean" : " sum") << " variant "
+                        << v.name << " element " << i << ": got " << got[i] << " want " << want[i];
+      EXPECT_EQ(bad, 0u) << "variant " << v.name;
+    }
+  }
+};
+
+TEST_F(GpuEmbedding, SixteenBitAndQuantizedTablesMatchTheReferenceInEveryVariant) {
+  struct Config {
+    cagr_dtype dtype;
+    int64_t dim;
+  };
+  for (const Config c : {Config{CAGR_DTYPE_F16, 24}, Config{CAGR_DTYPE_F16, 7}, Config{CAGR_DTYPE_BF16, 16},
+                         Config{CAGR_DTYPE_BF16, 130}, Config{CAGR_DTYPE_U8, 32}, Config{CAGR_DTYPE_U8, 13},
+                         Config{CAGR_DTYPE_F32, 16}, Config{CAGR_DTYPE_F32, 260}})
+    for (bool mean : {false, true}) check_all_variants(EmbeddingProblem(rng_, 37, c.dim, {101, 7, 3001}, c.dtype, 41), mean);
+}
+
+TEST_F(GpuEmbedding, OutOfRangeIndexIsReportedAtSynchronizeWithTablePositionAndValue) {
+  EmbeddingProblem p(rng_, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5);
+  const int32_t table1_start = p.offsets[9];
+  ASSERT_LT(size_t(table1_start), p.indices.size()) << "table 1 drew no index; rerun";
+  const size_t position = size_t(table1_start) + (p.indices.size() - table1_start) / 2;
+  p.indices[position] = 20 + 7;  // table 1 has 20 rows
+  OpDesc d = p.op(p.dtype, false);
+  for (const Variant& v : plugin_->query(0, d.desc()).variants) {
+    Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, table_constants(p));
+    try {
+      run(kernel, d, p);
+      ADD_FAILURE() << v.name << ": no error for an index out of range";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << m;
+      EXPECT_NE(m.find("embedding_bag"), std::string::npos) << m;
+      EXPECT_NE(m.find("table 1"), std::string::npos) << m;
+      EXPECT_NE(m.find("position " + std::to_string(position)), std::string::npos) << m;
+      EXPECT_NE(m.find("value 27"), std::string::npos) << m;
+    }
+    // The error is reported once: the next run of good input succeeds.
+    EmbeddingProblem good = p;
+    good.indices[position] = 3;
+    EXPECT_NO_THROW(run(kernel, d, good)) << v.name;
+  }
+}
+
+TEST_F(GpuEmbedding, DecreasingOffsetsAreReported) {
+  EmbeddingProblem p(rng_, 8, 8, {30}, CAGR_DTYPE_F32, 6);
+  p.offsets[4] = p.offsets[5] + 1;  // offsets[4] > offsets[5]
+  OpDesc d = p.op(p.dtype, false);
+  Kernel kernel = plugin_->create_kernel(0, d.desc(), 0, table_constants(p));
+  try {
+    run(kernel, d, p);
+    ADD_FAILURE() << "no error for decreasing offsets";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << e.what();
+    EXPECT_NE(std::string(e.what()).find("offset"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Gpu, GatherOutOfRangeIsReported) {
+  OpDesc d("gather");
+  d.input(CAGR_DTYPE_F32, {10, 3}).input(CAGR_DTYPE_I64, {4}).output(CAGR_DTYPE_F32, {4, 3});
+  auto data = abi::make_struct<cagr_constant>();
+  std::vector<float> rows(30, 1.f);
+  data.input_index = 0;
+  data.data = rows.data();
+  Kernel kernel = plugin_->create_kernel(0, d.desc(), 0, {data});
+  Buffer idx = upload(to_bytes(std::vector<int64_t>{1, 2, -1, 3})), out = upload(Bytes(48));
+  kernel.run(stream_, {idx.get()}, {d.inputs()[1]}, {out.get()}, {d.outputs()[0]});
+  try {
+    stream_.synchronize();
+    ADD_FAILURE() << "no error for index -1";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gather: index out of range at position 2"), std::string::npos) << e.what();
+  }
+}
+
+// Captures embedding_bag followed by linear, then replays the graph on new indices written into
+// the same buffers: the result must be what the reference gives for the new indices.
+TEST_F(GpuEmbedding, CapturedGraphReplaysOnNewInputs) {
+  const cagr_plugin_api& api = plugin_->api();
+  if (api.stream_begin_capture == nullptr) GTEST_SKIP() << "plugin has no capture entries";
+  const EmbeddingProblem first(rng_, 33, 16, {77, 500}, CAGR_DTYPE_F32, 7);
+  EmbeddingProblem second = first;
+  for (int32_t& i : second.indices) i = i / 2;  // same shape, other rows
+  OpDesc emb = first.op(CAGR_DTYPE_F32, false);
+  Kernel embedding = plugin_->create_kernel(0, emb.desc(), 0, table_constants(first));
+  const int64_t features = 2 * 16, outputs = 5;
+  OpDesc lin("linear");
+  lin.input(CAGR_DTYPE_F32, {33, features}).input(CAGR_DTYPE_F32, {outputs, features}).output(CAGR_DTYPE_F32, {33, outputs});
+  lin.attr("activation", "relu");
+  std::vector<float> w(size_t(outputs * features));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& x : w) x = u(rng_);
+  auto wc = abi::make_struct<cagr_constant>();
+  wc.input_index = 1;
+  wc.data = w.data();
+  Kernel linear = plugin_->create_kernel(0, lin.desc(), 0, {wc});
+
+  Buffer idx = upload(to_bytes(first.indices)), off = upload(to_bytes(first.offsets));
+  Buffer pooled = upload(Bytes(size_t(33 * features) * 4)), y = upload(Bytes(size_t(33 * outputs) * 4));
+  stream_.synchronize();
+  plugin_->check(api.stream_begin_capture(plugin_->context(), stream_.get()), "stream_begin_capture");
+  embedding.run(stream_, {idx.get(), off.get()}, {emb.inputs()[0], emb.inputs()[1]}, {pooled.get()}, {emb.outputs()[0]});
+  linear.run(stream_, {pooled.get()}, {lin.inputs()[0]}, {y.get()}, {lin.outputs()[0]});
+  cagr_graph* graph = nullptr;
+  plugin_->check(api.stream_end_capture(plugin_->context(), stream_.get(), &graph), "stream_end_capture");
+
+  const Bytes new_indices = to_bytes(second.indices);
+  idx.copy_from_host(stream_, new_indices.data(), new_indices.size());
+  plugin_->check(api.graph_launch(plugin_->context(), graph, stream_.get()), "graph_launch");
+  const std::vector<float> got = from_bytes<float>(download(y, size_t(33 * outputs) * 4));
+  plugin_->check(api.graph_destroy(plugin_->context(), graph), "graph_destroy");
+
+  const std::vector<float> pooled_want = second.reference(false);
+  std::vector<float> want(size_t(33 * outputs));
+  std::vector<const void*> in = {pooled_want.data(), w.data()};
+  void* out[] = {want.data()};
+  reference::run(lin.desc(), in.data(), out);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << i;
+}
+
+// allow_tf32=1 may round linear's inputs to TF32 (10 mantissa bits): results stay within that
+// precision of the reference, and without the option the default variant is exact to 1e-5.
+TEST(GpuOptions, AllowTf32KeepsLinearWithinTf32Precision) {
+  auto plugin = load_plugin({{"allow_tf32", "1"}});
+  if (plugin->device_count() == 0) GTEST_SKIP() << "no GPU";
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  const int64_t m = 129, k = 257, n = 65;
+  OpDesc d("linear");
+  d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).output(CAGR_DTYPE_F32, {m, n});
+  std::vector<float> x(size_t(m * k)), w(size_t(n * k));
+  for (float& v : x) v = u(rng);
+  for (float& v : w) v = u(rng);
+  auto wc = abi::make_struct<cagr_constant>();
+  wc.input_index = 1;
+  wc.data = w.data();
+  Kernel kernel = plugin->create_kernel(0, d.desc(), 0, {wc});
+  Stream stream = plugin->create_stream(0);
+  Buffer xb = plugin->alloc(0, x.size() * 4), yb = plugin->alloc(0, size_t(m * n) * 4);
+  xb.copy_from_host(stream, x.data(), x.size() * 4);
+  kernel.run(stream, {xb.get()}, {d.inputs()[0]}, {yb.get()}, {d.outputs()[0]});
+  std::vector<float> got(size_t(m * n)), want(size_t(m * n));
+  yb.copy_to_host(stream, got.data(), got.size() * 4);
+  stream.synchronize();
+  std::vector<const void*> in = {x.data(), w.data()};
+  void* out[] = {want.data()};
+  reference::run(d.desc(), in.data(), out);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-3 * std::sqrt(double(k))) << i;
+}
+
+TEST_F(Gpu, PropertiesComeFromTheRuntimeAndTheProbe) {
+  const DeviceInfo d = plugin_->device(0);
+  EXPECT_FALSE(d.name.empty());
+  EXPECT_GT(d.compute_units, 0);
+  EXPECT_GT(d.memory_bytes, 1ull << 30);
+  EXPECT_GT(d.last_level_cache_bytes, 1ull << 20);
+  EXPECT_FALSE(d.pci_bus_id.empty());
+  EXPECT_GT(d.peak_gflops_f32, 1000.0);
+  EXPECT_GT(d.memory_bandwidth_gbps, 100.0);
+}
+
+}  // namespace
+}  // namespace cagr
