@@ -9,7 +9,8 @@
 #   there, first thing in a `run` call with carry [".device"]:
 #       tools/device-setup.sh build [BUILD_DIR] [extra cmake arguments...]
 #       unpacks the .debs with `dpkg -x` into /, then configures BUILD_DIR (default build-device)
-#       with -DCAGR_BUILD_HIP=OFF and builds everything with -j16.
+#       with -DCAGR_BUILD_HIP=OFF and builds with -j16: everything, or only the targets listed in
+#       CAGR_DEVICE_TARGETS (e.g. CAGR_DEVICE_TARGETS="cagr_cuda cagr_conformance_tests").
 # Example run command:
 #   tools/device-setup.sh build && ctest --test-dir build-device --output-on-failure
 set -euo pipefail
@@ -28,7 +29,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev libbenchmark1debian
   opencl-headers opencl-c-headers opencl-clhpp-headers ocl-icd-opencl-dev ocl-icd-libopencl1
-  libonnx-dev libonnx1 libonnxifi libprotobuf-dev libprotobuf32 libprotobuf-lite32
+  libonnx-dev libonnx1 libonnxifi libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-compiler libprotoc32
   pkgconf pkgconf-bin libpkgconf3
 )
 
@@ -47,7 +48,9 @@ case "${1:-}" in
     for f in "$debs"/*.deb; do dpkg -x "$f" /; done
     ldconfig
     cmake -S "$root" -B "$root/$build_dir" -DCMAKE_BUILD_TYPE=Release -DCAGR_BUILD_HIP=OFF "$@"
-    cmake --build "$root/$build_dir" -j16
+    targets=()
+    [ -n "${CAGR_DEVICE_TARGETS:-}" ] && targets=(--target ${CAGR_DEVICE_TARGETS})
+    cmake --build "$root/$build_dir" -j16 "${targets[@]}"
     ;;
   *)
     echo "usage: $0 fetch | build [BUILD_DIR] [cmake arguments...]" >&2
