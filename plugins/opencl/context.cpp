@@ -1,6 +1,8 @@
 // context.cpp - discovering OpenCL platforms and devices.
 #include "context.hpp"
 
+#include <dlfcn.h>
+
 #include "cagr_plugin_support.hpp"
 
 using cagr::opencl::check_cl;
@@ -14,10 +16,19 @@ std::string platform_name(cl_platform_id platform) {
   return name;
 }
 
+// The ICD loader keeps its list of platforms (and the vendor drivers it opened) for the life of the
+// process and has no way to free them; unloading it with this plugin would leak them, and loading
+// it again would start the drivers a second time. So the loader this plugin linked stays loaded.
+void pin_icd_loader() {
+  static void* const pinned = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  (void)pinned;
+}
+
 }  // namespace
 
 cagr_context::cagr_context(const std::string& cache_folder, cagr_log_fn log_callback, void* log_user)
     : log_fn(log_callback), log_user_data(log_user), cache(cache_folder) {
+  pin_icd_loader();
   cl_uint count = 0;
   const cl_int status = clGetPlatformIDs(0, nullptr, &count);
   if (status != CL_SUCCESS || count == 0) {
