@@ -15,6 +15,7 @@
 #include "cagr_plugin_support.hpp"
 #include "cpu_device.hpp"
 #include "cpu_kernel.hpp"
+#include "host_memory.hpp"
 #include "op_contract.hpp"
 #include "op_desc.hpp"
 
@@ -32,9 +33,7 @@ struct cagr_context {
 };
 
 struct cagr_buffer {
-  void* data = nullptr;
-  uint64_t bytes = 0;
-  ~cagr_buffer() { std::free(data); }
+  cagr::cpu::HostMemory memory;
 };
 
 struct cagr_stream {};
@@ -42,14 +41,12 @@ struct cagr_event {};
 
 struct cagr_kernel {
   cagr::reference::OpDesc op;                  // as created: the run's descs replace the non-constant ones
-  std::vector<std::vector<std::byte>> constants;  // per input; empty when the input comes at run
+  std::vector<cagr::cpu::HostMemory> constants;  // per input; empty when the input comes at run
   std::vector<bool> is_constant;
   std::unique_ptr<cagr::cpu::Kernel> impl;
 };
 
 namespace {
-
-constexpr size_t kBufferAlignment = 64;  // a cache line, and what AVX-512 loads like
 
 void check_device(int32_t device) {
   if (device != 0) invalid("device " + std::to_string(device) + " does not exist (the CPU plugin has one device, 0)");
@@ -168,11 +165,7 @@ cagr_status buffer_alloc(cagr_context*, cagr_buffer_alloc_args* args) {
     auto a = abi::read_struct(non_null(args, "buffer_alloc args"));
     check_device(a.device);
     auto buffer = std::make_unique<cagr_buffer>();
-    const uint64_t rounded = (std::max<uint64_t>(a.bytes, 1) + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
-    buffer->data = std::aligned_alloc(kBufferAlignment, rounded);
-    if (buffer->data == nullptr)
-      throw cagr::plugin::Error(CAGR_ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(a.bytes) + " bytes");
-    buffer->bytes = a.bytes;
+    buffer->memory = cagr::cpu::HostMemory(a.bytes);
     a.buffer = buffer.release();
     abi::write_struct(args, a);
   });
@@ -182,14 +175,15 @@ cagr_status buffer_destroy(cagr_context*, cagr_buffer* buffer) {
   return guarded([&] { delete buffer; });
 }
 
-void* buffer_host_pointer(cagr_context*, cagr_buffer* buffer) { return buffer != nullptr ? buffer->data : nullptr; }
+void* buffer_host_pointer(cagr_context*, cagr_buffer* buffer) { return buffer != nullptr ? buffer->memory.data() : nullptr; }
 
 std::byte* range(cagr_buffer* buffer, uint64_t offset, uint64_t bytes, const char* what) {
   non_null(buffer, what);
-  if (offset > buffer->bytes || bytes > buffer->bytes - offset)
+  const uint64_t size = buffer->memory.size();
+  if (offset > size || bytes > size - offset)
     invalid(std::string(what) + ": " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
-            " overrun a buffer of " + std::to_string(buffer->bytes));
-  return static_cast<std::byte*>(buffer->data) + offset;
+            " overrun a buffer of " + std::to_string(size));
+  return buffer->memory.data() + offset;
 }
 
 cagr_status copy(cagr_context*, cagr_copy_args* args) {
@@ -271,7 +265,8 @@ cagr_status kernel_create(cagr_context*, cagr_kernel_create_args* args) {
                 std::to_string(view.num_inputs()));
       const size_t bytes = view.input(k.input_index).bytes();
       const auto* data = static_cast<const std::byte*>(bytes > 0 ? non_null(k.data, "constant data") : k.data);
-      kernel->constants[k.input_index].assign(data, data + bytes);
+      kernel->constants[k.input_index] = cagr::cpu::HostMemory(bytes);
+      if (bytes > 0) std::memcpy(kernel->constants[k.input_index].data(), data, bytes);
       kernel->is_constant[k.input_index] = true;
     }
     std::vector<const void*> constant_ptrs;
