@@ -7,6 +7,7 @@
 //
 //   bench_embedding_bag_opencl [--rows N] [--dim D] [--tables T] [--batch B] [--pooling P]
 //                              [--iterations I] [--device K] [--plugin path/libcagr_opencl.so]
+// Without --device: the plugin's first GPU, else its device 0.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -23,7 +24,7 @@ namespace {
 
 struct Options {
   int64_t rows = 4 << 20, dim = 128, tables = 1, batch = 16384, pooling = 32, iterations = 50;
-  int device = 0;
+  int device = -1;  // -1: the first GPU, else device 0
   std::string plugin = CAGR_OPENCL_PLUGIN_PATH;
 };
 
@@ -73,10 +74,15 @@ double seconds_per_call(cagr::Stream& stream, int64_t iterations, F&& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  Options o = parse(argc, argv);
   auto plugin = cagr::Plugin::load(o.plugin, {}, [](cagr_log_level level, const std::string&, const std::string& message) {
     if (level >= CAGR_LOG_WARNING) std::fprintf(stderr, "plugin: %s\n", message.c_str());
   });
+  if (o.device < 0) {
+    o.device = 0;
+    for (int d = plugin->device_count() - 1; d >= 0; --d)
+      if (plugin->device(d).kind == CAGR_DEVICE_GPU) o.device = d;
+  }
   if (plugin->device_count() <= o.device) {
     std::fprintf(stderr, "no OpenCL device %d (the plugin has %d)\n", o.device, plugin->device_count());
     return 1;
