@@ -12,8 +12,12 @@ namespace {
 enum class Variant { baseline, occupancy, prefetch, l2_pinned };
 constexpr const char* kVariantNames[] = {"group_per_bag", "group_per_bag_occupancy", "group_per_bag_prefetch",
                                          "group_per_bag_l2_pinned"};
-constexpr int kOccupancyMinBlocks = 6;  // 65536 registers / (6 * 256 threads) = 42 per thread
-constexpr int kPrefetchBagsPerGroup = 4;
+// The occupancy variant's __launch_bounds__ target. The A100 study capped registers at 42 (6 blocks
+// of 256 on a 64K-register multiprocessor); our kernel then spills (ptxas: 40 registers, ~500 bytes
+// of spill stores, and half the bandwidth on an H100), so the cap is 64 registers: 4 blocks, twice
+// the 2 blocks the uncapped kernel (80-90 registers) gets.
+constexpr int kOccupancyMinBlocks = 4;
+constexpr int kPrefetchMinBagsPerGroup = 2;  // prefetching needs a next bag in the same group
 
 // The op's fixed facts, checked once against OPS.md (and its u8 row-wise extension).
 struct EmbeddingShape {
@@ -150,7 +154,12 @@ class EmbeddingBagKernel : public GpuKernel {
     const int vec = values_per_lane(shape.table_dtype, shape.dim);
     group_ = lanes_per_bag(vec, shape.dim);
     kernel_ = select_kernel(shape.table_dtype, vec, variant, group_);
-    bags_per_group_ = variant == Variant::prefetch ? kPrefetchBagsPerGroup : 1;
+    min_bags_per_group_ = variant == Variant::prefetch ? kPrefetchMinBagsPerGroup : 1;
+    int blocks_per_multiprocessor = 0;
+    check(hipOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_multiprocessor, kernel_, kBlockThreads, 0),
+          "reading embedding_bag_kernel's occupancy");
+    resident_groups_ = int64_t(std::max(1, blocks_per_multiprocessor)) * device.facts().multiprocessors *
+                       (kBlockThreads / group_);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (variant == Variant::l2_pinned) reserve_persisting_l2(device.facts().persisting_l2_max_bytes);
 #endif
@@ -169,15 +178,17 @@ class EmbeddingBagKernel : public GpuKernel {
     p.batch = static_cast<int>(shape.batch);
     p.dim = shape.dim;
     p.row_bytes = shape.row_bytes;
-    p.bags_per_group = bags_per_group_;
+    // One wave: every group stays resident and pools a contiguous run of bags, so no block waits
+    // for a second wave and the tail is one bag long.
+    const int64_t bags = int64_t(shape.tables) * shape.batch;
+    p.bags_per_group = static_cast<int>(std::max<int64_t>(min_bags_per_group_, (bags + resident_groups_ - 1) / resident_groups_));
     p.mean = shape.mean;
     p.pooled = static_cast<float*>(tensors.outputs[0]);
     p.error = device_.error_record_for_kernels();
     for (int t = 0; t < shape.tables; ++t) p.table[t] = {static_cast<const uint8_t*>(tensors.inputs[2 + t]), shape.rows[t]};
 
-    const int64_t bags = int64_t(shape.tables) * shape.batch;
     if (bags == 0) return;
-    const int64_t groups = (bags + bags_per_group_ - 1) / bags_per_group_;
+    const int64_t groups = (bags + p.bags_per_group - 1) / p.bags_per_group;
     const unsigned blocks = static_cast<unsigned>((groups * group_ + kBlockThreads - 1) / kBlockThreads);
     if (variant_ == Variant::l2_pinned) {
       launch_pinned(p, blocks, tensors.stream);
@@ -218,7 +229,8 @@ class EmbeddingBagKernel : public GpuKernel {
   Variant variant_;
   DeviceState& device_;
   int group_ = 32;
-  int bags_per_group_ = 1;
+  int min_bags_per_group_ = 1;
+  int64_t resident_groups_ = 1;  // groups of group_ lanes the device holds at once
   void (*kernel_)(EmbeddingBagParams) = nullptr;
 };
 

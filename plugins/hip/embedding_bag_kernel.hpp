@@ -11,8 +11,8 @@
 //  - Prefetch: the first kUnroll rows of the group's next bag are loaded into registers before the
 //    current bag is summed, so a group never waits on a bag's first rows (the software prefetching
 //    of the A100 embedding study);
-//  - MinBlocks: __launch_bounds__ occupancy target; 6 blocks of 256 threads caps registers at ~42
-//    per thread on a 64K-register multiprocessor (the study's cap), 0 leaves the compiler free.
+//  - MinBlocks: __launch_bounds__ occupancy target (a register cap); 0 leaves the compiler free;
+//  - the host sizes the grid to one wave of resident groups, each pooling a contiguous run of bags.
 // Bad offsets or indices are reported through the device error record and contribute nothing.
 #pragma once
 
