@@ -7,7 +7,7 @@
 #include <string>
 
 #include "executor.hpp"
-#include "model_format.hpp"
+#include "model_loading.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
@@ -142,7 +142,7 @@ cagr_api_status cagr_model_load(cagr_runtime* runtime, const char* path, cagr_mo
     require(runtime != nullptr && path != nullptr && model != nullptr, "cagr_model_load: NULL argument");
     auto m = std::make_unique<cagr_model>();
     m->targets = cagr::targets_of(runtime->registry);
-    m->graph = cagr::load_model(path);
+    m->graph = cagr::load_any_model(path);
     *model = m.release();
   });
 }

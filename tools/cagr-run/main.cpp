@@ -14,12 +14,12 @@
 #include "criteo_reader.hpp"
 #include "executor.hpp"
 #include "inputs.hpp"
-#include "model_format.hpp"
+#include "model_loading.hpp"
 #include "npz.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
-DEFINE_string(model, "", "model.xml to run");
+DEFINE_string(model, "", "model.xml or .onnx file to run");
 DEFINE_string(plugins, "auto", "auto (every plugin found), a list of plugin names (cpu,opencl), or plugin files/folders");
 DEFINE_string(plugin_manifest, "", "a plugins.xml to apply");
 DEFINE_bool(list_plugins, false, "print every plugin found, its status and devices, and exit");
@@ -126,7 +126,7 @@ int run() {
     return 0;
   }
   if (FLAGS_model.empty()) throw std::invalid_argument("--model is required (or --list-plugins)");
-  const cagr::Graph graph = cagr::load_model(FLAGS_model);
+  const cagr::Graph graph = cagr::load_any_model(FLAGS_model);
   const Workload work = load_workload(graph);
 
   std::vector<cagr::Dims> example;

@@ -1,0 +1,627 @@
+// onnx_import.cpp - .onnx parsing (Debian's libonnx protobuf classes), external data, and the small
+// evaluator used for constant folding and shape probing.
+#include "onnx_import.hpp"
+
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+
+namespace cagr::onnx {
+namespace {
+
+namespace pb = ::onnx;
+
+// Element counts above this are evaluated for their shape only: weights never need their values to
+// fold shapes, and probes stay cheap.
+constexpr int64_t kMaxEvaluatedElements = 1 << 16;
+
+cagr_dtype dtype_of(int32_t onnx_type, const std::string& what) {
+  switch (onnx_type) {
+    case pb::TensorProto::FLOAT: return CAGR_DTYPE_F32;
+    case pb::TensorProto::FLOAT16: return CAGR_DTYPE_F16;
+    case pb::TensorProto::BFLOAT16: return CAGR_DTYPE_BF16;
+    case pb::TensorProto::INT32: return CAGR_DTYPE_I32;
+    case pb::TensorProto::INT64: return CAGR_DTYPE_I64;
+    case pb::TensorProto::INT8: return CAGR_DTYPE_I8;
+    case pb::TensorProto::UINT8:
+    case pb::TensorProto::BOOL: return CAGR_DTYPE_U8;  // bools are bytes of 0/1
+    default: throw std::runtime_error(what + ": ONNX element type " + std::to_string(onnx_type) + " has no CAGR dtype");
+  }
+}
+
+std::vector<std::byte> read_external(const pb::TensorProto& t, const std::filesystem::path& folder, size_t bytes) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : t.external_data()) {
+    if (kv.key() == "location") location = kv.value();
+    if (kv.key() == "offset") offset = std::stoll(kv.value());
+    if (kv.key() == "length") length = std::stoll(kv.value());
+  }
+  const std::filesystem::path file = folder / location;
+  if (location.empty() || location.find("..") != std::string::npos)
+    throw std::runtime_error("initializer '" + t.name() + "': bad external data location '" + location + "'");
+  if (length >= 0 && static_cast<size_t>(length) != bytes)
+    throw std::runtime_error("initializer '" + t.name() + "': external data length " + std::to_string(length) + " but shape needs " +
+                             std::to_string(bytes) + " bytes");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("initializer '" + t.name() + "': cannot open external data file " + file.string());
+  std::vector<std::byte> data(bytes);
+  in.seekg(offset);
+  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(bytes));
+  if (static_cast<size_t>(in.gcount()) != bytes)
+    throw std::runtime_error("initializer '" + t.name() + "': external data file " + file.string() + " is too short");
+  return data;
+}
+
+template <class Field>
+std::vector<std::byte> bytes_of_field(const Field& field, cagr_dtype dtype, size_t count) {
+  std::vector<std::byte> data(count * dtype_size(dtype));
+  if (static_cast<size_t>(field.size()) != count) throw std::runtime_error("element count does not match the shape");
+  for (size_t i = 0; i < count; ++i) {
+    const auto v = field.Get(static_cast<int>(i));
+    switch (dtype) {
+      case CAGR_DTYPE_F32: { const float f = static_cast<float>(v); std::memcpy(&data[i * 4], &f, 4); break; }
+      case CAGR_DTYPE_I64: { const int64_t x = static_cast<int64_t>(v); std::memcpy(&data[i * 8], &x, 8); break; }
+      case CAGR_DTYPE_I32: { const int32_t x = static_cast<int32_t>(v); std::memcpy(&data[i * 4], &x, 4); break; }
+      case CAGR_DTYPE_U8:
+      case CAGR_DTYPE_I8: data[i] = static_cast<std::byte>(v); break;
+      default: throw std::runtime_error("typed fields of this dtype are not supported");
+    }
+  }
+  return data;
+}
+
+OnnxConstant constant_of(const pb::TensorProto& t, const std::filesystem::path& folder) {
+  const std::string what = "tensor '" + t.name() + "'";
+  OnnxConstant c;
+  c.dtype = dtype_of(t.data_type(), what);
+  for (int64_t d : t.dims()) c.dims.push_back(d);
+  const size_t count = static_cast<size_t>(element_count(c.dims));
+  const size_t bytes = count * dtype_size(c.dtype);
+  std::vector<std::byte> data;
+  try {
+    if (t.data_location() == pb::TensorProto::EXTERNAL) data = read_external(t, folder, bytes);
+    else if (t.has_raw_data()) {
+      if (t.raw_data().size() != bytes) throw std::runtime_error("raw data has " + std::to_string(t.raw_data().size()) + " bytes, shape needs " + std::to_string(bytes));
+      data.resize(bytes);
+      std::memcpy(data.data(), t.raw_data().data(), bytes);
+    } else if (c.dtype == CAGR_DTYPE_F32) data = bytes_of_field(t.float_data(), c.dtype, count);
+    else if (c.dtype == CAGR_DTYPE_I64) data = bytes_of_field(t.int64_data(), c.dtype, count);
+    else data = bytes_of_field(t.int32_data(), c.dtype, count);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(what + ": " + e.what());
+  }
+  c.data = std::make_shared<const std::vector<std::byte>>(std::move(data));
+  return c;
+}
+
+AttrValue attr_of(const pb::AttributeProto& a) {
+  switch (a.type()) {
+    case pb::AttributeProto::INT: return a.i();
+    case pb::AttributeProto::FLOAT: return static_cast<double>(a.f());
+    case pb::AttributeProto::STRING: return a.s();
+    case pb::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case pb::AttributeProto::FLOATS: return std::vector<double>(a.floats().begin(), a.floats().end());
+    default: return std::string("<unsupported attribute type>");
+  }
+}
+
+OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder) {
+  OnnxGraph out;
+  for (const auto& init : g.initializer()) out.constants[init.name()] = constant_of(init, folder);
+  for (const auto& in : g.input()) {
+    if (out.constants.count(in.name())) continue;  // old exporters list initializers as inputs
+    OnnxInput input{in.name(), CAGR_DTYPE_INVALID, {}};
+    if (in.type().has_tensor_type()) {
+      const auto& tt = in.type().tensor_type();
+      input.dtype = dtype_of(tt.elem_type(), "input '" + in.name() + "'");
+      for (const auto& d : tt.shape().dim()) input.dims.push_back(d.has_dim_value() ? d.dim_value() : kDynamic);
+    }
+    out.inputs.push_back(std::move(input));
+    out.body_inputs.push_back(in.name());
+  }
+  for (const auto& o : g.output()) out.outputs.push_back(o.name());
+  int unnamed = 0;
+  for (const auto& n : g.node()) {
+    OnnxNode node;
+    node.name = n.name().empty() ? n.op_type() + "_" + std::to_string(unnamed++) : n.name();
+    node.op = n.op_type();
+    node.domain = n.domain() == "ai.onnx" ? "" : n.domain();
+    node.inputs.assign(n.input().begin(), n.input().end());
+    node.outputs.assign(n.output().begin(), n.output().end());
+    for (const auto& a : n.attribute()) {
+      if (a.type() == pb::AttributeProto::GRAPH) node.subgraphs[a.name()] = std::make_shared<OnnxGraph>(graph_of(a.g(), folder));
+      else if (a.type() == pb::AttributeProto::TENSOR) {
+        if (node.op == "Constant") out.constants[node.outputs.at(0)] = constant_of(a.t(), folder);
+      } else node.attrs[a.name()] = attr_of(a);
+    }
+    if (node.op == "Constant" && node.domain.empty()) {
+      if (!out.constants.count(node.outputs.at(0)))
+        throw std::runtime_error(node.where() + ": only Constant nodes with a tensor 'value' are supported");
+      continue;
+    }
+    out.nodes.push_back(std::move(node));
+  }
+  return out;
+}
+
+// ---- evaluation ---------------------------------------------------------------------------------
+
+std::vector<int64_t> strides_of(const Dims& dims) {
+  std::vector<int64_t> s(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  return s;
+}
+
+int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
+
+std::vector<int64_t> as_ints(const EvalValue& v) {
+  std::vector<int64_t> out;
+  for (double d : *v.values) out.push_back(static_cast<int64_t>(d));
+  return out;
+}
+
+EvalValue from_constant(const OnnxConstant& c) {
+  EvalValue v{c.dtype, c.dims, std::nullopt};
+  if (element_count(c.dims) <= kMaxEvaluatedElements) v.values = constant_values(c);
+  return v;
+}
+
+// Numpy broadcasting of two shapes.
+Dims broadcast(const Dims& a, const Dims& b) {
+  Dims out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+    const int64_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+    if (da != db && da != 1 && db != 1) throw std::invalid_argument("shapes do not broadcast");
+    out[i] = std::max(da, db);
+  }
+  return out;
+}
+
+// Index into `src` (shape `dims`, broadcast to `out`) of flat output position `flat`.
+int64_t broadcast_index(int64_t flat, const Dims& out, const Dims& dims) {
+  int64_t idx = 0, stride = 1;
+  for (size_t k = 0; k < dims.size(); ++k) {
+    const size_t i = dims.size() - 1 - k, o = out.size() - 1 - k;
+    const int64_t coord = (flat / std::accumulate(out.begin() + static_cast<long>(o) + 1, out.end(), int64_t{1}, std::multiplies<>())) % out[o];
+    if (dims[i] != 1) idx += coord * stride;
+    stride *= dims[i];
+  }
+  return idx;
+}
+
+// A reshape target with its -1 entry worked out from the element count.
+Dims infer_minus_one(Dims spec, int64_t elements) {
+  int64_t known = 1;
+  for (int64_t d : spec)
+    if (d != -1) known *= d;
+  for (int64_t& d : spec)
+    if (d == -1) d = elements / known;
+  return spec;
+}
+
+class Evaluator {
+ public:
+  Evaluator(const OnnxGraph& graph, EvalValues values) : graph_(graph), values_(std::move(values)) {
+    for (const auto& [name, v] : values_) seeded_.insert(name);
+  }
+
+  EvalValues run() {
+    for (const auto& [name, c] : graph_.constants)
+      if (!values_.count(name)) values_[name] = from_constant(c);
+    for (const OnnxNode& node : graph_.nodes) {
+      if (std::all_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& o) { return seeded_.count(o) > 0; })) continue;
+      try {
+        eval(node);
+      } catch (const std::exception&) {
+        // An op the evaluator cannot finish leaves its outputs unknown: the rewriter reports any
+        // node it then cannot place.
+      }
+    }
+    return std::move(values_);
+  }
+
+ private:
+  const EvalValue* get(const OnnxNode& n, size_t i) const {
+    if (i >= n.inputs.size() || n.inputs[i].empty()) return nullptr;
+    auto it = values_.find(n.inputs[i]);
+    return it == values_.end() ? nullptr : &it->second;
+  }
+  const EvalValue& need(const OnnxNode& n, size_t i) const {
+    const EvalValue* v = get(n, i);
+    if (!v) throw std::invalid_argument("unknown input");
+    return *v;
+  }
+  std::vector<int64_t> need_ints(const OnnxNode& n, size_t i) const {
+    const EvalValue& v = need(n, i);
+    if (!v.values) throw std::invalid_argument("unknown values");
+    return as_ints(v);
+  }
+  void set(const OnnxNode& n, EvalValue v, size_t i = 0) {
+    if (v.values && element_count(v.dims) > kMaxEvaluatedElements) v.values.reset();
+    values_[n.outputs.at(i)] = std::move(v);
+  }
+  int64_t attr(const OnnxNode& n, const std::string& key, int64_t fallback) const {
+    auto it = n.attrs.find(key);
+    return it == n.attrs.end() ? fallback : std::get<int64_t>(it->second);
+  }
+  // Axes from the opset-13 input or the older attribute.
+  std::vector<int64_t> axes_of(const OnnxNode& n, size_t input) const {
+    if (get(n, input)) return need_ints(n, input);
+    auto it = n.attrs.find("axes");
+    return it == n.attrs.end() ? std::vector<int64_t>{} : std::get<std::vector<int64_t>>(it->second);
+  }
+
+  // Output with `dims` whose element i is input element map(i) (pure data movement).
+  EvalValue gathered(const EvalValue& in, Dims dims, const std::function<int64_t(int64_t)>& map) const {
+    EvalValue out{in.dtype, std::move(dims), std::nullopt};
+    if (in.values && element_count(out.dims) <= kMaxEvaluatedElements) {
+      std::vector<double> v(static_cast<size_t>(element_count(out.dims)));
+      for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) v[static_cast<size_t>(i)] = (*in.values)[static_cast<size_t>(map(i))];
+      out.values = std::move(v);
+    }
+    return out;
+  }
+
+  void binary(const OnnxNode& n, const std::function<double(double, double)>& f, bool compare) {
+    const EvalValue &a = need(n, 0), &b = need(n, 1);
+    EvalValue out{compare ? CAGR_DTYPE_U8 : a.dtype, broadcast(a.dims, b.dims), std::nullopt};
+    if (a.values && b.values) {
+      std::vector<double> v(static_cast<size_t>(element_count(out.dims)));
+      for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
+        double r = f((*a.values)[static_cast<size_t>(broadcast_index(i, out.dims, a.dims))], (*b.values)[static_cast<size_t>(broadcast_index(i, out.dims, b.dims))]);
+        if (a.dtype == CAGR_DTYPE_I64 || a.dtype == CAGR_DTYPE_I32) r = std::trunc(r);
+        v[static_cast<size_t>(i)] = r;
+      }
+      out.values = std::move(v);
+    }
+    set(n, std::move(out));
+  }
+
+  void reshape_to(const OnnxNode& n, const EvalValue& in, Dims dims) {
+    set(n, gathered(in, std::move(dims), [](int64_t i) { return i; }));
+  }
+
+  void eval(const OnnxNode& n) {
+    const std::string& op = n.op;
+    if (n.is_cagr()) {
+      if (op == "embedding_bag") {
+        const EvalValue &off = need(n, 1), &table = need(n, 2);
+        const int64_t tables = static_cast<int64_t>(n.inputs.size()) - 2;
+        set(n, EvalValue{CAGR_DTYPE_F32, {(off.dims.at(0) - 1) / tables, tables, table.dims.at(1)}, std::nullopt});
+      } else if (op == "reshape") {
+        const EvalValue& in = need(n, 0);
+        std::vector<int64_t> spec = std::get<std::vector<int64_t>>(n.attrs.at("shape"));
+        for (size_t i = 0; i < spec.size(); ++i)
+          if (spec[i] == 0) spec[i] = in.dims.at(i);
+        reshape_to(n, in, infer_minus_one(spec, element_count(in.dims)));
+      }
+      return;
+    }
+    if (op == "Identity") return set(n, need(n, 0));
+    if (op == "Cast" || op == "CastLike") {
+      EvalValue v = need(n, 0);
+      v.dtype = op == "Cast" ? dtype_of(static_cast<int32_t>(attr(n, "to", 0)), n.where()) : need(n, 1).dtype;
+      if (v.values && (v.dtype == CAGR_DTYPE_I64 || v.dtype == CAGR_DTYPE_I32))
+        for (double& d : *v.values) d = std::trunc(d);
+      return set(n, std::move(v));
+    }
+    if (op == "Shape") {
+      const Dims& d = need(n, 0).dims;
+      const int64_t r = static_cast<int64_t>(d.size());
+      int64_t start = std::clamp(norm_axis(attr(n, "start", 0), d.size()), int64_t{0}, r);
+      int64_t end = std::clamp(norm_axis(attr(n, "end", r), d.size()), int64_t{0}, r);
+      std::vector<double> v;
+      for (int64_t i = start; i < end; ++i) {
+        if (d[static_cast<size_t>(i)] < 0) throw std::invalid_argument("dynamic dim");
+        v.push_back(static_cast<double>(d[static_cast<size_t>(i)]));
+      }
+      return set(n, EvalValue{CAGR_DTYPE_I64, {static_cast<int64_t>(v.size())}, v});
+    }
+    if (op == "Size") {
+      const int64_t c = element_count(need(n, 0).dims);
+      if (c < 0) throw std::invalid_argument("dynamic dim");
+      return set(n, EvalValue{CAGR_DTYPE_I64, {}, std::vector<double>{static_cast<double>(c)}});
+    }
+    if (op == "Add") return binary(n, std::plus<>(), false);
+    if (op == "Sub") return binary(n, std::minus<>(), false);
+    if (op == "Mul") return binary(n, std::multiplies<>(), false);
+    if (op == "Div") return binary(n, std::divides<>(), false);
+    if (op == "Pow") return binary(n, [](double a, double b) { return std::pow(a, b); }, false);
+    if (op == "Equal") return binary(n, [](double a, double b) { return a == b ? 1.0 : 0.0; }, true);
+    if (op == "Less") return binary(n, [](double a, double b) { return a < b ? 1.0 : 0.0; }, true);
+    if (op == "Relu" || op == "Sigmoid") return set(n, EvalValue{need(n, 0).dtype, need(n, 0).dims, std::nullopt});
+    if (op == "Gemm") {
+      const Dims &a = need(n, 0).dims, &b = need(n, 1).dims;
+      return set(n, EvalValue{CAGR_DTYPE_F32, {a.at(attr(n, "transA", 0) ? 1 : 0), b.at(attr(n, "transB", 0) ? 0 : 1)}, std::nullopt});
+    }
+    if (op == "MatMul") {
+      const Dims &a = need(n, 0).dims, &b = need(n, 1).dims;
+      if (a.size() < 2 || b.size() < 2) throw std::invalid_argument("matmul of vectors");
+      Dims batch = broadcast(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
+      batch.push_back(a[a.size() - 2]);
+      batch.push_back(b.back());
+      return set(n, EvalValue{CAGR_DTYPE_F32, batch, std::nullopt});
+    }
+    if (op == "ReduceSum" || op == "ReduceMean") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> axes = axes_of(n, 1);
+      if (axes.empty()) for (size_t i = 0; i < in.dims.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      Dims out;
+      for (size_t i = 0; i < in.dims.size(); ++i) {
+        const bool reduced = std::any_of(axes.begin(), axes.end(), [&](int64_t a) { return norm_axis(a, in.dims.size()) == static_cast<int64_t>(i); });
+        if (!reduced) out.push_back(in.dims[i]);
+        else if (attr(n, "keepdims", 1)) out.push_back(1);
+      }
+      return set(n, EvalValue{in.dtype, out, std::nullopt});
+    }
+    if (op == "Concat") {
+      const int64_t axis = norm_axis(attr(n, "axis", 0), need(n, 0).dims.size());
+      Dims dims = need(n, 0).dims;
+      dims[static_cast<size_t>(axis)] = 0;
+      bool all_values = true;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        dims[static_cast<size_t>(axis)] += need(n, i).dims[static_cast<size_t>(axis)];
+        all_values = all_values && need(n, i).values.has_value();
+      }
+      EvalValue out{need(n, 0).dtype, dims, std::nullopt};
+      if (all_values) {
+        const int64_t outer = std::accumulate(dims.begin(), dims.begin() + axis, int64_t{1}, std::multiplies<>());
+        std::vector<double> v;
+        for (int64_t o = 0; o < outer; ++o)
+          for (size_t i = 0; i < n.inputs.size(); ++i) {
+            const EvalValue& in = need(n, i);
+            const int64_t chunk = element_count(in.dims) / std::max<int64_t>(outer, 1);
+            v.insert(v.end(), in.values->begin() + o * chunk, in.values->begin() + (o + 1) * chunk);
+          }
+        out.values = std::move(v);
+      }
+      return set(n, std::move(out));
+    }
+    if (op == "Unsqueeze") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> axes = axes_of(n, 1);
+      const size_t rank = in.dims.size() + axes.size();
+      for (int64_t& a : axes) a = norm_axis(a, rank);
+      Dims dims;
+      for (size_t i = 0, k = 0; i < rank; ++i)
+        dims.push_back(std::count(axes.begin(), axes.end(), static_cast<int64_t>(i)) ? 1 : in.dims[k++]);
+      return reshape_to(n, in, dims);
+    }
+    if (op == "Squeeze") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> axes = axes_of(n, 1);
+      Dims dims;
+      for (size_t i = 0; i < in.dims.size(); ++i) {
+        const bool listed = std::any_of(axes.begin(), axes.end(), [&](int64_t a) { return norm_axis(a, in.dims.size()) == static_cast<int64_t>(i); });
+        if (!(axes.empty() ? in.dims[i] == 1 : listed)) dims.push_back(in.dims[i]);
+      }
+      return reshape_to(n, in, dims);
+    }
+    if (op == "Reshape") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> spec = need_ints(n, 1);
+      for (size_t i = 0; i < spec.size(); ++i)
+        if (spec[i] == 0 && !attr(n, "allowzero", 0)) spec[i] = in.dims.at(i);
+      return reshape_to(n, in, infer_minus_one(spec, element_count(in.dims)));
+    }
+    if (op == "Flatten") {
+      const EvalValue& in = need(n, 0);
+      const int64_t axis = norm_axis(attr(n, "axis", 1), in.dims.size());
+      const int64_t outer = std::accumulate(in.dims.begin(), in.dims.begin() + axis, int64_t{1}, std::multiplies<>());
+      return reshape_to(n, in, {outer, element_count(in.dims) / outer});
+    }
+    if (op == "Expand") {
+      const EvalValue& in = need(n, 0);
+      const Dims dims = broadcast(in.dims, need_ints(n, 1));
+      return set(n, gathered(in, dims, [&](int64_t i) { return broadcast_index(i, dims, in.dims); }));
+    }
+    if (op == "Transpose") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> perm;
+      auto it = n.attrs.find("perm");
+      if (it != n.attrs.end()) perm = std::get<std::vector<int64_t>>(it->second);
+      else for (size_t i = in.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+      Dims dims;
+      for (int64_t p : perm) dims.push_back(in.dims.at(static_cast<size_t>(p)));
+      const auto src_strides = strides_of(in.dims), out_strides = strides_of(dims);
+      return set(n, gathered(in, dims, [&](int64_t i) {
+        int64_t src = 0;
+        for (size_t k = 0; k < dims.size(); ++k) src += (i / out_strides[k]) % dims[k] * src_strides[static_cast<size_t>(perm[k])];
+        return src;
+      }));
+    }
+    if (op == "Gather") {
+      const EvalValue &data = need(n, 0), &idx = need(n, 1);
+      const int64_t axis = norm_axis(attr(n, "axis", 0), data.dims.size());
+      Dims dims(data.dims.begin(), data.dims.begin() + axis);
+      dims.insert(dims.end(), idx.dims.begin(), idx.dims.end());
+      dims.insert(dims.end(), data.dims.begin() + axis + 1, data.dims.end());
+      if (!idx.values) return set(n, EvalValue{data.dtype, dims, std::nullopt});
+      const int64_t inner = std::accumulate(data.dims.begin() + axis + 1, data.dims.end(), int64_t{1}, std::multiplies<>());
+      const int64_t count = static_cast<int64_t>(idx.values->size()), axis_len = data.dims[static_cast<size_t>(axis)];
+      return set(n, gathered(data, dims, [&](int64_t i) {
+        const int64_t o = i / (count * inner), k = (i / inner) % count, r = i % inner;
+        int64_t row = static_cast<int64_t>((*idx.values)[static_cast<size_t>(k)]);
+        if (row < 0) row += axis_len;
+        if (row < 0 || row >= axis_len) throw std::out_of_range("gather index");
+        return (o * axis_len + row) * inner + r;
+      }));
+    }
+    if (op == "GatherND") {
+      const EvalValue &data = need(n, 0), &idx = need(n, 1);
+      if (attr(n, "batch_dims", 0) != 0 || !idx.values) throw std::invalid_argument("GatherND form");
+      const size_t depth = static_cast<size_t>(idx.dims.back());
+      Dims dims(idx.dims.begin(), idx.dims.end() - 1);
+      dims.insert(dims.end(), data.dims.begin() + static_cast<long>(depth), data.dims.end());
+      const auto strides = strides_of(data.dims);
+      const int64_t inner = std::accumulate(data.dims.begin() + static_cast<long>(depth), data.dims.end(), int64_t{1}, std::multiplies<>());
+      return set(n, gathered(data, dims, [&](int64_t i) {
+        const int64_t tuple = i / inner;
+        int64_t src = i % inner;
+        for (size_t k = 0; k < depth; ++k) src += static_cast<int64_t>((*idx.values)[static_cast<size_t>(tuple) * depth + k]) * strides[k];
+        return src;
+      }));
+    }
+    if (op == "Slice") {
+      const EvalValue& in = need(n, 0);
+      const auto starts = need_ints(n, 1), ends = need_ints(n, 2);
+      std::vector<int64_t> axes = get(n, 3) ? need_ints(n, 3) : std::vector<int64_t>{};
+      std::vector<int64_t> steps = get(n, 4) ? need_ints(n, 4) : std::vector<int64_t>(starts.size(), 1);
+      if (axes.empty()) for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      Dims dims = in.dims;
+      std::vector<int64_t> first(in.dims.size(), 0), step(in.dims.size(), 1);
+      for (size_t k = 0; k < axes.size(); ++k) {
+        const size_t a = static_cast<size_t>(norm_axis(axes[k], in.dims.size()));
+        const int64_t len = in.dims[a];
+        if (steps[k] != 1) throw std::invalid_argument("strided slice");
+        int64_t s = starts[k] < 0 ? starts[k] + len : starts[k], e = ends[k] < 0 ? ends[k] + len : ends[k];
+        s = std::clamp<int64_t>(s, 0, len);
+        e = std::clamp<int64_t>(e, 0, len);
+        first[a] = s;
+        dims[a] = std::max<int64_t>(e - s, 0);
+      }
+      const auto src_strides = strides_of(in.dims), out_strides = strides_of(dims);
+      return set(n, gathered(in, dims, [&](int64_t i) {
+        int64_t src = 0;
+        for (size_t k = 0; k < dims.size(); ++k) src += ((i / out_strides[k]) % dims[k] + first[k]) * src_strides[k];
+        return src;
+      }));
+    }
+  }
+
+  const OnnxGraph& graph_;
+  EvalValues values_;
+  std::set<std::string> seeded_;  // given by the caller: never recomputed
+};
+
+void collect_uses(const OnnxGraph& g, std::set<std::string>& used) {
+  for (const OnnxNode& n : g.nodes) {
+    for (const std::string& i : n.inputs) used.insert(i);
+    for (const auto& [key, sub] : n.subgraphs) collect_uses(*sub, used);
+  }
+  for (const std::string& o : g.outputs) used.insert(o);
+}
+
+}  // namespace
+
+std::string OnnxNode::where() const { return "node '" + name + "' (" + (is_cagr() ? "cagr " : "") + op + ")"; }
+
+const OnnxNode* OnnxGraph::producer(const std::string& tensor) const {
+  for (const OnnxNode& n : nodes)
+    if (std::find(n.outputs.begin(), n.outputs.end(), tensor) != n.outputs.end()) return &n;
+  return nullptr;
+}
+
+std::vector<const OnnxNode*> OnnxGraph::consumers(const std::string& tensor) const {
+  std::vector<const OnnxNode*> out;
+  for (const OnnxNode& n : nodes) {
+    std::set<std::string> used(n.inputs.begin(), n.inputs.end());
+    for (const auto& [key, sub] : n.subgraphs) collect_uses(*sub, used);
+    if (used.count(tensor)) out.push_back(&n);
+  }
+  return out;
+}
+
+std::vector<double> constant_values(const OnnxConstant& c) {
+  if (!c.data) throw std::invalid_argument("constant without data");
+  const size_t count = static_cast<size_t>(element_count(c.dims));
+  std::vector<double> v(count);
+  const std::byte* p = c.data->data();
+  for (size_t i = 0; i < count; ++i) {
+    switch (c.dtype) {
+      case CAGR_DTYPE_F32: { float f; std::memcpy(&f, p + 4 * i, 4); v[i] = f; break; }
+      case CAGR_DTYPE_I64: { int64_t x; std::memcpy(&x, p + 8 * i, 8); v[i] = static_cast<double>(x); break; }
+      case CAGR_DTYPE_I32: { int32_t x; std::memcpy(&x, p + 4 * i, 4); v[i] = x; break; }
+      case CAGR_DTYPE_U8: v[i] = static_cast<double>(static_cast<uint8_t>(p[i])); break;
+      case CAGR_DTYPE_I8: v[i] = static_cast<double>(static_cast<int8_t>(p[i])); break;
+      default: throw std::invalid_argument(std::string("cannot read values of dtype ") + dtype_name(c.dtype));
+    }
+  }
+  return v;
+}
+
+OnnxGraph read_onnx(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  pb::ModelProto model;
+  if (!model.ParseFromIstream(&in))
+    throw std::runtime_error(path + ": not a valid ONNX model (the protobuf does not parse: truncated or not an .onnx file)");
+  if (!model.has_graph() || model.graph().node_size() == 0) throw std::runtime_error(path + ": the ONNX model has no graph nodes");
+  for (const auto& opset : model.opset_import())
+    if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 11)
+      throw std::runtime_error(path + ": ONNX opset " + std::to_string(opset.version()) + " is too old (11 or newer is imported)");
+  try {
+    return graph_of(model.graph(), std::filesystem::path(path).parent_path());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
+EvalValues evaluate(const OnnxGraph& graph, const EvalValues& seeds) { return Evaluator(graph, seeds).run(); }
+
+int fold_constants(OnnxGraph& graph) {
+  EvalValues seeds;
+  for (const OnnxInput& in : graph.inputs) seeds[in.name] = EvalValue{in.dtype, in.dims, std::nullopt};
+  const EvalValues values = evaluate(graph, seeds);
+  int folded = 0;
+  std::vector<OnnxNode> kept;
+  for (OnnxNode& n : graph.nodes) {
+    const bool all_known = !n.is_cagr() && n.subgraphs.empty() && std::all_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) {
+      auto it = values.find(o);
+      return it != values.end() && it->second.values.has_value();
+    });
+    if (!all_known) {
+      kept.push_back(std::move(n));
+      continue;
+    }
+    for (const std::string& o : n.outputs) graph.constants[o] = to_constant(values.at(o));
+    ++folded;
+  }
+  graph.nodes = std::move(kept);
+  return folded;
+}
+
+OnnxConstant to_constant(const EvalValue& v) {
+  std::vector<std::byte> data(v.values->size() * dtype_size(v.dtype));
+  for (size_t i = 0; i < v.values->size(); ++i) {
+    const double d = (*v.values)[i];
+    switch (v.dtype) {
+      case CAGR_DTYPE_F32: { const float f = static_cast<float>(d); std::memcpy(&data[4 * i], &f, 4); break; }
+      case CAGR_DTYPE_I64: { const int64_t x = static_cast<int64_t>(d); std::memcpy(&data[8 * i], &x, 8); break; }
+      case CAGR_DTYPE_I32: { const int32_t x = static_cast<int32_t>(d); std::memcpy(&data[4 * i], &x, 4); break; }
+      case CAGR_DTYPE_U8:
+      case CAGR_DTYPE_I8: data[i] = static_cast<std::byte>(static_cast<int>(d)); break;
+      default: throw std::invalid_argument(std::string("cannot fold a constant of dtype ") + dtype_name(v.dtype));
+    }
+  }
+  return OnnxConstant{v.dtype, v.dims, std::make_shared<const std::vector<std::byte>>(std::move(data))};
+}
+
+void remove_dead_nodes(OnnxGraph& graph) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::set<std::string> used;
+    collect_uses(graph, used);
+    std::vector<OnnxNode> kept;
+    for (OnnxNode& n : graph.nodes) {
+      if (std::any_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) { return !o.empty() && used.count(o); })) kept.push_back(std::move(n));
+      else changed = true;
+    }
+    graph.nodes = std::move(kept);
+  }
+  std::set<std::string> used;
+  collect_uses(graph, used);
+  for (auto it = graph.constants.begin(); it != graph.constants.end();) it = used.count(it->first) ? std::next(it) : graph.constants.erase(it);
+}
+
+}  // namespace cagr::onnx

@@ -1,0 +1,754 @@
+// rewriter.cpp - the pattern rewrites from PyTorch's ONNX exports to abi/OPS.md ops.
+//
+// Shapes come from probing (onnx_import.hpp's evaluate) the graph at two batch sizes: a dimension
+// that differs between the probes follows the batch, the others are static.
+#include "rewriter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include "shape_inference.hpp"
+
+namespace cagr::onnx {
+namespace {
+
+constexpr int64_t kProbeBatches[2] = {3, 5};
+
+[[noreturn]] void fail(const OnnxNode& n, const std::string& what) { throw std::runtime_error(n.where() + ": " + what); }
+
+// Probe results at both batch sizes.
+struct Probes {
+  EvalValues at[2];
+
+  const EvalValue* find(const std::string& t, int i = 0) const {
+    auto it = at[i].find(t);
+    return it == at[i].end() ? nullptr : &it->second;
+  }
+  // Dims at the first probe with batch-following dims as kDynamic; nullopt if unknown.
+  std::optional<Dims> dims(const std::string& t) const {
+    const EvalValue *a = find(t, 0), *b = find(t, 1);
+    if (!a || !b || a->dims.size() != b->dims.size()) return std::nullopt;
+    Dims d = a->dims;
+    for (size_t i = 0; i < d.size(); ++i)
+      if (a->dims[i] != b->dims[i]) d[i] = kDynamic;
+    return d;
+  }
+};
+
+class Rewriter {
+ public:
+  Rewriter(OnnxGraph graph, RewriteReport& report) : g_(std::move(graph)), report_(report) {}
+
+  Graph run(const std::string& name) {
+    count("constant folding (nodes)", fold_constants(g_));
+    probe({});
+    rewrite_embedding_bags();
+    remove_dead_nodes(g_);
+    probe(offsets_lengths());
+    count("constant folding (shape computations)", fold_probed());
+    remove_dead_nodes(g_);
+    for_each_onnx_node([&](size_t i) { return rewrite_linear(i); });
+    for_each_onnx_node([&](size_t i) { return rewrite_dot_interaction(i); });
+    for_each_onnx_node([&](size_t i) { return rewrite_fm_interaction(i); });
+    remove_dead_nodes(g_);
+    for_each_onnx_node([&](size_t i) { return lower_generic(i); });
+    fuse_activations();
+    remove_dead_nodes(g_);
+    return build(name);
+  }
+
+ private:
+  // ---- helpers ----------------------------------------------------------------------------------
+  void count(const std::string& what, int n = 1) {
+    if (n > 0) report_.counts[what] += n;
+  }
+  const OnnxConstant* constant(const std::string& t) const {
+    auto it = g_.constants.find(t);
+    return it == g_.constants.end() ? nullptr : &it->second;
+  }
+  const OnnxNode* producer(const std::string& t) const { return g_.producer(t); }
+  const OnnxNode* producer_of(const std::string& t, const std::string& op) const {
+    const OnnxNode* p = producer(t);
+    return p && !p->is_cagr() && p->op == op ? p : nullptr;
+  }
+  // Follows Identity / Reshape / Cast chains back to where a value really comes from.
+  std::string through_views(std::string t) const {
+    while (const OnnxNode* p = producer(t)) {
+      if (p->is_cagr() || (p->op != "Identity" && p->op != "Reshape" && p->op != "Cast")) break;
+      t = p->inputs.at(0);
+    }
+    return t;
+  }
+  bool is_input(const std::string& t) const {
+    return std::any_of(g_.inputs.begin(), g_.inputs.end(), [&](const OnnxInput& i) { return i.name == t; });
+  }
+  int64_t attr_int(const OnnxNode& n, const std::string& key, int64_t fallback) const {
+    auto it = n.attrs.find(key);
+    return it == n.attrs.end() ? fallback : std::get<int64_t>(it->second);
+  }
+  // Integer values of `t` at probe i (constants included), or nullopt.
+  std::optional<std::vector<int64_t>> ints_at(const std::string& t, int i) const {
+    const EvalValue* v = probes_.find(t, i);
+    if (!v || !v->values) return std::nullopt;
+    std::vector<int64_t> out;
+    for (double d : *v->values) out.push_back(static_cast<int64_t>(d));
+    return out;
+  }
+  std::optional<std::vector<int64_t>> const_ints(const std::string& t) const {
+    const OnnxConstant* c = constant(t);
+    if (!c) return std::nullopt;
+    std::vector<int64_t> out;
+    for (double d : constant_values(*c)) out.push_back(static_cast<int64_t>(d));
+    return out;
+  }
+  std::optional<double> scalar_constant(const std::string& t) const {
+    const OnnxConstant* c = constant(t);
+    if (!c || element_count(c->dims) != 1) return std::nullopt;
+    return constant_values(*c)[0];
+  }
+  Dims dims_of(const OnnxNode& n, const std::string& t) const {
+    auto d = probes_.dims(t);
+    if (!d) fail(n, "the shape of '" + t + "' could not be worked out");
+    return *d;
+  }
+  int consumers(const std::string& t) const {
+    int c = static_cast<int>(g_.consumers(t).size());
+    return c + static_cast<int>(std::count(g_.outputs.begin(), g_.outputs.end(), t));
+  }
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names_.count(name) || constant(name) || producer(name) || is_input(name); ++i) name = base + "_" + std::to_string(i);
+    names_.insert(name);
+    return name;
+  }
+  std::string add_constant(const std::string& base, OnnxConstant c) {
+    const std::string name = fresh(base);
+    g_.constants[name] = std::move(c);
+    return name;
+  }
+  static OnnxNode cagr_node(const std::string& name, const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                            std::map<std::string, AttrValue> attrs = {}) {
+    OnnxNode n;
+    n.name = name;
+    n.op = op;
+    n.domain = "cagr";
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    n.attrs = std::move(attrs);
+    return n;
+  }
+
+  // Probes the graph at both batch sizes. Dynamic input dims become the probe batch, except the
+  // offsets inputs whose embedding_bag needs T*B + 1 entries.
+  void probe(const std::map<std::string, int64_t>& tables_per_offsets) {
+    for (int i = 0; i < 2; ++i) {
+      EvalValues seeds;
+      for (const OnnxInput& in : g_.inputs) {
+        Dims d = in.dims;
+        for (int64_t& x : d)
+          if (x < 0) x = kProbeBatches[i];
+        auto it = tables_per_offsets.find(in.name);
+        if (it != tables_per_offsets.end()) d = {it->second * kProbeBatches[i] + 1};
+        seeds[in.name] = EvalValue{in.dtype, d, std::nullopt};
+      }
+      probes_.at[i] = evaluate(g_, seeds);
+    }
+  }
+  // Nodes whose values the probes computed, equal at both batch sizes (probes give the inputs'
+  // shapes, never their values): shape computations whose result does not follow the batch.
+  int fold_probed() {
+    int folded = 0;
+    std::vector<OnnxNode> kept;
+    for (OnnxNode& n : g_.nodes) {
+      const bool fixed = !n.is_cagr() && n.subgraphs.empty() && std::all_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) {
+        const EvalValue *a = probes_.find(o, 0), *b = probes_.find(o, 1);
+        return a && b && a->values && b->values && a->dims == b->dims && *a->values == *b->values;
+      });
+      if (!fixed) {
+        kept.push_back(std::move(n));
+        continue;
+      }
+      for (const std::string& o : n.outputs) g_.constants[o] = to_constant(*probes_.find(o));
+      ++folded;
+    }
+    g_.nodes = std::move(kept);
+    return folded;
+  }
+  std::map<std::string, int64_t> offsets_lengths() const {
+    std::map<std::string, int64_t> tables;
+    for (const OnnxNode& n : g_.nodes) {
+      if (!n.is_cagr() || n.op != "embedding_bag") continue;
+      const int64_t t = static_cast<int64_t>(n.inputs.size()) - 2;
+      auto [it, added] = tables.emplace(n.inputs[1], t);
+      if (!added && it->second != t)
+        fail(n, "embedding bags with " + std::to_string(t) + " and " + std::to_string(it->second) + " tables read one offsets input '" + n.inputs[1] +
+                    "'; its length must be T*B + 1 for each");
+    }
+    return tables;
+  }
+  // Calls `rewrite(i)` for every ONNX node; a rewrite returns whether it changed the node list, and
+  // then the scan starts over (rewrites only ever shrink the ONNX part).
+  void for_each_onnx_node(const std::function<bool(size_t)>& rewrite) {
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (!g_.nodes[i].is_cagr() && rewrite(i)) i = static_cast<size_t>(-1);
+  }
+  // Makes every reader of `from` read `to` instead (a graph output keeps its name: the producer of
+  // `to` is renamed).
+  void alias(const std::string& from, const std::string& to) {
+    if (std::count(g_.outputs.begin(), g_.outputs.end(), from)) {
+      for (OnnxNode& n : g_.nodes) {
+        for (std::string& o : n.outputs) if (o == to) o = from;
+        for (std::string& i : n.inputs) if (i == to) i = from;
+      }
+      return;
+    }
+    for (OnnxNode& n : g_.nodes)
+      for (std::string& i : n.inputs)
+        if (i == from) i = to;
+  }
+
+  // ---- embedding bags ----------------------------------------------------------------------------
+  // An nn.EmbeddingBag as exported: a Loop over bags that pools rows of `table`.
+  struct Bag {
+    std::string loop;  // the Loop node's name
+    std::string output, table, indices, offsets, mode;
+    // When the bag reads table t's part of shared (indices, offsets) inputs: offsets[start, end).
+    std::string shared_indices, shared_offsets;
+    int64_t start[2] = {0, 0}, end[2] = {0, 0};
+  };
+
+  static void nodes_of(const OnnxGraph& g, std::vector<const OnnxNode*>& out) {
+    for (const OnnxNode& n : g.nodes) {
+      out.push_back(&n);
+      for (const auto& [key, sub] : n.subgraphs) nodes_of(*sub, out);
+    }
+  }
+  static void captures_of(const OnnxGraph& body, std::set<std::string>& out) {
+    std::set<std::string> local(body.body_inputs.begin(), body.body_inputs.end());
+    for (const auto& [name, c] : body.constants) local.insert(name);
+    for (const OnnxNode& n : body.nodes) {
+      for (const std::string& i : n.inputs) if (!i.empty() && !local.count(i)) out.insert(i);
+      for (const auto& [key, sub] : n.subgraphs) {
+        std::set<std::string> inner;
+        captures_of(*sub, inner);
+        for (const std::string& i : inner) if (!local.count(i)) out.insert(i);
+      }
+      for (const std::string& o : n.outputs) local.insert(o);
+    }
+  }
+
+  // Matches the TorchScript form (Gather of the table on a Slice of the bag's indices inside the
+  // body) and the dynamo form (rows gathered before the loop, times all-ones per-sample weights,
+  // sliced per bag inside).
+  std::optional<Bag> match_bag_loop(const OnnxNode& loop) const {
+    if (loop.op != "Loop" || !loop.subgraphs.count("body")) return std::nullopt;
+    const OnnxGraph& body = *loop.subgraphs.at("body");
+    std::vector<const OnnxNode*> inner;
+    nodes_of(body, inner);
+    Bag bag;
+    bag.loop = loop.name;
+    for (const OnnxNode* n : inner) {
+      if (n->op == "ReduceMean") bag.mode = "mean";
+      if (n->op == "ReduceSum" && bag.mode.empty()) bag.mode = "sum";
+    }
+    if (bag.mode.empty()) return std::nullopt;
+    std::set<std::string> captured;
+    captures_of(body, captured);
+    for (const OnnxNode* n : inner) {  // TorchScript: Gather(table, Slice(indices, ...)) in the body
+      const OnnxConstant* t = n->op == "Gather" ? constant(n->inputs.at(0)) : nullptr;
+      if (!t || t->dims.size() != 2 || t->dtype != CAGR_DTYPE_F32) continue;
+      bag.table = n->inputs[0];
+      for (const OnnxNode* s : inner)
+        if (s->op == "Slice" && s->outputs[0] == n->inputs[1] && captured.count(s->inputs[0])) bag.indices = s->inputs[0];
+    }
+    for (const std::string& c : captured) {  // dynamo: Mul(Gather(table, indices), ones) captured
+      if (!bag.table.empty()) break;
+      const OnnxNode* mul = producer_of(through_views(c), "Mul");
+      const OnnxNode* gather = mul ? producer_of(mul->inputs[0], "Gather") : nullptr;
+      const OnnxConstant* t = gather ? constant(gather->inputs[0]) : nullptr;
+      if (!t || t->dims.size() != 2 || !all_ones(mul->inputs[1])) continue;
+      bag.table = gather->inputs[0];
+      bag.indices = through_views(gather->inputs[1]);
+    }
+    if (bag.table.empty() || bag.indices.empty()) return std::nullopt;
+    // The offsets (with the final entry): the rank-1 integer capture that is not the indices nor a
+    // slice of another capture (TorchScript also captures offsets[1:]).
+    for (const std::string& c : captured) {
+      const EvalValue* v = probes_.find(c);
+      if (c == bag.indices || constant(c) || !v || v->dims.size() != 1 || (v->dtype != CAGR_DTYPE_I64 && v->dtype != CAGR_DTYPE_I32)) continue;
+      const OnnxNode* slice = producer_of(c, "Slice");
+      if (slice && captured.count(slice->inputs[0])) continue;
+      if (!bag.offsets.empty() && bag.offsets != through_views(c)) return std::nullopt;
+      bag.offsets = through_views(c);
+    }
+    if (bag.offsets.empty()) return std::nullopt;
+    // TorchScript: the loop's scan output; dynamo: the sequence it builds, concatenated and cast.
+    bag.output = loop.outputs.back();
+    for (const std::string& out : loop.outputs)
+      if (const OnnxNode* seq = single_consumer(out, "ConcatFromSequence")) {
+        bag.output = seq->outputs[0];
+        for (const OnnxNode* cast = nullptr; (cast = single_consumer(bag.output, "Cast"));) bag.output = cast->outputs[0];
+      }
+    find_segment(bag);
+    return bag;
+  }
+  const OnnxNode* single_consumer(const std::string& t, const std::string& op) const {
+    const auto c = g_.consumers(t);
+    return c.size() == 1 && !c[0]->is_cagr() && c[0]->op == op ? c[0] : nullptr;
+  }
+  bool all_ones(const std::string& t) const {
+    std::string s = t;
+    while (const OnnxNode* p = producer(s)) {
+      if (p->op != "Unsqueeze" && p->op != "Expand" && p->op != "Identity" && p->op != "Reshape") break;
+      s = p->inputs[0];
+    }
+    const OnnxConstant* c = constant(s);
+    if (!c) return false;
+    const auto v = constant_values(*c);
+    return std::all_of(v.begin(), v.end(), [](double x) { return x == 1.0; });
+  }
+  // offsets = S - S[0] with S = Slice(OFFSETS, start, end), indices = Slice(INDICES, S[0], S[-1]):
+  // the bag reads its table's part of CAGR's (indices, offsets) layout.
+  void find_segment(Bag& bag) const {
+    const OnnxNode* sub = producer_of(bag.offsets, "Sub");
+    const OnnxNode* slice = sub ? producer_of(sub->inputs[0], "Slice") : nullptr;
+    const OnnxNode* idx_slice = producer_of(bag.indices, "Slice");
+    if (!slice || !idx_slice || !is_input(slice->inputs[0]) || !is_input(idx_slice->inputs[0])) return;
+    for (int i = 0; i < 2; ++i) {
+      const auto s = ints_at(slice->inputs[1], i), e = ints_at(slice->inputs[2], i);
+      if (!s || !e || s->size() != 1 || e->size() != 1) return;
+      bag.start[i] = (*s)[0];
+      bag.end[i] = (*e)[0];
+    }
+    bag.shared_offsets = slice->inputs[0];
+    bag.shared_indices = idx_slice->inputs[0];
+  }
+
+  // Bags stacked (Unsqueeze + Concat on axis 1) or concatenated on axis 1, that read tables 0..T-1
+  // of the same (indices, offsets) in order, become one embedding_bag with T tables.
+  void rewrite_embedding_bags() {
+    std::map<std::string, Bag> bags;  // by output
+    for (const OnnxNode& n : g_.nodes)
+      if (auto bag = match_bag_loop(n)) bags[bag->output] = *bag;
+    if (bags.empty()) return;
+    std::set<std::string> merged;  // Loop names
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const OnnxNode& cat = g_.nodes[i];
+      if (cat.is_cagr() || cat.op != "Concat" || attr_int(cat, "axis", 0) != 1) continue;
+      std::vector<const Bag*> parts;
+      bool stacked = true;
+      for (const std::string& in : cat.inputs) {
+        std::string src = in;
+        const OnnxNode* unsq = producer_of(in, "Unsqueeze");
+        const auto axes = unsq ? (unsq->inputs.size() > 1 ? const_ints(unsq->inputs[1]) : std::optional<std::vector<int64_t>>{}) : std::nullopt;
+        if (unsq && axes && *axes == std::vector<int64_t>{1}) src = unsq->inputs[0];
+        else stacked = false;
+        auto it = bags.find(src);
+        if (it == bags.end()) break;
+        parts.push_back(&it->second);
+      }
+      if (parts.size() != cat.inputs.size() || !lines_up(parts)) continue;
+      const Bag& first = *parts[0];
+      std::vector<std::string> inputs{first.shared_indices, first.shared_offsets};
+      for (const Bag* b : parts) {
+        inputs.push_back(b->table);
+        merged.insert(b->loop);
+      }
+      const int64_t dim = constant(first.table)->dims[1], tables = static_cast<int64_t>(parts.size());
+      const std::map<std::string, AttrValue> attrs{{"mode", first.mode}};
+      if (stacked) {
+        g_.nodes[i] = cagr_node(cat.name, "embedding_bag", inputs, {cat.outputs[0]}, attrs);
+      } else {  // [B, T, D] -> [B, T*D], what concatenating the [B, D] bags gives
+        const std::string pooled = fresh(cat.outputs[0] + "_pooled");
+        const std::string out = cat.outputs[0], name = cat.name;
+        g_.nodes[i] = cagr_node(name, "reshape", {pooled}, {out}, {{"shape", std::vector<int64_t>{0, tables * dim}}});
+        g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(name + "_bags", "embedding_bag", inputs, {pooled}, attrs));
+        ++i;
+      }
+      count("embedding_bag (tables merged)", static_cast<int>(tables));
+      count("embedding_bag");
+    }
+    // A bag fed straight from graph inputs (offsets with the final entry) stands alone.
+    for (const auto& [out, bag] : bags) {
+      if (merged.count(bag.loop)) continue;
+      if (!is_input(bag.indices) || !is_input(bag.offsets))
+        throw std::runtime_error("node '" + bag.loop + "' (Loop): an embedding bag over table '" + bag.table + "' whose indices/offsets are computed in the graph; CAGR imports bags fed by "
+                        "graph inputs (include_last_offset=True), or tables 0..T-1 sliced from shared (indices, offsets[T*B+1]) and stacked/concatenated in order");
+      const int64_t dim = constant(bag.table)->dims[1];
+      const std::string pooled = fresh(out + "_pooled");
+      g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", {bag.indices, bag.offsets, bag.table}, {pooled}, {{"mode", bag.mode}}));
+      g_.nodes.push_back(cagr_node(bag.loop + "_rows", "reshape", {pooled}, {out}, {{"shape", std::vector<int64_t>{0, dim}}}));
+      count("embedding_bag");
+    }
+    // Nodes were appended: restore the order every consumer relies on.
+    sort_topologically();
+  }
+  // Tables 0..T-1: bag t reads offsets[t*B, (t+1)*B + 1) at both probe batch sizes.
+  bool lines_up(const std::vector<const Bag*>& parts) const {
+    for (size_t t = 0; t < parts.size(); ++t) {
+      const Bag& b = *parts[t];
+      if (b.shared_offsets.empty() || b.shared_offsets != parts[0]->shared_offsets || b.shared_indices != parts[0]->shared_indices ||
+          b.mode != parts[0]->mode || constant(b.table)->dims[1] != constant(parts[0]->table)->dims[1])
+        return false;
+      for (int i = 0; i < 2; ++i) {
+        const int64_t batch = kProbeBatches[i], tt = static_cast<int64_t>(t);
+        if (b.start[i] != tt * batch || b.end[i] != (tt + 1) * batch + 1) return false;
+      }
+    }
+    return true;
+  }
+  void sort_topologically() {
+    std::set<std::string> ready;
+    for (const OnnxInput& in : g_.inputs) ready.insert(in.name);
+    for (const auto& [name, c] : g_.constants) ready.insert(name);
+    std::vector<OnnxNode> order;
+    std::vector<bool> placed(g_.nodes.size(), false);
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (size_t i = 0; i < g_.nodes.size(); ++i) {
+        if (placed[i]) continue;
+        std::set<std::string> needs(g_.nodes[i].inputs.begin(), g_.nodes[i].inputs.end());
+        for (const auto& [key, sub] : g_.nodes[i].subgraphs) captures_of(*sub, needs);
+        if (!std::all_of(needs.begin(), needs.end(), [&](const std::string& t) { return t.empty() || ready.count(t); })) continue;
+        placed[i] = progress = true;
+        for (const std::string& o : g_.nodes[i].outputs) ready.insert(o);
+        order.push_back(std::move(g_.nodes[i]));
+      }
+    }
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (!placed[i]) order.push_back(std::move(g_.nodes[i]));  // unreachable parts: dead, removed later
+    g_.nodes = std::move(order);
+  }
+
+  // ---- linear --------------------------------------------------------------------------------------
+  OnnxConstant transposed(const OnnxConstant& w) const {
+    const int64_t rows = w.dims[0], cols = w.dims[1];
+    std::vector<std::byte> data(w.data->size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) std::memcpy(&data[static_cast<size_t>((c * rows + r) * 4)], &(*w.data)[static_cast<size_t>((r * cols + c) * 4)], 4);
+    return OnnxConstant{w.dtype, {cols, rows}, std::make_shared<const std::vector<std::byte>>(std::move(data))};
+  }
+  // A [N] bias from a constant of N elements ([N], [1, N]).
+  std::optional<std::string> bias_of(const std::string& t, int64_t n) {
+    const OnnxConstant* c = constant(t);
+    if (!c || c->dtype != CAGR_DTYPE_F32 || element_count(c->dims) != n) return std::nullopt;
+    if (c->dims == Dims{n}) return t;
+    return add_constant(t + "_row", OnnxConstant{c->dtype, {n}, c->data});
+  }
+  // Gemm(X, W, C) with constant W (alpha = beta = 1, X not transposed), or MatMul(X, W) with a
+  // constant 2-D W, optionally followed by Add(bias): linear(X, W as [N, K], bias).
+  bool rewrite_linear(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const OnnxConstant* w = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
+    if (!w || w->dims.size() != 2 || w->dtype != CAGR_DTYPE_F32) return false;
+    const auto x_dims = probes_.dims(n.inputs[0]);
+    if (!x_dims || x_dims->size() != 2) return false;
+    std::string weight = n.inputs[1], out = n.outputs[0];
+    std::vector<std::string> drop{};
+    std::optional<std::string> bias;
+    if (n.op == "Gemm") {
+      if (attr_int(n, "transA", 0) != 0 || n.attrs.count("alpha") || n.attrs.count("beta")) {
+        const auto f = [&](const char* k) { auto it = n.attrs.find(k); return it == n.attrs.end() ? 1.0 : std::get<double>(it->second); };
+        if (attr_int(n, "transA", 0) != 0 || f("alpha") != 1.0 || f("beta") != 1.0) return false;
+      }
+      if (!attr_int(n, "transB", 0)) weight = add_constant(weight + "_t", transposed(*w));
+      const int64_t outs = constant(weight)->dims[0];
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        bias = bias_of(n.inputs[2], outs);
+        if (!bias) return false;
+      }
+    } else if (n.op == "MatMul") {
+      weight = add_constant(weight + "_t", transposed(*w));
+      const int64_t outs = w->dims[1];
+      if (const OnnxNode* add = single_consumer(out, "Add"); add && std::count(g_.outputs.begin(), g_.outputs.end(), out) == 0) {
+        const std::string other = add->inputs[0] == out ? add->inputs[1] : add->inputs[0];
+        if ((bias = bias_of(other, outs))) {
+          out = add->outputs[0];
+          drop.push_back(add->name);
+        }
+      }
+    } else {
+      return false;
+    }
+    std::vector<std::string> inputs{n.inputs[0], weight};
+    if (bias) inputs.push_back(*bias);
+    g_.nodes[i] = cagr_node(n.name, "linear", inputs, {out}, {{"activation", std::string("none")}});
+    for (const std::string& d : drop)
+      g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == d && !x.is_cagr(); }), g_.nodes.end());
+    count("linear (from " + n.op + (drop.empty() ? "" : "+Add") + ")");
+    probe_shapes_of(out, n.outputs[0]);
+    return true;
+  }
+  // Keeps probe shapes for a tensor a rewrite renamed.
+  void probe_shapes_of(const std::string& now, const std::string& before) {
+    for (auto& p : probes_.at)
+      if (p.count(before) && !p.count(now)) p[now] = p[before];
+  }
+  // linear -> Relu/Sigmoid with nothing else reading the linear: the activation moves into it.
+  void fuse_activations() {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      OnnxNode& lin = g_.nodes[i];
+      if (!lin.is_cagr() || lin.op != "linear" || std::get<std::string>(lin.attrs["activation"]) != "none") continue;
+      const auto users = g_.consumers(lin.outputs[0]);
+      if (users.size() != 1 || std::count(g_.outputs.begin(), g_.outputs.end(), lin.outputs[0])) continue;
+      const OnnxNode* act = users[0];
+      if (!act->is_cagr() || (act->op != "relu" && act->op != "sigmoid")) continue;
+      const std::string act_name = act->name, act_out = act->outputs[0];
+      lin.attrs["activation"] = act->op;
+      lin.outputs[0] = act_out;
+      count("linear + " + act->op + " fused");
+      g_.nodes.erase(std::find_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == act_name && x.is_cagr(); }));
+    }
+  }
+
+  // ---- DLRM's dot interaction ------------------------------------------------------------------
+  // Z = MatMul(X, Transpose(X, [0, 2, 1])) on X [B, F, D], then any chain of data-movement ops
+  // (Transpose, Flatten, Gather, GatherND, Reshape...) whose result is the lower triangle of Z,
+  // row by row. The chain is checked by running it on Z filled with its own element numbers.
+  bool rewrite_dot_interaction(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (n.op != "MatMul") return false;
+    const OnnxNode* tr = producer_of(n.inputs[1], "Transpose");
+    if (!tr || tr->inputs[0] != n.inputs[0] || !tr->attrs.count("perm") || std::get<std::vector<int64_t>>(tr->attrs.at("perm")) != std::vector<int64_t>{0, 2, 1})
+      return false;
+    const EvalValue* z = probes_.find(n.outputs[0]);
+    if (!z || z->dims.size() != 3) return false;
+    const int64_t batch = z->dims[0], f = z->dims[1];
+    EvalValues seeds;
+    for (const OnnxInput& in : g_.inputs) seeds[in.name] = *probes_.find(in.name);
+    std::vector<double> ids(static_cast<size_t>(batch * f * f));
+    std::iota(ids.begin(), ids.end(), 0.0);
+    seeds[n.outputs[0]] = EvalValue{CAGR_DTYPE_F32, z->dims, ids};
+    const EvalValues values = evaluate(g_, seeds);
+    static const std::set<std::string> movement{"Transpose", "Flatten", "Reshape", "Gather", "GatherND", "Squeeze", "Unsqueeze", "Identity", "Slice"};
+    std::string at = n.outputs[0];
+    for (;;) {
+      const OnnxNode* next = nullptr;
+      for (const OnnxNode* c : g_.consumers(at))
+        if (!c->is_cagr() && movement.count(c->op) && c->inputs[0] == at) next = next ? nullptr : c;
+      if (!next) return false;
+      at = next->outputs[0];
+      auto v = values.find(at);
+      if (v == values.end() || !v->second.values) return false;
+      for (int self = 0; self < 2; ++self) {
+        if (!is_lower_triangle(v->second, batch, f, self)) continue;
+        const std::string chain_end = next->name;
+        g_.nodes[i] = cagr_node(n.name, "dot_interaction", {n.inputs[0]}, {at}, {{"self_interaction", int64_t{self}}});
+        g_.nodes.erase(std::find_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == chain_end && !x.is_cagr(); }));
+        count("dot_interaction");
+        return true;
+      }
+    }
+  }
+  static bool is_lower_triangle(const EvalValue& v, int64_t batch, int64_t f, int self) {
+    const int64_t pairs = self ? f * (f + 1) / 2 : f * (f - 1) / 2;
+    if (v.dims != Dims{batch, pairs}) return false;
+    for (int64_t b = 0, k = 0; b < batch; ++b)
+      for (int64_t r = self ? 0 : 1; r < f; ++r)
+        for (int64_t c = 0; c < r + self; ++c, ++k) {
+          const double got = (*v.values)[static_cast<size_t>(k)];
+          // Z is symmetric: (c, r) is the same dot product as (r, c).
+          if (got != static_cast<double>((b * f + r) * f + c) && got != static_cast<double>((b * f + c) * f + r)) return false;
+        }
+    return true;
+  }
+
+  // ---- DeepFM's FM term ------------------------------------------------------------------------
+  // 0.5 * ReduceSum(square(ReduceSum(X, 1)) - ReduceSum(square(X), 1), 1, keepdims) on X [B, F, D];
+  // square is Mul(a, a) or Pow(a, 2).
+  // Whether a and b are the same value: one tensor, or twice the same op on the same inputs.
+  bool same_value(const std::string& a, const std::string& b) const {
+    if (a == b) return true;
+    const OnnxNode *pa = producer(a), *pb = producer(b);
+    return pa && pb && !pa->is_cagr() && !pb->is_cagr() && pa->op == pb->op && pa->inputs == pb->inputs && pa->attrs == pb->attrs;
+  }
+  std::optional<std::string> squared(const std::string& t) const {
+    const OnnxNode* p = producer(t);
+    if (!p || p->is_cagr()) return std::nullopt;
+    if (p->op == "Mul" && same_value(p->inputs[0], p->inputs[1])) return p->inputs[0];
+    if (p->op == "Pow" && scalar_constant(p->inputs[1]) == 2.0) return p->inputs[0];
+    return std::nullopt;
+  }
+  // ReduceSum over exactly `axis` of a `rank`-D input with the given keepdims: its input.
+  std::optional<std::string> summed(const std::string& t, int64_t axis, int64_t keepdims) const {
+    const OnnxNode* p = producer_of(t, "ReduceSum");
+    if (!p || attr_int(*p, "keepdims", 1) != keepdims) return std::nullopt;
+    const auto axes = p->inputs.size() > 1 ? const_ints(p->inputs[1]) : std::optional<std::vector<int64_t>>{};
+    const auto d = probes_.dims(p->inputs[0]);
+    if (!axes || axes->size() != 1 || !d) return std::nullopt;
+    const int64_t a = (*axes)[0] < 0 ? (*axes)[0] + static_cast<int64_t>(d->size()) : (*axes)[0];
+    return a == axis ? std::optional<std::string>(p->inputs[0]) : std::nullopt;
+  }
+  bool rewrite_fm_interaction(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (n.op != "Mul") return false;
+    const bool half_first = scalar_constant(n.inputs[0]) == 0.5;
+    if (!half_first && scalar_constant(n.inputs[1]) != 0.5) return false;
+    const auto diff = summed(n.inputs[half_first ? 1 : 0], 1, 1);
+    const OnnxNode* sub = diff ? producer_of(*diff, "Sub") : nullptr;
+    if (!sub) return false;
+    const auto sum = squared(sub->inputs[0]);
+    const auto x = sum ? summed(*sum, 1, 0) : std::nullopt;
+    const auto sq = summed(sub->inputs[1], 1, 0);
+    const auto x2 = sq ? squared(*sq) : std::nullopt;
+    if (!x || !x2 || *x != *x2 || !probes_.dims(*x) || probes_.dims(*x)->size() != 3) return false;
+    g_.nodes[i] = cagr_node(n.name, "fm_interaction", {*x}, {n.outputs[0]});
+    count("fm_interaction");
+    return true;
+  }
+
+  // ---- one-to-one lowering -----------------------------------------------------------------------
+  // A reshape to the probed output shape: batch-following dims are copied (0) where the input has
+  // the same dim at that position, else inferred (-1).
+  std::vector<int64_t> reshape_spec(const OnnxNode& n) const {
+    const Dims in = dims_of(n, n.inputs[0]), out = dims_of(n, n.outputs[0]);
+    const EvalValue *in0 = probes_.find(n.inputs[0]), *out0 = probes_.find(n.outputs[0]);
+    std::vector<int64_t> spec;
+    bool inferred = false;
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k] != kDynamic) spec.push_back(out[k]);
+      else if (k < in.size() && in[k] == kDynamic && in0->dims[k] == out0->dims[k]) spec.push_back(0);
+      else if (!inferred) {
+        spec.push_back(-1);
+        inferred = true;
+      } else fail(n, "more than one output dimension follows the batch; a reshape can infer only one");
+    }
+    return spec;
+  }
+  bool lower_generic(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    auto replace = [&](const std::string& op, std::vector<std::string> inputs, std::map<std::string, AttrValue> attrs = {}) {
+      g_.nodes[i] = cagr_node(n.name, op, std::move(inputs), {n.outputs[0]}, std::move(attrs));
+      count(op + " (from " + n.op + ")");
+      return true;
+    };
+    if (n.op == "Relu" || n.op == "Sigmoid") return replace(n.op == "Relu" ? "relu" : "sigmoid", {n.inputs[0]});
+    if (n.op == "Identity" || (n.op == "Cast" && probes_.find(n.inputs[0]) && probes_.find(n.outputs[0]) &&
+                               probes_.find(n.inputs[0])->dtype == probes_.find(n.outputs[0])->dtype)) {
+      alias(n.outputs[0], n.inputs[0]);
+      g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+      count("identity removed (" + n.op + ")");
+      return true;
+    }
+    if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Unsqueeze" || n.op == "Squeeze")
+      return replace("reshape", {n.inputs[0]}, {{"shape", reshape_spec(n)}});
+    if (n.op == "Concat") return replace("concat", n.inputs, {{"axis", attr_int(n, "axis", 0)}});
+    if (n.op == "Add" || n.op == "Mul") return lower_binary(i);
+    if (n.op == "ReduceSum" || n.op == "ReduceMean") return lower_reduce(i);
+    if (n.op == "Gather" && constant(n.inputs[0]) && constant(n.inputs[0])->dtype == CAGR_DTYPE_F32 && attr_int(n, "axis", 0) == 0)
+      return replace("gather", {n.inputs[0], n.inputs[1]});
+    return false;
+  }
+  // add/mul take B of A's shape or a suffix of it: constants go second (both ops commute), scalars
+  // become [1].
+  bool lower_binary(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    std::string a = n.inputs[0], b = n.inputs[1];
+    if (constant(a) && !constant(b)) std::swap(a, b);
+    if (const OnnxConstant* c = constant(b); c && c->dims.empty()) b = add_constant(b + "_1d", OnnxConstant{c->dtype, {1}, c->data});
+    const auto da = probes_.dims(a), db = constant(b) ? std::optional<Dims>(constant(b)->dims) : probes_.dims(b);
+    if (!da || !db) return false;
+    if (db->size() > da->size() || !std::equal(db->rbegin(), db->rend(), da->rbegin())) {
+      if (da->size() <= db->size() && std::equal(da->rbegin(), da->rend(), db->rbegin()) && !constant(a)) std::swap(a, b);
+      else fail(n, "broadcasts [" + dims_to_string(*da) + "] with [" + dims_to_string(*db) + "]; abi/OPS.md's add/mul repeat only a trailing-shape B");
+    }
+    g_.nodes[i] = cagr_node(n.name, n.op == "Add" ? "add" : "mul", {a, b}, {n.outputs[0]});
+    count((n.op == "Add" ? "add" : "mul") + std::string(" (from ") + n.op + ")");
+    return true;
+  }
+  bool lower_reduce(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const Dims in = dims_of(n, n.inputs[0]);
+    std::vector<int64_t> axes;
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+      const auto c = const_ints(n.inputs[1]);
+      if (!c) fail(n, "reduction axes computed at run time; abi/OPS.md's reduce_sum needs constant axes");
+      axes = *c;
+    } else if (n.attrs.count("axes")) axes = std::get<std::vector<int64_t>>(n.attrs.at("axes"));
+    if (axes.empty()) for (size_t k = 0; k < in.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+    const std::map<std::string, AttrValue> attrs{{"axes", axes}, {"keepdims", attr_int(n, "keepdims", 1)}};
+    if (n.op == "ReduceSum") {
+      g_.nodes[i] = cagr_node(n.name, "reduce_sum", {n.inputs[0]}, {n.outputs[0]}, attrs);
+      count("reduce_sum (from ReduceSum)");
+      return true;
+    }
+    int64_t reduced = 1;
+    for (int64_t a : axes) {
+      const int64_t d = in.at(static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a));
+      if (d < 0) fail(n, "a mean over a dimension that follows the batch");
+      reduced *= d;
+    }
+    const float scale = 1.0f / static_cast<float>(reduced);
+    std::vector<std::byte> data(4);
+    std::memcpy(data.data(), &scale, 4);
+    const std::string factor = add_constant(n.name + "_scale", OnnxConstant{CAGR_DTYPE_F32, {1}, std::make_shared<const std::vector<std::byte>>(data)});
+    const std::string sum = fresh(n.outputs[0] + "_sum");
+    g_.nodes[i] = cagr_node(n.name + "_mean", "mul", {sum, factor}, {n.outputs[0]});
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(n.name, "reduce_sum", {n.inputs[0]}, {sum}, attrs));
+    count("reduce_sum + mul (from ReduceMean)");
+    return true;
+  }
+
+  // ---- the CAGR graph --------------------------------------------------------------------------
+  static std::string needed_for(const std::string& op) {
+    if (op == "MatMul" || op == "Gemm") return "a batched or non-constant-weight matrix product (a 'matmul' op in abi/OPS.md)";
+    if (op == "Transpose") return "a 'transpose' op in abi/OPS.md";
+    if (op == "Loop" || op == "If" || op == "Scan") return "control flow, which CAGR does not run (only embedding-bag loops are recognised)";
+    if (op == "Sub" || op == "Div" || op == "Pow") return "an element-wise '" + op + "' op in abi/OPS.md";
+    return "an op in abi/OPS.md with the ONNX semantics of " + op + ", or a rewrite that maps this pattern onto existing ops";
+  }
+  Graph build(const std::string& name) {
+    for (const OnnxNode& n : g_.nodes)
+      if (!n.is_cagr())
+        throw std::runtime_error("ONNX op '" + n.op + "' (" + n.where() + ") has no counterpart in abi/OPS.md and no rewrite consumed it; importing it needs " +
+                                 needed_for(n.op));
+    Graph graph;
+    graph.name = name;
+    std::set<std::string> used;
+    for (const OnnxNode& n : g_.nodes) used.insert(n.inputs.begin(), n.inputs.end());
+    used.insert(g_.outputs.begin(), g_.outputs.end());
+    for (const OnnxInput& in : g_.inputs)
+      if (used.count(in.name)) graph.add_input(in.name, in.dtype, in.dims);
+    for (const auto& [cname, c] : g_.constants)
+      if (used.count(cname)) graph.add_tensor(TensorInfo{cname, c.dtype, c.dims, c.data});
+    for (const OnnxNode& n : g_.nodes) {
+      Node node;
+      node.name = n.name;
+      node.op = n.op;
+      node.attrs = n.attrs;
+      graph.add_node(std::move(node), n.inputs, n.outputs);
+    }
+    for (const std::string& o : g_.outputs) graph.mark_output(o);
+    try {
+      infer_and_annotate(graph);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("the rewritten graph does not validate: ") + e.what());
+    }
+    return graph;
+  }
+
+  OnnxGraph g_;
+  RewriteReport& report_;
+  Probes probes_;
+  std::set<std::string> names_;
+};
+
+}  // namespace
+
+std::string RewriteReport::to_string() const {
+  std::string s;
+  for (const auto& [what, n] : counts) s += what + ": " + std::to_string(n) + "\n";
+  return s;
+}
+
+Graph rewrite_to_cagr(OnnxGraph graph, const std::string& name, RewriteReport& report) {
+  return Rewriter(std::move(graph), report).run(name);
+}
+
+}  // namespace cagr::onnx

@@ -1,0 +1,210 @@
+// ONNX import end to end: every fixture (both PyTorch exporters) imports, rewrites into the expected
+// abi/OPS.md ops, and matches PyTorch's and onnxruntime's outputs (stored beside it) on the reference
+// ops and on the CPU plugin; malformed files give clear errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "executor.hpp"
+#include "model_loading.hpp"
+#include "npz.hpp"
+#include "reference_graph.hpp"
+#include "registry.hpp"
+#include "rewriter.hpp"
+#include "targets.hpp"
+
+namespace cagr {
+namespace {
+
+const std::string kFixtures = CAGR_ONNX_FIXTURE_DIR;
+
+const Registry& registry() {
+  static const Registry r = [] {
+    DiscoveryOptions o;
+    o.paths = {CAGR_TEST_PLUGIN_DIR};
+    o.use_env = false;
+    o.use_default_folders = false;
+    o.probe = false;
+    return Registry::discover(o);
+  }();
+  return r;
+}
+
+std::vector<Target> cpu_targets() {
+  std::vector<Target> out;
+  for (const Target& t : targets_of(registry()))
+    if (t.plugin->name() == "cpu") out.push_back(t);
+  return out;
+}
+
+HostTensor tensor_of(const data::NpyArray& a) {
+  HostTensor h;
+  h.dtype = data::npy_cagr_dtype(a.dtype);
+  h.dims = a.shape;
+  h.data = a.data;
+  return h;
+}
+
+std::vector<HostTensor> inputs_of(const Graph& graph, const std::map<std::string, data::NpyArray>& arrays) {
+  std::vector<HostTensor> inputs;
+  for (int id : graph.inputs()) inputs.push_back(tensor_of(arrays.at(graph.tensor(id).name)));
+  return inputs;
+}
+
+// Max of |got - want| / max(|want|, 1e-3) (relative, absolute near zero).
+double max_relative_error(const HostTensor& got, const HostTensor& want) {
+  EXPECT_EQ(element_count(got.dims), element_count(want.dims));
+  double worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double a = got.as<float>()[i], b = want.as<float>()[i];
+    worst = std::max(worst, std::abs(a - b) / std::max(std::abs(b), 1e-3));
+  }
+  return worst;
+}
+
+std::map<std::string, int> op_counts(const Graph& graph) {
+  std::map<std::string, int> counts;
+  for (const Node& n : graph.nodes()) ++counts[n.op];
+  return counts;
+}
+
+struct Fixture {
+  std::string name;
+  std::map<std::string, int> ops;  // ops whose count is asserted
+};
+
+std::string fixture_name(const ::testing::TestParamInfo<Fixture>& info) { return info.param.name; }
+
+class OnnxFixture : public ::testing::TestWithParam<Fixture> {
+ protected:
+  std::string onnx_path() const { return kFixtures + "/" + GetParam().name + ".onnx"; }
+  std::map<std::string, data::NpyArray> arrays() const { return data::read_npz(kFixtures + "/" + GetParam().name + ".npz"); }
+};
+
+TEST_P(OnnxFixture, RewritesIntoExpectedOps) {
+  onnx::RewriteReport report;
+  const Graph graph = onnx::rewrite_to_cagr(onnx::read_onnx(onnx_path()), GetParam().name, report);
+  const auto counts = op_counts(graph);
+  for (const auto& [op, n] : GetParam().ops) EXPECT_EQ(counts.count(op) ? counts.at(op) : 0, n) << op << "\n" << report.to_string();
+  // Nothing but the model's own inputs: (dense, indices, offsets) and one output.
+  ASSERT_EQ(graph.inputs().size(), 3u);
+  EXPECT_EQ(graph.outputs().size(), 1u);
+  EXPECT_GT(report.counts.at("embedding_bag (tables merged)"), 1);
+}
+
+TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
+  const Graph graph = load_any_model(onnx_path());
+  const auto a = arrays();
+  const auto got = testing::run_reference(graph, inputs_of(graph, a));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
+}
+
+TEST_P(OnnxFixture, CpuPluginMatchesPyTorchAndOnnxRuntime) {
+  const std::vector<Target> cpu = cpu_targets();
+  ASSERT_FALSE(cpu.empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
+  const Graph graph = load_any_model(onnx_path());
+  const auto a = arrays();
+  const auto inputs = inputs_of(graph, a);
+  std::vector<Dims> dims;
+  for (const auto& t : inputs) dims.push_back(t.dims);
+  CostHintPlacement policy;
+  Executor exec(graph, cpu, dims, policy);
+  const auto got = exec.run(inputs);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
+}
+
+const std::map<std::string, int> kDlrmOps{{"embedding_bag", 1}, {"dot_interaction", 1}, {"concat", 2}, {"relu", 0}, {"sigmoid", 0}};
+const std::map<std::string, int> kDeepFmOps{{"embedding_bag", 2}, {"fm_interaction", 1}, {"linear", 3}, {"reduce_sum", 1}, {"sigmoid", 1}, {"relu", 0}};
+
+std::map<std::string, int> with_linear(std::map<std::string, int> ops, int linear) {
+  ops["linear"] = linear;
+  return ops;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Exports, OnnxFixture,
+    ::testing::Values(Fixture{"dlrm_avazu_torchscript", with_linear(kDlrmOps, 5)}, Fixture{"dlrm_avazu_dynamo", with_linear(kDlrmOps, 5)},
+                      Fixture{"dlrm_kaggle_small_torchscript", with_linear(kDlrmOps, 4)},
+                      Fixture{"dlrm_kaggle_small_dynamo", with_linear(kDlrmOps, 4)}, Fixture{"deepfm_avazu_torchscript", kDeepFmOps},
+                      Fixture{"deepfm_avazu_dynamo", kDeepFmOps}),
+    fixture_name);
+
+// Fresh random inputs of odd batch sizes: the CPU plugin against the reference ops on the imported
+// graph (the fixtures hold one batch only).
+TEST(OnnxImport, CpuPluginMatchesReferenceAtOtherBatchSizes) {
+  const std::vector<Target> cpu = cpu_targets();
+  ASSERT_FALSE(cpu.empty());
+  const Graph graph = load_any_model(kFixtures + "/dlrm_kaggle_small_dynamo.onnx");
+  int64_t tables = 0;
+  std::vector<int64_t> rows;
+  for (const Node& n : graph.nodes())
+    if (n.op == "embedding_bag")
+      for (size_t i = 2; i < n.inputs.size(); ++i) rows.push_back(graph.tensor(n.inputs[i]).dims[0]);
+  tables = static_cast<int64_t>(rows.size());
+  std::mt19937_64 rng(7);
+  CostHintPlacement policy;
+  std::unique_ptr<Executor> exec;
+  for (int64_t batch : {1, 5, 77}) {
+    HostTensor dense(CAGR_DTYPE_F32, {batch, 13});
+    for (int64_t i = 0; i < dense.numel(); ++i) dense.as<float>()[i] = std::uniform_real_distribution<float>(0, 1)(rng);
+    std::vector<int64_t> indices, offsets{0};
+    for (int64_t t = 0; t < tables; ++t)
+      for (int64_t b = 0; b < batch; ++b) {
+        for (uint64_t k = rng() % 3; k > 0; --k) indices.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(rows[static_cast<size_t>(t)])));
+        offsets.push_back(static_cast<int64_t>(indices.size()));
+      }
+    const std::vector<HostTensor> inputs{dense, HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(indices.size())}, indices),
+                                         HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(offsets.size())}, offsets)};
+    if (!exec) exec = std::make_unique<Executor>(graph, cpu, std::vector<Dims>{inputs[0].dims, inputs[1].dims, inputs[2].dims}, policy);
+    EXPECT_LT(max_relative_error(exec->run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-5) << "batch " << batch;
+  }
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    load_any_model(path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(OnnxImport, TruncatedFileGivesClearError) {
+  std::ifstream in(kFixtures + "/dlrm_avazu_torchscript.onnx", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string path = ::testing::TempDir() + "/truncated.onnx";
+  std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("does not parse"), std::string::npos) << error;
+}
+
+TEST(OnnxImport, MissingExternalDataGivesClearError) {
+  const std::string dir = ::testing::TempDir() + "/no_data";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kFixtures + "/dlrm_avazu_dynamo.onnx", dir + "/dlrm_avazu_dynamo.onnx", std::filesystem::copy_options::overwrite_existing);
+  const std::string error = load_error(dir + "/dlrm_avazu_dynamo.onnx");
+  EXPECT_NE(error.find("external data file"), std::string::npos) << error;
+}
+
+TEST(OnnxImport, UnknownOpIsNamedWithItsNode) {
+  const std::string error = load_error(kFixtures + "/unknown_op.onnx");
+  EXPECT_NE(error.find("ONNX op 'Erf'"), std::string::npos) << error;
+  EXPECT_NE(error.find("node 'gelu_erf'"), std::string::npos) << error;
+  EXPECT_NE(error.find("abi/OPS.md"), std::string::npos) << error;
+}
+
+TEST(OnnxImport, ModelXmlStillLoadsThroughTheSameEntry) {
+  EXPECT_NE(load_error(kFixtures + "/missing_model.xml").find("missing_model.xml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cagr

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Writes the ONNX import fixtures of tests/onnx/fixtures: each model exported with both PyTorch
+exporters (TorchScript-based dynamo=False and dynamo=True), and an .npz beside each .onnx holding
+the inputs (dense, indices, offsets) and the outputs of PyTorch (expected_torch) and onnxruntime
+(expected_ort) on them. Deterministic (fixed seeds).
+
+    python3 tools/onnx_fixtures/make_fixtures.py [--out tests/onnx/fixtures]
+"""
+import argparse
+import os
+
+import numpy as np
+import torch
+
+import recsys_models as R
+
+# Tables capped small so that every fixture stays a few hundred KB.
+AVAZU = R.capped(R.AVAZU_ROWS, 200)
+KAGGLE_SMALL = R.capped(R.CRITEO_KAGGLE_ROWS, 60)
+
+
+def models():
+    """name -> (factory, n_dense, table rows); the same weights for both exporters."""
+    return {
+        # cagr-zoo's dlrm_avazu_sample structure: bottom 2-64-16, dim 16, top 269-128-64-1.
+        "dlrm_avazu": (lambda: R.Dlrm(R.AVAZU_DENSE, AVAZU, 16, [64], [128, 64]), R.AVAZU_DENSE, AVAZU),
+        # Criteo Kaggle's 13 dense and 26 sparse features, small MLPs.
+        "dlrm_kaggle_small": (lambda: R.Dlrm(R.CRITEO_DENSE, KAGGLE_SMALL, 16, [32], [32]), R.CRITEO_DENSE, KAGGLE_SMALL),
+        "deepfm_avazu": (lambda: R.DeepFm(R.AVAZU_DENSE, AVAZU, 8, [64, 32]), R.AVAZU_DENSE, AVAZU),
+    }
+
+
+def write_unknown_op(out):
+    """A graph with an op CAGR has no counterpart for (Erf), to check the import error."""
+    import onnx
+    from onnx import TensorProto, helper
+    node = helper.make_node("Erf", ["dense"], ["prob"], name="gelu_erf")
+    graph = helper.make_graph([node], "unknown_op", [helper.make_tensor_value_info("dense", TensorProto.FLOAT, ["B", 4])],
+                              [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["B", 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, "unknown_op.onnx"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "onnx", "fixtures"))
+    out = parser.parse_args().out
+    os.makedirs(out, exist_ok=True)
+    write_unknown_op(out)
+    for seed, (name, (factory, n_dense, rows)) in enumerate(models().items()):
+        torch.manual_seed(seed)
+        model = factory().eval()
+        example = R.random_inputs(n_dense, rows, 4, seed=100 + seed)
+        inputs = R.random_inputs(n_dense, rows, 13, seed=200 + seed)  # another batch size than the export's
+        expected_torch = R.run_pytorch(model, inputs)
+        for exporter, dynamo in (("torchscript", False), ("dynamo", True)):
+            path = os.path.join(out, f"{name}_{exporter}.onnx")
+            # The dynamo DLRM keeps its weights in an external .onnx.data file.
+            external = dynamo and name == "dlrm_avazu"
+            R.export(model, example, path, dynamo=dynamo, external_data=external)
+            expected_ort, _ = R.run_onnxruntime(path, inputs)
+            gap = float(np.max(np.abs(expected_ort - expected_torch)))
+            assert gap < 1e-5, f"{path}: onnxruntime and PyTorch differ by {gap}"
+            np.savez(path[:-len(".onnx")] + ".npz", expected_torch=expected_torch, expected_ort=expected_ort, **inputs)
+            print(f"{path}: {os.path.getsize(path)} bytes, |ort - torch| = {gap:.2e}")
+
+
+if __name__ == "__main__":
+    main()
