@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   float dense[BATCH * 2] = {0.5f, 0.25f, 0.9f, 1.0f};
   int64_t indices[BATCH * TABLES], offsets[BATCH * TABLES + 1];
   for (int i = 0; i < BATCH * TABLES; ++i) {
-    indices[i] = i % 7;
+    indices[i] = 1 + (i / TABLES); /* rows 1 and 2: every table has at least 3 rows */
     offsets[i] = i;
   }
   offsets[BATCH * TABLES] = BATCH * TABLES;

@@ -46,7 +46,7 @@ TEST(CApi, LoadRunAndReadOutputs) {
   cagr_runtime_destroy(rt);
 
   const int64_t batch = 2, tables = 22;
-  std::vector<float> dense{0.1f, 0.2f, 0.3f, 0.4f};
+  std::vector<float> dense{0.1f, 0.2f, 0.1f, 0.2f};
   std::vector<int64_t> indices(static_cast<size_t>(batch * tables), 1), offsets;
   for (int64_t i = 0; i <= batch * tables; ++i) offsets.push_back(i);
   const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
