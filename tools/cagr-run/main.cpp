@@ -60,16 +60,18 @@ cagr::DiscoveryOptions discovery_options() {
   cagr::DiscoveryOptions o;
   o.probe = FLAGS_probe;
   if (!FLAGS_plugin_manifest.empty()) o.manifest = FLAGS_plugin_manifest;
-  // Paths (anything with a '/' or ending in .so) are searched first and selected; names select.
-  bool paths = false;
+  // Paths (anything with a '/' or ending in .so) are searched first, instead of the default
+  // folders, and everything found there is used; names select among what is found.
+  std::string names;
   for (const std::string& item : split(FLAGS_plugins)) {
     if (item.find('/') != std::string::npos || item.ends_with(".so")) {
       o.paths.push_back(item);
-      paths = true;
+    } else if (item != "auto") {
+      names += (names.empty() ? "" : ",") + item;
     }
   }
-  o.selection = FLAGS_plugins;
-  if (paths) o.use_default_folders = false;
+  o.selection = names.empty() ? "auto" : names;
+  if (!o.paths.empty()) o.use_default_folders = false;
   return o;
 }
 
