@@ -56,8 +56,11 @@ cagr_context::cagr_context(const std::string& cache_folder, cagr_log_fn log_call
     }
     for (cl_device_id id : ids) {
       devices.push_back(std::make_unique<cagr::opencl::Device>(id, context.get(), cache));
-      log(CAGR_LOG_INFO, "device " + std::to_string(devices.size() - 1) + ": " + devices.back()->identity() +
-                             " (platform '" + name + "')");
+      const cagr::opencl::Device& d = *devices.back();
+      log(CAGR_LOG_INFO, "device " + std::to_string(devices.size() - 1) + ": " + d.identity() + " (platform '" + name +
+                             "'), " + std::to_string(d.compute_units()) + " compute units at " +
+                             std::to_string(d.clock_mhz()) + " MHz, " + std::to_string(d.memory_bytes() >> 20) +
+                             " MiB, cache " + std::to_string(d.last_level_cache_bytes() >> 10) + " KiB");
     }
     platform_contexts.push_back(std::move(context));
   }

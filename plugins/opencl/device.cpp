@@ -64,6 +64,7 @@ Device::Device(cl_device_id id, cl_context context, const DiskCache& cache)
   const auto type = info<cl_device_type>(id, CL_DEVICE_TYPE);
   kind_ = (type & CL_DEVICE_TYPE_GPU) ? CAGR_DEVICE_GPU : (type & CL_DEVICE_TYPE_CPU) ? CAGR_DEVICE_CPU : CAGR_DEVICE_OTHER;
   compute_units_ = static_cast<int>(info<cl_uint>(id, CL_DEVICE_MAX_COMPUTE_UNITS));
+  clock_mhz_ = static_cast<int>(info<cl_uint>(id, CL_DEVICE_MAX_CLOCK_FREQUENCY));
   memory_bytes_ = info<cl_ulong>(id, CL_DEVICE_GLOBAL_MEM_SIZE);
   max_alloc_bytes_ = info<cl_ulong>(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
   cache_bytes_ = info<cl_ulong>(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE);

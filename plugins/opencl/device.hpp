@@ -35,6 +35,7 @@ class Device {
   const std::string& identity() const { return identity_; }
   cagr_device_kind kind() const { return kind_; }
   int compute_units() const { return compute_units_; }
+  int clock_mhz() const { return clock_mhz_; }
   uint64_t memory_bytes() const { return memory_bytes_; }
   uint64_t max_alloc_bytes() const { return max_alloc_bytes_; }
   uint64_t last_level_cache_bytes() const { return cache_bytes_; }
@@ -57,7 +58,7 @@ class Device {
   const DiskCache& cache_;
   std::string name_, identity_, pci_bus_id_;
   cagr_device_kind kind_ = CAGR_DEVICE_OTHER;
-  int compute_units_ = 0;
+  int compute_units_ = 0, clock_mhz_ = 0;
   uint64_t memory_bytes_ = 0, max_alloc_bytes_ = 0, cache_bytes_ = 0, local_memory_bytes_ = 0;
   size_t max_work_group_ = 1;
   bool fp64_ = false;
