@@ -3,9 +3,7 @@
 
 #include <cstdio>
 #include <sstream>
-#include <vector>
 
-#include "cagr_plugin_support.hpp"
 #include "common_cl.hpp"
 #include "probe.hpp"
 #include "program.hpp"

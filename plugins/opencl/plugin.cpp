@@ -1,7 +1,6 @@
 // plugin.cpp - the OpenCL plugin's table of entry points (abi/cagr_plugin.h). Each entry point
 // checks its arguments and goes through cagr::plugin::guarded, so nothing ever throws into the host.
 #include <algorithm>
-#include <cmath>
 #include <mutex>
 
 #include "cagr_plugin_support.hpp"

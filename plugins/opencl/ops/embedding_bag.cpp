@@ -1,6 +1,5 @@
 // embedding_bag.cpp - multi-table embedding lookup and pooling in one launch (OPS.md).
 #include <algorithm>
-#include <numeric>
 
 #include "device.hpp"
 #include "embedding_bag_cl.hpp"
@@ -67,8 +66,8 @@ std::vector<VariantCost> variants(const plugin::OpView& op, const Device& device
   check_mode(op);
   const Sizes s = check_shapes(input_shapes(op), output_shapes(op));
   const double pooled = static_cast<double>(s.batch * s.tables * s.dim);
-  const double bytes = static_cast<double>(s.indices) * (s.dim * 4.0 + op.input(0).bytes() / std::max<int64_t>(1, s.indices)) +
-                       static_cast<double>(op.input(1).bytes()) + pooled * 4.0;
+  const double rows_read = static_cast<double>(s.indices) * s.dim * 4.0;
+  const double bytes = rows_read + static_cast<double>(op.input(0).bytes() + op.input(1).bytes()) + pooled * 4.0;
   std::vector<VariantCost> out;
   for (const Layout& layout : kLayouts) {
     if (s.dim % layout.vec != 0 || layout.group > device.max_work_group_size()) continue;
