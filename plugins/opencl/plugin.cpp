@@ -6,6 +6,7 @@
 #include "cagr_plugin_support.hpp"
 #include "context.hpp"
 #include "error_record.hpp"
+#include "op_desc.hpp"
 #include "op_registry.hpp"
 
 using cagr::abi::read_struct;
@@ -32,11 +33,11 @@ struct cagr_event {
 };
 
 struct cagr_kernel {
+  cagr_kernel(Device* d, cagr::reference::OpDesc created) : device(d), op(std::move(created)) {}
   Device* device;
-  std::string type;
+  cagr::reference::OpDesc op;        // as created; a run's descs replace the non-constant ones
   std::vector<MemHandle> constants;  // per input: its device copy when given as a constant
-  std::vector<cagr::plugin::Shape> inputs, outputs;  // as at kernel_create
-  std::unique_ptr<OpKernel> op;
+  std::unique_ptr<OpKernel> impl;
   std::mutex mutex;  // an OpenCL kernel's arguments are shared state: one run at a time
 };
 
@@ -72,10 +73,13 @@ void zero_error_record(cagr_stream* stream) {
            "clEnqueueFillBuffer (error record)");
 }
 
-const OpDefinition& op_definition(const cagr::plugin::OpView& op) {
+// `op` checked against OPS.md (the shared contract), with the plugin's definition of it.
+std::pair<const OpDefinition&, cagr::contract::Checked> checked_op(const cagr_op_desc* desc) {
+  const cagr::plugin::OpView op(desc);
+  cagr::contract::Checked sizes = cagr::contract::check(op);
   const OpDefinition* definition = find_op(op.type());
-  if (definition == nullptr) cagr::plugin::unsupported("opencl: unknown op '" + op.type() + "'");
-  return *definition;
+  if (definition == nullptr) cagr::plugin::unsupported("opencl: op '" + op.type() + "' is not implemented");
+  return {*definition, std::move(sizes)};
 }
 
 std::string& thread_text() {
@@ -150,11 +154,11 @@ cagr_status op_query(cagr_context* context, cagr_op_query_args* args) {
     a.num_variants = 0;
     a.reason = nullptr;
     try {
-      const cagr::plugin::OpView op(a.op);
-      const auto variants = op_definition(op).variants(op, device);
+      const auto [definition, sizes] = checked_op(a.op);
+      const auto variants = definition.variants(sizes, device);
       a.num_variants = static_cast<int32_t>(variants.size());
       a.supported = variants.empty() ? 0 : 1;
-      if (variants.empty()) thread_text() = "opencl: " + op.type() + ": no variant fits device " + device.name();
+      if (variants.empty()) thread_text() = std::string("opencl: ") + definition.type + ": no variant fits device " + device.name();
     } catch (const cagr::plugin::Error& e) {
       thread_text() = e.what();
     }
@@ -167,10 +171,10 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
   return guarded([&] {
     cagr_variant_args a = read_struct(require_object(args, "op_variant args"));
     Device& device = require_object(context, "context")->device(a.device);
-    const cagr::plugin::OpView op(a.op);
-    const auto variants = op_definition(op).variants(op, device);
+    const auto [definition, sizes] = checked_op(a.op);
+    const auto variants = definition.variants(sizes, device);
     if (a.variant < 0 || a.variant >= static_cast<int32_t>(variants.size()))
-      invalid("opencl: " + op.type() + " has no variant " + std::to_string(a.variant));
+      invalid(std::string("opencl: ") + definition.type + " has no variant " + std::to_string(a.variant));
     const VariantCost& v = variants[static_cast<size_t>(a.variant)];
     thread_text() = v.name;
     a.name = thread_text().c_str();
@@ -333,30 +337,28 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
   return guarded([&] {
     cagr_kernel_create_args a = read_struct(require_object(args, "kernel_create args"));
     Device& device = require_object(context, "context")->device(a.device);
-    const cagr::plugin::OpView op(a.op);
-    const OpDefinition& definition = op_definition(op);
-    const auto variants = definition.variants(op, device);
+    const auto [definition, sizes] = checked_op(a.op);
+    const auto variants = definition.variants(sizes, device);
     if (a.variant < 0 || a.variant >= static_cast<int32_t>(variants.size()))
-      invalid("opencl: " + op.type() + " has no variant " + std::to_string(a.variant));
+      invalid(std::string("opencl: ") + definition.type + " has no variant " + std::to_string(a.variant));
 
-    auto kernel = std::make_unique<cagr_kernel>();
-    kernel->device = &device;
-    kernel->type = op.type();
-    kernel->inputs = input_shapes(op);
-    kernel->outputs = output_shapes(op);
-    kernel->constants.resize(op.num_inputs());
-    std::vector<cl_mem> constants(op.num_inputs(), nullptr);
+    auto kernel = std::make_unique<cagr_kernel>(&device, cagr::reference::OpDesc::copy_of(*a.op));
+    const size_t num_inputs = kernel->op.inputs().size();
+    kernel->constants.resize(num_inputs);
+    std::vector<cl_mem> constants(num_inputs, nullptr);
     for (size_t i = 0; i < a.num_constants; ++i) {
       const cagr_constant c = read_struct(require_object(a.constants[i], "constant"));
-      if (c.input_index >= op.num_inputs())
-        invalid("opencl: " + op.type() + ": constant for input " + std::to_string(c.input_index) + ", which does not exist");
-      const size_t bytes = kernel->inputs[c.input_index].bytes();
-      if (c.data == nullptr && bytes > 0) invalid("opencl: " + op.type() + ": constant input " + std::to_string(c.input_index) + " has no data");
+      if (c.input_index >= num_inputs)
+        invalid(std::string("opencl: ") + definition.type + ": constant for input " + std::to_string(c.input_index) +
+                ", which does not exist");
+      const size_t bytes = cagr::plugin::Shape(&kernel->op.inputs()[c.input_index]).bytes();
+      if (c.data == nullptr && bytes > 0)
+        invalid(std::string("opencl: ") + definition.type + ": constant input " + std::to_string(c.input_index) + " has no data");
       kernel->constants[c.input_index] =
           create_buffer(device, bytes, CL_MEM_READ_ONLY | (bytes > 0 ? CL_MEM_COPY_HOST_PTR : 0), bytes > 0 ? c.data : nullptr);
       constants[c.input_index] = kernel->constants[c.input_index].get();
     }
-    kernel->op = definition.create(device, op, variants[static_cast<size_t>(a.variant)].name, constants);
+    kernel->impl = definition.create(device, sizes, variants[static_cast<size_t>(a.variant)].name, constants);
     a.kernel = kernel.release();
     write_struct(args, a);
   });
@@ -366,22 +368,24 @@ cagr_status kernel_destroy(cagr_context*, cagr_kernel* kernel) {
   return guarded([&] { delete kernel; });
 }
 
-// The run's tensor `given` for what was `expected` at kernel_create, with its buffer checked to
-// hold it: shapes may change between runs, element types may not.
-cagr::plugin::Shape run_tensor(const cagr_kernel& kernel, const cagr_buffer* buffer, const cagr_tensor_desc* desc,
-                               const cagr::plugin::Shape& expected, const std::string& what) {
-  if (buffer == nullptr) invalid("opencl: " + kernel.type + ": " + what + " buffer is NULL");
+// The run's desc of a tensor that was `created` at kernel_create, checked to fit its buffer: shapes
+// may change between runs (OPS.md's contract checks how), element types may not.
+cagr_tensor_desc run_desc(const cagr_kernel& kernel, const cagr_buffer* buffer, const cagr_tensor_desc* given,
+                          const cagr_tensor_desc& created, const std::string& what) {
+  const std::string op = kernel.op.type();
+  if (buffer == nullptr) invalid("opencl: " + op + ": " + what + " buffer is NULL");
   require_same_context(*kernel.device, *buffer->device, "kernel and buffer");
-  cagr::plugin::Shape shape(desc);
-  if (shape.dtype != expected.dtype)
-    invalid("opencl: " + kernel.type + ": " + what + " is " + cagr::plugin::dtype_name(shape.dtype) +
-            ", the kernel was created for " + cagr::plugin::dtype_name(expected.dtype));
-  if (shape.bytes() > buffer->bytes)
-    invalid("opencl: " + kernel.type + ": " + what + " of shape " + dims_text(shape.dims) + " needs " +
-            std::to_string(shape.bytes()) + " bytes, its buffer has " + std::to_string(buffer->bytes));
+  const cagr_tensor_desc desc = read_struct(require_object(given, "tensor desc"));
+  const cagr::plugin::Shape shape(&desc);
+  if (shape.dtype != created.dtype)
+    invalid("opencl: " + op + ": " + what + " is " + cagr::plugin::dtype_name(shape.dtype) + ", the kernel was created for " +
+            cagr::plugin::dtype_name(created.dtype));
   for (int64_t d : shape.dims)
-    if (d < 0) invalid("opencl: " + kernel.type + ": " + what + " has a negative dimension " + dims_text(shape.dims));
-  return shape;
+    if (d < 0) invalid("opencl: " + op + ": " + what + " has a negative dimension " + cagr::contract::dims_string(shape.dims));
+  if (shape.bytes() > buffer->bytes)
+    invalid("opencl: " + op + ": " + what + " of shape " + cagr::contract::dims_string(shape.dims) + " needs " +
+            std::to_string(shape.bytes()) + " bytes, its buffer has " + std::to_string(buffer->bytes));
+  return desc;
 }
 
 cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
@@ -390,32 +394,34 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     cagr_kernel& kernel = *require_object(a.kernel, "kernel");
     cagr_stream& stream = *require_object(a.stream, "stream");
     require_same_context(*kernel.device, *stream.device, "kernel and stream");
-    Launch launch{stream.queue.get(), stream.errors.get(), {}, {}, {}, {}};
+    const std::string op = kernel.op.type();
+    cagr::reference::OpDesc run_op = kernel.op;
+    std::vector<cl_mem> inputs, outputs;
     size_t next = 0;
-    for (size_t i = 0; i < kernel.inputs.size(); ++i) {
+    for (size_t i = 0; i < kernel.constants.size(); ++i) {
       if (kernel.constants[i]) {
-        launch.inputs.push_back(kernel.constants[i].get());
-        launch.input_shapes.push_back(kernel.inputs[i]);
+        inputs.push_back(kernel.constants[i].get());
         continue;
       }
       if (next >= a.num_inputs)
-        invalid("opencl: " + kernel.type + ": kernel_run got " + std::to_string(a.num_inputs) + " inputs, needs more");
-      const std::string what = "input " + std::to_string(i);
-      launch.input_shapes.push_back(run_tensor(kernel, a.inputs[next], a.input_descs[next], kernel.inputs[i], what));
-      launch.inputs.push_back(a.inputs[next]->mem.get());
+        invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op needs more");
+      run_op.inputs()[i] = run_desc(kernel, a.inputs[next], a.input_descs[next], kernel.op.inputs()[i], "input " + std::to_string(i));
+      inputs.push_back(a.inputs[next]->mem.get());
       ++next;
     }
     if (next != a.num_inputs)
-      invalid("opencl: " + kernel.type + ": kernel_run got " + std::to_string(a.num_inputs) + " inputs, needs " + std::to_string(next));
-    if (a.num_outputs != kernel.outputs.size())
-      invalid("opencl: " + kernel.type + ": kernel_run got " + std::to_string(a.num_outputs) + " outputs, needs " +
-              std::to_string(kernel.outputs.size()));
-    for (size_t i = 0; i < a.num_outputs; ++i) {
-      launch.output_shapes.push_back(run_tensor(kernel, a.outputs[i], a.output_descs[i], kernel.outputs[i], "output " + std::to_string(i)));
-      launch.outputs.push_back(a.outputs[i]->mem.get());
+      invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op takes " +
+              std::to_string(next));
+    if (a.num_outputs != kernel.op.outputs().size())
+      invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_outputs) + " output buffers, the op has " +
+              std::to_string(kernel.op.outputs().size()));
+    for (size_t o = 0; o < a.num_outputs; ++o) {
+      run_op.outputs()[o] = run_desc(kernel, a.outputs[o], a.output_descs[o], kernel.op.outputs()[o], "output " + std::to_string(o));
+      outputs.push_back(a.outputs[o]->mem.get());
     }
+    const cagr::contract::Checked sizes = cagr::contract::check(cagr::plugin::OpView(&run_op.desc()));
     std::lock_guard lock(kernel.mutex);
-    kernel.op->run(launch);
+    kernel.impl->run(Launch{stream.queue.get(), stream.errors.get(), std::move(inputs), std::move(outputs), sizes});
   });
 }
 
