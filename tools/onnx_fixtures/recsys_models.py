@@ -96,16 +96,15 @@ class DeepFm(nn.Module):
         return torch.sigmoid(first + fm + deep)
 
 
-def random_inputs(n_dense, rows, batch, seed, max_pooling=2):
-    """CAGR-layout inputs: 0..max_pooling ids per bag (empty bags included)."""
+def random_inputs(n_dense, rows, batch, seed, min_pooling=0, max_pooling=2):
+    """CAGR-layout inputs: min_pooling..max_pooling uniform ids per bag (0: empty bags too)."""
     rng = np.random.default_rng(seed)
     dense = rng.random((batch, n_dense), dtype=np.float32)
     indices, offsets = [], [0]
     for r in rows:
-        for _ in range(batch):
-            n = int(rng.integers(0, max_pooling + 1))
-            indices.extend(rng.integers(0, r, n).tolist())
-            offsets.append(len(indices))
+        lengths = rng.integers(min_pooling, max_pooling + 1, batch)
+        indices.extend(rng.integers(0, r, int(lengths.sum())).tolist())
+        offsets.extend((offsets[-1] + np.cumsum(lengths)).tolist())
     return {"dense": dense, "indices": np.array(indices, dtype=np.int64), "offsets": np.array(offsets, dtype=np.int64)}
 
 
