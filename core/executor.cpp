@@ -179,6 +179,11 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
 }
 
 std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
+  bind(inputs);
+  return run_bound();
+}
+
+void Executor::bind(const std::vector<HostTensor>& inputs) {
   if (inputs.size() != graph_.inputs().size())
     throw std::invalid_argument("model takes " + std::to_string(graph_.inputs().size()) + " inputs, " +
                                 std::to_string(inputs.size()) + " given");
@@ -193,8 +198,16 @@ std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
       throw std::invalid_argument("input '" + info.name + "': data size does not match its shape [" + dims_to_string(inputs[i].dims) + "]");
     input_dims.push_back(inputs[i].dims);
   }
-  const std::vector<TensorShape> shapes = infer_shapes(graph_, input_dims);
+  bound_shapes_ = infer_shapes(graph_, input_dims);
+  upload_inputs(inputs);
+  size_outputs(bound_shapes_);
+  // The caller's memory may go once bind() returns.
+  for (Stream& s : streams_) s.synchronize();
+}
 
+std::vector<HostTensor> Executor::run_bound() {
+  if (bound_shapes_.empty()) throw std::logic_error("run_bound() before bind()");
+  const std::vector<TensorShape>& shapes = bound_shapes_;
   if (profiling_ && profile_.empty()) {
     for (int n : order_) {
       const Node& node = graph_.nodes()[static_cast<size_t>(n)];
@@ -203,8 +216,6 @@ std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
     }
   }
 
-  upload_inputs(inputs);
-  size_outputs(shapes);
   if (captures()) {
     Stream& stream = streams_[static_cast<size_t>(placement_.nodes.front().target)];
     const bool same = graph_replay_ && replay_generation_ == buffer_generation_ && replay_shapes_.size() == shapes.size() &&
