@@ -60,8 +60,9 @@ void require_same_context(const Device& a, const Device& b, const char* what) {
 
 MemHandle create_buffer(const Device& device, uint64_t bytes, cl_mem_flags flags, const void* data) {
   cl_int status = CL_SUCCESS;
-  // OpenCL refuses empty buffers; an empty tensor still gets a valid (tiny) one.
-  MemHandle mem(clCreateBuffer(device.context(), flags, std::max<uint64_t>(bytes, 4), const_cast<void*>(data), &status));
+  // OpenCL refuses empty buffers; an empty tensor still gets a valid (tiny) one, never filled.
+  MemHandle mem(clCreateBuffer(device.context(), bytes > 0 ? flags : flags & ~cl_mem_flags{CL_MEM_COPY_HOST_PTR},
+                               bytes > 0 ? bytes : 4, bytes > 0 ? const_cast<void*>(data) : nullptr, &status));
   check_cl(status, "clCreateBuffer");
   return mem;
 }
@@ -354,8 +355,7 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
       const size_t bytes = cagr::plugin::Shape(&kernel->op.inputs()[c.input_index]).bytes();
       if (c.data == nullptr && bytes > 0)
         invalid(std::string("opencl: ") + definition.type + ": constant input " + std::to_string(c.input_index) + " has no data");
-      kernel->constants[c.input_index] =
-          create_buffer(device, bytes, CL_MEM_READ_ONLY | (bytes > 0 ? CL_MEM_COPY_HOST_PTR : 0), bytes > 0 ? c.data : nullptr);
+      kernel->constants[c.input_index] = create_buffer(device, bytes, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, c.data);
       constants[c.input_index] = kernel->constants[c.input_index].get();
     }
     kernel->impl = definition.create(device, sizes, variants[static_cast<size_t>(a.variant)].name, constants);
