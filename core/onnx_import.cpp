@@ -103,14 +103,16 @@ OnnxConstant constant_of(const pb::TensorProto& t, const std::filesystem::path& 
   return c;
 }
 
-AttrValue attr_of(const pb::AttributeProto& a) {
+// Attributes of the kinds our rewrites read; others (sparse tensors, type protos, lists of graphs
+// or strings) appear on no op we import, and are left out.
+std::optional<AttrValue> attr_of(const pb::AttributeProto& a) {
   switch (a.type()) {
     case pb::AttributeProto::INT: return a.i();
     case pb::AttributeProto::FLOAT: return static_cast<double>(a.f());
     case pb::AttributeProto::STRING: return a.s();
     case pb::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
     case pb::AttributeProto::FLOATS: return std::vector<double>(a.floats().begin(), a.floats().end());
-    default: return std::string("<unsupported attribute type>");
+    default: return std::nullopt;
   }
 }
 
@@ -141,7 +143,9 @@ OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder)
       if (a.type() == pb::AttributeProto::GRAPH) node.subgraphs[a.name()] = std::make_shared<OnnxGraph>(graph_of(a.g(), folder));
       else if (a.type() == pb::AttributeProto::TENSOR) {
         if (node.op == "Constant") out.constants[node.outputs.at(0)] = constant_of(a.t(), folder);
-      } else node.attrs[a.name()] = attr_of(a);
+      } else if (auto value = attr_of(a)) {
+        node.attrs[a.name()] = *value;
+      }
     }
     if (node.op == "Constant" && node.domain.empty()) {
       if (!out.constants.count(node.outputs.at(0)))

@@ -5,7 +5,6 @@
 #include "rewriter.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <functional>
 #include <numeric>
@@ -90,7 +89,15 @@ class Rewriter {
   }
   int64_t attr_int(const OnnxNode& n, const std::string& key, int64_t fallback) const {
     auto it = n.attrs.find(key);
-    return it == n.attrs.end() ? fallback : std::get<int64_t>(it->second);
+    if (it == n.attrs.end()) return fallback;
+    if (const auto* v = std::get_if<int64_t>(&it->second)) return *v;
+    fail(n, "attribute '" + key + "' must be an int");
+  }
+  double attr_float(const OnnxNode& n, const std::string& key, double fallback) const {
+    auto it = n.attrs.find(key);
+    if (it == n.attrs.end()) return fallback;
+    if (const auto* v = std::get_if<double>(&it->second)) return *v;
+    fail(n, "attribute '" + key + "' must be a float");
   }
   // Integer values of `t` at probe i (constants included), or nullopt.
   std::optional<std::vector<int64_t>> ints_at(const std::string& t, int i) const {
@@ -453,10 +460,7 @@ class Rewriter {
     std::vector<std::string> drop{};
     std::optional<std::string> bias;
     if (n.op == "Gemm") {
-      if (attr_int(n, "transA", 0) != 0 || n.attrs.count("alpha") || n.attrs.count("beta")) {
-        const auto f = [&](const char* k) { auto it = n.attrs.find(k); return it == n.attrs.end() ? 1.0 : std::get<double>(it->second); };
-        if (attr_int(n, "transA", 0) != 0 || f("alpha") != 1.0 || f("beta") != 1.0) return false;
-      }
+      if (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.0) != 1.0 || attr_float(n, "beta", 1.0) != 1.0) return false;
       if (!attr_int(n, "transB", 0)) weight = add_constant(weight + "_t", transposed(*w));
       const int64_t outs = constant(weight)->dims[0];
       if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
