@@ -80,6 +80,8 @@ def time_cagr(run, xml, plugins, in_npz, out_npz, args, env, resident):
     cmd = [run, f"--model={xml}", f"--plugins={plugins}", f"--inputs={in_npz}", f"--save-outputs={out_npz}",
            "--report=json", "--profile=false", f"--iterations={args.iterations}", f"--warmup={args.warmup}",
            f"--resident_inputs={'true' if resident else 'false'}"]
+    if args.manifest:
+        cmd.append(f"--plugin_manifest={args.manifest}")
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])["latency_us"]["p50"]
 
@@ -95,6 +97,8 @@ def main():
     p.add_argument("--iterations", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative difference of the outputs")
+    p.add_argument("--allow-tf32", action="store_true",
+                   help="let both sides use TF32 tensor cores for f32 matmuls (CAGR: plugin option allow_tf32=1)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -103,10 +107,16 @@ def main():
     rng = np.random.default_rng(7)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        args.manifest = None
+        if args.allow_tf32:
+            args.manifest = os.path.join(tmp, "plugins.xml")
+            with open(args.manifest, "w") as f:
+                f.write('<plugins>\n' + ''.join(f'  <plugin name="{n}"><option key="allow_tf32" value="1"/></plugin>\n'
+                                                for n in ("cuda", "hip")) + '</plugins>\n')
         for name in args.models.split(","):
             xml = os.path.join(tmp, name, "model.xml")
             subprocess.run([zoo, f"--model={name}", f"--out={xml}"], check=True, stdout=subprocess.DEVNULL)
-            torch_model = TorchModel(xml, device=args.device)
+            torch_model = TorchModel(xml, device=args.device, allow_tf32=args.allow_tf32)
             for batch in [int(b) for b in args.batches.split(",")]:
                 inputs = model_inputs(xml, batch, rng)
                 in_npz, out_npz = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
@@ -122,7 +132,9 @@ def main():
                 print(f"{name} batch {batch}: resident torch {torch_res_us:.1f} us cagr {cagr_res_us:.1f} us "
                       f"({torch_res_us / cagr_res_us:.2f}x); host torch {torch_host_us:.1f} us cagr {cagr_host_us:.1f} us "
                       f"({torch_host_us / cagr_host_us:.2f}x); max rel err {err:.1e}", file=sys.stderr)
-    print(f"\ndevice {args.device}, plugins {args.plugins}, {args.threads} threads, p50 of {args.iterations} runs (us)\n")
+    precision = "TF32 allowed on both sides" if args.allow_tf32 else "f32 (no TF32)"
+    print(f"\ndevice {args.device}, plugins {args.plugins}, {args.threads} threads, {precision}, "
+          f"p50 of {args.iterations} runs (us)\n")
     print("| model | batch | PyTorch resident | CAGR resident | speed-up | PyTorch host | CAGR host | speed-up | max rel. diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, batch, tr, cr, th, ch, e in rows:

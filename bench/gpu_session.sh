@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One GPU-machine session (device tool, carry [".device"]): builds CAGR there, runs every test
+# (CUDA plugin, NVIDIA OpenCL, CPU), then the whole-model comparisons with PyTorch eager. Results go
+# to $OUT (or ./gpu-out): the card, ctest's log, markdown tables and per-node profiles.
+#
+#   tools/device-setup.sh fetch          # here, once
+#   bash bench/gpu_session.sh            # there
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu-out}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/card.txt"
+
+CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests" \
+  tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
+
+# NVIDIA's OpenCL library through the ICD loader.
+mkdir -p /tmp/icd && echo /usr/local/nvidia/lib64/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
+export OCL_ICD_VENDORS=/tmp/icd
+ctest --test-dir build-device -j8 --timeout 600 -R "conformance|gpu\.|opencl|Executor|CApi|sample" > "$out/ctest.txt" 2>&1
+tail -15 "$out/ctest.txt"
+
+b=build-device
+cuda=$b/plugins/libcagr_cuda.so
+for tf32 in "" "--allow-tf32"; do
+  python3 bench/cagr_vs_torch.py --build=$b --device=cuda --plugins=$cuda --models=dlrm_kaggle \
+    --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 $tf32 --tolerance=${tf32:+2e-2}${tf32:-1e-4} \
+    > "$out/dlrm${tf32:+_tf32}.md" 2> "$out/dlrm${tf32:+_tf32}.log"
+  cat "$out/dlrm${tf32:+_tf32}.md"
+done
+
+# Where the time goes: per-node device time at batch 16384, inputs resident.
+$b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
+$b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=16384 --iterations=50 \
+  --resident_inputs --print-plan > "$out/dlrm_profile_16384.txt" 2>&1
+tail -20 "$out/dlrm_profile_16384.txt"
+
+# The same DLRM (tables capped at 100K rows) on each plugin: CUDA, NVIDIA OpenCL, the host CPU.
+$b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle_small --out=/tmp/dlrm_small/model.xml > /dev/null
+for p in libcagr_cuda.so libcagr_opencl.so libcagr_cpu.so; do
+  for batch in 64 2048; do
+    echo "== $p batch $batch"
+    $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_small/model.xml --plugins=$b/plugins/$p --batch=$batch \
+      --iterations=50 --report=json --profile=false
+  done
+done > "$out/plugins_dlrm_small.txt" 2>&1
+cat "$out/plugins_dlrm_small.txt"
