@@ -78,6 +78,7 @@ struct Fixture {
 };
 
 std::string fixture_name(const ::testing::TestParamInfo<Fixture>& info) { return info.param.name; }
+void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name; }
 
 class OnnxFixture : public ::testing::TestWithParam<Fixture> {
  protected:
