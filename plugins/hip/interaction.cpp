@@ -26,8 +26,8 @@ int64_t pair_count(int64_t features, bool self) { return self ? features * (feat
 
 // The (i, j) of pair p in OPS.md's order: row i of the lower triangle, j = 0 .. i-1 (or .. i).
 __device__ void pair_of(int64_t p, bool self, int& i, int& j) {
-  const double root = sqrt(1.0 + 8.0 * double(p));
-  i = self ? int((root - 1.0) / 2.0) : int((root + 1.0) / 2.0);
+  const float root = sqrtf(1.0f + 8.0f * float(p));  // a first guess; the loops below make it exact
+  i = self ? int((root - 1.0f) / 2.0f) : int((root + 1.0f) / 2.0f);
   auto first = [self](int row) { return self ? int64_t(row) * (row + 1) / 2 : int64_t(row) * (row - 1) / 2; };
   while (first(i) > p) --i;  // the square root may round either way
   while (first(i + 1) <= p) ++i;
@@ -35,18 +35,21 @@ __device__ void pair_of(int64_t p, bool self, int& i, int& j) {
 }
 
 // One block per sample: the sample's [F, D] features in shared memory, one thread per pair.
+// Rows are stored `dim + 1` floats apart: with D a multiple of 32 banks' worth (D = 16, 32 ...)
+// the threads of a warp, reading different rows at the same d, would otherwise hit the same banks.
 __global__ void dot_interaction_kernel(const float* features, float* dots, int features_per_sample, int dim,
                                        int64_t pairs, bool self) {
   extern __shared__ float sample[];
+  const int stride = dim + 1;
   const int64_t b = blockIdx.x;
   const float* src = features + b * features_per_sample * int64_t(dim);
-  for (int e = threadIdx.x; e < features_per_sample * dim; e += blockDim.x) sample[e] = src[e];
+  for (int e = threadIdx.x; e < features_per_sample * dim; e += blockDim.x) sample[(e / dim) * stride + e % dim] = src[e];
   __syncthreads();
   for (int64_t p = threadIdx.x; p < pairs; p += blockDim.x) {
     int i, j;
     pair_of(p, self, i, j);
     float sum = 0.f;
-    for (int d = 0; d < dim; ++d) sum = fmaf(sample[i * dim + d], sample[j * dim + d], sum);
+    for (int d = 0; d < dim; ++d) sum = fmaf(sample[i * stride + d], sample[j * stride + d], sum);
     dots[b * pairs + p] = sum;
   }
 }
@@ -59,7 +62,7 @@ class DotInteractionKernel : public GpuKernel {
     const FeatureShape s(t.input_shapes, t.output_shapes, "dot_interaction", pair_count(f, self_));
     const int64_t pairs = pair_count(s.features, self_);
     if (s.batch == 0 || pairs == 0) return;
-    const size_t shared = static_cast<size_t>(s.features * s.dim * 4);
+    const size_t shared = static_cast<size_t>(s.features * (s.dim + 1) * 4);
     dot_interaction_kernel<<<static_cast<unsigned>(s.batch), 128, shared, t.stream>>>(
         static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), int(s.features), int(s.dim), pairs,
         self_);
@@ -76,8 +79,8 @@ class DotInteractionOp : public GpuOp {
     const bool self = op.attr_int("self_interaction", 0) != 0;
     const int64_t f = op.num_inputs() == 1 && op.input(0).rank() == 3 ? op.input(0).dims[1] : 0;
     const FeatureShape s(input_shapes(op), output_shapes(op), "dot_interaction", pair_count(f, self));
-    if (s.features * s.dim * 4 > kMaxSharedFeatureBytes)
-      plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * s.dim * 4) +
+    if (s.features * (s.dim + 1) * 4 > kMaxSharedFeatureBytes)
+      plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * (s.dim + 1) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
     const double pairs = double(pair_count(s.features, self));
     return {{{"block_per_sample", 2.0 * s.batch * pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + pairs)}}, {}};

@@ -78,18 +78,25 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch, uint64_
   return inputs;
 }
 
-TEST(Executor, SampleDlrmMatchesReferenceAtSeveralBatchSizes) {
-  const std::vector<Target> cpu = targets_named("cpu");
-  ASSERT_FALSE(cpu.empty()) << "the CPU plugin must load in " << CAGR_TEST_PLUGIN_DIR;
+// Every device of every plugin built here runs the whole sample model, at batch sizes that differ
+// from the compiled one, with stream capture on (replayed where the device records streams).
+TEST(Executor, SampleDlrmMatchesReferenceOnEveryDevice) {
+  const std::vector<Target> all = targets_of(registry());
+  ASSERT_FALSE(targets_named("cpu").empty()) << "the CPU plugin must load in " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
-  CostHintPlacement policy;
-  Executor exec(graph, cpu, dims_of(random_inputs(graph, 64, 1)), policy);
-  for (int64_t batch : {1, 7, 64, 333}) {
-    const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) * 31 + 5);
-    const auto got = exec.run(inputs);
-    const auto want = testing::run_reference(graph, inputs);
-    ASSERT_EQ(got.size(), 1u);
-    EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5) << "batch " << batch;
+  for (const Target& target : all) {
+    SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims_of(random_inputs(graph, 64, 1)), policy);
+    exec.set_graph_capture(true);
+    EXPECT_EQ(exec.captures(), target.plugin->supports_capture() && target.info.kind == CAGR_DEVICE_GPU);
+    for (int64_t batch : {1, 7, 64, 64, 333, 7}) {  // repeats replay a recorded graph
+      const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) * 31 + 5);
+      const auto got = exec.run(inputs);
+      const auto want = testing::run_reference(graph, inputs);
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5) << "batch " << batch;
+    }
   }
 }
 
