@@ -27,6 +27,7 @@ def models():
         # Criteo Kaggle's 13 dense and 26 sparse features, small MLPs.
         "dlrm_kaggle_small": (lambda: R.Dlrm(R.CRITEO_DENSE, KAGGLE_SMALL, 16, [32], [32]), R.CRITEO_DENSE, KAGGLE_SMALL),
         "deepfm_avazu": (lambda: R.DeepFm(R.AVAZU_DENSE, AVAZU, 8, [64, 32]), R.AVAZU_DENSE, AVAZU),
+        "mean_bags": (lambda: R.MeanBags([11, 7, 5], 4), 1, [11, 7, 5]),
     }
 
 

@@ -96,6 +96,17 @@ class DeepFm(nn.Module):
         return torch.sigmoid(first + fm + deep)
 
 
+class MeanBags(nn.Module):
+    """Mean-pooled bags alone, flattened to [B, T*dim]: the mode="mean" form of both exporters."""
+
+    def __init__(self, rows, dim):
+        super().__init__()
+        self.bags = TableBags(rows, dim, mode="mean")
+
+    def forward(self, dense, indices, offsets):
+        return torch.flatten(torch.stack(self.bags(dense.shape[0], indices, offsets), 1), 1)
+
+
 def random_inputs(n_dense, rows, batch, seed, min_pooling=0, max_pooling=2):
     """CAGR-layout inputs: min_pooling..max_pooling uniform ids per bag (0: empty bags too)."""
     rng = np.random.default_rng(seed)
