@@ -46,7 +46,8 @@ std::vector<std::byte> read_external(const pb::TensorProto& t, const std::filesy
     if (kv.key() == "length") length = std::stoll(kv.value());
   }
   const std::filesystem::path file = folder / location;
-  if (location.empty() || location.find("..") != std::string::npos)
+  // Weights live beside the model: absolute paths and ".." could read any file.
+  if (location.empty() || location.find("..") != std::string::npos || std::filesystem::path(location).is_absolute())
     throw std::runtime_error("initializer '" + t.name() + "': bad external data location '" + location + "'");
   if (length >= 0 && static_cast<size_t>(length) != bytes)
     throw std::runtime_error("initializer '" + t.name() + "': external data length " + std::to_string(length) + " but shape needs " +

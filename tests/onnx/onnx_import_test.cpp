@@ -220,6 +220,12 @@ TEST(OnnxImport, UnknownOpIsNamedWithItsNode) {
   EXPECT_NE(error.find("abi/OPS.md"), std::string::npos) << error;
 }
 
+TEST(OnnxImport, BagWithComputedOffsetsIsRefusedWithReason) {
+  const std::string error = load_error(kFixtures + "/bag_without_last_offset.onnx");
+  EXPECT_NE(error.find("(Loop)"), std::string::npos) << error;
+  EXPECT_NE(error.find("include_last_offset=True"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, ModelXmlStillLoadsThroughTheSameEntry) {
   EXPECT_NE(load_error(kFixtures + "/missing_model.xml").find("missing_model.xml"), std::string::npos);
 }

@@ -41,12 +41,31 @@ def write_unknown_op(out):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, "unknown_op.onnx"))
 
 
+def write_unsupported_bag(out):
+    """An nn.EmbeddingBag with offsets without the final entry (include_last_offset=False): the
+    TorchScript export appends len(indices) inside the graph, which CAGR refuses with an explanation."""
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = torch.nn.EmbeddingBag(10, 4, mode="sum")
+
+        def forward(self, indices, offsets):
+            return self.table(indices, offsets)
+
+    args = (torch.tensor([1, 2, 3], dtype=torch.int64), torch.tensor([0, 2], dtype=torch.int64))
+    path = os.path.join(out, "bag_without_last_offset.onnx")
+    torch.onnx.export(Bag(), args, path, dynamo=False, opset_version=17, input_names=["indices", "offsets"],
+                      output_names=["pooled"], dynamic_axes={"indices": {0: "L"}, "offsets": {0: "B"}})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "onnx", "fixtures"))
     out = parser.parse_args().out
     os.makedirs(out, exist_ok=True)
     write_unknown_op(out)
+    write_unsupported_bag(out)
     for seed, (name, (factory, n_dense, rows)) in enumerate(models().items()):
         torch.manual_seed(seed)
         model = factory().eval()
