@@ -56,6 +56,9 @@ class Rewriter {
     for_each_onnx_node([&](size_t i) { return rewrite_dot_interaction(i); });
     for_each_onnx_node([&](size_t i) { return rewrite_fm_interaction(i); });
     remove_dead_nodes(g_);
+    // Layout ops first: their shape inputs (Concat/Gather chains on Shape) then die unlowered.
+    for_each_onnx_node([&](size_t i) { return lower_layout(i); });
+    remove_dead_nodes(g_);
     for_each_onnx_node([&](size_t i) { return lower_generic(i); });
     fuse_activations();
     remove_dead_nodes(g_);
@@ -625,6 +628,13 @@ class Rewriter {
     }
     return spec;
   }
+  bool lower_layout(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (n.op != "Reshape" && n.op != "Flatten" && n.op != "Unsqueeze" && n.op != "Squeeze") return false;
+    g_.nodes[i] = cagr_node(n.name, "reshape", {n.inputs[0]}, {n.outputs[0]}, {{"shape", reshape_spec(n)}});
+    count("reshape (from " + n.op + ")");
+    return true;
+  }
   bool lower_generic(size_t i) {
     const OnnxNode n = g_.nodes[i];
     auto replace = [&](const std::string& op, std::vector<std::string> inputs, std::map<std::string, AttrValue> attrs = {}) {
@@ -640,8 +650,6 @@ class Rewriter {
       count("identity removed (" + n.op + ")");
       return true;
     }
-    if (n.op == "Reshape" || n.op == "Flatten" || n.op == "Unsqueeze" || n.op == "Squeeze")
-      return replace("reshape", {n.inputs[0]}, {{"shape", reshape_spec(n)}});
     if (n.op == "Concat") return replace("concat", n.inputs, {{"axis", attr_int(n, "axis", 0)}});
     if (n.op == "Add" || n.op == "Mul") return lower_binary(i);
     if (n.op == "ReduceSum" || n.op == "ReduceMean") return lower_reduce(i);
