@@ -55,13 +55,12 @@ def model_inputs(xml_path, batch, rng):
 
 def time_torch(model, inputs, iterations, warmup, device, resident):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    host_inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
-    dev_inputs = {k: v.to(device) for k, v in host_inputs.items()}
+    dev_inputs = model.prepare(inputs)
 
     def step():
         if resident:
             return model(dev_inputs)
-        return {k: v.cpu() for k, v in model({k: v.to(device) for k, v in host_inputs.items()}).items()}
+        return {k: v.cpu() for k, v in model(model.prepare(inputs)).items()}
 
     for _ in range(warmup):
         step()

@@ -6,7 +6,13 @@ the same model. Usable on CPU and CUDA:
 
     from torch_model import TorchModel
     m = TorchModel("model.xml", device="cuda")
-    outputs = m(inputs)          # inputs: dict name -> torch tensor (or numpy array)
+    batch = m.prepare(inputs)    # inputs: dict name -> numpy array, as CAGR takes them
+    outputs = m(batch)
+
+prepare() does what a PyTorch data loader for DLRM does before the model runs: it splits the
+embedding_bag layout (all tables' indices in one array) into one (indices, offsets) pair per table,
+the form nn.EmbeddingBag takes, and moves everything to the device. The forward pass then never
+waits for the device.
 """
 import os
 import xml.etree.ElementTree as ET
@@ -70,12 +76,27 @@ class TorchModel:
             self._tril[key] = (torch.tensor(li, device=device), torch.tensor(lj, device=device))
         return self._tril[key]
 
+    def prepare(self, inputs):
+        """Model inputs (numpy, CAGR's layout) as device tensors, embedding bags split per table."""
+        batch = {name: torch.from_numpy(np.ascontiguousarray(inputs[name])).to(self.device) for name in self.inputs}
+        for op, ins, _, _ in self.nodes:
+            if op != "embedding_bag":
+                continue
+            indices, offsets = np.asarray(inputs[ins[0]]), np.asarray(inputs[ins[1]])
+            tables = len(ins) - 2
+            b = (len(offsets) - 1) // tables
+            per_table = []
+            for t in range(tables):
+                start, end = int(offsets[t * b]), int(offsets[(t + 1) * b])
+                per_table.append((torch.from_numpy(indices[start:end]).to(self.device),
+                                  torch.from_numpy(offsets[t * b:(t + 1) * b] - start).to(self.device)))
+            batch[("bags", ins[0], ins[1])] = per_table
+        return batch
+
     @torch.no_grad()
-    def __call__(self, inputs):
+    def __call__(self, batch):
         values = dict(self.constants)
-        for name in self.inputs:
-            v = inputs[name]
-            values[name] = (torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v).to(self.device)
+        values.update({name: batch[name] for name in self.inputs})
         for op, ins, outs, attrs in self.nodes:
             x = [values[n] for n in ins]
             if op == "linear":
@@ -84,14 +105,8 @@ class TorchModel:
                 y = torch.relu(y) if act == "relu" else torch.sigmoid(y) if act == "sigmoid" else y
                 result = [y]
             elif op == "embedding_bag":
-                indices, offsets, tables = x[0], x[1], x[2:]
-                t_count = len(tables)
-                batch = (offsets.numel() - 1) // t_count
-                pooled = []
-                for t, table in enumerate(tables):
-                    off = offsets[t * batch:(t + 1) * batch]
-                    start, end = int(offsets[t * batch]), int(offsets[(t + 1) * batch])
-                    pooled.append(F.embedding_bag(indices[start:end], table, off - start, mode=attrs.get("mode", "sum")))
+                bags = batch[("bags", ins[0], ins[1])]
+                pooled = [F.embedding_bag(i, table, o, mode=attrs.get("mode", "sum")) for (i, o), table in zip(bags, x[2:])]
                 result = [torch.stack(pooled, dim=1)]
             elif op == "relu":
                 result = [torch.relu(x[0])]
