@@ -657,15 +657,27 @@ class Rewriter {
       return replace("gather", {n.inputs[0], n.inputs[1]});
     return false;
   }
+  // A one-element f32 constant as a row of A's last dim, which add/mul repeat over the rest.
+  std::string row_of(const OnnxNode& n, const std::string& scalar, const Dims& a) {
+    const OnnxConstant& c = *constant(scalar);
+    const int64_t width = a.empty() ? 1 : a.back();
+    if (width < 0) fail(n, "a scalar operand with a last dimension that follows the batch");
+    if (c.dtype != CAGR_DTYPE_F32) fail(n, std::string("a scalar operand of dtype ") + dtype_name(c.dtype));
+    std::vector<std::byte> data(static_cast<size_t>(width) * 4);
+    for (int64_t k = 0; k < width; ++k) std::memcpy(&data[static_cast<size_t>(k) * 4], c.data->data(), 4);
+    return add_constant(scalar + "_row", OnnxConstant{CAGR_DTYPE_F32, {width}, std::make_shared<const std::vector<std::byte>>(std::move(data))});
+  }
   // add/mul take B of A's shape or a suffix of it: constants go second (both ops commute), scalars
-  // become [1].
+  // become a row of A's last dim.
   bool lower_binary(size_t i) {
     const OnnxNode n = g_.nodes[i];
     std::string a = n.inputs[0], b = n.inputs[1];
     if (constant(a) && !constant(b)) std::swap(a, b);
-    if (const OnnxConstant* c = constant(b); c && c->dims.empty()) b = add_constant(b + "_1d", OnnxConstant{c->dtype, {1}, c->data});
-    const auto da = probes_.dims(a), db = constant(b) ? std::optional<Dims>(constant(b)->dims) : probes_.dims(b);
-    if (!da || !db) return false;
+    const auto da = probes_.dims(a);
+    if (!da) return false;
+    if (const OnnxConstant* c = constant(b); c && element_count(c->dims) == 1) b = row_of(n, b, *da);
+    const auto db = constant(b) ? std::optional<Dims>(constant(b)->dims) : probes_.dims(b);
+    if (!db) return false;
     if (db->size() > da->size() || !std::equal(db->rbegin(), db->rend(), da->rbegin())) {
       if (da->size() <= db->size() && std::equal(da->rbegin(), da->rend(), db->rbegin()) && !constant(a)) std::swap(a, b);
       else fail(n, "broadcasts [" + dims_to_string(*da) + "] with [" + dims_to_string(*db) + "]; abi/OPS.md's add/mul repeat only a trailing-shape B");
@@ -699,7 +711,9 @@ class Rewriter {
     const float scale = 1.0f / static_cast<float>(reduced);
     std::vector<std::byte> data(4);
     std::memcpy(data.data(), &scale, 4);
-    const std::string factor = add_constant(n.name + "_scale", OnnxConstant{CAGR_DTYPE_F32, {1}, std::make_shared<const std::vector<std::byte>>(data)});
+    const std::string factor =
+        row_of(n, add_constant(n.name + "_scale", OnnxConstant{CAGR_DTYPE_F32, {1}, std::make_shared<const std::vector<std::byte>>(data)}),
+               dims_of(n, n.outputs[0]));
     const std::string sum = fresh(n.outputs[0] + "_sum");
     g_.nodes[i] = cagr_node(n.name + "_mean", "mul", {sum, factor}, {n.outputs[0]});
     g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(n.name, "reduce_sum", {n.inputs[0]}, {sum}, attrs));

@@ -10,6 +10,7 @@ import argparse
 import os
 
 import numpy as np
+import onnx
 import torch
 
 import recsys_models as R
@@ -59,6 +60,28 @@ def write_unsupported_bag(out):
                       output_names=["pooled"], dynamic_axes={"indices": {0: "L"}, "offsets": {0: "B"}})
 
 
+def write_embedding_mean(out):
+    """Gather + ReduceMean (nn.Embedding, fixed-size bags) with both exporters, and its .npz."""
+    torch.manual_seed(7)
+    model = R.EmbeddingMean(50, 8).eval()
+    ids = torch.from_numpy(np.random.default_rng(7).integers(0, 50, (9, 3)))
+    with torch.no_grad():
+        expected_torch = model(ids).numpy()
+    for exporter, dynamo in (("torchscript", False), ("dynamo", True)):
+        path = os.path.join(out, f"embedding_mean_{exporter}.onnx")
+        names = dict(input_names=["indices"], output_names=["prob"])
+        if dynamo:
+            torch.onnx.export(model, (ids[:4],), path, dynamo=True, dynamic_shapes=({0: torch.export.Dim("B", min=2)},),
+                              external_data=False, **names)
+        else:
+            torch.onnx.export(model, (ids[:4],), path, dynamo=False, opset_version=17, dynamic_axes={"indices": {0: "B"}}, **names)
+        m = onnx.load(path)
+        R.strip_debug_info(m.graph)
+        onnx.save(m, path)
+        expected_ort, _ = R.run_onnxruntime(path, {"indices": ids.numpy()})
+        np.savez(path[:-len(".onnx")] + ".npz", indices=ids.numpy(), expected_torch=expected_torch, expected_ort=expected_ort)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "onnx", "fixtures"))
@@ -66,6 +89,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     write_unknown_op(out)
     write_unsupported_bag(out)
+    write_embedding_mean(out)
     for seed, (name, (factory, n_dense, rows)) in enumerate(models().items()):
         torch.manual_seed(seed)
         model = factory().eval()

@@ -107,6 +107,19 @@ class MeanBags(nn.Module):
         return torch.flatten(torch.stack(self.bags(dense.shape[0], indices, offsets), 1), 1)
 
 
+class EmbeddingMean(nn.Module):
+    """nn.Embedding looked up with fixed-size [B, P] ids and averaged, then a logistic layer: both
+    exporters emit Gather + ReduceMean (no loop). Its only input is `indices` [B, P]."""
+
+    def __init__(self, rows, dim):
+        super().__init__()
+        self.table = nn.Embedding(rows, dim)
+        self.out = nn.Linear(dim, 1)
+
+    def forward(self, indices):
+        return torch.sigmoid(self.out(self.table(indices).mean(1)))
+
+
 def random_inputs(n_dense, rows, batch, seed, min_pooling=0, max_pooling=2):
     """CAGR-layout inputs: min_pooling..max_pooling uniform ids per bag (0: empty bags too)."""
     rng = np.random.default_rng(seed)
