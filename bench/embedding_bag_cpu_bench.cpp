@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "plugin.hpp"
 #include "reference_ops.hpp"
 
 namespace {
 
-using cagr::reference::OpDesc;
+using OpDesc = cagr::abi::OwnedOpDesc;
 
 struct Config {
   int64_t tables, rows, dim, pooling, batch;

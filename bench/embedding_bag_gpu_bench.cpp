@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "plugin.hpp"
 
 namespace {
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   for (const Case& c : o.cases) {
     const std::vector<int32_t> indices = read_int32(c.indices_file), offsets = read_int32(c.offsets_file);
     if (static_cast<int64_t>(offsets.size()) != c.batch + 1) usage(c.name + ": offsets must hold batch + 1 entries");
-    cagr::reference::OpDesc op("embedding_bag");
+    cagr::abi::OwnedOpDesc op("embedding_bag");
     op.input(CAGR_DTYPE_I32, {static_cast<int64_t>(indices.size())})
         .input(CAGR_DTYPE_I32, {static_cast<int64_t>(offsets.size())})
         .input(CAGR_DTYPE_F32, {o.rows, o.dim})

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "plugin.hpp"
 
 namespace {
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   for (int64_t& index : indices) index = static_cast<int64_t>(rng() % static_cast<uint64_t>(rows_per_table));
   for (int64_t b = 0; b <= bags; ++b) offsets[static_cast<size_t>(b)] = b * o.pooling;
 
-  cagr::reference::OpDesc op("embedding_bag");
+  cagr::abi::OwnedOpDesc op("embedding_bag");
   op.input(CAGR_DTYPE_I64, {num_indices}).input(CAGR_DTYPE_I64, {bags + 1});
   for (int64_t t = 0; t < o.tables; ++t) op.input(CAGR_DTYPE_F32, {rows_per_table, o.dim});
   op.output(CAGR_DTYPE_F32, {o.batch, o.tables, o.dim});

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "cagr_struct.hpp"
-#include "op_desc.hpp"
+#include "node_desc.hpp"
 
 namespace cagr {
 
@@ -56,9 +56,9 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
         runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
       }
     }
-    const OpDesc desc(node, compiled_shapes_);
+    abi::OwnedOpDesc desc = describe_node(node, compiled_shapes_);
     try {
-      kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.get(), where.variant, constants);
+      kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants);
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
     }
@@ -154,13 +154,13 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
       in_buffers.push_back(buffers_.at({in, target}).get());
-      in_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(in)]));
+      in_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(in)]));
     }
     std::vector<cagr_buffer*> out_buffers;
     std::vector<cagr_tensor_desc> out_descs;
     for (int out : node.outputs) {
       out_buffers.push_back(buffers_.at({out, target}).get());
-      out_descs.push_back(make_tensor_desc(shapes[static_cast<size_t>(out)]));
+      out_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(out)]));
       home_[static_cast<size_t>(out)] = target;
     }
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "op_desc.hpp"
+#include "node_desc.hpp"
 
 namespace cagr {
 namespace {
@@ -42,13 +42,13 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
 
   for (int n : graph.topological_order()) {
     const Node& node = graph.nodes()[static_cast<size_t>(n)];
-    const OpDesc desc(node, shapes);
+    abi::OwnedOpDesc desc = describe_node(node, shapes);
     NodePlacement best;
     best.estimated_ns = std::numeric_limits<double>::infinity();
     std::string refusals;
     for (size_t t = 0; t < targets.size(); ++t) {
       const Target& target = targets[t];
-      const OpSupport support = target.plugin->query(target.device, desc.get());
+      const OpSupport support = target.plugin->query(target.device, desc.desc());
       if (!support.supported) {
         refusals += "\n  " + target.label() + ": " + support.reason;
         continue;

@@ -17,7 +17,7 @@
 #include "cpu_kernel.hpp"
 #include "host_memory.hpp"
 #include "op_contract.hpp"
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 
 using cagr::plugin::guarded;
 using cagr::plugin::invalid;
@@ -40,7 +40,7 @@ struct cagr_stream {};
 struct cagr_event {};
 
 struct cagr_kernel {
-  cagr::reference::OpDesc op;                  // as created: the run's descs replace the non-constant ones
+  cagr::abi::OwnedOpDesc op;                  // as created: the run's descs replace the non-constant ones
   std::vector<cagr::cpu::HostMemory> constants;  // per input; empty when the input comes at run
   std::vector<bool> is_constant;
   std::unique_ptr<cagr::cpu::Kernel> impl;
@@ -255,7 +255,7 @@ cagr_status kernel_create(cagr_context*, cagr_kernel_create_args* args) {
       invalid(view.type() + ": variant " + std::to_string(a.variant) + " out of range (" +
               std::to_string(impl.variants.size()) + " variants)");
 
-    auto kernel = std::make_unique<cagr_kernel>(cagr_kernel{cagr::reference::OpDesc::copy_of(*a.op), {}, {}, nullptr});
+    auto kernel = std::make_unique<cagr_kernel>(cagr_kernel{cagr::abi::OwnedOpDesc::copy_of(*a.op), {}, {}, nullptr});
     kernel->constants.resize(view.num_inputs());
     kernel->is_constant.assign(view.num_inputs(), false);
     for (size_t c = 0; c < a.num_constants; ++c) {
@@ -302,7 +302,7 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
   return guarded([&] {
     const auto a = abi::read_struct(non_null(args, "kernel_run args"));
     cagr_kernel& k = *non_null(a.kernel, "kernel");
-    cagr::reference::OpDesc run_op = k.op;
+    cagr::abi::OwnedOpDesc run_op = k.op;
     const std::string op = run_op.type();
     const bool gather = op == "gather";
     std::vector<const void*> inputs;

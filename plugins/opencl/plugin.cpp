@@ -6,7 +6,7 @@
 #include "cagr_plugin_support.hpp"
 #include "context.hpp"
 #include "error_record.hpp"
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "op_registry.hpp"
 
 using cagr::abi::read_struct;
@@ -33,9 +33,9 @@ struct cagr_event {
 };
 
 struct cagr_kernel {
-  cagr_kernel(Device* d, cagr::reference::OpDesc created) : device(d), op(std::move(created)) {}
+  cagr_kernel(Device* d, cagr::abi::OwnedOpDesc created) : device(d), op(std::move(created)) {}
   Device* device;
-  cagr::reference::OpDesc op;        // as created; a run's descs replace the non-constant ones
+  cagr::abi::OwnedOpDesc op;        // as created; a run's descs replace the non-constant ones
   std::vector<MemHandle> constants;  // per input: its device copy when given as a constant
   std::unique_ptr<OpKernel> impl;
   std::mutex mutex;  // an OpenCL kernel's arguments are shared state: one run at a time
@@ -343,7 +343,7 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
     if (a.variant < 0 || a.variant >= static_cast<int32_t>(variants.size()))
       invalid(std::string("opencl: ") + definition.type + " has no variant " + std::to_string(a.variant));
 
-    auto kernel = std::make_unique<cagr_kernel>(&device, cagr::reference::OpDesc::copy_of(*a.op));
+    auto kernel = std::make_unique<cagr_kernel>(&device, cagr::abi::OwnedOpDesc::copy_of(*a.op));
     const size_t num_inputs = kernel->op.inputs().size();
     kernel->constants.resize(num_inputs);
     std::vector<cl_mem> constants(num_inputs, nullptr);
@@ -395,7 +395,7 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     cagr_stream& stream = *require_object(a.stream, "stream");
     require_same_context(*kernel.device, *stream.device, "kernel and stream");
     const std::string op = kernel.op.type();
-    cagr::reference::OpDesc run_op = kernel.op;
+    cagr::abi::OwnedOpDesc run_op = kernel.op;
     std::vector<cl_mem> inputs, outputs;
     size_t next = 0;
     for (size_t i = 0; i < kernel.constants.size(); ++i) {

@@ -10,7 +10,7 @@
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
-#include "op_desc.hpp"
+#include "node_desc.hpp"
 #include "reference_graph.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
@@ -135,8 +135,8 @@ class AlternatingPlacement : public PlacementPolicy {
     const Placement cost = fallback.place(graph, shapes, targets);
     for (size_t n = 0; n < graph.nodes().size(); ++n) {
       const int t = static_cast<int>(n % targets.size());
-      const OpDesc desc(graph.nodes()[n], shapes);
-      const OpSupport s = targets[static_cast<size_t>(t)].plugin->query(targets[static_cast<size_t>(t)].device, desc.get());
+      abi::OwnedOpDesc desc = describe_node(graph.nodes()[n], shapes);
+      const OpSupport s = targets[static_cast<size_t>(t)].plugin->query(targets[static_cast<size_t>(t)].device, desc.desc());
       p.nodes.push_back(s.supported ? NodePlacement{t, 0, s.variants[0].name, 0} : cost.nodes[n]);
     }
     return p;

@@ -1,6 +1,6 @@
 #include "reference_graph.hpp"
 
-#include "op_desc.hpp"
+#include "node_desc.hpp"
 #include "reference_ops.hpp"
 #include "shape_inference.hpp"
 
@@ -21,7 +21,7 @@ std::vector<HostTensor> run_reference(const Graph& graph, const std::vector<Host
   }
   for (int n : graph.topological_order()) {
     const Node& node = graph.nodes()[static_cast<size_t>(n)];
-    const OpDesc desc(node, shapes);
+    abi::OwnedOpDesc desc = describe_node(node, shapes);
     std::vector<const void*> in;
     std::vector<void*> out;
     for (int id : node.inputs) in.push_back(values[static_cast<size_t>(id)].data.data());
@@ -29,7 +29,7 @@ std::vector<HostTensor> run_reference(const Graph& graph, const std::vector<Host
       values[static_cast<size_t>(id)] = HostTensor(shapes[static_cast<size_t>(id)].dtype, shapes[static_cast<size_t>(id)].dims);
       out.push_back(values[static_cast<size_t>(id)].data.data());
     }
-    reference::run(desc.get(), in.data(), out.data());
+    reference::run(desc.desc(), in.data(), out.data());
   }
   std::vector<HostTensor> outputs;
   for (int id : graph.outputs()) outputs.push_back(values[static_cast<size_t>(id)]);

@@ -17,14 +17,14 @@
 
 #include "cagr_plugin_support.hpp"
 #include "cagr_struct.hpp"
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "plugin.hpp"
 #include "reference_ops.hpp"
 
 namespace cagr {
 namespace {
 
-using reference::OpDesc;
+using OpDesc = abi::OwnedOpDesc;
 using Bytes = std::vector<std::byte>;
 
 template <class T>

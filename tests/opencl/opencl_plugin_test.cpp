@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "plugin.hpp"
 #include "reference_ops.hpp"
 
 namespace {
 
-using cagr::reference::OpDesc;
+using OpDesc = cagr::abi::OwnedOpDesc;
 
 // A fresh, empty folder for one test's disk cache.
 std::string fresh_folder(const std::string& name) {

@@ -186,7 +186,7 @@ TEST_F(Conformance, OutOfRangeIndexIsAnError) {
 
 // Descriptions outside OPS.md are refused by op_query with a reason and by kernel_create.
 TEST_F(Conformance, UnsupportedDescsAreRefused) {
-  using reference::OpDesc;
+  using OpDesc = abi::OwnedOpDesc;
   std::vector<OpDesc> bad;
   bad.push_back(OpDesc("linear").input(CAGR_DTYPE_I8, {3, 4}).input(CAGR_DTYPE_F32, {5, 4}).output(CAGR_DTYPE_F32, {3, 5}));
   bad.push_back(OpDesc("linear").input(CAGR_DTYPE_F32, {3, 4, 1}).input(CAGR_DTYPE_F32, {5, 4}).output(CAGR_DTYPE_F32, {3, 5}));

@@ -8,7 +8,7 @@
 
 namespace cagr::conformance {
 
-using reference::OpDesc;
+using OpDesc = abi::OwnedOpDesc;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 
 namespace cagr::conformance {
 
@@ -19,7 +19,7 @@ using Rng = std::mt19937_64;
 
 struct Case {
   std::string label;  // what the case is, for failure messages
-  reference::OpDesc op;
+  abi::OwnedOpDesc op;
   std::vector<Bytes> inputs;  // data of every input, constants included, in input order
 };
 

@@ -8,12 +8,12 @@
 #include <stdexcept>
 #include <vector>
 
-#include "op_desc.hpp"
+#include "owned_op_desc.hpp"
 #include "reference_ops.hpp"
 
 namespace {
 
-using cagr::reference::OpDesc;
+using OpDesc = cagr::abi::OwnedOpDesc;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;

@@ -1,4 +1,4 @@
-// op_desc.hpp - an op description that owns its strings, shapes and attributes, and hands out the
+// owned_op_desc.hpp - an op description that owns its strings, shapes and attributes, and hands out the
 // ABI's pointer-based cagr_op_desc view of them. For code that makes ops (tests, benchmarks,
 // graph builders): the raw ABI struct owns nothing.
 #pragma once
@@ -11,7 +11,7 @@
 #include "cagr_plugin.h"
 #include "cagr_struct.hpp"
 
-namespace cagr::reference {
+namespace cagr::abi {
 
 inline cagr_tensor_desc tensor_desc(cagr_dtype dtype, const std::vector<int64_t>& dims) {
   auto t = abi::make_struct<cagr_tensor_desc>();
@@ -21,14 +21,14 @@ inline cagr_tensor_desc tensor_desc(cagr_dtype dtype, const std::vector<int64_t>
   return t;
 }
 
-class OpDesc {
+class OwnedOpDesc {
  public:
-  explicit OpDesc(std::string type) : type_(std::move(type)) {}
+  explicit OwnedOpDesc(std::string type) : type_(std::move(type)) {}
 
   // An owning copy of a host-owned description (read within its struct sizes).
-  static OpDesc copy_of(const cagr_op_desc& op) {
+  static OwnedOpDesc copy_of(const cagr_op_desc& op) {
     const auto d = abi::read_struct(&op);
-    OpDesc copy(d.op_type != nullptr ? d.op_type : "");
+    OwnedOpDesc copy(d.op_type != nullptr ? d.op_type : "");
     for (size_t i = 0; i < d.num_inputs; ++i) copy.inputs_.push_back(abi::read_struct(d.inputs[i]));
     for (size_t i = 0; i < d.num_outputs; ++i) copy.outputs_.push_back(abi::read_struct(d.outputs[i]));
     for (size_t i = 0; i < d.num_attrs; ++i) {
@@ -42,19 +42,22 @@ class OpDesc {
     return copy;
   }
 
-  OpDesc& input(cagr_dtype dtype, const std::vector<int64_t>& dims) {
+  OwnedOpDesc& input(cagr_dtype dtype, const std::vector<int64_t>& dims) {
     inputs_.push_back(tensor_desc(dtype, dims));
     return *this;
   }
-  OpDesc& output(cagr_dtype dtype, const std::vector<int64_t>& dims) {
+  OwnedOpDesc& output(cagr_dtype dtype, const std::vector<int64_t>& dims) {
     outputs_.push_back(tensor_desc(dtype, dims));
     return *this;
   }
-  OpDesc& attr(const std::string& name, int64_t value) { return add({name, CAGR_ATTR_INT, value, 0, {}, {}, {}}); }
-  OpDesc& attr(const std::string& name, const std::string& value) { return add({name, CAGR_ATTR_STRING, 0, 0, value, {}, {}}); }
-  OpDesc& attr(const std::string& name, const char* value) { return attr(name, std::string(value)); }
-  OpDesc& attr(const std::string& name, double value) { return add({name, CAGR_ATTR_FLOAT, 0, value, {}, {}, {}}); }
-  OpDesc& attr(const std::string& name, const std::vector<int64_t>& value) {
+  OwnedOpDesc& attr(const std::string& name, int64_t value) { return add({name, CAGR_ATTR_INT, value, 0, {}, {}, {}}); }
+  OwnedOpDesc& attr(const std::string& name, const std::string& value) { return add({name, CAGR_ATTR_STRING, 0, 0, value, {}, {}}); }
+  OwnedOpDesc& attr(const std::string& name, const char* value) { return attr(name, std::string(value)); }
+  OwnedOpDesc& attr(const std::string& name, double value) { return add({name, CAGR_ATTR_FLOAT, 0, value, {}, {}, {}}); }
+  OwnedOpDesc& attr(const std::string& name, const std::vector<double>& value) {
+    return add({name, CAGR_ATTR_FLOATS, 0, 0, {}, {}, value});
+  }
+  OwnedOpDesc& attr(const std::string& name, const std::vector<int64_t>& value) {
     return add({name, CAGR_ATTR_INTS, 0, 0, {}, value, {}});
   }
 
@@ -106,7 +109,7 @@ class OpDesc {
     std::vector<int64_t> ints;
     std::vector<double> floats;
   };
-  OpDesc& add(Attr a) {
+  OwnedOpDesc& add(Attr a) {
     attrs_.push_back(std::move(a));
     return *this;
   }
@@ -121,4 +124,4 @@ class OpDesc {
   cagr_op_desc desc_{};
 };
 
-}  // namespace cagr::reference
+}  // namespace cagr::abi
