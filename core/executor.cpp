@@ -39,34 +39,68 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
 
   kernels_.resize(graph_.nodes().size());
+  kernel_shapes_.resize(graph_.nodes().size());
   runtime_inputs_.resize(graph_.nodes().size());
   for (int n : order_) {
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-    const NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
-    const Target& target = targets_[static_cast<size_t>(where.target)];
-    std::vector<cagr_constant> constants;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
-      const TensorInfo& info = graph_.tensor(node.inputs[i]);
-      if (info.is_constant() && is_weight_input(node.op, i)) {
-        auto c = abi::make_struct<cagr_constant>();
-        c.input_index = i;
-        c.data = info.data->data();
-        constants.push_back(c);
-      } else {
+      if (!(graph_.tensor(node.inputs[i]).is_constant() && is_weight_input(node.op, i)))
         runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
-      }
     }
-    abi::OwnedOpDesc desc = describe_node(node, compiled_shapes_);
-    try {
-      kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants);
-    } catch (const Error& e) {
-      throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
-    }
+    create_kernel(n, compiled_shapes_);
   }
   upload_constants();
 }
 
 Executor::~Executor() = default;
+
+void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
+  const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+  const NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+  const Target& target = targets_[static_cast<size_t>(where.target)];
+  std::vector<cagr_constant> constants;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const TensorInfo& info = graph_.tensor(node.inputs[i]);
+    if (info.is_constant() && is_weight_input(node.op, i)) {
+      auto c = abi::make_struct<cagr_constant>();
+      c.input_index = i;
+      c.data = info.data->data();
+      constants.push_back(c);
+    }
+  }
+  abi::OwnedOpDesc desc = describe_node(node, shapes);
+  try {
+    kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants);
+  } catch (const Error& e) {
+    throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
+  }
+  std::vector<Dims>& made = kernel_shapes_[static_cast<size_t>(n)];
+  made.clear();
+  for (int id : node.inputs) made.push_back(shapes[static_cast<size_t>(id)].dims);
+  for (int id : node.outputs) made.push_back(shapes[static_cast<size_t>(id)].dims);
+  ++plan_generation_;
+}
+
+// A kernel serves runs whose tensors differ from its creation shapes in the first dimension only
+// (the batch, the number of indices: OPS.md's "varies per run"). Any other change - NGCF's number of
+// candidates, a gather's index shape - gets a kernel made for the new shapes, before any work is
+// queued (never during a capture).
+void Executor::fit_kernels(const std::vector<TensorShape>& shapes) {
+  for (int n : order_) {
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    const std::vector<Dims>& made = kernel_shapes_[static_cast<size_t>(n)];
+    size_t k = 0;
+    bool fits = true;
+    for (const auto* ids : {&node.inputs, &node.outputs}) {
+      for (int id : *ids) {
+        const Dims& run = shapes[static_cast<size_t>(id)].dims;
+        const Dims& then = made[k++];
+        fits = fits && run.size() == then.size() && (run.empty() || std::equal(run.begin() + 1, run.end(), then.begin() + 1));
+      }
+    }
+    if (!fits) create_kernel(n, shapes);
+  }
+}
 
 Buffer& Executor::buffer(int tensor, int target, uint64_t bytes) {
   const auto key = std::make_pair(tensor, target);
@@ -77,7 +111,7 @@ Buffer& Executor::buffer(int tensor, int target, uint64_t bytes) {
     const Target& t = targets_[static_cast<size_t>(target)];
     Buffer fresh = t.plugin->alloc(t.device, size);
     it = buffers_.insert_or_assign(key, std::move(fresh)).first;
-    ++buffer_generation_;
+    ++plan_generation_;
   }
   return it->second;
 }
@@ -199,6 +233,7 @@ void Executor::bind(const std::vector<HostTensor>& inputs) {
     input_dims.push_back(inputs[i].dims);
   }
   bound_shapes_ = infer_shapes(graph_, input_dims);
+  fit_kernels(bound_shapes_);
   upload_inputs(inputs);
   size_outputs(bound_shapes_);
   // The caller's memory may go once bind() returns.
@@ -218,7 +253,7 @@ std::vector<HostTensor> Executor::run_bound() {
 
   if (captures()) {
     Stream& stream = streams_[static_cast<size_t>(placement_.nodes.front().target)];
-    const bool same = graph_replay_ && replay_generation_ == buffer_generation_ && replay_shapes_.size() == shapes.size() &&
+    const bool same = graph_replay_ && replay_generation_ == plan_generation_ && replay_shapes_.size() == shapes.size() &&
                       std::equal(shapes.begin(), shapes.end(), replay_shapes_.begin(),
                                  [](const TensorShape& a, const TensorShape& b) { return a.dims == b.dims; });
     if (!same) {
@@ -232,7 +267,7 @@ std::vector<HostTensor> Executor::run_bound() {
       }
       graph_replay_ = stream.end_capture();
       replay_shapes_ = shapes;
-      replay_generation_ = buffer_generation_;
+      replay_generation_ = plan_generation_;
     }
     graph_replay_.launch(stream);
   } else {

@@ -59,6 +59,8 @@ class Executor {
   std::string plan_table() const;
 
  private:
+  void create_kernel(int node, const std::vector<TensorShape>& shapes);
+  void fit_kernels(const std::vector<TensorShape>& shapes);
   Buffer& buffer(int tensor, int target, uint64_t bytes);
   void upload_constants();
   void upload_inputs(const std::vector<HostTensor>& inputs);
@@ -73,6 +75,7 @@ class Executor {
   std::vector<int> producer_;                        // per tensor: the node writing it, -1 input/constant
   std::vector<TensorShape> compiled_shapes_;
   std::vector<Kernel> kernels_;                      // per node
+  std::vector<std::vector<Dims>> kernel_shapes_;     // per node: input then output shapes it was made for
   std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
   std::vector<Stream> streams_;                      // per target
   std::map<std::pair<int, int>, Buffer> buffers_;    // (tensor, target) -> buffer
@@ -81,7 +84,8 @@ class Executor {
   bool profiling_ = false;
   std::vector<NodeProfile> profile_;
   bool capture_ = false;
-  uint64_t buffer_generation_ = 0;       // bumped on every (re)allocation: a recorded graph holds addresses
+  uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
+                                  // a recorded graph holds their addresses
   std::vector<TensorShape> bound_shapes_;  // of the inputs last bound
   CapturedGraph graph_replay_;
   std::vector<TensorShape> replay_shapes_;

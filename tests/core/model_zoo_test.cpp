@@ -1,0 +1,123 @@
+// The zoo's model structures (DeepFM, NGCF, DLRM variants) on every device built here, against the
+// reference run of the same graph. Sizes are shrunk so the tests take seconds; the structure is the
+// one cagr-zoo writes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "executor.hpp"
+#include "graph_builder.hpp"
+#include "model_zoo.hpp"
+#include "reference_graph.hpp"
+#include "registry.hpp"
+#include "targets.hpp"
+
+namespace cagr {
+namespace {
+
+const Registry& registry() {
+  static const Registry r = [] {
+    DiscoveryOptions o;
+    o.paths = {CAGR_TEST_PLUGIN_DIR};
+    o.use_env = false;
+    o.use_default_folders = false;
+    o.probe = false;
+    return Registry::discover(o);
+  }();
+  return r;
+}
+
+// Rows of the table that input `name` indexes: the first embedding_bag's smallest table for
+// indices, the gather table for ids.
+int64_t rows_for(const Graph& graph, const std::string& name) {
+  int64_t rows = INT64_MAX;
+  for (const Node& n : graph.nodes()) {
+    if (n.op == "embedding_bag" && graph.tensor(n.inputs[0]).name == name)
+      for (size_t i = 2; i < n.inputs.size(); ++i) rows = std::min(rows, graph.tensor(n.inputs[i]).dims[0]);
+    if (n.op == "gather" && graph.tensor(n.inputs[1]).name == name) rows = std::min(rows, graph.tensor(n.inputs[0]).dims[0]);
+  }
+  return rows;
+}
+
+int64_t tables_of(const Graph& graph) {
+  for (const Node& n : graph.nodes())
+    if (n.op == "embedding_bag") return static_cast<int64_t>(n.inputs.size()) - 2;
+  return 0;
+}
+
+std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch, uint64_t seed) {
+  WeightRng rng(seed);
+  std::vector<HostTensor> inputs;
+  for (int id : graph.inputs()) {
+    const TensorInfo& info = graph.tensor(id);
+    if (info.name == "dense") {
+      HostTensor t(CAGR_DTYPE_F32, {batch, info.dims[1]});
+      for (int64_t i = 0; i < t.numel(); ++i) t.as<float>()[i] = rng.uniform(0, 1);
+      inputs.push_back(std::move(t));
+    } else if (info.name == "offsets") {
+      std::vector<int64_t> offsets;
+      for (int64_t i = 0; i <= tables_of(graph) * batch; ++i) offsets.push_back(i);
+      inputs.push_back(HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(offsets.size())}, offsets));
+    } else {  // ids: one per bag (indices), per user, or per candidate item
+      const int64_t count = info.name == "indices" ? tables_of(graph) * batch : info.name == "items" ? 3 * batch + 11 : batch;
+      std::vector<int64_t> ids;
+      for (int64_t i = 0; i < count; ++i) ids.push_back(static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(rows_for(graph, info.name))));
+      inputs.push_back(HostTensor::from(CAGR_DTYPE_I64, {count}, ids));
+    }
+  }
+  return inputs;
+}
+
+void expect_matches_reference_on_every_device(const Graph& graph) {
+  const std::vector<Target> targets = targets_of(registry());
+  ASSERT_FALSE(targets.empty());
+  for (const Target& target : targets) {
+    SCOPED_TRACE(graph.name + " on " + target.label() + " (" + target.info.name + ")");
+    std::vector<Dims> dims;
+    for (const auto& t : random_inputs(graph, 8, 1)) dims.push_back(t.dims);
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims, policy);
+    for (int64_t batch : {1, 8, 29}) {
+      const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) + 17);
+      const auto got = exec.run(inputs);
+      const auto want = testing::run_reference(graph, inputs);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t o = 0; o < got.size(); ++o) {
+        ASSERT_EQ(got[o].dims, want[o].dims);
+        ASSERT_EQ(got[o].dtype, want[o].dtype);
+        for (int64_t i = 0; i < want[o].numel(); ++i) {
+          if (want[o].dtype == CAGR_DTYPE_I64) {
+            ASSERT_EQ(got[o].as<int64_t>()[i], want[o].as<int64_t>()[i]) << "output " << o << " at " << i << ", batch " << batch;
+          } else {
+            const double a = got[o].as<float>()[i], b = want[o].as<float>()[i];
+            ASSERT_LE(std::abs(a - b), 1e-5 * std::max(std::abs(b), 1e-1)) << "output " << o << " at " << i << ", batch " << batch;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(ModelZoo, DeepFm) { expect_matches_reference_on_every_device(zoo::deepfm_avazu(3, 8, 500, {32, 16})); }
+
+// NGCF scores candidates with a linear layer whose weights are the gathered item vectors: a
+// linear with W given at run time, then top_k.
+TEST(ModelZoo, NgcfTopK) { expect_matches_reference_on_every_device(zoo::ngcf(4, 300, 700, 24, 5)); }
+
+TEST(ModelZoo, DlrmCriteoShape) {
+  expect_matches_reference_on_every_device(zoo::dlrm("dlrm_criteo_small", {"criteo", 8, 300, {32, 8}, {32, 16}, "mean"}, 5));
+}
+
+TEST(ModelZoo, EveryZooEntryIsListedAndNamed) {
+  std::set<std::string> names;
+  for (const auto& m : zoo::models()) {
+    EXPECT_FALSE(m.description.empty()) << m.name;
+    EXPECT_TRUE(names.insert(m.name).second) << "duplicate " << m.name;
+  }
+  EXPECT_TRUE(names.count("dlrm_kaggle") && names.count("deepfm_avazu") && names.count("ngcf") && names.count("two_stage_ranker"));
+  EXPECT_THROW(zoo::find_model("nope"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace cagr
