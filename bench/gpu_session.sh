@@ -11,7 +11,7 @@ out=${OUT:-gpu-out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/card.txt"
 
-CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests" \
+CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests bench_embedding_bag_gpu" \
   tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
 
 # NVIDIA's OpenCL library through the ICD loader.
@@ -27,17 +27,16 @@ cuda=$b/plugins/libcagr_cuda.so
 # f32 on both sides, then TF32 allowed on both (outputs then differ by TF32's 10-bit mantissa).
 python3 bench/cagr_vs_torch.py --build=$b --device=cuda --plugins=$cuda --models=dlrm_kaggle \
   --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 > "$out/dlrm.md" 2> "$out/dlrm.log"
-cat "$out/dlrm.md"
 python3 bench/cagr_vs_torch.py --build=$b --device=cuda --plugins=$cuda --models=dlrm_kaggle \
   --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 --allow-tf32 --tolerance=2e-2 \
-  > "$out/dlrm_tf32.md" 2> "$out/dlrm_tf32.log"
-cat "$out/dlrm_tf32.md"
+  >> "$out/dlrm.md" 2>> "$out/dlrm.log"
+cat "$out/dlrm.md"
 
 # Where the time goes: per-node device time at batch 16384, inputs resident.
 $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=16384 --iterations=50 \
-  --resident_inputs --print-plan > "$out/dlrm_profile_16384.txt" 2>&1
-tail -20 "$out/dlrm_profile_16384.txt"
+  --resident_inputs --print-plan > "$out/profile.txt" 2>&1
+tail -20 "$out/profile.txt"
 
 # The same DLRM (tables capped at 100K rows) on each plugin: CUDA, NVIDIA OpenCL, the host CPU.
 $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle_small --out=/tmp/dlrm_small/model.xml > /dev/null
@@ -49,3 +48,9 @@ for p in libcagr_cuda.so libcagr_opencl.so libcagr_cpu.so; do
   done
 done > "$out/plugins.txt" 2>&1
 cat "$out/plugins.txt"
+
+# embedding_bag: every variant against PyTorch eager and a device copy, 20M x 128 and x 16, batch 16384.
+python3 bench/gpu_vs_pytorch.py --bench $b/bench/bench_embedding_bag_gpu --plugin $cuda --iterations 100 \
+  > "$out/embedding.md" 2>&1
+cat "$out/embedding.md"
+

@@ -14,11 +14,13 @@ void require_f32(const Shape& s, const std::string& what) {
 // ---- concat ---------------------------------------------------------------------------------
 
 // Copies an [outer, inner] block into columns [offset, offset + inner) of an [outer, out_inner] one.
-__global__ void copy_columns_kernel(const float* src, float* dst, int64_t outer, int64_t inner, int64_t out_inner,
-                                    int64_t offset) {
-  const int64_t count = outer * inner;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
-    dst[(i / inner) * out_inner + offset + i % inner] = src[i];
+// Index is uint32_t whenever the block fits: a 64-bit division per element costs several times a
+// 32-bit one and made this copy instruction-bound.
+template <class Index>
+__global__ void copy_columns_kernel(const float* src, float* dst, Index outer, Index inner, Index out_inner, Index offset) {
+  const Index count = outer * inner;
+  for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < count; i += Index(gridDim.x) * blockDim.x)
+    dst[int64_t(i / inner) * out_inner + offset + i % inner] = src[i];
 }
 
 struct ConcatLayout {
@@ -61,12 +63,16 @@ class ConcatKernel : public GpuKernel {
     int64_t offset = 0;
     for (size_t i = 0; i < t.inputs.size(); ++i) {
       const int64_t count = layout.outer * layout.inner[i];
-      if (count > 0) {
-        copy_columns_kernel<<<blocks_for(count), kBlockThreads, 0, t.stream>>>(
-            static_cast<const float*>(t.inputs[i]), static_cast<float*>(t.outputs[0]), layout.outer, layout.inner[i],
-            layout.out_inner, offset);
-        check_launch("copy_columns_kernel");
+      const auto* src = static_cast<const float*>(t.inputs[i]);
+      auto* dst = static_cast<float*>(t.outputs[0]);
+      if (count > 0 && layout.outer * layout.out_inner < (int64_t(1) << 32)) {
+        copy_columns_kernel<uint32_t><<<blocks_for(count), kBlockThreads, 0, t.stream>>>(
+            src, dst, uint32_t(layout.outer), uint32_t(layout.inner[i]), uint32_t(layout.out_inner), uint32_t(offset));
+      } else if (count > 0) {
+        copy_columns_kernel<int64_t><<<blocks_for(count), kBlockThreads, 0, t.stream>>>(
+            src, dst, layout.outer, layout.inner[i], layout.out_inner, offset);
       }
+      if (count > 0) check_launch("copy_columns_kernel");
       offset += layout.inner[i];
     }
   }
