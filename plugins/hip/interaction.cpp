@@ -1,5 +1,6 @@
 // dot_interaction and fm_interaction (OPS.md): the feature-interaction layers of DLRM and DeepFM,
 // each one fused kernel reading a sample's features once.
+#include <algorithm>
 #include <cmath>
 
 #include "gpu_check.hpp"
@@ -34,18 +35,29 @@ __device__ void pair_of(int64_t p, bool self, int& i, int& j) {
   j = int(p - first(i));
 }
 
-// One block per sample: the sample's [F, D] features in shared memory, one thread per pair.
-// Rows are stored `dim + 1` floats apart: with D a multiple of 32 banks' worth (D = 16, 32 ...)
-// the threads of a warp, reading different rows at the same d, would otherwise hit the same banks.
-__global__ void dot_interaction_kernel(const float* features, float* dots, int features_per_sample, int dim,
-                                       int64_t pairs, bool self) {
-  extern __shared__ float sample[];
+// 32 lanes per sample, up to kMaxSamplesPerBlock samples per block (as many as 48 KiB of shared
+// memory holds): each group copies its sample's [F, D] features into shared memory (coalesced) and
+// its lanes take the pairs in turn, so consecutive lanes write consecutive outputs. Rows are stored `dim + 1` floats apart: with D a multiple of the
+// 32 banks' width (D = 16, 32 ...) lanes reading different rows at the same d would otherwise hit
+// the same banks.
+constexpr int kMaxSamplesPerBlock = 8;
+constexpr int kLanesPerSample = 32;
+
+__global__ void dot_interaction_kernel(const float* features, float* dots, int64_t batch, int features_per_sample,
+                                       int dim, int64_t pairs, bool self, int samples_per_block) {
+  extern __shared__ float shared[];
+  const int group = int(threadIdx.x) / kLanesPerSample;
+  const int lane = int(threadIdx.x) % kLanesPerSample;
+  const int64_t b = int64_t(blockIdx.x) * samples_per_block + group;
+  const bool active = b < batch;  // no early return: every thread reaches the barrier
   const int stride = dim + 1;
-  const int64_t b = blockIdx.x;
+  float* sample = shared + group * features_per_sample * stride;
   const float* src = features + b * features_per_sample * int64_t(dim);
-  for (int e = threadIdx.x; e < features_per_sample * dim; e += blockDim.x) sample[(e / dim) * stride + e % dim] = src[e];
+  if (active)
+    for (int e = lane; e < features_per_sample * dim; e += kLanesPerSample) sample[(e / dim) * stride + e % dim] = src[e];
   __syncthreads();
-  for (int64_t p = threadIdx.x; p < pairs; p += blockDim.x) {
+  if (!active) return;
+  for (int64_t p = lane; p < pairs; p += kLanesPerSample) {
     int i, j;
     pair_of(p, self, i, j);
     float sum = 0.f;
@@ -62,10 +74,12 @@ class DotInteractionKernel : public GpuKernel {
     const FeatureShape s(t.input_shapes, t.output_shapes, "dot_interaction", pair_count(f, self_));
     const int64_t pairs = pair_count(s.features, self_);
     if (s.batch == 0 || pairs == 0) return;
-    const size_t shared = static_cast<size_t>(s.features * (s.dim + 1) * 4);
-    dot_interaction_kernel<<<static_cast<unsigned>(s.batch), 128, shared, t.stream>>>(
-        static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), int(s.features), int(s.dim), pairs,
-        self_);
+    const int64_t sample_bytes = s.features * (s.dim + 1) * 4;
+    const int per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
+    const auto blocks = static_cast<unsigned>((s.batch + per_block - 1) / per_block);
+    dot_interaction_kernel<<<blocks, per_block * kLanesPerSample, static_cast<size_t>(per_block * sample_bytes), t.stream>>>(
+        static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), s.batch, int(s.features), int(s.dim),
+        pairs, self_, per_block);
     check_launch("dot_interaction_kernel");
   }
 
@@ -83,7 +97,7 @@ class DotInteractionOp : public GpuOp {
       plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * (s.dim + 1) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
     const double pairs = double(pair_count(s.features, self));
-    return {{{"block_per_sample", 2.0 * s.batch * pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + pairs)}}, {}};
+    return {{{"warp_per_sample", 2.0 * s.batch * pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + pairs)}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     variants(setup.op, setup.device);
