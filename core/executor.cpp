@@ -38,6 +38,14 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
     for (int out : graph_.nodes()[n].outputs) producer_[static_cast<size_t>(out)] = static_cast<int>(n);
   for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
 
+  // A reshape changes no byte: its output shares its input's buffers (a view) and runs no kernel.
+  storage_.resize(graph_.num_tensors());
+  for (size_t t = 0; t < storage_.size(); ++t) storage_[t] = static_cast<int>(t);
+  for (int n : order_) {
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    if (is_view(n)) storage_[static_cast<size_t>(node.outputs[0])] = storage_[static_cast<size_t>(node.inputs[0])];
+  }
+
   kernels_.resize(graph_.nodes().size());
   kernel_shapes_.resize(graph_.nodes().size());
   runtime_inputs_.resize(graph_.nodes().size());
@@ -47,12 +55,19 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
       if (!(graph_.tensor(node.inputs[i]).is_constant() && is_weight_input(node.op, i)))
         runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
     }
-    create_kernel(n, compiled_shapes_);
+    if (!is_view(n)) create_kernel(n, compiled_shapes_);
   }
   upload_constants();
 }
 
 Executor::~Executor() = default;
+
+bool Executor::is_view(int n) const {
+  const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+  return node.op == "reshape" && !graph_.tensor(node.inputs.at(0)).is_constant();
+}
+
+Buffer& Executor::stored(int tensor, int target) { return buffers_.at({storage_[static_cast<size_t>(tensor)], target}); }
 
 void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
   const Node& node = graph_.nodes()[static_cast<size_t>(n)];
@@ -87,6 +102,7 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
 // queued (never during a capture).
 void Executor::fit_kernels(const std::vector<TensorShape>& shapes) {
   for (int n : order_) {
+    if (is_view(n)) continue;
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const std::vector<Dims>& made = kernel_shapes_[static_cast<size_t>(n)];
     size_t k = 0;
@@ -103,7 +119,7 @@ void Executor::fit_kernels(const std::vector<TensorShape>& shapes) {
 }
 
 Buffer& Executor::buffer(int tensor, int target, uint64_t bytes) {
-  const auto key = std::make_pair(tensor, target);
+  const auto key = std::make_pair(storage_[static_cast<size_t>(tensor)], target);
   auto it = buffers_.find(key);
   if (it == buffers_.end() || it->second.bytes() < bytes) {
     // Grow-only, with headroom so that a slowly growing batch does not reallocate every run.
@@ -123,7 +139,7 @@ void Executor::upload_constants() {
     const int target = placement_.nodes[static_cast<size_t>(n)].target;
     for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
       const TensorInfo& info = graph_.tensor(in);
-      if (!info.is_constant() || buffers_.count({in, target})) continue;
+      if (!info.is_constant() || buffers_.count({storage_[static_cast<size_t>(in)], target})) continue;
       buffer(in, target, info.data->size()).copy_from_host(streams_[static_cast<size_t>(target)], info.data->data(), info.data->size());
     }
   }
@@ -138,7 +154,7 @@ void Executor::move_to(int tensor, int target, const std::vector<TensorShape>& s
   const uint64_t bytes = byte_size(shapes[static_cast<size_t>(tensor)]);
   std::vector<std::byte>& staging = staging_.emplace_back(bytes);
   Stream& src_stream = streams_[static_cast<size_t>(from)];
-  buffers_.at({tensor, from}).copy_to_host(src_stream, staging.data(), bytes);
+  stored(tensor, from).copy_to_host(src_stream, staging.data(), bytes);
   src_stream.synchronize();
   buffer(tensor, target, bytes).copy_from_host(streams_[static_cast<size_t>(target)], staging.data(), bytes);
 }
@@ -187,20 +203,20 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     std::vector<cagr_tensor_desc> in_descs;
     for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
-      in_buffers.push_back(buffers_.at({in, target}).get());
+      in_buffers.push_back(stored(in, target).get());
       in_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(in)]));
     }
     std::vector<cagr_buffer*> out_buffers;
     std::vector<cagr_tensor_desc> out_descs;
     for (int out : node.outputs) {
-      out_buffers.push_back(buffers_.at({out, target}).get());
+      out_buffers.push_back(stored(out, target).get());
       out_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(out)]));
       home_[static_cast<size_t>(out)] = target;
     }
 
     const auto start = std::chrono::steady_clock::now();
     try {
-      kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
+      if (!is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
       if (profiling_) stream.synchronize();
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
@@ -247,7 +263,8 @@ std::vector<HostTensor> Executor::run_bound() {
     for (int n : order_) {
       const Node& node = graph_.nodes()[static_cast<size_t>(n)];
       const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
-      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(), p.variant_name, {}});
+      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(),
+                                     is_view(n) ? "view (no copy)" : p.variant_name, {}});
     }
   }
 
@@ -280,7 +297,7 @@ std::vector<HostTensor> Executor::run_bound() {
     HostTensor h(shape.dtype, shape.dims);
     const int from = home_[static_cast<size_t>(out)];
     if (from < 0) throw std::logic_error("output '" + graph_.tensor(out).name + "' is not computed by any node");
-    buffers_.at({out, from}).copy_to_host(streams_[static_cast<size_t>(from)], h.data.data(), h.data.size());
+    stored(out, from).copy_to_host(streams_[static_cast<size_t>(from)], h.data.data(), h.data.size());
     outputs.push_back(std::move(h));
   }
   try {
@@ -302,7 +319,8 @@ std::string Executor::plan_table() const {
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
     std::snprintf(line, sizeof line, "%-4d %-24s %-16s %-12s %-26s %12.2f  [%s]\n", step++, node.name.c_str(), node.op.c_str(),
-                  targets_[static_cast<size_t>(p.target)].label().c_str(), p.variant_name.c_str(), p.estimated_ns / 1000.0,
+                  targets_[static_cast<size_t>(p.target)].label().c_str(), is_view(n) ? "view (no copy)" : p.variant_name.c_str(),
+                  is_view(n) ? 0.0 : p.estimated_ns / 1000.0,
                   dims_to_string(compiled_shapes_[static_cast<size_t>(node.outputs.at(0))].dims).c_str());
     out << line;
   }

@@ -59,6 +59,8 @@ class Executor {
   std::string plan_table() const;
 
  private:
+  bool is_view(int node) const;
+  Buffer& stored(int tensor, int target);  // the buffer holding `tensor` on `target` (views: their source's)
   void create_kernel(int node, const std::vector<TensorShape>& shapes);
   void fit_kernels(const std::vector<TensorShape>& shapes);
   Buffer& buffer(int tensor, int target, uint64_t bytes);
@@ -78,7 +80,8 @@ class Executor {
   std::vector<std::vector<Dims>> kernel_shapes_;     // per node: input then output shapes it was made for
   std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
   std::vector<Stream> streams_;                      // per target
-  std::map<std::pair<int, int>, Buffer> buffers_;    // (tensor, target) -> buffer
+  std::map<std::pair<int, int>, Buffer> buffers_;    // (storage tensor, target) -> buffer
+  std::vector<int> storage_;                         // per tensor: whose buffers hold it (itself, or a view's source)
   std::vector<int> home_;                            // per tensor: target holding its latest value, -1 host
   std::vector<std::vector<std::byte>> staging_;      // host copies for cross-device moves in this run
   bool profiling_ = false;
