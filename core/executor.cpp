@@ -43,7 +43,7 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   for (size_t t = 0; t < storage_.size(); ++t) storage_[t] = static_cast<int>(t);
   for (int n : order_) {
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-    if (is_view(n)) storage_[static_cast<size_t>(node.outputs[0])] = storage_[static_cast<size_t>(node.inputs[0])];
+    if (graph_.is_view(n)) storage_[static_cast<size_t>(node.outputs[0])] = storage_[static_cast<size_t>(node.inputs[0])];
   }
 
   kernels_.resize(graph_.nodes().size());
@@ -55,17 +55,12 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
       if (!(graph_.tensor(node.inputs[i]).is_constant() && is_weight_input(node.op, i)))
         runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
     }
-    if (!is_view(n)) create_kernel(n, compiled_shapes_);
+    if (!graph_.is_view(n)) create_kernel(n, compiled_shapes_);
   }
   upload_constants();
 }
 
 Executor::~Executor() = default;
-
-bool Executor::is_view(int n) const {
-  const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-  return node.op == "reshape" && !graph_.tensor(node.inputs.at(0)).is_constant();
-}
 
 Buffer& Executor::stored(int tensor, int target) { return buffers_.at({storage_[static_cast<size_t>(tensor)], target}); }
 
@@ -102,7 +97,7 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
 // queued (never during a capture).
 void Executor::fit_kernels(const std::vector<TensorShape>& shapes) {
   for (int n : order_) {
-    if (is_view(n)) continue;
+    if (graph_.is_view(n)) continue;
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const std::vector<Dims>& made = kernel_shapes_[static_cast<size_t>(n)];
     size_t k = 0;
@@ -216,7 +211,7 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
 
     const auto start = std::chrono::steady_clock::now();
     try {
-      if (!is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
+      if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
       if (profiling_) stream.synchronize();
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
@@ -264,7 +259,7 @@ std::vector<HostTensor> Executor::run_bound() {
       const Node& node = graph_.nodes()[static_cast<size_t>(n)];
       const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
       profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(),
-                                     is_view(n) ? "view (no copy)" : p.variant_name, {}});
+                                     graph_.is_view(n) ? "view (no copy)" : p.variant_name, {}});
     }
   }
 
@@ -319,8 +314,8 @@ std::string Executor::plan_table() const {
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
     std::snprintf(line, sizeof line, "%-4d %-24s %-16s %-12s %-26s %12.2f  [%s]\n", step++, node.name.c_str(), node.op.c_str(),
-                  targets_[static_cast<size_t>(p.target)].label().c_str(), is_view(n) ? "view (no copy)" : p.variant_name.c_str(),
-                  is_view(n) ? 0.0 : p.estimated_ns / 1000.0,
+                  targets_[static_cast<size_t>(p.target)].label().c_str(), graph_.is_view(n) ? "view (no copy)" : p.variant_name.c_str(),
+                  graph_.is_view(n) ? 0.0 : p.estimated_ns / 1000.0,
                   dims_to_string(compiled_shapes_[static_cast<size_t>(node.outputs.at(0))].dims).c_str());
     out << line;
   }

@@ -59,7 +59,6 @@ class Executor {
   std::string plan_table() const;
 
  private:
-  bool is_view(int node) const;
   Buffer& stored(int tensor, int target);  // the buffer holding `tensor` on `target` (views: their source's)
   void create_kernel(int node, const std::vector<TensorShape>& shapes);
   void fit_kernels(const std::vector<TensorShape>& shapes);

@@ -95,6 +95,11 @@ int Graph::producer(int tensor_id) const {
   return -1;
 }
 
+bool Graph::is_view(int n) const {
+  const Node& node = nodes_.at(static_cast<size_t>(n));
+  return node.op == "reshape" && !tensor(node.inputs.at(0)).is_constant();
+}
+
 std::vector<int> Graph::topological_order() const {
   std::vector<int> producer_of(tensors_.size(), -1);
   for (size_t n = 0; n < nodes_.size(); ++n)

@@ -73,6 +73,9 @@ class Graph {
 
   // The node that writes tensor `id`, or -1 for graph inputs and constants.
   int producer(int tensor_id) const;
+  // Whether node `n` only reinterprets its input's bytes (a reshape of a computed tensor): the
+  // executor runs it as a view of its input's buffer, and placement keeps it with its input.
+  bool is_view(int n) const;
   // Node indices so that every node comes after the producers of its inputs. Throws on a cycle or on
   // a tensor that nothing produces.
   std::vector<int> topological_order() const;

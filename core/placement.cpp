@@ -10,16 +10,27 @@
 namespace cagr {
 namespace {
 
-// Moving a tensor between two devices goes through host memory; the slower side bounds it. Host
-// memory itself (a host_accessible device) costs nothing to reach.
+// Moving a tensor between two devices goes through host memory: a copy out, a synchronisation, a
+// copy in. The slower side bounds it: the PCIe link for a device that is not host memory, else the
+// devices' own bandwidth.
 constexpr double kDefaultLinkGBps = 16.0;     // PCIe 4.0 x16-class staging copy, when nothing is known
+constexpr double kTransferOverheadNs = 5000.0;  // the synchronisation between the two streams
 constexpr double kDefaultPeakGflops = 50.0;   // conservative figures for devices that report none
 constexpr double kDefaultBandwidthGBps = 10.0;
 constexpr double kLaunchOverheadNs = 2000.0;  // per node on a device that is not host memory
 
+// How fast a device's memory is reached from host memory.
+double reach_gbps(const DeviceInfo& d) {
+  if (!d.host_accessible) return kDefaultLinkGBps;
+  return d.memory_bandwidth_gbps > 0 ? d.memory_bandwidth_gbps : kDefaultBandwidthGBps;
+}
+
+// A graph input, from the caller's memory to a device.
+double upload_ns(double bytes, const DeviceInfo& to) { return bytes / reach_gbps(to); }  // bytes / (GB/s) = ns
+
+// A computed tensor, from one device to another.
 double transfer_ns(double bytes, const DeviceInfo& from, const DeviceInfo& to) {
-  if (from.host_accessible && to.host_accessible) return 0.0;
-  return bytes / kDefaultLinkGBps;  // bytes / (GB/s) = ns
+  return kTransferOverheadNs + bytes / std::min(reach_gbps(from), reach_gbps(to));
 }
 
 }  // namespace
@@ -42,6 +53,12 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
 
   for (int n : graph.topological_order()) {
     const Node& node = graph.nodes()[static_cast<size_t>(n)];
+    const int source = tensor_target[static_cast<size_t>(node.inputs.at(0))];
+    if (graph.is_view(n) && source >= 0) {  // a view costs nothing where its input already is
+      placement.nodes[static_cast<size_t>(n)] = NodePlacement{source, 0, "view", 0};
+      tensor_target[static_cast<size_t>(node.outputs[0])] = source;
+      continue;
+    }
     abi::OwnedOpDesc desc = describe_node(node, shapes);
     NodePlacement best;
     best.estimated_ns = std::numeric_limits<double>::infinity();
@@ -61,9 +78,7 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
         const double bytes = static_cast<double>(std::max<int64_t>(element_count(shapes[static_cast<size_t>(in)].dims), 0)) *
                              static_cast<double>(dtype_size(shapes[static_cast<size_t>(in)].dtype));
         if (from == static_cast<int>(t)) continue;
-        DeviceInfo host;
-        host.host_accessible = true;
-        move += transfer_ns(bytes, from < 0 ? host : targets[static_cast<size_t>(from)].info, target.info);
+        move += from < 0 ? upload_ns(bytes, target.info) : transfer_ns(bytes, targets[static_cast<size_t>(from)].info, target.info);
       }
       for (const Variant& v : support.variants) {
         const double cost = variant_cost_ns(v, target.info) + move;
