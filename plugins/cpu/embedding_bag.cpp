@@ -18,7 +18,7 @@ using contract::EmbeddingBag;
 
 // How many indices ahead the rows are prefetched: enough to cover a memory latency with the
 // adds of the rows in between, few enough that prefetched lines are not evicted before use.
-constexpr int64_t kPrefetchDistance = 8;
+constexpr int64_t kPrefetchDistance = 16;
 // Cache lines of a row that are prefetched (a row of D=128 f32 is 8 lines).
 constexpr int64_t kPrefetchLines = 8;
 constexpr int64_t kFloatsPerLine = 64 / sizeof(float);
