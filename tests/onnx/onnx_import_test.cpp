@@ -112,20 +112,24 @@ TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
   EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
 }
 
-TEST_P(OnnxFixture, CpuPluginMatchesPyTorchAndOnnxRuntime) {
-  const std::vector<Target> cpu = cpu_targets();
-  ASSERT_FALSE(cpu.empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
+// Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
+// GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
+TEST_P(OnnxFixture, EveryPluginMatchesPyTorchAndOnnxRuntime) {
+  ASSERT_FALSE(cpu_targets().empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = load_any_model(onnx_path());
   const auto a = arrays();
   const auto inputs = inputs_of(graph, a);
   std::vector<Dims> dims;
   for (const auto& t : inputs) dims.push_back(t.dims);
-  CostHintPlacement policy;
-  Executor exec(graph, cpu, dims, policy);
-  const auto got = exec.run(inputs);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
-  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
+  for (const Target& target : targets_of(registry())) {
+    SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims, policy);
+    const auto got = exec.run(inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
+  }
 }
 
 const std::map<std::string, int> kDlrmOps{{"embedding_bag", 1}, {"dot_interaction", 1}, {"concat", 2}, {"relu", 0}, {"sigmoid", 0}};
