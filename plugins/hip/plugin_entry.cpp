@@ -120,7 +120,7 @@ cagr_status device_properties(cagr_context* context, int32_t device, cagr_device
 
 const GpuOp& op_for(const OpView& view) {
   const GpuOp* op = find_op(view.type());
-  if (op == nullptr) cagr::plugin::unsupported("op '" + view.type() + "' is not implemented by this plugin");
+  if (op == nullptr) cagr::plugin::unsupported("op '" + view.type() + "' has no kernel in this plugin");
   return *op;
 }
 

@@ -79,7 +79,7 @@ std::pair<const OpDefinition&, cagr::contract::Checked> checked_op(const cagr_op
   const cagr::plugin::OpView op(desc);
   cagr::contract::Checked sizes = cagr::contract::check(op);
   const OpDefinition* definition = find_op(op.type());
-  if (definition == nullptr) cagr::plugin::unsupported("opencl: op '" + op.type() + "' is not implemented");
+  if (definition == nullptr) cagr::plugin::unsupported("opencl: op '" + op.type() + "' has no kernel in this plugin");
   return {*definition, std::move(sizes)};
 }
 

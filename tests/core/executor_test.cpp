@@ -11,31 +11,13 @@
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
 #include "node_desc.hpp"
+#include "built_plugins.hpp"
 #include "reference_graph.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
 namespace cagr {
 namespace {
-
-const Registry& registry() {
-  static const Registry r = [] {
-    DiscoveryOptions o;
-    o.paths = {CAGR_TEST_PLUGIN_DIR};
-    o.use_env = false;
-    o.use_default_folders = false;
-    o.probe = false;
-    return Registry::discover(o);
-  }();
-  return r;
-}
-
-std::vector<Target> targets_named(const std::string& plugin) {
-  std::vector<Target> out;
-  for (const Target& t : targets_of(registry()))
-    if (t.plugin->name() == plugin) out.push_back(t);
-  return out;
-}
 
 std::vector<Dims> dims_of(const std::vector<HostTensor>& inputs) {
   std::vector<Dims> d;
@@ -81,8 +63,8 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch, uint64_
 // Every device of every plugin built here runs the whole sample model, at batch sizes that differ
 // from the compiled one, with stream capture on (replayed where the device records streams).
 TEST(Executor, SampleDlrmMatchesReferenceOnEveryDevice) {
-  const std::vector<Target> all = targets_of(registry());
-  ASSERT_FALSE(targets_named("cpu").empty()) << "the CPU plugin must load in " << CAGR_TEST_PLUGIN_DIR;
+  const std::vector<Target> all = testing::built_targets();
+  ASSERT_FALSE(testing::built_targets("cpu").empty()) << "the CPU plugin must load in " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
   for (const Target& target : all) {
     SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
@@ -116,7 +98,7 @@ TEST(Executor, RealAvazuRowsMatchReference) {
       HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(batch->indices.size())}, batch->indices),
       HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(batch->offsets.size())}, batch->offsets)};
   CostHintPlacement policy;
-  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  Executor exec(graph, testing::built_targets("cpu"), dims_of(inputs), policy);
   const auto got = exec.run(inputs);
   const auto want = testing::run_reference(graph, inputs);
   EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5);
@@ -144,7 +126,7 @@ class AlternatingPlacement : public PlacementPolicy {
 };
 
 TEST(Executor, NodesSplitAcrossDevicesMatchReference) {
-  const std::vector<Target> all = targets_of(registry());
+  const std::vector<Target> all = testing::built_targets();
   if (all.size() < 2) GTEST_SKIP() << "only " << all.size() << " device among the built plugins: nothing to split across";
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(9);
   const auto inputs = random_inputs(graph, 19, 77);
@@ -162,7 +144,7 @@ TEST(Executor, IndexOutOfRangeIsAClearErrorAndTheExecutorStaysUsable) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
   auto inputs = random_inputs(graph, 8, 3);
   CostHintPlacement policy;
-  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  Executor exec(graph, testing::built_targets("cpu"), dims_of(inputs), policy);
   auto bad = inputs;
   ASSERT_GT(bad[1].numel(), 0);
   bad[1].as<int64_t>()[0] = 1'000'000'000;
@@ -181,7 +163,7 @@ TEST(Executor, WrongInputsAreRefusedBeforeAnyKernelRuns) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
   auto inputs = random_inputs(graph, 4, 3);
   CostHintPlacement policy;
-  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  Executor exec(graph, testing::built_targets("cpu"), dims_of(inputs), policy);
   auto wrong_dtype = inputs;
   wrong_dtype[1] = HostTensor::from(CAGR_DTYPE_I32, {1}, std::vector<int32_t>{0});
   EXPECT_THROW(exec.run(wrong_dtype), std::invalid_argument);
@@ -195,7 +177,7 @@ TEST(Executor, ProfileHasEveryNode) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(1);
   const auto inputs = random_inputs(graph, 16, 3);
   CostHintPlacement policy;
-  Executor exec(graph, targets_named("cpu"), dims_of(inputs), policy);
+  Executor exec(graph, testing::built_targets("cpu"), dims_of(inputs), policy);
   exec.set_profiling(true);
   exec.run(inputs);
   exec.run(inputs);

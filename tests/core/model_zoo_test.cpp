@@ -9,24 +9,13 @@
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
+#include "built_plugins.hpp"
 #include "reference_graph.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
 namespace cagr {
 namespace {
-
-const Registry& registry() {
-  static const Registry r = [] {
-    DiscoveryOptions o;
-    o.paths = {CAGR_TEST_PLUGIN_DIR};
-    o.use_env = false;
-    o.use_default_folders = false;
-    o.probe = false;
-    return Registry::discover(o);
-  }();
-  return r;
-}
 
 // Rows of the table that input `name` indexes: the first embedding_bag's smallest table for
 // indices, the gather table for ids.
@@ -70,7 +59,7 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch, uint64_
 }
 
 void expect_matches_reference_on_every_device(const Graph& graph) {
-  const std::vector<Target> targets = targets_of(registry());
+  const std::vector<Target> targets = testing::built_targets();
   ASSERT_FALSE(targets.empty());
   for (const Target& target : targets) {
     SCOPED_TRACE(graph.name + " on " + target.label() + " (" + target.info.name + ")");

@@ -13,6 +13,7 @@
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "reference_graph.hpp"
+#include "built_plugins.hpp"
 #include "registry.hpp"
 #include "rewriter.hpp"
 #include "targets.hpp"
@@ -22,24 +23,6 @@ namespace {
 
 const std::string kFixtures = CAGR_ONNX_FIXTURE_DIR;
 
-const Registry& registry() {
-  static const Registry r = [] {
-    DiscoveryOptions o;
-    o.paths = {CAGR_TEST_PLUGIN_DIR};
-    o.use_env = false;
-    o.use_default_folders = false;
-    o.probe = false;
-    return Registry::discover(o);
-  }();
-  return r;
-}
-
-std::vector<Target> cpu_targets() {
-  std::vector<Target> out;
-  for (const Target& t : targets_of(registry()))
-    if (t.plugin->name() == "cpu") out.push_back(t);
-  return out;
-}
 
 HostTensor tensor_of(const data::NpyArray& a) {
   HostTensor h;
@@ -115,13 +98,13 @@ TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
 // Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
 // GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
 TEST_P(OnnxFixture, EveryPluginMatchesPyTorchAndOnnxRuntime) {
-  ASSERT_FALSE(cpu_targets().empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
+  ASSERT_FALSE(testing::built_targets("cpu").empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = load_any_model(onnx_path());
   const auto a = arrays();
   const auto inputs = inputs_of(graph, a);
   std::vector<Dims> dims;
   for (const auto& t : inputs) dims.push_back(t.dims);
-  for (const Target& target : targets_of(registry())) {
+  for (const Target& target : testing::built_targets()) {
     SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
     CostHintPlacement policy;
     Executor exec(graph, {target}, dims, policy);
@@ -169,7 +152,7 @@ TEST(OnnxImport, MeanPoolingKeepsItsMode) {
 // Fresh random inputs of odd batch sizes: the CPU plugin against the reference ops on the imported
 // graph (the fixtures hold one batch only).
 TEST(OnnxImport, CpuPluginMatchesReferenceAtOtherBatchSizes) {
-  const std::vector<Target> cpu = cpu_targets();
+  const std::vector<Target> cpu = testing::built_targets("cpu");
   ASSERT_FALSE(cpu.empty());
   const Graph graph = load_any_model(kFixtures + "/dlrm_kaggle_small_dynamo.onnx");
   int64_t tables = 0;
