@@ -7,7 +7,10 @@
 #ifndef CAGR_PLUGIN_SUPPORT_HPP_
 #define CAGR_PLUGIN_SUPPORT_HPP_
 
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -69,6 +72,28 @@ cagr_status guarded(F&& body) noexcept {
 
 using abi::dtype_name;
 using abi::dtype_size;
+
+// The folder where plugins keep what they measure or compile once (device probes, program
+// binaries): $CAGR_CACHE_DIR, else $XDG_CACHE_HOME/cagr, else $HOME/.cache/cagr; empty when none is
+// known. Deleting it makes every plugin measure again (e.g. after a probe ran on a busy machine).
+inline std::filesystem::path cache_dir() {
+  auto set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  };
+  if (const char* dir = set("CAGR_CACHE_DIR")) return dir;
+  if (const char* xdg = set("XDG_CACHE_HOME")) return std::filesystem::path(xdg) / "cagr";
+  if (const char* home = set("HOME")) return std::filesystem::path(home) / ".cache" / "cagr";
+  return {};
+}
+
+// `text` (a device name, a driver version) usable in a file name: other than letters, digits and
+// '-', every character becomes '_'.
+inline std::string file_key(std::string text) {
+  for (char& c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+  return text;
+}
 
 // A tensor description read safely from the host's struct.
 struct Shape {

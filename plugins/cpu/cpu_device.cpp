@@ -1,6 +1,8 @@
 // cpu_device.cpp - hwloc topology plus two short measurements, cached per CPU model.
 #include "cpu_device.hpp"
 
+#include "cagr_plugin_support.hpp"
+
 #include <hwloc.h>
 #include <omp.h>
 
@@ -92,17 +94,13 @@ double measure_bandwidth_gbps() {
 }
 
 std::filesystem::path cache_file(const std::string& model, int threads) {
-  std::filesystem::path dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') dir = xdg;
-  else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') dir = std::filesystem::path(home) / ".cache";
-  else return {};
-  std::string key = model;
-  for (char& ch : key)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  const std::filesystem::path dir = cagr::plugin::cache_dir();
+  if (dir.empty()) return {};
+  std::string key = cagr::plugin::file_key(model);
 #if defined(__SANITIZE_ADDRESS__)
   key += "-asan";  // sanitized code measures slower; keep it out of the real numbers
 #endif
-  return dir / "cagr" / ("cpu-" + key + "-" + std::to_string(threads) + "t.txt");
+  return dir / ("cpu-" + key + "-" + std::to_string(threads) + "t.txt");
 }
 
 }  // namespace

@@ -90,17 +90,9 @@ MeasuredPeaks probe(const RuntimeFacts& facts) {
 }
 
 std::filesystem::path cache_file(const RuntimeFacts& facts) {
-  std::filesystem::path dir;
-  if (const char* custom = std::getenv("CAGR_CACHE_DIR")) {
-    dir = custom;
-  } else if (const char* home = std::getenv("HOME")) {
-    dir = std::filesystem::path(home) / ".cache" / "cagr";
-  } else {
-    return {};
-  }
-  std::string key = std::string(CAGR_GPU_PLUGIN_NAME) + "-" + facts.name + "-" + facts.pci_bus_id;
-  std::replace_if(key.begin(), key.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '-'; }, '_');
-  return dir / ("peaks-" + key + ".txt");
+  const std::filesystem::path dir = plugin::cache_dir();
+  if (dir.empty()) return {};
+  return dir / ("peaks-" + plugin::file_key(std::string(CAGR_GPU_PLUGIN_NAME) + "-" + facts.name + "-" + facts.pci_bus_id) + ".txt");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // disk_cache.cpp - files under the plugin's cache folder.
 #include "disk_cache.hpp"
 
+#include "cagr_plugin_support.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,11 +30,8 @@ std::string hex(uint64_t value) {
 namespace {
 
 std::string default_folder() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
-    return std::string(xdg) + "/cagr/opencl";
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
-    return std::string(home) + "/.cache/cagr/opencl";
-  return "";
+  const std::filesystem::path dir = cagr::plugin::cache_dir();
+  return dir.empty() ? "" : (dir / "opencl").string();
 }
 
 }  // namespace
