@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -185,6 +187,20 @@ void Executor::size_outputs(const std::vector<TensorShape>& shapes) {
   }
 }
 
+Executor::NodeIo Executor::node_io(int n, const std::vector<TensorShape>& shapes) {
+  const int target = placement_.nodes[static_cast<size_t>(n)].target;
+  NodeIo io;
+  for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
+    io.inputs.push_back(stored(in, target).get());
+    io.input_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(in)]));
+  }
+  for (int out : graph_.nodes()[static_cast<size_t>(n)].outputs) {
+    io.outputs.push_back(stored(out, target).get());
+    io.output_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(out)]));
+  }
+  return io;
+}
+
 void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
   home_.assign(graph_.num_tensors(), -1);
   staging_.clear();
@@ -194,24 +210,14 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     const int target = placement_.nodes[static_cast<size_t>(n)].target;
     Stream& stream = streams_[static_cast<size_t>(target)];
 
-    std::vector<cagr_buffer*> in_buffers;
-    std::vector<cagr_tensor_desc> in_descs;
-    for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
+    for (int in : runtime_inputs_[static_cast<size_t>(n)])
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
-      in_buffers.push_back(stored(in, target).get());
-      in_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(in)]));
-    }
-    std::vector<cagr_buffer*> out_buffers;
-    std::vector<cagr_tensor_desc> out_descs;
-    for (int out : node.outputs) {
-      out_buffers.push_back(stored(out, target).get());
-      out_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(out)]));
-      home_[static_cast<size_t>(out)] = target;
-    }
+    const NodeIo io = node_io(n, shapes);
+    for (int out : node.outputs) home_[static_cast<size_t>(out)] = target;
 
     const auto start = std::chrono::steady_clock::now();
     try {
-      if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, in_buffers, in_descs, out_buffers, out_descs);
+      if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
       if (profiling_) stream.synchronize();
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
@@ -301,6 +307,60 @@ std::vector<HostTensor> Executor::run_bound() {
     throw Error(e.status(), std::string("run failed: ") + e.what());
   }
   return outputs;
+}
+
+std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,
+                                       const std::function<void(const std::string&)>& progress) {
+  run(inputs);  // every buffer now holds the values this node sees in a real run
+  const std::vector<TensorShape>& shapes = bound_shapes_;
+  std::vector<std::string> report;
+  for (size_t step = 0; step < order_.size(); ++step) {
+    const int n = order_[step];
+    if (graph_.is_view(n)) continue;
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+    const Target& target = targets_[static_cast<size_t>(where.target)];
+    const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
+    if (support.variants.size() < 2) continue;
+    if (progress) progress("tuning " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + ": " + node.name);
+    Stream& stream = streams_[static_cast<size_t>(where.target)];
+    const NodeIo io = node_io(n, shapes);
+    double best_us = std::numeric_limits<double>::infinity();
+    Variant best_variant;
+    Kernel best_kernel;
+    std::string line = node.name + " (" + node.op + ", " + target.label() + "):";
+    for (const Variant& v : support.variants) {
+      where.variant = v.index;
+      try {
+        create_kernel(n, shapes);
+        Kernel& k = kernels_[static_cast<size_t>(n)];
+        k.run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);  // warm-up
+        stream.synchronize();
+        const auto start = std::chrono::steady_clock::now();
+        for (int r = 0; r < repetitions; ++r) k.run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
+        stream.synchronize();
+        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / repetitions;
+        char figure[64];
+        std::snprintf(figure, sizeof figure, " %s %.1f us", v.name.c_str(), us);
+        line += figure;
+        if (us < best_us) {
+          best_us = us;
+          best_variant = v;
+          best_kernel = std::move(k);
+        }
+      } catch (const Error& e) {
+        line += " " + v.name + " failed (" + e.what() + ")";
+      }
+    }
+    if (!best_kernel) throw Error(CAGR_ERROR_INTERNAL, "node '" + node.name + "': no variant ran while tuning");
+    where.variant = best_variant.index;
+    where.variant_name = best_variant.name;
+    where.estimated_ns = best_us * 1000.0;
+    kernels_[static_cast<size_t>(n)] = std::move(best_kernel);
+    ++plan_generation_;
+    report.push_back(line + " -> " + where.variant_name);
+  }
+  return report;
 }
 
 std::string Executor::plan_table() const {

@@ -3,6 +3,7 @@
 // optional per-node timing profile.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,14 @@ class Executor {
   // With profiling on, each node's device time is measured (the stream is synchronised after every
   // node, so end-to-end latency is higher than without).
   void set_profiling(bool on) { profiling_ = on; }
+  // Implementation choice by measurement: runs the graph once on `inputs` (real data, so every
+  // node sees the values it will see in use), then, for each node whose device offers several
+  // variants, times each variant on that node's inputs (`repetitions` runs) and keeps the fastest.
+  // Placement's device choice stays. Reports progress through `progress` (may be empty); returns a
+  // line per tuned node with every variant's time.
+  std::vector<std::string> tune(const std::vector<HostTensor>& inputs, int repetitions,
+                                const std::function<void(const std::string&)>& progress);
+
   // With capture on, when every node runs on one device whose plugin can record streams (CUDA / HIP
   // graphs), the kernels of a run are recorded once per set of shapes and replayed as one launch,
   // so small batches are not bound by launch overhead. Profiling runs are never captured.
@@ -60,6 +69,12 @@ class Executor {
 
  private:
   Buffer& stored(int tensor, int target);  // the buffer holding `tensor` on `target` (views: their source's)
+  struct NodeIo {
+    std::vector<cagr_buffer*> inputs, outputs;
+    std::vector<cagr_tensor_desc> input_descs, output_descs;
+  };
+  // The buffers and run shapes of node `n`, whose inputs are already on its device.
+  NodeIo node_io(int n, const std::vector<TensorShape>& shapes);
   void create_kernel(int node, const std::vector<TensorShape>& shapes);
   void fit_kernels(const std::vector<TensorShape>& shapes);
   Buffer& buffer(int tensor, int target, uint64_t bytes);

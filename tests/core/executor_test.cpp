@@ -173,6 +173,35 @@ TEST(Executor, WrongInputsAreRefusedBeforeAnyKernelRuns) {
   EXPECT_THROW(exec.run({}), std::invalid_argument);
 }
 
+// Tuning times every variant a device offers on the node's real inputs and keeps the fastest; the
+// results stay those of the reference, and graph replays pick up the new kernels.
+TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(11);
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
+    const auto inputs = random_inputs(graph, 37, 5);
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims_of(inputs), policy);
+    exec.set_graph_capture(true);
+    exec.run(inputs);  // records a graph where the device can, which tuning must invalidate
+    std::vector<std::string> progress;
+    const auto report = exec.tune(inputs, 2, [&](const std::string& m) { progress.push_back(m); });
+    ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
+    EXPECT_EQ(progress.size(), report.size());
+    for (const std::string& line : report) EXPECT_NE(line.find(" -> "), std::string::npos) << line;
+    for (size_t n = 0; n < graph.nodes().size(); ++n) {
+      if (graph.is_view(static_cast<int>(n))) continue;
+      const NodePlacement& p = exec.placement().nodes[n];
+      const OpSupport offered =
+          target.plugin->query(target.device, describe_node(graph.nodes()[n], infer_shapes(graph, dims_of(inputs))).desc());
+      ASSERT_LT(static_cast<size_t>(p.variant), offered.variants.size());
+      EXPECT_EQ(offered.variants[static_cast<size_t>(p.variant)].name, p.variant_name);
+    }
+    const auto again = random_inputs(graph, 37, 99);
+    EXPECT_LT(max_relative_error(exec.run(again)[0], testing::run_reference(graph, again)[0]), 1e-5);
+  }
+}
+
 TEST(Executor, ProfileHasEveryNode) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(1);
   const auto inputs = random_inputs(graph, 16, 3);

@@ -37,6 +37,8 @@ DEFINE_string(report, "text", "text or json");
 DEFINE_bool(resident_inputs, false,
             "time only the forward pass over inputs already in device memory (bound before each timed run), "
             "as for a caller whose inputs live there; the default times host inputs to host outputs");
+DEFINE_bool(tune, false, "before timing, time every variant each device offers on the first batch and keep the fastest");
+DEFINE_int32(tune_repetitions, 10, "runs per variant when tuning");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
@@ -139,9 +141,19 @@ int run() {
   cagr::CostHintPlacement policy;
   cagr::Executor executor(graph, cagr::targets_of(registry), example, policy);
   executor.set_graph_capture(FLAGS_graph_capture);
+  std::vector<std::string> tuning;
+  if (FLAGS_tune) {
+    tuning = executor.tune(work.batches.front(), FLAGS_tune_repetitions,
+                           [](const std::string& step) { std::fprintf(stderr, "\r%-70s", step.c_str()); });
+    std::fprintf(stderr, "\r%-70s\r", "");
+  }
   const bool json = FLAGS_report == "json";
   if (!json) {
     std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());
+    if (!tuning.empty()) {
+      std::printf("\ntuned (time per run of each variant, on the first batch):\n");
+      for (const std::string& line : tuning) std::printf("  %s\n", line.c_str());
+    }
     if (FLAGS_print_plan) std::printf("\nplacement:\n%s\n", executor.plan_table().c_str());
   }
 
