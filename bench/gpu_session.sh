@@ -11,14 +11,14 @@ out=${OUT:-gpu-out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/card.txt"
 
-CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests bench_embedding_bag_gpu" \
+CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests bench_embedding_bag_gpu" \
   tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
 
 # NVIDIA's OpenCL library through the ICD loader.
 mkdir -p /tmp/icd && echo /usr/local/nvidia/lib64/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
 export OCL_ICD_VENDORS=/tmp/icd
 # The tests that read ../shared/data are left out: the GPU machine has no copy of it.
-ctest --test-dir build-device -j8 --timeout 600 --output-on-failure -R "conformance|gpu\.|opencl|Executor|CApi|sample" \
+ctest --test-dir build-device -j8 --timeout 600 --output-on-failure -R "conformance|gpu\.|opencl|Executor|ModelZoo|OnnxFixture|CApi|sample" \
   -E "RealAvazuRows|sample.c_api_predict|sample.cagr_run_avazu" > "$out/ctest.txt" 2>&1
 tail -15 "$out/ctest.txt"
 
