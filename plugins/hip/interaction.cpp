@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "device_memory.hpp"
 #include "gpu_check.hpp"
 #include "gpu_op.hpp"
 #include "launch.hpp"
@@ -25,14 +26,13 @@ struct FeatureShape {
 
 int64_t pair_count(int64_t features, bool self) { return self ? features * (features + 1) / 2 : features * (features - 1) / 2; }
 
-// The (i, j) of pair p in OPS.md's order: row i of the lower triangle, j = 0 .. i-1 (or .. i).
-__device__ void pair_of(int64_t p, bool self, int& i, int& j) {
-  const float root = sqrtf(1.0f + 8.0f * float(p));  // a first guess; the loops below make it exact
-  i = self ? int((root - 1.0f) / 2.0f) : int((root + 1.0f) / 2.0f);
-  auto first = [self](int row) { return self ? int64_t(row) * (row + 1) / 2 : int64_t(row) * (row - 1) / 2; };
-  while (first(i) > p) --i;  // the square root may round either way
-  while (first(i + 1) <= p) ++i;
-  j = int(p - first(i));
+// The pairs of OPS.md's order as (i << 8 | j), made once per kernel on the host: the kernel looks a
+// pair up instead of solving for it (a square root and a correction loop per pair).
+std::vector<uint16_t> pair_table(int64_t features, bool self) {
+  std::vector<uint16_t> table;
+  for (int64_t i = 0; i < features; ++i)
+    for (int64_t j = 0; j < (self ? i + 1 : i); ++j) table.push_back(static_cast<uint16_t>(i << 8 | j));
+  return table;
 }
 
 // 32 lanes per sample, up to kMaxSamplesPerBlock samples per block (as many as 48 KiB of shared
@@ -44,7 +44,7 @@ constexpr int kMaxSamplesPerBlock = 8;
 constexpr int kLanesPerSample = 32;
 
 __global__ void dot_interaction_kernel(const float* features, float* dots, int64_t batch, int features_per_sample,
-                                       int dim, int64_t pairs, bool self, int samples_per_block) {
+                                       int dim, int64_t pairs, const uint16_t* pair_ij, int samples_per_block) {
   extern __shared__ float shared[];
   const int group = int(threadIdx.x) / kLanesPerSample;
   const int lane = int(threadIdx.x) % kLanesPerSample;
@@ -58,8 +58,7 @@ __global__ void dot_interaction_kernel(const float* features, float* dots, int64
   __syncthreads();
   if (!active) return;
   for (int64_t p = lane; p < pairs; p += kLanesPerSample) {
-    int i, j;
-    pair_of(p, self, i, j);
+    const int i = pair_ij[p] >> 8, j = pair_ij[p] & 0xff;
     float sum = 0.f;
     for (int d = 0; d < dim; ++d) sum = fmaf(sample[i * stride + d], sample[j * stride + d], sum);
     dots[b * pairs + p] = sum;
@@ -68,23 +67,31 @@ __global__ void dot_interaction_kernel(const float* features, float* dots, int64
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  explicit DotInteractionKernel(bool self) : self_(self) {}
+  DotInteractionKernel(bool self, int64_t features) : self_(self), features_(features) {
+    const std::vector<uint16_t> table = pair_table(features, self);
+    pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
+    if (!table.empty())
+      check(hipMemcpy(pairs_.get(), table.data(), table.size() * sizeof(uint16_t), hipMemcpyHostToDevice), "pair table upload");
+  }
   void run(const RunTensors& t) override {
     const int64_t f = t.input_shapes[0].rank() == 3 ? t.input_shapes[0].dims[1] : 0;
     const FeatureShape s(t.input_shapes, t.output_shapes, "dot_interaction", pair_count(f, self_));
     const int64_t pairs = pair_count(s.features, self_);
     if (s.batch == 0 || pairs == 0) return;
+    if (s.features != features_) plugin::invalid("dot_interaction: the number of features changed since kernel_create");
     const int64_t sample_bytes = s.features * (s.dim + 1) * 4;
     const int per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
     const auto blocks = static_cast<unsigned>((s.batch + per_block - 1) / per_block);
     dot_interaction_kernel<<<blocks, per_block * kLanesPerSample, static_cast<size_t>(per_block * sample_bytes), t.stream>>>(
         static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), s.batch, int(s.features), int(s.dim),
-        pairs, self_, per_block);
+        pairs, static_cast<const uint16_t*>(pairs_.get()), per_block);
     check_launch("dot_interaction_kernel");
   }
 
  private:
   bool self_;
+  int64_t features_;
+  DeviceMemory pairs_;
 };
 
 class DotInteractionOp : public GpuOp {
@@ -93,6 +100,7 @@ class DotInteractionOp : public GpuOp {
     const bool self = op.attr_int("self_interaction", 0) != 0;
     const int64_t f = op.num_inputs() == 1 && op.input(0).rank() == 3 ? op.input(0).dims[1] : 0;
     const FeatureShape s(input_shapes(op), output_shapes(op), "dot_interaction", pair_count(f, self));
+    if (s.features > 255) plugin::unsupported("dot_interaction: more than 255 features per sample");
     if (s.features * (s.dim + 1) * 4 > kMaxSharedFeatureBytes)
       plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * (s.dim + 1) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
@@ -101,7 +109,7 @@ class DotInteractionOp : public GpuOp {
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     variants(setup.op, setup.device);
-    return std::make_unique<DotInteractionKernel>(setup.op.attr_int("self_interaction", 0) != 0);
+    return std::make_unique<DotInteractionKernel>(setup.op.attr_int("self_interaction", 0) != 0, setup.op.input(0).dims[1]);
   }
 };
 
