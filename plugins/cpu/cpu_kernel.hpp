@@ -24,6 +24,14 @@ struct KernelInit {
   const std::vector<const void*>& constants;  // per input: the plugin's copy, or nullptr when given at run
 };
 
+// Below about this many element operations, starting a parallel region (waking the workers and
+// waiting for all of them at its end) costs more than the work: small batches run on the calling
+// thread. Also what keeps latency steady on an oversubscribed machine, where a parallel region
+// waits for every descheduled worker.
+constexpr int64_t kParallelThreshold = 1 << 15;
+// What one parallel region costs, for the cost estimates of parallel variants.
+constexpr double kParallelRegionNs = 3000.0;
+
 struct Variant {
   const char* name;
   bool parallel;  // uses every thread (else one): the cost estimate's divisor

@@ -11,9 +11,6 @@ namespace {
 using contract::Binary;
 using contract::Unary;
 
-// Below this many elements a parallel region costs more than it saves.
-constexpr int64_t kParallelThreshold = 1 << 15;
-
 void unary(const Unary& u, const void* const* inputs, void* const* outputs) {
   const float* __restrict x = static_cast<const float*>(inputs[0]);
   float* __restrict y = static_cast<float*>(outputs[0]);

@@ -71,7 +71,8 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
   const int64_t bags = e.tables * e.batch;
   const int64_t dim = e.dim;
   int64_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(dynamic, 8) reduction(min : first_bad) if (parallel)
+#pragma omp parallel for schedule(dynamic, 8) reduction(min : first_bad) \
+    if (parallel && e.num_indices * dim >= kParallelThreshold)
   for (int64_t bag = 0; bag < bags; ++bag) {
     const int64_t t = bag / e.batch;
     const int64_t b = bag % e.batch;

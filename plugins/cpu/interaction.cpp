@@ -22,7 +22,7 @@ float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
 void dot_interaction(const DotInteraction& d, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* y = static_cast<float*>(outputs[0]);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (d.batch * d.pairs * d.dim >= kParallelThreshold)
   for (int64_t b = 0; b < d.batch; ++b) {
     const float* f = x + b * d.features * d.dim;
     float* out = y + b * d.pairs;
@@ -36,7 +36,7 @@ void dot_interaction(const DotInteraction& d, const void* const* inputs, void* c
 void fm_interaction(const FmInteraction& f, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* y = static_cast<float*>(outputs[0]);
-#pragma omp parallel
+#pragma omp parallel if (f.batch * f.features * f.dim >= kParallelThreshold)
   {
     std::vector<float> sum(static_cast<size_t>(f.dim)), sum_sq(static_cast<size_t>(f.dim));
 #pragma omp for schedule(static)

@@ -4,6 +4,8 @@
 // its JIT kernels), so runs never touch the PyTorch layout again. The batch M varies per run, and a
 // primitive is built per M, so they are cached by M; an M whose primitive prefers another weight
 // layout gets its own reordered copy.
+#include <omp.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -15,6 +17,18 @@
 namespace cagr::cpu {
 
 namespace {
+
+// Sets this thread's OpenMP team size for the scope, then restores it.
+class OmpThreadsFor {
+ public:
+  explicit OmpThreadsFor(int threads) : previous_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~OmpThreadsFor() { omp_set_num_threads(previous_); }
+  OmpThreadsFor(const OmpThreadsFor&) = delete;
+  OmpThreadsFor& operator=(const OmpThreadsFor&) = delete;
+
+ private:
+  int previous_;
+};
 
 using contract::Linear;
 using dnnl::memory;
@@ -54,6 +68,9 @@ class LinearKernel final : public Kernel {
       const float* bias = bias_ ? bias_ : static_cast<const float*>(inputs[2]);
       args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
     }
+    // oneDNN's OpenMP build uses omp_get_max_threads() workers per execution: a small product runs
+    // on this thread alone (kParallelThreshold: a parallel region would cost more than it saves).
+    const OmpThreadsFor threads(l.m * l.n * l.k < 4 * kParallelThreshold ? 1 : omp_get_max_threads());
     dnnl::stream stream(cpu_engine());
     entry.primitive.execute(stream, args);
     stream.wait();

@@ -154,7 +154,8 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
     v.flops = cost.flops;
     v.bytes = cost.bytes;
     v.estimated_ns = (d.peak_gflops_f32 > 0 && d.bandwidth_gbps > 0)
-                         ? std::max(cost.flops / (d.peak_gflops_f32 * share), cost.bytes / (d.bandwidth_gbps * share))
+                         ? std::max(cost.flops / (d.peak_gflops_f32 * share), cost.bytes / (d.bandwidth_gbps * share)) +
+                               (variant.parallel ? cagr::cpu::kParallelRegionNs : 0.0)
                          : 0;
     abi::write_struct(args, v);
   });

@@ -16,7 +16,7 @@ void top_k(const TopK& t, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* values = static_cast<float*>(outputs[0]);
   int64_t* indices = static_cast<int64_t*>(outputs[1]);
-#pragma omp parallel
+#pragma omp parallel if (t.batch * t.n >= kParallelThreshold)
   {
     std::vector<int64_t> order(static_cast<size_t>(t.n));
 #pragma omp for schedule(dynamic, 4)
