@@ -1,6 +1,6 @@
 // op_registry.hpp - what every op of OPS.md provides to the plugin: its variants with cost hints,
 // and a prepared kernel that runs it on a stream. Op descriptions are checked against OPS.md by
-// the shared contract (reference/op_contract.hpp) before an op sees them, so ops only read sizes.
+// the shared contract (abi/op_contract.hpp) before an op sees them, so ops only read sizes.
 #pragma once
 
 #include <CL/cl.h>
