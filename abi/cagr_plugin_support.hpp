@@ -172,6 +172,25 @@ class OpView {
   std::vector<Shape> outputs_;
 };
 
+// Which op input each of kernel_run's input buffers is: the op's inputs in order, those given as
+// constants at kernel_create skipped (cagr_kernel_run_args). Checks that the host passed as many
+// input and output buffers as the op takes; `op` names the op in the errors.
+inline std::vector<size_t> run_input_slots(const std::vector<bool>& is_constant, const cagr_kernel_run_args& run,
+                                           size_t op_outputs, const std::string& op) {
+  std::vector<size_t> slots;
+  for (size_t i = 0; i < is_constant.size(); ++i)
+    if (!is_constant[i]) slots.push_back(i);
+  if (run.num_inputs != slots.size())
+    invalid(op + ": kernel_run got " + std::to_string(run.num_inputs) + " input buffers, the op takes " +
+            std::to_string(slots.size()) + " (its inputs less the constants)");
+  if (run.num_outputs != op_outputs)
+    invalid(op + ": kernel_run got " + std::to_string(run.num_outputs) + " output buffers, the op has " + std::to_string(op_outputs));
+  if ((run.num_inputs > 0 && (run.inputs == nullptr || run.input_descs == nullptr)) ||
+      (run.num_outputs > 0 && (run.outputs == nullptr || run.output_descs == nullptr)))
+    invalid(op + ": kernel_run buffer or desc arrays missing");
+  return slots;
+}
+
 // Answers the host's entry call for a plugin that speaks ABI 1.x: checks the host offers major 1
 // or later and hands out `api`. A plugin's cagr_plugin_entry is usually just this call.
 inline cagr_status negotiate_entry(cagr_plugin_entry_args* args, const cagr_plugin_api* api) {

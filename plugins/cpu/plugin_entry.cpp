@@ -306,26 +306,17 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     cagr::abi::OwnedOpDesc run_op = k.op;
     const std::string op = run_op.type();
     const bool gather = op == "gather";
-    std::vector<const void*> inputs;
-    size_t next = 0;
-    for (size_t i = 0; i < k.is_constant.size(); ++i) {
-      if (k.is_constant[i]) {
-        inputs.push_back(k.constants[i].data());
-        continue;
-      }
-      if (next >= a.num_inputs)
-        invalid(op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op needs more");
-      const auto desc = abi::read_struct(non_null(a.input_descs[next], "input desc"));
+    std::vector<const void*> inputs(k.is_constant.size());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (k.is_constant[i]) inputs[i] = k.constants[i].data();
+    const std::vector<size_t> slots = cagr::plugin::run_input_slots(k.is_constant, a, run_op.outputs().size(), op);
+    for (size_t r = 0; r < slots.size(); ++r) {
+      const size_t i = slots[r];
+      const auto desc = abi::read_struct(non_null(a.input_descs[r], "input desc"));
       check_run_desc(k, run_op.inputs()[i], desc, "input " + std::to_string(i), gather && i == 1);
       run_op.inputs()[i] = desc;
-      inputs.push_back(range(a.inputs[next], 0, Shape(&desc).bytes(), ("input " + std::to_string(i)).c_str()));
-      ++next;
+      inputs[i] = range(a.inputs[r], 0, Shape(&desc).bytes(), ("input " + std::to_string(i)).c_str());
     }
-    if (next != a.num_inputs)
-      invalid(op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op takes " + std::to_string(next));
-    if (a.num_outputs != run_op.outputs().size())
-      invalid(op + ": kernel_run got " + std::to_string(a.num_outputs) + " output buffers, the op has " +
-              std::to_string(run_op.outputs().size()));
     std::vector<void*> outputs;
     for (size_t o = 0; o < a.num_outputs; ++o) {
       const auto desc = abi::read_struct(non_null(a.output_descs[o], "output desc"));

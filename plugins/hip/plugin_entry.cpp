@@ -23,6 +23,7 @@ struct cagr_kernel {
   std::vector<DeviceMemory> constant_memory;
   std::vector<const void*> constants;           // per op input: device copy of its constant, or nullptr
   std::vector<cagr::plugin::Shape> input_shapes;  // as at kernel_create
+  size_t output_count = 0;
   std::unique_ptr<GpuKernel> impl;
 };
 
@@ -307,6 +308,7 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
     kernel->device = a.device;
     kernel->constants.assign(view.num_inputs(), nullptr);
     for (size_t i = 0; i < view.num_inputs(); ++i) kernel->input_shapes.push_back(view.input(i));
+    kernel->output_count = view.num_outputs();
     for (size_t c = 0; c < a.num_constants; ++c) {
       const cagr_constant constant = cagr::abi::read_struct(require(a.constants[c], "constant"));
       if (constant.input_index >= view.num_inputs())
@@ -347,24 +349,16 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     const cagr_kernel_run_args a = cagr::abi::read_struct(require(args, "kernel_run args"));
     cagr_kernel& kernel = *require(a.kernel, "kernel");
     use_device(kernel.device);
-    RunTensors tensors{require(a.stream, "stream")->stream, {}, {}, {}, {}};
-    size_t next_run_input = 0;
-    for (size_t i = 0; i < kernel.constants.size(); ++i) {
-      if (kernel.constants[i] != nullptr) {
-        tensors.inputs.push_back(kernel.constants[i]);
-        tensors.input_shapes.push_back(kernel.input_shapes[i]);
-        continue;
-      }
-      if (next_run_input >= a.num_inputs)
-        invalid("kernel_run: " + std::to_string(a.num_inputs) + " input buffers given, more non-constant inputs expected");
-      const cagr::plugin::Shape shape(a.input_descs[next_run_input]);
-      tensors.inputs.push_back(run_buffer(a.inputs[next_run_input], shape, "input " + std::to_string(i)));
-      tensors.input_shapes.push_back(shape);
-      ++next_run_input;
+    RunTensors tensors{require(a.stream, "stream")->stream, kernel.constants, kernel.input_shapes, {}, {}};
+    std::vector<bool> is_constant(kernel.constants.size());
+    for (size_t i = 0; i < is_constant.size(); ++i) is_constant[i] = kernel.constants[i] != nullptr;
+    const std::vector<size_t> slots = cagr::plugin::run_input_slots(is_constant, a, kernel.output_count, "kernel_run");
+    for (size_t r = 0; r < slots.size(); ++r) {
+      const size_t i = slots[r];
+      const cagr::plugin::Shape shape(a.input_descs[r]);
+      tensors.inputs[i] = run_buffer(a.inputs[r], shape, "input " + std::to_string(i));
+      tensors.input_shapes[i] = shape;
     }
-    if (next_run_input != a.num_inputs)
-      invalid("kernel_run: " + std::to_string(a.num_inputs) + " input buffers given, " + std::to_string(next_run_input) +
-              " expected");
     for (size_t o = 0; o < a.num_outputs; ++o) {
       const cagr::plugin::Shape shape(a.output_descs[o]);
       tensors.outputs.push_back(run_buffer(a.outputs[o], shape, "output " + std::to_string(o)));

@@ -396,25 +396,18 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     require_same_context(*kernel.device, *stream.device, "kernel and stream");
     const std::string op = kernel.op.type();
     cagr::abi::OwnedOpDesc run_op = kernel.op;
-    std::vector<cl_mem> inputs, outputs;
-    size_t next = 0;
-    for (size_t i = 0; i < kernel.constants.size(); ++i) {
-      if (kernel.constants[i]) {
-        inputs.push_back(kernel.constants[i].get());
-        continue;
-      }
-      if (next >= a.num_inputs)
-        invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op needs more");
-      run_op.inputs()[i] = run_desc(kernel, a.inputs[next], a.input_descs[next], kernel.op.inputs()[i], "input " + std::to_string(i));
-      inputs.push_back(a.inputs[next]->mem.get());
-      ++next;
+    std::vector<cl_mem> inputs(kernel.constants.size()), outputs;
+    std::vector<bool> is_constant(kernel.constants.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      is_constant[i] = static_cast<bool>(kernel.constants[i]);
+      if (is_constant[i]) inputs[i] = kernel.constants[i].get();
     }
-    if (next != a.num_inputs)
-      invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_inputs) + " input buffers, the op takes " +
-              std::to_string(next));
-    if (a.num_outputs != kernel.op.outputs().size())
-      invalid("opencl: " + op + ": kernel_run got " + std::to_string(a.num_outputs) + " output buffers, the op has " +
-              std::to_string(kernel.op.outputs().size()));
+    const std::vector<size_t> slots = cagr::plugin::run_input_slots(is_constant, a, kernel.op.outputs().size(), "opencl: " + op);
+    for (size_t r = 0; r < slots.size(); ++r) {
+      const size_t i = slots[r];
+      run_op.inputs()[i] = run_desc(kernel, a.inputs[r], a.input_descs[r], kernel.op.inputs()[i], "input " + std::to_string(i));
+      inputs[i] = a.inputs[r]->mem.get();
+    }
     for (size_t o = 0; o < a.num_outputs; ++o) {
       run_op.outputs()[o] = run_desc(kernel, a.outputs[o], a.output_descs[o], kernel.op.outputs()[o], "output " + std::to_string(o));
       outputs.push_back(a.outputs[o]->mem.get());
