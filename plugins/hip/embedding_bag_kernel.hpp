@@ -65,42 +65,29 @@ struct RowReader<CAGR_DTYPE_F32, 1> {
   }
 };
 
-template <bool Bf16>
+// f16 and bf16 rows: 8 values with one 16-byte load, or one value.
+template <bool Bf16, int VEC>
 struct Row16Reader {
-  __device__ static float convert(uint16_t bits) {
-    return Bf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits);
-  }
-};
-template <>
-struct RowReader<CAGR_DTYPE_F16, 8> : Row16Reader<false> {
-  __device__ static void read(const uint8_t* row, int col, int, float (&v)[8]) {
-    const uint4 x = *reinterpret_cast<const uint4*>(row + col * 2);
-    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+  __device__ static float convert(uint16_t bits) { return Bf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits); }
+  __device__ static void read(const uint8_t* row, int col, int, float (&v)[VEC]) {
+    if constexpr (VEC == 8) {
+      const uint4 x = *reinterpret_cast<const uint4*>(row + col * 2);
+      const uint32_t w[4] = {x.x, x.y, x.z, x.w};
 #pragma unroll
-    for (int i = 0; i < 4; ++i) v[2 * i] = convert(w[i] & 0xffffu), v[2 * i + 1] = convert(w[i] >> 16);
+      for (int i = 0; i < 4; ++i) v[2 * i] = convert(w[i] & 0xffffu), v[2 * i + 1] = convert(w[i] >> 16);
+    } else {
+      v[0] = convert(reinterpret_cast<const uint16_t*>(row)[col]);
+    }
   }
 };
 template <>
-struct RowReader<CAGR_DTYPE_F16, 1> : Row16Reader<false> {
-  __device__ static void read(const uint8_t* row, int col, int, float (&v)[1]) {
-    v[0] = convert(reinterpret_cast<const uint16_t*>(row)[col]);
-  }
-};
+struct RowReader<CAGR_DTYPE_F16, 8> : Row16Reader<false, 8> {};
 template <>
-struct RowReader<CAGR_DTYPE_BF16, 8> : Row16Reader<true> {
-  __device__ static void read(const uint8_t* row, int col, int, float (&v)[8]) {
-    const uint4 x = *reinterpret_cast<const uint4*>(row + col * 2);
-    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) v[2 * i] = convert(w[i] & 0xffffu), v[2 * i + 1] = convert(w[i] >> 16);
-  }
-};
+struct RowReader<CAGR_DTYPE_F16, 1> : Row16Reader<false, 1> {};
 template <>
-struct RowReader<CAGR_DTYPE_BF16, 1> : Row16Reader<true> {
-  __device__ static void read(const uint8_t* row, int col, int, float (&v)[1]) {
-    v[0] = convert(reinterpret_cast<const uint16_t*>(row)[col]);
-  }
-};
+struct RowReader<CAGR_DTYPE_BF16, 8> : Row16Reader<true, 8> {};
+template <>
+struct RowReader<CAGR_DTYPE_BF16, 1> : Row16Reader<true, 1> {};
 
 // Row-wise quantised rows (OPS.md, "embedding_bag: u8 row-wise tables"): `dim` codes, then the
 // row's f32 scale and f32 bias; value = code * scale + bias.
