@@ -4,40 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "model_format.hpp"
 #include "model_loading.hpp"
 #include "model_zoo.hpp"
+#include "random_damage.hpp"
 
 namespace cagr {
 namespace {
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
+using testing::spit;
 
-void spit(const std::filesystem::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
-
-// One random edit of the kind that breaks files: a byte changed, a run deleted or duplicated, or
-// the file cut short.
-std::string damage(std::string text, std::mt19937_64& rng) {
-  if (text.empty()) return text;
-  const size_t at = rng() % text.size();
-  switch (rng() % 4) {
-    case 0: text[at] = "<>\"=,?-0123456789az/ \n"[rng() % 22]; break;
-    case 1: text.erase(at, 1 + rng() % 16); break;
-    case 2: text.insert(at, text.substr(at, 1 + rng() % 16)); break;
-    default: text.resize(at); break;
-  }
-  return text;
+std::string damage(const std::string& text, std::mt19937_64& rng) {
+  return testing::damage(text, rng, "<>\"=,?-0123456789az/ \n", 16);
 }
 
 class MalformedInput : public ::testing::Test {

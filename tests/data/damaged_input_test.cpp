@@ -5,32 +5,20 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "avazu_reader.hpp"
 #include "criteo_reader.hpp"
 #include "data_error.hpp"
 #include "npz.hpp"
+#include "random_damage.hpp"
 
 namespace cagr::data {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using cagr::testing::slurp;
 
-std::string damage(std::string text, std::mt19937_64& rng) {
-  const size_t at = rng() % text.size();
-  switch (rng() % 4) {
-    case 0: text[at] = ",\n\t-x9. "[rng() % 8]; break;
-    case 1: text.erase(at, 1 + rng() % 40); break;
-    case 2: text.insert(at, text.substr(at, 1 + rng() % 40)); break;
-    default: text.resize(at); break;
-  }
-  return text;
+std::string damage(const std::string& text, std::mt19937_64& rng) {
+  return cagr::testing::damage(text, rng, ",\n\t-x9. ", 40);
 }
 
 template <class Reader>
