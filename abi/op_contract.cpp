@@ -17,8 +17,8 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 
 const std::vector<std::string>& op_types() {
   static const std::vector<std::string> types = {"embedding_bag", "linear", "relu", "sigmoid", "add", "mul",
-                                                 "concat", "reshape", "dot_interaction", "fm_interaction",
-                                                 "reduce_sum", "top_k", "gather"};
+                                                 "concat", "reshape", "dot_interaction", "dlrm_interaction",
+                                                 "fm_interaction", "reduce_sum", "top_k", "gather"};
   return types;
 }
 
@@ -241,6 +241,12 @@ Reshape check_reshape(const Checker& c) {
   return Reshape{x.bytes()};
 }
 
+// self_interaction and the number of pairs it gives.
+void set_pairs(const Checker& c, DotInteraction& d) {
+  d.self = c.flag("self_interaction", 0);
+  d.pairs = d.self ? d.features * (d.features + 1) / 2 : d.features * (d.features - 1) / 2;
+}
+
 DotInteraction check_dot_interaction(const Checker& c) {
   c.arity(1, 1, 1);
   const Shape& x = c.in(0);
@@ -250,11 +256,31 @@ DotInteraction check_dot_interaction(const Checker& c) {
   d.batch = x.dims[0];
   d.features = x.dims[1];
   d.dim = x.dims[2];
-  d.self = c.flag("self_interaction", 0);
-  d.pairs = d.self ? d.features * (d.features + 1) / 2 : d.features * (d.features - 1) / 2;
+  set_pairs(c, d);
   const Shape& y = c.out(0);
   c.dtype(y, "dots (output 0)", CAGR_DTYPE_F32);
   c.dims(y, "dots (output 0)", {d.batch, d.pairs});
+  return d;
+}
+
+DotInteraction check_dlrm_interaction(const Checker& c) {
+  c.arity(2, 2, 1);
+  const Shape& dense = c.in(0);
+  const Shape& pooled = c.in(1);
+  c.dtype(dense, "dense (input 0)", CAGR_DTYPE_F32);
+  c.rank(dense, "dense (input 0)", 2);
+  c.dtype(pooled, "pooled (input 1)", CAGR_DTYPE_F32);
+  c.rank(pooled, "pooled (input 1)", 3);
+  DotInteraction d;
+  d.dense_input = true;
+  d.batch = dense.dims[0];
+  d.dim = dense.dims[1];
+  c.dims(pooled, "pooled (input 1)", {d.batch, pooled.dims[1], d.dim});
+  d.features = pooled.dims[1] + 1;
+  set_pairs(c, d);
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", {d.batch, d.out_cols()});
   return d;
 }
 
@@ -382,6 +408,7 @@ Checked check(const OpView& op) {
   if (t == "concat") return check_concat(c);
   if (t == "reshape") return check_reshape(c);
   if (t == "dot_interaction") return check_dot_interaction(c);
+  if (t == "dlrm_interaction") return check_dlrm_interaction(c);
   if (t == "fm_interaction") return check_fm_interaction(c);
   if (t == "reduce_sum") return check_reduce_sum(c);
   if (t == "top_k") return check_top_k(c);

@@ -59,9 +59,22 @@ struct Reshape {
   size_t bytes = 0;
 };
 
+// dot_interaction, and dlrm_interaction (dense_input): then feature 0 of a sample is its dense
+// vector (input 0, [B, D]) and features 1 .. F-1 its pooled embeddings (input 1, [B, F-1, D]), and
+// each output row is the dense vector followed by the dots.
 struct DotInteraction {
   int64_t batch = 0, features = 0, dim = 0, pairs = 0;
   bool self = false;
+  bool dense_input = false;
+
+  int64_t dots_offset() const { return dense_input ? dim : 0; }  // first output column of the dots
+  int64_t out_cols() const { return dots_offset() + pairs; }
+  // Feature f of sample b, read from the op's inputs.
+  const float* feature(const void* const* in, int64_t b, int64_t f) const {
+    if (!dense_input) return static_cast<const float*>(in[0]) + (b * features + f) * dim;
+    return f == 0 ? static_cast<const float*>(in[0]) + b * dim
+                  : static_cast<const float*>(in[1]) + (b * (features - 1) + f - 1) * dim;
+  }
 };
 
 struct FmInteraction {

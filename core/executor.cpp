@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cagr_struct.hpp"
+#include "fusion.hpp"
 #include "node_desc.hpp"
 
 namespace cagr {
@@ -31,7 +32,7 @@ uint64_t byte_size(const TensorShape& shape) {
 }  // namespace
 
 Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy)
-    : graph_(std::move(graph)), targets_(std::move(targets)) {
+    : graph_(fuse_for_targets(std::move(graph), targets, example_inputs, &fusions_)), targets_(std::move(targets)) {
   compiled_shapes_ = infer_shapes(graph_, example_inputs);
   placement_ = policy.place(graph_, compiled_shapes_, targets_);
   order_ = graph_.topological_order();
@@ -379,6 +380,7 @@ std::string Executor::plan_table() const {
                   dims_to_string(compiled_shapes_[static_cast<size_t>(node.outputs.at(0))].dims).c_str());
     out << line;
   }
+  for (const std::string& f : fusions_) out << "fused: " << f << "\n";
   return out.str();
 }
 

@@ -25,8 +25,9 @@ struct NodeProfile {
 
 class Executor {
  public:
-  // Places `graph` on `targets` with `policy` at the shapes of `example_inputs` (graph input order),
-  // creates every kernel (uploading weights once) and the streams. Runs may use other sizes in the
+  // Fuses what the targets offer (fusion.hpp), places `graph` on `targets` with `policy` at the
+  // shapes of `example_inputs` (graph input order), creates every kernel (uploading weights once)
+  // and the streams. Runs may use other sizes in the
   // dimensions that vary per run (batch size, number of indices).
   Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy);
   ~Executor();
@@ -61,7 +62,8 @@ class Executor {
   bool captures() const;  // whether runs are replayed from a recorded graph
   const std::vector<NodeProfile>& profile() const { return profile_; }
 
-  const Graph& graph() const { return graph_; }
+  const Graph& graph() const { return graph_; }  // as fused
+  const std::vector<std::string>& fusions() const { return fusions_; }  // one line per fused chain
   const Placement& placement() const { return placement_; }
   const std::vector<Target>& targets() const { return targets_; }
   // The plan as a table: node, op, device, variant, estimated cost, output shape.
@@ -84,6 +86,7 @@ class Executor {
   void enqueue_nodes(const std::vector<TensorShape>& shapes);
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
+  std::vector<std::string> fusions_;  // filled while graph_ is made, so declared before it
   Graph graph_;
   std::vector<Target> targets_;
   Placement placement_;

@@ -64,6 +64,7 @@ class NodeShapes {
     if (op == "concat") return concat();
     if (op == "reshape") return reshape();
     if (op == "dot_interaction") return dot_interaction();
+    if (op == "dlrm_interaction") return dlrm_interaction();
     if (op == "fm_interaction") return fm_interaction();
     if (op == "reduce_sum") return reduce_sum();
     if (op == "top_k") return top_k();
@@ -205,10 +206,29 @@ class NodeShapes {
     expect_outputs(1);
     expect_rank(0, 3);
     expect_dtype(0, {CAGR_DTYPE_F32});
-    const int64_t f = in(0).dims[1];
+    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], pairs(in(0).dims[1])});
+  }
+
+  // dense [B, D] and pooled [B, T, D] -> [B, D + pairs of T + 1 features].
+  void dlrm_interaction() {
+    expect_inputs(2, 2);
+    expect_outputs(1);
+    expect_rank(0, 2);
+    expect_rank(1, 3);
+    expect_dtype(0, {CAGR_DTYPE_F32});
+    expect_dtype(1, {CAGR_DTYPE_F32});
+    const int64_t d = in(0).dims[1];
+    if (d >= 0 && in(1).dims[2] >= 0 && in(1).dims[2] != d)
+      fail("pooled (input 1) has D = " + std::to_string(in(1).dims[2]) + ", dense (input 0) D = " + std::to_string(d));
+    const int64_t t = in(1).dims[1];
+    const int64_t p = t < 0 ? -1 : pairs(t + 1);
+    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], d < 0 || p < 0 ? kDynamic : d + p});
+  }
+
+  // dot products among f features (-1: unknown), by the node's self_interaction.
+  int64_t pairs(int64_t f) const {
     const bool self = node_.attr_int("self_interaction", 0) != 0;
-    const int64_t pairs = f < 0 ? -1 : (self ? f * (f + 1) / 2 : f * (f - 1) / 2);
-    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], pairs});
+    return f < 0 ? -1 : (self ? f * (f + 1) / 2 : f * (f - 1) / 2);
   }
 
   void fm_interaction() {

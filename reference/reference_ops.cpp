@@ -104,17 +104,20 @@ void concat(const Concat& c, const void* const* in, void* const* out) {
 }
 
 void dot_interaction(const DotInteraction& d, const void* const* in, void* const* out) {
-  const float* x = static_cast<const float*>(in[0]);
   float* y = static_cast<float*>(out[0]);
   for (int64_t b = 0; b < d.batch; ++b) {
-    const float* f = x + b * d.features * d.dim;
+    float* row = y + b * d.out_cols();
+    if (d.dense_input) std::memcpy(row, d.feature(in, b, 0), static_cast<size_t>(d.dim) * sizeof(float));
+    float* dots = row + d.dots_offset();
     int64_t p = 0;
     for (int64_t i = 0; i < d.features; ++i) {
+      const float* fi = d.feature(in, b, i);
       const int64_t last = d.self ? i : i - 1;
       for (int64_t j = 0; j <= last; ++j) {
+        const float* fj = d.feature(in, b, j);
         double acc = 0;
-        for (int64_t k = 0; k < d.dim; ++k) acc += static_cast<double>(f[i * d.dim + k]) * f[j * d.dim + k];
-        y[b * d.pairs + p++] = static_cast<float>(acc);
+        for (int64_t k = 0; k < d.dim; ++k) acc += static_cast<double>(fi[k]) * fj[k];
+        dots[p++] = static_cast<float>(acc);
       }
     }
   }

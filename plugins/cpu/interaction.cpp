@@ -1,4 +1,4 @@
-// interaction.cpp - DLRM's pairwise dots and DeepFM's second-order term, one sample per thread
+// interaction.cpp - DLRM's pairwise dots (alone, or with the dense vector: dlrm_interaction) and DeepFM's second-order term, one sample per thread
 // iteration (the F x D block of a sample stays in L1/L2 while all its pairs are formed).
 #include <algorithm>
 #include <vector>
@@ -20,15 +20,16 @@ float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
 }
 
 void dot_interaction(const DotInteraction& d, const void* const* inputs, void* const* outputs) {
-  const float* x = static_cast<const float*>(inputs[0]);
   float* y = static_cast<float*>(outputs[0]);
 #pragma omp parallel for schedule(static) if (d.batch * d.pairs * d.dim >= kParallelThreshold)
   for (int64_t b = 0; b < d.batch; ++b) {
-    const float* f = x + b * d.features * d.dim;
-    float* out = y + b * d.pairs;
+    float* row = y + b * d.out_cols();
+    if (d.dense_input) std::copy_n(d.feature(inputs, b, 0), d.dim, row);
+    float* out = row + d.dots_offset();
     for (int64_t i = 0; i < d.features; ++i) {
+      const float* fi = d.feature(inputs, b, i);
       const int64_t last = d.self ? i : i - 1;
-      for (int64_t j = 0; j <= last; ++j) *out++ = dot(f + i * d.dim, f + j * d.dim, d.dim);
+      for (int64_t j = 0; j <= last; ++j) *out++ = dot(fi, d.feature(inputs, b, j), d.dim);
     }
   }
 }
@@ -59,7 +60,7 @@ void fm_interaction(const FmInteraction& f, const void* const* inputs, void* con
 
 Cost dot_cost(const contract::Checked& shapes) {
   const auto& d = std::get<DotInteraction>(shapes);
-  return Cost{2.0 * d.batch * d.pairs * d.dim, sizeof(float) * (static_cast<double>(d.batch) * d.features * d.dim + d.batch * d.pairs)};
+  return Cost{2.0 * d.batch * d.pairs * d.dim, sizeof(float) * (static_cast<double>(d.batch) * d.features * d.dim + d.batch * d.out_cols())};
 }
 
 Cost fm_cost(const contract::Checked& shapes) {

@@ -9,9 +9,9 @@
 namespace cagr::gpu {
 namespace {
 
-enum class Variant { baseline, occupancy, prefetch, l2_pinned };
+enum class Variant { baseline, occupancy, prefetch, l2_pinned, short_bags };
 constexpr const char* kVariantNames[] = {"group_per_bag", "group_per_bag_occupancy", "group_per_bag_prefetch",
-                                         "group_per_bag_l2_pinned"};
+                                         "group_per_bag_l2_pinned", "short_bags"};
 // The occupancy variant's __launch_bounds__ target. The A100 study capped registers at 42 (6 blocks
 // of 256 on a 64K-register multiprocessor); our kernel then spills (ptxas: 40 registers, ~500 bytes
 // of spill stores, and half the bandwidth on an H100), so the cap is 64 registers: 4 blocks, twice
@@ -91,26 +91,29 @@ bool has_l2_controls(const DeviceState& device) {
 
 // ---- kernel selection: values per lane, lanes per bag, then the variant's template -------------
 
-template <cagr_dtype DT, int VEC, bool Prefetch, int MinBlocks>
-void (*kernel_for_group(int group))(EmbeddingBagParams) {
-  if constexpr (VEC == 1) {
-    return embedding_bag_kernel<DT, 1, 32, Prefetch, MinBlocks>;
-  } else {
-    switch (group) {
-      case 4: return embedding_bag_kernel<DT, VEC, 4, Prefetch, MinBlocks>;
-      case 8: return embedding_bag_kernel<DT, VEC, 8, Prefetch, MinBlocks>;
-      case 16: return embedding_bag_kernel<DT, VEC, 16, Prefetch, MinBlocks>;
-      default: return embedding_bag_kernel<DT, VEC, 32, Prefetch, MinBlocks>;
-    }
+using KernelFn = void (*)(EmbeddingBagParams);
+
+template <cagr_dtype DT, int VEC, int G>
+KernelFn kernel_for_variant(Variant variant) {
+  switch (variant) {
+    case Variant::occupancy: return embedding_bag_kernel<BagPooler<DT, VEC, G, false>, G, VEC, kOccupancyMinBlocks>;
+    case Variant::prefetch: return embedding_bag_kernel<BagPooler<DT, VEC, G, true>, G, VEC, 0>;
+    case Variant::short_bags: return embedding_bag_kernel<ShortBagPooler<DT, VEC, G>, G, VEC, 0>;
+    default: return embedding_bag_kernel<BagPooler<DT, VEC, G, false>, G, VEC, 0>;
   }
 }
 
 template <cagr_dtype DT, int VEC>
-void (*kernel_for_variant(Variant variant, int group))(EmbeddingBagParams) {
-  switch (variant) {
-    case Variant::occupancy: return kernel_for_group<DT, VEC, false, kOccupancyMinBlocks>(group);
-    case Variant::prefetch: return kernel_for_group<DT, VEC, true, 0>(group);
-    default: return kernel_for_group<DT, VEC, false, 0>(group);
+KernelFn kernel_for_group(Variant variant, int group) {
+  if constexpr (VEC == 1) {
+    return kernel_for_variant<DT, 1, 32>(variant);
+  } else {
+    switch (group) {
+      case 4: return kernel_for_variant<DT, VEC, 4>(variant);
+      case 8: return kernel_for_variant<DT, VEC, 8>(variant);
+      case 16: return kernel_for_variant<DT, VEC, 16>(variant);
+      default: return kernel_for_variant<DT, VEC, 32>(variant);
+    }
   }
 }
 
@@ -130,20 +133,20 @@ int lanes_per_bag(int vec, int dim) {
   return chunks <= 4 ? 4 : chunks <= 8 ? 8 : chunks <= 16 ? 16 : 32;
 }
 
-void (*select_kernel(cagr_dtype dtype, int vec, Variant variant, int group))(EmbeddingBagParams) {
+KernelFn select_kernel(cagr_dtype dtype, int vec, Variant variant, int group) {
   switch (dtype) {
     case CAGR_DTYPE_F32:
-      return vec == 4 ? kernel_for_variant<CAGR_DTYPE_F32, 4>(variant, group)
-                      : kernel_for_variant<CAGR_DTYPE_F32, 1>(variant, group);
+      return vec == 4 ? kernel_for_group<CAGR_DTYPE_F32, 4>(variant, group)
+                      : kernel_for_group<CAGR_DTYPE_F32, 1>(variant, group);
     case CAGR_DTYPE_F16:
-      return vec == 8 ? kernel_for_variant<CAGR_DTYPE_F16, 8>(variant, group)
-                      : kernel_for_variant<CAGR_DTYPE_F16, 1>(variant, group);
+      return vec == 8 ? kernel_for_group<CAGR_DTYPE_F16, 8>(variant, group)
+                      : kernel_for_group<CAGR_DTYPE_F16, 1>(variant, group);
     case CAGR_DTYPE_BF16:
-      return vec == 8 ? kernel_for_variant<CAGR_DTYPE_BF16, 8>(variant, group)
-                      : kernel_for_variant<CAGR_DTYPE_BF16, 1>(variant, group);
+      return vec == 8 ? kernel_for_group<CAGR_DTYPE_BF16, 8>(variant, group)
+                      : kernel_for_group<CAGR_DTYPE_BF16, 1>(variant, group);
     default:
-      return vec == 4 ? kernel_for_variant<CAGR_DTYPE_U8, 4>(variant, group)
-                      : kernel_for_variant<CAGR_DTYPE_U8, 1>(variant, group);
+      return vec == 4 ? kernel_for_group<CAGR_DTYPE_U8, 4>(variant, group)
+                      : kernel_for_group<CAGR_DTYPE_U8, 1>(variant, group);
   }
 }
 
@@ -231,7 +234,7 @@ class EmbeddingBagKernel : public GpuKernel {
   int group_ = 32;
   int min_bags_per_group_ = 1;
   int64_t resident_groups_ = 1;  // groups of group_ lanes the device holds at once
-  void (*kernel_)(EmbeddingBagParams) = nullptr;
+  KernelFn kernel_ = nullptr;
 };
 
 // The variants offered for a shape, in the order op_query reports them (a variant's index is its
@@ -244,7 +247,20 @@ std::vector<Variant> offered_variants(const EmbeddingShape& shape, DeviceState& 
   if (values_per_lane(shape.table_dtype, shape.dim) > 1) offered.push_back(Variant::occupancy);
   offered.push_back(Variant::prefetch);
   if (has_l2_controls(device)) offered.push_back(Variant::l2_pinned);
+  offered.push_back(Variant::short_bags);
   return offered;
+}
+
+// The share of the copy bandwidth a variant can reach with bags of `pooling` ids on average, from
+// the row loads a group keeps in flight: kUnroll of them saturate the memory system (the
+// benchmarks' pooling-32 figures); one-hot bags give the group-per-bag variants one (two with
+// prefetch), and short_bags kShortBags, while its later rows of a bag are loaded one at a time.
+double bandwidth_share(Variant v, double pooling) {
+  const double p = std::max(pooling, 1.0);
+  double in_flight = std::min(p, double(kUnroll));
+  if (v == Variant::prefetch) in_flight = std::min(2 * p, double(kUnroll));
+  if (v == Variant::short_bags) in_flight = kShortBags / p;
+  return std::min(1.0, in_flight / kUnroll);
 }
 
 class EmbeddingBagOp : public GpuOp {
@@ -254,8 +270,10 @@ class EmbeddingBagOp : public GpuOp {
     const double bytes = shape.bytes(op.input(0), op.input(1));
     const double pinned = std::min<double>(double(kHotRowsTotal) * shape.row_bytes, double(device.facts().persisting_l2_max_bytes));
     OpVariants out;
+    const double pooling = shape.batch > 0 ? double(shape.num_indices) / double(shape.batch * shape.tables) : 1.0;
     for (Variant v : offered_variants(shape, device))
-      out.variants.push_back({kVariantNames[static_cast<int>(v)], 0, v == Variant::l2_pinned ? bytes + pinned : bytes});
+      out.variants.push_back({kVariantNames[static_cast<int>(v)], 0, v == Variant::l2_pinned ? bytes + pinned : bytes,
+                              bandwidth_share(v, pooling)});
     if (!has_l2_controls(device)) out.note = "variant group_per_bag_l2_pinned unavailable: this device has no persisting-L2 control";
     return out;
   }

@@ -12,6 +12,7 @@
 //    current bag is summed, so a group never waits on a bag's first rows (the software prefetching
 //    of the A100 embedding study);
 //  - MinBlocks: __launch_bounds__ occupancy target (a register cap); 0 leaves the compiler free;
+//  - ShortBagPooler (below) instead pools several short bags at once;
 //  - the host sizes the grid to one wave of resident groups, each pooling a contiguous run of bags.
 // Bad offsets or indices are reported through the device error record and contribute nothing.
 #pragma once
@@ -264,7 +265,73 @@ struct BagPooler {
   }
 };
 
-template <cagr_dtype DT, int VEC, int G, bool Prefetch, int MinBlocks>
+// Short bags (one-hot features: a bag of one id): a group loads the first row of kShortBags bags
+// before summing any, so it has kShortBags row loads in flight where BagPooler, which works a bag at
+// a time, has one. Further rows of a bag are added one at a time (fine while bags stay short). No
+// shuffles: every lane reads a bag's offsets and index itself (one broadcast load per group).
+constexpr int kShortBags = 8;
+
+template <cagr_dtype DT, int VEC, int G>
+struct ShortBagPooler {
+  using Reader = RowReader<DT, VEC>;
+
+  // The bag's row at `pos`, or -1 when out of range (reported once per group).
+  __device__ static int64_t row_at(const EmbeddingBagParams& p, int64_t pos, int table, int lane) {
+    const int64_t row = p.indices[pos];
+    const int64_t rows = p.table[table].num_rows;
+    if (row >= 0 && row < rows) return row;
+    if (lane == 0) report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::index_out_of_range, table, pos, row, rows);
+    return -1;
+  }
+
+  __device__ static void add_row(const EmbeddingBagParams& p, int table, int64_t row, int col, float (&acc)[VEC]) {
+    float v[VEC];
+    Reader::read(p.table[table].rows + row * p.row_bytes, col, p.dim, v);
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) acc[i] += v[i];
+  }
+
+  __device__ static void run(const EmbeddingBagParams& p, int64_t first, int64_t last, int lane, unsigned, int chunk) {
+    const int col = chunk * VEC;
+    const bool col_ok = col < p.dim;
+    for (int64_t bag0 = first; bag0 < last; bag0 += kShortBags) {
+      int64_t begin[kShortBags], end[kShortBags];
+      float acc[kShortBags][VEC];
+#pragma unroll
+      for (int u = 0; u < kShortBags; ++u) {
+        begin[u] = end[u] = 0;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) acc[u][i] = 0.f;
+        const int64_t bag = bag0 + u;
+        if (bag >= last) continue;
+        const int table = int(bag / p.batch);
+        bag_extent(p, bag, table, lane, begin[u], end[u]);
+        if (begin[u] == end[u]) continue;
+        const int64_t row = row_at(p, begin[u], table, lane);
+        if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < kShortBags; ++u) {
+        const int64_t bag = bag0 + u;
+        if (bag >= last) continue;
+        const int table = int(bag / p.batch);
+        for (int64_t pos = begin[u] + 1; pos < end[u]; ++pos) {
+          const int64_t row = row_at(p, pos, table, lane);
+          if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
+        }
+        if (!col_ok) continue;
+        const int64_t b = bag - int64_t(table) * p.batch;
+        float* out = p.pooled + (b * p.tables + table) * p.dim + col;
+        const float scale = p.mean && end[u] > begin[u] ? 1.f / float(end[u] - begin[u]) : 1.f;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) out[i] = acc[u][i] * scale;
+      }
+    }
+  }
+};
+
+// Pooler: BagPooler or ShortBagPooler for G lanes; MinBlocks as above.
+template <class Pooler, int G, int VEC, int MinBlocks>
 __global__ void __launch_bounds__(kBlockThreads, MinBlocks > 0 ? MinBlocks : 1)
     embedding_bag_kernel(const EmbeddingBagParams p) {
   const int lane = int(threadIdx.x) % G;
@@ -276,7 +343,7 @@ __global__ void __launch_bounds__(kBlockThreads, MinBlocks > 0 ? MinBlocks : 1)
   const unsigned mask = group_lane_mask(G);
   const int chunks = (p.dim + VEC - 1) / VEC;
   for (int chunk = lane; chunk - lane < chunks; chunk += G)
-    BagPooler<DT, VEC, G, Prefetch>::run(p, first, last, lane, mask, chunk);
+    Pooler::run(p, first, last, lane, mask, chunk);
 }
 
 }  // namespace cagr::gpu

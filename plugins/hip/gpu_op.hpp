@@ -19,6 +19,9 @@ struct VariantInfo {
   std::string name;
   double flops = 0;  // of one run at the shapes in the op description
   double bytes = 0;  // moved to and from device memory by that run
+  // The share of the device's copy bandwidth the variant is expected to reach on those bytes: below
+  // 1 for kernels bound by memory latency (too few loads in flight), which the cost hint then shows.
+  double bandwidth_share = 1.0;
 };
 
 struct OpVariants {

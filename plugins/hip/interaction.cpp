@@ -1,7 +1,9 @@
-// dot_interaction and fm_interaction (OPS.md): the feature-interaction layers of DLRM and DeepFM,
-// each one fused kernel reading a sample's features once.
+// dot_interaction, dlrm_interaction and fm_interaction (OPS.md): the feature-interaction layers of
+// DLRM and DeepFM, each one fused kernel reading a sample's features once.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <utility>
 
 #include "device_memory.hpp"
 #include "gpu_check.hpp"
@@ -19,12 +21,43 @@ struct FeatureShape {
     if (in.size() != 1 || out.size() != 1) plugin::invalid(op + ": takes one input and one output");
     if (in[0].dtype != CAGR_DTYPE_F32 || in[0].rank() != 3) plugin::invalid(op + ": features must be f32 [B, F, D]");
     batch = in[0].dims[0], features = in[0].dims[1], dim = in[0].dims[2];
-    if (out[0].dtype != CAGR_DTYPE_F32 || out[0].rank() != 2 || out[0].dims[0] != batch || out[0].dims[1] != cols)
+    check_output(out[0], op, batch, cols);
+  }
+  static void check_output(const Shape& out, const std::string& op, int64_t batch, int64_t cols) {
+    if (out.dtype != CAGR_DTYPE_F32 || out.rank() != 2 || out.dims[0] != batch || out.dims[1] != cols)
       plugin::invalid(op + ": output must be f32 [" + std::to_string(batch) + ", " + std::to_string(cols) + "]");
   }
 };
 
 int64_t pair_count(int64_t features, bool self) { return self ? features * (features + 1) / 2 : features * (features - 1) / 2; }
+
+// dot_interaction's features [B, F, D]; or dlrm_interaction's dense [B, D] (feature 0, also copied
+// to the front of each output row) and pooled embeddings [B, F-1, D].
+struct InteractionShape {
+  int64_t batch = 0, features = 0, dim = 0, pairs = 0;
+  int dense_rows = 0;  // 1 for dlrm_interaction
+  int64_t out_cols() const { return dense_rows * dim + pairs; }
+
+  InteractionShape(const std::string& op, const std::vector<Shape>& in, const std::vector<Shape>& out, bool self) {
+    if (op == "dot_interaction") {
+      const int64_t f = in.size() == 1 && in[0].rank() == 3 ? in[0].dims[1] : 0;
+      const FeatureShape s(in, out, op, pair_count(f, self));
+      batch = s.batch, features = s.features, dim = s.dim;
+    } else {
+      if (in.size() != 2 || out.size() != 1) plugin::invalid(op + ": takes dense and pooled, one output");
+      const Shape& dense = in[0];
+      const Shape& pooled = in[1];
+      if (dense.dtype != CAGR_DTYPE_F32 || dense.rank() != 2) plugin::invalid(op + ": dense must be f32 [B, D]");
+      batch = dense.dims[0], dim = dense.dims[1];
+      if (pooled.dtype != CAGR_DTYPE_F32 || pooled.rank() != 3 || pooled.dims[0] != batch || pooled.dims[2] != dim)
+        plugin::invalid(op + ": pooled must be f32 [" + std::to_string(batch) + ", T, " + std::to_string(dim) + "]");
+      features = pooled.dims[1] + 1;
+      dense_rows = 1;
+    }
+    pairs = pair_count(features, self);
+    FeatureShape::check_output(out[0], op, batch, out_cols());
+  }
+};
 
 // The pairs of OPS.md's order as (i << 8 | j), made once per kernel on the host: the kernel looks a
 // pair up instead of solving for it (a square root and a correction loop per pair).
@@ -36,80 +69,132 @@ std::vector<uint16_t> pair_table(int64_t features, bool self) {
 }
 
 // 32 lanes per sample, up to kMaxSamplesPerBlock samples per block (as many as 48 KiB of shared
-// memory holds): each group copies its sample's [F, D] features into shared memory (coalesced) and
-// its lanes take the pairs in turn, so consecutive lanes write consecutive outputs. Rows are stored `dim + 1` floats apart: with D a multiple of the
-// 32 banks' width (D = 16, 32 ...) lanes reading different rows at the same d would otherwise hit
-// the same banks.
+// memory holds): each group copies its sample's F x D features into shared memory (coalesced, V
+// floats per load) and its lanes take the pairs in turn, so consecutive lanes write consecutive
+// outputs. Rows are stored `dim + V` floats apart: with D a multiple of the 32 banks' width
+// (D = 16, 32 ...) lanes reading different rows at the same d would otherwise hit the same banks,
+// and V = 4 keeps every row 16-byte aligned for vector reads. dlrm_interaction's dense vector is
+// row 0 and is also written to the front of the output row, so the top MLP's input is made in
+// one pass.
 constexpr int kMaxSamplesPerBlock = 8;
 constexpr int kLanesPerSample = 32;
 
-__global__ void dot_interaction_kernel(const float* features, float* dots, int64_t batch, int features_per_sample,
-                                       int dim, int64_t pairs, const uint16_t* pair_ij, int samples_per_block) {
-  extern __shared__ float shared[];
+struct InteractionParams {
+  const float* dense;   // row 0 of each sample when dense_rows = 1
+  const float* pooled;  // the other rows: [B, F - dense_rows, D]
+  float* out;           // [B, out_cols]
+  int64_t batch, pairs, out_cols;
+  int features, dense_rows, dim, samples_per_block;
+  const uint16_t* pair_ij;
+};
+
+template <int V>
+__device__ __forceinline__ float dot_rows(const float* a, const float* b, int dim) {
+  float sum = 0.f;
+  for (int d = 0; d < dim; d += V) {
+    if constexpr (V == 4) {
+      const float4 x = *reinterpret_cast<const float4*>(a + d), y = *reinterpret_cast<const float4*>(b + d);
+      sum = fmaf(x.x, y.x, sum), sum = fmaf(x.y, y.y, sum), sum = fmaf(x.z, y.z, sum), sum = fmaf(x.w, y.w, sum);
+    } else {
+      sum = fmaf(a[d], b[d], sum);
+    }
+  }
+  return sum;
+}
+
+template <int V>
+__global__ void dot_interaction_kernel(const InteractionParams p) {
+  extern __shared__ float4 shared_vectors[];  // float4: 16-byte aligned rows
   const int group = int(threadIdx.x) / kLanesPerSample;
   const int lane = int(threadIdx.x) % kLanesPerSample;
-  const int64_t b = int64_t(blockIdx.x) * samples_per_block + group;
-  const bool active = b < batch;  // no early return: every thread reaches the barrier
-  const int stride = dim + 1;
-  float* sample = shared + group * features_per_sample * stride;
-  const float* src = features + b * features_per_sample * int64_t(dim);
-  if (active)
-    for (int e = lane; e < features_per_sample * dim; e += kLanesPerSample) sample[(e / dim) * stride + e % dim] = src[e];
+  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
+  const bool active = b < p.batch;  // no early return: every thread reaches the barrier
+  const int stride = p.dim + V;
+  float* sample = reinterpret_cast<float*>(shared_vectors) + group * p.features * stride;
+  if (active) {
+    const int row_vectors = p.dim / V;
+    const int pooled_rows = p.features - p.dense_rows;
+    for (int e = lane; e < p.features * row_vectors; e += kLanesPerSample) {
+      const int f = e / row_vectors, c = (e - f * row_vectors) * V;
+      const float* src = f < p.dense_rows ? p.dense + b * p.dim : p.pooled + (b * pooled_rows + f - p.dense_rows) * p.dim;
+      if constexpr (V == 4)
+        *reinterpret_cast<float4*>(sample + f * stride + c) = *reinterpret_cast<const float4*>(src + c);
+      else
+        sample[f * stride + c] = src[c];
+    }
+  }
   __syncthreads();
   if (!active) return;
-  for (int64_t p = lane; p < pairs; p += kLanesPerSample) {
-    const int i = pair_ij[p] >> 8, j = pair_ij[p] & 0xff;
-    float sum = 0.f;
-    for (int d = 0; d < dim; ++d) sum = fmaf(sample[i * stride + d], sample[j * stride + d], sum);
-    dots[b * pairs + p] = sum;
+  float* row = p.out + b * p.out_cols;
+  for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) row[c] = sample[c];
+  float* dots = row + p.dense_rows * p.dim;
+  for (int64_t q = lane; q < p.pairs; q += kLanesPerSample) {
+    const int i = p.pair_ij[q] >> 8, j = p.pair_ij[q] & 0xff;
+    dots[q] = dot_rows<V>(sample + i * stride, sample + j * stride, p.dim);
   }
 }
 
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 class DotInteractionKernel : public GpuKernel {
  public:
-  DotInteractionKernel(bool self, int64_t features) : self_(self), features_(features) {
+  DotInteractionKernel(std::string op, bool self, int64_t features) : op_(std::move(op)), self_(self), features_(features) {
     const std::vector<uint16_t> table = pair_table(features, self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     if (!table.empty())
       check(hipMemcpy(pairs_.get(), table.data(), table.size() * sizeof(uint16_t), hipMemcpyHostToDevice), "pair table upload");
   }
   void run(const RunTensors& t) override {
-    const int64_t f = t.input_shapes[0].rank() == 3 ? t.input_shapes[0].dims[1] : 0;
-    const FeatureShape s(t.input_shapes, t.output_shapes, "dot_interaction", pair_count(f, self_));
-    const int64_t pairs = pair_count(s.features, self_);
-    if (s.batch == 0 || pairs == 0) return;
-    if (s.features != features_) plugin::invalid("dot_interaction: the number of features changed since kernel_create");
-    const int64_t sample_bytes = s.features * (s.dim + 1) * 4;
-    const int per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
-    const auto blocks = static_cast<unsigned>((s.batch + per_block - 1) / per_block);
-    dot_interaction_kernel<<<blocks, per_block * kLanesPerSample, static_cast<size_t>(per_block * sample_bytes), t.stream>>>(
-        static_cast<const float*>(t.inputs[0]), static_cast<float*>(t.outputs[0]), s.batch, int(s.features), int(s.dim),
-        pairs, static_cast<const uint16_t*>(pairs_.get()), per_block);
+    const InteractionShape s(op_, t.input_shapes, t.output_shapes, self_);
+    if (s.batch == 0 || s.out_cols() == 0) return;
+    if (s.features != features_) plugin::invalid(op_ + ": the number of features changed since kernel_create");
+    InteractionParams p{};
+    p.dense = static_cast<const float*>(t.inputs[0]);
+    p.pooled = static_cast<const float*>(t.inputs[s.dense_rows ? 1 : 0]);
+    p.out = static_cast<float*>(t.outputs[0]);
+    p.batch = s.batch, p.pairs = s.pairs, p.out_cols = s.out_cols();
+    p.features = int(s.features), p.dense_rows = s.dense_rows, p.dim = int(s.dim);
+    p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
+    const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
+    const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
+    p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
+    const auto blocks = static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block);
+    const unsigned threads = unsigned(p.samples_per_block * kLanesPerSample);
+    const auto shared = static_cast<size_t>(p.samples_per_block * sample_bytes);
+    if (vectors) dot_interaction_kernel<4><<<blocks, threads, shared, t.stream>>>(p);
+    else dot_interaction_kernel<1><<<blocks, threads, shared, t.stream>>>(p);
     check_launch("dot_interaction_kernel");
   }
 
  private:
+  std::string op_;
   bool self_;
   int64_t features_;
   DeviceMemory pairs_;
 };
 
+// dot_interaction, and dlrm_interaction (the same kernel with the dense vector as feature 0).
 class DotInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&) const override {
-    const bool self = op.attr_int("self_interaction", 0) != 0;
-    const int64_t f = op.num_inputs() == 1 && op.input(0).rank() == 3 ? op.input(0).dims[1] : 0;
-    const FeatureShape s(input_shapes(op), output_shapes(op), "dot_interaction", pair_count(f, self));
-    if (s.features > 255) plugin::unsupported("dot_interaction: more than 255 features per sample");
-    if (s.features * (s.dim + 1) * 4 > kMaxSharedFeatureBytes)
-      plugin::unsupported("dot_interaction: a sample's features (" + std::to_string(s.features * (s.dim + 1) * 4) +
+    const InteractionShape s = shape(op);
+    if (s.features > 255) plugin::unsupported(std::string(op.type()) + ": more than 255 features per sample");
+    if (s.features * (s.dim + 4) * 4 > kMaxSharedFeatureBytes)
+      plugin::unsupported(std::string(op.type()) + ": a sample's features (" + std::to_string(s.features * (s.dim + 4) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
-    const double pairs = double(pair_count(s.features, self));
-    return {{{"warp_per_sample", 2.0 * s.batch * pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + pairs)}}, {}};
+    const double flops = 2.0 * s.batch * s.pairs * s.dim;
+    return {{{"warp_per_sample", flops, 4.0 * s.batch * (s.features * s.dim + s.out_cols())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    const InteractionShape s = shape(setup.op);
     variants(setup.op, setup.device);
-    return std::make_unique<DotInteractionKernel>(setup.op.attr_int("self_interaction", 0) != 0, setup.op.input(0).dims[1]);
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), self(setup.op), s.features);
+  }
+
+ private:
+  static bool self(const OpView& op) { return op.attr_int("self_interaction", 0) != 0; }
+  static InteractionShape shape(const OpView& op) {
+    return InteractionShape(op.type(), input_shapes(op), output_shapes(op), self(op));
   }
 };
 

@@ -161,7 +161,7 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
     a.flops = info.flops;
     a.bytes = info.bytes;
     const double compute_ns = peaks.gflops_f32 > 0 ? info.flops / peaks.gflops_f32 : 0;
-    const double memory_ns = peaks.copy_gbps > 0 ? info.bytes / peaks.copy_gbps : 0;
+    const double memory_ns = peaks.copy_gbps > 0 ? info.bytes / (peaks.copy_gbps * info.bandwidth_share) : 0;
     a.estimated_ns = std::max(compute_ns, memory_ns) + kLaunchOverheadNs;
     cagr::abi::write_struct(args, a);
   });

@@ -10,7 +10,7 @@ namespace cagr::opencl {
 
 const OpDefinition* find_op(const std::string& type) {
   static const OpDefinition* const kAll[] = {&kEmbeddingBag, &kLinear, &kRelu, &kSigmoid, &kAdd, &kMul, &kConcat,
-                                             &kReshape, &kDotInteraction, &kFmInteraction, &kReduceSum, &kTopK, &kGather};
+                                             &kReshape, &kDotInteraction, &kDlrmInteraction, &kFmInteraction, &kReduceSum, &kTopK, &kGather};
   for (const OpDefinition* op : kAll)
     if (type == op->type) return op;
   return nullptr;

@@ -65,7 +65,7 @@ TEST(CApi, LoadRunAndReadOutputs) {
   EXPECT_GT(p[0], 0.0f);
   EXPECT_LT(p[0], 1.0f);
   EXPECT_FLOAT_EQ(p[0], p[1]) << "identical rows give identical predictions";
-  EXPECT_NE(std::string(cagr_session_plan(s)).find("dot_interaction"), std::string::npos);
+  EXPECT_NE(std::string(cagr_session_plan(s)).find("dlrm_interaction"), std::string::npos) << "the interaction chain, fused";
 
   EXPECT_EQ(cagr_session_output(s, "nope", &out), CAGR_API_INVALID_ARGUMENT);
   EXPECT_NE(std::string(cagr_last_error()).find("no output named 'nope'"), std::string::npos);

@@ -189,11 +189,12 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
     ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
     EXPECT_EQ(progress.size(), report.size());
     for (const std::string& line : report) EXPECT_NE(line.find(" -> "), std::string::npos) << line;
-    for (size_t n = 0; n < graph.nodes().size(); ++n) {
-      if (graph.is_view(static_cast<int>(n))) continue;
+    const Graph& placed = exec.graph();  // as fused
+    for (size_t n = 0; n < placed.nodes().size(); ++n) {
+      if (placed.is_view(static_cast<int>(n))) continue;
       const NodePlacement& p = exec.placement().nodes[n];
       const OpSupport offered =
-          target.plugin->query(target.device, describe_node(graph.nodes()[n], infer_shapes(graph, dims_of(inputs))).desc());
+          target.plugin->query(target.device, describe_node(placed.nodes()[n], infer_shapes(placed, dims_of(inputs))).desc());
       ASSERT_LT(static_cast<size_t>(p.variant), offered.variants.size());
       EXPECT_EQ(offered.variants[static_cast<size_t>(p.variant)].name, p.variant_name);
     }
@@ -210,7 +211,7 @@ TEST(Executor, ProfileHasEveryNode) {
   exec.set_profiling(true);
   exec.run(inputs);
   exec.run(inputs);
-  ASSERT_EQ(exec.profile().size(), graph.nodes().size());
+  ASSERT_EQ(exec.profile().size(), exec.graph().nodes().size());
   for (const auto& p : exec.profile()) {
     EXPECT_EQ(p.microseconds.size(), 2u) << p.node;
     EXPECT_GT(p.microseconds[0], 0.0) << p.node;

@@ -127,7 +127,7 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case run_gather = gather_case(rng, constants_seed, {50, 9}, {run_batch}, CAGR_DTYPE_I32);
     check_against_reference(create_gather, run_gather, seed);
 
-    for (const char* op : {"relu", "dot_interaction", "fm_interaction", "top_k"}) {
+    for (const char* op : {"relu", "dot_interaction", "dlrm_interaction", "fm_interaction", "top_k"}) {
       std::vector<Case> cases = cases_for(op, rng);
       Case& create_case = cases[1];
       Case run_case = rebatched(create_case, run_batch, rng);

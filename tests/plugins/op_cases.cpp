@@ -87,6 +87,17 @@ Case dot_case(Rng& rng, int64_t b, int64_t f, int64_t d, bool self) {
   return c;
 }
 
+// DLRM's interaction layer: dense [B, D] and T pooled embeddings [B, T, D].
+Case dlrm_case(Rng& rng, int64_t b, int64_t t, int64_t d, bool self) {
+  const int64_t f = t + 1;
+  const int64_t pairs = self ? f * (f + 1) / 2 : f * (f - 1) / 2;
+  Case c{"dlrm_interaction B=" + std::to_string(b) + " T=" + std::to_string(t) + " D=" + std::to_string(d) +
+             (self ? " self" : ""),
+         OpDesc("dlrm_interaction"), {uniform(rng, b * d), uniform(rng, b * t * d)}};
+  c.op.input(F32, {b, d}).input(F32, {b, t, d}).output(F32, {b, d + pairs}).attr("self_interaction", int64_t{self ? 1 : 0});
+  return c;
+}
+
 Case fm_case(Rng& rng, int64_t b, int64_t f, int64_t d) {
   Case c{"fm_interaction B=" + std::to_string(b) + " F=" + std::to_string(f) + " D=" + std::to_string(d),
          OpDesc("fm_interaction"), {uniform(rng, b * f * d)}};
@@ -186,15 +197,17 @@ Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_
 Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   Case r = c;
   r.label += " run with B=" + std::to_string(batch);
-  r.op.inputs()[0].dims[0] = batch;
   for (auto& out : r.op.outputs()) out.dims[0] = batch;
-  const auto& in = r.op.inputs()[0];
-  r.inputs[0] = uniform(rng, numel(std::vector<int64_t>(in.dims, in.dims + in.rank)));
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    auto& in = r.op.inputs()[i];
+    in.dims[0] = batch;
+    r.inputs[i] = uniform(rng, numel(std::vector<int64_t>(in.dims, in.dims + in.rank)));
+  }
   return r;
 }
 
 bool accumulates(const std::string& op_type) {
-  return op_type == "embedding_bag" || op_type == "linear" || op_type == "dot_interaction" ||
+  return op_type == "embedding_bag" || op_type == "linear" || op_type == "dot_interaction" || op_type == "dlrm_interaction" ||
          op_type == "fm_interaction" || op_type == "reduce_sum";
 }
 
@@ -243,6 +256,12 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dot_case(rng, 17, 27, 16, false));
     cases.push_back(dot_case(rng, 33, 8, 127, true));
     cases.push_back(dot_case(rng, 3, 3, 1000, false));
+  } else if (op == "dlrm_interaction") {
+    cases.push_back(dlrm_case(rng, 1, 1, 1, false));
+    cases.push_back(dlrm_case(rng, 17, 26, 16, false));  // the Kaggle DLRM's layer
+    cases.push_back(dlrm_case(rng, 33, 7, 127, true));
+    cases.push_back(dlrm_case(rng, 5, 3, 12, true));
+    cases.push_back(dlrm_case(rng, 3, 2, 1000, false));
   } else if (op == "fm_interaction") {
     cases.push_back(fm_case(rng, 1, 1, 1));
     cases.push_back(fm_case(rng, 17, 27, 16));

@@ -49,8 +49,8 @@ Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p);
 Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
                  const std::vector<int64_t>& index_dims, cagr_dtype index_dtype);
 
-// `c` with the first dimension of its batch-major input 0 and of its outputs set to `batch` and
-// input 0 redrawn: for ops whose only input is [B, ...] (relu, sigmoid, dot_interaction,
+// `c` with the first dimension of its inputs and outputs set to `batch` and the inputs redrawn:
+// for ops whose every input is [B, ...] (relu, sigmoid, dot_interaction, dlrm_interaction,
 // fm_interaction, top_k).
 Case rebatched(const Case& c, int64_t batch, Rng& rng);
 

@@ -220,6 +220,22 @@ TEST(ReferenceInteraction, DotWithAndWithoutSelf) {
   EXPECT_THAT(error_of(bad, {nullptr}, {nullptr}), HasSubstr("dots (output 0) must have shape [1, 3]"));
 }
 
+TEST(ReferenceInteraction, DlrmInteractionPutsDenseFirst) {
+  // B=2, D=2, T=2. Sample 0: dense (1,0), pooled (2,3), (-1,4) - the features of the test above.
+  // Sample 1: dense (0,1), pooled (1,1), (2,-1).
+  const std::vector<float> dense = {1, 0, 0, 1};
+  const std::vector<float> pooled = {2, 3, -1, 4, 1, 1, 2, -1};
+  std::vector<float> y(10);
+  OpDesc op("dlrm_interaction");
+  op.input(F32, {2, 2}).input(F32, {2, 2, 2}).output(F32, {2, 5});
+  run(op, {dense.data(), pooled.data()}, {y.data()});
+  // Sample 1: (1,0) = 1, (2,0) = -1, (2,1) = 2 - 1 = 1.
+  EXPECT_THAT(y, ElementsAre(1, 0, 2, -1, 10, 0, 1, 1, -1, 1));
+  OpDesc bad("dlrm_interaction");
+  bad.input(F32, {2, 2}).input(F32, {2, 2, 3}).output(F32, {2, 5});
+  EXPECT_THAT(error_of(bad, {nullptr, nullptr}, {nullptr}), HasSubstr("pooled (input 1) must have shape [2, 2, 2]"));
+}
+
 TEST(ReferenceInteraction, FactorisationMachine) {
   // B=2, F=2, D=2. b0: (1,2),(3,4): d0: 16-10=6, d1: 36-20=16 -> 0.5*22 = 11
   // b1: (1,1),(-1,2): d0: 0-2=-2, d1: 9-5=4 -> 0.5*2 = 1

@@ -1,4 +1,4 @@
-// interaction.cpp - dot_interaction (DLRM) and fm_interaction (DeepFM), OPS.md.
+// interaction.cpp - dot_interaction and dlrm_interaction (DLRM), fm_interaction (DeepFM), OPS.md.
 #include "device.hpp"
 #include "interaction_cl.hpp"
 #include "ops/ops.hpp"
@@ -7,11 +7,11 @@ namespace cagr::opencl {
 
 namespace {
 
-// ---- dot_interaction -------------------------------------------------------------------------
+// ---- dot_interaction, dlrm_interaction (the dense vector as feature 0 and output prefix) -------------------------------------------------------------------------
 
 std::vector<VariantCost> dot_variants(const contract::Checked& checked, const Device&) {
   const auto& s = std::get<contract::DotInteraction>(checked);
-  return {{"pair_per_item", 2.0 * s.batch * s.pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + s.pairs), 0.3}};
+  return {{"pair_per_item", 2.0 * s.batch * s.pairs * s.dim, 4.0 * s.batch * (s.features * s.dim + s.out_cols()), 0.3}};
 }
 
 class DotInteraction final : public OpKernel {
@@ -21,9 +21,11 @@ class DotInteraction final : public OpKernel {
 
   void run(const Launch& launch) override {
     const auto& s = std::get<contract::DotInteraction>(launch.sizes);
-    set_args(kernel_.get(), launch.inputs[0], launch.outputs[0], static_cast<cl_int>(s.batch), static_cast<cl_int>(s.features),
-             static_cast<cl_int>(s.dim), static_cast<cl_int>(s.pairs), static_cast<cl_int>(s.self));
-    launch_1d(launch.queue, kernel_.get(), static_cast<size_t>(s.batch * s.pairs), group_);
+    cl_mem pooled = launch.inputs[s.dense_input ? 1 : 0];
+    set_args(kernel_.get(), launch.inputs[0], pooled, launch.outputs[0], static_cast<cl_int>(s.batch),
+             static_cast<cl_int>(s.features), static_cast<cl_int>(s.dim), static_cast<cl_int>(s.pairs),
+             static_cast<cl_int>(s.self), static_cast<cl_int>(s.dense_input));
+    launch_1d(launch.queue, kernel_.get(), static_cast<size_t>(s.batch * s.out_cols()), group_);
   }
 
  private:
@@ -66,6 +68,7 @@ std::unique_ptr<OpKernel> fm_create(Device& device, const contract::Checked&, co
 }  // namespace
 
 const OpDefinition kDotInteraction = {"dot_interaction", dot_variants, dot_create};
+const OpDefinition kDlrmInteraction = {"dlrm_interaction", dot_variants, dot_create};
 const OpDefinition kFmInteraction = {"fm_interaction", fm_variants, fm_create};
 
 }  // namespace cagr::opencl

@@ -9,7 +9,7 @@ extern const OpDefinition kEmbeddingBag;
 extern const OpDefinition kLinear;
 extern const OpDefinition kRelu, kSigmoid, kAdd, kMul;  // elementwise.cpp
 extern const OpDefinition kConcat, kReshape;            // layout.cpp
-extern const OpDefinition kDotInteraction, kFmInteraction;  // interaction.cpp
+extern const OpDefinition kDotInteraction, kDlrmInteraction, kFmInteraction;  // interaction.cpp
 extern const OpDefinition kReduceSum;
 extern const OpDefinition kTopK;
 extern const OpDefinition kGather;

@@ -1,0 +1,24 @@
+// fusion.hpp - graph rewrites that replace a chain of nodes with one op of abi/OPS.md that a
+// device offers, so that the intermediate tensors are never written to memory.
+//
+// A fusion fires only where some target's plugin accepts the fused node at the compiled shapes
+// (op_query), so a graph fused here can always be placed; plugins that predate the fused op keep
+// running the chain.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "placement.hpp"
+
+namespace cagr {
+
+// DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
+// [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that keeps
+// the last concat's name and output. The chain's intermediate tensors must have no other reader
+// and must not be graph outputs. `applied` (may be null) receives one line per fused chain.
+Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
+                       std::vector<std::string>* applied = nullptr);
+
+}  // namespace cagr
