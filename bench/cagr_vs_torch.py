@@ -81,6 +81,8 @@ def time_cagr(run, xml, plugins, in_npz, out_npz, args, env, resident):
            f"--resident_inputs={'true' if resident else 'false'}"]
     if args.manifest:
         cmd.append(f"--plugin_manifest={args.manifest}")
+    if args.tune:
+        cmd.append("--tune")
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])["latency_us"]["p50"]
 
@@ -96,6 +98,8 @@ def main():
     p.add_argument("--iterations", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative difference of the outputs")
+    p.add_argument("--tune", action="store_true",
+                   help="CAGR picks each node's variant by timing them on the first batch (cagr-run --tune)")
     p.add_argument("--allow-tf32", action="store_true",
                    help="let both sides use TF32 tensor cores for f32 matmuls (CAGR: plugin option allow_tf32=1)")
     args = p.parse_args()

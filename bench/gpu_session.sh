@@ -4,12 +4,18 @@
 # to $OUT (or ./gpu-out): the card, ctest's log, markdown tables and per-node profiles.
 #
 #   tools/device-setup.sh fetch          # here, once
-#   bash bench/gpu_session.sh            # there
+#   bash bench/gpu_session.sh            # there: everything (about 10 minutes)
+#   bash bench/gpu_session.sh tests      # or in parts, each within one device call:
+#   bash bench/gpu_session.sh models     #   tests (build + tests), models (DLRM against PyTorch,
+#   bash bench/gpu_session.sh embedding  #   profiles, every plugin), embedding (the embedding_bag bench)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
+part=${1:-all}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/card.txt"
+b=build-device
+cuda=$b/plugins/libcagr_cuda.so
 
 CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests bench_embedding_bag_gpu" \
   tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
@@ -17,26 +23,36 @@ CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_mod
 # NVIDIA's OpenCL library through the ICD loader.
 mkdir -p /tmp/icd && echo /usr/local/nvidia/lib64/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
 export OCL_ICD_VENDORS=/tmp/icd
+
+if [ "$part" = all ] || [ "$part" = tests ]; then
 # The tests that read ../shared/data are left out: the GPU machine has no copy of it.
 ctest --test-dir build-device -j8 --timeout 600 --output-on-failure -R "conformance|gpu\.|opencl|Executor|ModelZoo|OnnxFixture|CApi|sample" \
   -E "RealAvazuRows|sample.c_api_predict|sample.cagr_run_avazu" > "$out/ctest.txt" 2>&1
 tail -15 "$out/ctest.txt"
+# The conformance cases again with fresh random seeds (each run prints its seed on failure).
+for i in 1 2 3; do
+  CAGR_TEST_PLUGIN=build-device/plugins/libcagr_cuda.so build-device/tests/plugins/cagr_conformance_tests \
+    --gtest_brief=1 >> "$out/conformance-seeds.txt" 2>&1 && echo "seeded conformance run $i: passed" || echo "seeded conformance run $i: FAILED"
+done | tee -a "$out/ctest.txt"
+fi
 
-b=build-device
-cuda=$b/plugins/libcagr_cuda.so
-# f32 on both sides, then TF32 allowed on both (outputs then differ by TF32's 10-bit mantissa).
+if [ "$part" = all ] || [ "$part" = models ]; then
+# f32 on both sides, then TF32 allowed on both (outputs then differ by TF32's 10-bit mantissa);
+# CAGR tunes its variants on the first batch (--tune), as a deployment would once.
 python3 bench/cagr_vs_torch.py --build=$b --device=cuda --plugins=$cuda --models=dlrm_kaggle \
-  --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 > "$out/dlrm.md" 2> "$out/dlrm.log"
+  --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 --tune > "$out/dlrm.md" 2> "$out/dlrm.log"
 python3 bench/cagr_vs_torch.py --build=$b --device=cuda --plugins=$cuda --models=dlrm_kaggle \
-  --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 --allow-tf32 --tolerance=2e-2 \
+  --batches=2048,16384 --iterations=50 --warmup=5 --threads=16 --tune --allow-tf32 --tolerance=2e-2 \
   >> "$out/dlrm.md" 2>> "$out/dlrm.log"
 cat "$out/dlrm.md"
 
 # Where the time goes: per-node device time at batch 16384, inputs resident.
 $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
-$b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=16384 --iterations=50 \
-  --resident_inputs --print-plan > "$out/profile.txt" 2>&1
-tail -20 "$out/profile.txt"
+for batch in 16384 2048; do
+  $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=$batch --iterations=50 \
+    --resident_inputs --tune --print-plan > "$out/profile-$batch.txt" 2>&1
+done
+tail -40 "$out/profile-16384.txt"
 
 # The same DLRM (tables capped at 100K rows) on each plugin: CUDA, NVIDIA OpenCL, the host CPU.
 $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle_small --out=/tmp/dlrm_small/model.xml > /dev/null
@@ -49,8 +65,11 @@ for p in libcagr_cuda.so libcagr_opencl.so libcagr_cpu.so; do
 done > "$out/plugins.txt" 2>&1
 cat "$out/plugins.txt"
 
+fi
+
+if [ "$part" = all ] || [ "$part" = embedding ]; then
 # embedding_bag: every variant against PyTorch eager and a device copy, 20M x 128 and x 16, batch 16384.
 python3 bench/gpu_vs_pytorch.py --bench $b/bench/bench_embedding_bag_gpu --plugin $cuda --iterations 100 \
   > "$out/embedding.md" 2>&1
 cat "$out/embedding.md"
-
+fi

@@ -1,6 +1,7 @@
 // linear (OPS.md): the op's checks and variants; the work is done by linear_tiled (every vendor)
 // or linear_blaslt (NVIDIA).
 #include <memory>
+#include <string>
 
 #include "activation.hpp"
 #include "gpu_op.hpp"
@@ -31,13 +32,22 @@ struct LinearShape {
   }
 };
 
-enum class Path { tiled, blaslt };
+// How a linear runs: cuBLASLt with one of its suggested algorithms, or our tiled kernel.
+struct Path {
+  bool blaslt = false;
+  int suggestion = 0;
+  std::string name() const {
+    if (!blaslt) return "tiled_64x64";
+    return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
+  }
+};
 
 class LinearKernel : public GpuKernel {
  public:
   LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32) : shape_(shape), act_(act) {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (path == Path::blaslt) blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32);
+    if (path.blaslt)
+      blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
 #else
     (void)path, (void)allow_tf32;
 #endif
@@ -65,12 +75,17 @@ class LinearKernel : public GpuKernel {
 #endif
 };
 
+// cuBLASLt's first suggestion, our tiled kernel, then cuBLASLt's other suggestions (for tuning).
 std::vector<Path> paths() {
+  std::vector<Path> all;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  return {Path::blaslt, Path::tiled};
-#else
-  return {Path::tiled};
+  all.push_back({true, 0});
 #endif
+  all.push_back({false, 0});
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({true, s});
+#endif
+  return all;
 }
 
 class LinearOp : public GpuOp {
@@ -81,7 +96,7 @@ class LinearOp : public GpuOp {
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (Path p : paths()) out.variants.push_back({p == Path::blaslt ? "cublaslt" : "tiled_64x64", flops, bytes});
+    for (const Path& p : paths()) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {

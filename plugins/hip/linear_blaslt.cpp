@@ -1,5 +1,6 @@
 #include "linear_blaslt.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "gpu_check.hpp"
@@ -29,8 +30,8 @@ void set_attribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t att
 
 // Row-major Y[M,N] = X[M,K] W[N,K]ᵀ is, read column-major, Yᶜ[N,M] = Wᶜ[K,N]ᵀ Xᶜ[K,M]: A = W
 // transposed, B = X, and the bias runs along Yᶜ's rows, the output features, as cuBLASLt expects.
-BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32)
-    : n_(n), k_(k), has_bias_(has_bias), act_(act), workspace_(kWorkspaceBytes) {
+BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion)
+    : n_(n), k_(k), has_bias_(has_bias), suggestion_(suggestion), act_(act), workspace_(kWorkspaceBytes) {
   check_blas(cublasLtCreate(&handle_), "creating a handle");
   check_blas(cublasLtMatmulDescCreate(&matmul_, allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F),
              "creating a matmul");
@@ -60,15 +61,15 @@ const BlasLtLinear::Plan& BlasLtLinear::plan_for(int64_t m) {
   check_blas(cublasLtMatmulPreferenceCreate(&preference), "creating a preference");
   const uint64_t workspace = workspace_.bytes();
   cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace);
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t results[kBlasLtSuggestions]{};
   int found_count = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, matmul_, plan.a, plan.b, plan.c, plan.c,
-                                                               preference, 1, &result, &found_count);
+                                                               preference, kBlasLtSuggestions, results, &found_count);
   cublasLtMatmulPreferenceDestroy(preference);
   check_blas(status, "choosing an algorithm");
   if (found_count == 0) plugin::unsupported("cuBLASLt has no algorithm for linear " + std::to_string(m) + "x" +
                                             std::to_string(n_) + "x" + std::to_string(k_));
-  plan.algo = result.algo;
+  plan.algo = results[std::min(suggestion_, found_count - 1)].algo;
   return plans_.emplace(m, plan).first->second;
 }
 

@@ -13,10 +13,16 @@
 
 namespace cagr::gpu {
 
+// How many of cuBLASLt's suggested algorithms the plugin offers as variants of linear, so that the
+// core's tuning can time them on the real shapes instead of trusting the heuristic's first pick.
+constexpr int kBlasLtSuggestions = 4;
+
 class BlasLtLinear {
  public:
   // allow_tf32: inputs may be rounded to TF32 on the tensor cores (plugin option "allow_tf32=1").
-  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32);
+  // suggestion: which of the heuristic's algorithms to run at every M (0: its first; the last it
+  // gives when it gives fewer).
+  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion);
   ~BlasLtLinear();
   BlasLtLinear(const BlasLtLinear&) = delete;
   BlasLtLinear& operator=(const BlasLtLinear&) = delete;
@@ -33,6 +39,7 @@ class BlasLtLinear {
 
   int64_t n_, k_;
   bool has_bias_;
+  int suggestion_;
   Activation act_;
   cublasLtHandle_t handle_ = nullptr;
   cublasLtMatmulDesc_t matmul_ = nullptr;
