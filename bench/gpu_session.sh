@@ -48,9 +48,12 @@ cat "$out/dlrm.md"
 
 # Where the time goes: per-node device time at batch 16384, inputs resident.
 $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
+printf '<plugins><plugin name="cuda"><option key="allow_tf32" value="1"/></plugin></plugins>\n' > /tmp/tf32.xml
 for batch in 16384 2048; do
   $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=$batch --iterations=50 \
     --resident_inputs --tune --print-plan > "$out/profile-$batch.txt" 2>&1
+  $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$cuda --batch=$batch --iterations=50 \
+    --resident_inputs --tune --print-plan --plugin_manifest=/tmp/tf32.xml > "$out/profile-tf32-$batch.txt" 2>&1
 done
 tail -40 "$out/profile-16384.txt"
 

@@ -312,8 +312,21 @@ std::vector<HostTensor> Executor::run_bound() {
 
 std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,
                                        const std::function<void(const std::string&)>& progress) {
-  run(inputs);  // every buffer now holds the values this node sees in a real run
-  const std::vector<TensorShape>& shapes = bound_shapes_;
+  bind(inputs);  // real data: every node sees the values it will see in use
+  const std::vector<TensorShape> shapes = bound_shapes_;
+  // The median of `repetitions` whole passes, after one that warms up (and records a graph where
+  // capture is on).
+  auto pass_us = [&] {
+    run_bound();
+    std::vector<double> times;
+    for (int r = 0; r < std::max(1, repetitions); ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      run_bound();
+      times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    return times[times.size() / 2];
+  };
   std::vector<std::string> report;
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
@@ -324,8 +337,6 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
     if (support.variants.size() < 2) continue;
     if (progress) progress("tuning " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + ": " + node.name);
-    Stream& stream = streams_[static_cast<size_t>(where.target)];
-    const NodeIo io = node_io(n, shapes);
     double best_us = std::numeric_limits<double>::infinity();
     Variant best_variant;
     Kernel best_kernel;
@@ -334,20 +345,14 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
       where.variant = v.index;
       try {
         create_kernel(n, shapes);
-        Kernel& k = kernels_[static_cast<size_t>(n)];
-        k.run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);  // warm-up
-        stream.synchronize();
-        const auto start = std::chrono::steady_clock::now();
-        for (int r = 0; r < repetitions; ++r) k.run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
-        stream.synchronize();
-        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / repetitions;
+        const double us = pass_us();
         char figure[64];
         std::snprintf(figure, sizeof figure, " %s %.1f us", v.name.c_str(), us);
         line += figure;
         if (us < best_us) {
           best_us = us;
           best_variant = v;
-          best_kernel = std::move(k);
+          best_kernel = std::move(kernels_[static_cast<size_t>(n)]);
         }
       } catch (const Error& e) {
         line += " " + v.name + " failed (" + e.what() + ")";
@@ -356,7 +361,7 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     if (!best_kernel) throw Error(CAGR_ERROR_INTERNAL, "node '" + node.name + "': no variant ran while tuning");
     where.variant = best_variant.index;
     where.variant_name = best_variant.name;
-    where.estimated_ns = best_us * 1000.0;
+    where.estimated_ns = variant_cost_ns(best_variant, target.info);
     kernels_[static_cast<size_t>(n)] = std::move(best_kernel);
     ++plan_generation_;
     report.push_back(line + " -> " + where.variant_name);

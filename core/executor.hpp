@@ -47,11 +47,13 @@ class Executor {
   // With profiling on, each node's device time is measured (the stream is synchronised after every
   // node, so end-to-end latency is higher than without).
   void set_profiling(bool on) { profiling_ = on; }
-  // Implementation choice by measurement: runs the graph once on `inputs` (real data, so every
-  // node sees the values it will see in use), then, for each node whose device offers several
-  // variants, times each variant on that node's inputs (`repetitions` runs) and keeps the fastest.
-  // Placement's device choice stays. Reports progress through `progress` (may be empty); returns a
-  // line per tuned node with every variant's time.
+  // Implementation choice by measurement, on real data: for each node whose device offers several
+  // variants, in order, times whole forward passes over `inputs` with each variant in turn
+  // (median of `repetitions`) and keeps the fastest. Timing the pass rather than the node alone
+  // judges a variant with the caches as the rest of the pass leaves them (a node timed alone
+  // finds its inputs, and an embedding's rows, still in L2). Placement's device choice stays.
+  // Reports progress through `progress` (may be empty); returns a line per tuned node with the
+  // pass time under each variant.
   std::vector<std::string> tune(const std::vector<HostTensor>& inputs, int repetitions,
                                 const std::function<void(const std::string&)>& progress);
 

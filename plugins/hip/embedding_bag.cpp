@@ -98,7 +98,7 @@ KernelFn kernel_for_variant(Variant variant) {
   switch (variant) {
     case Variant::occupancy: return embedding_bag_kernel<BagPooler<DT, VEC, G, false>, G, VEC, kOccupancyMinBlocks>;
     case Variant::prefetch: return embedding_bag_kernel<BagPooler<DT, VEC, G, true>, G, VEC, 0>;
-    case Variant::short_bags: return embedding_bag_kernel<ShortBagPooler<DT, VEC, G>, G, VEC, 0>;
+    case Variant::short_bags: return embedding_bag_kernel<ShortBagPooler<DT, VEC, G>, G, VEC, kShortBagsMinBlocks>;
     default: return embedding_bag_kernel<BagPooler<DT, VEC, G, false>, G, VEC, 0>;
   }
 }

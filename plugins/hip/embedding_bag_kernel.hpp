@@ -269,7 +269,10 @@ struct BagPooler {
 // before summing any, so it has kShortBags row loads in flight where BagPooler, which works a bag at
 // a time, has one. Further rows of a bag are added one at a time (fine while bags stay short). No
 // shuffles: every lane reads a bag's offsets and index itself (one broadcast load per group).
-constexpr int kShortBags = 8;
+// 4 bags x 24 warps x 8 groups of a 4-lane row (dim 16) is 768 row loads in flight per
+// multiprocessor, some 6 MB on an H100: twice what its bandwidth-latency product asks for.
+constexpr int kShortBags = 4;
+constexpr int kShortBagsMinBlocks = 3;  // 85 registers at most (no spills): 24 warps per multiprocessor
 
 template <cagr_dtype DT, int VEC, int G>
 struct ShortBagPooler {
@@ -291,40 +294,45 @@ struct ShortBagPooler {
     for (int i = 0; i < VEC; ++i) acc[i] += v[i];
   }
 
+  // Only the sums live across the two passes over a run of bags (a bag's extent is read again in
+  // the second, from L1), so that the kernel fits the register cap of kShortBagsMinBlocks.
   __device__ static void run(const EmbeddingBagParams& p, int64_t first, int64_t last, int lane, unsigned, int chunk) {
     const int col = chunk * VEC;
     const bool col_ok = col < p.dim;
     for (int64_t bag0 = first; bag0 < last; bag0 += kShortBags) {
-      int64_t begin[kShortBags], end[kShortBags];
       float acc[kShortBags][VEC];
 #pragma unroll
       for (int u = 0; u < kShortBags; ++u) {
-        begin[u] = end[u] = 0;
 #pragma unroll
         for (int i = 0; i < VEC; ++i) acc[u][i] = 0.f;
         const int64_t bag = bag0 + u;
-        if (bag >= last) continue;
-        const int table = int(bag / p.batch);
-        bag_extent(p, bag, table, lane, begin[u], end[u]);
-        if (begin[u] == end[u]) continue;
-        const int64_t row = row_at(p, begin[u], table, lane);
-        if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
+        if (bag < last) {
+          const int table = int(bag / p.batch);
+          int64_t begin, end;
+          bag_extent(p, bag, table, lane, begin, end);
+          const int64_t row = begin < end ? row_at(p, begin, table, lane) : -1;
+          if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
+        }
       }
 #pragma unroll
       for (int u = 0; u < kShortBags; ++u) {
         const int64_t bag = bag0 + u;
-        if (bag >= last) continue;
-        const int table = int(bag / p.batch);
-        for (int64_t pos = begin[u] + 1; pos < end[u]; ++pos) {
-          const int64_t row = row_at(p, pos, table, lane);
-          if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
-        }
-        if (!col_ok) continue;
-        const int64_t b = bag - int64_t(table) * p.batch;
-        float* out = p.pooled + (b * p.tables + table) * p.dim + col;
-        const float scale = p.mean && end[u] > begin[u] ? 1.f / float(end[u] - begin[u]) : 1.f;
+        if (bag < last) {
+          const int table = int(bag / p.batch);
+          int64_t begin, end;
+          bag_extent(p, bag, table, lane, begin, end);
+          for (int64_t pos = begin + 1; pos < end; ++pos) {
+            const int64_t row = row_at(p, pos, table, lane);
+            if (row >= 0 && col_ok) add_row(p, table, row, col, acc[u]);
+          }
+          if (col_ok) {
+            const int64_t b = bag - int64_t(table) * p.batch;
+            float* out = p.pooled + (b * p.tables + table) * p.dim + col;
+            const float scale = p.mean && end > begin ? 1.f / float(end - begin) : 1.f;
 #pragma unroll
-        for (int i = 0; i < VEC; ++i) out[i] = acc[u][i] * scale;
+            for (int i = 0; i < VEC; ++i) out[i] = acc[u][i] * scale;
+          }
+        }
       }
     }
   }

@@ -15,7 +15,7 @@ namespace cagr::gpu {
 
 // How many of cuBLASLt's suggested algorithms the plugin offers as variants of linear, so that the
 // core's tuning can time them on the real shapes instead of trusting the heuristic's first pick.
-constexpr int kBlasLtSuggestions = 4;
+constexpr int kBlasLtSuggestions = 8;
 
 class BlasLtLinear {
  public:

@@ -151,7 +151,7 @@ int run() {
   if (!json) {
     std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());
     if (!tuning.empty()) {
-      std::printf("\ntuned (time per run of each variant, on the first batch):\n");
+      std::printf("\ntuned (forward-pass time with each variant of a node, on the first batch):\n");
       for (const std::string& line : tuning) std::printf("  %s\n", line.c_str());
     }
     if (FLAGS_print_plan) std::printf("\nplacement:\n%s\n", executor.plan_table().c_str());
