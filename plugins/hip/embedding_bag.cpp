@@ -1,5 +1,6 @@
 // embedding_bag: validation, variants with their costs, and the launch of embedding_bag_kernel.
 #include <algorithm>
+#include <memory>
 
 #include "embedding_bag_kernel.hpp"
 #include "embedding_l2_pinning.hpp"
@@ -164,7 +165,8 @@ class EmbeddingBagKernel : public GpuKernel {
     resident_groups_ = int64_t(std::max(1, blocks_per_multiprocessor)) * device.facts().multiprocessors *
                        (kBlockThreads / group_);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (variant == Variant::l2_pinned) reserve_persisting_l2(device.facts().persisting_l2_max_bytes);
+    if (variant == Variant::l2_pinned)
+      l2_reservation_ = std::make_unique<PersistingL2Reservation>(device.facts().persisting_l2_max_bytes);
 #endif
   }
 
@@ -235,6 +237,9 @@ class EmbeddingBagKernel : public GpuKernel {
   int min_bags_per_group_ = 1;
   int64_t resident_groups_ = 1;  // groups of group_ lanes the device holds at once
   KernelFn kernel_ = nullptr;
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  std::unique_ptr<PersistingL2Reservation> l2_reservation_;  // l2_pinned only
+#endif
 };
 
 // The variants offered for a shape, in the order op_query reports them (a variant's index is its

@@ -1,6 +1,8 @@
 #include "embedding_l2_pinning.hpp"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "gpu_check.hpp"
 
@@ -33,10 +35,36 @@ __global__ void prefetch_evict_last_kernel(const uint8_t* begin, uint64_t lines)
 
 }  // namespace
 
-void reserve_persisting_l2(uint64_t bytes) {
+// Per device: how many reservations are held, and the set-aside before the first.
+struct SetAside {
+  int holders = 0;
+  size_t before = 0;
+};
+std::mutex set_aside_mutex;
+std::map<int, SetAside> set_asides;
+
+PersistingL2Reservation::PersistingL2Reservation(uint64_t bytes) {
+  check(cudaGetDevice(&device_), "reading the current device");
+  const std::lock_guard<std::mutex> lock(set_aside_mutex);
+  SetAside& s = set_asides[device_];
   size_t current = 0;
   check(cudaDeviceGetLimit(&current, cudaLimitPersistingL2CacheSize), "reading the persisting-L2 limit");
+  if (s.holders == 0) s.before = current;
   if (current < bytes) check(cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, bytes), "setting the persisting-L2 limit");
+  ++s.holders;
+}
+
+PersistingL2Reservation::~PersistingL2Reservation() {
+  const std::lock_guard<std::mutex> lock(set_aside_mutex);
+  SetAside& s = set_asides[device_];
+  if (--s.holders > 0) return;
+  int current_device = 0;
+  (void)cudaGetDevice(&current_device);
+  (void)cudaSetDevice(device_);
+  (void)cudaDeviceSynchronize();  // no pinned lookup may still be running
+  (void)cudaCtxResetPersistingL2Cache();
+  (void)cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, s.before);
+  (void)cudaSetDevice(current_device);
 }
 
 void prefetch_hot_rows(const std::vector<HotRegion>& regions, hipStream_t stream) {
