@@ -278,6 +278,8 @@ DotInteraction check_dlrm_interaction(const Checker& c) {
   c.dims(pooled, "pooled (input 1)", {d.batch, pooled.dims[1], d.dim});
   d.features = pooled.dims[1] + 1;
   set_pairs(c, d);
+  d.pad_to = c.op().attr_int("pad_to", 1);
+  if (d.pad_to < 1 || d.pad_to > 64) c.fail("attribute 'pad_to' must be 1..64, got " + std::to_string(d.pad_to));
   const Shape& y = c.out(0);
   c.dtype(y, "output 0", CAGR_DTYPE_F32);
   c.dims(y, "output 0", {d.batch, d.out_cols()});

@@ -66,9 +66,11 @@ struct DotInteraction {
   int64_t batch = 0, features = 0, dim = 0, pairs = 0;
   bool self = false;
   bool dense_input = false;
+  int64_t pad_to = 1;  // dlrm_interaction: output columns rounded up to a multiple, zeros after the dots
 
   int64_t dots_offset() const { return dense_input ? dim : 0; }  // first output column of the dots
-  int64_t out_cols() const { return dots_offset() + pairs; }
+  int64_t used_cols() const { return dots_offset() + pairs; }
+  int64_t out_cols() const { return (used_cols() + pad_to - 1) / pad_to * pad_to; }
   // Feature f of sample b, read from the op's inputs.
   const float* feature(const void* const* in, int64_t b, int64_t f) const {
     if (!dense_input) return static_cast<const float*>(in[0]) + (b * features + f) * dim;

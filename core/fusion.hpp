@@ -17,7 +17,10 @@ namespace cagr {
 // DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
 // [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that keeps
 // the last concat's name and output. The chain's intermediate tensors must have no other reader
-// and must not be graph outputs. `applied` (may be null) receives one line per fused chain.
+// and must not be graph outputs. Where only linears with constant weights read the result, its rows
+// are padded to 16 bytes (pad_to = 4) and those weights get zero columns to match, which TF32
+// tensor-core GEMMs need to run at full speed. `applied` (may be null) receives one line per fused
+// chain.
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied = nullptr);
 

@@ -209,7 +209,7 @@ class NodeShapes {
     set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], pairs(in(0).dims[1])});
   }
 
-  // dense [B, D] and pooled [B, T, D] -> [B, D + pairs of T + 1 features].
+  // dense [B, D] and pooled [B, T, D] -> [B, D + pairs of T + 1 features, rounded up to pad_to].
   void dlrm_interaction() {
     expect_inputs(2, 2);
     expect_outputs(1);
@@ -222,7 +222,9 @@ class NodeShapes {
       fail("pooled (input 1) has D = " + std::to_string(in(1).dims[2]) + ", dense (input 0) D = " + std::to_string(d));
     const int64_t t = in(1).dims[1];
     const int64_t p = t < 0 ? -1 : pairs(t + 1);
-    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], d < 0 || p < 0 ? kDynamic : d + p});
+    const int64_t pad = node_.attr_int("pad_to", 1);
+    if (pad < 1 || pad > 64) fail("attribute 'pad_to' must be 1..64, got " + std::to_string(pad));
+    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], d < 0 || p < 0 ? kDynamic : (d + p + pad - 1) / pad * pad});
   }
 
   // dot products among f features (-1: unknown), by the node's self_interaction.

@@ -120,6 +120,7 @@ void dot_interaction(const DotInteraction& d, const void* const* in, void* const
         dots[p++] = static_cast<float>(acc);
       }
     }
+    std::fill(row + d.used_cols(), row + d.out_cols(), 0.0f);
   }
 }
 

@@ -31,6 +31,7 @@ void dot_interaction(const DotInteraction& d, const void* const* inputs, void* c
       const int64_t last = d.self ? i : i - 1;
       for (int64_t j = 0; j <= last; ++j) *out++ = dot(fi, d.feature(inputs, b, j), d.dim);
     }
+    std::fill(row + d.used_cols(), row + d.out_cols(), 0.0f);
   }
 }
 

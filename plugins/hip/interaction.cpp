@@ -31,14 +31,30 @@ struct FeatureShape {
 
 int64_t pair_count(int64_t features, bool self) { return self ? features * (features + 1) / 2 : features * (features - 1) / 2; }
 
+// The attributes: self_interaction, and dlrm_interaction's pad_to (1 for dot_interaction).
+struct InteractionAttrs {
+  bool self = false;
+  int64_t pad_to = 1;
+  explicit InteractionAttrs(const OpView& op)
+      : self(op.attr_int("self_interaction", 0) != 0),
+        pad_to(op.type() == "dlrm_interaction" ? op.attr_int("pad_to", 1) : 1) {
+    if (pad_to < 1 || pad_to > 64) plugin::invalid(op.type() + ": attribute 'pad_to' must be 1..64");
+  }
+};
+
 // dot_interaction's features [B, F, D]; or dlrm_interaction's dense [B, D] (feature 0, also copied
 // to the front of each output row) and pooled embeddings [B, F-1, D].
 struct InteractionShape {
   int64_t batch = 0, features = 0, dim = 0, pairs = 0;
   int dense_rows = 0;  // 1 for dlrm_interaction
-  int64_t out_cols() const { return dense_rows * dim + pairs; }
+  int64_t pad_to = 1;
+  int64_t used_cols() const { return dense_rows * dim + pairs; }
+  int64_t out_cols() const { return (used_cols() + pad_to - 1) / pad_to * pad_to; }  // zeros after used_cols
 
-  InteractionShape(const std::string& op, const std::vector<Shape>& in, const std::vector<Shape>& out, bool self) {
+  InteractionShape(const std::string& op, const std::vector<Shape>& in, const std::vector<Shape>& out,
+                   const InteractionAttrs& attrs)
+      : pad_to(attrs.pad_to) {
+    const bool self = attrs.self;
     if (op == "dot_interaction") {
       const int64_t f = in.size() == 1 && in[0].rank() == 3 ? in[0].dims[1] : 0;
       const FeatureShape s(in, out, op, pair_count(f, self));
@@ -82,8 +98,8 @@ constexpr int kLanesPerSample = 32;
 struct InteractionParams {
   const float* dense;   // row 0 of each sample when dense_rows = 1
   const float* pooled;  // the other rows: [B, F - dense_rows, D]
-  float* out;           // [B, out_cols]
-  int64_t batch, pairs, out_cols;
+  float* out;           // [B, out_cols]; columns from used_cols on are padding (zeros)
+  int64_t batch, pairs, used_cols, out_cols;
   int features, dense_rows, dim, samples_per_block;
   const uint16_t* pair_ij;
 };
@@ -132,27 +148,29 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
     const int i = p.pair_ij[q] >> 8, j = p.pair_ij[q] & 0xff;
     dots[q] = dot_rows<V>(sample + i * stride, sample + j * stride, p.dim);
   }
+  for (int64_t c = p.used_cols + lane; c < p.out_cols; c += kLanesPerSample) row[c] = 0.f;
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  DotInteractionKernel(std::string op, bool self, int64_t features) : op_(std::move(op)), self_(self), features_(features) {
-    const std::vector<uint16_t> table = pair_table(features, self);
+  DotInteractionKernel(std::string op, const InteractionAttrs& attrs, int64_t features)
+      : op_(std::move(op)), attrs_(attrs), features_(features) {
+    const std::vector<uint16_t> table = pair_table(features, attrs.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     if (!table.empty())
       check(hipMemcpy(pairs_.get(), table.data(), table.size() * sizeof(uint16_t), hipMemcpyHostToDevice), "pair table upload");
   }
   void run(const RunTensors& t) override {
-    const InteractionShape s(op_, t.input_shapes, t.output_shapes, self_);
+    const InteractionShape s(op_, t.input_shapes, t.output_shapes, attrs_);
     if (s.batch == 0 || s.out_cols() == 0) return;
     if (s.features != features_) plugin::invalid(op_ + ": the number of features changed since kernel_create");
     InteractionParams p{};
     p.dense = static_cast<const float*>(t.inputs[0]);
     p.pooled = static_cast<const float*>(t.inputs[s.dense_rows ? 1 : 0]);
     p.out = static_cast<float*>(t.outputs[0]);
-    p.batch = s.batch, p.pairs = s.pairs, p.out_cols = s.out_cols();
+    p.batch = s.batch, p.pairs = s.pairs, p.used_cols = s.used_cols(), p.out_cols = s.out_cols();
     p.features = int(s.features), p.dense_rows = s.dense_rows, p.dim = int(s.dim);
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
@@ -168,7 +186,7 @@ class DotInteractionKernel : public GpuKernel {
 
  private:
   std::string op_;
-  bool self_;
+  InteractionAttrs attrs_;
   int64_t features_;
   DeviceMemory pairs_;
 };
@@ -188,13 +206,12 @@ class DotInteractionOp : public GpuOp {
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const InteractionShape s = shape(setup.op);
     variants(setup.op, setup.device);
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), self(setup.op), s.features);
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), InteractionAttrs(setup.op), s.features);
   }
 
  private:
-  static bool self(const OpView& op) { return op.attr_int("self_interaction", 0) != 0; }
   static InteractionShape shape(const OpView& op) {
-    return InteractionShape(op.type(), input_shapes(op), output_shapes(op), self(op));
+    return InteractionShape(op.type(), input_shapes(op), output_shapes(op), InteractionAttrs(op));
   }
 };
 

@@ -12,6 +12,7 @@
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
 #include "reference_graph.hpp"
+#include "shape_inference.hpp"
 
 namespace cagr {
 namespace {
@@ -68,6 +69,15 @@ TEST(Fusion, DlrmInteractionChainBecomesOneNodeOnEveryPlugin) {
     EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 3);
     const Node& top = node_named(fused, "top_input");  // keeps the last concat's name and output
     EXPECT_EQ(top.op, "dlrm_interaction");
+    // The top MLP's input rows are padded to 16 bytes and its first layer's weights to match.
+    const std::vector<TensorShape> shapes = infer_shapes(fused, dims);
+    const int64_t used = shapes[static_cast<size_t>(graph.tensor_id("top_input"))].dims[1];
+    const int64_t padded = shapes[static_cast<size_t>(fused.tensor_id("top_input"))].dims[1];
+    EXPECT_EQ(padded % 4, 0);
+    EXPECT_EQ(padded, (used + 3) / 4 * 4);
+    EXPECT_EQ(top.attr_int("pad_to", 1), used % 4 == 0 ? 1 : 4);
+    const Node& top_mlp = node_named(fused, "top_mlp.0");
+    EXPECT_EQ(fused.tensor(top_mlp.inputs[1]).dims[1], padded);
     EXPECT_EQ(fused.tensor(top.outputs[0]).name, graph.tensor(node_named(graph, "top_input").outputs[0]).name);
     EXPECT_EQ(fused.inputs().size(), graph.inputs().size());
     EXPECT_EQ(fused.outputs().size(), graph.outputs().size());

@@ -231,6 +231,11 @@ TEST(ReferenceInteraction, DlrmInteractionPutsDenseFirst) {
   run(op, {dense.data(), pooled.data()}, {y.data()});
   // Sample 1: (1,0) = 1, (2,0) = -1, (2,1) = 2 - 1 = 1.
   EXPECT_THAT(y, ElementsAre(1, 0, 2, -1, 10, 0, 1, 1, -1, 1));
+  std::vector<float> padded(16, -7.0f);
+  OpDesc pad("dlrm_interaction");
+  pad.input(F32, {2, 2}).input(F32, {2, 2, 2}).output(F32, {2, 8}).attr("pad_to", int64_t{4});
+  run(pad, {dense.data(), pooled.data()}, {padded.data()});
+  EXPECT_THAT(padded, ElementsAre(1, 0, 2, -1, 10, 0, 0, 0, 0, 1, 1, -1, 1, 0, 0, 0));
   OpDesc bad("dlrm_interaction");
   bad.input(F32, {2, 2}).input(F32, {2, 2, 3}).output(F32, {2, 5});
   EXPECT_THAT(error_of(bad, {nullptr, nullptr}, {nullptr}), HasSubstr("pooled (input 1) must have shape [2, 2, 2]"));

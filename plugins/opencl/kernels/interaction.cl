@@ -3,15 +3,19 @@
 // One work-item per (sample, output column). Pairs run row by row over the lower triangle: row i holds
 // j = 0 .. i-1 (or .. i with self interaction).
 __kernel void dot_interaction(__global const float* dense, __global const float* pooled, __global float* out,
-                              int batch, int F, int D, int pairs, int self_interaction, int dense_rows) {
-  // dense_rows = 1 (dlrm_interaction): feature 0 is dense[b] and each output row starts with it.
-  const int cols = dense_rows * D + pairs;
+                              int batch, int F, int D, int pairs, int self_interaction, int dense_rows, int cols) {
+  // dense_rows = 1 (dlrm_interaction): feature 0 is dense[b] and each output row starts with it;
+  // columns after the dots (pad_to) are zeros.
   const long item = get_global_id(0);
   if (item >= (long)batch * cols) return;
   const int b = (int)(item / cols);
   int p = (int)(item % cols) - dense_rows * D;
   if (p < 0) {
     out[item] = dense[(long)b * D + p + D];
+    return;
+  }
+  if (p >= pairs) {
+    out[item] = 0.0f;
     return;
   }
   int i = self_interaction ? 0 : 1;

@@ -24,7 +24,7 @@ class DotInteraction final : public OpKernel {
     cl_mem pooled = launch.inputs[s.dense_input ? 1 : 0];
     set_args(kernel_.get(), launch.inputs[0], pooled, launch.outputs[0], static_cast<cl_int>(s.batch),
              static_cast<cl_int>(s.features), static_cast<cl_int>(s.dim), static_cast<cl_int>(s.pairs),
-             static_cast<cl_int>(s.self), static_cast<cl_int>(s.dense_input));
+             static_cast<cl_int>(s.self), static_cast<cl_int>(s.dense_input), static_cast<cl_int>(s.out_cols()));
     launch_1d(launch.queue, kernel_.get(), static_cast<size_t>(s.batch * s.out_cols()), group_);
   }
 
