@@ -70,9 +70,8 @@ TEST(Fusion, DlrmInteractionChainBecomesOneNodeOnEveryPlugin) {
     const Node& top = node_named(fused, "top_input");  // keeps the last concat's name and output
     EXPECT_EQ(top.op, "dlrm_interaction");
     // The top MLP's input rows are padded to 16 bytes and its first layer's weights to match.
-    const std::vector<TensorShape> shapes = infer_shapes(fused, dims);
-    const int64_t used = shapes[static_cast<size_t>(graph.tensor_id("top_input"))].dims[1];
-    const int64_t padded = shapes[static_cast<size_t>(fused.tensor_id("top_input"))].dims[1];
+    const int64_t used = infer_shapes(graph, dims)[static_cast<size_t>(graph.tensor_id("top_input"))].dims[1];
+    const int64_t padded = infer_shapes(fused, dims)[static_cast<size_t>(fused.tensor_id("top_input"))].dims[1];
     EXPECT_EQ(padded % 4, 0);
     EXPECT_EQ(padded, (used + 3) / 4 * 4);
     EXPECT_EQ(top.attr_int("pad_to", 1), used % 4 == 0 ? 1 : 4);
