@@ -9,6 +9,7 @@
 #include "gpu_check.hpp"
 #include "gpu_op.hpp"
 #include "launch.hpp"
+#include "op_contract.hpp"
 
 namespace cagr::gpu {
 namespace {
@@ -21,59 +22,20 @@ struct FeatureShape {
     if (in.size() != 1 || out.size() != 1) plugin::invalid(op + ": takes one input and one output");
     if (in[0].dtype != CAGR_DTYPE_F32 || in[0].rank() != 3) plugin::invalid(op + ": features must be f32 [B, F, D]");
     batch = in[0].dims[0], features = in[0].dims[1], dim = in[0].dims[2];
-    check_output(out[0], op, batch, cols);
-  }
-  static void check_output(const Shape& out, const std::string& op, int64_t batch, int64_t cols) {
-    if (out.dtype != CAGR_DTYPE_F32 || out.rank() != 2 || out.dims[0] != batch || out.dims[1] != cols)
+    if (out[0].dtype != CAGR_DTYPE_F32 || out[0].rank() != 2 || out[0].dims[0] != batch || out[0].dims[1] != cols)
       plugin::invalid(op + ": output must be f32 [" + std::to_string(batch) + ", " + std::to_string(cols) + "]");
   }
 };
 
-int64_t pair_count(int64_t features, bool self) { return self ? features * (features + 1) / 2 : features * (features - 1) / 2; }
+// dot_interaction's or dlrm_interaction's sizes, checked by the op contract (abi/op_contract.hpp)
+// at the description's shapes.
+contract::DotInteraction interaction_sizes(const OpView& op) { return std::get<contract::DotInteraction>(contract::check(op)); }
 
-// The attributes: self_interaction, and dlrm_interaction's pad_to (1 for dot_interaction).
-struct InteractionAttrs {
-  bool self = false;
-  int64_t pad_to = 1;
-  explicit InteractionAttrs(const OpView& op)
-      : self(op.attr_int("self_interaction", 0) != 0),
-        pad_to(op.type() == "dlrm_interaction" ? op.attr_int("pad_to", 1) : 1) {
-    if (pad_to < 1 || pad_to > 64) plugin::invalid(op.type() + ": attribute 'pad_to' must be 1..64");
-  }
-};
-
-// dot_interaction's features [B, F, D]; or dlrm_interaction's dense [B, D] (feature 0, also copied
-// to the front of each output row) and pooled embeddings [B, F-1, D].
-struct InteractionShape {
-  int64_t batch = 0, features = 0, dim = 0, pairs = 0;
-  int dense_rows = 0;  // 1 for dlrm_interaction
-  int64_t pad_to = 1;
-  int64_t used_cols() const { return dense_rows * dim + pairs; }
-  int64_t out_cols() const { return (used_cols() + pad_to - 1) / pad_to * pad_to; }  // zeros after used_cols
-
-  InteractionShape(const std::string& op, const std::vector<Shape>& in, const std::vector<Shape>& out,
-                   const InteractionAttrs& attrs)
-      : pad_to(attrs.pad_to) {
-    const bool self = attrs.self;
-    if (op == "dot_interaction") {
-      const int64_t f = in.size() == 1 && in[0].rank() == 3 ? in[0].dims[1] : 0;
-      const FeatureShape s(in, out, op, pair_count(f, self));
-      batch = s.batch, features = s.features, dim = s.dim;
-    } else {
-      if (in.size() != 2 || out.size() != 1) plugin::invalid(op + ": takes dense and pooled, one output");
-      const Shape& dense = in[0];
-      const Shape& pooled = in[1];
-      if (dense.dtype != CAGR_DTYPE_F32 || dense.rank() != 2) plugin::invalid(op + ": dense must be f32 [B, D]");
-      batch = dense.dims[0], dim = dense.dims[1];
-      if (pooled.dtype != CAGR_DTYPE_F32 || pooled.rank() != 3 || pooled.dims[0] != batch || pooled.dims[2] != dim)
-        plugin::invalid(op + ": pooled must be f32 [" + std::to_string(batch) + ", T, " + std::to_string(dim) + "]");
-      features = pooled.dims[1] + 1;
-      dense_rows = 1;
-    }
-    pairs = pair_count(features, self);
-    FeatureShape::check_output(out[0], op, batch, out_cols());
-  }
-};
+// The op's input and output dims at batch `b` (what a run must pass).
+std::vector<std::vector<int64_t>> interaction_dims(const contract::DotInteraction& d, int64_t b) {
+  if (!d.dense_input) return {{b, d.features, d.dim}, {b, d.out_cols()}};
+  return {{b, d.dim}, {b, d.features - 1, d.dim}, {b, d.out_cols()}};
+}
 
 // The pairs of OPS.md's order as (i << 8 | j), made once per kernel on the host: the kernel looks a
 // pair up instead of solving for it (a square root and a correction loop per pair).
@@ -155,23 +117,28 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  DotInteractionKernel(std::string op, const InteractionAttrs& attrs, int64_t features)
-      : op_(std::move(op)), attrs_(attrs), features_(features) {
-    const std::vector<uint16_t> table = pair_table(features, attrs.self);
+  DotInteractionKernel(std::string op, const contract::DotInteraction& created) : op_(std::move(op)), created_(created) {
+    const std::vector<uint16_t> table = pair_table(created.features, created.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     if (!table.empty())
       check(hipMemcpy(pairs_.get(), table.data(), table.size() * sizeof(uint16_t), hipMemcpyHostToDevice), "pair table upload");
   }
   void run(const RunTensors& t) override {
-    const InteractionShape s(op_, t.input_shapes, t.output_shapes, attrs_);
+    // Only the batch may differ from the shapes the kernel was made for (OPS.md).
+    contract::DotInteraction s = created_;
+    s.batch = t.input_shapes.empty() || t.input_shapes[0].rank() == 0 ? -1 : t.input_shapes[0].dims[0];
+    std::vector<std::vector<int64_t>> got;
+    for (const Shape& shape : t.input_shapes) got.push_back(shape.dims);
+    for (const Shape& shape : t.output_shapes) got.push_back(shape.dims);
+    if (got != interaction_dims(s, s.batch))
+      plugin::invalid(op_ + ": run shapes differ from the kernel's beyond the batch dimension");
     if (s.batch == 0 || s.out_cols() == 0) return;
-    if (s.features != features_) plugin::invalid(op_ + ": the number of features changed since kernel_create");
     InteractionParams p{};
     p.dense = static_cast<const float*>(t.inputs[0]);
-    p.pooled = static_cast<const float*>(t.inputs[s.dense_rows ? 1 : 0]);
+    p.pooled = static_cast<const float*>(t.inputs[s.dense_input ? 1 : 0]);
     p.out = static_cast<float*>(t.outputs[0]);
     p.batch = s.batch, p.pairs = s.pairs, p.used_cols = s.used_cols(), p.out_cols = s.out_cols();
-    p.features = int(s.features), p.dense_rows = s.dense_rows, p.dim = int(s.dim);
+    p.features = int(s.features), p.dense_rows = s.dense_input ? 1 : 0, p.dim = int(s.dim);
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
@@ -186,8 +153,7 @@ class DotInteractionKernel : public GpuKernel {
 
  private:
   std::string op_;
-  InteractionAttrs attrs_;
-  int64_t features_;
+  contract::DotInteraction created_;
   DeviceMemory pairs_;
 };
 
@@ -195,23 +161,17 @@ class DotInteractionKernel : public GpuKernel {
 class DotInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&) const override {
-    const InteractionShape s = shape(op);
-    if (s.features > 255) plugin::unsupported(std::string(op.type()) + ": more than 255 features per sample");
+    const contract::DotInteraction s = interaction_sizes(op);
+    if (s.features > 255) plugin::unsupported(op.type() + ": more than 255 features per sample");
     if (s.features * (s.dim + 4) * 4 > kMaxSharedFeatureBytes)
-      plugin::unsupported(std::string(op.type()) + ": a sample's features (" + std::to_string(s.features * (s.dim + 4) * 4) +
+      plugin::unsupported(op.type() + ": a sample's features (" + std::to_string(s.features * (s.dim + 4) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
     const double flops = 2.0 * s.batch * s.pairs * s.dim;
     return {{{"warp_per_sample", flops, 4.0 * s.batch * (s.features * s.dim + s.out_cols())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    const InteractionShape s = shape(setup.op);
     variants(setup.op, setup.device);
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), InteractionAttrs(setup.op), s.features);
-  }
-
- private:
-  static InteractionShape shape(const OpView& op) {
-    return InteractionShape(op.type(), input_shapes(op), output_shapes(op), InteractionAttrs(op));
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op));
   }
 };
 
