@@ -231,6 +231,9 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(linear_case(rng, seed, {33, 1000, 127, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {127, 64, 1001, true, "none"}));
     cases.push_back(linear_case(rng, seed, {5, 3, 1, true, "sigmoid"}));
+    // Short K (a model's dense input) with more columns than a block's threads, and K at 32.
+    cases.push_back(linear_case(rng, seed, {515, 13, 300, true, "relu"}));
+    cases.push_back(linear_case(rng, seed, {70, 32, 65, false, "none"}));
   } else if (op == "relu" || op == "sigmoid") {
     for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
       cases.push_back(unary_case(rng, op.c_str(), dims));
