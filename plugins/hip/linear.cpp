@@ -1,11 +1,10 @@
-// linear (OPS.md): the op's checks and variants; the work is done by linear_tiled (every vendor),
-// linear_small_k (every vendor, K <= 32) or linear_blaslt (NVIDIA).
+// linear (OPS.md): the op's checks and variants; the work is done by linear_tiled (every vendor)
+// or linear_blaslt (NVIDIA).
 #include <memory>
 #include <string>
 
 #include "activation.hpp"
 #include "gpu_op.hpp"
-#include "linear_small_k.hpp"
 #include "linear_tiled.hpp"
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
 #include "linear_blaslt.hpp"
@@ -13,11 +12,6 @@
 
 namespace cagr::gpu {
 namespace {
-
-// The share of the copy bandwidth that the tiled GEMMs (cuBLASLt's and ours) reach at a short,
-// unaligned K. Measured on the H100 (docs/PERF.md, DLRM's first bottom layer, K = 13); --tune
-// measures instead of trusting it.
-constexpr double kUnalignedShortKBandwidthShare = 0.35;
 
 struct LinearShape {
   int64_t m, n, k;
@@ -38,24 +32,21 @@ struct LinearShape {
   }
 };
 
-// How a linear runs: cuBLASLt with one of its suggested algorithms, our tiled kernel, or, for a
-// short K, our small-K kernel.
+// How a linear runs: cuBLASLt with one of its suggested algorithms, or our tiled kernel.
 struct Path {
-  enum Kind { blaslt, tiled, small_k } kind = tiled;
-  int suggestion = 0;  // cuBLASLt's
+  bool blaslt = false;
+  int suggestion = 0;
   std::string name() const {
-    if (kind == tiled) return "tiled_64x64";
-    if (kind == small_k) return "small_k";
+    if (!blaslt) return "tiled_64x64";
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
 
 class LinearKernel : public GpuKernel {
  public:
-  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32)
-      : shape_(shape), act_(act), small_k_(path.kind == Path::small_k) {
+  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32) : shape_(shape), act_(act) {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (path.kind == Path::blaslt)
+    if (path.blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
 #else
     (void)path, (void)allow_tf32;
@@ -73,31 +64,27 @@ class LinearKernel : public GpuKernel {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
 #endif
-    if (small_k_) return launch_linear_small_k(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
   }
 
  private:
   LinearShape shape_;
   Activation act_;
-  bool small_k_;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   std::unique_ptr<BlasLtLinear> blaslt_;
 #endif
 };
 
-// cuBLASLt's first suggestion, our tiled kernel, then cuBLASLt's other suggestions (for tuning),
-// then, where K is short enough, the small-K kernel.
-std::vector<Path> paths(int64_t k) {
+// cuBLASLt's first suggestion, our tiled kernel, then cuBLASLt's other suggestions (for tuning).
+std::vector<Path> paths() {
   std::vector<Path> all;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  all.push_back({Path::blaslt, 0});
+  all.push_back({true, 0});
 #endif
-  all.push_back({Path::tiled, 0});
+  all.push_back({false, 0});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({Path::blaslt, s});
+  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({true, s});
 #endif
-  if (k <= kSmallKMax) all.push_back({Path::small_k, 0});
   return all;
 }
 
@@ -109,18 +96,13 @@ class LinearOp : public GpuOp {
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (const Path& p : paths(s.k)) {
-      // Rows of X that are not 16-byte aligned (K not a multiple of 4) put the tiled GEMMs on slow
-      // paths; at a short K, where writing Y is the whole cost, the small-K kernel streams it.
-      const bool unaligned_short = s.k <= kSmallKMax && s.k % 4 != 0 && p.kind != Path::small_k;
-      out.variants.push_back({p.name(), flops, bytes, unaligned_short ? kUnalignedShortKBandwidthShare : 1.0});
-    }
+    for (const Path& p : paths()) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths(s.k);
+    const std::vector<Path> available = paths();
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);

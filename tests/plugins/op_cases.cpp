@@ -231,7 +231,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(linear_case(rng, seed, {33, 1000, 127, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {127, 64, 1001, true, "none"}));
     cases.push_back(linear_case(rng, seed, {5, 3, 1, true, "sigmoid"}));
-    // Short K (a model's dense input) with more columns than a block's threads, and K at 32.
+    // A short, unaligned K (a model's dense input: DLRM's 13 features) and K = 32.
     cases.push_back(linear_case(rng, seed, {515, 13, 300, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {70, 32, 65, false, "none"}));
   } else if (op == "relu" || op == "sigmoid") {
