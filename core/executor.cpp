@@ -26,7 +26,7 @@ namespace {
 
 // Streams per device: DLRM needs two (bottom MLP beside the embeddings); a few more let wider graphs
 // overlap without a stream per node.
-constexpr int kMaxLanes = 4;
+constexpr int kDefaultMaxStreams = 4;
 
 uint64_t byte_size(const TensorShape& shape) {
   const int64_t n = element_count(shape.dims);
@@ -45,22 +45,7 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   for (size_t n = 0; n < graph_.nodes().size(); ++n)
     for (int out : graph_.nodes()[n].outputs) producer_[static_cast<size_t>(out)] = static_cast<int>(n);
   for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
-  // Branches run concurrently on one device's streams; work spread over devices stays one stream
-  // per device (cross-device copies order it).
-  bool one_target = true;
-  for (const NodePlacement& p : placement_.nodes) one_target = one_target && p.target == placement_.nodes.front().target;
-  schedule_ = schedule_streams(graph_, order_, one_target ? kMaxLanes : 1);
-  if (schedule_.lanes > 1) {
-    const Target& t = targets_[static_cast<size_t>(placement_.nodes.front().target)];
-    fork_ = t.plugin->create_event(t.device);
-    for (int l = 1; l < schedule_.lanes; ++l) {
-      lanes_.push_back(t.plugin->create_stream(t.device));
-      lane_done_.push_back(t.plugin->create_event(t.device));
-    }
-    node_done_.resize(graph_.nodes().size());
-    for (size_t n = 0; n < node_done_.size(); ++n)
-      if (schedule_.signals[n]) node_done_[n] = t.plugin->create_event(t.device);
-  }
+  set_max_streams(kDefaultMaxStreams);
 
   // A reshape changes no byte: its output shares its input's buffers (a view) and runs no kernel.
   storage_.resize(graph_.num_tensors());
@@ -221,6 +206,28 @@ Executor::NodeIo Executor::node_io(int n, const std::vector<TensorShape>& shapes
     io.output_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(out)]));
   }
   return io;
+}
+
+void Executor::set_max_streams(int max_streams) {
+  // Branches run concurrently on one device's streams; work spread over devices stays one stream
+  // per device (cross-device copies order it).
+  bool one_target = true;
+  for (const NodePlacement& p : placement_.nodes) one_target = one_target && p.target == placement_.nodes.front().target;
+  schedule_ = schedule_streams(graph_, order_, one_target ? max_streams : 1);
+  lanes_.clear();
+  lane_done_.clear();
+  node_done_.clear();
+  ++plan_generation_;  // a recorded graph used the old streams
+  if (schedule_.lanes == 1) return;
+  const Target& t = targets_[static_cast<size_t>(placement_.nodes.front().target)];
+  fork_ = t.plugin->create_event(t.device);
+  for (int l = 1; l < schedule_.lanes; ++l) {
+    lanes_.push_back(t.plugin->create_stream(t.device));
+    lane_done_.push_back(t.plugin->create_event(t.device));
+  }
+  node_done_.resize(graph_.nodes().size());
+  for (size_t n = 0; n < node_done_.size(); ++n)
+    if (schedule_.signals[n]) node_done_[n] = t.plugin->create_event(t.device);
 }
 
 Stream& Executor::lane_stream(int node) {

@@ -63,6 +63,9 @@ class Executor {
   // so small batches are not bound by launch overhead. Profiling runs are never captured.
   void set_graph_capture(bool on) { capture_ = on; }
   bool captures() const;  // whether runs are replayed from a recorded graph
+  // How many streams of one device independent branches may spread over (stream_schedule.hpp);
+  // 1 queues every node in order on one stream. Default 4.
+  void set_max_streams(int max_streams);
   const std::vector<NodeProfile>& profile() const { return profile_; }
 
   const Graph& graph() const { return graph_; }  // as fused
