@@ -12,7 +12,6 @@
 #include "cagr_struct.hpp"
 #include "fusion.hpp"
 #include "node_desc.hpp"
-#include "stream_schedule.hpp"
 
 namespace cagr {
 
@@ -23,10 +22,6 @@ bool is_weight_input(const std::string& op, size_t index) {
 }
 
 namespace {
-
-// Streams per device: DLRM needs two (bottom MLP beside the embeddings); a few more let wider graphs
-// overlap without a stream per node.
-constexpr int kDefaultMaxStreams = 4;
 
 uint64_t byte_size(const TensorShape& shape) {
   const int64_t n = element_count(shape.dims);
@@ -45,7 +40,6 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   for (size_t n = 0; n < graph_.nodes().size(); ++n)
     for (int out : graph_.nodes()[n].outputs) producer_[static_cast<size_t>(out)] = static_cast<int>(n);
   for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
-  set_max_streams(kDefaultMaxStreams);
 
   // A reshape changes no byte: its output shares its input's buffers (a view) and runs no kernel.
   storage_.resize(graph_.num_tensors());
@@ -208,57 +202,14 @@ Executor::NodeIo Executor::node_io(int n, const std::vector<TensorShape>& shapes
   return io;
 }
 
-void Executor::set_max_streams(int max_streams) {
-  // Branches run concurrently on one device's streams; work spread over devices stays one stream
-  // per device (cross-device copies order it).
-  bool one_target = true;
-  for (const NodePlacement& p : placement_.nodes) one_target = one_target && p.target == placement_.nodes.front().target;
-  schedule_ = schedule_streams(graph_, order_, one_target ? max_streams : 1);
-  lanes_.clear();
-  lane_done_.clear();
-  node_done_.clear();
-  ++plan_generation_;  // a recorded graph used the old streams
-  if (schedule_.lanes == 1) return;
-  const Target& t = targets_[static_cast<size_t>(placement_.nodes.front().target)];
-  fork_ = t.plugin->create_event(t.device);
-  for (int l = 1; l < schedule_.lanes; ++l) {
-    lanes_.push_back(t.plugin->create_stream(t.device));
-    lane_done_.push_back(t.plugin->create_event(t.device));
-  }
-  node_done_.resize(graph_.nodes().size());
-  for (size_t n = 0; n < node_done_.size(); ++n)
-    if (schedule_.signals[n]) node_done_[n] = t.plugin->create_event(t.device);
-}
-
-Stream& Executor::lane_stream(int node) {
-  const int lane = schedule_.nodes[static_cast<size_t>(node)].lane;
-  return lane == 0 ? streams_[static_cast<size_t>(placement_.nodes[static_cast<size_t>(node)].target)]
-                   : lanes_[static_cast<size_t>(lane - 1)];
-}
-
-void Executor::fork_lanes() {
-  if (lanes_.empty()) return;
-  fork_.record(streams_[static_cast<size_t>(placement_.nodes.front().target)]);
-  for (Stream& lane : lanes_) lane.wait(fork_);
-}
-
-void Executor::join_lanes() {
-  for (size_t l = 0; l < lanes_.size(); ++l) {
-    lane_done_[l].record(lanes_[l]);
-    streams_[static_cast<size_t>(placement_.nodes.front().target)].wait(lane_done_[l]);
-  }
-}
-
 void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
   home_.assign(graph_.num_tensors(), -1);
   staging_.clear();
-  fork_lanes();
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const int target = placement_.nodes[static_cast<size_t>(n)].target;
-    Stream& stream = lane_stream(n);
-    for (int p : schedule_.nodes[static_cast<size_t>(n)].waits_for) stream.wait(node_done_[static_cast<size_t>(p)]);
+    Stream& stream = streams_[static_cast<size_t>(target)];
 
     for (int in : runtime_inputs_[static_cast<size_t>(n)])
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
@@ -268,13 +219,8 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     const auto start = std::chrono::steady_clock::now();
     try {
       if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
-      if (schedule_.signals[static_cast<size_t>(n)]) node_done_[static_cast<size_t>(n)].record(stream);
       if (profiling_) stream.synchronize();
     } catch (const Error& e) {
-      try {
-        join_lanes();  // a capture can only end with every lane joined
-      } catch (const Error&) {
-      }
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
     }
     if (profiling_) {
@@ -282,7 +228,6 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
   }
-  join_lanes();
 }
 
 std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
@@ -427,16 +372,15 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
 std::string Executor::plan_table() const {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-4s %-24s %-16s %-12s %-4s %-26s %12s  %s\n", "#", "node", "op", "device", "lane", "variant",
-                "est. us", "output shape");
+  std::snprintf(line, sizeof line, "%-4s %-24s %-16s %-12s %-26s %12s  %s\n", "#", "node", "op", "device", "variant", "est. us",
+                "output shape");
   out << line;
   int step = 0;
   for (int n : order_) {
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
-    std::snprintf(line, sizeof line, "%-4d %-24s %-16s %-12s %-4d %-26s %12.2f  [%s]\n", step++, node.name.c_str(), node.op.c_str(),
-                  targets_[static_cast<size_t>(p.target)].label().c_str(), schedule_.nodes[static_cast<size_t>(n)].lane,
-                  graph_.is_view(n) ? "view (no copy)" : p.variant_name.c_str(),
+    std::snprintf(line, sizeof line, "%-4d %-24s %-16s %-12s %-26s %12.2f  [%s]\n", step++, node.name.c_str(), node.op.c_str(),
+                  targets_[static_cast<size_t>(p.target)].label().c_str(), graph_.is_view(n) ? "view (no copy)" : p.variant_name.c_str(),
                   graph_.is_view(n) ? 0.0 : p.estimated_ns / 1000.0,
                   dims_to_string(compiled_shapes_[static_cast<size_t>(node.outputs.at(0))].dims).c_str());
     out << line;

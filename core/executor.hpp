@@ -15,7 +15,6 @@
 #include "placement.hpp"
 #include "plugin.hpp"
 #include "shape_inference.hpp"
-#include "stream_schedule.hpp"
 
 namespace cagr {
 
@@ -63,15 +62,11 @@ class Executor {
   // so small batches are not bound by launch overhead. Profiling runs are never captured.
   void set_graph_capture(bool on) { capture_ = on; }
   bool captures() const;  // whether runs are replayed from a recorded graph
-  // How many streams of one device independent branches may spread over (stream_schedule.hpp);
-  // 1 queues every node in order on one stream. Default 4.
-  void set_max_streams(int max_streams);
   const std::vector<NodeProfile>& profile() const { return profile_; }
 
   const Graph& graph() const { return graph_; }  // as fused
   const std::vector<std::string>& fusions() const { return fusions_; }  // one line per fused chain
   const Placement& placement() const { return placement_; }
-  const StreamSchedule& stream_schedule() const { return schedule_; }
   const std::vector<Target>& targets() const { return targets_; }
   // The plan as a table: node, op, device, variant, estimated cost, output shape.
   std::string plan_table() const;
@@ -91,9 +86,6 @@ class Executor {
   void upload_inputs(const std::vector<HostTensor>& inputs);
   void size_outputs(const std::vector<TensorShape>& shapes);
   void enqueue_nodes(const std::vector<TensorShape>& shapes);
-  Stream& lane_stream(int node);  // the stream node `node` is queued on
-  void fork_lanes();              // lanes past the first start after the work queued on the first
-  void join_lanes();              // and the first continues after theirs
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
   std::vector<std::string> fusions_;  // filled while graph_ is made, so declared before it
@@ -106,12 +98,7 @@ class Executor {
   std::vector<Kernel> kernels_;                      // per node
   std::vector<std::vector<Dims>> kernel_shapes_;     // per node: input then output shapes it was made for
   std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
-  std::vector<Stream> streams_;                      // per target (lane 0 of a single-target graph)
-  StreamSchedule schedule_;                          // lanes only where every node is on one target
-  std::vector<Stream> lanes_;                        // lanes 1.. of that target
-  std::vector<Event> node_done_;                     // per node that another lane waits for
-  Event fork_;
-  std::vector<Event> lane_done_;                     // per lane 1..
+  std::vector<Stream> streams_;                      // per target
   std::map<std::pair<int, int>, Buffer> buffers_;    // (storage tensor, target) -> buffer
   std::vector<int> storage_;                         // per tensor: whose buffers hold it (itself, or a view's source)
   std::vector<int> home_;                            // per tensor: target holding its latest value, -1 host

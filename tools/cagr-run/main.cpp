@@ -40,7 +40,6 @@ DEFINE_bool(resident_inputs, false,
 DEFINE_bool(tune, false, "before timing, time every variant each device offers on the first batch and keep the fastest");
 DEFINE_int32(tune_repetitions, 10, "runs per variant when tuning");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
-DEFINE_int32(streams, 4, "streams per device that independent branches of the graph may run on (1: one stream)");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
 namespace {
@@ -142,7 +141,6 @@ int run() {
   cagr::CostHintPlacement policy;
   cagr::Executor executor(graph, cagr::targets_of(registry), example, policy);
   executor.set_graph_capture(FLAGS_graph_capture);
-  executor.set_max_streams(FLAGS_streams);
   std::vector<std::string> tuning;
   if (FLAGS_tune) {
     tuning = executor.tune(work.batches.front(), FLAGS_tune_repetitions,
