@@ -113,11 +113,99 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
   for (int64_t c = p.used_cols + lane; c < p.out_cols; c += kLanesPerSample) row[c] = 0.f;
 }
 
+// The same op for short rows (D a multiple of 4, at most kRowLaneMaxDim: DLRM's 16), one row per
+// lane: lane i holds feature i in registers and walks j = 0, 1, ... while the other lanes do the
+// same, so every shared-memory read of row j is one broadcast to the warp, where a lane per pair
+// reads two rows of its own (measured on the H100: shared-memory traffic and the pair-table load at
+// the head of every pair bound that kernel). The dots land in a staged copy of the output row,
+// written out with 16-byte stores; the sample's rows are fetched kLoadsInFlight vectors per lane
+// at a time, all loads issued before the first is stored.
+constexpr int kRowLaneMaxDim = 32;
+constexpr int kLoadsInFlight = 4;
+
+__global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool self) {
+  extern __shared__ float4 shared_vectors[];
+  constexpr int kMaxVectors = kRowLaneMaxDim / 4;
+  const int group = int(threadIdx.x) / kLanesPerSample;
+  const int lane = int(threadIdx.x) % kLanesPerSample;
+  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
+  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
+  const int row_vectors = p.dim / 4;
+  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
+  float4* rows = shared_vectors + group * (p.features * row_vectors + staged_cols / 4);
+  float* staged = reinterpret_cast<float*>(rows + p.features * row_vectors);
+
+  if (active) {
+    const int pooled_rows = p.features - p.dense_rows;
+    const int total = p.features * row_vectors;
+    for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
+      float4 v[kLoadsInFlight];
+#pragma unroll
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample;
+        if (e < total) {
+          const int f = e / row_vectors, c = e - f * row_vectors;
+          const float* src = f < p.dense_rows ? p.dense + b * p.dim : p.pooled + (b * pooled_rows + f - p.dense_rows) * p.dim;
+          v[u] = reinterpret_cast<const float4*>(src)[c];
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kLoadsInFlight; ++u)
+        if (e0 + u * kLanesPerSample < total) rows[e0 + u * kLanesPerSample] = v[u];
+    }
+  }
+  __syncthreads();
+  if (active) {
+    const float* flat = reinterpret_cast<const float*>(rows);
+    for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = flat[c];
+    float* dots = staged + p.dense_rows * p.dim;
+    for (int i = lane; i < p.features; i += kLanesPerSample) {
+      float4 mine[kMaxVectors];
+#pragma unroll
+      for (int c = 0; c < kMaxVectors; ++c)
+        mine[c] = c < row_vectors ? rows[i * row_vectors + c] : float4{0.f, 0.f, 0.f, 0.f};
+      const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;  // OPS.md's pair order
+      const int count = self ? i + 1 : i;
+      for (int j = 0; j < count; ++j) {
+        float sum = 0.f;
+#pragma unroll
+        for (int c = 0; c < kMaxVectors; ++c) {
+          if (c < row_vectors) {
+            const float4 y = rows[j * row_vectors + c];
+            sum = fmaf(mine[c].x, y.x, sum), sum = fmaf(mine[c].y, y.y, sum);
+            sum = fmaf(mine[c].z, y.z, sum), sum = fmaf(mine[c].w, y.w, sum);
+          }
+        }
+        dots[first + j] = sum;
+      }
+    }
+    for (int c = int(p.used_cols) + lane; c < staged_cols; c += kLanesPerSample) staged[c] = 0.f;
+  }
+  __syncthreads();
+  if (!active) return;
+  float* out = p.out + b * p.out_cols;
+  if (p.out_cols % 4 == 0) {
+    for (int c = lane; c < p.out_cols / 4; c += kLanesPerSample)
+      reinterpret_cast<float4*>(out)[c] = reinterpret_cast<const float4*>(staged)[c];
+  } else {
+    for (int c = lane; c < p.out_cols; c += kLanesPerSample) out[c] = staged[c];
+  }
+}
+
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Shared memory per sample of row_per_lane: its rows, then its staged output row (whole vectors).
+int64_t row_per_lane_sample_bytes(const contract::DotInteraction& s) {
+  return (s.features * s.dim + (s.out_cols() + 3) / 4 * 4) * 4;
+}
+bool row_per_lane_fits(const contract::DotInteraction& s) {
+  return s.dim % 4 == 0 && s.dim <= kRowLaneMaxDim && row_per_lane_sample_bytes(s) <= kMaxSharedFeatureBytes;
+}
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  DotInteractionKernel(std::string op, const contract::DotInteraction& created) : op_(std::move(op)), created_(created) {
+  DotInteractionKernel(std::string op, const contract::DotInteraction& created, bool row_per_lane)
+      : op_(std::move(op)), created_(created), row_per_lane_(row_per_lane) {
     const std::vector<uint16_t> table = pair_table(created.features, created.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     if (!table.empty())
@@ -141,23 +229,32 @@ class DotInteractionKernel : public GpuKernel {
     p.features = int(s.features), p.dense_rows = s.dense_input ? 1 : 0, p.dim = int(s.dim);
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
+    auto blocks = [&] { return static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block); };
+    if (row_per_lane_ && vectors && aligned16(p.out)) {
+      const int64_t sample_bytes = row_per_lane_sample_bytes(s);
+      p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
+      row_per_lane_interaction_kernel<<<blocks(), unsigned(p.samples_per_block * kLanesPerSample),
+                                        static_cast<size_t>(p.samples_per_block * sample_bytes), t.stream>>>(p, s.self);
+      return check_launch("row_per_lane_interaction_kernel");
+    }
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
     p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
-    const auto blocks = static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block);
     const unsigned threads = unsigned(p.samples_per_block * kLanesPerSample);
     const auto shared = static_cast<size_t>(p.samples_per_block * sample_bytes);
-    if (vectors) dot_interaction_kernel<4><<<blocks, threads, shared, t.stream>>>(p);
-    else dot_interaction_kernel<1><<<blocks, threads, shared, t.stream>>>(p);
+    if (vectors) dot_interaction_kernel<4><<<blocks(), threads, shared, t.stream>>>(p);
+    else dot_interaction_kernel<1><<<blocks(), threads, shared, t.stream>>>(p);
     check_launch("dot_interaction_kernel");
   }
 
  private:
   std::string op_;
   contract::DotInteraction created_;
+  bool row_per_lane_;
   DeviceMemory pairs_;
 };
 
-// dot_interaction, and dlrm_interaction (the same kernel with the dense vector as feature 0).
+// dot_interaction, and dlrm_interaction (the same kernels with the dense vector as feature 0):
+// row_per_lane where rows are short, warp_per_sample for every shape.
 class DotInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&) const override {
@@ -167,11 +264,18 @@ class DotInteractionOp : public GpuOp {
       plugin::unsupported(op.type() + ": a sample's features (" + std::to_string(s.features * (s.dim + 4) * 4) +
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
     const double flops = 2.0 * s.batch * s.pairs * s.dim;
-    return {{{"warp_per_sample", flops, 4.0 * s.batch * (s.features * s.dim + s.out_cols())}}, {}};
+    const double bytes = 4.0 * s.batch * (s.features * s.dim + s.out_cols());
+    OpVariants out;
+    if (row_per_lane_fits(s)) out.variants.push_back({"row_per_lane", flops, bytes});
+    out.variants.push_back({"warp_per_sample", flops, bytes});
+    return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op));
+    const OpVariants offered = variants(setup.op, setup.device);
+    if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.variants.size()))
+      plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
+    const bool row_per_lane = offered.variants[static_cast<size_t>(setup.variant)].name == "row_per_lane";
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op), row_per_lane);
   }
 };
 

@@ -1,10 +1,11 @@
-// linear (OPS.md): the op's checks and variants; the work is done by linear_tiled (every vendor)
-// or linear_blaslt (NVIDIA).
+// linear (OPS.md): the op's checks and variants; the work is done by linear_narrow (every vendor,
+// N <= 8), linear_tiled (every vendor) or linear_blaslt (NVIDIA).
 #include <memory>
 #include <string>
 
 #include "activation.hpp"
 #include "gpu_op.hpp"
+#include "linear_narrow.hpp"
 #include "linear_tiled.hpp"
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
 #include "linear_blaslt.hpp"
@@ -32,21 +33,24 @@ struct LinearShape {
   }
 };
 
-// How a linear runs: cuBLASLt with one of its suggested algorithms, or our tiled kernel.
+// How a linear runs: cuBLASLt with one of its suggested algorithms, our tiled kernel, or, for a
+// narrow output, a warp per row.
 struct Path {
-  bool blaslt = false;
-  int suggestion = 0;
+  enum Kind { blaslt, tiled, narrow } kind = tiled;
+  int suggestion = 0;  // cuBLASLt's
   std::string name() const {
-    if (!blaslt) return "tiled_64x64";
+    if (kind == tiled) return "tiled_64x64";
+    if (kind == narrow) return "warp_per_row";
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
 
 class LinearKernel : public GpuKernel {
  public:
-  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32) : shape_(shape), act_(act) {
+  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32)
+      : shape_(shape), act_(act), kind_(path.kind) {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (path.blaslt)
+    if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
 #else
     (void)path, (void)allow_tf32;
@@ -64,26 +68,30 @@ class LinearKernel : public GpuKernel {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
 #endif
+    if (kind_ == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
   }
 
  private:
   LinearShape shape_;
   Activation act_;
+  Path::Kind kind_;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   std::unique_ptr<BlasLtLinear> blaslt_;
 #endif
 };
 
-// cuBLASLt's first suggestion, our tiled kernel, then cuBLASLt's other suggestions (for tuning).
-std::vector<Path> paths() {
+// For a narrow output the warp-per-row kernel first (one pass over X, the activation fused); then
+// cuBLASLt's first suggestion, our tiled kernel, and cuBLASLt's other suggestions (for tuning).
+std::vector<Path> paths(int64_t n) {
   std::vector<Path> all;
+  if (n <= kNarrowMaxN) all.push_back({Path::narrow, 0});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  all.push_back({true, 0});
+  all.push_back({Path::blaslt, 0});
 #endif
-  all.push_back({false, 0});
+  all.push_back({Path::tiled, 0});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({true, s});
+  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({Path::blaslt, s});
 #endif
   return all;
 }
@@ -96,13 +104,13 @@ class LinearOp : public GpuOp {
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (const Path& p : paths()) out.variants.push_back({p.name(), flops, bytes});
+    for (const Path& p : paths(s.n)) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths();
+    const std::vector<Path> available = paths(s.n);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);

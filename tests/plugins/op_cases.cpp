@@ -234,6 +234,10 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     // A short, unaligned K (a model's dense input: DLRM's 13 features) and K = 32.
     cases.push_back(linear_case(rng, seed, {515, 13, 300, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {70, 32, 65, false, "none"}));
+    // Narrow outputs (a ranking model's logit layer: the GPU's warp_per_row path), 16-byte rows and not.
+    cases.push_back(linear_case(rng, seed, {515, 256, 1, true, "sigmoid"}));
+    cases.push_back(linear_case(rng, seed, {33, 64, 8, false, "relu"}));
+    cases.push_back(linear_case(rng, seed, {9, 37, 2, true, "none"}));
   } else if (op == "relu" || op == "sigmoid") {
     for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
       cases.push_back(unary_case(rng, op.c_str(), dims));
@@ -261,12 +265,17 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dot_case(rng, 17, 27, 16, false));
     cases.push_back(dot_case(rng, 33, 8, 127, true));
     cases.push_back(dot_case(rng, 3, 3, 1000, false));
+    // Short rows (the GPU's row_per_lane path): more features than a warp's lanes, a partial last block.
+    cases.push_back(dot_case(rng, 9, 40, 32, true));
+    cases.push_back(dot_case(rng, 70, 5, 4, false));
   } else if (op == "dlrm_interaction") {
     cases.push_back(dlrm_case(rng, 1, 1, 1, false, 1));
     cases.push_back(dlrm_case(rng, 17, 26, 16, false, 4));  // the Kaggle DLRM's layer, as fused: 367 -> 368
     cases.push_back(dlrm_case(rng, 33, 7, 127, true, 1));
     cases.push_back(dlrm_case(rng, 5, 3, 12, true, 64));
     cases.push_back(dlrm_case(rng, 3, 2, 1000, false, 3));
+    cases.push_back(dlrm_case(rng, 19, 33, 8, true, 4));   // 34 features: lanes take two rows
+    cases.push_back(dlrm_case(rng, 6, 4, 8, false, 1));    // 18 columns: no 16-byte output rows
   } else if (op == "fm_interaction") {
     cases.push_back(fm_case(rng, 1, 1, 1));
     cases.push_back(fm_case(rng, 17, 27, 16));

@@ -1,0 +1,21 @@
+// linear_narrow.hpp - linear (Y = act(X Wᵀ + bias)) for a narrow output, N <= kNarrowMaxN: the
+// logit layer of a ranking model (N = 1). There the GEMM libraries run a GEMV and, for a sigmoid,
+// need a second pass (cuBLASLt has no sigmoid epilogue): on the H100 at batch 16384, 10.7 + 3.2 us
+// for 16.7 MB of X (ncu, docs/PERF.md). Here a warp reads a row of X once, with 16-byte loads
+// where it can, and writes act(x . w_n + b_n) for every n.
+#pragma once
+
+#include <cstdint>
+
+#include "activation.hpp"
+#include "gpu_runtime.h"
+
+namespace cagr::gpu {
+
+constexpr int64_t kNarrowMaxN = 8;  // the dot products a lane accumulates at once, in registers
+
+// X [M, K], W [N, K], bias [N] or nullptr, Y [M, N]; all f32, row-major; 1 <= N <= kNarrowMaxN.
+void launch_linear_narrow(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
+                          Activation act, hipStream_t stream);
+
+}  // namespace cagr::gpu
