@@ -38,11 +38,9 @@ struct LinearShape {
 struct Path {
   enum Kind { blaslt, tiled, narrow } kind = tiled;
   int suggestion = 0;  // cuBLASLt's
-  int split_k = 1;
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
-    if (split_k > 1) return "cublaslt_splitk_" + std::to_string(split_k);
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
@@ -53,7 +51,7 @@ class LinearKernel : public GpuKernel {
       : shape_(shape), act_(act), kind_(path.kind) {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
-      blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion, path.split_k);
+      blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
 #else
     (void)path, (void)allow_tf32;
 #endif
@@ -84,8 +82,7 @@ class LinearKernel : public GpuKernel {
 };
 
 // For a narrow output the warp-per-row kernel first (one pass over X, the activation fused); then
-// cuBLASLt's first suggestion, our tiled kernel, cuBLASLt's other suggestions and split-K
-// configurations (for tuning).
+// cuBLASLt's first suggestion, our tiled kernel, and cuBLASLt's other suggestions (for tuning).
 std::vector<Path> paths(int64_t n) {
   std::vector<Path> all;
   if (n <= kNarrowMaxN) all.push_back({Path::narrow, 0});
@@ -95,7 +92,6 @@ std::vector<Path> paths(int64_t n) {
   all.push_back({Path::tiled, 0});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({Path::blaslt, s});
-  for (int split : kBlasLtSplitK) all.push_back({Path::blaslt, 0, split});
 #endif
   return all;
 }

@@ -1,7 +1,6 @@
 #include "linear_blaslt.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <string>
 
 #include "gpu_check.hpp"
@@ -31,8 +30,8 @@ void set_attribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t att
 
 // Row-major Y[M,N] = X[M,K] W[N,K]ᵀ is, read column-major, Yᶜ[N,M] = Wᶜ[K,N]ᵀ Xᶜ[K,M]: A = W
 // transposed, B = X, and the bias runs along Yᶜ's rows, the output features, as cuBLASLt expects.
-BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion, int split_k)
-    : n_(n), k_(k), has_bias_(has_bias), suggestion_(suggestion), split_k_(split_k), act_(act), workspace_(kWorkspaceBytes) {
+BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion)
+    : n_(n), k_(k), has_bias_(has_bias), suggestion_(suggestion), act_(act), workspace_(kWorkspaceBytes) {
   check_blas(cublasLtCreate(&handle_), "creating a handle");
   check_blas(cublasLtMatmulDescCreate(&matmul_, allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F),
              "creating a matmul");
@@ -71,39 +70,7 @@ const BlasLtLinear::Plan& BlasLtLinear::plan_for(int64_t m) {
   if (found_count == 0) plugin::unsupported("cuBLASLt has no algorithm for linear " + std::to_string(m) + "x" +
                                             std::to_string(n_) + "x" + std::to_string(k_));
   plan.algo = results[std::min(suggestion_, found_count - 1)].algo;
-  if (split_k_ > 1) {
-    for (int i = 0; i < found_count; ++i) {
-      if (auto split = split_algo(results[i].algo, plan)) {
-        plan.algo = *split;
-        break;
-      }
-    }
-  }
   return plans_.emplace(m, plan).first->second;
-}
-
-std::optional<cublasLtMatmulAlgo_t> BlasLtLinear::split_algo(cublasLtMatmulAlgo_t algo, const Plan& plan) const {
-  int32_t splits_supported = 0;
-  uint32_t schemes = 0;
-  size_t written = 0;
-  if (cublasLtMatmulAlgoCapGetAttribute(&algo, CUBLASLT_ALGO_CAP_SPLITK_SUPPORT, &splits_supported, sizeof splits_supported,
-                                        &written) != CUBLAS_STATUS_SUCCESS ||
-      splits_supported == 0 ||
-      cublasLtMatmulAlgoCapGetAttribute(&algo, CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, &schemes, sizeof schemes, &written) !=
-          CUBLAS_STATUS_SUCCESS ||
-      (schemes & CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE) == 0)
-    return std::nullopt;
-  const int32_t splits = split_k_;
-  const uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;  // f32 partial sums; the epilogue after the reduction
-  if (cublasLtMatmulAlgoConfigSetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splits, sizeof splits) != CUBLAS_STATUS_SUCCESS ||
-      cublasLtMatmulAlgoConfigSetAttribute(&algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme, sizeof scheme) !=
-          CUBLAS_STATUS_SUCCESS)
-    return std::nullopt;
-  cublasLtMatmulHeuristicResult_t checked{};
-  if (cublasLtMatmulAlgoCheck(handle_, matmul_, plan.a, plan.b, plan.c, plan.c, &algo, &checked) != CUBLAS_STATUS_SUCCESS ||
-      checked.workspaceSize > workspace_.bytes())
-    return std::nullopt;
-  return algo;
 }
 
 void BlasLtLinear::run(const float* x, const float* w, const float* bias, float* y, int64_t m, hipStream_t stream) {

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 
 #include "activation.hpp"
 #include "device_memory.hpp"
@@ -17,17 +16,13 @@ namespace cagr::gpu {
 // How many of cuBLASLt's suggested algorithms the plugin offers as variants of linear, so that the
 // core's tuning can time them on the real shapes instead of trusting the heuristic's first pick.
 constexpr int kBlasLtSuggestions = 8;
-// Split-K counts offered besides: at small batches (M = 2048) the heuristic's f32 tiles make about
-// one wave of blocks, each walking all of K alone; splitting K gives the card more blocks.
-constexpr int kBlasLtSplitK[] = {2, 4};
 
 class BlasLtLinear {
  public:
   // allow_tf32: inputs may be rounded to TF32 on the tensor cores (plugin option "allow_tf32=1").
   // suggestion: which of the heuristic's algorithms to run at every M (0: its first; the last it
-  // gives when it gives fewer). split_k > 1: the first suggested algorithm that can split K, split
-  // that many ways (results reduced in f32 in the workspace); at an M where none can, the suggestion.
-  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion, int split_k = 1);
+  // gives when it gives fewer).
+  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion);
   ~BlasLtLinear();
   BlasLtLinear(const BlasLtLinear&) = delete;
   BlasLtLinear& operator=(const BlasLtLinear&) = delete;
@@ -41,13 +36,10 @@ class BlasLtLinear {
     cublasLtMatmulAlgo_t algo{};
   };
   const Plan& plan_for(int64_t m);
-  // `algo` set to split K split_k_ ways, if it can and cuBLASLt accepts it for `plan`'s layouts.
-  std::optional<cublasLtMatmulAlgo_t> split_algo(cublasLtMatmulAlgo_t algo, const Plan& plan) const;
 
   int64_t n_, k_;
   bool has_bias_;
   int suggestion_;
-  int split_k_;
   Activation act_;
   cublasLtHandle_t handle_ = nullptr;
   cublasLtMatmulDesc_t matmul_ = nullptr;
