@@ -116,38 +116,37 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
 // The same op for short rows (D a multiple of 4, at most kRowLaneMaxDim: DLRM's 16), one row per
 // lane: lane i holds feature i in registers and walks j = 0, 1, ... while the other lanes do the
 // same, so every shared-memory read of row j is one broadcast to the warp, where a lane per pair
-// reads two rows of its own (measured on the H100: shared-memory traffic and the pair-table load at
-// the head of every pair bound that kernel). The dots land in a staged copy of the output row,
-// written out with 16-byte stores; the sample's rows are fetched kLoadsInFlight vectors per lane
-// at a time, all loads issued before the first is stored.
+// reads two rows of its own. The dots land in a staged copy of the output row, written out with
+// 16-byte stores; the sample's rows are fetched kLoadsInFlight vectors per lane at a time, all
+// loads issued before the first is stored. kVectors = D / 4 is a template argument so that a row
+// takes only the registers it needs and no index is divided at run time (ncu on the H100, D = 16,
+// with the row sized for D = 32 and divided at run time: 71 registers, occupancy 37.5%, the SM 67%
+// busy - bound by issue, not memory). Timings against warp_per_sample: docs/PERF.md.
 constexpr int kRowLaneMaxDim = 32;
 constexpr int kLoadsInFlight = 4;
 
+template <int kVectors>
 __global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool self) {
   extern __shared__ float4 shared_vectors[];
-  constexpr int kMaxVectors = kRowLaneMaxDim / 4;
   const int group = int(threadIdx.x) / kLanesPerSample;
   const int lane = int(threadIdx.x) % kLanesPerSample;
   const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
   const bool active = b < p.batch;  // no early return: every thread reaches the barriers
-  const int row_vectors = p.dim / 4;
   const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
-  float4* rows = shared_vectors + group * (p.features * row_vectors + staged_cols / 4);
-  float* staged = reinterpret_cast<float*>(rows + p.features * row_vectors);
+  float4* rows = shared_vectors + group * (p.features * kVectors + staged_cols / 4);
+  float* staged = reinterpret_cast<float*>(rows + p.features * kVectors);
 
   if (active) {
-    const int pooled_rows = p.features - p.dense_rows;
-    const int total = p.features * row_vectors;
+    const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
+    const float4* pooled = reinterpret_cast<const float4*>(p.pooled + b * (p.features - p.dense_rows) * p.dim);
+    const int dense_vectors = p.dense_rows * kVectors;  // row f of the sample starts at e = f * kVectors
+    const int total = p.features * kVectors;
     for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
       float4 v[kLoadsInFlight];
 #pragma unroll
       for (int u = 0; u < kLoadsInFlight; ++u) {
         const int e = e0 + u * kLanesPerSample;
-        if (e < total) {
-          const int f = e / row_vectors, c = e - f * row_vectors;
-          const float* src = f < p.dense_rows ? p.dense + b * p.dim : p.pooled + (b * pooled_rows + f - p.dense_rows) * p.dim;
-          v[u] = reinterpret_cast<const float4*>(src)[c];
-        }
+        if (e < total) v[u] = e < dense_vectors ? dense[e] : pooled[e - dense_vectors];
       }
 #pragma unroll
       for (int u = 0; u < kLoadsInFlight; ++u)
@@ -160,23 +159,20 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool 
     for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = flat[c];
     float* dots = staged + p.dense_rows * p.dim;
     for (int i = lane; i < p.features; i += kLanesPerSample) {
-      float4 mine[kMaxVectors];
+      float4 mine[kVectors];
 #pragma unroll
-      for (int c = 0; c < kMaxVectors; ++c)
-        mine[c] = c < row_vectors ? rows[i * row_vectors + c] : float4{0.f, 0.f, 0.f, 0.f};
+      for (int c = 0; c < kVectors; ++c) mine[c] = rows[i * kVectors + c];
       const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;  // OPS.md's pair order
       const int count = self ? i + 1 : i;
       for (int j = 0; j < count; ++j) {
-        float sum = 0.f;
+        float even = 0.f, odd = 0.f;  // two chains of FMAs instead of one
 #pragma unroll
-        for (int c = 0; c < kMaxVectors; ++c) {
-          if (c < row_vectors) {
-            const float4 y = rows[j * row_vectors + c];
-            sum = fmaf(mine[c].x, y.x, sum), sum = fmaf(mine[c].y, y.y, sum);
-            sum = fmaf(mine[c].z, y.z, sum), sum = fmaf(mine[c].w, y.w, sum);
-          }
+        for (int c = 0; c < kVectors; ++c) {
+          const float4 y = rows[j * kVectors + c];
+          even = fmaf(mine[c].x, y.x, even), odd = fmaf(mine[c].y, y.y, odd);
+          even = fmaf(mine[c].z, y.z, even), odd = fmaf(mine[c].w, y.w, odd);
         }
-        dots[first + j] = sum;
+        dots[first + j] = even + odd;
       }
     }
     for (int c = int(p.used_cols) + lane; c < staged_cols; c += kLanesPerSample) staged[c] = 0.f;
@@ -189,6 +185,19 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool 
       reinterpret_cast<float4*>(out)[c] = reinterpret_cast<const float4*>(staged)[c];
   } else {
     for (int c = lane; c < p.out_cols; c += kLanesPerSample) out[c] = staged[c];
+  }
+}
+
+// row_per_lane_interaction_kernel<D / 4> for D = 4 .. kRowLaneMaxDim.
+template <int kVectors = 1>
+void launch_row_per_lane(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
+                         const InteractionParams& p, bool self) {
+  if constexpr (kVectors <= kRowLaneMaxDim / 4) {
+    if (vectors != kVectors) return launch_row_per_lane<kVectors + 1>(vectors, blocks, threads, shared, stream, p, self);
+    row_per_lane_interaction_kernel<kVectors><<<blocks, threads, shared, stream>>>(p, self);
+    check_launch("row_per_lane_interaction_kernel");
+  } else {
+    plugin::invalid("row_per_lane: D must be a multiple of 4 up to " + std::to_string(kRowLaneMaxDim));
   }
 }
 
@@ -233,9 +242,8 @@ class DotInteractionKernel : public GpuKernel {
     if (row_per_lane_ && vectors && aligned16(p.out)) {
       const int64_t sample_bytes = row_per_lane_sample_bytes(s);
       p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
-      row_per_lane_interaction_kernel<<<blocks(), unsigned(p.samples_per_block * kLanesPerSample),
-                                        static_cast<size_t>(p.samples_per_block * sample_bytes), t.stream>>>(p, s.self);
-      return check_launch("row_per_lane_interaction_kernel");
+      return launch_row_per_lane(int(s.dim / 4), blocks(), unsigned(p.samples_per_block * kLanesPerSample),
+                                 static_cast<size_t>(p.samples_per_block * sample_bytes), t.stream, p, s.self);
     }
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
     p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
