@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <utility>
 
 #include "device_memory.hpp"
@@ -114,53 +113,72 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
   for (int64_t c = p.used_cols + lane; c < p.out_cols; c += kLanesPerSample) row[c] = 0.f;
 }
 
-// Two kernels for short rows (D a multiple of 4, at most kShortRowMaxDim: DLRM's 16) share the
-// frame below: the sample's rows are fetched kLoadsInFlight vectors per lane at a time (all loads
-// issued before the first is stored), the dots land in a staged copy of the output row, and that
-// row is written out with 16-byte stores. D / 4 is a template argument so that a row takes only
-// the registers it needs and no index is divided at run time (ncu on the H100, D = 16, with rows
-// sized for D = 32 and divided at run time: 71 registers, occupancy 37.5%, issue bound).
-//   row_per_lane: lane i holds feature i in registers and walks j < i while the others do the same,
-//     so every read of row j is one broadcast; but lane i does i dots, so the warp issues F - 1
-//     steps for F (F - 1) / 2 dots.
-//   pair_chunks: the pairs, in OPS.md's order, split into 32 equal runs, one per lane: a lane keeps
-//     row i in registers while j walks, reloading it when i moves on - about P / 32 steps for P
-//     dots, rows spaced D + 4 floats apart so that lanes reading different rows spread over banks.
-// Timings of both against warp_per_sample: docs/PERF.md.
-constexpr int kShortRowMaxDim = 32;
+// The same op for short rows (D a multiple of 4, at most kRowLaneMaxDim: DLRM's 16), one row per
+// lane: lane i holds feature i in registers and walks j = 0, 1, ... while the other lanes do the
+// same, so every shared-memory read of row j is one broadcast to the warp, where a lane per pair
+// reads two rows of its own. The dots land in a staged copy of the output row, written out with
+// 16-byte stores; the sample's rows are fetched kLoadsInFlight vectors per lane at a time, all
+// loads issued before the first is stored. kVectors = D / 4 is a template argument so that a row
+// takes only the registers it needs and no index is divided at run time (ncu on the H100, D = 16,
+// with the row sized for D = 32 and divided at run time: 71 registers, occupancy 37.5%, the SM 67%
+// busy - bound by issue, not memory). Timings against warp_per_sample: docs/PERF.md.
+constexpr int kRowLaneMaxDim = 32;
 constexpr int kLoadsInFlight = 4;
 
-// Sample b's F rows into `rows`, row f at f * stride float4s.
 template <int kVectors>
-__device__ void load_sample_rows(const InteractionParams& p, int64_t b, int lane, float4* rows, int stride) {
-  const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
-  const float4* pooled = reinterpret_cast<const float4*>(p.pooled + b * (p.features - p.dense_rows) * p.dim);
-  const int dense_vectors = p.dense_rows * kVectors;  // row f of the sample starts at e = f * kVectors
-  const int total = p.features * kVectors;
-  for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
-    float4 v[kLoadsInFlight];
+__global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool self) {
+  extern __shared__ float4 shared_vectors[];
+  const int group = int(threadIdx.x) / kLanesPerSample;
+  const int lane = int(threadIdx.x) % kLanesPerSample;
+  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
+  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
+  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
+  float4* rows = shared_vectors + group * (p.features * kVectors + staged_cols / 4);
+  float* staged = reinterpret_cast<float*>(rows + p.features * kVectors);
+
+  if (active) {
+    const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
+    const float4* pooled = reinterpret_cast<const float4*>(p.pooled + b * (p.features - p.dense_rows) * p.dim);
+    const int dense_vectors = p.dense_rows * kVectors;  // row f of the sample starts at e = f * kVectors
+    const int total = p.features * kVectors;
+    for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
+      float4 v[kLoadsInFlight];
 #pragma unroll
-    for (int u = 0; u < kLoadsInFlight; ++u) {
-      const int e = e0 + u * kLanesPerSample;
-      if (e < total) v[u] = e < dense_vectors ? dense[e] : pooled[e - dense_vectors];
-    }
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample;
+        if (e < total) v[u] = e < dense_vectors ? dense[e] : pooled[e - dense_vectors];
+      }
 #pragma unroll
-    for (int u = 0; u < kLoadsInFlight; ++u) {
-      const int e = e0 + u * kLanesPerSample;
-      if (e < total) rows[e / kVectors * stride + e % kVectors] = v[u];
+      for (int u = 0; u < kLoadsInFlight; ++u)
+        if (e0 + u * kLanesPerSample < total) rows[e0 + u * kLanesPerSample] = v[u];
     }
   }
-}
-
-// The staged output row's dense copy (row 0 of dlrm_interaction) and zero padding.
-__device__ void stage_dense_and_padding(const InteractionParams& p, int lane, const float4* rows, float* staged,
-                                        int staged_cols) {
-  const float* dense = reinterpret_cast<const float*>(rows);
-  for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = dense[c];
-  for (int c = int(p.used_cols) + lane; c < staged_cols; c += kLanesPerSample) staged[c] = 0.f;
-}
-
-__device__ void write_staged_row(const InteractionParams& p, int64_t b, int lane, const float* staged) {
+  __syncthreads();
+  if (active) {
+    const float* flat = reinterpret_cast<const float*>(rows);
+    for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = flat[c];
+    float* dots = staged + p.dense_rows * p.dim;
+    for (int i = lane; i < p.features; i += kLanesPerSample) {
+      float4 mine[kVectors];
+#pragma unroll
+      for (int c = 0; c < kVectors; ++c) mine[c] = rows[i * kVectors + c];
+      const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;  // OPS.md's pair order
+      const int count = self ? i + 1 : i;
+      for (int j = 0; j < count; ++j) {
+        float even = 0.f, odd = 0.f;  // two chains of FMAs instead of one
+#pragma unroll
+        for (int c = 0; c < kVectors; ++c) {
+          const float4 y = rows[j * kVectors + c];
+          even = fmaf(mine[c].x, y.x, even), odd = fmaf(mine[c].y, y.y, odd);
+          even = fmaf(mine[c].z, y.z, even), odd = fmaf(mine[c].w, y.w, odd);
+        }
+        dots[first + j] = even + odd;
+      }
+    }
+    for (int c = int(p.used_cols) + lane; c < staged_cols; c += kLanesPerSample) staged[c] = 0.f;
+  }
+  __syncthreads();
+  if (!active) return;
   float* out = p.out + b * p.out_cols;
   if (p.out_cols % 4 == 0) {
     for (int c = lane; c < p.out_cols / 4; c += kLanesPerSample)
@@ -170,99 +188,33 @@ __device__ void write_staged_row(const InteractionParams& p, int64_t b, int lane
   }
 }
 
-template <int kVectors>
-__device__ __forceinline__ float dot_vectors(const float4 (&mine)[kVectors], const float4* other) {
-  float even = 0.f, odd = 0.f;  // two chains of FMAs instead of one
-#pragma unroll
-  for (int c = 0; c < kVectors; ++c) {
-    const float4 y = other[c];
-    even = fmaf(mine[c].x, y.x, even), odd = fmaf(mine[c].y, y.y, odd);
-    even = fmaf(mine[c].z, y.z, even), odd = fmaf(mine[c].w, y.w, odd);
-  }
-  return even + odd;
-}
-
-enum class ShortRows { row_per_lane, pair_chunks };
-
-// Float4s between consecutive rows in shared memory.
-constexpr int short_row_stride(ShortRows kind, int vectors) { return kind == ShortRows::pair_chunks ? vectors + 1 : vectors; }
-
-template <ShortRows kKind, int kVectors>
-__global__ void short_rows_interaction_kernel(const InteractionParams p, bool self) {
-  extern __shared__ float4 shared_vectors[];
-  constexpr int kStride = short_row_stride(kKind, kVectors);
-  const int group = int(threadIdx.x) / kLanesPerSample;
-  const int lane = int(threadIdx.x) % kLanesPerSample;
-  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
-  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
-  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
-  float4* rows = shared_vectors + group * (p.features * kStride + staged_cols / 4);
-  float* staged = reinterpret_cast<float*>(rows + p.features * kStride);
-
-  if (active) load_sample_rows<kVectors>(p, b, lane, rows, kStride);
-  __syncthreads();
-  if (active) {
-    stage_dense_and_padding(p, lane, rows, staged, staged_cols);
-    float* dots = staged + p.dense_rows * p.dim;
-    float4 mine[kVectors];
-    if constexpr (kKind == ShortRows::row_per_lane) {
-      for (int i = lane; i < p.features; i += kLanesPerSample) {
-#pragma unroll
-        for (int c = 0; c < kVectors; ++c) mine[c] = rows[i * kStride + c];
-        const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;  // OPS.md's pair order
-        const int count = self ? i + 1 : i;
-        for (int j = 0; j < count; ++j) dots[first + j] = dot_vectors<kVectors>(mine, rows + j * kStride);
-      }
-    } else {
-      const int64_t chunk = (p.pairs + kLanesPerSample - 1) / kLanesPerSample;
-      const int64_t q0 = lane * chunk, q1 = q0 + chunk < p.pairs ? q0 + chunk : p.pairs;
-      if (q0 < q1) {
-        int i = p.pair_ij[q0] >> 8, j = p.pair_ij[q0] & 0xff;
-#pragma unroll
-        for (int c = 0; c < kVectors; ++c) mine[c] = rows[i * kStride + c];
-        for (int64_t q = q0; q < q1; ++q) {
-          dots[q] = dot_vectors<kVectors>(mine, rows + j * kStride);
-          if (++j == (self ? i + 1 : i)) {  // row i done: on to the next
-            ++i, j = 0;
-#pragma unroll
-            for (int c = 0; c < kVectors; ++c) mine[c] = i < p.features ? rows[i * kStride + c] : mine[c];
-          }
-        }
-      }
-    }
-  }
-  __syncthreads();
-  if (active) write_staged_row(p, b, lane, staged);
-}
-
-// short_rows_interaction_kernel<kKind, D / 4> for D = 4 .. kShortRowMaxDim.
-template <ShortRows kKind, int kVectors = 1>
-void launch_short_rows(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
-                       const InteractionParams& p, bool self) {
-  if constexpr (kVectors <= kShortRowMaxDim / 4) {
-    if (vectors != kVectors) return launch_short_rows<kKind, kVectors + 1>(vectors, blocks, threads, shared, stream, p, self);
-    short_rows_interaction_kernel<kKind, kVectors><<<blocks, threads, shared, stream>>>(p, self);
-    check_launch("short_rows_interaction_kernel");
+// row_per_lane_interaction_kernel<D / 4> for D = 4 .. kRowLaneMaxDim.
+template <int kVectors = 1>
+void launch_row_per_lane(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
+                         const InteractionParams& p, bool self) {
+  if constexpr (kVectors <= kRowLaneMaxDim / 4) {
+    if (vectors != kVectors) return launch_row_per_lane<kVectors + 1>(vectors, blocks, threads, shared, stream, p, self);
+    row_per_lane_interaction_kernel<kVectors><<<blocks, threads, shared, stream>>>(p, self);
+    check_launch("row_per_lane_interaction_kernel");
   } else {
-    plugin::invalid("interaction: short-row kernels take D a multiple of 4 up to " + std::to_string(kShortRowMaxDim));
+    plugin::invalid("row_per_lane: D must be a multiple of 4 up to " + std::to_string(kRowLaneMaxDim));
   }
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Shared memory per sample of a short-row kernel: its rows, then its staged output row.
-int64_t short_rows_sample_bytes(const contract::DotInteraction& s, ShortRows kind) {
-  return (s.features * short_row_stride(kind, int(s.dim / 4)) * 4 + (s.out_cols() + 3) / 4 * 4) * 4;
+// Shared memory per sample of row_per_lane: its rows, then its staged output row (whole vectors).
+int64_t row_per_lane_sample_bytes(const contract::DotInteraction& s) {
+  return (s.features * s.dim + (s.out_cols() + 3) / 4 * 4) * 4;
 }
-bool short_rows_fit(const contract::DotInteraction& s, ShortRows kind) {
-  return s.dim % 4 == 0 && s.dim <= kShortRowMaxDim && short_rows_sample_bytes(s, kind) <= kMaxSharedFeatureBytes;
+bool row_per_lane_fits(const contract::DotInteraction& s) {
+  return s.dim % 4 == 0 && s.dim <= kRowLaneMaxDim && row_per_lane_sample_bytes(s) <= kMaxSharedFeatureBytes;
 }
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  // short_rows: which short-row kernel runs; none: warp_per_sample.
-  DotInteractionKernel(std::string op, const contract::DotInteraction& created, std::optional<ShortRows> short_rows)
-      : op_(std::move(op)), created_(created), short_rows_(short_rows) {
+  DotInteractionKernel(std::string op, const contract::DotInteraction& created, bool row_per_lane)
+      : op_(std::move(op)), created_(created), row_per_lane_(row_per_lane) {
     const std::vector<uint16_t> table = pair_table(created.features, created.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     if (!table.empty())
@@ -287,14 +239,11 @@ class DotInteractionKernel : public GpuKernel {
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
     auto blocks = [&] { return static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block); };
-    if (short_rows_ && vectors && aligned16(p.out)) {
-      const int64_t sample_bytes = short_rows_sample_bytes(s, *short_rows_);
+    if (row_per_lane_ && vectors && aligned16(p.out)) {
+      const int64_t sample_bytes = row_per_lane_sample_bytes(s);
       p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
-      const unsigned threads = unsigned(p.samples_per_block * kLanesPerSample);
-      const auto shared = static_cast<size_t>(p.samples_per_block * sample_bytes);
-      if (*short_rows_ == ShortRows::pair_chunks)
-        return launch_short_rows<ShortRows::pair_chunks>(int(s.dim / 4), blocks(), threads, shared, t.stream, p, s.self);
-      return launch_short_rows<ShortRows::row_per_lane>(int(s.dim / 4), blocks(), threads, shared, t.stream, p, s.self);
+      return launch_row_per_lane(int(s.dim / 4), blocks(), unsigned(p.samples_per_block * kLanesPerSample),
+                                 static_cast<size_t>(p.samples_per_block * sample_bytes), t.stream, p, s.self);
     }
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
     p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
@@ -308,12 +257,12 @@ class DotInteractionKernel : public GpuKernel {
  private:
   std::string op_;
   contract::DotInteraction created_;
-  std::optional<ShortRows> short_rows_;
+  bool row_per_lane_;
   DeviceMemory pairs_;
 };
 
 // dot_interaction, and dlrm_interaction (the same kernels with the dense vector as feature 0):
-// pair_chunks and row_per_lane where rows are short, warp_per_sample for every shape.
+// row_per_lane where rows are short, warp_per_sample for every shape.
 class DotInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&) const override {
@@ -325,8 +274,7 @@ class DotInteractionOp : public GpuOp {
     const double flops = 2.0 * s.batch * s.pairs * s.dim;
     const double bytes = 4.0 * s.batch * (s.features * s.dim + s.out_cols());
     OpVariants out;
-    if (short_rows_fit(s, ShortRows::pair_chunks)) out.variants.push_back({"pair_chunks", flops, bytes});
-    if (short_rows_fit(s, ShortRows::row_per_lane)) out.variants.push_back({"row_per_lane", flops, bytes});
+    if (row_per_lane_fits(s)) out.variants.push_back({"row_per_lane", flops, bytes});
     out.variants.push_back({"warp_per_sample", flops, bytes});
     return out;
   }
@@ -334,11 +282,8 @@ class DotInteractionOp : public GpuOp {
     const OpVariants offered = variants(setup.op, setup.device);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.variants.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
-    const std::string& name = offered.variants[static_cast<size_t>(setup.variant)].name;
-    std::optional<ShortRows> short_rows;
-    if (name == "pair_chunks") short_rows = ShortRows::pair_chunks;
-    if (name == "row_per_lane") short_rows = ShortRows::row_per_lane;
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op), short_rows);
+    const bool row_per_lane = offered.variants[static_cast<size_t>(setup.variant)].name == "row_per_lane";
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op), row_per_lane);
   }
 };
 
