@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define CAGR_ABI_VERSION_MAJOR 1
-#define CAGR_ABI_VERSION_MINOR 0
+#define CAGR_ABI_VERSION_MINOR 1  /* 1.1: event_elapsed */
 /* The oldest major this header's host still speaks. Raised only after a deprecation period. */
 #define CAGR_ABI_OLDEST_SUPPORTED_MAJOR 1
 
@@ -365,6 +365,12 @@ typedef struct cagr_plugin_api {
   cagr_status (*stream_end_capture)(cagr_context* context, cagr_stream* stream, cagr_graph** graph);
   cagr_status (*graph_launch)(cagr_context* context, cagr_graph* graph, cagr_stream* stream);
   cagr_status (*graph_destroy)(cagr_context* context, cagr_graph* graph);
+
+  /* 1.1. Optional (NULL, or CAGR_ERROR_UNSUPPORTED): the device time in microseconds from `start` to
+   * `end`, two events recorded on streams of one device and both complete (event_synchronize).
+   * Lets the host time every node of a pass from the device's clock, without synchronising after
+   * each node (which adds launch and wake-up latency to every figure). */
+  cagr_status (*event_elapsed)(cagr_context* context, cagr_event* start, cagr_event* end, double* microseconds);
   /* New entry points of later minors are appended here. */
 } cagr_plugin_api;
 

@@ -216,14 +216,17 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     const NodeIo io = node_io(n, shapes);
     for (int out : node.outputs) home_[static_cast<size_t>(out)] = target;
 
+    const bool device_timed = profiling_ && profile_[step].device_timed;
     const auto start = std::chrono::steady_clock::now();
     try {
+      if (device_timed) node_events_[step].first.record(stream);
       if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
-      if (profiling_) stream.synchronize();
+      if (device_timed) node_events_[step].second.record(stream);
+      if (profiling_ && !device_timed) stream.synchronize();
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + "): " + e.what());
     }
-    if (profiling_) {
+    if (profiling_ && !device_timed) {
       profile_[step].microseconds.push_back(
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
@@ -265,8 +268,13 @@ std::vector<HostTensor> Executor::run_bound() {
     for (int n : order_) {
       const Node& node = graph_.nodes()[static_cast<size_t>(n)];
       const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
-      profile_.push_back(NodeProfile{node.name, node.op, targets_[static_cast<size_t>(p.target)].label(),
-                                     graph_.is_view(n) ? "view (no copy)" : p.variant_name, {}});
+      const Target& target = targets_[static_cast<size_t>(p.target)];
+      const bool device_timed = target.plugin->supports_event_timing();
+      profile_.push_back(NodeProfile{node.name, node.op, target.label(), graph_.is_view(n) ? "view (no copy)" : p.variant_name,
+                                     {}, device_timed});
+      node_events_.emplace_back();
+      if (device_timed)
+        node_events_.back() = {target.plugin->create_event(target.device), target.plugin->create_event(target.device)};
     }
   }
 
@@ -306,6 +314,11 @@ std::vector<HostTensor> Executor::run_bound() {
     for (Stream& s : streams_) s.synchronize();
   } catch (const Error& e) {
     throw Error(e.status(), std::string("run failed: ") + e.what());
+  }
+  if (profiling_) {
+    for (size_t step = 0; step < profile_.size(); ++step)
+      if (profile_[step].device_timed)
+        profile_[step].microseconds.push_back(node_events_[step].second.microseconds_since(node_events_[step].first));
   }
   return outputs;
 }

@@ -21,6 +21,10 @@ namespace cagr {
 struct NodeProfile {
   std::string node, op, target, variant;
   std::vector<double> microseconds;  // one entry per profiled run
+  // true: device time between events recorded around the node (plugins of ABI 1.1 with
+  // event_elapsed); false: host time with the stream synchronised after the node, which adds
+  // launch and wake-up latency (15-20 us per node on a GPU).
+  bool device_timed = false;
 };
 
 class Executor {
@@ -44,8 +48,9 @@ class Executor {
   // inputs already live in device memory pays (benchmarks report it beside run()).
   std::vector<HostTensor> run_bound();
 
-  // With profiling on, each node's device time is measured (the stream is synchronised after every
-  // node, so end-to-end latency is higher than without).
+  // With profiling on, each node's time is measured: from events recorded around it where its
+  // plugin can time events, else by synchronising its stream after it (end-to-end latency is
+  // higher than without profiling either way).
   void set_profiling(bool on) { profiling_ = on; }
   // Implementation choice by measurement, on real data: for each node whose device offers several
   // variants, in order, times whole forward passes over `inputs` with each variant in turn
@@ -104,7 +109,8 @@ class Executor {
   std::vector<int> home_;                            // per tensor: target holding its latest value, -1 host
   std::vector<std::vector<std::byte>> staging_;      // host copies for cross-device moves in this run
   bool profiling_ = false;
-  std::vector<NodeProfile> profile_;
+  std::vector<NodeProfile> profile_;                 // per step of order_
+  std::vector<std::pair<Event, Event>> node_events_; // per step: around the node, where device-timed
   bool capture_ = false;
   uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
                                   // a recorded graph holds their addresses

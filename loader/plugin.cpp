@@ -327,6 +327,13 @@ void Event::record(Stream& stream) {
   plugin_->check(plugin_->api().event_record(plugin_->context(), event_, stream.get()), "event_record");
 }
 
+double Event::microseconds_since(const Event& start) const {
+  if (!plugin_->supports_event_timing()) throw Error(CAGR_ERROR_UNSUPPORTED, "plugin " + plugin_->name() + " cannot time events");
+  double us = 0;
+  plugin_->check(plugin_->api().event_elapsed(plugin_->context(), start.event_, event_, &us), "event_elapsed");
+  return us;
+}
+
 void Event::synchronize() { plugin_->check(plugin_->api().event_synchronize(plugin_->context(), event_), "event_synchronize"); }
 
 Stream& Stream::operator=(Stream&& other) noexcept {

@@ -119,6 +119,8 @@ class Event {
 
   void record(Stream& stream);
   void synchronize();
+  // Device microseconds from `start` to this event, both complete (Plugin::supports_event_timing()).
+  double microseconds_since(const Event& start) const;
   cagr_event* get() const { return event_; }
 
  private:
@@ -212,6 +214,7 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   int device_count() const;
   // Whether the plugin's table has the optional capture entries (a device may still refuse).
   bool supports_capture() const;
+  bool supports_event_timing() const { return api_.event_elapsed != nullptr; }  // ABI 1.1
   DeviceInfo device(int index) const;
   OpSupport query(int device, const cagr_op_desc& op) const;
 

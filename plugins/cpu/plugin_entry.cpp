@@ -6,6 +6,7 @@
 // kernels (OpenMP over bags, rows, samples). So every stream is always idle, events are complete
 // as soon as they are recorded, and there is nothing to capture into a graph (those entries are
 // NULL).
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -37,7 +38,10 @@ struct cagr_buffer {
 };
 
 struct cagr_stream {};
-struct cagr_event {};
+// Work has run by the time it is queued, so an event's time is when it was recorded.
+struct cagr_event {
+  std::chrono::steady_clock::time_point recorded{};
+};
 
 struct cagr_kernel {
   cagr::abi::OwnedOpDesc op;                  // as created: the run's descs replace the non-constant ones
@@ -231,8 +235,14 @@ cagr_status event_destroy(cagr_context*, cagr_event* event) {
 }
 cagr_status event_record(cagr_context*, cagr_event* event, cagr_stream* stream) {
   return guarded([&] {
-    non_null(event, "event");
     non_null(stream, "stream");
+    non_null(event, "event")->recorded = std::chrono::steady_clock::now();
+  });
+}
+cagr_status event_elapsed(cagr_context*, cagr_event* start, cagr_event* end, double* microseconds) {
+  return guarded([&] {
+    *non_null(microseconds, "microseconds") = std::chrono::duration<double, std::micro>(
+        non_null(end, "end event")->recorded - non_null(start, "start event")->recorded).count();
   });
 }
 cagr_status stream_wait_event(cagr_context*, cagr_stream* stream, cagr_event* event) {
@@ -360,6 +370,7 @@ const cagr_plugin_api kApi = {
     nullptr,  // stream_end_capture
     nullptr,  // graph_launch
     nullptr,  // graph_destroy
+    event_elapsed,
 };
 
 }  // namespace

@@ -67,7 +67,7 @@ using hipDeviceAttribute_t = cudaDeviceAttr;
 #define hipGraphDestroy cudaGraphDestroy
 #define hipEventCreate cudaEventCreate
 #define hipEventCreateWithFlags cudaEventCreateWithFlags
-#define hipEventDisableTiming cudaEventDisableTiming
+#define hipEventDefault cudaEventDefault
 #define hipEventRecord cudaEventRecord
 #define hipEventSynchronize cudaEventSynchronize
 #define hipEventElapsedTime cudaEventElapsedTime

@@ -261,7 +261,7 @@ cagr_status event_create(cagr_context* context, int32_t device, cagr_event** eve
     require(context, "context")->device(device);
     use_device(device);
     hipEvent_t e;
-    check(hipEventCreateWithFlags(&e, hipEventDisableTiming), "creating an event");
+    check(hipEventCreateWithFlags(&e, hipEventDefault), "creating an event");  // timed: event_elapsed
     *require(event, "event") = new cagr_event{device, e};
   });
 }
@@ -293,6 +293,15 @@ cagr_status event_synchronize(cagr_context*, cagr_event* event) {
   return guarded([&] {
     use_device(require(event, "event")->device);
     check(hipEventSynchronize(event->event), "waiting for an event");
+  });
+}
+
+cagr_status event_elapsed(cagr_context*, cagr_event* start, cagr_event* end, double* microseconds) {
+  return guarded([&] {
+    use_device(require(end, "end event")->device);
+    float ms = 0;
+    check(hipEventElapsedTime(&ms, require(start, "start event")->event, end->event), "timing two events");
+    *require(microseconds, "microseconds") = double(ms) * 1000.0;
   });
 }
 
@@ -437,6 +446,7 @@ const cagr_plugin_api kApi = {
     stream_end_capture,
     graph_launch,
     graph_destroy,
+    event_elapsed,
 };
 
 }  // namespace

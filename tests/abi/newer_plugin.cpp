@@ -1,30 +1,33 @@
-// A "newer" plugin, as if built against a 1.1 header: its structs and its table have fields the
-// 1.0 host does not know, at their ends. The 1.1 structs are defined here as 1.0 plus fields.
+// A "newer" plugin, as if built against the header of the next minor (kNextMinor): its structs and
+// its table have fields this host does not know, at their ends. Those structs ("V11": the first
+// such test was written at 1.0) are defined here as the current ones plus fields.
 #include <cstddef>
 
 #include "minimal_plugin.hpp"
 
 namespace {
 
+constexpr int32_t kNextMinor = CAGR_ABI_VERSION_MINOR + 1;
+
 struct DevicePropertiesV11 {
   cagr_device_properties v10;
-  double peak_tops_int8;  // new in "1.1"
+  double peak_tops_int8;  // new in the next minor
 };
 static_assert(offsetof(DevicePropertiesV11, peak_tops_int8) >= sizeof(cagr_device_properties));
 
 struct PluginInfoV11 {
   cagr_plugin_info v10;
-  const char* build_id;  // new in "1.1"
+  const char* build_id;  // new in the next minor
 };
 
 struct InitArgsV11 {
   cagr_init_args v10;
-  int32_t future_mode;  // new in "1.1"; a 1.0 host does not send it, which must read as 0
+  int32_t future_mode;  // new in the next minor; this host does not send it, which must read as 0
 };
 
 struct PluginApiV11 {
   cagr_plugin_api v10;
-  cagr_status (*future_entry)(cagr_context*);  // new in "1.1"
+  cagr_status (*future_entry)(cagr_context*);  // new in the next minor
 };
 
 // cagr::abi::read_struct/write_struct need struct_size as a direct member; the 1.1 structs here
@@ -61,7 +64,7 @@ cagr_status newer_get_info(cagr_context* c, cagr_plugin_info* info) {
     i.v10.struct_size = sizeof(cagr_plugin_info);
     if (test_plugin::get_info(c, &i.v10) != CAGR_OK) cagr::plugin::invalid("get_info");
     i.v10.struct_size = sizeof i;
-    i.v10.abi_minor = 1;
+    i.v10.abi_minor = kNextMinor;
     i.build_id = "newer-build";
     write_newer(info, i);
   });
@@ -87,14 +90,14 @@ extern "C" CAGR_PLUGIN_EXPORT cagr_status cagr_plugin_entry(cagr_plugin_entry_ar
     PluginApiV11 a{};
     a.v10 = test_plugin::api();
     a.v10.struct_size = sizeof a;
-    a.v10.abi_minor = 1;
+    a.v10.abi_minor = kNextMinor;
     a.v10.init = newer_init;
     a.v10.get_info = newer_get_info;
     a.v10.device_properties = newer_device_properties;
     a.future_entry = future_entry;
     return a;
   }();
-  // The 1.1 plugin speaks 1.x to any host of major 1 or later; the host uses what it knows.
+  // The newer plugin speaks 1.x to any host of major 1 or later; the host uses what it knows.
   cagr_plugin_entry_args a = cagr::abi::read_struct(args);
   if (a.host_abi_major < 1) {
     a.refusal = "host ABI major is older than the plugin's";
@@ -102,7 +105,7 @@ extern "C" CAGR_PLUGIN_EXPORT cagr_status cagr_plugin_entry(cagr_plugin_entry_ar
     return CAGR_ERROR_VERSION;
   }
   a.plugin_abi_major = 1;
-  a.plugin_abi_minor = 1;
+  a.plugin_abi_minor = kNextMinor;
   a.api = &api.v10;
   a.refusal = nullptr;
   cagr::abi::write_struct(args, a);

@@ -31,15 +31,18 @@ TEST(AbiLayout, EveryStructStartsWithItsSize) {
                            cagr_kernel_run_args, cagr_plugin_api, cagr_plugin_entry_args>();
 }
 
-// The 1.0 layout on LP64, worked out by hand from the header: changing it breaks every plugin.
-TEST(AbiLayout, Version10SizesOnLp64) {
+// The layout on LP64 (1.0, plus 1.1's event_elapsed), worked out by hand from the header: changing
+// it breaks every plugin.
+TEST(AbiLayout, Version11SizesOnLp64) {
   static_assert(sizeof(void*) == 8 && sizeof(size_t) == 8, "the expected sizes are for LP64");
   EXPECT_EQ(sizeof(cagr_tensor_desc), 8u + 4 + 4 + 8 * 8);
   EXPECT_EQ(sizeof(cagr_option), 3 * 8u);
   EXPECT_EQ(sizeof(cagr_extension), 8u + 4 + 4 /* padding */ + 8);
   EXPECT_EQ(sizeof(cagr_plugin_entry_args), 8u + 4 * 4 + 8 + 8);
-  EXPECT_EQ(sizeof(cagr_plugin_api), 8u + 4 + 4 + 27 * 8);  // 23 required entries + 4 capture entries
+  // 23 required entries, 4 capture entries (1.0), event_elapsed (1.1)
+  EXPECT_EQ(sizeof(cagr_plugin_api), 8u + 4 + 4 + 28 * 8);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, kernel_run), 8u + 4 + 4 + 23 * 8);
+  EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, graph_destroy), 8u + 4 + 4 + 27 * 8);
 }
 
 // --- a plugin older than the host ---------------------------------------------------------------
@@ -50,6 +53,7 @@ TEST(OlderPlugin, HostReadsOnlyInsideTheTablesSize) {
   EXPECT_EQ(plugin->api().stream_begin_capture, nullptr);
   EXPECT_EQ(plugin->api().graph_destroy, nullptr);
   EXPECT_NE(plugin->api().kernel_run, nullptr);
+  EXPECT_FALSE(plugin->supports_event_timing());  // 1.1's entry: the host profiles it by synchronising
 }
 
 TEST(OlderPlugin, FieldsItDoesNotKnowStayAtTheirDefaults) {
@@ -101,7 +105,7 @@ INSTANTIATE_TEST_SUITE_P(Abi, EveryPluginGeneration, ::testing::Values("older", 
 TEST(NewerPlugin, LoadsAndTheHostUsesWhatItKnows) {
   const auto plugin = Plugin::load(abi_plugin("newer"));
   EXPECT_EQ(plugin->built_abi_major(), 1);
-  EXPECT_EQ(plugin->built_abi_minor(), 1);
+  EXPECT_EQ(plugin->built_abi_minor(), CAGR_ABI_VERSION_MINOR + 1);
   EXPECT_EQ(plugin->abi_major(), 1);
   EXPECT_EQ(plugin->abi_minor(), CAGR_ABI_VERSION_MINOR);  // spoken: the host's minor
   EXPECT_EQ(plugin->api().struct_size, sizeof(cagr_plugin_api));

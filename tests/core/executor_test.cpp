@@ -203,20 +203,30 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
   }
 }
 
-TEST(Executor, ProfileHasEveryNode) {
+// Every node is timed on every device: from events around it where the plugin can time events
+// (ABI 1.1: the CPU and GPU plugins), else by synchronising after it (OpenCL).
+TEST(Executor, ProfileHasEveryNodeOnEveryDevice) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(1);
   const auto inputs = random_inputs(graph, 16, 3);
-  CostHintPlacement policy;
-  Executor exec(graph, testing::built_targets("cpu"), dims_of(inputs), policy);
-  exec.set_profiling(true);
-  exec.run(inputs);
-  exec.run(inputs);
-  ASSERT_EQ(exec.profile().size(), exec.graph().nodes().size());
-  for (const auto& p : exec.profile()) {
-    EXPECT_EQ(p.microseconds.size(), 2u) << p.node;
-    EXPECT_GT(p.microseconds[0], 0.0) << p.node;
+  ASSERT_FALSE(testing::built_targets("cpu").empty());
+  EXPECT_TRUE(testing::built_targets("cpu").front().plugin->supports_event_timing());
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label());
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims_of(inputs), policy);
+    exec.set_profiling(true);
+    const auto first = exec.run(inputs);
+    exec.run(inputs);
+    EXPECT_LT(max_relative_error(first[0], testing::run_reference(graph, inputs)[0]), 1e-5);
+    ASSERT_EQ(exec.profile().size(), exec.graph().nodes().size());
+    for (const auto& p : exec.profile()) {
+      EXPECT_EQ(p.device_timed, target.plugin->supports_event_timing()) << p.node;
+      ASSERT_EQ(p.microseconds.size(), 2u) << p.node;
+      if (p.variant == "view (no copy)") EXPECT_GE(p.microseconds[0], 0.0) << p.node;
+      else EXPECT_GT(p.microseconds[0], 0.0) << p.node;
+    }
+    EXPECT_NE(exec.plan_table().find("embedding_bag"), std::string::npos);
   }
-  EXPECT_NE(exec.plan_table().find("embedding_bag"), std::string::npos);
 }
 
 }  // namespace
