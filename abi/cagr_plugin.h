@@ -366,10 +366,11 @@ typedef struct cagr_plugin_api {
   cagr_status (*graph_launch)(cagr_context* context, cagr_graph* graph, cagr_stream* stream);
   cagr_status (*graph_destroy)(cagr_context* context, cagr_graph* graph);
 
-  /* 1.1. Optional (NULL, or CAGR_ERROR_UNSUPPORTED): the device time in microseconds from `start` to
-   * `end`, two events recorded on streams of one device and both complete (event_synchronize).
-   * Lets the host time every node of a pass from the device's clock, without synchronising after
-   * each node (which adds launch and wake-up latency to every figure). */
+  /* 1.1. The device time in microseconds from `start` to `end`, two events recorded on streams of
+   * one device and both complete (event_synchronize). Lets the host time every node of a pass from
+   * the device's clock, without synchronising after each node (which adds launch and wake-up
+   * latency to every figure). Optional: NULL where the device cannot time events; a plugin that
+   * sets it answers for any two of its recorded events. */
   cagr_status (*event_elapsed)(cagr_context* context, cagr_event* start, cagr_event* end, double* microseconds);
   /* New entry points of later minors are appended here. */
 } cagr_plugin_api;

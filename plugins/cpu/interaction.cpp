@@ -1,5 +1,6 @@
-// interaction.cpp - DLRM's pairwise dots (alone, or with the dense vector: dlrm_interaction) and DeepFM's second-order term, one sample per thread
-// iteration (the F x D block of a sample stays in L1/L2 while all its pairs are formed).
+// interaction.cpp - DLRM's pairwise dots (alone, or with the dense vector: dlrm_interaction) and
+// DeepFM's second-order term, one sample per thread iteration (the F x D block of a sample stays in
+// L1/L2 while all its pairs are formed).
 #include <algorithm>
 #include <vector>
 

@@ -33,8 +33,6 @@ __global__ void prefetch_evict_last_kernel(const uint8_t* begin, uint64_t lines)
   }
 }
 
-}  // namespace
-
 // Per device: how many reservations are held, and the set-aside before the first.
 struct SetAside {
   int holders = 0;
@@ -42,6 +40,8 @@ struct SetAside {
 };
 std::mutex set_aside_mutex;
 std::map<int, SetAside> set_asides;
+
+}  // namespace
 
 PersistingL2Reservation::PersistingL2Reservation(uint64_t bytes) {
   check(cudaGetDevice(&device_), "reading the current device");

@@ -7,7 +7,7 @@ namespace cagr::opencl {
 
 namespace {
 
-// ---- dot_interaction, dlrm_interaction (the dense vector as feature 0 and output prefix) -------------------------------------------------------------------------
+// ---- dot_interaction, dlrm_interaction (the dense vector as feature 0 and output prefix) ----
 
 std::vector<VariantCost> dot_variants(const contract::Checked& checked, const Device&) {
   const auto& s = std::get<contract::DotInteraction>(checked);
