@@ -7,7 +7,8 @@
 #   bash bench/gpu_session.sh            # there: everything (about 10 minutes)
 #   bash bench/gpu_session.sh tests      # or in parts, each within one device call:
 #   bash bench/gpu_session.sh models     #   tests (build + tests), models (DLRM against PyTorch,
-#   bash bench/gpu_session.sh embedding  #   profiles, every plugin), embedding (the embedding_bag bench)
+#   bash bench/gpu_session.sh embedding  #   profiles, every plugin), embedding (the embedding_bag bench),
+#   bash bench/gpu_session.sh linear     #   linear (every linear variant on DLRM's GEMM shapes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
@@ -17,7 +18,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 b=build-device
 cuda=$b/plugins/libcagr_cuda.so
 
-CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests bench_embedding_bag_gpu" \
+CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests bench_embedding_bag_gpu bench_linear_gpu" \
   tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
 
 # NVIDIA's OpenCL library through the ICD loader.
@@ -68,6 +69,13 @@ for p in libcagr_cuda.so libcagr_opencl.so libcagr_cpu.so; do
 done > "$out/plugins.txt" 2>&1
 cat "$out/plugins.txt"
 
+fi
+
+if [ "$part" = all ] || [ "$part" = linear ]; then
+# linear: every variant on DLRM's GEMM shapes, f32 then TF32 allowed, device time and error.
+$b/bench/bench_linear_gpu --plugin $cuda --iterations 50 > "$out/linear.md" 2>&1
+$b/bench/bench_linear_gpu --plugin $cuda --iterations 50 --allow-tf32 1 >> "$out/linear.md" 2>&1
+cat "$out/linear.md"
 fi
 
 if [ "$part" = all ] || [ "$part" = embedding ]; then

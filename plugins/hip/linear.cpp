@@ -1,5 +1,5 @@
 // linear (OPS.md): the op's checks and variants; the work is done by linear_narrow (every vendor,
-// N <= 8), linear_tiled (every vendor) or linear_blaslt (NVIDIA).
+// N <= 8), linear_tiled (every vendor), linear_3xtf32 or linear_blaslt (NVIDIA).
 #include <memory>
 #include <string>
 
@@ -8,6 +8,7 @@
 #include "linear_narrow.hpp"
 #include "linear_tiled.hpp"
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
+#include "linear_3xtf32.hpp"
 #include "linear_blaslt.hpp"
 #endif
 
@@ -33,14 +34,20 @@ struct LinearShape {
   }
 };
 
-// How a linear runs: cuBLASLt with one of its suggested algorithms, our tiled kernel, or, for a
-// narrow output, a warp per row.
+// How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
+// split precision, our tiled kernel, or, for a narrow output, a warp per row.
 struct Path {
-  enum Kind { blaslt, tiled, narrow } kind = tiled;
+  enum Kind { blaslt, split_tf32, tiled, narrow } kind = tiled;
   int suggestion = 0;  // cuBLASLt's
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  Tile3xTf32 tile = Tile3xTf32::large;
+#endif
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    if (kind == split_tf32) return "3xtf32_" + tile_name(tile);
+#endif
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
@@ -48,7 +55,7 @@ struct Path {
 class LinearKernel : public GpuKernel {
  public:
   LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32)
-      : shape_(shape), act_(act), kind_(path.kind) {
+      : shape_(shape), act_(act), path_(path) {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
@@ -67,50 +74,58 @@ class LinearKernel : public GpuKernel {
     auto* y = static_cast<float*>(t.outputs[0]);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
+    if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, path_.tile, t.stream);
 #endif
-    if (kind_ == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+    if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
   }
 
  private:
   LinearShape shape_;
   Activation act_;
-  Path::Kind kind_;
+  Path path_;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   std::unique_ptr<BlasLtLinear> blaslt_;
 #endif
 };
 
 // For a narrow output the warp-per-row kernel first (one pass over X, the activation fused); then
-// cuBLASLt's first suggestion, our tiled kernel, and cuBLASLt's other suggestions (for tuning).
-std::vector<Path> paths(int64_t n) {
+// 3xTF32 with the tile that gives at least a block per SM, cuBLASLt's first suggestion, our tiled
+// kernel, and the rest for tuning: the other 3xTF32 tile and cuBLASLt's other suggestions.
+std::vector<Path> paths(const LinearShape& s, DeviceState& device) {
   std::vector<Path> all;
-  if (n <= kNarrowMaxN) all.push_back({Path::narrow, 0});
+  if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  all.push_back({Path::blaslt, 0});
+  const bool large_fills = (s.m + 127) / 128 * ((s.n + 127) / 128) >= device.facts().multiprocessors;
+  const Tile3xTf32 first = large_fills ? Tile3xTf32::large : Tile3xTf32::small;
+  all.push_back({Path::split_tf32, 0, first});
+  all.push_back({Path::blaslt});
+#else
+  (void)device;
 #endif
-  all.push_back({Path::tiled, 0});
+  all.push_back({Path::tiled});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  for (int s = 1; s < kBlasLtSuggestions; ++s) all.push_back({Path::blaslt, s});
+  all.push_back({Path::split_tf32, 0, large_fills ? Tile3xTf32::small : Tile3xTf32::large});
+  for (int i = 1; i < kBlasLtSuggestions; ++i) all.push_back({Path::blaslt, i});
 #endif
   return all;
 }
 
 class LinearOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState& device) const override {
     const LinearShape s(input_shapes(op), output_shapes(op));
     parse_activation(op.attr_string("activation", "none"), "linear");
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (const Path& p : paths(s.n)) out.variants.push_back({p.name(), flops, bytes});
+    for (const Path& p : paths(s, device)) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths(s.n);
+    const std::vector<Path> available = paths(s, setup.device);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);
