@@ -278,6 +278,7 @@ std::vector<HostTensor> Executor::run_bound() {
     }
   }
 
+  if (pass_events_) pass_events_->first.record(streams_[static_cast<size_t>(placement_.nodes.front().target)]);
   if (captures()) {
     Stream& stream = streams_[static_cast<size_t>(placement_.nodes.front().target)];
     const bool same = graph_replay_ && replay_generation_ == plan_generation_ && replay_shapes_.size() == shapes.size() &&
@@ -300,6 +301,7 @@ std::vector<HostTensor> Executor::run_bound() {
   } else {
     enqueue_nodes(shapes);
   }
+  if (pass_events_) pass_events_->second.record(streams_[static_cast<size_t>(placement_.nodes.front().target)]);
 
   std::vector<HostTensor> outputs;
   for (int out : graph_.outputs()) {
@@ -327,6 +329,19 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
                                        const std::function<void(const std::string&)>& progress) {
   bind(inputs);  // real data: every node sees the values it will see in use
   const std::vector<TensorShape> shapes = bound_shapes_;
+  // A pass is timed on the device where the whole graph runs on one device that can time events:
+  // the host's clock adds the output copy and a synchronisation, +-5 us of noise on a GPU pass
+  // (docs/PERF.md), more than many variants differ by.
+  const Target& first = targets_[static_cast<size_t>(placement_.nodes.front().target)];
+  const bool one_device = std::all_of(placement_.nodes.begin(), placement_.nodes.end(), [&](const NodePlacement& p) {
+    return p.target == placement_.nodes.front().target;
+  });
+  if (one_device && first.plugin->supports_event_timing())
+    pass_events_.emplace(first.plugin->create_event(first.device), first.plugin->create_event(first.device));
+  struct ForgetPassEvents {
+    std::optional<std::pair<Event, Event>>& events;
+    ~ForgetPassEvents() { events.reset(); }
+  } forget{pass_events_};
   // The median of `repetitions` whole passes, after one that warms up (and records a graph where
   // capture is on).
   auto pass_us = [&] {
@@ -335,7 +350,8 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     for (int r = 0; r < std::max(1, repetitions); ++r) {
       const auto start = std::chrono::steady_clock::now();
       run_bound();
-      times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+      times.push_back(pass_events_ ? pass_events_->second.microseconds_since(pass_events_->first)
+                                   : std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
     return times[times.size() / 2];

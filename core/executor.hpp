@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,7 +55,8 @@ class Executor {
   void set_profiling(bool on) { profiling_ = on; }
   // Implementation choice by measurement, on real data: for each node whose device offers several
   // variants, in order, times whole forward passes over `inputs` with each variant in turn
-  // (median of `repetitions`) and keeps the fastest. Timing the pass rather than the node alone
+  // (median of `repetitions`; device time where the graph runs on one device that can time events,
+  // else the host's) and keeps the fastest. Timing the pass rather than the node alone
   // judges a variant with the caches as the rest of the pass leaves them (a node timed alone
   // finds its inputs, and an embedding's rows, still in L2). Placement's device choice stays.
   // Reports progress through `progress` (may be empty); returns a line per tuned node with the
@@ -111,6 +113,7 @@ class Executor {
   bool profiling_ = false;
   std::vector<NodeProfile> profile_;                 // per step of order_
   std::vector<std::pair<Event, Event>> node_events_; // per step: around the node, where device-timed
+  std::optional<std::pair<Event, Event>> pass_events_;  // while tuning on one device: around each pass
   bool capture_ = false;
   uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
                                   // a recorded graph holds their addresses

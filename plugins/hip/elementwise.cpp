@@ -50,7 +50,7 @@ class UnaryKernel : public GpuKernel {
 class UnaryOp : public GpuOp {
  public:
   UnaryOp(const char* name, Activation act) : name_(name), act_(act) {}
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     if (op.num_inputs() != 1 || op.num_outputs() != 1) plugin::invalid(name_ + ": takes one input and one output");
     require_f32(op.input(0), name_ + ": input");
     require_f32(op.output(0), name_ + ": output");
@@ -59,7 +59,7 @@ class UnaryOp : public GpuOp {
     return {{{"elementwise", n, 8 * n}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<UnaryKernel>(act_);
   }
 
@@ -99,7 +99,7 @@ class BinaryKernel : public GpuKernel {
 class BinaryOp : public GpuOp {
  public:
   BinaryOp(const char* name, Binary op) : name_(name), op_(op) {}
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     if (op.num_inputs() != 2 || op.num_outputs() != 1) plugin::invalid(name_ + ": takes inputs A, B and one output");
     require_f32(op.input(0), name_ + ": A");
     require_f32(op.input(1), name_ + ": B");
@@ -110,7 +110,7 @@ class BinaryOp : public GpuOp {
     return {{{"elementwise", n, 8 * n + double(op.input(1).bytes())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<BinaryKernel>(op_, name_);
   }
 

@@ -270,7 +270,7 @@ double bandwidth_share(Variant v, double pooling) {
 
 class EmbeddingBagOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState& device) const override {
+  OpVariants variants(const OpView& op, DeviceState& device, const cagr_context&) const override {
     const EmbeddingShape shape = describe(op);
     const double bytes = shape.bytes(op.input(0), op.input(1));
     const double pinned = std::min<double>(double(kHotRowsTotal) * shape.row_bytes, double(device.facts().persisting_l2_max_bytes));

@@ -60,7 +60,7 @@ class GpuOp {
  public:
   virtual ~GpuOp() = default;
   // Throws Error(INVALID_ARGUMENT / UNSUPPORTED) naming what is wrong when the op cannot run here.
-  virtual OpVariants variants(const OpView& op, DeviceState& device) const = 0;
+  virtual OpVariants variants(const OpView& op, DeviceState& device, const cagr_context& context) const = 0;
   virtual std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const = 0;
 };
 

@@ -265,7 +265,7 @@ class DotInteractionKernel : public GpuKernel {
 // row_per_lane where rows are short, warp_per_sample for every shape.
 class DotInteractionOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     const contract::DotInteraction s = interaction_sizes(op);
     if (s.features > 255) plugin::unsupported(op.type() + ": more than 255 features per sample");
     if (s.features * (s.dim + 4) * 4 > kMaxSharedFeatureBytes)
@@ -279,7 +279,7 @@ class DotInteractionOp : public GpuOp {
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    const OpVariants offered = variants(setup.op, setup.device);
+    const OpVariants offered = variants(setup.op, setup.device, setup.context);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.variants.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
     const bool row_per_lane = offered.variants[static_cast<size_t>(setup.variant)].name == "row_per_lane";
@@ -323,12 +323,12 @@ class FmInteractionKernel : public GpuKernel {
 
 class FmInteractionOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     const FeatureShape s(input_shapes(op), output_shapes(op), "fm_interaction", 1);
     return {{{"group_per_sample", 3.0 * s.batch * s.features * s.dim, 4.0 * s.batch * (s.features * s.dim + 1)}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<FmInteractionKernel>();
   }
 };

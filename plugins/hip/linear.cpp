@@ -39,15 +39,10 @@ struct LinearShape {
 struct Path {
   enum Kind { blaslt, split_tf32, tiled, narrow } kind = tiled;
   int suggestion = 0;  // cuBLASLt's
-#if defined(CAGR_GPU_VENDOR_NVIDIA)
-  Tile3xTf32 tile = Tile3xTf32::large;
-#endif
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
-#if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (kind == split_tf32) return "3xtf32_" + tile_name(tile);
-#endif
+    if (kind == split_tf32) return "3xtf32";
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
@@ -74,7 +69,7 @@ class LinearKernel : public GpuKernel {
     auto* y = static_cast<float*>(t.outputs[0]);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
-    if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, path_.tile, t.stream);
+    if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
 #endif
     if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
@@ -89,23 +84,24 @@ class LinearKernel : public GpuKernel {
 #endif
 };
 
-// For a narrow output the warp-per-row kernel first (one pass over X, the activation fused); then
-// 3xTF32 with the tile that gives at least a block per SM, cuBLASLt's first suggestion, our tiled
-// kernel, and the rest for tuning: the other 3xTF32 tile and cuBLASLt's other suggestions.
-std::vector<Path> paths(const LinearShape& s, DeviceState& device) {
+// The order is the default choice (the first) and then the alternatives tuning tries. For a narrow
+// output the warp-per-row kernel comes first (one pass over X, the activation fused). On NVIDIA, in
+// f32, 3xTF32 comes next where K allows its 16-byte loads (with 4-byte loads cuBLAS is faster, and
+// where TF32 is allowed cuBLAS's TF32 is 3-4x faster: bench/linear_gpu_bench.cpp); then cuBLASLt's
+// first suggestion, our tiled kernel, and cuBLASLt's other suggestions.
+std::vector<Path> paths(const LinearShape& s, bool allow_tf32) {
   std::vector<Path> all;
   if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  const bool large_fills = (s.m + 127) / 128 * ((s.n + 127) / 128) >= device.facts().multiprocessors;
-  const Tile3xTf32 first = large_fills ? Tile3xTf32::large : Tile3xTf32::small;
-  all.push_back({Path::split_tf32, 0, first});
+  const bool split_first = !allow_tf32 && s.k % 4 == 0;
+  if (split_first) all.push_back({Path::split_tf32});
   all.push_back({Path::blaslt});
+  if (!split_first) all.push_back({Path::split_tf32});
 #else
-  (void)device;
+  (void)allow_tf32;
 #endif
   all.push_back({Path::tiled});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  all.push_back({Path::split_tf32, 0, large_fills ? Tile3xTf32::small : Tile3xTf32::large});
   for (int i = 1; i < kBlasLtSuggestions; ++i) all.push_back({Path::blaslt, i});
 #endif
   return all;
@@ -113,19 +109,19 @@ std::vector<Path> paths(const LinearShape& s, DeviceState& device) {
 
 class LinearOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState& device) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context& context) const override {
     const LinearShape s(input_shapes(op), output_shapes(op));
     parse_activation(op.attr_string("activation", "none"), "linear");
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (const Path& p : paths(s, device)) out.variants.push_back({p.name(), flops, bytes});
+    for (const Path& p : paths(s, context.allow_tf32)) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths(s, setup.device);
+    const std::vector<Path> available = paths(s, setup.context.allow_tf32);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);

@@ -8,18 +8,25 @@ namespace cagr::gpu {
 namespace {
 
 constexpr int kWarp = 32;
-constexpr int kTileK = 32;               // K per pipeline stage: one 128-byte row segment
-constexpr int kRowPitch = kTileK + 4;    // floats per shared row: a warp's fragment reads (rows g, columns t) hit 32 banks
-constexpr int kStages = 3;               // tiles in flight: two loading while one is multiplied
+constexpr int kTileK = 32;  // K per pipeline stage: one 128-byte row of shared memory per tile row
+constexpr int kStages = 3;  // tiles in flight: two loading while one is multiplied
 
-template <int BM, int BN, int WM, int WN>
-struct TileShape {
-  static constexpr int kWarpsN = BN / WN;
-  static constexpr int kThreads = (BM / WM) * kWarpsN * kWarp;
-  static constexpr int kMmaRows = WM / 16, kMmaCols = WN / 8;  // m16n8k8 tiles per warp
-  static constexpr int kStageFloats = (BM + BN) * kRowPitch;
-  static constexpr int kSharedBytes = kStages * kStageFloats * int(sizeof(float));
-};
+// A block computes 64 x 64 of Y with 4 warps, each 32 x 32 as 2 x 4 m16n8k8 tiles; its split
+// fragments (64 registers) and sums (32) leave room for 4 blocks (16 warps) per SM at 128
+// registers a thread. On the H100 (bench/linear_gpu_bench.cpp, ncu) this tile was the fastest or
+// within 6% of it at every DLRM shape; 128 x 128 blocks of 16 warps (32 x 32) or of 8 warps
+// (64 x 32) were no faster at batch 16384 and up to 2.3x slower at 2048 (too few blocks). In all
+// three the tensor pipe stayed at 46% busy whatever the occupancy (12-25%) and instruction count:
+// the rate of mma.sync on TF32 there, which bounds this kernel to about 1.1x cuBLAS's f32.
+constexpr int kBlockRows = 64, kBlockCols = 64, kWarpTile = 32, kMmaRows = 2, kMmaCols = 4;
+constexpr int kThreads = (kBlockRows / kWarpTile) * (kBlockCols / kWarpTile) * kWarp;
+constexpr int kStageFloats = (kBlockRows + kBlockCols) * kTileK;
+constexpr int kSharedBytes = kStages * kStageFloats * int(sizeof(float));
+
+// Where column `col` of tile row `row` lives in shared memory. The row's eight 16-byte chunks are
+// stored with chunk c at c ^ 4 on odd rows: a fragment read (below) has 8 lanes of one phase read
+// chunks 0-3 (or 4-7) of two neighbouring rows, which this places in different banks.
+__device__ __forceinline__ int swizzled(int row, int col) { return row * kTileK + (col ^ (row & 1) << 4); }
 
 // Copies `Bytes` (16 or 4) from global to shared memory without passing through registers; an
 // invalid source (past M, N or K) writes zeros instead, so the edge tiles need no other care.
@@ -49,93 +56,112 @@ __device__ __forceinline__ void load_tile(float* tile, const float* matrix, int6
     const int piece = tid + i * Threads;
     const int r = piece / kPerRow, c = piece % kPerRow * V;
     const bool valid = row0 + r < rows && k0 + c < k;
-    copy_async<V * 4>(tile + r * kRowPitch + c, valid ? matrix + (row0 + r) * k + k0 + c : matrix, valid);
+    copy_async<V * 4>(tile + swizzled(r, c), valid ? matrix + (row0 + r) * k + k0 + c : matrix, valid);
   }
 }
 
-// big = x rounded to TF32 (an f32 bit pattern with the low 13 mantissa bits clear); small = the
-// rest, x - big (exact), rounded to TF32 too. For inf and NaN the rest is NaN: small is then 0, so
-// that the product is what f32 gives.
+// The matrix unit reads a .tf32 operand as an f32 bit pattern and ignores its low 13 bits, so a
+// split costs three integer/float operations (cvt.rna.tf32 is emulated on sm_90 and cost ~4 each;
+// ncu: the ALU pipe was the busiest and the kernel ran 7 instructions per mma):
+//   big   = x's bits + 0x1000: truncated by the unit, that is x rounded to nearest (ties away);
+//   small = x - (those bits with the low 13 cleared), exact; the unit truncates it, which costs
+//           at most 2^-21 of x.
+// (An infinite x leaves NaN in small: such an input gives NaN, not f32's inf.)
 __device__ __forceinline__ void split(float x, uint32_t& big, uint32_t& small) {
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(big) : "f"(x));
-  const float rest = x - __uint_as_float(big);
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(small) : "f"(rest == rest ? rest : 0.f));
+  big = __float_as_uint(x) + 0x1000u;
+  small = __float_as_uint(x - __uint_as_float(big & 0xffffe000u));
 }
-
+__device__ __forceinline__ void split(const float4& v, uint32_t (&big)[4], uint32_t (&small)[4]) {
+  split(v.x, big[0], small[0]), split(v.y, big[1], small[1]), split(v.z, big[2], small[2]), split(v.w, big[3], small[3]);
+}
 // d += a b for one 16x8 (m x n) tile over k = 8, TF32 inputs, f32 accumulation.
-__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+__device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
   asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// One block computes a BM x BN tile of Y; warp w a WM x WN part of it, as m16n8k8 tiles. The
-// fragment layout is PTX's for mma.m16n8k8 .tf32: lane (g = lane / 4, t = lane % 4) holds A rows
-// g and g + 8 at columns t and t + 4, B column g at rows t and t + 4, and C rows g, g + 8 at
-// columns 2t, 2t + 1. With 16-byte copies, two blocks fit per SM (at most 128 registers); the 4-byte
-// path needs more registers for its addresses and gets them.
-template <int BM, int BN, int WM, int WN, int V>
-__global__ void __launch_bounds__(TileShape<BM, BN, WM, WN>::kThreads, V == 4 ? 2 : 1)
+// d += a b over the k slots of `half` (see the kernel): `a` holds rows g (0-3) and g + 8 (4-7),
+// `b` column g.
+__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[8], const uint32_t (&b)[4], int half) {
+  const int p = 2 * half, q = 2 * half + 1;
+  mma(d, a[p], a[4 + p], a[q], a[4 + q], b[p], b[q]);
+}
+
+// One block computes a 64 x 64 tile of Y; each warp a 32 x 32 part of it, as m16n8k8 tiles. PTX's
+// fragment layout (lane g = lane / 4, t = lane % 4): A rows g and g + 8 at k slots t and t + 4, B
+// column g at slots t and t + 4, C rows g, g + 8 at columns 2t, 2t + 1. Since a sum over k may run
+// in any order, slots are mapped to columns so that each lane reads 16 contiguous bytes: over a
+// 16-column step, lane t takes columns 4t..4t+3 - the first two as slots (t, t + 4) of one mma,
+// the last two of the next. (The 4-byte path's many copy addresses would spill at 128 registers.)
+template <int V>
+__global__ void __launch_bounds__(kThreads, V == 4 ? 4 : 1)
     linear_3xtf32_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                          float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
-  using S = TileShape<BM, BN, WM, WN>;
   extern __shared__ float4 shared_words[];  // float4: the 16-byte alignment cp.async needs
   float* shared = reinterpret_cast<float*>(shared_words);
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int g = lane / 4, t = lane % 4;
-  const int warp_row = warp / S::kWarpsN * WM, warp_col = warp % S::kWarpsN * WN;
-  const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
+  const int warp_row = warp / (kBlockCols / kWarpTile) * kWarpTile, warp_col = warp % (kBlockCols / kWarpTile) * kWarpTile;
+  const int64_t row0 = int64_t(blockIdx.y) * kBlockRows, col0 = int64_t(blockIdx.x) * kBlockCols;
   const int64_t k_tiles = (k + kTileK - 1) / kTileK;
 
   auto load_stage = [&](int64_t kt) {
-    float* tile = shared + kt % kStages * S::kStageFloats;
-    load_tile<BM, S::kThreads, V>(tile, x, m, k, row0, kt * kTileK, tid);
-    load_tile<BN, S::kThreads, V>(tile + BM * kRowPitch, w, n, k, col0, kt * kTileK, tid);
+    float* tile = shared + kt % kStages * kStageFloats;
+    load_tile<kBlockRows, kThreads, V>(tile, x, m, k, row0, kt * kTileK, tid);
+    load_tile<kBlockCols, kThreads, V>(tile + kBlockRows * kTileK, w, n, k, col0, kt * kTileK, tid);
   };
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < k_tiles) load_stage(s);
     commit_copies();  // empty groups too: the wait below counts groups
   }
 
-  float acc[S::kMmaRows][S::kMmaCols][4] = {};
+  float acc[kMmaRows][kMmaCols][4] = {};
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
     wait_copies<kStages - 2>();  // tile kt has landed
     __syncthreads();             // ... for every thread, and all are done with the stage reloaded next
     if (kt + kStages - 1 < k_tiles) load_stage(kt + kStages - 1);
     commit_copies();
-    const float* a_tile = shared + kt % kStages * S::kStageFloats + warp_row * kRowPitch;
-    const float* b_tile = shared + kt % kStages * S::kStageFloats + (BM + warp_col) * kRowPitch;
+    const float* a_tile = shared + kt % kStages * kStageFloats;
+    const float* b_tile = a_tile + kBlockRows * kTileK;
 #pragma unroll
-    for (int kk = 0; kk < kTileK; kk += 8) {
-      uint32_t b_big[S::kMmaCols][2], b_small[S::kMmaCols][2];
+    for (int kk = 0; kk < kTileK; kk += 16) {
+      uint32_t a_big[kMmaRows][8], a_small[kMmaRows][8], b_big[kMmaCols][4], b_small[kMmaCols][4];
 #pragma unroll
-      for (int j = 0; j < S::kMmaCols; ++j) {
-        const float* b = b_tile + (j * 8 + g) * kRowPitch + kk + t;
-        split(b[0], b_big[j][0], b_small[j][0]);
-        split(b[4], b_big[j][1], b_small[j][1]);
+      for (int i = 0; i < kMmaRows; ++i) {
+        const int row = warp_row + i * 16 + g;
+        split(*reinterpret_cast<const float4*>(a_tile + swizzled(row, kk + 4 * t)),
+              reinterpret_cast<uint32_t(&)[4]>(a_big[i][0]), reinterpret_cast<uint32_t(&)[4]>(a_small[i][0]));
+        split(*reinterpret_cast<const float4*>(a_tile + swizzled(row + 8, kk + 4 * t)),
+              reinterpret_cast<uint32_t(&)[4]>(a_big[i][4]), reinterpret_cast<uint32_t(&)[4]>(a_small[i][4]));
       }
 #pragma unroll
-      for (int i = 0; i < S::kMmaRows; ++i) {
-        const float* a = a_tile + (i * 16 + g) * kRowPitch + kk + t;
-        uint32_t a_big[4], a_small[4];
-        split(a[0], a_big[0], a_small[0]);
-        split(a[8 * kRowPitch], a_big[1], a_small[1]);
-        split(a[4], a_big[2], a_small[2]);
-        split(a[8 * kRowPitch + 4], a_big[3], a_small[3]);
+      for (int j = 0; j < kMmaCols; ++j)
+        split(*reinterpret_cast<const float4*>(b_tile + swizzled(warp_col + j * 8 + g, kk + 4 * t)), b_big[j], b_small[j]);
+      // Small terms first, so that they are not lost by being added last to the big sum; each
+      // product over all 8 tiles before the next, so that 8 independent mma separate dependent ones.
 #pragma unroll
-        for (int j = 0; j < S::kMmaCols; ++j) {  // the small terms first: they are lost if added to the big sum last
-          mma(acc[i][j], a_small, b_big[j]);
-          mma(acc[i][j], a_big, b_small[j]);
-          mma(acc[i][j], a_big, b_big[j]);
-        }
+      for (int half = 0; half < 2; ++half) {
+#pragma unroll
+        for (int i = 0; i < kMmaRows; ++i)
+#pragma unroll
+          for (int j = 0; j < kMmaCols; ++j) mma(acc[i][j], a_small[i], b_big[j], half);
+#pragma unroll
+        for (int i = 0; i < kMmaRows; ++i)
+#pragma unroll
+          for (int j = 0; j < kMmaCols; ++j) mma(acc[i][j], a_big[i], b_small[j], half);
+#pragma unroll
+        for (int i = 0; i < kMmaRows; ++i)
+#pragma unroll
+          for (int j = 0; j < kMmaCols; ++j) mma(acc[i][j], a_big[i], b_big[j], half);
       }
     }
   }
 
 #pragma unroll
-  for (int i = 0; i < S::kMmaRows; ++i) {
+  for (int i = 0; i < kMmaRows; ++i) {
 #pragma unroll
-    for (int j = 0; j < S::kMmaCols; ++j) {
+    for (int j = 0; j < kMmaCols; ++j) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int64_t row = row0 + warp_row + i * 16 + g + e / 2 * 8;
@@ -146,34 +172,21 @@ __global__ void __launch_bounds__(TileShape<BM, BN, WM, WN>::kThreads, V == 4 ? 
   }
 }
 
-template <int BM, int BN, int WM, int WN>
-void launch_tiles(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
-                  Activation act, hipStream_t stream) {
-  using S = TileShape<BM, BN, WM, WN>;
-  const int64_t row_blocks = (m + BM - 1) / BM, col_blocks = (n + BN - 1) / BN;
-  if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
-    plugin::invalid("linear 3xtf32: M = " + std::to_string(m) + " needs more than 65535 row blocks of " + std::to_string(BM));
-  const bool vectors = k % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
-  auto kernel = vectors ? linear_3xtf32_kernel<BM, BN, WM, WN, 4> : linear_3xtf32_kernel<BM, BN, WM, WN, 1>;
-  // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSharedBytes),
-        "allowing linear_3xtf32_kernel its shared memory");
-  kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), S::kThreads, S::kSharedBytes, stream>>>(x, w, bias, y, m, n, k,
-                                                                                                      act);
-  check_launch("linear_3xtf32_kernel");
-}
-
 }  // namespace
 
-std::string tile_name(Tile3xTf32 tile) { return tile == Tile3xTf32::large ? "128x128" : "64x64"; }
-
 void launch_linear_3xtf32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
-                          Activation act, Tile3xTf32 tile, hipStream_t stream) {
+                          Activation act, hipStream_t stream) {
   if (m == 0 || n == 0) return;
-  if (tile == Tile3xTf32::large)
-    launch_tiles<128, 128, 64, 32>(x, w, bias, y, m, n, k, act, stream);
-  else
-    launch_tiles<64, 64, 32, 32>(x, w, bias, y, m, n, k, act, stream);
+  const int64_t row_blocks = (m + kBlockRows - 1) / kBlockRows, col_blocks = (n + kBlockCols - 1) / kBlockCols;
+  if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
+    plugin::invalid("linear 3xtf32: M = " + std::to_string(m) + " needs more than 65535 blocks of " + std::to_string(kBlockRows) + " rows");
+  const bool vectors = k % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  auto kernel = vectors ? linear_3xtf32_kernel<4> : linear_3xtf32_kernel<1>;
+  // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSharedBytes),
+        "allowing linear_3xtf32_kernel its shared memory");
+  kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), kThreads, kSharedBytes, stream>>>(x, w, bias, y, m, n, k, act);
+  check_launch("linear_3xtf32_kernel");
 }
 
 }  // namespace cagr::gpu

@@ -8,22 +8,15 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "activation.hpp"
 #include "gpu_runtime.h"
 
 namespace cagr::gpu {
 
-// Block tiles: 128x128 (8 warps) fills the card at large batches; 64x64 (4 warps) makes enough
-// blocks when M x N is small.
-enum class Tile3xTf32 { large, small };
-
-std::string tile_name(Tile3xTf32 tile);
-
 // X [M, K], W [N, K], bias [N] or nullptr, Y [M, N]; all f32, row-major; any M, N, K (rows that
 // are 16-byte aligned with K a multiple of 4 load 16 bytes at a time, others 4).
 void launch_linear_3xtf32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
-                          Activation act, Tile3xTf32 tile, hipStream_t stream);
+                          Activation act, hipStream_t stream);
 
 }  // namespace cagr::gpu

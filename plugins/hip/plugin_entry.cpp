@@ -133,7 +133,7 @@ cagr_status op_query(cagr_context* context, cagr_op_query_args* args) {
     a.num_variants = 0;
     try {
       const OpView view(a.op);
-      const OpVariants v = op_for(view).variants(view, d);
+      const OpVariants v = op_for(view).variants(view, d, *context);
       a.supported = 1;
       a.num_variants = static_cast<int32_t>(v.variants.size());
       query_reason = v.note;
@@ -150,7 +150,7 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
     cagr_variant_args a = cagr::abi::read_struct(require(args, "op_variant args"));
     DeviceState& d = require(context, "context")->device(a.device);
     const OpView view(a.op);
-    const OpVariants v = op_for(view).variants(view, d);
+    const OpVariants v = op_for(view).variants(view, d, *context);
     if (a.variant < 0 || a.variant >= static_cast<int32_t>(v.variants.size()))
       invalid(view.type() + ": variant " + std::to_string(a.variant) + " out of range [0, " +
               std::to_string(v.variants.size()) + ")");

@@ -83,7 +83,7 @@ class ReduceSumKernel : public GpuKernel {
 
 class ReduceSumOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     if (op.num_inputs() != 1 || op.num_outputs() != 1) plugin::invalid("reduce_sum: takes one input and one output");
     if (!op.has_attr("axes")) plugin::invalid("reduce_sum: attribute 'axes' is required");
     plan(op.input(0), op.output(0), op.attr_ints("axes", {}), op.attr_int("keepdims", 1) != 0);
@@ -91,7 +91,7 @@ class ReduceSumOp : public GpuOp {
     return {{{"thread_per_output", n, 4.0 * n + double(op.output(0).bytes())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<ReduceSumKernel>(setup.op.attr_ints("axes", {}), setup.op.attr_int("keepdims", 1) != 0);
   }
 };

@@ -83,12 +83,12 @@ class ConcatKernel : public GpuKernel {
 
 class ConcatOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     ConcatLayout(input_shapes(op), output_shapes(op), op.attr_int("axis", 1));
     return {{{"copy_columns", 0, 2.0 * double(op.output(0).bytes())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<ConcatKernel>(setup.op.attr_int("axis", 1));
   }
 };
@@ -138,14 +138,14 @@ class ReshapeKernel : public GpuKernel {
 
 class ReshapeOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     if (op.num_inputs() != 1 || op.num_outputs() != 1) plugin::invalid("reshape: takes one input and one output");
     if (!op.has_attr("shape")) plugin::invalid("reshape: attribute 'shape' is required");
     check_reshape(op.input(0), op.output(0), op.attr_ints("shape", {}));
     return {{{"copy", 0, 2.0 * double(op.input(0).bytes())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<ReshapeKernel>(setup.op.attr_ints("shape", {}));
   }
 };
@@ -205,12 +205,12 @@ class GatherKernel : public GpuKernel {
 
 class GatherOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     const GatherShape s(input_shapes(op), output_shapes(op));
     return {{{"thread_per_element", 0, 8.0 * s.count * s.row_size + double(op.input(1).bytes())}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<GatherKernel>(setup.device);
   }
 };

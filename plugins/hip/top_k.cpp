@@ -67,13 +67,13 @@ class TopKKernel : public GpuKernel {
 
 class TopKOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
     if (!op.has_attr("k")) plugin::invalid("top_k: attribute 'k' is required");
     const TopKShape s(input_shapes(op), output_shapes(op), op.attr_int("k", 0));
     return {{{"thread_per_row_selection", double(s.rows) * s.n * s.k, 4.0 * s.rows * s.n * s.k + 12.0 * s.rows * s.k}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device);
+    variants(setup.op, setup.device, setup.context);
     return std::make_unique<TopKKernel>(setup.op.attr_int("k", 0));
   }
 };
