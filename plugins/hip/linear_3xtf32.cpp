@@ -8,18 +8,19 @@ namespace cagr::gpu {
 namespace {
 
 constexpr int kWarp = 32;
-constexpr int kTileK = 32;  // K per pipeline stage: one 128-byte row of shared memory per tile row
-constexpr int kStages = 3;  // tiles in flight: two loading while one is multiplied
 
-// A block computes 64 x 64 of Y with 4 warps, each 32 x 32 as 2 x 4 m16n8k8 tiles; its split
-// fragments (64 registers) and sums (32) leave room for 4 blocks (16 warps) per SM at 128
-// registers a thread. On the H100 (bench/linear_gpu_bench.cpp, ncu) this tile was the fastest or
-// within 6% of it at every DLRM shape; 128 x 128 blocks of 16 warps (32 x 32) or of 8 warps
-// (64 x 32) were no faster at batch 16384 and up to 2.3x slower at 2048 (too few blocks). In all
-// three the tensor pipe stayed at 46% busy whatever the occupancy (12-25%) and instruction count:
-// the rate of mma.sync on TF32 there, which bounds this kernel to about 1.1x cuBLAS's f32.
+// A block computes 64 x 64 of Y with 4 warps, each 32 x 32 as 2 x 4 m16n8k8 tiles (its split
+// fragments take 64 registers, its sums 32). On the H100 (bench/linear_gpu_bench.cpp, ncu), with
+// three stages, this tile was the fastest or within 6% of it at every DLRM shape; 128 x 128 blocks
+// of 16 warps (32 x 32) or of 8 warps (64 x 32) were no faster at batch 16384 and up to 2.3x
+// slower at 2048 (too few blocks).
 constexpr int kBlockRows = 64, kBlockCols = 64, kWarpTile = 32, kMmaRows = 2, kMmaCols = 4;
 constexpr int kThreads = (kBlockRows / kWarpTile) * (kBlockCols / kWarpTile) * kWarp;
+// The pipeline: K per stage, and tiles in flight (three loading while one is multiplied). On the
+// H100, four stages of 32 at three blocks per SM beat three stages of 32 at four blocks (which
+// spilled at 128 registers) by 10-16%, and stages of 64 (two or three) by as much: 75.7 against
+// 85.0, 83.3 and 84.2 us on 16384 x 512 x 256 (bench/linear_gpu_bench.cpp, one run).
+constexpr int kTileK = 32, kStages = 4, kBlocksPerSm = 3;
 constexpr int kStageFloats = (kBlockRows + kBlockCols) * kTileK;
 constexpr int kSharedBytes = kStages * kStageFloats * int(sizeof(float));
 
@@ -95,7 +96,7 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[8], const
 // 16-column step, lane t takes columns 4t..4t+3 - the first two as slots (t, t + 4) of one mma,
 // the last two of the next. (The 4-byte path's many copy addresses would spill at 128 registers.)
 template <int V>
-__global__ void __launch_bounds__(kThreads, V == 4 ? 4 : 1)
+__global__ void __launch_bounds__(kThreads, V == 4 ? kBlocksPerSm : 1)
     linear_3xtf32_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                          float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
   extern __shared__ float4 shared_words[];  // float4: the 16-byte alignment cp.async needs
