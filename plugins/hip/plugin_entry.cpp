@@ -58,6 +58,8 @@ cagr_status init(cagr_init_args* args) {
     auto context = std::make_unique<cagr_context>();
     const std::string tf32 = option_value(a, "allow_tf32");
     context->allow_tf32 = tf32 == "1" || tf32 == "true";
+    const std::string occupancy = option_value(a, "embedding_occupancy_variant");
+    context->embedding_occupancy_variant = occupancy == "1" || occupancy == "true";
     int count = 0;
     const hipError_t status = hipGetDeviceCount(&count);
     if (status != hipSuccess) {

@@ -7,6 +7,7 @@
 //    reported at stream_synchronize; graph capture and replay; the allow_tf32 option.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -365,6 +366,49 @@ TEST(GpuOptions, AllowTf32KeepsLinearWithinTf32Precision) {
   void* out[] = {want.data()};
   reference::run(d.desc(), in.data(), out);
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-3 * std::sqrt(double(k))) << i;
+}
+
+std::vector<std::string> variant_names(Plugin& plugin, OpDesc d) {
+  const OpSupport support = plugin.query(0, d.desc());
+  EXPECT_TRUE(support.supported) << support.reason;
+  std::vector<std::string> names;
+  for (const Variant& v : support.variants) names.push_back(v.name);
+  return names;
+}
+
+// The register-capped embedding variant is withheld unless asked for (embedding_bag.cpp says why).
+TEST(GpuOptions, OccupancyEmbeddingVariantIsOfferedOnlyWhenAskedFor) {
+  OpDesc d("embedding_bag");
+  d.input(CAGR_DTYPE_I32, {64}).input(CAGR_DTYPE_I32, {65}).input(CAGR_DTYPE_F32, {1000, 16});
+  d.output(CAGR_DTYPE_F32, {64, 1, 16}).attr("mode", "sum");
+  auto plain = load_plugin();
+  if (plain->device_count() == 0) GTEST_SKIP() << "no GPU";
+  const std::vector<std::string> without = variant_names(*plain, d);
+  EXPECT_EQ(std::count(without.begin(), without.end(), "group_per_bag_occupancy"), 0);
+  auto asked = load_plugin({{"embedding_occupancy_variant", "1"}});
+  const std::vector<std::string> with = variant_names(*asked, d);
+  EXPECT_EQ(std::count(with.begin(), with.end(), "group_per_bag_occupancy"), 1);
+  EXPECT_EQ(with.size(), without.size() + 1);
+}
+
+// On NVIDIA a linear's default (first) variant is the f32-accurate 3xTF32 kernel, and cuBLASLt's
+// TF32 where the option allows TF32; with K not a multiple of 4, cuBLASLt's f32 (the 3xTF32
+// kernel would load 4 bytes at a time).
+TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
+  auto f32 = load_plugin();
+  if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
+  if (f32->name() != "cuda") GTEST_SKIP() << "the 3xTF32 kernel is NVIDIA's (mma.sync); plugin " << f32->name();
+  auto tf32 = load_plugin({{"allow_tf32", "1"}});
+  auto linear = [](int64_t k) {
+    OpDesc d("linear");
+    d.input(CAGR_DTYPE_F32, {256, k}).input(CAGR_DTYPE_F32, {64, k}).output(CAGR_DTYPE_F32, {256, 64});
+    return d;
+  };
+  EXPECT_EQ(variant_names(*f32, linear(64)).front(), "3xtf32");
+  EXPECT_EQ(variant_names(*tf32, linear(64)).front(), "cublaslt");
+  EXPECT_EQ(variant_names(*f32, linear(13)).front(), "cublaslt");
+  const std::vector<std::string> odd = variant_names(*f32, linear(13));
+  EXPECT_EQ(std::count(odd.begin(), odd.end(), "3xtf32"), 1) << "still offered for tuning";
 }
 
 TEST_F(Gpu, PropertiesComeFromTheRuntimeAndTheProbe) {
