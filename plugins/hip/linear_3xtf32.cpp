@@ -75,6 +75,7 @@ __device__ __forceinline__ void split(float x, uint32_t& big, uint32_t& small) {
 __device__ __forceinline__ void split(const float4& v, uint32_t (&big)[4], uint32_t (&small)[4]) {
   split(v.x, big[0], small[0]), split(v.y, big[1], small[1]), split(v.z, big[2], small[2]), split(v.w, big[3], small[3]);
 }
+
 // d += a b for one 16x8 (m x n) tile over k = 8, TF32 inputs, f32 accumulation.
 __device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
   asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -94,7 +95,8 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[8], const
 // column g at slots t and t + 4, C rows g, g + 8 at columns 2t, 2t + 1. Since a sum over k may run
 // in any order, slots are mapped to columns so that each lane reads 16 contiguous bytes: over a
 // 16-column step, lane t takes columns 4t..4t+3 - the first two as slots (t, t + 4) of one mma,
-// the last two of the next. (The 4-byte path's many copy addresses would spill at 128 registers.)
+// the last two of the next. (The 4-byte path's many copy addresses need more registers than three
+// blocks per SM leave, so it runs uncapped.)
 template <int V>
 __global__ void __launch_bounds__(kThreads, V == 4 ? kBlocksPerSm : 1)
     linear_3xtf32_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
