@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
 #include <set>
+#include <sstream>
 
 
 #include "avazu_reader.hpp"
@@ -188,7 +190,21 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
     const auto report = exec.tune(inputs, 2, [&](const std::string& m) { progress.push_back(m); });
     ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
     EXPECT_EQ(progress.size(), report.size());
-    for (const std::string& line : report) EXPECT_NE(line.find(" -> "), std::string::npos) << line;
+    for (const std::string& line : report) {
+      EXPECT_NE(line.find(" -> "), std::string::npos) << line;
+      // Each variant's pass time (device events on the CPU and GPU plugins, the host clock on
+      // OpenCL's) is a positive, finite figure: "<variant> <us> us".
+      std::istringstream words(line);
+      std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+      int times = 0;
+      for (size_t i = 1; i < w.size(); ++i) {
+        if (w[i] != "us") continue;
+        const double us = std::stod(w[i - 1]);
+        EXPECT_TRUE(std::isfinite(us) && us > 0) << line;
+        ++times;
+      }
+      EXPECT_GE(times, 2) << "a tuned node has at least two variants: " << line;
+    }
     const Graph& placed = exec.graph();  // as fused
     for (size_t n = 0; n < placed.nodes().size(); ++n) {
       if (placed.is_view(static_cast<int>(n))) continue;
