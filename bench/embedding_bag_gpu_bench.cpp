@@ -106,8 +106,7 @@ double copy_gbps(cagr::Plugin& plugin, cagr::Stream& stream) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  // Every variant, the opt-in occupancy one too: gpu_vs_pytorch.py checks each output against PyTorch.
-  auto plugin = cagr::Plugin::load(o.plugin, {{"embedding_occupancy_variant", "1"}});
+  auto plugin = cagr::Plugin::load(o.plugin);
   if (plugin->device_count() == 0) usage("plugin " + plugin->name() + " sees no device");
   cagr::Stream stream = plugin->create_stream(0);
   std::printf("{\"kind\": \"device\", \"name\": \"%s\", \"plugin\": \"%s\"}\n", plugin->device(0).name.c_str(),

@@ -106,11 +106,9 @@ int main(int argc, char** argv) {
     cagr::abi::OwnedOpDesc op("linear");
     op.input(CAGR_DTYPE_F32, {s.m, s.k}).input(CAGR_DTYPE_F32, {s.n, s.k}).input(CAGR_DTYPE_F32, {s.n});
     op.output(CAGR_DTYPE_F32, {s.m, s.n}).attr("activation", s.activation);
-    cagr::Buffer xb = plugin->alloc(0, x.size() * 4), wb = plugin->alloc(0, w.size() * 4), bb = plugin->alloc(0, bias.size() * 4);
+    cagr::Buffer xb = plugin->alloc(0, x.size() * 4);
     cagr::Buffer yb = plugin->alloc(0, static_cast<uint64_t>(s.m * s.n) * 4);
     xb.copy_from_host(stream, x.data(), x.size() * 4);
-    wb.copy_from_host(stream, w.data(), w.size() * 4);
-    bb.copy_from_host(stream, bias.data(), bias.size() * 4);
 
     const cagr::OpSupport support = plugin->query(0, op.desc());
     if (!support.supported) usage("linear refused: " + support.reason);
@@ -123,8 +121,12 @@ int main(int argc, char** argv) {
       if (v.name.rfind("cublaslt_suggestion", 0) == 0) continue;  // the tuning alternatives: within a few percent of the first
       Row row{v.name, "", 0, 0};
       try {
-        cagr::Kernel kernel = plugin->create_kernel(0, op.desc(), v.index, {});
-        auto run = [&] { kernel.run(stream, {xb.get(), wb.get(), bb.get()}, op.inputs(), {yb.get()}, op.outputs()); };
+        // W and bias as constants, as the executor gives a model's weights.
+        auto w_constant = cagr::abi::make_struct<cagr_constant>(), b_constant = cagr::abi::make_struct<cagr_constant>();
+        w_constant.input_index = 1, w_constant.data = w.data();
+        b_constant.input_index = 2, b_constant.data = bias.data();
+        cagr::Kernel kernel = plugin->create_kernel(0, op.desc(), v.index, {w_constant, b_constant});
+        auto run = [&] { kernel.run(stream, {xb.get()}, {op.inputs()[0]}, {yb.get()}, op.outputs()); };
         for (int i = 0; i < 3; ++i) run();
         stream.begin_capture();
         for (int i = 0; i < iterations; ++i) run();

@@ -47,7 +47,6 @@ struct cagr_context {
   std::vector<std::unique_ptr<cagr::gpu::DeviceState>> devices;
   std::string no_device_reason;  // why devices is empty
   bool allow_tf32 = false;       // option "allow_tf32=1": linear may round inputs to TF32
-  bool embedding_occupancy_variant = false;  // option "embedding_occupancy_variant=1" (embedding_bag.cpp says why)
 
   cagr::gpu::DeviceState& device(int index) const;
 };

@@ -25,6 +25,17 @@ class DeviceMemory {
     if (ptr_ != nullptr) (void)hipFree(ptr_);
   }
 
+  // Copies `bytes` of host memory into the allocation and returns once they are on the device.
+  // A plain hipMemcpy from pageable memory may return while its last DMA is still in flight, and
+  // kernels on the plugin's non-blocking streams do not wait for the default stream that carries
+  // it: a kernel launched right after kernel_create could read a constant half-written (a whole
+  // embedding table read as zeros). So the copy is followed by a wait on that stream.
+  void upload(const void* host, size_t bytes, const char* what) {
+    if (bytes == 0) return;
+    check(hipMemcpyAsync(ptr_, host, bytes, hipMemcpyHostToDevice, nullptr), what);
+    check(hipStreamSynchronize(nullptr), what);
+  }
+
   void* get() const { return ptr_; }
   size_t bytes() const { return bytes_; }
 

@@ -243,17 +243,9 @@ class EmbeddingBagKernel : public GpuKernel {
 };
 
 // The variants offered for a shape, in the order op_query reports them (a variant's index is its
-// position here). The occupancy variant is offered only when the plugin option
-// embedding_occupancy_variant=1 asks for it (the embedding benchmark does, and checks every output
-// against PyTorch): on the H100 with nvcc 13 its register-capped build gave wrong sums in some
-// random cases of the tests - first with rows read one value per lane (odd D, mean pooling), later
-// once with 16-byte rows (f32, D = 16, mean: every bag of one table pooled to 0) - while the same
-// source uncapped never did. The cause is not found; until it is, no default run may choose it.
-std::vector<Variant> offered_variants(const EmbeddingShape& shape, DeviceState& device, const cagr_context& context) {
-  std::vector<Variant> offered{Variant::baseline};
-  if (context.embedding_occupancy_variant && values_per_lane(shape.table_dtype, shape.dim) > 1)
-    offered.push_back(Variant::occupancy);
-  offered.push_back(Variant::prefetch);
+// position here).
+std::vector<Variant> offered_variants(DeviceState& device) {
+  std::vector<Variant> offered{Variant::baseline, Variant::occupancy, Variant::prefetch};
   if (has_l2_controls(device)) offered.push_back(Variant::l2_pinned);
   offered.push_back(Variant::short_bags);
   return offered;
@@ -273,13 +265,13 @@ double bandwidth_share(Variant v, double pooling) {
 
 class EmbeddingBagOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState& device, const cagr_context& context) const override {
+  OpVariants variants(const OpView& op, DeviceState& device, const cagr_context&) const override {
     const EmbeddingShape shape = describe(op);
     const double bytes = shape.bytes(op.input(0), op.input(1));
     const double pinned = std::min<double>(double(kHotRowsTotal) * shape.row_bytes, double(device.facts().persisting_l2_max_bytes));
     OpVariants out;
     const double pooling = shape.batch > 0 ? double(shape.num_indices) / double(shape.batch * shape.tables) : 1.0;
-    for (Variant v : offered_variants(shape, device, context))
+    for (Variant v : offered_variants(device))
       out.variants.push_back({kVariantNames[static_cast<int>(v)], 0, v == Variant::l2_pinned ? bytes + pinned : bytes,
                               bandwidth_share(v, pooling)});
     if (!has_l2_controls(device)) out.note = "variant group_per_bag_l2_pinned unavailable: this device has no persisting-L2 control";
@@ -288,7 +280,7 @@ class EmbeddingBagOp : public GpuOp {
 
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const EmbeddingShape shape = describe(setup.op);
-    const std::vector<Variant> offered = offered_variants(shape, setup.device, setup.context);
+    const std::vector<Variant> offered = offered_variants(setup.device);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.size()))
       plugin::invalid("embedding_bag: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<EmbeddingBagKernel>(shape, offered[static_cast<size_t>(setup.variant)], setup.device);

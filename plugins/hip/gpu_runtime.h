@@ -47,7 +47,6 @@ using hipDeviceAttribute_t = cudaDeviceAttr;
 #define hipHostMallocMapped cudaHostAllocMapped
 #define hipHostFree cudaFreeHost
 #define hipHostGetDevicePointer cudaHostGetDevicePointer
-#define hipMemcpy cudaMemcpy
 #define hipMemcpyAsync cudaMemcpyAsync
 #define hipMemsetAsync cudaMemsetAsync
 #define hipMemcpyHostToDevice cudaMemcpyHostToDevice
@@ -101,7 +100,6 @@ __device__ __forceinline__ T shfl(unsigned group_mask, T value, int src_lane, in
 #endif
 }
 
-// The lanes of the `width`-lane group that holds the calling thread, as a mask of its warp.
 // The sum over the `width` lanes of a group (butterfly), on every lane of it.
 __device__ __forceinline__ float group_sum(unsigned group_mask, float value, int width) {
   for (int step = width / 2; step > 0; step /= 2) {
@@ -115,6 +113,7 @@ __device__ __forceinline__ float group_sum(unsigned group_mask, float value, int
   return value;
 }
 
+// The lanes of the `width`-lane group that holds the calling thread, as a mask of its warp.
 __device__ __forceinline__ unsigned group_lane_mask(int width) {
   const unsigned lane = threadIdx.x % 32u;
   const unsigned group_bits = width >= 32 ? 0xffffffffu : ((1u << width) - 1u);

@@ -217,8 +217,7 @@ class DotInteractionKernel : public GpuKernel {
       : op_(std::move(op)), created_(created), row_per_lane_(row_per_lane) {
     const std::vector<uint16_t> table = pair_table(created.features, created.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
-    if (!table.empty())
-      check(hipMemcpy(pairs_.get(), table.data(), table.size() * sizeof(uint16_t), hipMemcpyHostToDevice), "pair table upload");
+    pairs_.upload(table.data(), table.size() * sizeof(uint16_t), "pair table upload");
   }
   void run(const RunTensors& t) override {
     // Only the batch may differ from the shapes the kernel was made for (OPS.md).

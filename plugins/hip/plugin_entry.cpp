@@ -58,8 +58,6 @@ cagr_status init(cagr_init_args* args) {
     auto context = std::make_unique<cagr_context>();
     const std::string tf32 = option_value(a, "allow_tf32");
     context->allow_tf32 = tf32 == "1" || tf32 == "true";
-    const std::string occupancy = option_value(a, "embedding_occupancy_variant");
-    context->embedding_occupancy_variant = occupancy == "1" || occupancy == "true";
     int count = 0;
     const hipError_t status = hipGetDeviceCount(&count);
     if (status != hipSuccess) {
@@ -327,8 +325,7 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
                 std::to_string(view.num_inputs()) + " inputs");
       const size_t bytes = view.input(constant.input_index).bytes();
       DeviceMemory memory(bytes);
-      if (bytes > 0) check(hipMemcpy(memory.get(), require(constant.data, "constant data"), bytes, hipMemcpyHostToDevice),
-                           "uploading a constant");
+      if (bytes > 0) memory.upload(require(constant.data, "constant data"), bytes, "uploading a constant");
       kernel->constants[constant.input_index] = memory.get();
       kernel->constant_memory.push_back(std::move(memory));
     }
