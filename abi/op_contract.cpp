@@ -18,7 +18,7 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 const std::vector<std::string>& op_types() {
   static const std::vector<std::string> types = {"embedding_bag", "linear", "relu", "sigmoid", "add", "mul",
                                                  "concat", "reshape", "dot_interaction", "dlrm_interaction",
-                                                 "fm_interaction", "reduce_sum", "top_k", "gather"};
+                                                 "dlrm_embedding_interaction", "fm_interaction", "reduce_sum", "top_k", "gather"};
   return types;
 }
 
@@ -97,24 +97,24 @@ class Checker {
   std::string name_;
 };
 
-EmbeddingBag check_embedding_bag(const Checker& c) {
+// embedding_bag's inputs (indices, offsets, tables) from input `first` on, and its mode.
+EmbeddingBag check_lookup(const Checker& c, size_t first) {
   const OpView& op = c.op();
-  if (op.num_inputs() < 3) c.fail("needs indices, offsets and at least one table, got " + std::to_string(op.num_inputs()) + " inputs");
-  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  auto label = [first](const char* name, size_t i) { return std::string(name) + " (input " + std::to_string(first + i) + ")"; };
   EmbeddingBag e;
-  const Shape& indices = c.in(0);
-  const Shape& offsets = c.in(1);
-  c.index_dtype(indices, "indices (input 0)");
-  c.index_dtype(offsets, "offsets (input 1)");
-  c.rank(indices, "indices (input 0)", 1);
-  c.rank(offsets, "offsets (input 1)", 1);
+  const Shape& indices = c.in(first);
+  const Shape& offsets = c.in(first + 1);
+  c.index_dtype(indices, label("indices", 0));
+  c.index_dtype(offsets, label("offsets", 1));
+  c.rank(indices, label("indices", 0), 1);
+  c.rank(offsets, label("offsets", 1), 1);
   e.index_dtype = indices.dtype;
   e.offset_dtype = offsets.dtype;
   e.num_indices = indices.dims[0];
-  e.tables = static_cast<int64_t>(op.num_inputs()) - 2;
+  e.tables = static_cast<int64_t>(op.num_inputs() - first) - 2;
   for (size_t t = 0; t < static_cast<size_t>(e.tables); ++t) {
-    const Shape& table = c.in(2 + t);
-    const std::string what = "table " + std::to_string(t) + " (input " + std::to_string(2 + t) + ")";
+    const Shape& table = c.in(first + 2 + t);
+    const std::string what = "table " + std::to_string(t) + " (input " + std::to_string(first + 2 + t) + ")";
     c.dtype(table, what, CAGR_DTYPE_F32);
     c.rank(table, what, 2);
     if (t == 0) e.dim = table.dims[1];
@@ -123,15 +123,23 @@ EmbeddingBag check_embedding_bag(const Checker& c) {
     e.rows.push_back(table.dims[0]);
   }
   if (offsets.dims[0] < 1 || (offsets.dims[0] - 1) % e.tables != 0)
-    c.fail("offsets (input 1) must have T*B+1 entries with T = " + std::to_string(e.tables) + ", got " +
+    c.fail(label("offsets", 1) + " must have T*B+1 entries with T = " + std::to_string(e.tables) + ", got " +
            std::to_string(offsets.dims[0]));
   e.batch = (offsets.dims[0] - 1) / e.tables;
-  const Shape& pooled = c.out(0);
-  c.dtype(pooled, "pooled (output 0)", CAGR_DTYPE_F32);
-  c.dims(pooled, "pooled (output 0)", {e.batch, e.tables, e.dim});
   const std::string mode = op.attr_string("mode", "sum");
   if (mode != "sum" && mode != "mean") c.fail("attribute 'mode' must be sum or mean, got '" + mode + "'");
   e.mean = mode == "mean";
+  return e;
+}
+
+EmbeddingBag check_embedding_bag(const Checker& c) {
+  const OpView& op = c.op();
+  if (op.num_inputs() < 3) c.fail("needs indices, offsets and at least one table, got " + std::to_string(op.num_inputs()) + " inputs");
+  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  const EmbeddingBag e = check_lookup(c, 0);
+  const Shape& pooled = c.out(0);
+  c.dtype(pooled, "pooled (output 0)", CAGR_DTYPE_F32);
+  c.dims(pooled, "pooled (output 0)", {e.batch, e.tables, e.dim});
   return e;
 }
 
@@ -263,6 +271,22 @@ DotInteraction check_dot_interaction(const Checker& c) {
   return d;
 }
 
+// dlrm_interaction of a dense [batch, dim] and `tables` pooled rows of dim: pairs, pad_to, output.
+DotInteraction check_dense_interaction(const Checker& c, int64_t batch, int64_t tables, int64_t dim) {
+  DotInteraction d;
+  d.dense_input = true;
+  d.batch = batch;
+  d.dim = dim;
+  d.features = tables + 1;
+  set_pairs(c, d);
+  d.pad_to = c.op().attr_int("pad_to", 1);
+  if (d.pad_to < 1 || d.pad_to > 64) c.fail("attribute 'pad_to' must be 1..64, got " + std::to_string(d.pad_to));
+  const Shape& y = c.out(0);
+  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dims(y, "output 0", {d.batch, d.out_cols()});
+  return d;
+}
+
 DotInteraction check_dlrm_interaction(const Checker& c) {
   c.arity(2, 2, 1);
   const Shape& dense = c.in(0);
@@ -271,19 +295,23 @@ DotInteraction check_dlrm_interaction(const Checker& c) {
   c.rank(dense, "dense (input 0)", 2);
   c.dtype(pooled, "pooled (input 1)", CAGR_DTYPE_F32);
   c.rank(pooled, "pooled (input 1)", 3);
-  DotInteraction d;
-  d.dense_input = true;
-  d.batch = dense.dims[0];
-  d.dim = dense.dims[1];
-  c.dims(pooled, "pooled (input 1)", {d.batch, pooled.dims[1], d.dim});
-  d.features = pooled.dims[1] + 1;
-  set_pairs(c, d);
-  d.pad_to = c.op().attr_int("pad_to", 1);
-  if (d.pad_to < 1 || d.pad_to > 64) c.fail("attribute 'pad_to' must be 1..64, got " + std::to_string(d.pad_to));
-  const Shape& y = c.out(0);
-  c.dtype(y, "output 0", CAGR_DTYPE_F32);
-  c.dims(y, "output 0", {d.batch, d.out_cols()});
-  return d;
+  c.dims(pooled, "pooled (input 1)", {dense.dims[0], pooled.dims[1], dense.dims[1]});
+  return check_dense_interaction(c, dense.dims[0], pooled.dims[1], dense.dims[1]);
+}
+
+DlrmEmbeddingInteraction check_dlrm_embedding_interaction(const Checker& c) {
+  const OpView& op = c.op();
+  if (op.num_inputs() < 4)
+    c.fail("needs dense, indices, offsets and at least one table, got " + std::to_string(op.num_inputs()) + " inputs");
+  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  const Shape& dense = c.in(0);
+  c.dtype(dense, "dense (input 0)", CAGR_DTYPE_F32);
+  c.rank(dense, "dense (input 0)", 2);
+  DlrmEmbeddingInteraction f;
+  f.lookup = check_lookup(c, 1);
+  c.dims(dense, "dense (input 0)", {f.lookup.batch, f.lookup.dim});
+  f.interaction = check_dense_interaction(c, f.lookup.batch, f.lookup.tables, f.lookup.dim);
+  return f;
 }
 
 FmInteraction check_fm_interaction(const Checker& c) {
@@ -411,6 +439,7 @@ Checked check(const OpView& op) {
   if (t == "reshape") return check_reshape(c);
   if (t == "dot_interaction") return check_dot_interaction(c);
   if (t == "dlrm_interaction") return check_dlrm_interaction(c);
+  if (t == "dlrm_embedding_interaction") return check_dlrm_embedding_interaction(c);
   if (t == "fm_interaction") return check_fm_interaction(c);
   if (t == "reduce_sum") return check_reduce_sum(c);
   if (t == "top_k") return check_top_k(c);
@@ -421,6 +450,7 @@ Checked check(const OpView& op) {
 bool usually_constant(const OpView& op, size_t input_index) {
   const std::string t = op.type();
   if (t == "embedding_bag") return input_index >= 2;
+  if (t == "dlrm_embedding_interaction") return input_index >= 3;
   if (t == "linear") return input_index >= 1;
   return false;
 }

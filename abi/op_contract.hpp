@@ -79,6 +79,13 @@ struct DotInteraction {
   }
 };
 
+// dlrm_embedding_interaction: `lookup` reads inputs 1 .. (embedding_bag's inputs 0 ..), whose
+// pooled rows are `interaction`'s input 1.
+struct DlrmEmbeddingInteraction {
+  EmbeddingBag lookup;
+  DotInteraction interaction;
+};
+
 struct FmInteraction {
   int64_t batch = 0, features = 0, dim = 0;
 };
@@ -99,8 +106,9 @@ struct Gather {
   cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
 };
 
+// (New alternatives go last: the CPU plugin indexes its op table by position.)
 using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
-                             ReduceSum, TopK, Gather>;
+                             ReduceSum, TopK, Gather, DlrmEmbeddingInteraction>;
 
 // The op types of OPS.md, in its order.
 const std::vector<std::string>& op_types();

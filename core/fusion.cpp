@@ -1,4 +1,4 @@
-// fusion.cpp - the DLRM interaction fusion (fusion.hpp).
+// fusion.cpp - the DLRM interaction and lookup fusions (fusion.hpp).
 #include "fusion.hpp"
 
 #include <algorithm>
@@ -113,87 +113,172 @@ std::optional<InteractionChain> match_chain(const Graph& g, int top, const std::
   return chain;
 }
 
-// `g` with the chain replaced by one dlrm_interaction node where the top concat was.
-Graph fused(const Graph& g, const InteractionChain& chain) {
-  std::set<int> dropped{chain.dots, chain.features};
-  if (!chain.reshape_shared) dropped.insert(chain.reshape);
-  const Node& top = g.nodes()[static_cast<size_t>(chain.top)];
-  const Node& dots = g.nodes()[static_cast<size_t>(chain.dots)];
-  const Node& features = g.nodes()[static_cast<size_t>(chain.features)];
+std::vector<std::string> tensor_names(const Graph& g, const std::vector<int>& ids) {
+  std::vector<std::string> names;
+  for (int id : ids) names.push_back(g.tensor(id).name);
+  return names;
+}
 
+// A node that a fusion changes in place: it keeps its name and outputs, so the tensors that later
+// nodes and the graph's outputs read stay where they were.
+struct NodeChange {
+  std::string op;
+  std::map<std::string, AttrValue> attrs;
+  std::vector<std::string> inputs;  // by tensor name
+};
+
+// One fusion as a rewrite of the graph, and the line `applied` gets for it.
+struct Fusion {
+  std::string fused_node;  // the name of the node that becomes the fused op
+  std::set<int> dropped;   // nodes whose work the fused node does
+  std::map<int, NodeChange> changed;
+  std::vector<TensorInfo> new_constants;  // read by changed nodes
+  std::string description;
+};
+
+// `g` with `f` applied. Every constant is kept: one that no node reads any more is never uploaded.
+Graph rewritten(const Graph& g, const Fusion& f) {
   Graph out;
   out.name = g.name;
   for (int id : g.inputs()) {
     const TensorInfo& t = g.tensor(id);
     out.add_input(t.name, t.dtype, t.dims);
   }
-  for (size_t id = 0; id < g.num_tensors(); ++id)  // a weight replaced below is never uploaded: no node reads it
+  for (size_t id = 0; id < g.num_tensors(); ++id)
     if (g.tensor(static_cast<int>(id)).is_constant()) out.add_tensor(g.tensor(static_cast<int>(id)));
-  std::map<int, std::string> padded_weight;  // linear node -> its zero-padded W
-  for (int n : chain.padded_linears) {
-    const TensorInfo& w = g.tensor(g.nodes()[static_cast<size_t>(n)].inputs[1]);
-    const TensorInfo padded = zero_padded(w, (w.dims[1] + chain.pad_to - 1) / chain.pad_to * chain.pad_to);
-    if (!out.has_tensor(padded.name)) out.add_tensor(padded);
-    padded_weight[n] = padded.name;
-  }
-  auto names = [&](const std::vector<int>& ids) {
-    std::vector<std::string> v;
-    for (int id : ids) v.push_back(g.tensor(id).name);
-    return v;
-  };
+  for (const TensorInfo& c : f.new_constants)
+    if (!out.has_tensor(c.name)) out.add_tensor(c);  // linears sharing a W share its padded copy
   for (size_t n = 0; n < g.nodes().size(); ++n) {
-    if (dropped.count(static_cast<int>(n))) continue;
+    if (f.dropped.count(static_cast<int>(n))) continue;
     Node node = g.nodes()[n];
-    std::vector<std::string> inputs = names(node.inputs);
-    if (static_cast<int>(n) == chain.top) {
-      node.op = "dlrm_interaction";
-      node.attrs = {{"self_interaction", dots.attr_int("self_interaction", 0)}, {"pad_to", chain.pad_to}};
-      inputs = {g.tensor(top.inputs[0]).name, g.tensor(features.inputs[1]).name};
+    std::vector<std::string> inputs = tensor_names(g, node.inputs);
+    if (const auto change = f.changed.find(static_cast<int>(n)); change != f.changed.end()) {
+      node.op = change->second.op;
+      node.attrs = change->second.attrs;
+      inputs = change->second.inputs;
     }
-    if (padded_weight.count(static_cast<int>(n))) inputs[1] = padded_weight[static_cast<int>(n)];
-    out.add_node(node, inputs, names(node.outputs));
+    out.add_node(node, inputs, tensor_names(g, node.outputs));
   }
   for (int id : g.outputs()) out.mark_output(g.tensor(id).name);
   return out;
 }
 
-bool offered_by_any(const Graph& g, int node, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs) {
-  const std::vector<TensorShape> shapes = infer_shapes(g, example_inputs);
-  abi::OwnedOpDesc desc = describe_node(g.nodes()[static_cast<size_t>(node)], shapes);
+// The chain as one dlrm_interaction node where the top concat was; the linears reading its padded
+// rows get zero-padded copies of their W.
+Fusion chain_fusion(const Graph& g, const InteractionChain& chain) {
+  const Node& top = g.nodes()[static_cast<size_t>(chain.top)];
+  const Node& dots = g.nodes()[static_cast<size_t>(chain.dots)];
+  const Node& features = g.nodes()[static_cast<size_t>(chain.features)];
+  Fusion f;
+  f.fused_node = top.name;
+  f.dropped = {chain.dots, chain.features};
+  if (!chain.reshape_shared) f.dropped.insert(chain.reshape);
+  f.changed[chain.top] = {"dlrm_interaction",
+                          {{"self_interaction", dots.attr_int("self_interaction", 0)}, {"pad_to", chain.pad_to}},
+                          tensor_names(g, {top.inputs[0], features.inputs[1]})};
+  for (int n : chain.padded_linears) {
+    const Node& linear = g.nodes()[static_cast<size_t>(n)];
+    const TensorInfo& w = g.tensor(linear.inputs[1]);
+    TensorInfo padded = zero_padded(w, (w.dims[1] + chain.pad_to - 1) / chain.pad_to * chain.pad_to);
+    NodeChange change{linear.op, linear.attrs, tensor_names(g, linear.inputs)};
+    change.inputs[1] = padded.name;
+    f.changed[n] = std::move(change);
+    f.new_constants.push_back(std::move(padded));
+  }
+  f.description = "dlrm_interaction '" + top.name + "': fused reshape + concat + dot_interaction + concat" +
+                  (chain.pad_to > 1 ? ", rows padded to a multiple of " + std::to_string(chain.pad_to) +
+                                          " floats (zero weight columns for " +
+                                          std::to_string(chain.padded_linears.size()) + " linear)"
+                                    : "");
+  return f;
+}
+
+std::optional<Fusion> fuse_interaction_chain(const Graph& g, int node, const std::vector<TensorShape>& shapes,
+                                             const std::vector<int>& readers) {
+  const std::optional<InteractionChain> chain = match_chain(g, node, shapes, readers);
+  if (!chain) return std::nullopt;
+  return chain_fusion(g, *chain);
+}
+
+// A dlrm_interaction whose pooled embeddings (input 1) come from an embedding_bag that nothing else
+// reads -> one dlrm_embedding_interaction in the interaction's place: a device then pools each bag
+// and interacts it on chip instead of writing [B, T, D] to memory and reading it back. The fused op
+// takes f32 tables of the dense input's D only (OPS.md); other tables keep the two ops.
+std::optional<Fusion> fuse_lookup_into_interaction(const Graph& g, int node, const std::vector<TensorShape>& shapes,
+                                                   const std::vector<int>& readers) {
+  const Node& interaction = g.nodes()[static_cast<size_t>(node)];
+  if (interaction.op != "dlrm_interaction" || interaction.inputs.size() != 2) return std::nullopt;
+  const int dense = interaction.inputs[0], pooled = interaction.inputs[1];
+  const int lookup = g.producer(pooled);
+  if (lookup < 0 || readers[static_cast<size_t>(pooled)] != 1) return std::nullopt;  // a graph output reads it too
+  const Node& bag = g.nodes()[static_cast<size_t>(lookup)];
+  if (bag.op != "embedding_bag" || bag.inputs.size() < 3) return std::nullopt;
+
+  const Dims& d = shapes[static_cast<size_t>(dense)].dims;
+  if (d.size() != 2) return std::nullopt;
+  for (size_t t = 2; t < bag.inputs.size(); ++t) {
+    const TensorShape& table = shapes[static_cast<size_t>(bag.inputs[t])];
+    if (table.dtype != CAGR_DTYPE_F32 || table.dims.size() != 2 || table.dims[1] != d[1]) return std::nullopt;
+  }
+
+  std::vector<int> inputs{dense};
+  inputs.insert(inputs.end(), bag.inputs.begin(), bag.inputs.end());  // indices, offsets, tables
+  Fusion f;
+  f.fused_node = interaction.name;
+  f.dropped = {lookup};
+  f.changed[node] = {"dlrm_embedding_interaction",
+                     {{"mode", bag.attr_string("mode", "sum")},
+                      {"self_interaction", interaction.attr_int("self_interaction", 0)},
+                      {"pad_to", interaction.attr_int("pad_to", 1)}},
+                     tensor_names(g, inputs)};
+  f.description = "dlrm_embedding_interaction '" + interaction.name + "': fused embedding_bag '" + bag.name +
+                  "' into the interaction (pooled embeddings stay on chip)";
+  return f;
+}
+
+// Whether some target's plugin accepts node `name` of `g` at the example shapes.
+bool offered_by_any(const Graph& g, const std::string& name, const std::vector<Target>& targets,
+                    const std::vector<Dims>& example_inputs) {
+  const auto node = std::find_if(g.nodes().begin(), g.nodes().end(), [&](const Node& n) { return n.name == name; });
+  abi::OwnedOpDesc desc = describe_node(*node, infer_shapes(g, example_inputs));
   return std::any_of(targets.begin(), targets.end(),
                      [&](const Target& t) { return t.plugin->query(t.device, desc.desc()).supported; });
+}
+
+// What fusing at node `node` would do, or nullopt where the rule does not match there.
+using FusionRule = std::optional<Fusion> (*)(const Graph& g, int node, const std::vector<TensorShape>& shapes,
+                                             const std::vector<int>& readers);
+
+// `graph` with `rule` applied wherever it matches and a target offers the fused node. One fusion at a
+// time: each changes the node indices and reader counts that the next match reads.
+Graph apply_rule(Graph graph, FusionRule rule, const std::vector<Target>& targets,
+                 const std::vector<Dims>& example_inputs, std::vector<std::string>* applied) {
+  std::set<std::string> refused;  // nodes whose fused op no target accepts
+  for (;;) {
+    const std::vector<TensorShape> shapes = infer_shapes(graph, example_inputs);
+    const std::vector<int> readers = reader_counts(graph);
+    std::optional<Fusion> fusion;
+    for (int n = 0; n < static_cast<int>(graph.nodes().size()) && !fusion; ++n)
+      if (!refused.count(graph.nodes()[static_cast<size_t>(n)].name)) fusion = rule(graph, n, shapes, readers);
+    if (!fusion) return graph;
+
+    Graph candidate = rewritten(graph, *fusion);
+    if (!offered_by_any(candidate, fusion->fused_node, targets, example_inputs)) {
+      refused.insert(fusion->fused_node);
+      continue;
+    }
+    if (applied != nullptr) applied->push_back(fusion->description);
+    graph = std::move(candidate);
+  }
 }
 
 }  // namespace
 
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied) {
-  std::set<std::string> refused;  // top concats whose fused node no target accepts
-  for (;;) {
-    const std::vector<TensorShape> shapes = infer_shapes(graph, example_inputs);
-    const std::vector<int> readers = reader_counts(graph);
-    std::optional<InteractionChain> chain;
-    for (int n = 0; n < static_cast<int>(graph.nodes().size()) && !chain; ++n)
-      if (!refused.count(graph.nodes()[static_cast<size_t>(n)].name)) chain = match_chain(graph, n, shapes, readers);
-    if (!chain) return graph;
-
-    const std::string name = graph.nodes()[static_cast<size_t>(chain->top)].name;
-    Graph candidate = fused(graph, *chain);
-    const int fused_node = static_cast<int>(
-        std::find_if(candidate.nodes().begin(), candidate.nodes().end(), [&](const Node& n) { return n.name == name; }) -
-        candidate.nodes().begin());
-    if (!offered_by_any(candidate, fused_node, targets, example_inputs)) {
-      refused.insert(name);
-      continue;
-    }
-    if (applied != nullptr)
-      applied->push_back("dlrm_interaction '" + name + "': fused reshape + concat + dot_interaction + concat" +
-                         (chain->pad_to > 1 ? ", rows padded to a multiple of " + std::to_string(chain->pad_to) +
-                                                  " floats (zero weight columns for " +
-                                                  std::to_string(chain->padded_linears.size()) + " linear)"
-                                            : ""));
-    graph = std::move(candidate);
-  }
+  // The chain first: the lookup rule fuses into the dlrm_interaction nodes that the chain rule makes.
+  graph = apply_rule(std::move(graph), fuse_interaction_chain, targets, example_inputs, applied);
+  return apply_rule(std::move(graph), fuse_lookup_into_interaction, targets, example_inputs, applied);
 }
 
 }  // namespace cagr

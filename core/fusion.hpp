@@ -14,13 +14,19 @@
 
 namespace cagr {
 
-// DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
-// [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that keeps
-// the last concat's name and output. The chain's intermediate tensors must have no other reader
-// and must not be graph outputs. Where only linears with constant weights read the result, its rows
-// are padded to 16 bytes (pad_to = 4) and those weights get zero columns to match, which TF32
-// tensor-core GEMMs need to run at full speed. `applied` (may be null) receives one line per fused
-// chain.
+// Two rules, in this order:
+//  1. DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
+//     [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that
+//     keeps the last concat's name and output. The chain's intermediate tensors must have no other
+//     reader and must not be graph outputs. Where only linears with constant weights read the
+//     result, its rows are padded to 16 bytes (pad_to = 4) and those weights get zero columns to
+//     match, which TF32 tensor-core GEMMs need to run at full speed.
+//  2. The lookup: a dlrm_interaction whose pooled input comes from an embedding_bag with f32 tables
+//     of the dense input's D, read by nothing else and not a graph output -> one
+//     dlrm_embedding_interaction node (inputs: dense, then the embedding_bag's) that keeps the
+//     dlrm_interaction's name, output, self_interaction and pad_to, and the embedding_bag's mode:
+//     the pooled embeddings are never written to memory.
+// `applied` (may be null) receives one line per fusion.
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied = nullptr);
 

@@ -65,6 +65,7 @@ class NodeShapes {
     if (op == "reshape") return reshape();
     if (op == "dot_interaction") return dot_interaction();
     if (op == "dlrm_interaction") return dlrm_interaction();
+    if (op == "dlrm_embedding_interaction") return dlrm_embedding_interaction();
     if (op == "fm_interaction") return fm_interaction();
     if (op == "reduce_sum") return reduce_sum();
     if (op == "top_k") return top_k();
@@ -76,20 +77,26 @@ class NodeShapes {
   void embedding_bag() {
     if (node_.inputs.size() < 3) fail("needs indices, offsets and at least one table");
     expect_outputs(1);
-    expect_rank(0, 1);
-    expect_rank(1, 1);
-    expect_dtype(0, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
-    expect_dtype(1, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
-    const int64_t tables = static_cast<int64_t>(node_.inputs.size()) - 2;
+    set_out(0, CAGR_DTYPE_F32, pooled_dims(0, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}));
+  }
+
+  // embedding_bag's inputs (indices, offsets, tables whose dtype is one of `table_dtypes`) from input
+  // `first` on -> the pooled embeddings' [B, T, D].
+  Dims pooled_dims(size_t first, std::initializer_list<cagr_dtype> table_dtypes) const {
+    expect_rank(first, 1);
+    expect_rank(first + 1, 1);
+    expect_dtype(first, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+    expect_dtype(first + 1, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+    const int64_t tables = static_cast<int64_t>(node_.inputs.size() - first) - 2;
     int64_t dim = -1;
-    for (size_t t = 2; t < node_.inputs.size(); ++t) {
+    for (size_t t = first + 2; t < node_.inputs.size(); ++t) {
       expect_rank(t, 2);
-      expect_dtype(t, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16});
+      expect_dtype(t, table_dtypes);
       dim = unify(dim, in(t).dims[1], "tables differ in embedding dimension");
     }
     const std::string mode = node_.attr_string("mode", "sum");
     if (mode != "sum" && mode != "mean") fail("mode must be 'sum' or 'mean', is '" + mode + "'");
-    const int64_t offsets = in(1).dims[0];
+    const int64_t offsets = in(first + 1).dims[0];
     int64_t batch = -1;
     if (offsets >= 0) {
       if (offsets < 1 || (offsets - 1) % tables != 0)
@@ -97,7 +104,7 @@ class NodeShapes {
              std::to_string(tables) + " tables");
       batch = (offsets - 1) / tables;
     }
-    set_out(0, CAGR_DTYPE_F32, {batch, tables, dim});
+    return {batch, tables, dim};
   }
 
   void linear() {
@@ -209,7 +216,7 @@ class NodeShapes {
     set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], pairs(in(0).dims[1])});
   }
 
-  // dense [B, D] and pooled [B, T, D] -> [B, D + pairs of T + 1 features, rounded up to pad_to].
+  // dense [B, D] and pooled [B, T, D].
   void dlrm_interaction() {
     expect_inputs(2, 2);
     expect_outputs(1);
@@ -220,11 +227,29 @@ class NodeShapes {
     const int64_t d = in(0).dims[1];
     if (d >= 0 && in(1).dims[2] >= 0 && in(1).dims[2] != d)
       fail("pooled (input 1) has D = " + std::to_string(in(1).dims[2]) + ", dense (input 0) D = " + std::to_string(d));
-    const int64_t t = in(1).dims[1];
-    const int64_t p = t < 0 ? -1 : pairs(t + 1);
+    set_out(0, CAGR_DTYPE_F32, interaction_dims(in(0).dims[0], in(1).dims[1], d));
+  }
+
+  // dense [B, D] (input 0) and embedding_bag's inputs from input 1 on, whose tables are f32 only:
+  // dlrm_interaction of the dense vector and the pooled embeddings, which are never a tensor here.
+  void dlrm_embedding_interaction() {
+    if (node_.inputs.size() < 4) fail("needs dense, indices, offsets and at least one table");
+    expect_outputs(1);
+    expect_rank(0, 2);
+    expect_dtype(0, {CAGR_DTYPE_F32});
+    const Dims pooled = pooled_dims(1, {CAGR_DTYPE_F32});
+    const int64_t b = unify(in(0).dims[0], pooled[0], "dense (input 0) rows and the bags per table (B) differ");
+    const int64_t d = unify(in(0).dims[1], pooled[2], "dense (input 0) D and the tables' D differ");
+    set_out(0, CAGR_DTYPE_F32, interaction_dims(b, pooled[1], d));
+  }
+
+  // dlrm_interaction's output for `batch` dense vectors of `dim` and `tables` pooled embeddings each
+  // (-1: unknown): [B, D + pairs of T + 1 features, rounded up to pad_to].
+  Dims interaction_dims(int64_t batch, int64_t tables, int64_t dim) const {
+    const int64_t p = tables < 0 ? -1 : pairs(tables + 1);
     const int64_t pad = node_.attr_int("pad_to", 1);
     if (pad < 1 || pad > 64) fail("attribute 'pad_to' must be 1..64, got " + std::to_string(pad));
-    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], d < 0 || p < 0 ? kDynamic : (d + p + pad - 1) / pad * pad});
+    return {batch, dim < 0 || p < 0 ? kDynamic : (dim + p + pad - 1) / pad * pad};
   }
 
   // dot products among f features (-1: unknown), by the node's self_interaction.

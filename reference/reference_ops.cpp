@@ -31,18 +31,20 @@ double activate(Activation a, double x) {
   return x;
 }
 
-void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* out) {
+// `op` names the op being run in the messages (embedding_bag, or the fused op that looks up first).
+void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* out,
+                   const std::string& op = "embedding_bag") {
   const int64_t bags = e.tables * e.batch;
   const void* offsets = in[1];
   if (read_index(offsets, e.offset_dtype, 0) != 0)
-    throw std::invalid_argument("embedding_bag: offsets[0] must be 0, got " + std::to_string(read_index(offsets, e.offset_dtype, 0)));
+    throw std::invalid_argument(op + ": offsets[0] must be 0, got " + std::to_string(read_index(offsets, e.offset_dtype, 0)));
   if (read_index(offsets, e.offset_dtype, bags) != e.num_indices)
-    throw std::invalid_argument("embedding_bag: offsets[" + std::to_string(bags) + "] must be L = " +
+    throw std::invalid_argument(op + ": offsets[" + std::to_string(bags) + "] must be L = " +
                                 std::to_string(e.num_indices) + ", got " +
                                 std::to_string(read_index(offsets, e.offset_dtype, bags)));
   for (int64_t j = 0; j < bags; ++j) {
     if (read_index(offsets, e.offset_dtype, j + 1) < read_index(offsets, e.offset_dtype, j))
-      throw std::invalid_argument("embedding_bag: offsets decrease at position " + std::to_string(j + 1));
+      throw std::invalid_argument(op + ": offsets decrease at position " + std::to_string(j + 1));
   }
   float* pooled = static_cast<float*>(out[0]);
   std::vector<double> acc(static_cast<size_t>(e.dim));
@@ -55,7 +57,7 @@ void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* ou
       for (int64_t i = begin; i < end; ++i) {
         const int64_t row = read_index(in[0], e.index_dtype, i);
         if (row < 0 || row >= e.rows[t])
-          throw std::invalid_argument("embedding_bag: index " + std::to_string(row) + " at position " + std::to_string(i) +
+          throw std::invalid_argument(op + ": index " + std::to_string(row) + " at position " + std::to_string(i) +
                                       " is out of range for table " + std::to_string(t) + " of " +
                                       std::to_string(e.rows[t]) + " rows");
         for (int64_t d = 0; d < e.dim; ++d) acc[d] += table[row * e.dim + d];
@@ -227,6 +229,13 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
                    if (r.bytes > 0) std::memcpy(outputs[0], inputs[0], r.bytes);
                  },
                  [&](const DotInteraction& d) { dot_interaction(d, inputs, outputs); },
+                 [&](const DlrmEmbeddingInteraction& f) {
+                   std::vector<float> pooled(static_cast<size_t>(f.lookup.batch * f.lookup.tables * f.lookup.dim));
+                   void* const pooled_out[] = {pooled.data()};
+                   embedding_bag(f.lookup, inputs + 1, pooled_out, "dlrm_embedding_interaction");
+                   const void* const features[] = {inputs[0], pooled.data()};
+                   dot_interaction(f.interaction, features, outputs);
+                 },
                  [&](const FmInteraction& f) { fm_interaction(f, inputs, outputs); },
                  [&](const ReduceSum& r) { reduce_sum(r, inputs, outputs); },
                  [&](const TopK& t) { top_k(t, inputs, outputs); },

@@ -4,12 +4,16 @@
 namespace cagr::cpu {
 
 const OpImpl& op_impl(const contract::Checked& shapes) {
-  // Indexed like the alternatives of contract::Checked.
+  // The fused lookup + interaction saves a GPU the pooled tensor's round trip to memory; here the
+  // two ops stay apart (the core fuses only where a device offers the fused op).
+  if (std::holds_alternative<contract::DlrmEmbeddingInteraction>(shapes))
+    plugin::unsupported("dlrm_embedding_interaction: not offered by the CPU plugin (embedding_bag and dlrm_interaction are)");
+  // Indexed like the alternatives of contract::Checked, the last one (refused above) left out.
   static const std::vector<OpImpl> impls = {embedding_bag_impl(), linear_impl(),         unary_impl(),
                                             binary_impl(),        concat_impl(),         reshape_impl(),
                                             dot_interaction_impl(), fm_interaction_impl(), reduce_sum_impl(),
                                             top_k_impl(),         gather_impl()};
-  static_assert(std::variant_size_v<contract::Checked> == 11, "one OpImpl per alternative of contract::Checked");
+  static_assert(std::variant_size_v<contract::Checked> == 12, "one OpImpl per alternative of contract::Checked");
   return impls.at(shapes.index());
 }
 

@@ -13,7 +13,7 @@
 
 namespace cagr::gpu {
 
-enum class ErrorOp : int { embedding_bag = 1, gather = 2 };
+enum class ErrorOp : int { embedding_bag = 1, gather = 2, dlrm_embedding_interaction = 3 };
 enum class ErrorKind : int { index_out_of_range = 1, offsets_decrease = 2, offset_out_of_range = 3 };
 
 struct DeviceErrorRecord {

@@ -175,22 +175,13 @@ class EmbeddingBagKernel : public GpuKernel {
     if (shape.dim != shape_.dim || shape.table_dtype != shape_.table_dtype || shape.rows != shape_.rows ||
         shape.tables != shape_.tables)
       plugin::invalid("embedding_bag: tables or D differ from those the kernel was created with");
-    EmbeddingBagParams p{};
-    p.indices = {tensors.inputs[0], tensors.input_shapes[0].dtype == CAGR_DTYPE_I64};
-    p.offsets = {tensors.inputs[1], tensors.input_shapes[1].dtype == CAGR_DTYPE_I64};
-    p.num_indices = shape.num_indices;
-    p.tables = shape.tables;
-    p.batch = static_cast<int>(shape.batch);
-    p.dim = shape.dim;
-    p.row_bytes = shape.row_bytes;
+    EmbeddingBagParams p = lookup_params(tensors, 0, shape.batch, shape.dim, shape.row_bytes, shape.mean, shape.rows,
+                                         device_.error_record_for_kernels(), ErrorOp::embedding_bag);
     // One wave: every group stays resident and pools a contiguous run of bags, so no block waits
     // for a second wave and the tail is one bag long.
     const int64_t bags = int64_t(shape.tables) * shape.batch;
     p.bags_per_group = static_cast<int>(std::max<int64_t>(min_bags_per_group_, (bags + resident_groups_ - 1) / resident_groups_));
-    p.mean = shape.mean;
     p.pooled = static_cast<float*>(tensors.outputs[0]);
-    p.error = device_.error_record_for_kernels();
-    for (int t = 0; t < shape.tables; ++t) p.table[t] = {static_cast<const uint8_t*>(tensors.inputs[2 + t]), shape.rows[t]};
 
     if (bags == 0) return;
     const int64_t groups = (bags + p.bags_per_group - 1) / p.bags_per_group;

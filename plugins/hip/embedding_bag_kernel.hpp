@@ -18,8 +18,10 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "device_error.hpp"
+#include "gpu_op.hpp"
 #include "gpu_runtime.h"
 #include "launch.hpp"
 
@@ -45,8 +47,28 @@ struct EmbeddingBagParams {
   bool mean;
   float* pooled;
   DeviceErrorRecord* error;
+  ErrorOp op;  // the op named in error reports (embedding_bag, or an op that looks up as part of its work)
   EmbeddingTableRef table[kMaxEmbeddingTables];
 };
+
+// The lookup of one run: indices, offsets and tables at run inputs `first`, `first` + 1, `first` + 2
+// .. (rows[t] rows of table t, row_bytes apart). `pooled` and `bags_per_group` are the caller's.
+inline EmbeddingBagParams lookup_params(const RunTensors& t, size_t first, int64_t batch, int dim, int64_t row_bytes,
+                                        bool mean, const std::vector<int64_t>& rows, DeviceErrorRecord* error, ErrorOp op) {
+  EmbeddingBagParams p{};
+  p.indices = {t.inputs[first], t.input_shapes[first].dtype == CAGR_DTYPE_I64};
+  p.offsets = {t.inputs[first + 1], t.input_shapes[first + 1].dtype == CAGR_DTYPE_I64};
+  p.num_indices = t.input_shapes[first].dims[0];
+  p.tables = static_cast<int>(rows.size());
+  p.batch = static_cast<int>(batch);
+  p.dim = dim;
+  p.row_bytes = row_bytes;
+  p.mean = mean;
+  p.error = error;
+  p.op = op;
+  for (size_t i = 0; i < rows.size(); ++i) p.table[i] = {static_cast<const uint8_t*>(t.inputs[first + 2 + i]), rows[i]};
+  return p;
+}
 
 // How a table's element type is read: VEC values of one row starting at column `col`, as floats.
 template <cagr_dtype DT, int VEC>
@@ -131,7 +153,7 @@ struct IndexBatch {
       if (k < count) {
         v = p.indices[pos + k];
         if (v < 0 || v >= rows) {
-          report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::index_out_of_range, table, pos + k, v, rows);
+          report_device_error(p.error, p.op, ErrorKind::index_out_of_range, table, pos + k, v, rows);
           v = -1;
         }
       }
@@ -154,10 +176,10 @@ __device__ inline void bag_extent(const EmbeddingBagParams& p, int64_t bag, int 
   if (out_of_range || end < begin) {
     if (lane == 0) {
       if (out_of_range)
-        report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::offset_out_of_range, table,
+        report_device_error(p.error, p.op, ErrorKind::offset_out_of_range, table,
                             bad_first || begin < 0 ? bag : bag + 1, bad_first || begin < 0 ? begin : end, p.num_indices);
       else
-        report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::offsets_decrease, table, bag + 1, end, begin);
+        report_device_error(p.error, p.op, ErrorKind::offsets_decrease, table, bag + 1, end, begin);
     }
     begin = end = 0;
   }
@@ -283,7 +305,7 @@ struct ShortBagPooler {
     const int64_t row = p.indices[pos];
     const int64_t rows = p.table[table].num_rows;
     if (row >= 0 && row < rows) return row;
-    if (lane == 0) report_device_error(p.error, ErrorOp::embedding_bag, ErrorKind::index_out_of_range, table, pos, row, rows);
+    if (lane == 0) report_device_error(p.error, p.op, ErrorKind::index_out_of_range, table, pos, row, rows);
     return -1;
   }
 

@@ -17,6 +17,7 @@ const GpuOp* find_op(const std::string& type) {
       {"gather", &gather_op()},
       {"dot_interaction", &dot_interaction_op()},
       {"dlrm_interaction", &dot_interaction_op()},  // dot_interaction with the dense vector in front
+      {"dlrm_embedding_interaction", &embedding_interaction_op()},
       {"fm_interaction", &fm_interaction_op()},
       {"reduce_sum", &reduce_sum_op()},
       {"top_k", &top_k_op()},

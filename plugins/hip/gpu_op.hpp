@@ -89,6 +89,7 @@ const GpuOp& concat_op();
 const GpuOp& reshape_op();
 const GpuOp& gather_op();
 const GpuOp& dot_interaction_op();
+const GpuOp& embedding_interaction_op();
 const GpuOp& fm_interaction_op();
 const GpuOp& reduce_sum_op();
 const GpuOp& top_k_op();

@@ -1,11 +1,13 @@
-// dot_interaction, dlrm_interaction and fm_interaction (OPS.md): the feature-interaction layers of
-// DLRM and DeepFM, each one fused kernel reading a sample's features once.
+// dot_interaction, dlrm_interaction, dlrm_embedding_interaction and fm_interaction (OPS.md): the
+// feature-interaction layers of DLRM and DeepFM, each one fused kernel reading a sample's features
+// once (dlrm_embedding_interaction looks them up and pools them itself).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
 
 #include "device_memory.hpp"
+#include "embedding_bag_kernel.hpp"
 #include "gpu_check.hpp"
 #include "gpu_op.hpp"
 #include "launch.hpp"
@@ -125,18 +127,12 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
 constexpr int kRowLaneMaxDim = 32;
 constexpr int kLoadsInFlight = 4;
 
-template <int kVectors>
-__global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool self) {
-  extern __shared__ float4 shared_vectors[];
-  const int group = int(threadIdx.x) / kLanesPerSample;
-  const int lane = int(threadIdx.x) % kLanesPerSample;
-  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
-  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
-  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
-  float4* rows = shared_vectors + group * (p.features * kVectors + staged_cols / 4);
-  float* staged = reinterpret_cast<float*>(rows + p.features * kVectors);
-
-  if (active) {
+// Where row_per_lane's rows come from: the dense input and the pooled tensor (dot_interaction,
+// dlrm_interaction), fetched kLoadsInFlight vectors per lane at a time ...
+struct PooledRows {
+  struct Params {};
+  template <int kVectors>
+  __device__ static void load(const InteractionParams& p, const Params&, int64_t b, int lane, float4* rows) {
     const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
     const float4* pooled = reinterpret_cast<const float4*>(p.pooled + b * (p.features - p.dense_rows) * p.dim);
     const int dense_vectors = p.dense_rows * kVectors;  // row f of the sample starts at e = f * kVectors
@@ -153,6 +149,75 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool 
         if (e0 + u * kLanesPerSample < total) rows[e0 + u * kLanesPerSample] = v[u];
     }
   }
+};
+
+// ... or the dense input and the rows of each table's bag, pooled here (dlrm_embedding_interaction:
+// the pooled tensor is never written). A lane pools one 16-byte column chunk of one bag; the
+// kLoadsInFlight chunks a lane holds go through the dependent steps together (the bags' extents,
+// then their first indices and rows, then any further rows), so one-id bags, DLRM's common case,
+// keep kLoadsInFlight chains of loads in flight per lane instead of one.
+struct LookedUpRows {
+  using Params = EmbeddingBagParams;
+
+  // Adds the chunk of the row at indices[pos] of `table`; an index out of range is reported (by
+  // the bag's chunk 0) and adds nothing.
+  __device__ static void add_row(const EmbeddingBagParams& l, int table, int64_t pos, int chunk, float4& acc) {
+    const int64_t row = l.indices[pos];
+    const int64_t rows = l.table[table].num_rows;
+    if (row < 0 || row >= rows) {
+      if (chunk == 0) report_device_error(l.error, l.op, ErrorKind::index_out_of_range, table, pos, row, rows);
+      return;
+    }
+    const float4 v = reinterpret_cast<const float4*>(l.table[table].rows + row * l.row_bytes)[chunk];
+    acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
+  }
+
+  template <int kVectors>
+  __device__ static void load(const InteractionParams& p, const EmbeddingBagParams& l, int64_t b, int lane, float4* rows) {
+    const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
+    const int total = p.features * kVectors;  // row 0 is the dense vector, row 1 + t table t's bag
+    for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
+      int64_t begin[kLoadsInFlight], end[kLoadsInFlight];
+      float4 acc[kLoadsInFlight];
+#pragma unroll
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample, table = e / kVectors - 1;
+        begin[u] = end[u] = 0;
+        acc[u] = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (e < total && table >= 0) bag_extent(l, int64_t(table) * l.batch + b, table, e % kVectors, begin[u], end[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample;
+        if (e < kVectors) acc[u] = dense[e];
+        else if (begin[u] < end[u]) add_row(l, e / kVectors - 1, begin[u], e % kVectors, acc[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample;
+        for (int64_t pos = begin[u] + 1; pos < end[u]; ++pos) add_row(l, e / kVectors - 1, pos, e % kVectors, acc[u]);
+        if (l.mean && end[u] > begin[u] + 1) {
+          const float scale = 1.f / float(end[u] - begin[u]);
+          acc[u].x *= scale, acc[u].y *= scale, acc[u].z *= scale, acc[u].w *= scale;
+        }
+        if (e < total) rows[e] = acc[u];
+      }
+    }
+  }
+};
+
+template <int kVectors, class Rows>
+__global__ void row_per_lane_interaction_kernel(const InteractionParams p, const typename Rows::Params rows_params, bool self) {
+  extern __shared__ float4 shared_vectors[];
+  const int group = int(threadIdx.x) / kLanesPerSample;
+  const int lane = int(threadIdx.x) % kLanesPerSample;
+  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
+  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
+  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
+  float4* rows = shared_vectors + group * (p.features * kVectors + staged_cols / 4);
+  float* staged = reinterpret_cast<float*>(rows + p.features * kVectors);
+
+  if (active) Rows::template load<kVectors>(p, rows_params, b, lane, rows);
   __syncthreads();
   if (active) {
     const float* flat = reinterpret_cast<const float*>(rows);
@@ -188,13 +253,14 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, bool 
   }
 }
 
-// row_per_lane_interaction_kernel<D / 4> for D = 4 .. kRowLaneMaxDim.
-template <int kVectors = 1>
+// row_per_lane_interaction_kernel<D / 4, Rows> for D = 4 .. kRowLaneMaxDim.
+template <class Rows, int kVectors = 1>
 void launch_row_per_lane(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
-                         const InteractionParams& p, bool self) {
+                         const InteractionParams& p, const typename Rows::Params& rows_params, bool self) {
   if constexpr (kVectors <= kRowLaneMaxDim / 4) {
-    if (vectors != kVectors) return launch_row_per_lane<kVectors + 1>(vectors, blocks, threads, shared, stream, p, self);
-    row_per_lane_interaction_kernel<kVectors><<<blocks, threads, shared, stream>>>(p, self);
+    if (vectors != kVectors)
+      return launch_row_per_lane<Rows, kVectors + 1>(vectors, blocks, threads, shared, stream, p, rows_params, self);
+    row_per_lane_interaction_kernel<kVectors, Rows><<<blocks, threads, shared, stream>>>(p, rows_params, self);
     check_launch("row_per_lane_interaction_kernel");
   } else {
     plugin::invalid("row_per_lane: D must be a multiple of 4 up to " + std::to_string(kRowLaneMaxDim));
@@ -209,6 +275,18 @@ int64_t row_per_lane_sample_bytes(const contract::DotInteraction& s) {
 }
 bool row_per_lane_fits(const contract::DotInteraction& s) {
   return s.dim % 4 == 0 && s.dim <= kRowLaneMaxDim && row_per_lane_sample_bytes(s) <= kMaxSharedFeatureBytes;
+}
+
+// row_per_lane for s (which fits it) with as many samples per block as shared memory holds; p's
+// pointers and sizes set, the rest filled in here.
+template <class Rows>
+void launch_row_per_lane(const contract::DotInteraction& s, InteractionParams& p, const typename Rows::Params& rows_params,
+                         hipStream_t stream) {
+  const int64_t sample_bytes = row_per_lane_sample_bytes(s);
+  p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
+  const auto blocks = static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block);
+  launch_row_per_lane<Rows>(int(s.dim / 4), blocks, unsigned(p.samples_per_block * kLanesPerSample),
+                            static_cast<size_t>(p.samples_per_block * sample_bytes), stream, p, rows_params, s.self);
 }
 
 class DotInteractionKernel : public GpuKernel {
@@ -238,12 +316,7 @@ class DotInteractionKernel : public GpuKernel {
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
     auto blocks = [&] { return static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block); };
-    if (row_per_lane_ && vectors && aligned16(p.out)) {
-      const int64_t sample_bytes = row_per_lane_sample_bytes(s);
-      p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
-      return launch_row_per_lane(int(s.dim / 4), blocks(), unsigned(p.samples_per_block * kLanesPerSample),
-                                 static_cast<size_t>(p.samples_per_block * sample_bytes), t.stream, p, s.self);
-    }
+    if (row_per_lane_ && vectors && aligned16(p.out)) return launch_row_per_lane<PooledRows>(s, p, {}, t.stream);
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
     p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
     const unsigned threads = unsigned(p.samples_per_block * kLanesPerSample);
@@ -283,6 +356,67 @@ class DotInteractionOp : public GpuOp {
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
     const bool row_per_lane = offered.variants[static_cast<size_t>(setup.variant)].name == "row_per_lane";
     return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op), row_per_lane);
+  }
+};
+
+// dlrm_embedding_interaction: row_per_lane with the rows looked up and pooled in the kernel
+// (LookedUpRows). One variant; shapes row_per_lane cannot take are refused, so the core keeps
+// embedding_bag and dlrm_interaction apart for them.
+class EmbeddingInteractionKernel : public GpuKernel {
+ public:
+  EmbeddingInteractionKernel(const contract::DlrmEmbeddingInteraction& created, DeviceState& device)
+      : created_(created), device_(device) {}
+
+  void run(const RunTensors& t) override {
+    const contract::EmbeddingBag& e = created_.lookup;
+    contract::DotInteraction s = created_.interaction;
+    // Only B and L may differ from the shapes the kernel was made for (OPS.md).
+    s.batch = t.input_shapes[0].rank() == 2 ? t.input_shapes[0].dims[0] : -1;
+    const bool same = s.batch >= 0 && t.input_shapes[0].dims[1] == s.dim && t.input_shapes[1].rank() == 1 &&
+                      t.input_shapes[2].dims == std::vector<int64_t>{e.tables * s.batch + 1} &&
+                      t.output_shapes[0].dims == std::vector<int64_t>{s.batch, s.out_cols()};
+    if (!same) plugin::invalid("dlrm_embedding_interaction: run shapes differ from the kernel's beyond B and L");
+    if (s.batch == 0) return;
+    InteractionParams p{};
+    p.dense = static_cast<const float*>(t.inputs[0]);
+    p.out = static_cast<float*>(t.outputs[0]);
+    p.batch = s.batch, p.pairs = s.pairs, p.used_cols = s.used_cols(), p.out_cols = s.out_cols();
+    p.features = int(s.features), p.dense_rows = 1, p.dim = int(s.dim);
+    bool aligned = aligned16(p.dense) && aligned16(p.out);
+    for (int64_t i = 0; i < e.tables; ++i) aligned = aligned && aligned16(t.inputs[size_t(3 + i)]);
+    if (!aligned) plugin::invalid("dlrm_embedding_interaction: dense, tables and output must be 16-byte aligned");
+    const EmbeddingBagParams lookup = lookup_params(t, 1, s.batch, int(s.dim), s.dim * 4, e.mean, e.rows,
+                                                    device_.error_record_for_kernels(), ErrorOp::dlrm_embedding_interaction);
+    launch_row_per_lane<LookedUpRows>(s, p, lookup, t.stream);
+  }
+
+ private:
+  contract::DlrmEmbeddingInteraction created_;
+  DeviceState& device_;
+};
+
+class EmbeddingInteractionOp : public GpuOp {
+ public:
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
+    const auto f = std::get<contract::DlrmEmbeddingInteraction>(contract::check(op));
+    const contract::DotInteraction& s = f.interaction;
+    if (f.lookup.tables > kMaxEmbeddingTables)
+      plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
+                          std::to_string(kMaxEmbeddingTables));
+    if (!row_per_lane_fits(s))
+      plugin::unsupported(op.type() + ": needs D a multiple of 4 up to " + std::to_string(kRowLaneMaxDim) +
+                          " and a sample's rows within " + std::to_string(kMaxSharedFeatureBytes) + " bytes of shared memory");
+    const double flops = 2.0 * s.batch * s.pairs * s.dim + double(f.lookup.num_indices) * s.dim;
+    const double bytes = 4.0 * (double(s.batch) * (s.dim + s.out_cols()) + double(f.lookup.num_indices) * s.dim) +
+                         double(op.input(1).bytes() + op.input(2).bytes());
+    return {{{"row_per_lane_lookup", flops, bytes}}, {}};
+  }
+  std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
+    variants(setup.op, setup.device, setup.context);  // refuses what the kernel cannot run
+    if (setup.variant != 0)
+      plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
+    return std::make_unique<EmbeddingInteractionKernel>(std::get<contract::DlrmEmbeddingInteraction>(contract::check(setup.op)),
+                                                        setup.device);
   }
 };
 
@@ -336,6 +470,10 @@ class FmInteractionOp : public GpuOp {
 
 const GpuOp& dot_interaction_op() {
   static const DotInteractionOp op;
+  return op;
+}
+const GpuOp& embedding_interaction_op() {
+  static const EmbeddingInteractionOp op;
   return op;
 }
 const GpuOp& fm_interaction_op() {

@@ -1,5 +1,5 @@
-// The DLRM interaction fusion: where it fires, where it must not, and that the fused graph computes
-// what the chain computed.
+// The DLRM interaction and lookup fusions: where they fire, where they must not, and that the fused
+// graph computes what the unfused one computed.
 #include "fusion.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
+#include "plugin.hpp"
 #include "reference_graph.hpp"
 #include "shape_inference.hpp"
 
@@ -27,8 +28,9 @@ const Node& node_named(const Graph& g, const std::string& name) {
   throw std::out_of_range("no node " + name);
 }
 
-// The sample DLRM's inputs at `batch`: dense [B, 13], then one id per table and sample.
-std::vector<HostTensor> sample_inputs(const Graph& g, int64_t batch, uint64_t seed) {
+// A DLRM's inputs at `batch`: dense [B, D], then one id per table and sample or, with `max_bag`
+// above 1, bags of 0 .. max_bag ids.
+std::vector<HostTensor> sample_inputs(const Graph& g, int64_t batch, uint64_t seed, uint64_t max_bag = 1) {
   WeightRng rng(seed);
   const Node* emb = nullptr;
   for (const Node& n : g.nodes())
@@ -40,7 +42,8 @@ std::vector<HostTensor> sample_inputs(const Graph& g, int64_t batch, uint64_t se
   for (int64_t t = 0; t < tables; ++t) {
     const auto rows = static_cast<uint64_t>(g.tensor(emb->inputs[static_cast<size_t>(2 + t)]).dims[0]);
     for (int64_t b = 0; b < batch; ++b) {
-      indices.push_back(static_cast<int64_t>(rng.next_u64() % rows));
+      const uint64_t length = max_bag == 1 ? 1 : rng.next_u64() % (max_bag + 1);
+      for (uint64_t i = 0; i < length; ++i) indices.push_back(static_cast<int64_t>(rng.next_u64() % rows));
       offsets.push_back(static_cast<int64_t>(indices.size()));
     }
   }
@@ -54,6 +57,51 @@ std::vector<Dims> dims_of(const std::vector<HostTensor>& inputs) {
   return d;
 }
 
+// The one device of a test plugin that offers some fused ops at every shape the op contract accepts
+// and runs nothing (tests/core/offers_ops.cpp): no plugin built here offers dlrm_embedding_interaction.
+Target offering(const std::string& plugin) {
+  const std::shared_ptr<Plugin> p =
+      Plugin::load(std::string(CAGR_OFFERING_PLUGIN_DIR) + "/libcagr_test_" + plugin + ".so");
+  return Target{p, 0, p->device(0)};
+}
+const Target& offers_lookup_fusion() {  // dlrm_interaction and dlrm_embedding_interaction
+  static const Target t = offering("offers_lookup_fusion");
+  return t;
+}
+const Target& offers_interaction_only() {  // dlrm_interaction
+  static const Target t = offering("offers_interaction");
+  return t;
+}
+
+// A small DLRM: a bottom linear to D = 8, one embedding_bag of three tables, the interaction chain
+// and a top linear (so the chain's rows get padded).
+Graph small_dlrm(const std::string& mode, int64_t self_interaction) {
+  GraphBuilder b("small_dlrm", 3);
+  b.input("dense", CAGR_DTYPE_F32, {kDynamic, 5});
+  b.input("indices", CAGR_DTYPE_I64, {kDynamic});
+  b.input("offsets", CAGR_DTYPE_I64, {kDynamic});
+  const std::string bottom = b.linear("bottom", "dense", 5, 8, "relu");
+  const std::string pooled = b.embedding_bag("embeddings", "indices", "offsets", {7, 50, 1}, 8, mode);
+  const std::string row = b.op("bottom_as_feature", "reshape", {bottom}, {{"shape", std::vector<int64_t>{0, 1, 8}}});
+  const std::string features = b.op("features", "concat", {row, pooled}, {{"axis", int64_t{1}}});
+  const std::string dots = b.op("interaction", "dot_interaction", {features}, {{"self_interaction", self_interaction}});
+  const std::string top = b.op("top_input", "concat", {bottom, dots}, {{"axis", int64_t{1}}});
+  const int64_t pairs = self_interaction != 0 ? 10 : 6;  // among the 4 features
+  b.output(b.linear("top", top, 8 + pairs, 3, "none"));
+  return b.finish();
+}
+
+void expect_same_outputs(const std::vector<HostTensor>& got, const std::vector<HostTensor>& want,
+                         const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t o = 0; o < want.size(); ++o) {
+    ASSERT_EQ(got[o].dims, want[o].dims) << what << ", output " << o;
+    for (int64_t i = 0; i < want[o].numel(); ++i)
+      EXPECT_NEAR(got[o].as<float>()[i], want[o].as<float>()[i], 1e-5 * std::max(1.0f, std::abs(want[o].as<float>()[i])))
+          << what << ", output " << o << " element " << i;
+  }
+}
+
 TEST(Fusion, DlrmInteractionChainBecomesOneNodeOnEveryPlugin) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(7);
   const std::vector<Dims> dims = dims_of(sample_inputs(graph, 8, 1));
@@ -61,14 +109,16 @@ TEST(Fusion, DlrmInteractionChainBecomesOneNodeOnEveryPlugin) {
     SCOPED_TRACE(target.label());
     std::vector<std::string> applied;
     const Graph fused = fuse_for_targets(graph, {target}, dims, &applied);
-    ASSERT_EQ(applied.size(), 1u);
-    EXPECT_EQ(count_op(fused, "dlrm_interaction"), 1);
+    // A device that also offers the lookup fused into the interaction gets that too (one node less).
+    const int lookups_fused = count_op(fused, "dlrm_embedding_interaction");
+    ASSERT_EQ(applied.size(), 1u + static_cast<size_t>(lookups_fused));
+    EXPECT_EQ(count_op(fused, "dlrm_interaction") + lookups_fused, 1);
     EXPECT_EQ(count_op(fused, "dot_interaction"), 0);
     EXPECT_EQ(count_op(fused, "concat"), 0);
     EXPECT_EQ(count_op(fused, "reshape"), 0);
-    EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 3);
+    EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 3 - static_cast<size_t>(lookups_fused));
     const Node& top = node_named(fused, "top_input");  // keeps the last concat's name and output
-    EXPECT_EQ(top.op, "dlrm_interaction");
+    EXPECT_EQ(top.op, lookups_fused == 1 ? "dlrm_embedding_interaction" : "dlrm_interaction");
     // The top MLP's input rows are padded to 16 bytes and its first layer's weights to match.
     const int64_t used = infer_shapes(graph, dims)[static_cast<size_t>(graph.tensor_id("top_input"))].dims[1];
     const int64_t padded = infer_shapes(fused, dims)[static_cast<size_t>(fused.tensor_id("top_input"))].dims[1];
@@ -118,6 +168,106 @@ TEST(Fusion, NothingIsFusedThatNoTargetOffers) {
   const Graph same = fuse_for_targets(graph, {}, dims_of(sample_inputs(graph, 4, 1)), &applied);
   EXPECT_TRUE(applied.empty());
   EXPECT_EQ(count_op(same, "dot_interaction"), 1);
+}
+
+// The lookup rule after the chain rule: embedding_bag + dlrm_interaction become one node that keeps
+// the interaction's name, output and attributes and the embedding_bag's mode, and computes the same.
+TEST(Fusion, EmbeddingBagFusesIntoTheInteractionWhereOffered) {
+  for (const auto& [mode, self] : {std::pair<std::string, int64_t>{"sum", 0}, {"mean", 1}}) {
+    SCOPED_TRACE("mode " + mode + ", self_interaction " + std::to_string(self));
+    const Graph graph = small_dlrm(mode, self);
+    std::vector<std::string> applied;
+    const std::vector<Dims> dims = dims_of(sample_inputs(graph, 16, 1, 3));
+    const Graph fused = fuse_for_targets(graph, {offers_lookup_fusion()}, dims, &applied);
+    ASSERT_EQ(applied.size(), 2u);
+    EXPECT_EQ(applied[1], "dlrm_embedding_interaction 'top_input': fused embedding_bag 'embeddings' into the interaction "
+                          "(pooled embeddings stay on chip)");
+    EXPECT_EQ(count_op(fused, "dlrm_embedding_interaction"), 1);
+    EXPECT_EQ(count_op(fused, "embedding_bag"), 0);
+    EXPECT_EQ(count_op(fused, "dlrm_interaction"), 0);
+    EXPECT_EQ(fused.nodes().size(), 3u);  // bottom, the fused node, top
+    const Node& node = node_named(fused, "top_input");
+    EXPECT_EQ(node.op, "dlrm_embedding_interaction");
+    EXPECT_EQ(fused.tensor(node.outputs[0]).name, "top_input");
+    std::vector<std::string> inputs;
+    for (int id : node.inputs) inputs.push_back(fused.tensor(id).name);
+    const Node& bag = node_named(graph, "embeddings");
+    std::vector<std::string> want{"bottom", "indices", "offsets"};
+    for (size_t t = 2; t < bag.inputs.size(); ++t) want.push_back(graph.tensor(bag.inputs[t]).name);
+    EXPECT_EQ(inputs, want);
+    EXPECT_EQ(node.attr_string("mode", "?"), mode);
+    EXPECT_EQ(node.attr_int("self_interaction", -1), self);
+    EXPECT_EQ(node.attr_int("pad_to", -1), 4);  // the chain rule's: 8 + 6 or 8 + 10 columns, rows padded to 16 bytes
+
+    for (int64_t batch : {1, 7, 37}) {
+      const auto inputs_at = sample_inputs(graph, batch, static_cast<uint64_t>(batch) + 5, 3);  // empty bags among them
+      expect_same_outputs(testing::run_reference(fused, inputs_at), testing::run_reference(graph, inputs_at),
+                          "batch " + std::to_string(batch));
+    }
+  }
+}
+
+// The same on the sample DLRM (22 tables), after the chain rule has fused its interaction.
+TEST(Fusion, SampleDlrmLookupFusionMatchesTheUnfusedGraph) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(5);
+  std::vector<std::string> applied;
+  const Graph fused = fuse_for_targets(graph, {offers_lookup_fusion()}, dims_of(sample_inputs(graph, 8, 1)), &applied);
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(count_op(fused, "dlrm_embedding_interaction"), 1);
+  EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 4);
+  for (int64_t batch : {1, 33}) {
+    const auto inputs = sample_inputs(graph, batch, static_cast<uint64_t>(batch), 2);
+    expect_same_outputs(testing::run_reference(fused, inputs), testing::run_reference(graph, inputs),
+                        "batch " + std::to_string(batch));
+  }
+}
+
+// Where no target offers the fused op, embedding_bag and dlrm_interaction stay two nodes.
+TEST(Fusion, LookupStaysWhereOnlyTheInteractionIsOffered) {
+  const Graph graph = small_dlrm("sum", 0);
+  const std::vector<Dims> dims = dims_of(sample_inputs(graph, 16, 1));
+  std::vector<Target> targets{offers_interaction_only()};
+  for (const Target& cpu : testing::built_targets("cpu")) targets.push_back(cpu);  // refuses it too
+  for (const Target& target : targets) {
+    SCOPED_TRACE(target.label());
+    std::vector<std::string> applied;
+    const Graph fused = fuse_for_targets(graph, {target}, dims, &applied);
+    ASSERT_EQ(applied.size(), 1u);  // the chain
+    EXPECT_EQ(count_op(fused, "dlrm_embedding_interaction"), 0);
+    EXPECT_EQ(count_op(fused, "embedding_bag"), 1);
+    EXPECT_EQ(node_named(fused, "top_input").op, "dlrm_interaction");
+    EXPECT_EQ(fused.tensor(node_named(fused, "top_input").inputs[1]).name, "embeddings");
+  }
+}
+
+// Pooled embeddings that something else reads (a graph output, another node) must be written, so
+// the lookup stays even where the fused op is offered; the chain still fuses.
+TEST(Fusion, LookupWhosePooledEmbeddingsAreReadElsewhereStays) {
+  Graph as_output = small_dlrm("sum", 0);
+  as_output.mark_output("embeddings");
+
+  GraphBuilder b("second_reader", 3);
+  b.input("dense", CAGR_DTYPE_F32, {kDynamic, 4});
+  b.input("indices", CAGR_DTYPE_I64, {kDynamic});
+  b.input("offsets", CAGR_DTYPE_I64, {kDynamic});
+  const std::string pooled = b.embedding_bag("embeddings", "indices", "offsets", {9, 4}, 4, "sum");
+  const std::string row = b.op("dense_as_feature", "reshape", {"dense"}, {{"shape", std::vector<int64_t>{0, 1, 4}}});
+  const std::string features = b.op("features", "concat", {row, pooled}, {{"axis", int64_t{1}}});
+  const std::string dots = b.op("interaction", "dot_interaction", {features});
+  b.output(b.op("top_input", "concat", {"dense", dots}, {{"axis", int64_t{1}}}));
+  b.output(b.op("pooled_sum", "reduce_sum", {pooled}, {{"axes", std::vector<int64_t>{1, 2}}}));
+  const Graph second_reader = b.finish();
+
+  for (const Graph* graph : std::vector<const Graph*>{&as_output, &second_reader}) {
+    SCOPED_TRACE(graph->name);
+    std::vector<std::string> applied;
+    const std::vector<Dims> dims = dims_of(sample_inputs(*graph, 6, 2));
+    const Graph fused = fuse_for_targets(*graph, {offers_lookup_fusion()}, dims, &applied);
+    ASSERT_EQ(applied.size(), 1u);
+    EXPECT_EQ(count_op(fused, "dlrm_interaction"), 1);
+    EXPECT_EQ(count_op(fused, "embedding_bag"), 1);
+    EXPECT_EQ(count_op(fused, "dlrm_embedding_interaction"), 0);
+  }
 }
 
 }  // namespace

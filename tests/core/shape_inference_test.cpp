@@ -63,6 +63,41 @@ TEST(ShapeInference, OffsetsThatDoNotFitTheTablesAreRejected) {
   }
 }
 
+// dlrm_embedding_interaction: dlrm_interaction's output for the pooled embeddings of its lookup.
+TEST(ShapeInference, DlrmEmbeddingInteractionIsTheInteractionOfItsLookup) {
+  auto graph = [](int64_t table_dim, int64_t pad_to) {
+    Graph g;
+    g.add_input("dense", CAGR_DTYPE_F32, {kDynamic, 4});
+    g.add_input("idx", CAGR_DTYPE_I32, {kDynamic});
+    g.add_input("off", CAGR_DTYPE_I64, {kDynamic});
+    g.add_constant("t0", CAGR_DTYPE_F32, {10, 4}, zeros(40));
+    g.add_constant("t1", CAGR_DTYPE_F32, {7, table_dim}, zeros(static_cast<size_t>(7 * table_dim)));
+    g.add_node(node("fused", "dlrm_embedding_interaction", {{"pad_to", pad_to}}), {"dense", "idx", "off", "t0", "t1"},
+               {"y"});
+    g.mark_output("y");
+    return g;
+  };
+  const Graph g = graph(4, 1);
+  // 3 features: D + 3 dots, for an unknown and a known batch; offsets [T*B + 1].
+  EXPECT_EQ(infer_shapes(g, {{kDynamic, 4}, {kDynamic}, {kDynamic}})[static_cast<size_t>(g.tensor_id("y"))].dims,
+            (Dims{kDynamic, 7}));
+  EXPECT_EQ(infer_shapes(g, {{5, 4}, {12}, {11}})[static_cast<size_t>(g.tensor_id("y"))].dims, (Dims{5, 7}));
+  const Graph padded = graph(4, 4);
+  EXPECT_EQ(infer_shapes(padded, {{5, 4}, {12}, {11}})[static_cast<size_t>(padded.tensor_id("y"))].dims, (Dims{5, 8}));
+
+  auto error = [](const Graph& bad, const std::vector<Dims>& dims) -> std::string {
+    try {
+      infer_shapes(bad, dims);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error(g, {{6, 4}, {12}, {11}}).find("bags per table (B) differ: 6 vs 5"), std::string::npos);
+  EXPECT_NE(error(g, {{5, 4}, {12}, {10}}).find("offsets has 10 entries"), std::string::npos);
+  EXPECT_NE(error(graph(3, 1), {{5, 4}, {12}, {11}}).find("tables differ in embedding dimension"), std::string::npos);
+}
+
 TEST(ShapeInference, MismatchedLinearNamesNodeAndSizes) {
   Graph g;
   g.add_input("x", CAGR_DTYPE_F32, {kDynamic, 4});

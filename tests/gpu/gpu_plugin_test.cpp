@@ -302,6 +302,48 @@ TEST_F(GpuEmbedding, OutOfRangeIndexIsReportedAtSynchronizeWithTablePositionAndV
   }
 }
 
+// dlrm_embedding_interaction looks rows up itself: a bad index is reported under its own name with
+// the table, position and value, and the next good run succeeds.
+TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
+  EmbeddingProblem p(rng_, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5);
+  const int32_t table1_start = p.offsets[9];
+  ASSERT_LT(size_t(table1_start), p.indices.size()) << "table 1 drew no index; rerun";
+  const size_t position = size_t(table1_start) + (p.indices.size() - table1_start) / 2;
+  p.indices[position] = 20 + 7;  // table 1 has 20 rows
+  OpDesc d("dlrm_embedding_interaction");
+  d.input(CAGR_DTYPE_F32, {p.batch, p.dim}).input(CAGR_DTYPE_I32, {int64_t(p.indices.size())});
+  d.input(CAGR_DTYPE_I32, {int64_t(p.offsets.size())});
+  for (int64_t r : p.rows) d.input(CAGR_DTYPE_F32, {r, p.dim});
+  d.output(CAGR_DTYPE_F32, {p.batch, p.dim + 3}).attr("pad_to", int64_t(1));
+  std::vector<cagr_constant> constants = table_constants(p);
+  for (cagr_constant& c : constants) ++c.input_index;  // the tables follow dense, indices and offsets here
+  const OpSupport support = plugin_->query(0, d.desc());
+  ASSERT_TRUE(support.supported) << support.reason;
+  Kernel kernel = plugin_->create_kernel(0, d.desc(), 0, constants);
+  Buffer dense = upload(Bytes(size_t(p.batch * p.dim) * 4, std::byte{0}));
+  Buffer out = plugin_->alloc(0, size_t(p.batch * (p.dim + 3)) * 4);
+  auto run = [&](const EmbeddingProblem& q) {
+    Buffer idx = upload(to_bytes(q.indices)), off = upload(to_bytes(q.offsets));
+    kernel.run(stream_, {dense.get(), idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1], d.inputs()[2]}, {out.get()},
+               {d.outputs()[0]});
+    stream_.synchronize();
+  };
+  try {
+    run(p);
+    ADD_FAILURE() << "no error for an index out of range";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << m;
+    EXPECT_NE(m.find("dlrm_embedding_interaction"), std::string::npos) << m;
+    EXPECT_NE(m.find("table 1"), std::string::npos) << m;
+    EXPECT_NE(m.find("position " + std::to_string(position)), std::string::npos) << m;
+    EXPECT_NE(m.find("value 27"), std::string::npos) << m;
+  }
+  EmbeddingProblem good = p;
+  good.indices[position] = 3;
+  EXPECT_NO_THROW(run(good));
+}
+
 TEST_F(GpuEmbedding, DecreasingOffsetsAreReported) {
   EmbeddingProblem p(rng_, 8, 8, {30}, CAGR_DTYPE_F32, 6);
   p.offsets[4] = p.offsets[5] + 1;  // offsets[4] > offsets[5]

@@ -6,8 +6,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 
 #include "case_runner.hpp"
@@ -51,9 +53,15 @@ class Conformance : public ::testing::Test {
       GTEST_SKIP() << "plugin " << plugin_->name() << " reports no device (" << no_device_reason_ << ")";
   }
 
-  // The variants `plugin` offers for `c` on `device`; a failure when it refuses an op of OPS.md.
+  // The variants `plugin` offers for `c` on `device`; a failure when it refuses an op of OPS.md that
+  // is not optional. An optional op it refuses (none: nothing to check) must be refused with a
+  // reason, and by kernel_create too.
   static std::vector<Variant> variants(int device, Case& c) {
     const OpSupport support = plugin_->query(device, c.op.desc());
+    if (!support.supported && optional_op(c.op.type())) {
+      expect_refused(device, c, support);
+      return {};
+    }
     EXPECT_TRUE(support.supported) << "device " << device << " refuses " << c.label << ": " << support.reason;
     for (const Variant& v : support.variants) {
       EXPECT_FALSE(v.name.empty()) << c.label << ": variant " << v.index << " has no name";
@@ -62,6 +70,19 @@ class Conformance : public ::testing::Test {
       EXPECT_GE(v.estimated_ns, 0) << c.label << " variant " << v.name;
     }
     return support.variants;
+  }
+
+  static void expect_refused(int device, Case& c, const OpSupport& support) {
+    EXPECT_FALSE(support.reason.empty()) << "device " << device << " refuses " << c.label << " without a reason";
+    try {
+      plugin_->create_kernel(device, c.op.desc(), 0, {});
+      ADD_FAILURE() << "device " << device << ": op_query refuses " << c.label << ", kernel_create accepts it";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.status() == CAGR_ERROR_UNSUPPORTED || e.status() == CAGR_ERROR_INVALID_ARGUMENT) << e.what();
+    }
+    if (refusals_noted_.insert(c.op.type() + " on device " + std::to_string(device)).second)
+      std::cout << "note: " << plugin_->name() << " device " << device << " refuses " << c.op.type()
+                << " (optional; such cases are not compared): " << support.reason << std::endl;
   }
 
   // Creates a kernel from `create`, runs it with `run`'s shapes on every variant of every device,
@@ -86,12 +107,14 @@ class Conformance : public ::testing::Test {
   static std::shared_ptr<Plugin> plugin_;
   static int device_count_;
   static std::string load_error_, no_device_reason_;
+  static std::set<std::string> refusals_noted_;  // "op on device N", printed once each
 };
 
 std::shared_ptr<Plugin> Conformance::plugin_;
 int Conformance::device_count_ = 0;
 std::string Conformance::load_error_;
 std::string Conformance::no_device_reason_;
+std::set<std::string> Conformance::refusals_noted_;
 
 // Every op of OPS.md, on its set of random cases.
 class OpConformance : public Conformance, public ::testing::WithParamInterface<std::string> {};
@@ -119,6 +142,10 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case run = embedding_bag_case(rng, constants_seed, q);
     check_against_reference(create, run, seed);
 
+    Case create_fused = dlrm_embedding_case(rng, constants_seed, {p, true, 4});  // where the device offers it
+    Case run_fused = dlrm_embedding_case(rng, constants_seed, {q, true, 4});
+    check_against_reference(create_fused, run_fused, seed);
+
     Case create_linear = linear_case(rng, constants_seed, {create_batch, 65, 31, true, "relu"});
     Case run_linear = linear_case(rng, constants_seed, {run_batch, 65, 31, true, "relu"});
     check_against_reference(create_linear, run_linear, seed);
@@ -137,35 +164,43 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
 }
 
 // An index out of range fails with INVALID_ARGUMENT naming the op, position and value; the
-// plugin stays usable.
+// plugin stays usable. For embedding_bag and for dlrm_embedding_interaction where offered, whose
+// indices and offsets are inputs 1 and 2.
 TEST_F(Conformance, OutOfRangeIndexIsAnError) {
   const uint64_t seed = base_seed() + 2;
   Rng rng(seed);
   for (int device = 0; device < device_count_; ++device) {
-    for (int64_t bad_value : {int64_t{1000}, int64_t{-1}}) {
-      Case c = embedding_bag_case(rng, rng(), {{10, 1000, 20}, 8, 4, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, false});
-      // A position within table 1 (1000 rows): index 1000 is one past its end.
-      const int64_t* offsets = reinterpret_cast<const int64_t*>(c.inputs[1].data());
-      int64_t position = offsets[4];
-      if (offsets[8] == position) {  // table 1's bags are all empty: give bag 0 of it one index
-        c = embedding_bag_case(rng, rng(), {{10, 1000, 20}, 8, 4, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, false});
-        offsets = reinterpret_cast<const int64_t*>(c.inputs[1].data());
-        position = offsets[4];
-        if (offsets[8] == position) continue;
-      }
-      reinterpret_cast<int32_t*>(c.inputs[0].data())[position] = static_cast<int32_t>(bad_value);
-      for (const Variant& v : variants(device, c)) {
-        const std::string where = plugin_->name() + " device " + std::to_string(device) + " variant '" + v.name +
-                                  "', " + c.label + ", index " + std::to_string(bad_value) + " at position " +
-                                  std::to_string(position) + ", " + seed_note(seed);
-        try {
-          run_on_plugin(*plugin_, device, v.index, c, c);
-          ADD_FAILURE() << where << ": no error";
-        } catch (const Error& e) {
-          EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << where << ": " << e.what();
-          EXPECT_NE(std::string(e.what()).find("embedding_bag"), std::string::npos) << where << ": " << e.what();
-          EXPECT_NE(std::string(e.what()).find(std::to_string(bad_value)), std::string::npos) << where << ": " << e.what();
-          EXPECT_NE(std::string(e.what()).find(std::to_string(position)), std::string::npos) << where << ": " << e.what();
+    for (const std::string op : {"embedding_bag", "dlrm_embedding_interaction"}) {
+      const size_t first = op == "embedding_bag" ? 0 : 1;  // the indices' input
+      auto draw_case = [&] {
+        const EmbeddingBagParams p{{10, 1000, 20}, 8, 4, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, false};
+        return first == 0 ? embedding_bag_case(rng, rng(), p) : dlrm_embedding_case(rng, rng(), {p, false, 1});
+      };
+      for (int64_t bad_value : {int64_t{1000}, int64_t{-1}}) {
+        Case c = draw_case();
+        // A position within table 1 (1000 rows): index 1000 is one past its end.
+        const int64_t* offsets = reinterpret_cast<const int64_t*>(c.inputs[first + 1].data());
+        int64_t position = offsets[4];
+        if (offsets[8] == position) {  // table 1's bags are all empty: give bag 0 of it one index
+          c = draw_case();
+          offsets = reinterpret_cast<const int64_t*>(c.inputs[first + 1].data());
+          position = offsets[4];
+          if (offsets[8] == position) continue;
+        }
+        reinterpret_cast<int32_t*>(c.inputs[first].data())[position] = static_cast<int32_t>(bad_value);
+        for (const Variant& v : variants(device, c)) {
+          const std::string where = plugin_->name() + " device " + std::to_string(device) + " variant '" + v.name +
+                                    "', " + c.label + ", index " + std::to_string(bad_value) + " at position " +
+                                    std::to_string(position) + ", " + seed_note(seed);
+          try {
+            run_on_plugin(*plugin_, device, v.index, c, c);
+            ADD_FAILURE() << where << ": no error";
+          } catch (const Error& e) {
+            EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << where << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find(op), std::string::npos) << where << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find(std::to_string(bad_value)), std::string::npos) << where << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find(std::to_string(position)), std::string::npos) << where << ": " << e.what();
+          }
         }
       }
     }
@@ -193,6 +228,9 @@ TEST_F(Conformance, UnsupportedDescsAreRefused) {
   bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_F32, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 1, 2}));
   bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 1, 2}).attr("mode", "max"));
   bad.push_back(OpDesc("dot_interaction").input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 3}));
+  // dense D = 4, tables' D = 2.
+  bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 4}).input(CAGR_DTYPE_I64, {3})
+                    .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 5}));
   bad.push_back(OpDesc("top_k").input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 4}).output(CAGR_DTYPE_I64, {2, 4}).attr("k", int64_t{4}));
   bad.push_back(OpDesc("no_such_op").input(CAGR_DTYPE_F32, {2}).output(CAGR_DTYPE_F32, {2}));
   for (int device = 0; device < device_count_; ++device) {

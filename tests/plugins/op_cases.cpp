@@ -87,15 +87,20 @@ Case dot_case(Rng& rng, int64_t b, int64_t f, int64_t d, bool self) {
   return c;
 }
 
-// DLRM's interaction layer: dense [B, D] and T pooled embeddings [B, T, D].
-Case dlrm_case(Rng& rng, int64_t b, int64_t t, int64_t d, bool self, int64_t pad_to) {
+// Output columns of DLRM's interaction layer: D, then the dots among T + 1 features, rounded up to pad_to.
+int64_t interaction_cols(int64_t t, int64_t d, bool self, int64_t pad_to) {
   const int64_t f = t + 1;
   const int64_t pairs = self ? f * (f + 1) / 2 : f * (f - 1) / 2;
+  return (d + pairs + pad_to - 1) / pad_to * pad_to;
+}
+
+// DLRM's interaction layer: dense [B, D] and T pooled embeddings [B, T, D].
+Case dlrm_case(Rng& rng, int64_t b, int64_t t, int64_t d, bool self, int64_t pad_to) {
   Case c{"dlrm_interaction B=" + std::to_string(b) + " T=" + std::to_string(t) + " D=" + std::to_string(d) +
              (self ? " self" : "") + " pad_to " + std::to_string(pad_to),
          OpDesc("dlrm_interaction"), {uniform(rng, b * d), uniform(rng, b * t * d)}};
-  const int64_t cols = (d + pairs + pad_to - 1) / pad_to * pad_to;
-  c.op.input(F32, {b, d}).input(F32, {b, t, d}).output(F32, {b, cols}).attr("self_interaction", int64_t{self ? 1 : 0});
+  c.op.input(F32, {b, d}).input(F32, {b, t, d}).output(F32, {b, interaction_cols(t, d, self, pad_to)});
+  c.op.attr("self_interaction", int64_t{self ? 1 : 0});
   if (pad_to != 1) c.op.attr("pad_to", pad_to);
   return c;
 }
@@ -168,6 +173,24 @@ Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams&
   return c;
 }
 
+Case dlrm_embedding_case(Rng& rng, uint64_t table_seed, const DlrmEmbeddingParams& p) {
+  const EmbeddingBagParams& e = p.lookup;
+  Case lookup = embedding_bag_case(rng, table_seed, e);
+  Case c{"dlrm_embedding_interaction of " + lookup.label + (p.self ? ", self" : "") + ", pad_to " +
+             std::to_string(p.pad_to),
+         OpDesc("dlrm_embedding_interaction"), {uniform(rng, e.batch * e.dim)}};
+  c.op.input(F32, {e.batch, e.dim});
+  for (size_t i = 0; i < lookup.inputs.size(); ++i) {  // indices, offsets, tables
+    c.op.inputs().push_back(lookup.op.inputs()[i]);
+    c.inputs.push_back(std::move(lookup.inputs[i]));
+  }
+  const int64_t tables = static_cast<int64_t>(e.rows.size());
+  c.op.output(F32, {e.batch, interaction_cols(tables, e.dim, p.self, p.pad_to)});
+  c.op.attr("mode", e.mean ? "mean" : "sum").attr("self_interaction", int64_t{p.self ? 1 : 0});
+  if (p.pad_to != 1) c.op.attr("pad_to", p.pad_to);
+  return c;
+}
+
 Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p) {
   Rng weight_rng(weight_seed);
   Case c{"linear M=" + std::to_string(p.m) + " K=" + std::to_string(p.k) + " N=" + std::to_string(p.n) +
@@ -208,9 +231,11 @@ Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   return r;
 }
 
+bool optional_op(const std::string& op_type) { return op_type == "dlrm_embedding_interaction"; }
+
 bool accumulates(const std::string& op_type) {
   return op_type == "embedding_bag" || op_type == "linear" || op_type == "dot_interaction" || op_type == "dlrm_interaction" ||
-         op_type == "fm_interaction" || op_type == "reduce_sum";
+         op_type == "dlrm_embedding_interaction" || op_type == "fm_interaction" || op_type == "reduce_sum";
 }
 
 std::vector<Case> cases_for(const std::string& op, Rng& rng) {
@@ -276,6 +301,16 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dlrm_case(rng, 3, 2, 1000, false, 3));
     cases.push_back(dlrm_case(rng, 19, 33, 8, true, 4));   // 34 features: lanes take two rows
     cases.push_back(dlrm_case(rng, 6, 4, 8, false, 1));    // 18 columns: no 16-byte output rows
+  } else if (op == "dlrm_embedding_interaction") {
+    std::vector<int64_t> kaggle_rows;  // 26 tables of assorted sizes, as the Kaggle DLRM's
+    for (int64_t t = 0; t < 26; ++t) kaggle_rows.push_back(1 + (t * 7919) % 3000);
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{1}, 1, 1, 1, I32, I32, false}, false, 1}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{17, 1000, 3}, 16, 37, 5, I64, I64, false}, false, 4}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{5, 1, 64, 300}, 8, 3, 2, I64, I32, true}, true, 1}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{37, 9}, 6, 17, 4, I32, I64, true}, false, 1}));  // 24-byte rows
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{1031, 127}, 127, 9, 40, I32, I32, false}, true, 3}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{3, 9}, 16, 5, 0, I32, I32, true}, false, 64}));  // every bag empty
+    cases.push_back(dlrm_embedding_case(rng, seed, {{kaggle_rows, 16, 33, 3, I64, I64, false}, false, 4}));  // 367 -> 368
   } else if (op == "fm_interaction") {
     cases.push_back(fm_case(rng, 1, 1, 1));
     cases.push_back(fm_case(rng, 17, 27, 16));

@@ -38,6 +38,15 @@ struct EmbeddingBagParams {
 // Tables are drawn from `table_seed` alone, so cases with equal seed, rows and dim share them.
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p);
 
+// dlrm_embedding_interaction: dense [B, D] (input 0), then embedding_bag_case's inputs for `lookup`.
+struct DlrmEmbeddingParams {
+  EmbeddingBagParams lookup;
+  bool self = false;
+  int64_t pad_to = 1;
+};
+// Tables are drawn from `table_seed` alone, as embedding_bag_case's.
+Case dlrm_embedding_case(Rng& rng, uint64_t table_seed, const DlrmEmbeddingParams& p);
+
 struct LinearParams {
   int64_t m = 1, k = 1, n = 1;
   bool bias = false;
@@ -53,6 +62,10 @@ Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_
 // for ops whose every input is [B, ...] (relu, sigmoid, dot_interaction, dlrm_interaction,
 // fm_interaction, top_k).
 Case rebatched(const Case& c, int64_t batch, Rng& rng);
+
+// Whether a plugin may refuse every description of the op: the fused ops that the core uses only
+// where a device offers them (OPS.md), keeping the ops they fuse where none does.
+bool optional_op(const std::string& op_type);
 
 // Whether an output element of the op is a sum of many terms (its rounding error scales with the
 // sum of the terms' magnitudes rather than with the result).

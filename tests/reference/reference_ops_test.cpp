@@ -241,6 +241,56 @@ TEST(ReferenceInteraction, DlrmInteractionPutsDenseFirst) {
   EXPECT_THAT(error_of(bad, {nullptr, nullptr}, {nullptr}), HasSubstr("pooled (input 1) must have shape [2, 2, 2]"));
 }
 
+TEST(ReferenceInteraction, DlrmEmbeddingInteractionIsTheLookupThenTheInteraction) {
+  // T=2, B=3, D=3; table 0 has 4 rows, table 1 has 2. Bags of table 0: {0, 3}, {}, {2}; of table 1:
+  // {1}, {0, 1, 1}, {} - empty bags and, with mean, lengths 1 to 3.
+  const std::vector<float> dense = {1, 0, 2, -1, 3, 0.5f, 0, 0, 1};
+  const std::vector<float> t0 = {1, 2, 3, -4, 5, 6, 0.25f, 8, -9, 10, 11, 12};
+  const std::vector<float> t1 = {-1, 2, -3, 4, 5, -6};
+  const std::vector<int32_t> indices = {0, 3, 2, 1, 0, 1, 1};
+  const std::vector<int64_t> offsets = {0, 2, 2, 3, 4, 7, 7};
+  for (const char* mode : {"sum", "mean"}) {
+    SCOPED_TRACE(mode);
+    OpDesc lookup("embedding_bag");
+    lookup.input(I32, {7}).input(I64, {7}).input(F32, {4, 3}).input(F32, {2, 3}).output(F32, {3, 2, 3}).attr("mode", mode);
+    std::vector<float> pooled(18, -7);
+    run(lookup, {indices.data(), offsets.data(), t0.data(), t1.data()}, {pooled.data()});
+    // 3 features with self_interaction: D + 6 dots = 9 columns, padded to 12.
+    OpDesc interaction("dlrm_interaction");
+    interaction.input(F32, {3, 3}).input(F32, {3, 2, 3}).output(F32, {3, 12});
+    interaction.attr("self_interaction", int64_t{1}).attr("pad_to", int64_t{4});
+    std::vector<float> want(36, -7);
+    run(interaction, {dense.data(), pooled.data()}, {want.data()});
+
+    OpDesc fused("dlrm_embedding_interaction");
+    fused.input(F32, {3, 3}).input(I32, {7}).input(I64, {7}).input(F32, {4, 3}).input(F32, {2, 3}).output(F32, {3, 12});
+    fused.attr("mode", mode).attr("self_interaction", int64_t{1}).attr("pad_to", int64_t{4});
+    std::vector<float> got(36, -7);
+    run(fused, {dense.data(), indices.data(), offsets.data(), t0.data(), t1.data()}, {got.data()});
+    EXPECT_THAT(got, ElementsAreArray(want));
+    // Sample 1: dense (-1, 3, 0.5), pooled embedding of table 0 zero (empty bag): dots (0,0) = 10.25,
+    // (1,0) = (1,1) = 0; and the padding is zeros.
+    EXPECT_THAT(std::vector<float>(got.begin() + 12, got.begin() + 18), ElementsAre(-1, 3, 0.5f, 10.25f, 0, 0));
+    EXPECT_THAT(std::vector<float>(got.begin() + 21, got.begin() + 24), ElementsAre(0, 0, 0));
+
+    const std::vector<int32_t> out_of_range = {0, 3, 2, 2, 0, 1, 1};  // position 3: row 2 of table 1's 2 rows
+    const std::string bad_index =
+        error_of(fused, {dense.data(), out_of_range.data(), offsets.data(), t0.data(), t1.data()}, {got.data()});
+    EXPECT_THAT(bad_index, HasSubstr("dlrm_embedding_interaction"));
+    EXPECT_THAT(bad_index, HasSubstr("index 2 at position 3 is out of range for table 1 of 2 rows"));
+  }
+
+  OpDesc bad_offsets("dlrm_embedding_interaction");  // T*B+1 = 7 entries for T = 2, B = 3
+  bad_offsets.input(F32, {3, 3}).input(I32, {7}).input(I64, {6}).input(F32, {4, 3}).input(F32, {2, 3}).output(F32, {3, 6});
+  const std::string offsets_error = error_of(bad_offsets, {nullptr, nullptr, nullptr, nullptr, nullptr}, {nullptr});
+  EXPECT_THAT(offsets_error, HasSubstr("dlrm_embedding_interaction"));
+  EXPECT_THAT(offsets_error, HasSubstr("offsets (input 2) must have T*B+1 entries with T = 2, got 6"));
+  OpDesc bad_dense("dlrm_embedding_interaction");  // 4 rows for B = 3 bags per table
+  bad_dense.input(F32, {4, 3}).input(I32, {7}).input(I64, {7}).input(F32, {4, 3}).input(F32, {2, 3}).output(F32, {4, 6});
+  EXPECT_THAT(error_of(bad_dense, {nullptr, nullptr, nullptr, nullptr, nullptr}, {nullptr}),
+              HasSubstr("dense (input 0) must have shape [3, 3], got [4, 3]"));
+}
+
 TEST(ReferenceInteraction, FactorisationMachine) {
   // B=2, F=2, D=2. b0: (1,2),(3,4): d0: 16-10=6, d1: 36-20=16 -> 0.5*22 = 11
   // b1: (1,1),(-1,2): d0: 0-2=-2, d1: 9-5=4 -> 0.5*2 = 1
