@@ -275,41 +275,60 @@ TEST_F(GpuEmbedding, KernelRunRightAfterCreateSeesItsWholeTable) {
   }
 }
 
+// Two tables (50 and 20 rows) with index 27 planted in table 1's bags, and where it was planted.
+struct BadIndexProblem {
+  EmbeddingProblem problem;
+  size_t position = 0;
+  bool planted = false;  // false when table 1 drew no index
+  explicit BadIndexProblem(std::mt19937_64& rng) : problem(rng, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5) {
+    const auto table1_start = size_t(problem.offsets[9]);
+    if (table1_start >= problem.indices.size()) return;
+    position = table1_start + (problem.indices.size() - table1_start) / 2;
+    problem.indices[position] = 20 + 7;
+    planted = true;
+  }
+  EmbeddingProblem fixed() const {
+    EmbeddingProblem good = problem;
+    good.indices[position] = 3;
+    return good;
+  }
+};
+
+// `run` met BadIndexProblem's index: INVALID_ARGUMENT naming `op`, table 1, the position and value.
+void expect_bad_index_reported(const std::function<void()>& run, const std::string& op, size_t position,
+                               const std::string& variant) {
+  try {
+    run();
+    ADD_FAILURE() << variant << ": no error for an index out of range";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << m;
+    EXPECT_NE(m.find(op), std::string::npos) << m;
+    EXPECT_NE(m.find("table 1"), std::string::npos) << m;
+    EXPECT_NE(m.find("position " + std::to_string(position)), std::string::npos) << m;
+    EXPECT_NE(m.find("value 27"), std::string::npos) << m;
+  }
+}
+
 TEST_F(GpuEmbedding, OutOfRangeIndexIsReportedAtSynchronizeWithTablePositionAndValue) {
-  EmbeddingProblem p(rng_, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5);
-  const int32_t table1_start = p.offsets[9];
-  ASSERT_LT(size_t(table1_start), p.indices.size()) << "table 1 drew no index; rerun";
-  const size_t position = size_t(table1_start) + (p.indices.size() - table1_start) / 2;
-  p.indices[position] = 20 + 7;  // table 1 has 20 rows
+  const BadIndexProblem bad(rng_);
+  ASSERT_TRUE(bad.planted) << "table 1 drew no index; rerun";
+  const EmbeddingProblem& p = bad.problem;
   OpDesc d = p.op(p.dtype, false);
   for (const Variant& v : plugin_->query(0, d.desc()).variants) {
     Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, table_constants(p));
-    try {
-      run(kernel, d, p);
-      ADD_FAILURE() << v.name << ": no error for an index out of range";
-    } catch (const Error& e) {
-      const std::string m = e.what();
-      EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << m;
-      EXPECT_NE(m.find("embedding_bag"), std::string::npos) << m;
-      EXPECT_NE(m.find("table 1"), std::string::npos) << m;
-      EXPECT_NE(m.find("position " + std::to_string(position)), std::string::npos) << m;
-      EXPECT_NE(m.find("value 27"), std::string::npos) << m;
-    }
+    expect_bad_index_reported([&] { run(kernel, d, p); }, "embedding_bag", bad.position, v.name);
     // The error is reported once: the next run of good input succeeds.
-    EmbeddingProblem good = p;
-    good.indices[position] = 3;
-    EXPECT_NO_THROW(run(kernel, d, good)) << v.name;
+    EXPECT_NO_THROW(run(kernel, d, bad.fixed())) << v.name;
   }
 }
 
 // dlrm_embedding_interaction looks rows up itself: a bad index is reported under its own name with
 // the table, position and value, and the next good run succeeds.
 TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
-  EmbeddingProblem p(rng_, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5);
-  const int32_t table1_start = p.offsets[9];
-  ASSERT_LT(size_t(table1_start), p.indices.size()) << "table 1 drew no index; rerun";
-  const size_t position = size_t(table1_start) + (p.indices.size() - table1_start) / 2;
-  p.indices[position] = 20 + 7;  // table 1 has 20 rows
+  const BadIndexProblem bad(rng_);
+  ASSERT_TRUE(bad.planted) << "table 1 drew no index; rerun";
+  const EmbeddingProblem& p = bad.problem;
   OpDesc d("dlrm_embedding_interaction");
   d.input(CAGR_DTYPE_F32, {p.batch, p.dim}).input(CAGR_DTYPE_I32, {int64_t(p.indices.size())});
   d.input(CAGR_DTYPE_I32, {int64_t(p.offsets.size())});
@@ -328,20 +347,8 @@ TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
                {d.outputs()[0]});
     stream_.synchronize();
   };
-  try {
-    run(p);
-    ADD_FAILURE() << "no error for an index out of range";
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << m;
-    EXPECT_NE(m.find("dlrm_embedding_interaction"), std::string::npos) << m;
-    EXPECT_NE(m.find("table 1"), std::string::npos) << m;
-    EXPECT_NE(m.find("position " + std::to_string(position)), std::string::npos) << m;
-    EXPECT_NE(m.find("value 27"), std::string::npos) << m;
-  }
-  EmbeddingProblem good = p;
-  good.indices[position] = 3;
-  EXPECT_NO_THROW(run(good));
+  expect_bad_index_reported([&] { run(p); }, "dlrm_embedding_interaction", bad.position, "row_per_lane_lookup");
+  EXPECT_NO_THROW(run(bad.fixed()));
 }
 
 TEST_F(GpuEmbedding, DecreasingOffsetsAreReported) {
