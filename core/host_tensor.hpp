@@ -22,7 +22,7 @@ struct HostTensor {
   static HostTensor from(cagr_dtype t, Dims d, const std::vector<T>& values) {
     HostTensor h(t, std::move(d));
     if (values.size() * sizeof(T) != h.data.size()) throw std::invalid_argument("HostTensor::from: size mismatch");
-    std::memcpy(h.data.data(), values.data(), h.data.size());
+    if (!values.empty()) std::memcpy(h.data.data(), values.data(), h.data.size());  // data() may be null when empty
     return h;
   }
   template <class T>
