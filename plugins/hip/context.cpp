@@ -7,11 +7,11 @@
 namespace cagr::gpu {
 
 std::string describe(const DeviceErrorRecord& r) {
-  const bool lookup = r.op != static_cast<int>(ErrorOp::gather);  // the embedding ops name the table
-  const std::string op = r.op == static_cast<int>(ErrorOp::embedding_bag) ? "embedding_bag"
-                         : lookup                                          ? "dlrm_embedding_interaction"
-                                                                           : "gather";
-  const std::string where = lookup ? " (table " + std::to_string(r.table) + ")" : "";
+  std::string op = "gather", where;
+  if (r.op != static_cast<int>(ErrorOp::gather)) {  // the ops that look rows up name the table
+    op = r.op == static_cast<int>(ErrorOp::embedding_bag) ? "embedding_bag" : "dlrm_embedding_interaction";
+    where = " (table " + std::to_string(r.table) + ")";
+  }
   switch (static_cast<ErrorKind>(r.kind)) {
     case ErrorKind::index_out_of_range:
       return op + ": index out of range at position " + std::to_string(r.position) + " of indices" + where +

@@ -372,9 +372,12 @@ class EmbeddingInteractionKernel : public GpuKernel {
     contract::DotInteraction s = created_.interaction;
     // Only B and L may differ from the shapes the kernel was made for (OPS.md).
     s.batch = t.input_shapes[0].rank() == 2 ? t.input_shapes[0].dims[0] : -1;
-    const bool same = s.batch >= 0 && t.input_shapes[0].dims[1] == s.dim && t.input_shapes[1].rank() == 1 &&
-                      t.input_shapes[2].dims == std::vector<int64_t>{e.tables * s.batch + 1} &&
-                      t.output_shapes[0].dims == std::vector<int64_t>{s.batch, s.out_cols()};
+    bool same = s.batch >= 0 && t.input_shapes[0].dims[1] == s.dim && t.input_shapes[1].rank() == 1 &&
+                t.input_shapes[2].dims == std::vector<int64_t>{e.tables * s.batch + 1} &&
+                t.output_shapes[0].dims == std::vector<int64_t>{s.batch, s.out_cols()};
+    // The tables too (given at run when not constant): indices are checked against the rows here.
+    for (int64_t i = 0; i < e.tables; ++i)
+      same = same && t.input_shapes[size_t(3 + i)].dims == std::vector<int64_t>{e.rows[size_t(i)], s.dim};
     if (!same) plugin::invalid("dlrm_embedding_interaction: run shapes differ from the kernel's beyond B and L");
     if (s.batch == 0) return;
     InteractionParams p{};
@@ -395,28 +398,33 @@ class EmbeddingInteractionKernel : public GpuKernel {
   DeviceState& device_;
 };
 
+// The op's sizes (op contract); refuses the shapes the kernel cannot run.
+contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op) {
+  auto f = std::get<contract::DlrmEmbeddingInteraction>(contract::check(op));
+  if (f.lookup.tables > kMaxEmbeddingTables)
+    plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
+                        std::to_string(kMaxEmbeddingTables));
+  if (!row_per_lane_fits(f.interaction))
+    plugin::unsupported(op.type() + ": needs D a multiple of 4 up to " + std::to_string(kRowLaneMaxDim) +
+                        " and a sample's rows within " + std::to_string(kMaxSharedFeatureBytes) + " bytes of shared memory");
+  return f;
+}
+
 class EmbeddingInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
-    const auto f = std::get<contract::DlrmEmbeddingInteraction>(contract::check(op));
+    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(op);
     const contract::DotInteraction& s = f.interaction;
-    if (f.lookup.tables > kMaxEmbeddingTables)
-      plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
-                          std::to_string(kMaxEmbeddingTables));
-    if (!row_per_lane_fits(s))
-      plugin::unsupported(op.type() + ": needs D a multiple of 4 up to " + std::to_string(kRowLaneMaxDim) +
-                          " and a sample's rows within " + std::to_string(kMaxSharedFeatureBytes) + " bytes of shared memory");
     const double flops = 2.0 * s.batch * s.pairs * s.dim + double(f.lookup.num_indices) * s.dim;
     const double bytes = 4.0 * (double(s.batch) * (s.dim + s.out_cols()) + double(f.lookup.num_indices) * s.dim) +
                          double(op.input(1).bytes() + op.input(2).bytes());
     return {{{"row_per_lane_lookup", flops, bytes}}, {}};
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    variants(setup.op, setup.device, setup.context);  // refuses what the kernel cannot run
+    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(setup.op);
     if (setup.variant != 0)
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
-    return std::make_unique<EmbeddingInteractionKernel>(std::get<contract::DlrmEmbeddingInteraction>(contract::check(setup.op)),
-                                                        setup.device);
+    return std::make_unique<EmbeddingInteractionKernel>(f, setup.device);
   }
 };
 

@@ -351,6 +351,32 @@ TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
   EXPECT_NO_THROW(run(bad.fixed()));
 }
 
+// Tables given at run (not as constants) must keep the shapes the kernel was made with: indices are
+// checked against those rows, so a smaller table at run would be read past its end.
+TEST_F(GpuEmbedding, FusedLookupRefusesRunTablesOfOtherShapes) {
+  auto fused = [](int64_t rows) {
+    OpDesc d("dlrm_embedding_interaction");
+    d.input(CAGR_DTYPE_F32, {4, 8}).input(CAGR_DTYPE_I32, {4}).input(CAGR_DTYPE_I32, {5});
+    d.input(CAGR_DTYPE_F32, {rows, 8}).output(CAGR_DTYPE_F32, {4, 9});
+    return d;
+  };
+  OpDesc created = fused(100), smaller = fused(10);
+  Kernel kernel = plugin_->create_kernel(0, created.desc(), 0, {});
+  Buffer dense = upload(Bytes(4 * 8 * 4, std::byte{0}));
+  Buffer idx = upload(to_bytes(std::vector<int32_t>{1, 2, 3, 4})), off = upload(to_bytes(std::vector<int32_t>{0, 1, 2, 3, 4}));
+  Buffer table = upload(Bytes(100 * 8 * 4, std::byte{0})), out = plugin_->alloc(0, 4 * 9 * 4);
+  EXPECT_NO_THROW(kernel.run(stream_, {dense.get(), idx.get(), off.get(), table.get()}, created.inputs(), {out.get()},
+                             created.outputs()));
+  try {
+    kernel.run(stream_, {dense.get(), idx.get(), off.get(), table.get()}, smaller.inputs(), {out.get()}, smaller.outputs());
+    ADD_FAILURE() << "a run table of 10 rows was accepted by a kernel made for 100";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << e.what();
+    EXPECT_NE(std::string(e.what()).find("run shapes differ"), std::string::npos) << e.what();
+  }
+  stream_.synchronize();
+}
+
 TEST_F(GpuEmbedding, DecreasingOffsetsAreReported) {
   EmbeddingProblem p(rng_, 8, 8, {30}, CAGR_DTYPE_F32, 6);
   p.offsets[4] = p.offsets[5] + 1;  // offsets[4] > offsets[5]
