@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "device_memory.hpp"
@@ -12,6 +13,9 @@
 #include "gpu_op.hpp"
 #include "launch.hpp"
 #include "op_contract.hpp"
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+#include "tf32_mma.hpp"
+#endif
 
 namespace cagr::gpu {
 namespace {
@@ -115,23 +119,22 @@ __global__ void dot_interaction_kernel(const InteractionParams p) {
   for (int64_t c = p.used_cols + lane; c < p.out_cols; c += kLanesPerSample) row[c] = 0.f;
 }
 
-// The same op for short rows (D a multiple of 4, at most kRowLaneMaxDim: DLRM's 16), one row per
-// lane: lane i holds feature i in registers and walks j = 0, 1, ... while the other lanes do the
-// same, so every shared-memory read of row j is one broadcast to the warp, where a lane per pair
-// reads two rows of its own. The dots land in a staged copy of the output row, written out with
-// 16-byte stores; the sample's rows are fetched kLoadsInFlight vectors per lane at a time, all
-// loads issued before the first is stored. kVectors = D / 4 is a template argument so that a row
-// takes only the registers it needs and no index is divided at run time (ncu on the H100, D = 16,
-// with the row sized for D = 32 and divided at run time: 71 registers, occupancy 37.5%, the SM 67%
-// busy - bound by issue, not memory). Timings against warp_per_sample: docs/PERF.md.
+// The same op for short rows (D a multiple of 4, at most kRowLaneMaxDim: DLRM's 16), as three
+// steps of one warp per sample: its rows are fetched into shared memory (a Rows policy below), its
+// dots computed into a staged copy of its output row there (a Dots policy), and the row written
+// out with 16-byte stores. kVectors = D / 4 is a template argument so that a row takes only the
+// registers it needs and no index is divided at run time (ncu on the H100, D = 16, with the row
+// sized for D = 32 and divided at run time: 71 registers, occupancy 37.5%, the SM 67% busy - bound
+// by issue, not memory). Timings: docs/PERF.md.
 constexpr int kRowLaneMaxDim = 32;
 constexpr int kLoadsInFlight = 4;
 
-// Where row_per_lane's rows come from: the dense input and the pooled tensor (dot_interaction,
-// dlrm_interaction), fetched kLoadsInFlight vectors per lane at a time ...
+// Where the rows come from: the dense input and the pooled tensor (dot_interaction,
+// dlrm_interaction), fetched kLoadsInFlight vectors per lane at a time, all loads issued before
+// the first is stored ... Row f's vector c is stored at rows[f * kStride + c].
 struct PooledRows {
   struct Params {};
-  template <int kVectors>
+  template <int kVectors, int kStride>
   __device__ static void load(const InteractionParams& p, const Params&, int64_t b, int lane, float4* rows) {
     const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
     const float4* pooled = reinterpret_cast<const float4*>(p.pooled + b * (p.features - p.dense_rows) * p.dim);
@@ -145,8 +148,10 @@ struct PooledRows {
         if (e < total) v[u] = e < dense_vectors ? dense[e] : pooled[e - dense_vectors];
       }
 #pragma unroll
-      for (int u = 0; u < kLoadsInFlight; ++u)
-        if (e0 + u * kLanesPerSample < total) rows[e0 + u * kLanesPerSample] = v[u];
+      for (int u = 0; u < kLoadsInFlight; ++u) {
+        const int e = e0 + u * kLanesPerSample;
+        if (e < total) rows[e / kVectors * kStride + e % kVectors] = v[u];
+      }
     }
   }
 };
@@ -172,7 +177,7 @@ struct LookedUpRows {
     acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
   }
 
-  template <int kVectors>
+  template <int kVectors, int kStride>
   __device__ static void load(const InteractionParams& p, const EmbeddingBagParams& l, int64_t b, int lane, float4* rows) {
     const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
     const int total = p.features * kVectors;  // row 0 is the dense vector, row 1 + t table t's bag
@@ -200,34 +205,28 @@ struct LookedUpRows {
           const float scale = 1.f / float(end[u] - begin[u]);
           acc[u].x *= scale, acc[u].y *= scale, acc[u].z *= scale, acc[u].w *= scale;
         }
-        if (e < total) rows[e] = acc[u];
+        if (e < total) rows[e / kVectors * kStride + e % kVectors] = acc[u];
       }
     }
   }
 };
 
-template <int kVectors, class Rows>
-__global__ void row_per_lane_interaction_kernel(const InteractionParams p, const typename Rows::Params rows_params, bool self) {
-  extern __shared__ float4 shared_vectors[];
-  const int group = int(threadIdx.x) / kLanesPerSample;
-  const int lane = int(threadIdx.x) % kLanesPerSample;
-  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
-  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
-  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
-  float4* rows = shared_vectors + group * (p.features * kVectors + staged_cols / 4);
-  float* staged = reinterpret_cast<float*>(rows + p.features * kVectors);
+// How the warp computes its sample's dots from the rows, in OPS.md's pair order. A policy says how
+// it wants the rows stored: padded to a multiple of kRowMultiple rows, kPadVectors apart.
+//
+// row_per_lane: lane i holds feature i in registers and walks j = 0, 1, ... while the other lanes do
+// the same, so every shared-memory read of row j is one broadcast to the warp, where a lane per
+// pair reads two rows of its own. Lane i does i dots, so the warp's lanes are half idle on average.
+struct RowPerLaneDots {
+  static constexpr int kRowMultiple = 1, kPadVectors = 0, kVectorMultiple = 1;
 
-  if (active) Rows::template load<kVectors>(p, rows_params, b, lane, rows);
-  __syncthreads();
-  if (active) {
-    const float* flat = reinterpret_cast<const float*>(rows);
-    for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = flat[c];
-    float* dots = staged + p.dense_rows * p.dim;
-    for (int i = lane; i < p.features; i += kLanesPerSample) {
+  template <int kVectors>
+  __device__ static void compute(const float4* rows, float* dots, int features, bool self, int lane) {
+    for (int i = lane; i < features; i += kLanesPerSample) {
       float4 mine[kVectors];
 #pragma unroll
       for (int c = 0; c < kVectors; ++c) mine[c] = rows[i * kVectors + c];
-      const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;  // OPS.md's pair order
+      const int first = self ? i * (i + 1) / 2 : i * (i - 1) / 2;
       const int count = self ? i + 1 : i;
       for (int j = 0; j < count; ++j) {
         float even = 0.f, odd = 0.f;  // two chains of FMAs instead of one
@@ -240,6 +239,90 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, const
         dots[first + j] = even + odd;
       }
     }
+  }
+};
+
+constexpr int kTensorCoreMaxFeatures = 32;
+
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+// tensor_core (NVIDIA): the sample's Gram matrix E Eᵀ (F <= 32 rows of E padded to 32, D a multiple
+// of 8) as m16n8k8 TF32 tiles of the lower triangle - six tiles for F > 16 - in 3xTF32 (f32
+// precision, tf32_mma.hpp) or, where the user allows TF32, in one pass. A B fragment of Eᵀ is half
+// of an A fragment of E (column g of Eᵀ is row g of E), so each lane reads its fragments of E once.
+// The warp does no idle work and 12-36 mma per sample replace row_per_lane's 351 dots of D FMAs
+// spread unevenly over 27 lanes. Rows are stored D + 4 floats apart: the 8 rows x 4 k slots of a
+// fragment read then fall in 32 different banks.
+template <int kPasses>
+struct TensorCoreDots {
+  static_assert(kPasses == 1 || kPasses == 3, "one TF32 pass, or three for f32 precision");
+  static constexpr int kRowMultiple = 16, kPadVectors = 1, kVectorMultiple = 2;
+
+  template <int kVectors>
+  __device__ static void compute(const float4* rows4, float* dots, int features, bool self, int lane) {
+    constexpr int kSteps = kVectors / 2, kStride = 4 * (kVectors + kPadVectors);  // k steps of 8; floats per row
+    const float* rows = reinterpret_cast<const float*>(rows4);
+    const int g = lane / 4, t = lane % 4;
+    const int m_tiles = features > 16 ? 2 : 1;
+    // Fragment r of m-tile m at k step k: row 16m + g + 8 (r % 2), column 8k + t + 4 (r / 2).
+    uint32_t big[2][kSteps][4], small[2][kSteps][4];
+#pragma unroll
+    for (int m = 0; m < 2; ++m)
+#pragma unroll
+      for (int k = 0; k < kSteps; ++k)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const float x = m < m_tiles ? rows[(16 * m + g + 8 * (r % 2)) * kStride + 8 * k + t + 4 * (r / 2)] : 0.f;
+          if constexpr (kPasses == 3) split(x, big[m][k][r], small[m][k][r]);
+          else big[m][k][r] = tf32_rounded(x);
+        }
+    // The lower triangle's tiles (m-tile m: rows 16m..16m+15, n-tile n: columns 8n..8n+7).
+    constexpr int kTiles = 6, kTileM[kTiles] = {0, 0, 1, 1, 1, 1}, kTileN[kTiles] = {0, 1, 0, 1, 2, 3};
+#pragma unroll
+    for (int u = 0; u < kTiles; ++u) {
+      const int m = kTileM[u], n = kTileN[u];
+      if (m >= m_tiles || 8 * n >= features) continue;  // uniform across the warp
+      float acc[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int k = 0; k < kSteps; ++k) {
+        const uint32_t(&a)[4] = big[m][k];
+        const uint32_t(&b)[4] = big[n / 2][k];  // column g of n-tile n is row 8n + g of E
+        if constexpr (kPasses == 3) {  // small terms first, as in linear_3xtf32
+          const uint32_t(&as)[4] = small[m][k];
+          const uint32_t(&bs)[4] = small[n / 2][k];
+          mma(acc, as[0], as[1], as[2], as[3], b[n % 2], b[n % 2 + 2]);
+          mma(acc, a[0], a[1], a[2], a[3], bs[n % 2], bs[n % 2 + 2]);
+        }
+        mma(acc, a[0], a[1], a[2], a[3], b[n % 2], b[n % 2 + 2]);
+      }
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {  // C fragment r: row 16m + g + 8 (r / 2), column 8n + 2t + r % 2
+        const int i = 16 * m + g + 8 * (r / 2), j = 8 * n + 2 * t + r % 2;
+        if (i < features && (self ? j <= i : j < i)) dots[(self ? i * (i + 1) / 2 : i * (i - 1) / 2) + j] = acc[r];
+      }
+    }
+  }
+};
+#endif
+
+template <int kVectors, class Rows, class Dots>
+__global__ void staged_interaction_kernel(const InteractionParams p, const typename Rows::Params rows_params, bool self) {
+  extern __shared__ float4 shared_vectors[];
+  constexpr int kStride = kVectors + Dots::kPadVectors;
+  const int group = int(threadIdx.x) / kLanesPerSample;
+  const int lane = int(threadIdx.x) % kLanesPerSample;
+  const int64_t b = int64_t(blockIdx.x) * p.samples_per_block + group;
+  const bool active = b < p.batch;  // no early return: every thread reaches the barriers
+  const int staged_cols = (int(p.out_cols) + 3) / 4 * 4;
+  const int row_vectors = (p.features + Dots::kRowMultiple - 1) / Dots::kRowMultiple * Dots::kRowMultiple * kStride;
+  float4* rows = shared_vectors + group * (row_vectors + staged_cols / 4);
+  float* staged = reinterpret_cast<float*>(rows + row_vectors);
+
+  if (active) Rows::template load<kVectors, kStride>(p, rows_params, b, lane, rows);
+  __syncthreads();
+  if (active) {
+    const float* flat = reinterpret_cast<const float*>(rows);  // the dense row, if any, is row 0
+    for (int c = lane; c < p.dense_rows * p.dim; c += kLanesPerSample) staged[c] = flat[c];
+    Dots::template compute<kVectors>(rows, staged + p.dense_rows * p.dim, p.features, self, lane);
     for (int c = int(p.used_cols) + lane; c < staged_cols; c += kLanesPerSample) staged[c] = 0.f;
   }
   __syncthreads();
@@ -253,46 +336,86 @@ __global__ void row_per_lane_interaction_kernel(const InteractionParams p, const
   }
 }
 
-// row_per_lane_interaction_kernel<D / 4, Rows> for D = 4 .. kRowLaneMaxDim.
-template <class Rows, int kVectors = 1>
-void launch_row_per_lane(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
-                         const InteractionParams& p, const typename Rows::Params& rows_params, bool self) {
+// staged_interaction_kernel<D / 4, Rows, Dots> for D = 4 .. kRowLaneMaxDim.
+template <class Rows, class Dots, int kVectors = 1>
+void launch_staged(int vectors, unsigned blocks, unsigned threads, size_t shared, hipStream_t stream,
+                   const InteractionParams& p, const typename Rows::Params& rows_params, bool self) {
   if constexpr (kVectors <= kRowLaneMaxDim / 4) {
     if (vectors != kVectors)
-      return launch_row_per_lane<Rows, kVectors + 1>(vectors, blocks, threads, shared, stream, p, rows_params, self);
-    row_per_lane_interaction_kernel<kVectors, Rows><<<blocks, threads, shared, stream>>>(p, rows_params, self);
-    check_launch("row_per_lane_interaction_kernel");
-  } else {
-    plugin::invalid("row_per_lane: D must be a multiple of 4 up to " + std::to_string(kRowLaneMaxDim));
+      return launch_staged<Rows, Dots, kVectors + 1>(vectors, blocks, threads, shared, stream, p, rows_params, self);
+    if constexpr (kVectors % Dots::kVectorMultiple == 0) {
+      staged_interaction_kernel<kVectors, Rows, Dots><<<blocks, threads, shared, stream>>>(p, rows_params, self);
+      check_launch("staged_interaction_kernel");
+      return;
+    }
   }
+  plugin::invalid("interaction: D = " + std::to_string(4 * vectors) + " is not one this kernel was built for");
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Shared memory per sample of row_per_lane: its rows, then its staged output row (whole vectors).
-int64_t row_per_lane_sample_bytes(const contract::DotInteraction& s) {
-  return (s.features * s.dim + (s.out_cols() + 3) / 4 * 4) * 4;
+// Shared memory per sample of staged_interaction_kernel with `Dots`: its rows as Dots stores them,
+// then its staged output row (whole vectors).
+template <class Dots>
+int64_t staged_sample_bytes(const contract::DotInteraction& s) {
+  const int64_t rows = (s.features + Dots::kRowMultiple - 1) / Dots::kRowMultiple * Dots::kRowMultiple;
+  return (rows * (s.dim + 4 * Dots::kPadVectors) + (s.out_cols() + 3) / 4 * 4) * 4;
 }
-bool row_per_lane_fits(const contract::DotInteraction& s) {
-  return s.dim % 4 == 0 && s.dim <= kRowLaneMaxDim && row_per_lane_sample_bytes(s) <= kMaxSharedFeatureBytes;
+template <class Dots>
+bool staged_fits(const contract::DotInteraction& s) {
+  return s.dim % (4 * Dots::kVectorMultiple) == 0 && s.dim <= kRowLaneMaxDim &&
+         staged_sample_bytes<Dots>(s) <= kMaxSharedFeatureBytes;
 }
 
-// row_per_lane for s (which fits it) with as many samples per block as shared memory holds; p's
-// pointers and sizes set, the rest filled in here.
-template <class Rows>
-void launch_row_per_lane(const contract::DotInteraction& s, InteractionParams& p, const typename Rows::Params& rows_params,
-                         hipStream_t stream) {
-  const int64_t sample_bytes = row_per_lane_sample_bytes(s);
+// The staged kernel for s (which fits it) with as many samples per block as shared memory holds;
+// p's pointers and sizes set, the rest filled in here.
+template <class Rows, class Dots>
+void launch_staged(const contract::DotInteraction& s, InteractionParams& p, const typename Rows::Params& rows_params,
+                   hipStream_t stream) {
+  const int64_t sample_bytes = staged_sample_bytes<Dots>(s);
   p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
   const auto blocks = static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block);
-  launch_row_per_lane<Rows>(int(s.dim / 4), blocks, unsigned(p.samples_per_block * kLanesPerSample),
+  launch_staged<Rows, Dots>(int(s.dim / 4), blocks, unsigned(p.samples_per_block * kLanesPerSample),
                             static_cast<size_t>(p.samples_per_block * sample_bytes), stream, p, rows_params, s.self);
+}
+
+// The staged kernels a shape can take, in the order they are offered: on NVIDIA tensor_core first
+// (in f32 precision unless `allow_tf32`; on the H100 it took the Kaggle DLRM's forward pass from
+// 383 to 373 us in f32 and from 180 to 160 us with TF32 at batch 16384, docs/PERF.md), then
+// row_per_lane.
+enum class Staged { row_per_lane, tensor_core };
+
+std::vector<Staged> staged_methods(const contract::DotInteraction& s) {
+  std::vector<Staged> out;
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  if (s.features <= kTensorCoreMaxFeatures && staged_fits<TensorCoreDots<1>>(s)) out.push_back(Staged::tensor_core);
+#endif
+  if (staged_fits<RowPerLaneDots>(s)) out.push_back(Staged::row_per_lane);
+  return out;
+}
+
+const char* staged_name(Staged method) { return method == Staged::row_per_lane ? "row_per_lane" : "tensor_core"; }
+
+template <class Rows>
+void launch_staged(Staged method, bool allow_tf32, const contract::DotInteraction& s, InteractionParams& p,
+                   const typename Rows::Params& rows_params, hipStream_t stream) {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  if (method == Staged::tensor_core) {
+    if (allow_tf32) return launch_staged<Rows, TensorCoreDots<1>>(s, p, rows_params, stream);
+    return launch_staged<Rows, TensorCoreDots<3>>(s, p, rows_params, stream);
+  }
+#else
+  (void)allow_tf32;
+#endif
+  launch_staged<Rows, RowPerLaneDots>(s, p, rows_params, stream);
 }
 
 class DotInteractionKernel : public GpuKernel {
  public:
-  DotInteractionKernel(std::string op, const contract::DotInteraction& created, bool row_per_lane)
-      : op_(std::move(op)), created_(created), row_per_lane_(row_per_lane) {
+  // `staged`: the staged kernel to run where the run's pointers allow it, else warp_per_sample.
+  DotInteractionKernel(std::string op, const contract::DotInteraction& created, std::optional<Staged> staged,
+                       bool allow_tf32)
+      : op_(std::move(op)), created_(created), staged_(staged), allow_tf32_(allow_tf32) {
     const std::vector<uint16_t> table = pair_table(created.features, created.self);
     pairs_ = DeviceMemory(table.size() * sizeof(uint16_t));
     pairs_.upload(table.data(), table.size() * sizeof(uint16_t), "pair table upload");
@@ -316,7 +439,7 @@ class DotInteractionKernel : public GpuKernel {
     p.pair_ij = static_cast<const uint16_t*>(pairs_.get());
     const bool vectors = s.dim % 4 == 0 && aligned16(p.dense) && aligned16(p.pooled);
     auto blocks = [&] { return static_cast<unsigned>((s.batch + p.samples_per_block - 1) / p.samples_per_block); };
-    if (row_per_lane_ && vectors && aligned16(p.out)) return launch_row_per_lane<PooledRows>(s, p, {}, t.stream);
+    if (staged_ && vectors && aligned16(p.out)) return launch_staged<PooledRows>(*staged_, allow_tf32_, s, p, {}, t.stream);
     const int64_t sample_bytes = s.features * (s.dim + (vectors ? 4 : 1)) * 4;
     p.samples_per_block = int(std::min<int64_t>(kMaxSamplesPerBlock, kMaxSharedFeatureBytes / sample_bytes));
     const unsigned threads = unsigned(p.samples_per_block * kLanesPerSample);
@@ -329,12 +452,13 @@ class DotInteractionKernel : public GpuKernel {
  private:
   std::string op_;
   contract::DotInteraction created_;
-  bool row_per_lane_;
+  std::optional<Staged> staged_;
+  bool allow_tf32_;
   DeviceMemory pairs_;
 };
 
 // dot_interaction, and dlrm_interaction (the same kernels with the dense vector as feature 0):
-// row_per_lane where rows are short, warp_per_sample for every shape.
+// the staged kernels where rows are short, warp_per_sample for every shape.
 class DotInteractionOp : public GpuOp {
  public:
   OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
@@ -346,7 +470,7 @@ class DotInteractionOp : public GpuOp {
     const double flops = 2.0 * s.batch * s.pairs * s.dim;
     const double bytes = 4.0 * s.batch * (s.features * s.dim + s.out_cols());
     OpVariants out;
-    if (row_per_lane_fits(s)) out.variants.push_back({"row_per_lane", flops, bytes});
+    for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method), flops, bytes});
     out.variants.push_back({"warp_per_sample", flops, bytes});
     return out;
   }
@@ -354,18 +478,22 @@ class DotInteractionOp : public GpuOp {
     const OpVariants offered = variants(setup.op, setup.device, setup.context);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(offered.variants.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
-    const bool row_per_lane = offered.variants[static_cast<size_t>(setup.variant)].name == "row_per_lane";
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), interaction_sizes(setup.op), row_per_lane);
+    const contract::DotInteraction s = interaction_sizes(setup.op);
+    const std::vector<Staged> staged = staged_methods(s);
+    std::optional<Staged> method;
+    if (setup.variant < static_cast<int>(staged.size())) method = staged[static_cast<size_t>(setup.variant)];
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), s, method, setup.context.allow_tf32);
   }
 };
 
-// dlrm_embedding_interaction: row_per_lane with the rows looked up and pooled in the kernel
-// (LookedUpRows). One variant; shapes row_per_lane cannot take are refused, so the core keeps
-// embedding_bag and dlrm_interaction apart for them.
+// dlrm_embedding_interaction: the staged kernels with the rows looked up and pooled in the kernel
+// (LookedUpRows), a variant per staged method; shapes none of them can take are refused, so the
+// core keeps embedding_bag and dlrm_interaction apart for them.
 class EmbeddingInteractionKernel : public GpuKernel {
  public:
-  EmbeddingInteractionKernel(const contract::DlrmEmbeddingInteraction& created, DeviceState& device)
-      : created_(created), device_(device) {}
+  EmbeddingInteractionKernel(const contract::DlrmEmbeddingInteraction& created, Staged method, bool allow_tf32,
+                             DeviceState& device)
+      : created_(created), method_(method), allow_tf32_(allow_tf32), device_(device) {}
 
   void run(const RunTensors& t) override {
     const contract::EmbeddingBag& e = created_.lookup;
@@ -390,11 +518,13 @@ class EmbeddingInteractionKernel : public GpuKernel {
     if (!aligned) plugin::invalid("dlrm_embedding_interaction: dense, tables and output must be 16-byte aligned");
     const EmbeddingBagParams lookup = lookup_params(t, 1, s.batch, int(s.dim), s.dim * 4, e.mean, e.rows,
                                                     device_.error_record_for_kernels(), ErrorOp::dlrm_embedding_interaction);
-    launch_row_per_lane<LookedUpRows>(s, p, lookup, t.stream);
+    launch_staged<LookedUpRows>(method_, allow_tf32_, s, p, lookup, t.stream);
   }
 
  private:
   contract::DlrmEmbeddingInteraction created_;
+  Staged method_;
+  bool allow_tf32_;
   DeviceState& device_;
 };
 
@@ -404,7 +534,7 @@ contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op)
   if (f.lookup.tables > kMaxEmbeddingTables)
     plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
                         std::to_string(kMaxEmbeddingTables));
-  if (!row_per_lane_fits(f.interaction))
+  if (staged_methods(f.interaction).empty())
     plugin::unsupported(op.type() + ": needs D a multiple of 4 up to " + std::to_string(kRowLaneMaxDim) +
                         " and a sample's rows within " + std::to_string(kMaxSharedFeatureBytes) + " bytes of shared memory");
   return f;
@@ -418,13 +548,17 @@ class EmbeddingInteractionOp : public GpuOp {
     const double flops = 2.0 * s.batch * s.pairs * s.dim + double(f.lookup.num_indices) * s.dim;
     const double bytes = 4.0 * (double(s.batch) * (s.dim + s.out_cols()) + double(f.lookup.num_indices) * s.dim) +
                          double(op.input(1).bytes() + op.input(2).bytes());
-    return {{{"row_per_lane_lookup", flops, bytes}}, {}};
+    OpVariants out;
+    for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method) + std::string("_lookup"), flops, bytes});
+    return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(setup.op);
-    if (setup.variant != 0)
+    const std::vector<Staged> methods = staged_methods(f.interaction);
+    if (setup.variant < 0 || setup.variant >= static_cast<int>(methods.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
-    return std::make_unique<EmbeddingInteractionKernel>(f, setup.device);
+    return std::make_unique<EmbeddingInteractionKernel>(f, methods[static_cast<size_t>(setup.variant)],
+                                                        setup.context.allow_tf32, setup.device);
   }
 };
 

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "gpu_check.hpp"
+#include "tf32_mma.hpp"
 
 namespace cagr::gpu {
 namespace {
@@ -61,42 +62,19 @@ __device__ __forceinline__ void load_tile(float* tile, const float* matrix, int6
   }
 }
 
-// The matrix unit reads a .tf32 operand as an f32 bit pattern and ignores its low 13 bits, so a
-// split costs three integer/float operations (cvt.rna.tf32 is emulated on sm_90 and cost ~4 each;
-// ncu: the ALU pipe was the busiest and the kernel ran 7 instructions per mma):
-//   big   = x's bits + 0x1000: truncated by the unit, that is x rounded to nearest (ties away);
-//   small = x - (those bits with the low 13 cleared), exact; the unit truncates it, which costs
-//           at most 2^-21 of x.
-// (An infinite x leaves NaN in small: such an input gives NaN, not f32's inf.)
-__device__ __forceinline__ void split(float x, uint32_t& big, uint32_t& small) {
-  big = __float_as_uint(x) + 0x1000u;
-  small = __float_as_uint(x - __uint_as_float(big & 0xffffe000u));
-}
-__device__ __forceinline__ void split(const float4& v, uint32_t (&big)[4], uint32_t (&small)[4]) {
-  split(v.x, big[0], small[0]), split(v.y, big[1], small[1]), split(v.z, big[2], small[2]), split(v.w, big[3], small[3]);
-}
-
-// d += a b for one 16x8 (m x n) tile over k = 8, TF32 inputs, f32 accumulation.
-__device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
 // d += a b over the k slots of `half` (see the kernel): `a` holds rows g (0-3) and g + 8 (4-7),
 // `b` column g.
 __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[8], const uint32_t (&b)[4], int half) {
   const int p = 2 * half, q = 2 * half + 1;
-  mma(d, a[p], a[4 + p], a[q], a[4 + q], b[p], b[q]);
+  gpu::mma(d, a[p], a[4 + p], a[q], a[4 + q], b[p], b[q]);
 }
 
-// One block computes a 64 x 64 tile of Y; each warp a 32 x 32 part of it, as m16n8k8 tiles. PTX's
-// fragment layout (lane g = lane / 4, t = lane % 4): A rows g and g + 8 at k slots t and t + 4, B
-// column g at slots t and t + 4, C rows g, g + 8 at columns 2t, 2t + 1. Since a sum over k may run
-// in any order, slots are mapped to columns so that each lane reads 16 contiguous bytes: over a
-// 16-column step, lane t takes columns 4t..4t+3 - the first two as slots (t, t + 4) of one mma,
-// the last two of the next. (The 4-byte path's many copy addresses need more registers than three
-// blocks per SM leave, so it runs uncapped.)
+// One block computes a 64 x 64 tile of Y; each warp a 32 x 32 part of it, as m16n8k8 tiles
+// (fragment layout: tf32_mma.hpp). Since a sum over k may run in any order, slots are mapped to
+// columns so that each lane reads 16 contiguous bytes: over a 16-column step, lane t takes columns
+// 4t..4t+3 - the first two as slots (t, t + 4) of one mma, the last two of the next. (The 4-byte
+// path's many copy addresses need more registers than three blocks per SM leave, so it runs
+// uncapped.)
 template <int V>
 __global__ void __launch_bounds__(kThreads, V == 4 ? kBlocksPerSm : 1)
     linear_3xtf32_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,

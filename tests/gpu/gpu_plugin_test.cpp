@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -338,17 +339,19 @@ TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
   for (cagr_constant& c : constants) ++c.input_index;  // the tables follow dense, indices and offsets here
   const OpSupport support = plugin_->query(0, d.desc());
   ASSERT_TRUE(support.supported) << support.reason;
-  Kernel kernel = plugin_->create_kernel(0, d.desc(), 0, constants);
   Buffer dense = upload(Bytes(size_t(p.batch * p.dim) * 4, std::byte{0}));
   Buffer out = plugin_->alloc(0, size_t(p.batch * (p.dim + 3)) * 4);
-  auto run = [&](const EmbeddingProblem& q) {
-    Buffer idx = upload(to_bytes(q.indices)), off = upload(to_bytes(q.offsets));
-    kernel.run(stream_, {dense.get(), idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1], d.inputs()[2]}, {out.get()},
-               {d.outputs()[0]});
-    stream_.synchronize();
-  };
-  expect_bad_index_reported([&] { run(p); }, "dlrm_embedding_interaction", bad.position, "row_per_lane_lookup");
-  EXPECT_NO_THROW(run(bad.fixed()));
+  for (const Variant& v : support.variants) {
+    Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, constants);
+    auto run = [&](const EmbeddingProblem& q) {
+      Buffer idx = upload(to_bytes(q.indices)), off = upload(to_bytes(q.offsets));
+      kernel.run(stream_, {dense.get(), idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1], d.inputs()[2]},
+                 {out.get()}, {d.outputs()[0]});
+      stream_.synchronize();
+    };
+    expect_bad_index_reported([&] { run(p); }, "dlrm_embedding_interaction", bad.position, v.name);
+    EXPECT_NO_THROW(run(bad.fixed())) << v.name;
+  }
 }
 
 // Tables given at run (not as constants) must keep the shapes the kernel was made with: indices are
@@ -484,6 +487,57 @@ TEST(GpuOptions, AllowTf32KeepsLinearWithinTf32Precision) {
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-3 * std::sqrt(double(k))) << i;
 }
 
+std::vector<std::string> variant_names(Plugin& plugin, OpDesc d) {
+  const OpSupport support = plugin.query(0, d.desc());
+  EXPECT_TRUE(support.supported) << support.reason;
+  std::vector<std::string> names;
+  for (const Variant& v : support.variants) names.push_back(v.name);
+  return names;
+}
+
+// With allow_tf32=1 dlrm_interaction's tensor_core variant multiplies in one TF32 pass: every
+// variant stays within TF32 precision of the reference (both operands rounded to 10 mantissa bits:
+// about 2^-10 of sum |x y| per dot), on the Kaggle DLRM's 27 features of 16 and on 17 features of
+// 32 (two m-tiles, the second barely used; four k steps), each with a partial last block.
+TEST(GpuOptions, AllowTf32KeepsInteractionWithinTf32Precision) {
+  auto plugin = load_plugin({{"allow_tf32", "1"}});
+  if (plugin->device_count() == 0) GTEST_SKIP() << "no GPU";
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  Stream stream = plugin->create_stream(0);
+  for (const auto& [batch, tables, dim] : std::vector<std::array<int64_t, 3>>{{37, 26, 16}, {13, 16, 32}}) {
+    const int64_t features = tables + 1, cols = dim + features * (features - 1) / 2;
+    OpDesc d("dlrm_interaction");
+    d.input(CAGR_DTYPE_F32, {batch, dim}).input(CAGR_DTYPE_F32, {batch, tables, dim}).output(CAGR_DTYPE_F32, {batch, cols});
+    std::vector<float> dense(size_t(batch * dim)), pooled(size_t(batch * tables * dim));
+    for (float& v : dense) v = u(rng);
+    for (float& v : pooled) v = u(rng);
+    std::vector<float> abs_dense(dense.size()), abs_pooled(pooled.size()), want(size_t(batch * cols)), scale(want.size());
+    for (size_t i = 0; i < dense.size(); ++i) abs_dense[i] = std::fabs(dense[i]);
+    for (size_t i = 0; i < pooled.size(); ++i) abs_pooled[i] = std::fabs(pooled[i]);
+    std::vector<const void*> in = {dense.data(), pooled.data()}, abs_in = {abs_dense.data(), abs_pooled.data()};
+    void* out[] = {want.data()};
+    void* scale_out[] = {scale.data()};
+    reference::run(d.desc(), in.data(), out);
+    reference::run(d.desc(), abs_in.data(), scale_out);  // sum |x y| per dot
+    Buffer db = plugin->alloc(0, dense.size() * 4), pb = plugin->alloc(0, pooled.size() * 4);
+    Buffer ob = plugin->alloc(0, want.size() * 4);
+    db.copy_from_host(stream, dense.data(), dense.size() * 4);
+    pb.copy_from_host(stream, pooled.data(), pooled.size() * 4);
+    const std::vector<std::string> names = variant_names(*plugin, d);
+    if (plugin->name() == "cuda") EXPECT_NE(std::find(names.begin(), names.end(), "tensor_core"), names.end());
+    for (const Variant& v : plugin->query(0, d.desc()).variants) {
+      Kernel kernel = plugin->create_kernel(0, d.desc(), v.index, {});
+      kernel.run(stream, {db.get(), pb.get()}, d.inputs(), {ob.get()}, {d.outputs()[0]});
+      std::vector<float> got(want.size());
+      ob.copy_to_host(stream, got.data(), got.size() * 4);
+      stream.synchronize();
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 2e-3 * scale[i] + 1e-6) << v.name << " F=" << features << " D=" << dim << " element " << i;
+    }
+  }
+}
+
 // W as a run input rather than a constant (kernels that prepare a constant W once, such as
 // 3xtf32's split, must use each run's W): every variant, two runs with different W and odd sizes
 // (K = 36: 16-byte loads, K = 37: 4-byte), each within the f32 conformance tolerance of the
@@ -524,14 +578,6 @@ TEST_F(Gpu, LinearTakesWAsARunInputInEveryVariant) {
       }
     }
   }
-}
-
-std::vector<std::string> variant_names(Plugin& plugin, OpDesc d) {
-  const OpSupport support = plugin.query(0, d.desc());
-  EXPECT_TRUE(support.supported) << support.reason;
-  std::vector<std::string> names;
-  for (const Variant& v : support.variants) names.push_back(v.name);
-  return names;
 }
 
 // On NVIDIA a linear's default (first) variant is the f32-accurate 3xTF32 kernel, and cuBLASLt's

@@ -293,6 +293,8 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     // Short rows (the GPU's row_per_lane path): more features than a warp's lanes, a partial last block.
     cases.push_back(dot_case(rng, 9, 40, 32, true));
     cases.push_back(dot_case(rng, 70, 5, 4, false));
+    // The GPU's tensor_core path: 32 features (its most), D = 24 (three k steps of 8).
+    cases.push_back(dot_case(rng, 7, 32, 24, true));
   } else if (op == "dlrm_interaction") {
     cases.push_back(dlrm_case(rng, 1, 1, 1, false, 1));
     cases.push_back(dlrm_case(rng, 17, 26, 16, false, 4));  // the Kaggle DLRM's layer, as fused: 367 -> 368
@@ -301,6 +303,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dlrm_case(rng, 3, 2, 1000, false, 3));
     cases.push_back(dlrm_case(rng, 19, 33, 8, true, 4));   // 34 features: lanes take two rows
     cases.push_back(dlrm_case(rng, 6, 4, 8, false, 1));    // 18 columns: no 16-byte output rows
+    cases.push_back(dlrm_case(rng, 11, 16, 32, false, 1));  // 17 features: one row in a second m-tile
   } else if (op == "dlrm_embedding_interaction") {
     std::vector<int64_t> kaggle_rows;  // 26 tables of assorted sizes, as the Kaggle DLRM's
     for (int64_t t = 0; t < 26; ++t) kaggle_rows.push_back(1 + (t * 7919) % 3000);
