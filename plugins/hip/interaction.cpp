@@ -158,16 +158,18 @@ struct PooledRows {
 
 // ... or the dense input and the rows of each table's bag, pooled here (dlrm_embedding_interaction:
 // the pooled tensor is never written). A lane pools one 16-byte column chunk of one bag; the
-// kLoadsInFlight chunks a lane holds go through the dependent steps together (the bags' extents,
-// then their first indices and rows, then any further rows), so one-id bags, DLRM's common case,
-// keep kLoadsInFlight chains of loads in flight per lane instead of one.
+// kLoadsInFlight chunks a lane holds go through the dependent steps together, so that
+// kLoadsInFlight chains of loads are in flight per lane instead of one. DLRM's common case is one
+// id per bag, where bag k's id is indices[k]: that id is loaded alongside the bag's extent and
+// used if the extent says the bag is exactly [k, k + 1), which takes one of the chain's three
+// dependent loads (extent, id, row) off the critical path. Other bags load their ids after their
+// extents.
 struct LookedUpRows {
   using Params = EmbeddingBagParams;
 
-  // Adds the chunk of the row at indices[pos] of `table`; an index out of range is reported (by
-  // the bag's chunk 0) and adds nothing.
-  __device__ static void add_row(const EmbeddingBagParams& l, int table, int64_t pos, int chunk, float4& acc) {
-    const int64_t row = l.indices[pos];
+  // Adds the chunk of row `row` of `table` (the id at indices[pos]); an id out of range is
+  // reported (by the bag's chunk 0) and adds nothing.
+  __device__ static void add_row(const EmbeddingBagParams& l, int table, int64_t pos, int64_t row, int chunk, float4& acc) {
     const int64_t rows = l.table[table].num_rows;
     if (row < 0 || row >= rows) {
       if (chunk == 0) report_device_error(l.error, l.op, ErrorKind::index_out_of_range, table, pos, row, rows);
@@ -182,25 +184,33 @@ struct LookedUpRows {
     const float4* dense = reinterpret_cast<const float4*>(p.dense + b * p.dim);
     const int total = p.features * kVectors;  // row 0 is the dense vector, row 1 + t table t's bag
     for (int e0 = lane; e0 < total; e0 += kLoadsInFlight * kLanesPerSample) {
-      int64_t begin[kLoadsInFlight], end[kLoadsInFlight];
+      int64_t begin[kLoadsInFlight], end[kLoadsInFlight], guess[kLoadsInFlight];
       float4 acc[kLoadsInFlight];
 #pragma unroll
       for (int u = 0; u < kLoadsInFlight; ++u) {
         const int e = e0 + u * kLanesPerSample, table = e / kVectors - 1;
-        begin[u] = end[u] = 0;
+        const int64_t bag = int64_t(table) * l.batch + b;
+        begin[u] = end[u] = guess[u] = 0;
         acc[u] = make_float4(0.f, 0.f, 0.f, 0.f);
-        if (e < total && table >= 0) bag_extent(l, int64_t(table) * l.batch + b, table, e % kVectors, begin[u], end[u]);
+        if (e < total && table >= 0) {
+          if (bag < l.num_indices) guess[u] = l.indices[bag];
+          bag_extent(l, bag, table, e % kVectors, begin[u], end[u]);
+        }
       }
 #pragma unroll
       for (int u = 0; u < kLoadsInFlight; ++u) {
-        const int e = e0 + u * kLanesPerSample;
-        if (e < kVectors) acc[u] = dense[e];
-        else if (begin[u] < end[u]) add_row(l, e / kVectors - 1, begin[u], e % kVectors, acc[u]);
+        const int e = e0 + u * kLanesPerSample, table = e / kVectors - 1;
+        if (e < kVectors) {
+          acc[u] = dense[e];
+        } else if (begin[u] < end[u]) {
+          const bool one_id_in_place = begin[u] == int64_t(table) * l.batch + b && end[u] == begin[u] + 1;
+          add_row(l, table, begin[u], one_id_in_place ? guess[u] : l.indices[begin[u]], e % kVectors, acc[u]);
+        }
       }
 #pragma unroll
       for (int u = 0; u < kLoadsInFlight; ++u) {
-        const int e = e0 + u * kLanesPerSample;
-        for (int64_t pos = begin[u] + 1; pos < end[u]; ++pos) add_row(l, e / kVectors - 1, pos, e % kVectors, acc[u]);
+        const int e = e0 + u * kLanesPerSample, table = e / kVectors - 1;
+        for (int64_t pos = begin[u] + 1; pos < end[u]; ++pos) add_row(l, table, pos, l.indices[pos], e % kVectors, acc[u]);
         if (l.mean && end[u] > begin[u] + 1) {
           const float scale = 1.f / float(end[u] - begin[u]);
           acc[u].x *= scale, acc[u].y *= scale, acc[u].z *= scale, acc[u].w *= scale;
@@ -259,53 +269,55 @@ struct TensorCoreDots {
 
   template <int kVectors>
   __device__ static void compute(const float4* rows4, float* dots, int features, bool self, int lane) {
-    constexpr int kSteps = kVectors / 2, kStride = 4 * (kVectors + kPadVectors);  // k steps of 8; floats per row
+    constexpr int kStride = 4 * (kVectors + kPadVectors);  // floats from one row to the next
     const float* rows = reinterpret_cast<const float*>(rows4);
     const int g = lane / 4, t = lane % 4;
     const int m_tiles = features > 16 ? 2 : 1;
-    // Fragment r of m-tile m at k step k: row 16m + g + 8 (r % 2), column 8k + t + 4 (r / 2).
-    uint32_t big[2][kSteps][4], small[2][kSteps][4];
+    // The lower triangle's tiles (m-tile m: rows 16m..16m+15, n-tile n: columns 8n..8n+7), each
+    // summed over D in k steps of 8 (k outermost, so that only one step's fragments are held).
+    constexpr int kTiles = 6, kTileM[kTiles] = {0, 0, 1, 1, 1, 1}, kTileN[kTiles] = {0, 1, 0, 1, 2, 3};
+    float acc[kTiles][4] = {};
 #pragma unroll
-    for (int m = 0; m < 2; ++m)
+    for (int k = 0; k < kVectors / 2; ++k) {
+      // Fragment r of m-tile m: row 16m + g + 8 (r % 2), column 8k + t + 4 (r / 2).
+      uint32_t big[2][4], small[2][4];
 #pragma unroll
-      for (int k = 0; k < kSteps; ++k)
+      for (int m = 0; m < 2; ++m)
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           const float x = m < m_tiles ? rows[(16 * m + g + 8 * (r % 2)) * kStride + 8 * k + t + 4 * (r / 2)] : 0.f;
-          if constexpr (kPasses == 3) split(x, big[m][k][r], small[m][k][r]);
-          else big[m][k][r] = tf32_rounded(x);
+          if constexpr (kPasses == 3) split(x, big[m][r], small[m][r]);
+          else big[m][r] = tf32_rounded(x);
         }
-    // The lower triangle's tiles (m-tile m: rows 16m..16m+15, n-tile n: columns 8n..8n+7).
-    constexpr int kTiles = 6, kTileM[kTiles] = {0, 0, 1, 1, 1, 1}, kTileN[kTiles] = {0, 1, 0, 1, 2, 3};
+#pragma unroll
+      for (int u = 0; u < kTiles; ++u) {
+        const int m = kTileM[u], n = kTileN[u];
+        if (m >= m_tiles || 8 * n >= features) continue;  // uniform across the warp
+        const uint32_t(&a)[4] = big[m];
+        const uint32_t(&b)[4] = big[n / 2];  // column g of n-tile n is row 8n + g of E
+        if constexpr (kPasses == 3) {  // small terms first, as in linear_3xtf32
+          mma(acc[u], small[m][0], small[m][1], small[m][2], small[m][3], b[n % 2], b[n % 2 + 2]);
+          mma(acc[u], a[0], a[1], a[2], a[3], small[n / 2][n % 2], small[n / 2][n % 2 + 2]);
+        }
+        mma(acc[u], a[0], a[1], a[2], a[3], b[n % 2], b[n % 2 + 2]);
+      }
+    }
 #pragma unroll
     for (int u = 0; u < kTiles; ++u) {
-      const int m = kTileM[u], n = kTileN[u];
-      if (m >= m_tiles || 8 * n >= features) continue;  // uniform across the warp
-      float acc[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-      for (int k = 0; k < kSteps; ++k) {
-        const uint32_t(&a)[4] = big[m][k];
-        const uint32_t(&b)[4] = big[n / 2][k];  // column g of n-tile n is row 8n + g of E
-        if constexpr (kPasses == 3) {  // small terms first, as in linear_3xtf32
-          const uint32_t(&as)[4] = small[m][k];
-          const uint32_t(&bs)[4] = small[n / 2][k];
-          mma(acc, as[0], as[1], as[2], as[3], b[n % 2], b[n % 2 + 2]);
-          mma(acc, a[0], a[1], a[2], a[3], bs[n % 2], bs[n % 2 + 2]);
-        }
-        mma(acc, a[0], a[1], a[2], a[3], b[n % 2], b[n % 2 + 2]);
-      }
 #pragma unroll
       for (int r = 0; r < 4; ++r) {  // C fragment r: row 16m + g + 8 (r / 2), column 8n + 2t + r % 2
-        const int i = 16 * m + g + 8 * (r / 2), j = 8 * n + 2 * t + r % 2;
-        if (i < features && (self ? j <= i : j < i)) dots[(self ? i * (i + 1) / 2 : i * (i - 1) / 2) + j] = acc[r];
+        const int i = 16 * kTileM[u] + g + 8 * (r / 2), j = 8 * kTileN[u] + 2 * t + r % 2;
+        if (i < features && (self ? j <= i : j < i)) dots[(self ? i * (i + 1) / 2 : i * (i - 1) / 2) + j] = acc[u][r];
       }
     }
   }
 };
 #endif
 
+// At most four blocks of 256 threads per SM (64 registers): the fused lookup's speculative id load
+// took the TF32 kernel to 72 registers and three blocks; capped, D = 16 spills nothing.
 template <int kVectors, class Rows, class Dots>
-__global__ void staged_interaction_kernel(const InteractionParams p, const typename Rows::Params rows_params, bool self) {
+__global__ void __launch_bounds__(kMaxSamplesPerBlock * kLanesPerSample, 4) staged_interaction_kernel(const InteractionParams p, const typename Rows::Params rows_params, bool self) {
   extern __shared__ float4 shared_vectors[];
   constexpr int kStride = kVectors + Dots::kPadVectors;
   const int group = int(threadIdx.x) / kLanesPerSample;
