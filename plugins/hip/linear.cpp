@@ -1,11 +1,13 @@
 // linear (OPS.md): the op's checks and variants; the work is done by linear_narrow (every vendor,
-// N <= 8), linear_tiled (every vendor), linear_3xtf32 or linear_blaslt (NVIDIA).
+// N <= 8), linear_short_k (every vendor, K <= 32), linear_tiled (every vendor), linear_3xtf32 or
+// linear_blaslt (NVIDIA).
 #include <memory>
 #include <string>
 
 #include "activation.hpp"
 #include "gpu_op.hpp"
 #include "linear_narrow.hpp"
+#include "linear_short_k.hpp"
 #include "linear_tiled.hpp"
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
 #include "linear_3xtf32.hpp"
@@ -35,13 +37,15 @@ struct LinearShape {
 };
 
 // How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
-// split precision, our tiled kernel, or, for a narrow output, a warp per row.
+// split precision, our tiled kernel, or, for a narrow output, a warp per row, and for a short K
+// the write-bound short_k kernel.
 struct Path {
-  enum Kind { blaslt, split_tf32, tiled, narrow } kind = tiled;
+  enum Kind { blaslt, split_tf32, tiled, narrow, short_k } kind = tiled;
   int suggestion = 0;  // cuBLASLt's
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
+    if (kind == short_k) return "short_k";
     if (kind == split_tf32) return "3xtf32";
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
@@ -49,8 +53,9 @@ struct Path {
 
 class LinearKernel : public GpuKernel {
  public:
-  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32)
+  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32, const DeviceState& device)
       : shape_(shape), act_(act), path_(path) {
+    if (path.kind == Path::short_k) short_k_blocks_ = linear_short_k_resident_blocks(device.facts().multiprocessors);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
@@ -72,6 +77,7 @@ class LinearKernel : public GpuKernel {
     if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
 #endif
     if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+    if (path_.kind == Path::short_k) return launch_linear_short_k(x, w, bias, y, s.m, s.n, s.k, act_, short_k_blocks_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
   }
 
@@ -79,26 +85,34 @@ class LinearKernel : public GpuKernel {
   LinearShape shape_;
   Activation act_;
   Path path_;
+  int64_t short_k_blocks_ = 0;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   std::unique_ptr<BlasLtLinear> blaslt_;
 #endif
 };
 
 // The order is the default choice (the first) and then the alternatives tuning tries. For a narrow
-// output the warp-per-row kernel comes first (one pass over X, the activation fused). On NVIDIA, in
+// output the warp-per-row kernel comes first (one pass over X, the activation fused), then for a
+// short K the short_k kernel - except where TF32 is allowed on NVIDIA, where cuBLASLt's TF32 kernel
+// was faster on DLRM's 16384 x 13 -> 512 (19.8 against 23.0 us on the H100, ncu; in f32 short_k
+// and cuBLASLt took 22.9 and 23.5 us, docs/PERF.md). On NVIDIA, in
 // f32, 3xTF32 comes next where K allows its 16-byte loads (with 4-byte loads cuBLAS is faster, and
 // where TF32 is allowed cuBLAS's TF32 is 3-4x faster: bench/linear_gpu_bench.cpp); then cuBLASLt's
 // first suggestion, our tiled kernel, and cuBLASLt's other suggestions.
 std::vector<Path> paths(const LinearShape& s, bool allow_tf32) {
   std::vector<Path> all;
   if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
+  const bool short_k = s.k <= kShortMaxK;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
+  if (short_k && !allow_tf32) all.push_back({Path::short_k});
   const bool split_first = !allow_tf32 && s.k % 4 == 0;
   if (split_first) all.push_back({Path::split_tf32});
   all.push_back({Path::blaslt});
   if (!split_first) all.push_back({Path::split_tf32});
+  if (short_k && allow_tf32) all.push_back({Path::short_k});
 #else
   (void)allow_tf32;
+  if (short_k) all.push_back({Path::short_k});
 #endif
   all.push_back({Path::tiled});
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
@@ -124,7 +138,8 @@ class LinearOp : public GpuOp {
     const std::vector<Path> available = paths(s, setup.context.allow_tf32);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
-    return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32);
+    return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32,
+                                          setup.device);
   }
 };
 

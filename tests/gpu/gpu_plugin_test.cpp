@@ -581,8 +581,9 @@ TEST_F(Gpu, LinearTakesWAsARunInputInEveryVariant) {
 }
 
 // On NVIDIA a linear's default (first) variant is the f32-accurate 3xTF32 kernel, and cuBLASLt's
-// TF32 where the option allows TF32; with K not a multiple of 4, cuBLASLt's f32 (the 3xTF32
-// kernel would load 4 bytes at a time).
+// TF32 where the option allows TF32; with K not a multiple of 4 (the 3xTF32 kernel would load 4
+// bytes at a time), cuBLASLt's f32; with K at most 32, short_k in f32 and cuBLASLt's TF32 where
+// that is allowed.
 TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
   auto f32 = load_plugin();
   if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
@@ -595,8 +596,13 @@ TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
   };
   EXPECT_EQ(variant_names(*f32, linear(64)).front(), "3xtf32");
   EXPECT_EQ(variant_names(*tf32, linear(64)).front(), "cublaslt");
-  EXPECT_EQ(variant_names(*f32, linear(13)).front(), "cublaslt");
-  const std::vector<std::string> odd = variant_names(*f32, linear(13));
+  EXPECT_EQ(variant_names(*f32, linear(36)).front(), "3xtf32");
+  EXPECT_EQ(variant_names(*f32, linear(37)).front(), "cublaslt");
+  EXPECT_EQ(variant_names(*f32, linear(13)).front(), "short_k");
+  EXPECT_EQ(variant_names(*tf32, linear(13)).front(), "cublaslt");
+  const std::vector<std::string> short_tf32 = variant_names(*tf32, linear(13));
+  EXPECT_EQ(std::count(short_tf32.begin(), short_tf32.end(), "short_k"), 1) << "still offered for tuning";
+  const std::vector<std::string> odd = variant_names(*f32, linear(37));
   EXPECT_EQ(std::count(odd.begin(), odd.end(), "3xtf32"), 1) << "still offered for tuning";
 }
 

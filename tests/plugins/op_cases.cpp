@@ -259,6 +259,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     // A short, unaligned K (a model's dense input: DLRM's 13 features) and K = 32.
     cases.push_back(linear_case(rng, seed, {515, 13, 300, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {70, 32, 65, false, "none"}));
+    cases.push_back(linear_case(rng, seed, {1000, 13, 512, true, "relu"}));  // DLRM's first layer, a partial row block
     // Narrow outputs (a ranking model's logit layer: the GPU's warp_per_row path), 16-byte rows and not.
     cases.push_back(linear_case(rng, seed, {515, 256, 1, true, "sigmoid"}));
     cases.push_back(linear_case(rng, seed, {33, 64, 8, false, "relu"}));
