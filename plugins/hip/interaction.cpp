@@ -259,9 +259,10 @@ constexpr int kTensorCoreMaxFeatures = 32;
 // of 8) as m16n8k8 TF32 tiles of the lower triangle - six tiles for F > 16 - in 3xTF32 (f32
 // precision, tf32_mma.hpp) or, where the user allows TF32, in one pass. A B fragment of Eᵀ is half
 // of an A fragment of E (column g of Eᵀ is row g of E), so each lane reads its fragments of E once.
-// The warp does no idle work and 12-36 mma per sample replace row_per_lane's 351 dots of D FMAs
-// spread unevenly over 27 lanes. Rows are stored D + 4 floats apart: the 8 rows x 4 k slots of a
-// fragment read then fall in 32 different banks.
+// All 32 lanes work on every tile (padding and the diagonal tiles' upper halves are the waste),
+// and 12-36 mma per sample replace row_per_lane's 351 dots of D FMAs spread unevenly over 27
+// lanes. Rows are stored D + 4 floats apart: the 8 rows x 4 k slots of a fragment read then fall
+// in 32 different banks.
 template <int kPasses>
 struct TensorCoreDots {
   static_assert(kPasses == 1 || kPasses == 3, "one TF32 pass, or three for f32 precision");
