@@ -55,7 +55,8 @@ class LinearKernel : public GpuKernel {
  public:
   LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32, const DeviceState& device)
       : shape_(shape), act_(act), path_(path) {
-    if (path.kind == Path::short_k) short_k_blocks_ = linear_short_k_resident_blocks(device.facts().multiprocessors);
+    multiprocessors_ = device.facts().multiprocessors;
+    if (path.kind == Path::short_k) short_k_blocks_ = linear_short_k_resident_blocks(multiprocessors_);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
@@ -76,7 +77,7 @@ class LinearKernel : public GpuKernel {
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
     if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
 #endif
-    if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+    if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, multiprocessors_, t.stream);
     if (path_.kind == Path::short_k) return launch_linear_short_k(x, w, bias, y, s.m, s.n, s.k, act_, short_k_blocks_, t.stream);
     launch_linear_tiled(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
   }
@@ -85,6 +86,7 @@ class LinearKernel : public GpuKernel {
   LinearShape shape_;
   Activation act_;
   Path path_;
+  int multiprocessors_ = 0;
   int64_t short_k_blocks_ = 0;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   std::unique_ptr<BlasLtLinear> blaslt_;

@@ -16,7 +16,8 @@ namespace cagr::gpu {
 constexpr int64_t kNarrowMaxN = 8;  // the dot products a lane accumulates at once, in registers
 
 // X [M, K], W [N, K], bias [N] or nullptr, Y [M, N]; all f32, row-major; 1 <= N <= kNarrowMaxN.
+// `multiprocessors`: the device's SMs, which set how many rows a warp takes.
 void launch_linear_narrow(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
-                          Activation act, hipStream_t stream);
+                          Activation act, int multiprocessors, hipStream_t stream);
 
 }  // namespace cagr::gpu

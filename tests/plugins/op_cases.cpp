@@ -262,6 +262,9 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(linear_case(rng, seed, {1000, 13, 512, true, "relu"}));  // DLRM's first layer, a partial row block
     // Narrow outputs (a ranking model's logit layer: the GPU's warp_per_row path), 16-byte rows and not.
     cases.push_back(linear_case(rng, seed, {515, 256, 1, true, "sigmoid"}));
+    // More rows than a wave of warps on a 132-SM GPU (where the GPU's warp_per_row takes 4 per warp).
+    cases.push_back(linear_case(rng, seed, {9001, 256, 1, true, "sigmoid"}));
+    cases.push_back(linear_case(rng, seed, {8999, 37, 3, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {33, 64, 8, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {9, 37, 2, true, "none"}));
   } else if (op == "relu" || op == "sigmoid") {
