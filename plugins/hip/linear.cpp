@@ -1,10 +1,11 @@
 // linear (OPS.md): the op's checks and variants; the work is done by linear_narrow (every vendor,
-// N <= 8), linear_short_k (every vendor, K <= 32), linear_tiled (every vendor), linear_3xtf32 or
-// linear_blaslt (NVIDIA).
+// N <= 8), linear_short_k (every vendor, K <= 32), linear_tiled (every vendor), linear_wgmma
+// (NVIDIA sm_90), linear_3xtf32 or linear_blaslt (NVIDIA).
 #include <memory>
 #include <string>
 
 #include "activation.hpp"
+#include "device_memory.hpp"
 #include "gpu_op.hpp"
 #include "linear_narrow.hpp"
 #include "linear_short_k.hpp"
@@ -12,6 +13,7 @@
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
 #include "linear_3xtf32.hpp"
 #include "linear_blaslt.hpp"
+#include "linear_wgmma.hpp"
 #endif
 
 namespace cagr::gpu {
@@ -37,31 +39,44 @@ struct LinearShape {
 };
 
 // How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
-// split precision, our tiled kernel, or, for a narrow output, a warp per row, and for a short K
-// the write-bound short_k kernel.
+// split precision (mma.sync, or Hopper's wgmma in blocks of 128 or 256 rows), our tiled kernel,
+// or, for a narrow output, a warp per row, and for a short K the write-bound short_k kernel.
 struct Path {
-  enum Kind { blaslt, split_tf32, tiled, narrow, short_k } kind = tiled;
-  int suggestion = 0;  // cuBLASLt's
+  enum Kind { blaslt, split_tf32, split_tf32_wgmma, tiled, narrow, short_k } kind = tiled;
+  int suggestion = 0;  // cuBLASLt's; for split_tf32_wgmma, the rows of a block
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
     if (kind == short_k) return "short_k";
     if (kind == split_tf32) return "3xtf32";
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+    if (kind == split_tf32_wgmma) return "3xtf32_wgmma_" + std::to_string(suggestion) + "x" + std::to_string(kWgmmaBlockCols);
+#endif
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
 };
 
 class LinearKernel : public GpuKernel {
  public:
-  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32, const DeviceState& device)
+  // `constant_w`: W on the device when it was given at creation, else nullptr.
+  LinearKernel(const LinearShape& shape, Activation act, Path path, bool allow_tf32, const DeviceState& device,
+               const void* constant_w)
       : shape_(shape), act_(act), path_(path) {
     multiprocessors_ = device.facts().multiprocessors;
     if (path.kind == Path::short_k) short_k_blocks_ = linear_short_k_resident_blocks(multiprocessors_);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
+    if (path.kind == Path::split_tf32_wgmma) {
+      split_w_ = DeviceMemory(size_t(linear_wgmma_split_floats(shape.n, shape.k)) * sizeof(float));
+      if (constant_w != nullptr) {  // split once; runs then read only the split copy
+        split_linear_wgmma_weights(static_cast<const float*>(constant_w), shape.n, shape.k, split_data(), nullptr);
+        check(hipStreamSynchronize(nullptr), "splitting linear's W");  // the run's stream does not wait for this one
+        split_is_current_ = true;
+      }
+    }
 #else
-    (void)path, (void)allow_tf32;
+    (void)path, (void)allow_tf32, (void)constant_w;
 #endif
   }
 
@@ -75,7 +90,13 @@ class LinearKernel : public GpuKernel {
     auto* y = static_cast<float*>(t.outputs[0]);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
-    if (path_.kind == Path::split_tf32) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+    if (path_.kind == Path::split_tf32_wgmma && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
+      if (!split_is_current_) split_linear_wgmma_weights(w, s.n, s.k, split_data(), t.stream);  // W may change between runs
+      return launch_linear_wgmma(path_.suggestion, x, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
+    }
+    // (An X that is not 16-byte aligned, a view into another tensor, takes the mma.sync kernel.)
+    if (path_.kind == Path::split_tf32 || path_.kind == Path::split_tf32_wgmma)
+      return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
 #endif
     if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, multiprocessors_, t.stream);
     if (path_.kind == Path::short_k) return launch_linear_short_k(x, w, bias, y, s.m, s.n, s.k, act_, short_k_blocks_, t.stream);
@@ -89,7 +110,10 @@ class LinearKernel : public GpuKernel {
   int multiprocessors_ = 0;
   int64_t short_k_blocks_ = 0;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
+  float* split_data() const { return static_cast<float*>(split_w_.get()); }
   std::unique_ptr<BlasLtLinear> blaslt_;
+  DeviceMemory split_w_;           // W in linear_wgmma's split layout
+  bool split_is_current_ = false;  // W was a constant, split at creation
 #endif
 };
 
@@ -100,20 +124,29 @@ class LinearKernel : public GpuKernel {
 // and cuBLASLt took 22.9 and 23.5 us, docs/PERF.md). On NVIDIA, in
 // f32, 3xTF32 comes next where K allows its 16-byte loads (with 4-byte loads cuBLAS is faster, and
 // where TF32 is allowed cuBLAS's TF32 is 3-4x faster: bench/linear_gpu_bench.cpp); then cuBLASLt's
-// first suggestion, our tiled kernel, and cuBLASLt's other suggestions.
-std::vector<Path> paths(const LinearShape& s, bool allow_tf32) {
+// first suggestion, our tiled kernel, and cuBLASLt's other suggestions. On sm_90, in f32, where N
+// fills a 128-column block, the wgmma kernel (blocks of 128 and of 256 rows) comes before 3xTF32
+// when its blocks fill the device at least once over, after it otherwise.
+std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFacts& device) {
   std::vector<Path> all;
   if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
   const bool short_k = s.k <= kShortMaxK;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   if (short_k && !allow_tf32) all.push_back({Path::short_k});
   const bool split_first = !allow_tf32 && s.k % 4 == 0;
+  const bool wgmma = split_first && s.n >= kWgmmaBlockCols && linear_wgmma_runs_on(device.arch);
+  const bool wgmma_first = wgmma && (s.m + 127) / 128 * ((s.n + kWgmmaBlockCols - 1) / kWgmmaBlockCols) >= device.multiprocessors;
+  auto add_wgmma = [&] {
+    for (int rows : {128, 256}) all.push_back({Path::split_tf32_wgmma, rows});
+  };
+  if (wgmma_first) add_wgmma();
   if (split_first) all.push_back({Path::split_tf32});
+  if (wgmma && !wgmma_first) add_wgmma();
   all.push_back({Path::blaslt});
   if (!split_first) all.push_back({Path::split_tf32});
   if (short_k && allow_tf32) all.push_back({Path::short_k});
 #else
-  (void)allow_tf32;
+  (void)allow_tf32, (void)device;
   if (short_k) all.push_back({Path::short_k});
 #endif
   all.push_back({Path::tiled});
@@ -125,23 +158,23 @@ std::vector<Path> paths(const LinearShape& s, bool allow_tf32) {
 
 class LinearOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&, const cagr_context& context) const override {
+  OpVariants variants(const OpView& op, DeviceState& device, const cagr_context& context) const override {
     const LinearShape s(input_shapes(op), output_shapes(op));
     parse_activation(op.attr_string("activation", "none"), "linear");
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
     OpVariants out;
-    for (const Path& p : paths(s, context.allow_tf32)) out.variants.push_back({p.name(), flops, bytes});
+    for (const Path& p : paths(s, context.allow_tf32, device.facts())) out.variants.push_back({p.name(), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths(s, setup.context.allow_tf32);
+    const std::vector<Path> available = paths(s, setup.context.allow_tf32, setup.device.facts());
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32,
-                                          setup.device);
+                                          setup.device, setup.constants.size() > 1 ? setup.constants[1] : nullptr);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "cp_async.hpp"
 #include "gpu_check.hpp"
 #include "tf32_mma.hpp"
 
@@ -21,30 +22,9 @@ constexpr int kThreads = (kBlockRows / kWarpTile) * (kBlockCols / kWarpTile) * k
 // H100, four stages of 32 at three blocks per SM beat three stages of 32 at four blocks (which
 // spilled at 128 registers) by 10-16%, and stages of 64 (two or three) by as much: 75.7 against
 // 85.0, 83.3 and 84.2 us on 16384 x 512 x 256 (bench/linear_gpu_bench.cpp, one run).
-constexpr int kTileK = 32, kStages = 4, kBlocksPerSm = 3;
+constexpr int kTileK = kSwizzledTileK, kStages = 4, kBlocksPerSm = 3;
 constexpr int kStageFloats = (kBlockRows + kBlockCols) * kTileK;
 constexpr int kSharedBytes = kStages * kStageFloats * int(sizeof(float));
-
-// Where column `col` of tile row `row` lives in shared memory. The row's eight 16-byte chunks are
-// stored with chunk c at c ^ 4 on odd rows: a fragment read (below) has 8 lanes of one phase read
-// chunks 0-3 (or 4-7) of two neighbouring rows, which this places in different banks.
-__device__ __forceinline__ int swizzled(int row, int col) { return row * kTileK + (col ^ (row & 1) << 4); }
-
-// Copies `Bytes` (16 or 4) from global to shared memory without passing through registers; an
-// invalid source (past M, N or K) writes zeros instead, so the edge tiles need no other care.
-template <int Bytes>
-__device__ __forceinline__ void copy_async(float* dst, const float* src, bool valid) {
-  const unsigned shared = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  if constexpr (Bytes == 16)
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared), "l"(src), "r"(valid ? 16 : 0) : "memory");
-  else
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(shared), "l"(src), "r"(valid ? 4 : 0) : "memory");
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int Pending>
-__device__ __forceinline__ void wait_copies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending) : "memory");
-}
 
 // Rows [row0, row0 + Rows) x columns [k0, k0 + kTileK) of a row-major [rows, k] matrix into a
 // shared tile, V floats per copy.

@@ -539,13 +539,13 @@ TEST(GpuOptions, AllowTf32KeepsInteractionWithinTf32Precision) {
 }
 
 // W as a run input rather than a constant (kernels that prepare a constant W once, such as
-// 3xtf32's split, must use each run's W): every variant, two runs with different W and odd sizes
+// 3xtf32_wgmma's split, must use each run's W): every variant, two runs with different W and odd sizes
 // (K = 36: 16-byte loads, K = 37: 4-byte), each within the f32 conformance tolerance of the
 // reference (1e-5 of sum |x w|).
 TEST_F(Gpu, LinearTakesWAsARunInputInEveryVariant) {
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (const int64_t k : {36, 37}) {
-    const int64_t m = 67, n = 45;
+    const int64_t m = 67, n = 131;  // N >= 128: the wgmma kernel (Hopper) is offered too
     OpDesc d("linear");
     d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).input(CAGR_DTYPE_F32, {n});
     d.output(CAGR_DTYPE_F32, {m, n}).attr("activation", "relu");
@@ -604,6 +604,37 @@ TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
   EXPECT_EQ(std::count(short_tf32.begin(), short_tf32.end(), "short_k"), 1) << "still offered for tuning";
   const std::vector<std::string> odd = variant_names(*f32, linear(37));
   EXPECT_EQ(std::count(odd.begin(), odd.end(), "3xtf32"), 1) << "still offered for tuning";
+}
+
+// On Hopper (sm_90) an f32 linear with N >= 128 and K a multiple of 4 also has the wgmma kernel,
+// in blocks of 128 and of 256 rows: first where its 128-row blocks fill every multiprocessor,
+// after the mma.sync 3xtf32 kernel where they do not, and never where TF32 is allowed.
+TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
+  auto f32 = load_plugin();
+  if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
+  if (f32->name() != "cuda") GTEST_SKIP() << "wgmma is NVIDIA's; plugin " << f32->name();
+  auto tf32 = load_plugin({{"allow_tf32", "1"}});
+  const DeviceInfo device = f32->device(0);
+  const bool hopper = device.name.find("H100") != std::string::npos || device.name.find("H200") != std::string::npos;
+  auto linear = [](int64_t m, int64_t n, int64_t k) {
+    OpDesc d("linear");
+    d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).output(CAGR_DTYPE_F32, {m, n});
+    return d;
+  };
+  auto wgmma_count = [](const std::vector<std::string>& names) {
+    return std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.rfind("3xtf32_wgmma_", 0) == 0; });
+  };
+  const std::vector<std::string> filling = variant_names(*f32, linear(128 * int64_t(device.compute_units), 128, 64));
+  const std::vector<std::string> small = variant_names(*f32, linear(256, 256, 64));
+  EXPECT_EQ(wgmma_count(filling), hopper ? 2 : 0) << device.name;
+  EXPECT_EQ(wgmma_count(small), hopper ? 2 : 0) << device.name;
+  EXPECT_EQ(wgmma_count(variant_names(*f32, linear(4096, 127, 64))), 0) << "N below one block";
+  EXPECT_EQ(wgmma_count(variant_names(*f32, linear(4096, 256, 62))), 0) << "K not a multiple of 4";
+  EXPECT_EQ(wgmma_count(variant_names(*tf32, linear(4096, 256, 64))), 0) << "TF32 allowed";
+  if (hopper) {
+    EXPECT_EQ(filling.front(), "3xtf32_wgmma_128x128");
+    EXPECT_EQ(small.front(), "3xtf32");
+  }
 }
 
 TEST_F(Gpu, PropertiesComeFromTheRuntimeAndTheProbe) {

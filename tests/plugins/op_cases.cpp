@@ -267,6 +267,9 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(linear_case(rng, seed, {8999, 37, 3, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {33, 64, 8, false, "relu"}));
     cases.push_back(linear_case(rng, seed, {9, 37, 2, true, "none"}));
+    // wgmma (Hopper): partial blocks of 128 / 256 rows and of 128 columns, a K tail of 4.
+    cases.push_back(linear_case(rng, seed, {300, 516, 257, true, "relu"}));
+    cases.push_back(linear_case(rng, seed, {131, 36, 128, false, "sigmoid"}));
   } else if (op == "relu" || op == "sigmoid") {
     for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
       cases.push_back(unary_case(rng, op.c_str(), dims));

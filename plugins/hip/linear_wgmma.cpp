@@ -1,0 +1,214 @@
+#include "linear_wgmma.hpp"
+
+#include <limits>
+
+#include "cp_async.hpp"
+#include "gpu_check.hpp"
+#include "tf32_mma.hpp"
+
+namespace cagr::gpu {
+namespace {
+
+// A block computes kRows x 128 of Y with one warpgroup (4 warps, 128 threads) per 64 rows; warp w
+// owns rows 16w..16w+15. Each K tile of 32 is four k-slices of 8, and per slice a warpgroup issues
+// three m64n128k8 wgmma (small·big, big·small, big·big) whose A fragment (X) comes from registers
+// and whose B (W's parts) from shared memory.
+constexpr int kGroupThreads = 128;
+constexpr int kTileK = kSwizzledTileK;
+// One part (big or small) of a W tile: 128 columns x 32 k, as core matrices of 8 columns x 4 k
+// (8 rows of 16 bytes, the unit wgmma reads). Core (ki, ni) - ni the 8-column group, ki the 4-slot
+// group of K - sits at (ki * 16 + ni) * 32 floats, so cores adjacent in K are 2 KB apart (the
+// descriptor's leading byte offset) and cores adjacent in N 128 bytes (its stride byte offset).
+constexpr int kCoreFloats = 32, kColumnCores = kWgmmaBlockCols / 8;
+constexpr int kPartFloats = kWgmmaBlockCols * kTileK, kWTileFloats = 2 * kPartFloats;
+constexpr int kStages = 3;
+
+// The kernel is compiled in the sm_90a pass (and in the host pass, which needs only its name); the
+// sm_80 pass compiles a stub that is never launched.
+#if !defined(__CUDA_ARCH__) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define CAGR_WGMMA_PASS 1
+#endif
+
+// A slot permutation makes X's fragments 16-byte reads (as in linear_3xtf32.cpp): over a 16-column
+// step lane t reads columns 4t..4t+3 of its rows, and uses columns 4t + 2h and 4t + 2h + 1 as slots
+// t and t + 4 of slice h. So slot 4·hs + e of slice q holds column 16·(q / 2) + 4e + 2·(q % 2) + hs
+// of the K tile, and the split W is stored in that order.
+__host__ __device__ constexpr int tile_column(int slice, int half_slots, int e) {
+  return 16 * (slice / 2) + 4 * e + 2 * (slice % 2) + half_slots;
+}
+
+#if defined(CAGR_WGMMA_PASS)
+// The 64-bit shared-memory matrix descriptor of wgmma (PTX ISA, "matrix descriptor"): start
+// address, leading (K) and stride (N) byte offsets, all in 16-byte units; no swizzle.
+__device__ __forceinline__ uint64_t descriptor(const float* shared) {
+  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(shared));
+  constexpr uint64_t kLeading = kColumnCores * kCoreFloats * 4, kStride = kCoreFloats * 4;
+  return uint64_t((address & 0x3ffff) >> 4) | (kLeading >> 4) << 16 | (kStride >> 4) << 32;
+}
+
+// wgmma is asynchronous: a fence before its registers are handed over, a commit of what was
+// issued, and a wait before the sums (or A's registers, or the shared tiles) are touched again.
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+
+// d (64 x 128 over the warpgroup; per thread, n8 group j: d[4j], d[4j+1] at row g, columns
+// 8j + 2t, 8j + 2t + 1, and d[4j+2], d[4j+3] at row g + 8) += a b, TF32 inputs.
+__device__ __forceinline__ void wgmma_m64n128k8(float (&d)[64], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                                uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, accumulate, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(1));
+}
+#endif
+
+template <int kGroups>
+__global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
+    linear_wgmma_kernel(const float* __restrict__ x, const float* __restrict__ w_split, const float* __restrict__ bias,
+                        float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
+#if !defined(CAGR_WGMMA_PASS)
+  (void)x, (void)w_split, (void)bias, (void)y, (void)m, (void)n, (void)k, (void)act;
+  __trap();  // never launched: linear_wgmma_runs_on() admits sm_90 only, which the plugin builds as sm_90a
+#else
+  constexpr int kRows = 64 * kGroups, kThreads = kGroups * kGroupThreads;
+  constexpr int kXFloats = kRows * kTileK, kStageFloats = kXFloats + kWTileFloats;
+  extern __shared__ float4 shared_words[];  // float4: the 16-byte alignment cp.async and wgmma need
+  float* shared = reinterpret_cast<float*>(shared_words);
+  constexpr int kWarp = 32, kSlices = kTileK / 8;
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
+  const int g = lane / 4, t = lane % 4, row = warp * 16 + g;
+  const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kWgmmaBlockCols;
+  const int64_t k_tiles = (k + kTileK - 1) / kTileK;
+  const float* w_tiles = w_split + int64_t(blockIdx.x) * k_tiles * kWTileFloats;
+
+  auto load_stage = [&](int64_t kt) {
+    float* stage = shared + kt % kStages * kStageFloats;
+    constexpr int kChunksPerRow = kTileK / 4;
+#pragma unroll
+    for (int i = 0; i < kRows * kChunksPerRow / kThreads; ++i) {
+      const int piece = tid + i * kThreads, r = piece / kChunksPerRow, c = piece % kChunksPerRow * 4;
+      const bool valid = row0 + r < m && kt * kTileK + c < k;
+      copy_async<16>(stage + swizzled(r, c), valid ? x + (row0 + r) * k + kt * kTileK + c : x, valid);
+    }
+    const float* w_tile = w_tiles + kt * kWTileFloats;  // already padded: every chunk is valid
+#pragma unroll
+    for (int i = 0; i < kWTileFloats / 4 / kThreads; ++i) {
+      const int piece = tid + i * kThreads;
+      copy_async<16>(stage + kXFloats + 4 * piece, w_tile + 4 * piece, true);
+    }
+  };
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < k_tiles) load_stage(s);
+    commit_copies();  // empty groups too: the wait below counts groups
+  }
+
+  float acc[64] = {};
+  for (int64_t kt = 0; kt < k_tiles; ++kt) {
+    wait_copies<kStages - 2>();  // tile kt has landed ...
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // ... where wgmma (the async proxy) sees it
+    __syncthreads();  // ... for every thread; and every wgmma of the stage reloaded next has finished
+    if (kt + kStages - 1 < k_tiles) load_stage(kt + kStages - 1);
+    commit_copies();
+    const float* x_tile = shared + kt % kStages * kStageFloats;
+    const float* w_big = x_tile + kXFloats;
+    const float* w_small = w_big + kPartFloats;
+    uint32_t big[2][8], small[2][8];  // per 16-column step: row g's four slots, then row g + 8's
+#pragma unroll
+    for (int step = 0; step < 2; ++step) {
+      split(*reinterpret_cast<const float4*>(x_tile + swizzled(row, 16 * step + 4 * t)),
+            reinterpret_cast<uint32_t(&)[4]>(big[step][0]), reinterpret_cast<uint32_t(&)[4]>(small[step][0]));
+      split(*reinterpret_cast<const float4*>(x_tile + swizzled(row + 8, 16 * step + 4 * t)),
+            reinterpret_cast<uint32_t(&)[4]>(big[step][4]), reinterpret_cast<uint32_t(&)[4]>(small[step][4]));
+    }
+    wgmma_fence();
+#pragma unroll
+    for (int q = 0; q < kSlices; ++q) {
+      const int step = q / 2, p = 2 * (q % 2);
+      const int cores = 2 * q * kColumnCores * kCoreFloats;
+      const uint64_t b_big = descriptor(w_big + cores), b_small = descriptor(w_small + cores);
+      // Small terms first, so that they are not lost by being added last to the big sum.
+      wgmma_m64n128k8(acc, small[step][p], small[step][4 + p], small[step][p + 1], small[step][5 + p], b_big);
+      wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_small);
+      wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_big);
+    }
+    wgmma_commit();
+    wgmma_wait_all();
+  }
+
+#pragma unroll
+  for (int j = 0; j < kColumnCores; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int64_t r = row0 + row + e / 2 * 8, c = col0 + 8 * j + 2 * t + e % 2;
+      if (r < m && c < n) y[r * n + c] = activate(act, acc[4 * j + e] + (bias != nullptr ? bias[c] : 0.f));
+    }
+  }
+#endif
+}
+
+// One thread per (big, small) pair of the split copy, in its order: [column block][K tile][part]
+// [ki][ni][8 rows][4 slots].
+__global__ void split_weights_kernel(const float* __restrict__ w, int64_t n, int64_t k, int64_t k_tiles, int64_t pairs,
+                                     float* __restrict__ split_w) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < pairs; i += int64_t(gridDim.x) * blockDim.x) {
+    const int in_part = int(i % kPartFloats);
+    const int64_t tile = i / kPartFloats;
+    const int e = in_part % 4, r = in_part / 4 % 8, ni = in_part / kCoreFloats % kColumnCores;
+    const int ki = in_part / (kCoreFloats * kColumnCores);
+    const int64_t col = tile / k_tiles * kWgmmaBlockCols + ni * 8 + r;
+    const int64_t kk = tile % k_tiles * kTileK + tile_column(ki / 2, ki % 2, e);
+    const float v = col < n && kk < k ? w[col * k + kk] : 0.f;
+    // big is stored rounded (the unit's truncation then drops nothing); small with +0x1000 so
+    // that the truncation rounds it.
+    const float big = __uint_as_float(tf32_rounded(v) & 0xffffe000u);
+    float* out = split_w + tile * kWTileFloats + in_part;
+    out[0] = big;
+    out[kPartFloats] = __uint_as_float(tf32_rounded(v - big));
+  }
+}
+
+}  // namespace
+
+bool linear_wgmma_runs_on(const std::string& arch) { return arch == "sm_90"; }
+
+int64_t linear_wgmma_split_floats(int64_t n, int64_t k) {
+  return (n + kWgmmaBlockCols - 1) / kWgmmaBlockCols * ((k + kTileK - 1) / kTileK) * kWTileFloats;
+}
+
+void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, float* split, hipStream_t stream) {
+  const int64_t pairs = linear_wgmma_split_floats(n, k) / 2;
+  if (pairs == 0) return;
+  const int threads = 256;
+  const auto blocks = unsigned(std::min<int64_t>((pairs + threads - 1) / threads, 4096));
+  split_weights_kernel<<<blocks, threads, 0, stream>>>(w, n, k, (k + kTileK - 1) / kTileK, pairs, split);
+  check_launch("split_weights_kernel");
+}
+
+void launch_linear_wgmma(int block_rows, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
+                         int64_t n, int64_t k, Activation act, hipStream_t stream) {
+  if (m == 0 || n == 0) return;
+  const int groups = block_rows / 64;
+  const int64_t row_blocks = (m + block_rows - 1) / block_rows, col_blocks = (n + kWgmmaBlockCols - 1) / kWgmmaBlockCols;
+  if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
+    plugin::invalid("linear 3xtf32_wgmma: M = " + std::to_string(m) + " needs more than 65535 blocks of " +
+                    std::to_string(block_rows) + " rows");
+  auto kernel = groups == 4 ? linear_wgmma_kernel<4> : linear_wgmma_kernel<2>;
+  const int shared_bytes = kStages * (block_rows * kTileK + kWTileFloats) * int(sizeof(float));
+  // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
+        "allowing linear_wgmma_kernel its shared memory");
+  kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), groups * kGroupThreads, shared_bytes, stream>>>(
+      x, w_split, bias, y, m, n, k, act);
+  check_launch("linear_wgmma_kernel");
+}
+
+}  // namespace cagr::gpu

@@ -1,0 +1,34 @@
+// linear_wgmma.hpp - linear (Y = act(X Wᵀ + bias)) in f32 by split precision (3xTF32, as
+// linear_3xtf32.hpp) on Hopper's warpgroup matrix instructions (wgmma), which run at about twice
+// the rate of the mma.sync that linear_3xtf32 issues. W is split into its big and small TF32 parts
+// once, ahead of the GEMM (at kernel creation when W is a constant), in the order in which the
+// matrix units read it from shared memory; only X is split while multiplying. NVIDIA sm_90 only
+// (the plugin's sm_90a build): wgmma does not exist on sm_80 and was replaced on sm_100.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "activation.hpp"
+#include "gpu_runtime.h"
+
+namespace cagr::gpu {
+
+// Whether a device of compute architecture `arch` ("sm_90") runs the wgmma kernel.
+bool linear_wgmma_runs_on(const std::string& arch);
+
+// Y columns per block; a layer narrower than this wastes most of each block.
+constexpr int kWgmmaBlockCols = 128;
+
+// Floats of the split copy of an [n, k] W (both parts, zero-padded to whole tiles).
+int64_t linear_wgmma_split_floats(int64_t n, int64_t k);
+
+// Writes W [n, k] (row-major f32) split, into `split` (linear_wgmma_split_floats(n, k) floats).
+void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, float* split, hipStream_t stream);
+
+// X [M, K] with 16-byte aligned rows and K a multiple of 4, W as split above, bias [N] or nullptr,
+// Y [M, N]; `block_rows` (128 or 256: 64 per warpgroup) rows of Y per block.
+void launch_linear_wgmma(int block_rows, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
+                         int64_t n, int64_t k, Activation act, hipStream_t stream);
+
+}  // namespace cagr::gpu
