@@ -17,10 +17,13 @@ b=build-device
 [ -x $b/tools/cagr-run/cagr-run ] ||
   CAGR_DEVICE_TARGETS="cagr_cuda cagr-run cagr-zoo" tools/device-setup.sh build $b -DCAGR_BUILD_OPENCL=OFF > /tmp/ab-build.txt
 tmp=$(mktemp -d)
-cmake --build $b -j16 --target cagr_cuda > /dev/null && cp $b/plugins/libcagr_cuda.so "$tmp/B.so"
+# Each build keeps the plugin's file name in a folder of its own: the manifest's options (allow_tf32)
+# reach a plugin by that name.
+mkdir -p "$tmp/A" "$tmp/B"
+cmake --build $b -j16 --target cagr_cuda > /dev/null && cp $b/plugins/libcagr_cuda.so "$tmp/B/"
 cp "$source_file" "$tmp/current" && cp "$old_copy" "$source_file"
 trap 'cp "$tmp/current" "$source_file"' EXIT  # the tree is put back however the script ends
-cmake --build $b -j16 --target cagr_cuda > /dev/null && cp $b/plugins/libcagr_cuda.so "$tmp/A.so"
+cmake --build $b -j16 --target cagr_cuda > /dev/null && cp $b/plugins/libcagr_cuda.so "$tmp/A/"
 cp "$tmp/current" "$source_file"
 cmake --build $b -j16 --target cagr_cuda > /dev/null  # build-device holds the current tree again
 
@@ -32,7 +35,7 @@ for round in $(seq "$rounds"); do
       manifest=(); [ $precision = tf32 ] && manifest=(--plugin_manifest="$tmp/tf32.xml")
       for batch in ${batches//,/ }; do
         ncu --metrics gpu__time_duration.sum -k "regex:$kernel" --csv $b/tools/cagr-run/cagr-run --model="$tmp/m/model.xml" \
-          --plugins="$tmp/$build.so" --resident_inputs --probe=false "${manifest[@]}" --batch="$batch" --iterations=2 \
+          --plugins="$tmp/$build/libcagr_cuda.so" --resident_inputs --probe=false "${manifest[@]}" --batch="$batch" --iterations=2 \
           --warmup=0 --profile=false --graph_capture=false 2>/dev/null |
           awk -F'","' -v tag="$build $precision $batch" '/gpu__time_duration/ {gsub(/[",]/, "", $NF); print tag, $NF / 1000}'
       done

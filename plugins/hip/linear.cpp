@@ -125,26 +125,38 @@ class LinearKernel : public GpuKernel {
 // f32, 3xTF32 comes next where K allows its 16-byte loads (with 4-byte loads cuBLAS is faster, and
 // where TF32 is allowed cuBLAS's TF32 is 3-4x faster: bench/linear_gpu_bench.cpp); then cuBLASLt's
 // first suggestion, our tiled kernel, and cuBLASLt's other suggestions. On sm_90, in f32, where N
-// fills a 128-column block, the wgmma kernel (blocks of 128 and of 256 rows) comes before 3xTF32
-// when its blocks fill the device at least once over, after it otherwise.
+// fills a 128-column block and K allows 16-byte loads, the wgmma kernel comes too, in blocks of 256
+// and of 128 rows: the first tile whose blocks number at least half the multiprocessors (a block
+// fills one) comes before the mma.sync 3xTF32 kernel, the other after it. On the H100, DLRM's
+// 16384 x 512 -> 256 took 45.6 us in 256-row blocks (128 of them), 50.3 in 128-row blocks and 76.9
+// with mma.sync; at 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md).
 std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFacts& device) {
   std::vector<Path> all;
   if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
   const bool short_k = s.k <= kShortMaxK;
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-  if (short_k && !allow_tf32) all.push_back({Path::short_k});
-  const bool split_first = !allow_tf32 && s.k % 4 == 0;
-  const bool wgmma = split_first && s.n >= kWgmmaBlockCols && linear_wgmma_runs_on(device.arch);
-  const bool wgmma_first = wgmma && (s.m + 127) / 128 * ((s.n + kWgmmaBlockCols - 1) / kWgmmaBlockCols) >= device.multiprocessors;
-  auto add_wgmma = [&] {
-    for (int rows : {128, 256}) all.push_back({Path::split_tf32_wgmma, rows});
-  };
-  if (wgmma_first) add_wgmma();
-  if (split_first) all.push_back({Path::split_tf32});
-  if (wgmma && !wgmma_first) add_wgmma();
-  all.push_back({Path::blaslt});
-  if (!split_first) all.push_back({Path::split_tf32});
-  if (short_k && allow_tf32) all.push_back({Path::short_k});
+  const bool vectors = s.k % 4 == 0;  // the tensor-core kernels' 16-byte loads
+  if (allow_tf32) {
+    all.push_back({Path::blaslt});
+    all.push_back({Path::split_tf32});
+    if (short_k) all.push_back({Path::short_k});
+  } else {
+    if (short_k) all.push_back({Path::short_k});
+    auto fills_half = [&](int rows) {
+      return 2 * ((s.m + rows - 1) / rows) * ((s.n + kWgmmaBlockCols - 1) / kWgmmaBlockCols) >= device.multiprocessors;
+    };
+    std::vector<Path> wgmma;  // the tile whose blocks fill the device better first
+    if (vectors && s.n >= kWgmmaBlockCols && linear_wgmma_runs_on(device.arch)) {
+      for (int rows : {256, 128}) wgmma.push_back({Path::split_tf32_wgmma, rows});
+      if (!fills_half(256)) std::swap(wgmma[0], wgmma[1]);
+    }
+    const size_t wgmma_first = !wgmma.empty() && fills_half(wgmma[0].suggestion) ? 1 : 0;
+    all.insert(all.end(), wgmma.begin(), wgmma.begin() + wgmma_first);
+    if (vectors) all.push_back({Path::split_tf32});
+    all.insert(all.end(), wgmma.begin() + wgmma_first, wgmma.end());
+    all.push_back({Path::blaslt});
+    if (!vectors) all.push_back({Path::split_tf32});
+  }
 #else
   (void)allow_tf32, (void)device;
   if (short_k) all.push_back({Path::short_k});

@@ -15,13 +15,21 @@ namespace {
 // and whose B (W's parts) from shared memory.
 constexpr int kGroupThreads = 128;
 constexpr int kTileK = kSwizzledTileK;
-// One part (big or small) of a W tile: 128 columns x 32 k, as core matrices of 8 columns x 4 k
-// (8 rows of 16 bytes, the unit wgmma reads). Core (ki, ni) - ni the 8-column group, ki the 4-slot
-// group of K - sits at (ki * 16 + ni) * 32 floats, so cores adjacent in K are 2 KB apart (the
-// descriptor's leading byte offset) and cores adjacent in N 128 bytes (its stride byte offset).
-constexpr int kCoreFloats = 32, kColumnCores = kWgmmaBlockCols / 8;
+// One part (big or small) of a W tile: 128 columns x 32 k, one 128-byte row per column, in
+// wgmma's 128-byte swizzle: the row's 16-byte chunk c is stored at c ^ (column % 8), so that the
+// eight columns the matrix unit reads together spread over all banks. A part starts on a 1024-byte
+// boundary (the swizzle's period); columns 8 apart are 1024 bytes apart (the descriptor's stride
+// byte offset).
+constexpr int kRowFloats = kTileK, kChunks = kTileK / 4, kSwizzleAlign = 1024;
 constexpr int kPartFloats = kWgmmaBlockCols * kTileK, kWTileFloats = 2 * kPartFloats;
-constexpr int kStages = 3;
+// Tiles in flight: the one multiplied, the one the previous group of wgmma may still read, and the
+// ones loading (two with 128-row blocks, one with 256, whose X tiles are twice as large).
+template <int kGroups>
+constexpr int kStages = kGroups == 2 ? 4 : 3;
+template <int kGroups>
+constexpr int kStageFloats = 64 * kGroups * kTileK + kWTileFloats;
+template <int kGroups>
+constexpr int kSharedBytes = kStages<kGroups> * kStageFloats<kGroups> * int(sizeof(float)) + kSwizzleAlign;
 
 // The kernel is compiled in the sm_90a pass (and in the host pass, which needs only its name); the
 // sm_80 pass compiles a stub that is never launched.
@@ -31,26 +39,31 @@ constexpr int kStages = 3;
 
 // A slot permutation makes X's fragments 16-byte reads (as in linear_3xtf32.cpp): over a 16-column
 // step lane t reads columns 4t..4t+3 of its rows, and uses columns 4t + 2h and 4t + 2h + 1 as slots
-// t and t + 4 of slice h. So slot 4·hs + e of slice q holds column 16·(q / 2) + 4e + 2·(q % 2) + hs
-// of the K tile, and the split W is stored in that order.
-__host__ __device__ constexpr int tile_column(int slice, int half_slots, int e) {
-  return 16 * (slice / 2) + 4 * e + 2 * (slice % 2) + half_slots;
+// t and t + 4 of slice h. Slice q's eight slots are chunks 2q (slots 0-3) and 2q + 1 (4-7) of a W
+// row, so slot e of chunk c holds column 16·(c / 4) + 4e + 2·(c / 2 % 2) + c % 2 of the K tile,
+// and the split W is stored in that order.
+__host__ __device__ constexpr int tile_column(int chunk, int e) {
+  return 16 * (chunk / 4) + 4 * e + 2 * (chunk / 2 % 2) + chunk % 2;
 }
 
 #if defined(CAGR_WGMMA_PASS)
 // The 64-bit shared-memory matrix descriptor of wgmma (PTX ISA, "matrix descriptor"): start
-// address, leading (K) and stride (N) byte offsets, all in 16-byte units; no swizzle.
-__device__ __forceinline__ uint64_t descriptor(const float* shared) {
-  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(shared));
-  constexpr uint64_t kLeading = kColumnCores * kCoreFloats * 4, kStride = kCoreFloats * 4;
-  return uint64_t((address & 0x3ffff) >> 4) | (kLeading >> 4) << 16 | (kStride >> 4) << 32;
+// address and stride byte offset in 16-byte units, and the 128-byte swizzle (mode 1, bits 62-63;
+// the leading byte offset is unused for it). A k-slice of a part starts 32 bytes into its rows.
+__device__ __forceinline__ uint64_t descriptor(const float* part, int slice) {
+  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(part)) + 32u * unsigned(slice);
+  constexpr uint64_t kStride = 8 * kRowFloats * 4;
+  return uint64_t((address & 0x3ffff) >> 4) | uint64_t(1) << 16 | (kStride >> 4) << 32 | uint64_t(1) << 62;
 }
 
 // wgmma is asynchronous: a fence before its registers are handed over, a commit of what was
 // issued, and a wait before the sums (or A's registers, or the shared tiles) are touched again.
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+template <int Pending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(Pending) : "memory");
+}
 
 // d (64 x 128 over the warpgroup; per thread, n8 group j: d[4j], d[4j+1] at row g, columns
 // 8j + 2t, 8j + 2t + 1, and d[4j+2], d[4j+3] at row g + 8) += a b, TF32 inputs.
@@ -79,11 +92,13 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   (void)x, (void)w_split, (void)bias, (void)y, (void)m, (void)n, (void)k, (void)act;
   __trap();  // never launched: linear_wgmma_runs_on() admits sm_90 only, which the plugin builds as sm_90a
 #else
-  constexpr int kRows = 64 * kGroups, kThreads = kGroups * kGroupThreads;
-  constexpr int kXFloats = kRows * kTileK, kStageFloats = kXFloats + kWTileFloats;
-  extern __shared__ float4 shared_words[];  // float4: the 16-byte alignment cp.async and wgmma need
-  float* shared = reinterpret_cast<float*>(shared_words);
-  constexpr int kWarp = 32, kSlices = kTileK / 8;
+  constexpr int kRows = 64 * kGroups, kThreads = kGroups * kGroupThreads, kXFloats = kRows * kTileK;
+  constexpr int kStageCount = kStages<kGroups>, kStageSize = kStageFloats<kGroups>;
+  extern __shared__ float4 shared_words[];
+  // The stages start on the swizzle's 1024-byte boundary (X tiles are multiples of 1024 bytes).
+  const unsigned misalignment = static_cast<unsigned>(__cvta_generic_to_shared(shared_words)) % kSwizzleAlign;
+  float* shared = reinterpret_cast<float*>(shared_words) + (kSwizzleAlign - misalignment) % kSwizzleAlign / 4;
+  constexpr int kWarp = 32;
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int g = lane / 4, t = lane % 4, row = warp * 16 + g;
   const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kWgmmaBlockCols;
@@ -91,81 +106,95 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   const float* w_tiles = w_split + int64_t(blockIdx.x) * k_tiles * kWTileFloats;
 
   auto load_stage = [&](int64_t kt) {
-    float* stage = shared + kt % kStages * kStageFloats;
-    constexpr int kChunksPerRow = kTileK / 4;
+    float* stage = shared + kt % kStageCount * kStageSize;
 #pragma unroll
-    for (int i = 0; i < kRows * kChunksPerRow / kThreads; ++i) {
-      const int piece = tid + i * kThreads, r = piece / kChunksPerRow, c = piece % kChunksPerRow * 4;
+    for (int i = 0; i < kRows * kChunks / kThreads; ++i) {
+      const int piece = tid + i * kThreads, r = piece / kChunks, c = piece % kChunks * 4;
       const bool valid = row0 + r < m && kt * kTileK + c < k;
       copy_async<16>(stage + swizzled(r, c), valid ? x + (row0 + r) * k + kt * kTileK + c : x, valid);
     }
-    const float* w_tile = w_tiles + kt * kWTileFloats;  // already padded: every chunk is valid
+    const float* w_tile = w_tiles + kt * kWTileFloats;  // already padded and swizzled: a plain copy
 #pragma unroll
     for (int i = 0; i < kWTileFloats / 4 / kThreads; ++i) {
       const int piece = tid + i * kThreads;
       copy_async<16>(stage + kXFloats + 4 * piece, w_tile + 4 * piece, true);
     }
   };
-  for (int s = 0; s < kStages - 1; ++s) {
+  // Tile kt is loaded kStageCount - 2 iterations ahead, into the stage whose last reader, the
+  // group of wgmma issued two iterations back, has finished (see the waits below).
+  constexpr int kAhead = kStageCount - 2;
+  for (int s = 0; s < kAhead; ++s) {
     if (s < k_tiles) load_stage(s);
     commit_copies();  // empty groups too: the wait below counts groups
   }
 
   float acc[64] = {};
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
-    wait_copies<kStages - 2>();  // tile kt has landed ...
+    wait_copies<kAhead - 1>();  // tile kt has landed ...
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // ... where wgmma (the async proxy) sees it
-    __syncthreads();  // ... for every thread; and every wgmma of the stage reloaded next has finished
-    if (kt + kStages - 1 < k_tiles) load_stage(kt + kStages - 1);
+    __syncthreads();  // ... for every thread; and no wgmma of any warpgroup still reads the stage loaded next
+    if (kt + kAhead < k_tiles) load_stage(kt + kAhead);
     commit_copies();
-    const float* x_tile = shared + kt % kStages * kStageFloats;
+    const float* x_tile = shared + kt % kStageCount * kStageSize;
     const float* w_big = x_tile + kXFloats;
     const float* w_small = w_big + kPartFloats;
-    uint32_t big[2][8], small[2][8];  // per 16-column step: row g's four slots, then row g + 8's
+    // Two groups of wgmma per tile, one per 16-column step, each with its own A registers: the
+    // step's group is issued while the previous one still runs, and waited for one group later.
+    uint32_t big[2][8], small[2][8];  // per step: row g's four slots, then row g + 8's
 #pragma unroll
     for (int step = 0; step < 2; ++step) {
       split(*reinterpret_cast<const float4*>(x_tile + swizzled(row, 16 * step + 4 * t)),
             reinterpret_cast<uint32_t(&)[4]>(big[step][0]), reinterpret_cast<uint32_t(&)[4]>(small[step][0]));
       split(*reinterpret_cast<const float4*>(x_tile + swizzled(row + 8, 16 * step + 4 * t)),
             reinterpret_cast<uint32_t(&)[4]>(big[step][4]), reinterpret_cast<uint32_t(&)[4]>(small[step][4]));
-    }
-    wgmma_fence();
+      wgmma_fence();
 #pragma unroll
-    for (int q = 0; q < kSlices; ++q) {
-      const int step = q / 2, p = 2 * (q % 2);
-      const int cores = 2 * q * kColumnCores * kCoreFloats;
-      const uint64_t b_big = descriptor(w_big + cores), b_small = descriptor(w_small + cores);
-      // Small terms first, so that they are not lost by being added last to the big sum.
-      wgmma_m64n128k8(acc, small[step][p], small[step][4 + p], small[step][p + 1], small[step][5 + p], b_big);
-      wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_small);
-      wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_big);
+      for (int q = 2 * step; q < 2 * step + 2; ++q) {
+        const int p = 2 * (q % 2);
+        const uint64_t b_big = descriptor(w_big, q), b_small = descriptor(w_small, q);
+        // Small terms first, so that they are not lost by being added last to the big sum.
+        wgmma_m64n128k8(acc, small[step][p], small[step][4 + p], small[step][p + 1], small[step][5 + p], b_big);
+        wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_small);
+        wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_big);
+      }
+      wgmma_commit();
+      wgmma_wait<1>();  // the previous step's group is done: its registers and (at a tile's end) stage are free
     }
-    wgmma_commit();
-    wgmma_wait_all();
   }
+  wgmma_wait<0>();
 
+  // Each lane holds column pairs (2t, 2t + 1) of each 8-column group, on rows g and g + 8.
+  const bool pairs = n % 2 == 0;  // then a pair is 8-byte aligned
 #pragma unroll
-  for (int j = 0; j < kColumnCores; ++j) {
+  for (int j = 0; j < kWgmmaBlockCols / 8; ++j) {
+    const int64_t c = col0 + 8 * j + 2 * t;
+    const float b0 = bias != nullptr && c < n ? bias[c] : 0.f, b1 = bias != nullptr && c + 1 < n ? bias[c + 1] : 0.f;
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int64_t r = row0 + row + e / 2 * 8, c = col0 + 8 * j + 2 * t + e % 2;
-      if (r < m && c < n) y[r * n + c] = activate(act, acc[4 * j + e] + (bias != nullptr ? bias[c] : 0.f));
+    for (int half = 0; half < 2; ++half) {
+      const int64_t r = row0 + row + 8 * half;
+      if (r >= m) continue;
+      const float v0 = activate(act, acc[4 * j + 2 * half] + b0), v1 = activate(act, acc[4 * j + 2 * half + 1] + b1);
+      if (pairs && c + 1 < n) {
+        *reinterpret_cast<float2*>(y + r * n + c) = make_float2(v0, v1);
+      } else {
+        if (c < n) y[r * n + c] = v0;
+        if (c + 1 < n) y[r * n + c + 1] = v1;
+      }
     }
   }
 #endif
 }
 
 // One thread per (big, small) pair of the split copy, in its order: [column block][K tile][part]
-// [ki][ni][8 rows][4 slots].
+// [column][stored chunk][4 slots], the stored chunk being chunk ^ (column % 8).
 __global__ void split_weights_kernel(const float* __restrict__ w, int64_t n, int64_t k, int64_t k_tiles, int64_t pairs,
                                      float* __restrict__ split_w) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < pairs; i += int64_t(gridDim.x) * blockDim.x) {
     const int in_part = int(i % kPartFloats);
     const int64_t tile = i / kPartFloats;
-    const int e = in_part % 4, r = in_part / 4 % 8, ni = in_part / kCoreFloats % kColumnCores;
-    const int ki = in_part / (kCoreFloats * kColumnCores);
-    const int64_t col = tile / k_tiles * kWgmmaBlockCols + ni * 8 + r;
-    const int64_t kk = tile % k_tiles * kTileK + tile_column(ki / 2, ki % 2, e);
+    const int e = in_part % 4, column = in_part / kRowFloats, chunk = (in_part / 4 % kChunks) ^ (column % 8);
+    const int64_t col = tile / k_tiles * kWgmmaBlockCols + column;
+    const int64_t kk = tile % k_tiles * kTileK + tile_column(chunk, e);
     const float v = col < n && kk < k ? w[col * k + kk] : 0.f;
     // big is stored rounded (the unit's truncation then drops nothing); small with +0x1000 so
     // that the truncation rounds it.
@@ -199,10 +228,10 @@ void launch_linear_wgmma(int block_rows, const float* x, const float* w_split, c
   const int groups = block_rows / 64;
   const int64_t row_blocks = (m + block_rows - 1) / block_rows, col_blocks = (n + kWgmmaBlockCols - 1) / kWgmmaBlockCols;
   if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
-    plugin::invalid("linear 3xtf32_wgmma: M = " + std::to_string(m) + " needs more than 65535 blocks of " +
+    plugin::invalid("linear wgmma: M = " + std::to_string(m) + " needs more than 65535 blocks of " +
                     std::to_string(block_rows) + " rows");
   auto kernel = groups == 4 ? linear_wgmma_kernel<4> : linear_wgmma_kernel<2>;
-  const int shared_bytes = kStages * (block_rows * kTileK + kWTileFloats) * int(sizeof(float));
+  const int shared_bytes = groups == 4 ? kSharedBytes<4> : kSharedBytes<2>;
   // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
   check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
         "allowing linear_wgmma_kernel its shared memory");

@@ -4,6 +4,8 @@
 // once, ahead of the GEMM (at kernel creation when W is a constant), in the order in which the
 // matrix units read it from shared memory; only X is split while multiplying. NVIDIA sm_90 only
 // (the plugin's sm_90a build): wgmma does not exist on sm_80 and was replaced on sm_100.
+// (A one-pass TF32 form was measured too and dropped: 0.60-0.67x of cuBLASLt's TF32 on DLRM's
+// layers, docs/PERF.md.)
 #pragma once
 
 #include <cstdint>

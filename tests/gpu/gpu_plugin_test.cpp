@@ -457,34 +457,40 @@ TEST_F(GpuEmbedding, CapturedGraphReplaysOnNewInputs) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << i;
 }
 
-// allow_tf32=1 may round linear's inputs to TF32 (10 mantissa bits): results stay within that
-// precision of the reference, and without the option the default variant is exact to 1e-5.
+// allow_tf32=1 may round linear's inputs to TF32 (10 mantissa bits): every variant's results stay
+// within that precision of the reference (K = 257: 4-byte loads; K = 260, N = 131: 16-byte loads).
 TEST(GpuOptions, AllowTf32KeepsLinearWithinTf32Precision) {
   auto plugin = load_plugin({{"allow_tf32", "1"}});
   if (plugin->device_count() == 0) GTEST_SKIP() << "no GPU";
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  const int64_t m = 129, k = 257, n = 65;
-  OpDesc d("linear");
-  d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).output(CAGR_DTYPE_F32, {m, n});
-  std::vector<float> x(size_t(m * k)), w(size_t(n * k));
-  for (float& v : x) v = u(rng);
-  for (float& v : w) v = u(rng);
-  auto wc = abi::make_struct<cagr_constant>();
-  wc.input_index = 1;
-  wc.data = w.data();
-  Kernel kernel = plugin->create_kernel(0, d.desc(), 0, {wc});
-  Stream stream = plugin->create_stream(0);
-  Buffer xb = plugin->alloc(0, x.size() * 4), yb = plugin->alloc(0, size_t(m * n) * 4);
-  xb.copy_from_host(stream, x.data(), x.size() * 4);
-  kernel.run(stream, {xb.get()}, {d.inputs()[0]}, {yb.get()}, {d.outputs()[0]});
-  std::vector<float> got(size_t(m * n)), want(size_t(m * n));
-  yb.copy_to_host(stream, got.data(), got.size() * 4);
-  stream.synchronize();
-  std::vector<const void*> in = {x.data(), w.data()};
-  void* out[] = {want.data()};
-  reference::run(d.desc(), in.data(), out);
-  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-3 * std::sqrt(double(k))) << i;
+  for (const auto& [k, n] : {std::pair<int64_t, int64_t>{257, 65}, {260, 131}}) {
+    const int64_t m = 129;
+    OpDesc d("linear");
+    d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).output(CAGR_DTYPE_F32, {m, n});
+    std::vector<float> x(size_t(m * k)), w(size_t(n * k));
+    for (float& v : x) v = u(rng);
+    for (float& v : w) v = u(rng);
+    auto wc = abi::make_struct<cagr_constant>();
+    wc.input_index = 1;
+    wc.data = w.data();
+    std::vector<float> want(size_t(m * n));
+    std::vector<const void*> in = {x.data(), w.data()};
+    void* out[] = {want.data()};
+    reference::run(d.desc(), in.data(), out);
+    for (const Variant& v : plugin->query(0, d.desc()).variants) {
+      Kernel kernel = plugin->create_kernel(0, d.desc(), v.index, {wc});
+      Stream stream = plugin->create_stream(0);
+      Buffer xb = plugin->alloc(0, x.size() * 4), yb = plugin->alloc(0, size_t(m * n) * 4);
+      xb.copy_from_host(stream, x.data(), x.size() * 4);
+      kernel.run(stream, {xb.get()}, {d.inputs()[0]}, {yb.get()}, {d.outputs()[0]});
+      std::vector<float> got(size_t(m * n));
+      yb.copy_to_host(stream, got.data(), got.size() * 4);
+      stream.synchronize();
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 2e-3 * std::sqrt(double(k))) << v.name << " K=" << k << " element " << i;
+    }
+  }
 }
 
 std::vector<std::string> variant_names(Plugin& plugin, OpDesc d) {
@@ -606,9 +612,10 @@ TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
   EXPECT_EQ(std::count(odd.begin(), odd.end(), "3xtf32"), 1) << "still offered for tuning";
 }
 
-// On Hopper (sm_90) an f32 linear with N >= 128 and K a multiple of 4 also has the wgmma kernel,
-// in blocks of 128 and of 256 rows: first where its 128-row blocks fill every multiprocessor,
-// after the mma.sync 3xtf32 kernel where they do not, and never where TF32 is allowed.
+// On Hopper (sm_90) a linear with N >= 128 and K a multiple of 4 also has the wgmma kernels, in
+// blocks of 256 and of 128 rows: in f32 (3xTF32) the first whose blocks number at least half the
+// multiprocessors comes first, and both follow the mma.sync 3xtf32 kernel where neither does; they
+// are not offered where TF32 is allowed (cuBLASLt's TF32 is faster).
 TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
   auto f32 = load_plugin();
   if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
@@ -621,18 +628,22 @@ TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
     d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).output(CAGR_DTYPE_F32, {m, n});
     return d;
   };
-  auto wgmma_count = [](const std::vector<std::string>& names) {
-    return std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.rfind("3xtf32_wgmma_", 0) == 0; });
+  auto count = [](const std::vector<std::string>& names, const std::string& prefix) {
+    return std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
   };
-  const std::vector<std::string> filling = variant_names(*f32, linear(128 * int64_t(device.compute_units), 128, 64));
+  const int64_t half = (device.compute_units + 1) / 2;
+  const std::vector<std::string> large = variant_names(*f32, linear(256 * half, 128, 64));
+  const std::vector<std::string> medium = variant_names(*f32, linear(128 * half, 128, 64));
   const std::vector<std::string> small = variant_names(*f32, linear(256, 256, 64));
-  EXPECT_EQ(wgmma_count(filling), hopper ? 2 : 0) << device.name;
-  EXPECT_EQ(wgmma_count(small), hopper ? 2 : 0) << device.name;
-  EXPECT_EQ(wgmma_count(variant_names(*f32, linear(4096, 127, 64))), 0) << "N below one block";
-  EXPECT_EQ(wgmma_count(variant_names(*f32, linear(4096, 256, 62))), 0) << "K not a multiple of 4";
-  EXPECT_EQ(wgmma_count(variant_names(*tf32, linear(4096, 256, 64))), 0) << "TF32 allowed";
+  const std::vector<std::string> tf32_names = variant_names(*tf32, linear(4096, 256, 64));
+  for (const auto* names : {&large, &medium, &small}) EXPECT_EQ(count(*names, "3xtf32_wgmma_"), hopper ? 2 : 0) << device.name;
+  EXPECT_EQ(count(tf32_names, "3xtf32_wgmma_"), 0) << "TF32 allowed";
+  EXPECT_EQ(tf32_names.front(), "cublaslt");
+  EXPECT_EQ(count(variant_names(*f32, linear(4096, 127, 64)), "3xtf32_wgmma_"), 0) << "N below one block";
+  EXPECT_EQ(count(variant_names(*f32, linear(4096, 256, 62)), "3xtf32_wgmma_"), 0) << "K not a multiple of 4";
   if (hopper) {
-    EXPECT_EQ(filling.front(), "3xtf32_wgmma_128x128");
+    EXPECT_EQ(large.front(), "3xtf32_wgmma_256x128");
+    EXPECT_EQ(medium.front(), "3xtf32_wgmma_128x128");
     EXPECT_EQ(small.front(), "3xtf32");
   }
 }
