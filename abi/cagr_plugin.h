@@ -354,6 +354,9 @@ typedef struct cagr_plugin_api {
 
   cagr_status (*kernel_create)(cagr_context* context, cagr_kernel_create_args* args);
   cagr_status (*kernel_destroy)(cagr_context* context, cagr_kernel* kernel);
+  /* Queues one run on args->stream. A kernel may keep device scratch that every run uses (a GEMM
+   * workspace; a W given at run time rearranged for its kernel), so runs of one kernel must not
+   * overlap: queue them on one stream, or order them with events. */
   cagr_status (*kernel_run)(cagr_context* context, cagr_kernel_run_args* args);
 
   /* Optional (NULL, or CAGR_ERROR_UNSUPPORTED, where the device has no such thing): record the

@@ -112,7 +112,7 @@ class LinearKernel : public GpuKernel {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
   float* split_data() const { return static_cast<float*>(split_w_.get()); }
   std::unique_ptr<BlasLtLinear> blaslt_;
-  DeviceMemory split_w_;           // W in linear_wgmma's split layout
+  DeviceMemory split_w_;           // W in linear_wgmma's split layout (one per kernel: runs do not overlap, cagr_plugin.h)
   bool split_is_current_ = false;  // W was a constant, split at creation
 #endif
 };
