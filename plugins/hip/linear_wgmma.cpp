@@ -169,7 +169,7 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   wgmma_wait<0>();
 
   // Each lane holds column pairs (2t, 2t + 1) of each 8-column group, on rows g and g + 8.
-  const bool pairs = n % 2 == 0;  // then a pair is 8-byte aligned
+  const bool pairs = n % 2 == 0 && reinterpret_cast<uintptr_t>(y) % 8 == 0;  // then a pair is 8-byte aligned
 #pragma unroll
   for (int j = 0; j < kWgmmaBlockCols / 8; ++j) {
     const int64_t c = col0 + 8 * j + 2 * t;
