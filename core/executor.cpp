@@ -216,12 +216,16 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
     const NodeIo io = node_io(n, shapes);
     for (int out : node.outputs) home_[static_cast<size_t>(out)] = target;
+    if (graph_.is_view(n)) {  // runs nothing: its output's storage is its input's
+      if (profiling_) profile_[step].microseconds.push_back(0.0);
+      continue;
+    }
 
     const bool device_timed = profiling_ && profile_[step].device_timed;
     const auto start = std::chrono::steady_clock::now();
     try {
       if (device_timed) node_events_[step].first.record(stream);
-      if (!graph_.is_view(n)) kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
+      kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
       if (device_timed) node_events_[step].second.record(stream);
       if (profiling_ && !device_timed) stream.synchronize();
     } catch (const Error& e) {
@@ -274,7 +278,7 @@ std::vector<HostTensor> Executor::run_bound() {
       profile_.push_back(NodeProfile{node.name, node.op, target.label(), graph_.is_view(n) ? "view (no copy)" : p.variant_name,
                                      {}, device_timed});
       node_events_.emplace_back();
-      if (device_timed)
+      if (device_timed && !graph_.is_view(n))
         node_events_.back() = {target.plugin->create_event(target.device), target.plugin->create_event(target.device)};
     }
   }
@@ -320,7 +324,7 @@ std::vector<HostTensor> Executor::run_bound() {
   }
   if (profiling_) {
     for (size_t step = 0; step < profile_.size(); ++step)
-      if (profile_[step].device_timed)
+      if (profile_[step].device_timed && !graph_.is_view(order_[step]))
         profile_[step].microseconds.push_back(node_events_[step].second.microseconds_since(node_events_[step].first));
   }
   return outputs;
