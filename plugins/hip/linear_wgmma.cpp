@@ -31,8 +31,8 @@ constexpr int kStageFloats = 64 * kGroups * kTileK + kWTileFloats;
 template <int kGroups>
 constexpr int kSharedBytes = kStages<kGroups> * kStageFloats<kGroups> * int(sizeof(float)) + kSwizzleAlign;
 
-// The kernel is compiled in the sm_90a pass (and in the host pass, which needs only its name); the
-// sm_80 pass compiles a stub that is never launched.
+// The kernel is compiled in the sm_90a pass (and in the host pass, which needs only its name); in
+// the sm_80 pass its body is a trap, since the host launches it on sm_90 only.
 #if !defined(__CUDA_ARCH__) || defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define CAGR_WGMMA_PASS 1
 #endif
