@@ -1,6 +1,7 @@
 // linear (OPS.md): the op's checks and variants; the work is done by linear_narrow (every vendor,
 // N <= 8), linear_short_k (every vendor, K <= 32), linear_tiled (every vendor), linear_wgmma
 // (NVIDIA sm_90), linear_3xtf32 or linear_blaslt (NVIDIA).
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -39,16 +40,17 @@ struct LinearShape {
 };
 
 // How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
-// split precision (mma.sync, or Hopper's wgmma in blocks of 128 or 256 rows), our tiled kernel,
-// or, for a narrow output, a warp per row, and for a short K the write-bound short_k kernel.
+// split precision (mma.sync, with K split over 1, 2 or 4 groups of warps, or Hopper's wgmma in
+// blocks of 128 or 256 rows), our tiled kernel, or, for a narrow output, a warp per row, and for a
+// short K the write-bound short_k kernel.
 struct Path {
   enum Kind { blaslt, split_tf32, split_tf32_wgmma, tiled, narrow, short_k } kind = tiled;
-  int suggestion = 0;  // cuBLASLt's; for split_tf32_wgmma, the rows of a block
+  int suggestion = 0;  // cuBLASLt's; for split_tf32_wgmma, the rows of a block; for split_tf32, its K groups (0: one)
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
     if (kind == short_k) return "short_k";
-    if (kind == split_tf32) return "3xtf32";
+    if (kind == split_tf32) return suggestion > 1 ? "3xtf32_ksplit" + std::to_string(suggestion) : "3xtf32";
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (kind == split_tf32_wgmma) return "3xtf32_wgmma_" + std::to_string(suggestion) + "x" + std::to_string(kWgmmaBlockCols);
 #endif
@@ -95,8 +97,9 @@ class LinearKernel : public GpuKernel {
       return launch_linear_wgmma(path_.suggestion, x, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
     }
     // (An X that is not 16-byte aligned, a view into another tensor, takes the mma.sync kernel.)
-    if (path_.kind == Path::split_tf32 || path_.kind == Path::split_tf32_wgmma)
-      return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, t.stream);
+    if (path_.kind == Path::split_tf32_wgmma) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, 1, t.stream);
+    if (path_.kind == Path::split_tf32)
+      return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, std::max(1, path_.suggestion), t.stream);
 #endif
     if (path_.kind == Path::narrow) return launch_linear_narrow(x, w, bias, y, s.m, s.n, s.k, act_, multiprocessors_, t.stream);
     if (path_.kind == Path::short_k) return launch_linear_short_k(x, w, bias, y, s.m, s.n, s.k, act_, short_k_blocks_, t.stream);
@@ -129,7 +132,11 @@ class LinearKernel : public GpuKernel {
 // and of 128 rows: the first tile whose blocks number at least half the multiprocessors (a block
 // fills one) comes before the mma.sync 3xTF32 kernel, the other after it. On the H100, DLRM's
 // 16384 x 512 -> 256 took 45.6 us in 256-row blocks (128 of them), 50.3 in 128-row blocks and 76.9
-// with mma.sync; at 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md).
+// with mma.sync; at 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md). The mma.sync kernel also comes
+// with its K split over 2 or 4 groups of warps in a block (more warps on one tile of Y): where Y's
+// 64 x 64 tiles do not outnumber the SMs, the most groups that leave each group two K tiles go first.
+// On the H100, 2048 x 512 -> 256 (128 tiles) took 13.8 us with 4 groups, 14.5 with 2 and 15.4 with
+// one; 2048 x 368 -> 512 (256 tiles) 22.8-22.9 against 17.9 with one.
 std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFacts& device) {
   std::vector<Path> all;
   if (s.n <= kNarrowMaxN) all.push_back({Path::narrow});
@@ -151,9 +158,20 @@ std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFact
       if (!fills_half(256)) std::swap(wgmma[0], wgmma[1]);
     }
     const size_t wgmma_first = !wgmma.empty() && fills_half(wgmma[0].suggestion) ? 1 : 0;
+    std::vector<Path> mma_sync;  // split_tf32 with 1, 2 or 4 K groups; each group has a K tile at least
+    const int64_t k_tiles = (s.k + 31) / 32, tiles = ((s.m + 63) / 64) * ((s.n + 63) / 64);
+    for (int groups : {1, 2, 4})
+      if (vectors && k_tiles >= groups) mma_sync.push_back({Path::split_tf32, groups});
+    if (tiles <= device.multiprocessors)  // the most groups that leave each two K tiles first
+      for (size_t i = mma_sync.size(); i-- > 1;)
+        if (k_tiles >= 2 * mma_sync[i].suggestion) {
+          std::rotate(mma_sync.begin(), mma_sync.begin() + long(i), mma_sync.begin() + long(i) + 1);
+          break;
+        }
     all.insert(all.end(), wgmma.begin(), wgmma.begin() + wgmma_first);
-    if (vectors) all.push_back({Path::split_tf32});
+    all.insert(all.end(), mma_sync.begin(), mma_sync.begin() + (mma_sync.empty() ? 0 : 1));
     all.insert(all.end(), wgmma.begin() + wgmma_first, wgmma.end());
+    all.insert(all.end(), mma_sync.begin() + (mma_sync.empty() ? 0 : 1), mma_sync.end());
     all.push_back({Path::blaslt});
     if (!vectors) all.push_back({Path::split_tf32});
   }

@@ -16,8 +16,9 @@
 namespace cagr::gpu {
 
 // X [M, K], W [N, K], bias [N] or nullptr, Y [M, N]; all f32, row-major; any M, N, K (rows that
-// are 16-byte aligned with K a multiple of 4 load 16 bytes at a time, others 4).
+// are 16-byte aligned with K a multiple of 4 load 16 bytes at a time, others 4). `k_groups` (1, 2
+// or 4): groups of warps that split K inside a block (linear_3xtf32.cpp says when that pays).
 void launch_linear_3xtf32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
-                          Activation act, hipStream_t stream);
+                          Activation act, int k_groups, hipStream_t stream);
 
 }  // namespace cagr::gpu

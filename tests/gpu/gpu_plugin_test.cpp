@@ -546,11 +546,12 @@ TEST(GpuOptions, AllowTf32KeepsInteractionWithinTf32Precision) {
 
 // W as a run input rather than a constant (kernels that prepare a constant W once, such as
 // 3xtf32_wgmma's split, must use each run's W): every variant, two runs with different W and odd sizes
-// (K = 36: 16-byte loads, K = 37: 4-byte), each within the f32 conformance tolerance of the
-// reference (1e-5 of sum |x w|).
+// (K = 36: 16-byte loads, K = 37: 4-byte, K = 132: five K tiles of 32, the last partial, so that
+// 3xtf32_ksplit4's groups get unequal shares, some only zeros), each within the f32 conformance
+// tolerance of the reference (1e-5 of sum |x w|).
 TEST_F(Gpu, LinearTakesWAsARunInputInEveryVariant) {
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (const int64_t k : {36, 37}) {
+  for (const int64_t k : {36, 37, 132}) {
     const int64_t m = 67, n = 131;  // N >= 128: the wgmma kernel (Hopper) is offered too
     OpDesc d("linear");
     d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {n, k}).input(CAGR_DTYPE_F32, {n});
@@ -610,6 +611,32 @@ TEST(GpuOptions, LinearDefaultVariantFollowsPrecisionAndK) {
   EXPECT_EQ(std::count(short_tf32.begin(), short_tf32.end(), "short_k"), 1) << "still offered for tuning";
   const std::vector<std::string> odd = variant_names(*f32, linear(37));
   EXPECT_EQ(std::count(odd.begin(), odd.end(), "3xtf32"), 1) << "still offered for tuning";
+}
+
+// In f32 on NVIDIA, where Y has no more 64 x 64 tiles than the device has SMs, the 3xTF32 kernel
+// with its K split over the most groups of warps that leave each group two K tiles of 32 comes
+// first; with more tiles, or too short a K, the one-group kernel. The split forms stay offered
+// for tuning wherever each group gets a K tile.
+TEST(GpuOptions, LinearSplitsKWhereYHasFewTiles) {
+  auto f32 = load_plugin();
+  if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
+  if (f32->name() != "cuda") GTEST_SKIP() << "the 3xTF32 kernel is NVIDIA's (mma.sync); plugin " << f32->name();
+  const int64_t sms = f32->device(0).compute_units;
+  auto linear = [](int64_t m, int64_t k) {  // N = 64: one tile wide, below the wgmma kernel's 128
+    OpDesc d("linear");
+    d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {64, k}).output(CAGR_DTYPE_F32, {m, 64});
+    return d;
+  };
+  EXPECT_EQ(variant_names(*f32, linear(64 * sms, 512)).front(), "3xtf32_ksplit4");
+  EXPECT_EQ(variant_names(*f32, linear(64 * sms - 5, 224)).front(), "3xtf32_ksplit2") << "7 K tiles: 4 groups would get one";
+  EXPECT_EQ(variant_names(*f32, linear(64 * sms, 96)).front(), "3xtf32") << "3 K tiles";
+  const std::vector<std::string> many = variant_names(*f32, linear(64 * sms + 1, 512));
+  EXPECT_EQ(many.front(), "3xtf32") << "more tiles than SMs";
+  EXPECT_EQ(std::count(many.begin(), many.end(), "3xtf32_ksplit2"), 1);
+  EXPECT_EQ(std::count(many.begin(), many.end(), "3xtf32_ksplit4"), 1);
+  const std::vector<std::string> short_k = variant_names(*f32, linear(64, 64));
+  EXPECT_EQ(std::count(short_k.begin(), short_k.end(), "3xtf32_ksplit2"), 1) << "2 K tiles: one per group";
+  EXPECT_EQ(std::count(short_k.begin(), short_k.end(), "3xtf32_ksplit4"), 0) << "2 K tiles: not one per group";
 }
 
 // On Hopper (sm_90) a linear with N >= 128 and K a multiple of 4 also has the wgmma kernels, in
