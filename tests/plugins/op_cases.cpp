@@ -150,7 +150,7 @@ Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams&
   std::vector<int64_t> indices;
   for (int64_t t = 0; t < tables; ++t) {
     for (int64_t b = 0; b < p.batch; ++b) {
-      const int64_t len = draw(rng, 0, p.max_pooling);
+      const int64_t len = draw(rng, p.min_pooling, p.max_pooling);
       for (int64_t i = 0; i < len; ++i) indices.push_back(draw(rng, 0, p.rows[t] - 1));
       offsets.push_back(static_cast<int64_t>(indices.size()));
     }
@@ -321,6 +321,8 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dlrm_embedding_case(rng, seed, {{{1031, 127}, 127, 9, 40, I32, I32, false}, true, 3}));
     cases.push_back(dlrm_embedding_case(rng, seed, {{{3, 9}, 16, 5, 0, I32, I32, true}, false, 64}));  // every bag empty
     cases.push_back(dlrm_embedding_case(rng, seed, {{kaggle_rows, 16, 33, 3, I64, I64, false}, false, 4}));  // 367 -> 368
+    // One id per bag, as DLRM's inputs: bag k's id is indices[k], which the GPU kernel loads early.
+    cases.push_back(dlrm_embedding_case(rng, seed, {{kaggle_rows, 16, 33, 1, I32, I64, false, 1}, false, 4}));
   } else if (op == "fm_interaction") {
     cases.push_back(fm_case(rng, 1, 1, 1));
     cases.push_back(fm_case(rng, 17, 27, 16));

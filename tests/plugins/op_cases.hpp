@@ -30,10 +30,11 @@ struct EmbeddingBagParams {
   std::vector<int64_t> rows;  // per table
   int64_t dim = 1;
   int64_t batch = 1;
-  int64_t max_pooling = 1;    // bag lengths are drawn from 0..max_pooling
+  int64_t max_pooling = 1;    // bag lengths are drawn from min_pooling..max_pooling
   cagr_dtype index_dtype = CAGR_DTYPE_I64;
   cagr_dtype offset_dtype = CAGR_DTYPE_I64;
   bool mean = false;
+  int64_t min_pooling = 0;    // 0: bags may be empty
 };
 // Tables are drawn from `table_seed` alone, so cases with equal seed, rows and dim share them.
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p);
