@@ -24,3 +24,21 @@ build_ab() {
   cp "$ab_dir/current" "$source_file"
   cmake --build "$b" -j16 --target cagr_cuda > /dev/null  # $b holds the current tree again
 }
+
+# ab_dlrm_runs ROUNDS BATCHES COMMAND: makes the DLRM Kaggle model ($ab_dir/m/model.xml, cagr-zoo)
+# and calls COMMAND BUILD PRECISION BATCH [--plugin_manifest=...] for each round, build (A, B),
+# precision (f32, tf32: the manifest that sets allow_tf32) and batch, in that nesting.
+ab_dlrm_runs() {
+  local rounds=$1 batches=$2 command=$3 round build precision batch
+  "$b/tools/model_zoo/cagr-zoo" --model=dlrm_kaggle --out="$ab_dir/m/model.xml" > /dev/null
+  echo '<plugins><plugin name="cuda"><option key="allow_tf32" value="1"/></plugin></plugins>' > "$ab_dir/tf32.xml"
+  for round in $(seq "$rounds"); do
+    for build in A B; do
+      for precision in f32 tf32; do
+        local manifest=()
+        [ $precision = tf32 ] && manifest=(--plugin_manifest="$ab_dir/tf32.xml")
+        for batch in ${batches//,/ }; do "$command" $build $precision "$batch" "${manifest[@]}"; done
+      done
+    done
+  done
+}

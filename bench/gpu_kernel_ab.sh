@@ -17,18 +17,11 @@ source_file=$1 old_copy=$2 kernel=$3 batches=$4 rounds=${ROUNDS:-2}
 source bench/ab_builds.sh
 build_ab "$source_file" "$old_copy" cagr_cuda cagr-run cagr-zoo
 
-$b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out="$ab_dir/m/model.xml" > /dev/null
-echo '<plugins><plugin name="cuda"><option key="allow_tf32" value="1"/></plugin></plugins>' > "$ab_dir/tf32.xml"
-for round in $(seq "$rounds"); do
-  for build in A B; do
-    for precision in f32 tf32; do
-      manifest=(); [ $precision = tf32 ] && manifest=(--plugin_manifest="$ab_dir/tf32.xml")
-      for batch in ${batches//,/ }; do
-        ncu --metrics gpu__time_duration.sum -k "regex:$kernel" --csv $b/tools/cagr-run/cagr-run --model="$ab_dir/m/model.xml" \
-          --plugins="$ab_dir/$build/libcagr_cuda.so" --resident_inputs --probe=false "${manifest[@]}" --batch="$batch" --iterations=2 \
-          --warmup=0 --profile=false --graph_capture=false 2>/dev/null |
-          awk -F'","' -v tag="$build $precision $batch" '/gpu__time_duration/ {gsub(/[",]/, "", $NF); print tag, $NF / 1000}'
-      done
-    done
-  done
-done
+# One kernel's time in one build: ncu over a pass without graph replay (kernels launched one by one).
+time_kernel() {
+  ncu --metrics gpu__time_duration.sum -k "regex:$kernel" --csv $b/tools/cagr-run/cagr-run --model="$ab_dir/m/model.xml" \
+    --plugins="$ab_dir/$1/libcagr_cuda.so" --resident_inputs --probe=false "${@:4}" --batch="$3" --iterations=2 \
+    --warmup=0 --profile=false --graph_capture=false 2>/dev/null |
+    awk -F'","' -v tag="$1 $2 $3" '/gpu__time_duration/ {gsub(/[",]/, "", $NF); print tag, $NF / 1000}'
+}
+ab_dlrm_runs "$rounds" "$batches" time_kernel
