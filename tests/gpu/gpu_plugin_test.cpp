@@ -4,7 +4,8 @@
 //    where a GPU is present);
 //  - Gpu.*: 16-bit and u8 row-wise tables against the reference on the dequantised f32 tables,
 //    every embedding_bag variant; out-of-range indices and bad offsets found on the device and
-//    reported at stream_synchronize; graph capture and replay; the allow_tf32 option.
+//    reported at stream_synchronize; graph capture and replay; the allow_tf32 option; every linear
+//    variant with W given at run; which linear variant comes first (precision, K, wgmma, K split).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -531,7 +532,9 @@ TEST(GpuOptions, AllowTf32KeepsInteractionWithinTf32Precision) {
     db.copy_from_host(stream, dense.data(), dense.size() * 4);
     pb.copy_from_host(stream, pooled.data(), pooled.size() * 4);
     const std::vector<std::string> names = variant_names(*plugin, d);
-    if (plugin->name() == "cuda") EXPECT_NE(std::find(names.begin(), names.end(), "tensor_core"), names.end());
+    if (plugin->name() == "cuda") {
+      EXPECT_NE(std::find(names.begin(), names.end(), "tensor_core"), names.end());
+    }
     for (const Variant& v : plugin->query(0, d.desc()).variants) {
       Kernel kernel = plugin->create_kernel(0, d.desc(), v.index, {});
       kernel.run(stream, {db.get(), pb.get()}, d.inputs(), {ob.get()}, {d.outputs()[0]});
