@@ -5,9 +5,9 @@
 # alternating A and B, in f32 and with TF32 allowed, at each batch size: an A/B of one change at the
 # level the targets are measured, without PyTorch's run-to-run swings in the way.
 #
-#   here:   a copy of the source as it was (or with the change switched off) as bench-a.hpp
-#           (untracked, carried along)
-#   there:  bash bench/gpu_model_ab.sh plugins/hip/dependent_launch.hpp bench-a.hpp 2048,16384
+#   here:   git show c6bbf35:plugins/hip/interaction.cpp > bench-a.cpp   (the source as it was, or
+#           with the change switched off; untracked, carried along)
+#   there:  bash bench/gpu_model_ab.sh plugins/hip/interaction.cpp bench-a.cpp 2048,16384
 #
 # Arguments: SOURCE, OLD_COPY, BATCHES (comma-separated); ROUNDS (default 3) and ITERATIONS (passes
 # per run, default 500) in the environment. Needs the tree built by tools/device-setup.sh in

@@ -158,16 +158,15 @@ std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFact
       if (!fills_half(256)) std::swap(wgmma[0], wgmma[1]);
     }
     const size_t wgmma_first = !wgmma.empty() && fills_half(wgmma[0].suggestion) ? 1 : 0;
-    std::vector<Path> mma_sync;  // split_tf32 with 1, 2 or 4 K groups; each group has a K tile at least
-    const int64_t k_tiles = (s.k + 31) / 32, tiles = ((s.m + 63) / 64) * ((s.n + 63) / 64);
-    for (int groups : {1, 2, 4})
-      if (vectors && k_tiles >= groups) mma_sync.push_back({Path::split_tf32, groups});
-    if (tiles <= device.multiprocessors)  // the most groups that leave each two K tiles first
-      for (size_t i = mma_sync.size(); i-- > 1;)
-        if (k_tiles >= 2 * mma_sync[i].suggestion) {
-          std::rotate(mma_sync.begin(), mma_sync.begin() + long(i), mma_sync.begin() + long(i) + 1);
-          break;
-        }
+    std::vector<Path> mma_sync;  // split_tf32 with 1, 2 or 4 K groups, each group with a K tile at least
+    if (vectors) {
+      const int64_t k_tiles = (s.k + 31) / 32, tiles = ((s.m + 63) / 64) * ((s.n + 63) / 64);
+      int first = 1;  // where the tiles do not outnumber the SMs, the most groups that leave each two K tiles
+      if (tiles <= device.multiprocessors) first = k_tiles >= 8 ? 4 : k_tiles >= 4 ? 2 : 1;
+      mma_sync.push_back({Path::split_tf32, first});
+      for (int groups : {1, 2, 4})
+        if (groups != first && k_tiles >= groups) mma_sync.push_back({Path::split_tf32, groups});
+    }
     all.insert(all.end(), wgmma.begin(), wgmma.begin() + wgmma_first);
     all.insert(all.end(), mma_sync.begin(), mma_sync.begin() + (mma_sync.empty() ? 0 : 1));
     all.insert(all.end(), wgmma.begin() + wgmma_first, wgmma.end());

@@ -631,7 +631,7 @@ TEST(GpuOptions, LinearSplitsKWhereYHasFewTiles) {
     return d;
   };
   EXPECT_EQ(variant_names(*f32, linear(64 * sms, 512)).front(), "3xtf32_ksplit4");
-  EXPECT_EQ(variant_names(*f32, linear(64 * sms - 5, 224)).front(), "3xtf32_ksplit2") << "7 K tiles: 4 groups would get one";
+  EXPECT_EQ(variant_names(*f32, linear(64 * sms - 5, 224)).front(), "3xtf32_ksplit2") << "7 K tiles: too few for two in each of 4 groups";
   EXPECT_EQ(variant_names(*f32, linear(64 * sms, 96)).front(), "3xtf32") << "3 K tiles";
   const std::vector<std::string> many = variant_names(*f32, linear(64 * sms + 1, 512));
   EXPECT_EQ(many.front(), "3xtf32") << "more tiles than SMs";
