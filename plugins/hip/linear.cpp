@@ -41,18 +41,19 @@ struct LinearShape {
 
 // How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
 // split precision (mma.sync, with K split over 1, 2 or 4 groups of warps, or Hopper's wgmma in
-// blocks of 128 or 256 rows), our tiled kernel, or, for a narrow output, a warp per row, and for a
+// blocks of 256 x 128, 128 x 128 or 64 x 64), our tiled kernel, or, for a narrow output, a warp per row, and for a
 // short K the write-bound short_k kernel.
 struct Path {
   enum Kind { blaslt, split_tf32, split_tf32_wgmma, tiled, narrow, short_k } kind = tiled;
   int suggestion = 0;  // cuBLASLt's; for split_tf32_wgmma, the rows of a block; for split_tf32, its K groups (0: one)
+  int cols = 0;        // for split_tf32_wgmma, the columns of a block
   std::string name() const {
     if (kind == tiled) return "tiled_64x64";
     if (kind == narrow) return "warp_per_row";
     if (kind == short_k) return "short_k";
     if (kind == split_tf32) return suggestion > 1 ? "3xtf32_ksplit" + std::to_string(suggestion) : "3xtf32";
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
-    if (kind == split_tf32_wgmma) return "3xtf32_wgmma_" + std::to_string(suggestion) + "x" + std::to_string(kWgmmaBlockCols);
+    if (kind == split_tf32_wgmma) return "3xtf32_wgmma_" + std::to_string(suggestion) + "x" + std::to_string(cols);
 #endif
     return suggestion == 0 ? "cublaslt" : "cublaslt_suggestion_" + std::to_string(suggestion);
   }
@@ -70,9 +71,9 @@ class LinearKernel : public GpuKernel {
     if (path.kind == Path::blaslt)
       blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
     if (path.kind == Path::split_tf32_wgmma) {
-      split_w_ = DeviceMemory(size_t(linear_wgmma_split_floats(shape.n, shape.k)) * sizeof(float));
+      split_w_ = DeviceMemory(size_t(linear_wgmma_split_floats(shape.n, shape.k, path.cols)) * sizeof(float));
       if (constant_w != nullptr) {  // split once; runs then read only the split copy
-        split_linear_wgmma_weights(static_cast<const float*>(constant_w), shape.n, shape.k, split_data(), nullptr);
+        split_linear_wgmma_weights(static_cast<const float*>(constant_w), shape.n, shape.k, path.cols, split_data(), nullptr);
         check(hipStreamSynchronize(nullptr), "splitting linear's W");  // the run's stream does not wait for this one
         split_is_current_ = true;
       }
@@ -93,8 +94,8 @@ class LinearKernel : public GpuKernel {
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
     if (path_.kind == Path::split_tf32_wgmma && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
-      if (!split_is_current_) split_linear_wgmma_weights(w, s.n, s.k, split_data(), t.stream);  // W may change between runs
-      return launch_linear_wgmma(path_.suggestion, x, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
+      if (!split_is_current_) split_linear_wgmma_weights(w, s.n, s.k, path_.cols, split_data(), t.stream);  // W may change between runs
+      return launch_linear_wgmma({path_.suggestion, path_.cols}, x, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
     }
     // (An X that is not 16-byte aligned, a view into another tensor, takes the mma.sync kernel.)
     if (path_.kind == Path::split_tf32_wgmma) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, 1, t.stream);
@@ -127,12 +128,13 @@ class LinearKernel : public GpuKernel {
 // and cuBLASLt took 22.9 and 23.5 us, docs/PERF.md). On NVIDIA, in
 // f32, 3xTF32 comes next where K allows its 16-byte loads (with 4-byte loads cuBLAS is faster, and
 // where TF32 is allowed cuBLAS's TF32 is 3-4x faster: bench/linear_gpu_bench.cpp); then cuBLASLt's
-// first suggestion, our tiled kernel, and cuBLASLt's other suggestions. On sm_90, in f32, where N
-// fills a 128-column block and K allows 16-byte loads, the wgmma kernel comes too, in blocks of 256
-// and of 128 rows: the first tile whose blocks number at least half the multiprocessors (a block
-// fills one) comes before the mma.sync 3xTF32 kernel, the other after it. On the H100, DLRM's
-// 16384 x 512 -> 256 took 45.6 us in 256-row blocks (128 of them), 50.3 in 128-row blocks and 76.9
-// with mma.sync; at 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md). The mma.sync kernel also comes
+// first suggestion, our tiled kernel, and cuBLASLt's other suggestions. On sm_90, in f32, where K
+// allows 16-byte loads, the wgmma kernel comes too, in each of its blocks (256 x 128, 128 x 128,
+// 64 x 64) that N fills: the largest whose blocks number at least half the multiprocessors comes
+// before the mma.sync 3xTF32 kernel, the others after it. On the H100, DLRM's 16384 x 512 -> 256
+// took 45.6 us in 256-row blocks (128 of them), 50.3 in 128-row blocks and 76.9 with mma.sync; at
+// 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md), too few blocks of 128 rows to fill the device,
+// hence the 64 x 64 block. The mma.sync kernel also comes
 // with its K split over 2 or 4 groups of warps in a block (more warps on one tile of Y): where Y's
 // 64 x 64 tiles do not outnumber the SMs, the most groups that leave each group two K tiles go first.
 // On the H100, 2048 x 512 -> 256 (128 tiles) took 13.8 us with 4 groups, 14.5 with 2 and 15.4 with
@@ -149,15 +151,16 @@ std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFact
     if (short_k) all.push_back({Path::short_k});
   } else {
     if (short_k) all.push_back({Path::short_k});
-    auto fills_half = [&](int rows) {
-      return 2 * ((s.m + rows - 1) / rows) * ((s.n + kWgmmaBlockCols - 1) / kWgmmaBlockCols) >= device.multiprocessors;
+    auto fills_half = [&](const Path& p) {
+      return 2 * ((s.m + p.suggestion - 1) / p.suggestion) * ((s.n + p.cols - 1) / p.cols) >= device.multiprocessors;
     };
-    std::vector<Path> wgmma;  // the tile whose blocks fill the device better first
-    if (vectors && s.n >= kWgmmaBlockCols && linear_wgmma_runs_on(device.arch)) {
-      for (int rows : {256, 128}) wgmma.push_back({Path::split_tf32_wgmma, rows});
-      if (!fills_half(256)) std::swap(wgmma[0], wgmma[1]);
-    }
-    const size_t wgmma_first = !wgmma.empty() && fills_half(wgmma[0].suggestion) ? 1 : 0;
+    std::vector<Path> wgmma;  // the largest tile that fills half the device first
+    if (vectors && linear_wgmma_runs_on(device.arch))
+      for (const WgmmaTile& tile : kWgmmaTiles)
+        if (s.n >= tile.cols) wgmma.push_back({Path::split_tf32_wgmma, tile.rows, tile.cols});
+    const auto filling = std::find_if(wgmma.begin(), wgmma.end(), fills_half);
+    if (filling != wgmma.end()) std::rotate(wgmma.begin(), filling, filling + 1);
+    const size_t wgmma_first = filling != wgmma.end() ? 1 : 0;
     std::vector<Path> mma_sync;  // split_tf32 with 1, 2 or 4 K groups, each group with a K tile at least
     if (vectors) {
       const int64_t k_tiles = (s.k + 31) / 32, tiles = ((s.m + 63) / 64) * ((s.n + 63) / 64);

@@ -9,27 +9,29 @@
 namespace cagr::gpu {
 namespace {
 
-// A block computes kRows x 128 of Y with one warpgroup (4 warps, 128 threads) per 64 rows; warp w
-// owns rows 16w..16w+15. Each K tile of 32 is four k-slices of 8, and per slice a warpgroup issues
-// three m64n128k8 wgmma (small·big, big·small, big·big) whose A fragment (X) comes from registers
-// and whose B (W's parts) from shared memory.
+// A block computes kRows x kCols of Y (kCols: 128, or 64 where a layer at a small batch would
+// otherwise give too few blocks to fill the device) with one warpgroup (4 warps, 128 threads) per
+// 64 rows; warp w owns rows 16w..16w+15. Each K tile of 32 is four k-slices of 8, and per slice a
+// warpgroup issues three m64nNk8 wgmma (small·big, big·small, big·big) whose A fragment (X) comes
+// from registers and whose B (W's parts) from shared memory.
 constexpr int kGroupThreads = 128;
 constexpr int kTileK = kSwizzledTileK;
-// One part (big or small) of a W tile: 128 columns x 32 k, one 128-byte row per column, in
+// One part (big or small) of a W tile: kCols columns x 32 k, one 128-byte row per column, in
 // wgmma's 128-byte swizzle: the row's 16-byte chunk c is stored at c ^ (column % 8), so that the
 // eight columns the matrix unit reads together spread over all banks. A part starts on a 1024-byte
 // boundary (the swizzle's period); columns 8 apart are 1024 bytes apart (the descriptor's stride
 // byte offset).
 constexpr int kRowFloats = kTileK, kChunks = kTileK / 4, kSwizzleAlign = 1024;
-constexpr int kPartFloats = kWgmmaBlockCols * kTileK, kWTileFloats = 2 * kPartFloats;
+constexpr int part_floats(int cols) { return cols * kTileK; }
+constexpr int w_tile_floats(int cols) { return 2 * part_floats(cols); }
 // Tiles in flight: the one multiplied, the one the previous group of wgmma may still read, and the
-// ones loading (two with 128-row blocks, one with 256, whose X tiles are twice as large).
+// ones loading (two with blocks of 64 or 128 rows, one with 256, whose X tiles are twice as large).
 template <int kGroups>
-constexpr int kStages = kGroups == 2 ? 4 : 3;
-template <int kGroups>
-constexpr int kStageFloats = 64 * kGroups * kTileK + kWTileFloats;
-template <int kGroups>
-constexpr int kSharedBytes = kStages<kGroups> * kStageFloats<kGroups> * int(sizeof(float)) + kSwizzleAlign;
+constexpr int kStages = kGroups == 4 ? 3 : 4;
+template <int kGroups, int kCols>
+constexpr int kStageFloats = 64 * kGroups * kTileK + w_tile_floats(kCols);
+template <int kGroups, int kCols>
+constexpr int kSharedBytes = kStages<kGroups> * kStageFloats<kGroups, kCols> * int(sizeof(float)) + kSwizzleAlign;
 
 // The kernel is compiled in the sm_90a pass (and in the host pass, which needs only its name); in
 // the sm_80 pass its body is a trap, since the host launches it on sm_90 only.
@@ -87,9 +89,35 @@ __device__ __forceinline__ void wgmma_m64n128k8(float (&d)[64], uint32_t a0, uin
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(1));
 }
+
+// The same over 64 columns (32 sums per thread).
+__device__ __forceinline__ void wgmma_m64n64k8(float (&d)[32], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                               uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "{%32, %33, %34, %35}, %36, accumulate, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(1));
+}
+
+// d += a b over the block's kCols columns.
+template <int kCols>
+__device__ __forceinline__ void wgmma_tile(float (&d)[kCols / 2], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                           uint64_t b) {
+  if constexpr (kCols == 128)
+    wgmma_m64n128k8(d, a0, a1, a2, a3, b);
+  else
+    wgmma_m64n64k8(d, a0, a1, a2, a3, b);
+}
 #endif
 
-template <int kGroups>
+template <int kGroups, int kCols>
 __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
     linear_wgmma_kernel(const float* __restrict__ x, const float* __restrict__ w_split, const float* __restrict__ bias,
                         float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
@@ -98,7 +126,8 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   __trap();  // never launched: linear_wgmma_runs_on() admits sm_90 only, which the plugin builds as sm_90a
 #else
   constexpr int kRows = 64 * kGroups, kThreads = kGroups * kGroupThreads, kXFloats = kRows * kTileK;
-  constexpr int kStageCount = kStages<kGroups>, kStageSize = kStageFloats<kGroups>;
+  constexpr int kStageCount = kStages<kGroups>, kStageSize = kStageFloats<kGroups, kCols>;
+  constexpr int kWTileFloats = w_tile_floats(kCols), kPartFloats = part_floats(kCols);
   extern __shared__ float4 shared_words[];
   // The stages start on the swizzle's 1024-byte boundary (X tiles are multiples of 1024 bytes).
   const unsigned misalignment = static_cast<unsigned>(__cvta_generic_to_shared(shared_words)) % kSwizzleAlign;
@@ -106,7 +135,7 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   constexpr int kWarp = 32;
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int g = lane / 4, t = lane % 4, row = warp * 16 + g;
-  const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kWgmmaBlockCols;
+  const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kCols;
   const int64_t k_tiles = (k + kTileK - 1) / kTileK;
   const float* w_tiles = w_split + int64_t(blockIdx.x) * k_tiles * kWTileFloats;
 
@@ -133,7 +162,7 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
     commit_copies();  // empty groups too: the wait below counts groups
   }
 
-  float acc[64] = {};
+  float acc[kCols / 2] = {};
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
     wait_copies<kAhead - 1>();  // tile kt has landed ...
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // ... where wgmma (the async proxy) sees it
@@ -158,9 +187,9 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
         const int p = 2 * (q % 2);
         const uint64_t b_big = descriptor(w_big, q), b_small = descriptor(w_small, q);
         // Small terms first, so that they are not lost by being added last to the big sum.
-        wgmma_m64n128k8(acc, small[step][p], small[step][4 + p], small[step][p + 1], small[step][5 + p], b_big);
-        wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_small);
-        wgmma_m64n128k8(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_big);
+        wgmma_tile<kCols>(acc, small[step][p], small[step][4 + p], small[step][p + 1], small[step][5 + p], b_big);
+        wgmma_tile<kCols>(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_small);
+        wgmma_tile<kCols>(acc, big[step][p], big[step][4 + p], big[step][p + 1], big[step][5 + p], b_big);
       }
       wgmma_commit();
       wgmma_wait<1>();  // the previous step's group is done: its registers and (at a tile's end) stage are free
@@ -171,7 +200,7 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
   // Each lane holds column pairs (2t, 2t + 1) of each 8-column group, on rows g and g + 8.
   const bool pairs = n % 2 == 0 && reinterpret_cast<uintptr_t>(y) % 8 == 0;  // then a pair is 8-byte aligned
 #pragma unroll
-  for (int j = 0; j < kWgmmaBlockCols / 8; ++j) {
+  for (int j = 0; j < kCols / 8; ++j) {
     const int64_t c = col0 + 8 * j + 2 * t;
     const float b0 = bias != nullptr && c < n ? bias[c] : 0.f, b1 = bias != nullptr && c + 1 < n ? bias[c + 1] : 0.f;
 #pragma unroll
@@ -192,21 +221,22 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
 
 // One thread per (big, small) pair of the split copy, in its order: [column block][K tile][part]
 // [column][stored chunk][4 slots], the stored chunk being chunk ^ (column % 8).
-__global__ void split_weights_kernel(const float* __restrict__ w, int64_t n, int64_t k, int64_t k_tiles, int64_t pairs,
-                                     float* __restrict__ split_w) {
+__global__ void split_weights_kernel(const float* __restrict__ w, int64_t n, int64_t k, int cols, int64_t k_tiles,
+                                     int64_t pairs, float* __restrict__ split_w) {
+  const int part = part_floats(cols);
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < pairs; i += int64_t(gridDim.x) * blockDim.x) {
-    const int in_part = int(i % kPartFloats);
-    const int64_t tile = i / kPartFloats;
+    const int in_part = int(i % part);
+    const int64_t tile = i / part;
     const int e = in_part % 4, column = in_part / kRowFloats, chunk = (in_part / 4 % kChunks) ^ (column % 8);
-    const int64_t col = tile / k_tiles * kWgmmaBlockCols + column;
+    const int64_t col = tile / k_tiles * cols + column;
     const int64_t kk = tile % k_tiles * kTileK + tile_column(chunk, e);
     const float v = col < n && kk < k ? w[col * k + kk] : 0.f;
     // big is stored rounded (the unit's truncation then drops nothing); small with +0x1000 so
     // that the truncation rounds it.
     const float big = __uint_as_float(tf32_rounded(v) & 0xffffe000u);
-    float* out = split_w + tile * kWTileFloats + in_part;
+    float* out = split_w + tile * w_tile_floats(cols) + in_part;
     out[0] = big;
-    out[kPartFloats] = __uint_as_float(tf32_rounded(v - big));
+    out[part] = __uint_as_float(tf32_rounded(v - big));
   }
 }
 
@@ -214,35 +244,38 @@ __global__ void split_weights_kernel(const float* __restrict__ w, int64_t n, int
 
 bool linear_wgmma_runs_on(const std::string& arch) { return arch == "sm_90"; }
 
-int64_t linear_wgmma_split_floats(int64_t n, int64_t k) {
-  return (n + kWgmmaBlockCols - 1) / kWgmmaBlockCols * ((k + kTileK - 1) / kTileK) * kWTileFloats;
+int64_t linear_wgmma_split_floats(int64_t n, int64_t k, int cols) {
+  return (n + cols - 1) / cols * ((k + kTileK - 1) / kTileK) * w_tile_floats(cols);
 }
 
-void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, float* split, hipStream_t stream) {
-  const int64_t pairs = linear_wgmma_split_floats(n, k) / 2;
+void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, int cols, float* split, hipStream_t stream) {
+  const int64_t pairs = linear_wgmma_split_floats(n, k, cols) / 2;
   if (pairs == 0) return;
   const int threads = 256;
   const auto blocks = unsigned(std::min<int64_t>((pairs + threads - 1) / threads, 4096));
-  split_weights_kernel<<<blocks, threads, 0, stream>>>(w, n, k, (k + kTileK - 1) / kTileK, pairs, split);
+  split_weights_kernel<<<blocks, threads, 0, stream>>>(w, n, k, cols, (k + kTileK - 1) / kTileK, pairs, split);
   check_launch("split_weights_kernel");
 }
 
-void launch_linear_wgmma(int block_rows, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
+void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
                          int64_t n, int64_t k, Activation act, hipStream_t stream) {
   if (m == 0 || n == 0) return;
-  const int groups = block_rows / 64;
-  const int64_t row_blocks = (m + block_rows - 1) / block_rows, col_blocks = (n + kWgmmaBlockCols - 1) / kWgmmaBlockCols;
+  const int64_t row_blocks = (m + tile.rows - 1) / tile.rows, col_blocks = (n + tile.cols - 1) / tile.cols;
   if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
     plugin::invalid("linear wgmma: M = " + std::to_string(m) + " needs more than 65535 blocks of " +
-                    std::to_string(block_rows) + " rows");
-  auto kernel = groups == 4 ? linear_wgmma_kernel<4> : linear_wgmma_kernel<2>;
-  const int shared_bytes = groups == 4 ? kSharedBytes<4> : kSharedBytes<2>;
-  // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
-        "allowing linear_wgmma_kernel its shared memory");
-  kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), groups * kGroupThreads, shared_bytes, stream>>>(
-      x, w_split, bias, y, m, n, k, act);
-  check_launch("linear_wgmma_kernel");
+                    std::to_string(tile.rows) + " rows");
+  auto launch = [&](auto kernel, int groups, int shared_bytes) {
+    // Above 48 KB of shared memory a kernel must ask; not a stream operation, so legal while capturing.
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
+          "allowing linear_wgmma_kernel its shared memory");
+    kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), groups * kGroupThreads, shared_bytes, stream>>>(
+        x, w_split, bias, y, m, n, k, act);
+    check_launch("linear_wgmma_kernel");
+  };
+  if (tile.rows == 256 && tile.cols == 128) return launch(linear_wgmma_kernel<4, 128>, 4, kSharedBytes<4, 128>);
+  if (tile.rows == 128 && tile.cols == 128) return launch(linear_wgmma_kernel<2, 128>, 2, kSharedBytes<2, 128>);
+  if (tile.rows == 64 && tile.cols == 64) return launch(linear_wgmma_kernel<1, 64>, 1, kSharedBytes<1, 64>);
+  plugin::invalid("linear wgmma: no kernel for blocks of " + std::to_string(tile.rows) + " x " + std::to_string(tile.cols));
 }
 
 }  // namespace cagr::gpu

@@ -19,18 +19,24 @@ namespace cagr::gpu {
 // Whether a device of compute architecture `arch` ("sm_90") runs the wgmma kernel.
 bool linear_wgmma_runs_on(const std::string& arch);
 
-// Y columns per block; a layer narrower than this wastes most of each block.
-constexpr int kWgmmaBlockCols = 128;
+// The blocks the kernel comes in, rows x columns of Y: 256 x 128 and 128 x 128 for large batches,
+// 64 x 64 where a layer at a small batch would give too few larger blocks to fill the device.
+struct WgmmaTile {
+  int rows, cols;
+};
+inline constexpr WgmmaTile kWgmmaTiles[] = {{256, 128}, {128, 128}, {64, 64}};
 
-// Floats of the split copy of an [n, k] W (both parts, zero-padded to whole tiles).
-int64_t linear_wgmma_split_floats(int64_t n, int64_t k);
+// Floats of the split copy of an [n, k] W for blocks `cols` wide (both parts, zero-padded to whole
+// tiles).
+int64_t linear_wgmma_split_floats(int64_t n, int64_t k, int cols);
 
-// Writes W [n, k] (row-major f32) split, into `split` (linear_wgmma_split_floats(n, k) floats).
-void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, float* split, hipStream_t stream);
+// Writes W [n, k] (row-major f32) split for blocks `cols` wide, into `split`
+// (linear_wgmma_split_floats(n, k, cols) floats).
+void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, int cols, float* split, hipStream_t stream);
 
-// X [M, K] with 16-byte aligned rows and K a multiple of 4, W as split above, bias [N] or nullptr,
-// Y [M, N]; `block_rows` (128 or 256: 64 per warpgroup) rows of Y per block.
-void launch_linear_wgmma(int block_rows, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
+// X [M, K] with 16-byte aligned rows and K a multiple of 4, W as split above for `tile.cols`, bias
+// [N] or nullptr, Y [M, N]; `tile` one of kWgmmaTiles.
+void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
                          int64_t n, int64_t k, Activation act, hipStream_t stream);
 
 }  // namespace cagr::gpu

@@ -625,9 +625,9 @@ TEST(GpuOptions, LinearSplitsKWhereYHasFewTiles) {
   if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
   if (f32->name() != "cuda") GTEST_SKIP() << "the 3xTF32 kernel is NVIDIA's (mma.sync); plugin " << f32->name();
   const int64_t sms = f32->device(0).compute_units;
-  auto linear = [](int64_t m, int64_t k) {  // N = 64: one tile wide, below the wgmma kernel's 128
+  auto linear = [](int64_t m, int64_t k) {  // N = 48: one tile wide, narrower than any wgmma block
     OpDesc d("linear");
-    d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {64, k}).output(CAGR_DTYPE_F32, {m, 64});
+    d.input(CAGR_DTYPE_F32, {m, k}).input(CAGR_DTYPE_F32, {48, k}).output(CAGR_DTYPE_F32, {m, 48});
     return d;
   };
   EXPECT_EQ(variant_names(*f32, linear(64 * sms, 512)).front(), "3xtf32_ksplit4");
@@ -642,10 +642,10 @@ TEST(GpuOptions, LinearSplitsKWhereYHasFewTiles) {
   EXPECT_EQ(std::count(short_k.begin(), short_k.end(), "3xtf32_ksplit4"), 0) << "2 K tiles: not one per group";
 }
 
-// On Hopper (sm_90) a linear with N >= 128 and K a multiple of 4 also has the wgmma kernels, in
-// blocks of 256 and of 128 rows: in f32 (3xTF32) the first whose blocks number at least half the
-// multiprocessors comes first, and both follow the mma.sync 3xtf32 kernel where neither does; they
-// are not offered where TF32 is allowed (cuBLASLt's TF32 is faster).
+// On Hopper (sm_90) a linear with K a multiple of 4 also has the wgmma kernels, in blocks of 256 x
+// 128 and 128 x 128 where N >= 128 and of 64 x 64 where N >= 64: in f32 (3xTF32) the largest whose
+// blocks number at least half the multiprocessors comes first, and all follow the mma.sync 3xtf32
+// kernel where none does; they are not offered where TF32 is allowed (cuBLASLt's TF32 is faster).
 TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
   auto f32 = load_plugin();
   if (f32->device_count() == 0) GTEST_SKIP() << "no GPU";
@@ -665,16 +665,19 @@ TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
   const int64_t half = (device.compute_units + 1) / 2;
   const std::vector<std::string> large = variant_names(*f32, linear(256 * half, 128, 64));
   const std::vector<std::string> medium = variant_names(*f32, linear(128 * half, 128, 64));
+  const std::vector<std::string> narrow = variant_names(*f32, linear(64 * half, 64, 64));
   const std::vector<std::string> small = variant_names(*f32, linear(256, 256, 64));
   const std::vector<std::string> tf32_names = variant_names(*tf32, linear(4096, 256, 64));
-  for (const auto* names : {&large, &medium, &small}) EXPECT_EQ(count(*names, "3xtf32_wgmma_"), hopper ? 2 : 0) << device.name;
+  for (const auto* names : {&large, &medium, &small}) EXPECT_EQ(count(*names, "3xtf32_wgmma_"), hopper ? 3 : 0) << device.name;
+  EXPECT_EQ(count(narrow, "3xtf32_wgmma_"), hopper ? 1 : 0) << "N = 64: the 64 x 64 block only";
   EXPECT_EQ(count(tf32_names, "3xtf32_wgmma_"), 0) << "TF32 allowed";
   EXPECT_EQ(tf32_names.front(), "cublaslt");
-  EXPECT_EQ(count(variant_names(*f32, linear(4096, 127, 64)), "3xtf32_wgmma_"), 0) << "N below one block";
+  EXPECT_EQ(count(variant_names(*f32, linear(4096, 63, 64)), "3xtf32_wgmma_"), 0) << "N below one block";
   EXPECT_EQ(count(variant_names(*f32, linear(4096, 256, 62)), "3xtf32_wgmma_"), 0) << "K not a multiple of 4";
   if (hopper) {
     EXPECT_EQ(large.front(), "3xtf32_wgmma_256x128");
     EXPECT_EQ(medium.front(), "3xtf32_wgmma_128x128");
+    EXPECT_EQ(narrow.front(), "3xtf32_wgmma_64x64");
     EXPECT_EQ(small.front(), "3xtf32");
   }
 }
