@@ -15,7 +15,7 @@ packages=(
   opencl-headers ocl-icd-opencl-dev pocl-opencl-icd  # OpenCL plugin; PoCL runs it on the CPU
   hipcc libamdhip64-dev  # HIP plugin for AMD GPUs (compiled in CI, no GPU needed)
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX import
-  python3
+  python3 python3-numpy  # numpy: the tests' .npz checks (tests/onnx/check_outputs.py, Npz.*), never the runtime
 )
 
 missing=()
@@ -32,3 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all packages present"
 fi
+
+# The tests run the first python3 on PATH, which may not be Debian's (pyenv, a virtual
+# environment): give that one numpy too, from the package registry.
+python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
