@@ -385,13 +385,15 @@ TEST_F(GpuEmbedding, DecreasingOffsetsAreReported) {
   EmbeddingProblem p(rng_, 8, 8, {30}, CAGR_DTYPE_F32, 6);
   p.offsets[4] = p.offsets[5] + 1;  // offsets[4] > offsets[5]
   OpDesc d = p.op(p.dtype, false);
-  Kernel kernel = plugin_->create_kernel(0, d.desc(), 0, table_constants(p));
-  try {
-    run(kernel, d, p);
-    ADD_FAILURE() << "no error for decreasing offsets";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << e.what();
-    EXPECT_NE(std::string(e.what()).find("offset"), std::string::npos) << e.what();
+  for (const Variant& v : plugin_->query(0, d.desc()).variants) {
+    Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, table_constants(p));
+    try {
+      run(kernel, d, p);
+      ADD_FAILURE() << v.name << ": no error for decreasing offsets";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT) << v.name << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("offset"), std::string::npos) << v.name << ": " << e.what();
+    }
   }
 }
 
