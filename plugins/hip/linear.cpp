@@ -41,8 +41,8 @@ struct LinearShape {
 
 // How a linear runs: cuBLASLt with one of its suggested algorithms, f32 on the tensor cores by
 // split precision (mma.sync, with K split over 1, 2 or 4 groups of warps, or Hopper's wgmma in
-// blocks of 256 x 128, 128 x 128 or 64 x 64), our tiled kernel, or, for a narrow output, a warp per row, and for a
-// short K the write-bound short_k kernel.
+// blocks of 256 x 128, 128 x 128 or 64 x 64), our tiled kernel, or, for a narrow output, a warp
+// per row, and for a short K the write-bound short_k kernel.
 struct Path {
   enum Kind { blaslt, split_tf32, split_tf32_wgmma, tiled, narrow, short_k } kind = tiled;
   int suggestion = 0;  // cuBLASLt's; for split_tf32_wgmma, the rows of a block; for split_tf32, its K groups (0: one)
@@ -133,10 +133,11 @@ class LinearKernel : public GpuKernel {
 // 64 x 64) that N fills: the largest whose blocks number at least half the multiprocessors comes
 // before the mma.sync 3xTF32 kernel, the others after it. On the H100, DLRM's 16384 x 512 -> 256
 // took 45.6 us in 256-row blocks (128 of them), 50.3 in 128-row blocks and 76.9 with mma.sync; at
-// 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md), too few blocks of 128 rows to fill the device,
-// hence the 64 x 64 block. The mma.sync kernel also comes
-// with its K split over 2 or 4 groups of warps in a block (more warps on one tile of Y): where Y's
-// 64 x 64 tiles do not outnumber the SMs, the most groups that leave each group two K tiles go first.
+// 2048 rows 41.3, 24.2 and 15.2 us (docs/PERF.md): too few large blocks to fill the device. On the
+// H200 the 64 x 64 block took 2048 x 512 -> 256 in 11.1 us and 2048 x 368 -> 512 in 12.7 (mma.sync:
+// 13.3 and 18.2). The mma.sync kernel also comes with its K split over 2 or 4 groups of warps in a
+// block (more warps on one tile of Y): where Y's 64 x 64 tiles do not outnumber the SMs, the most
+// groups that leave each group two K tiles go first.
 // On the H100, 2048 x 512 -> 256 (128 tiles) took 13.8 us with 4 groups, 14.5 with 2 and 15.4 with
 // one; 2048 x 368 -> 512 (256 tiles) 22.8-22.9 against 17.9 with one.
 std::vector<Path> paths(const LinearShape& s, bool allow_tf32, const RuntimeFacts& device) {

@@ -110,6 +110,7 @@ __device__ __forceinline__ void wgmma_m64n64k8(float (&d)[32], uint32_t a0, uint
 template <int kCols>
 __device__ __forceinline__ void wgmma_tile(float (&d)[kCols / 2], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
                                            uint64_t b) {
+  static_assert(kCols == 128 || kCols == 64, "wgmma blocks are 128 or 64 columns wide (kWgmmaTiles)");
   if constexpr (kCols == 128)
     wgmma_m64n128k8(d, a0, a1, a2, a3, b);
   else
