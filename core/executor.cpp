@@ -240,7 +240,10 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
 
 std::vector<HostTensor> Executor::run(const std::vector<HostTensor>& inputs) {
   bind(inputs);
-  return run_bound();
+  enqueue_pass();
+  std::vector<HostTensor> outputs = enqueue_output_copies();
+  finish_pass();  // one synchronisation covers the pass and the copies
+  return outputs;
 }
 
 void Executor::bind(const std::vector<HostTensor>& inputs) {
@@ -262,12 +265,25 @@ void Executor::bind(const std::vector<HostTensor>& inputs) {
   fit_kernels(bound_shapes_);
   upload_inputs(inputs);
   size_outputs(bound_shapes_);
+  passed_ = false;
   // The caller's memory may go once bind() returns.
-  for (Stream& s : streams_) s.synchronize();
+  synchronize("copying inputs");
 }
 
-std::vector<HostTensor> Executor::run_bound() {
-  if (bound_shapes_.empty()) throw std::logic_error("run_bound() before bind()");
+void Executor::run_bound() {
+  enqueue_pass();
+  finish_pass();
+}
+
+std::vector<HostTensor> Executor::outputs() {
+  if (!passed_) throw std::logic_error("outputs() before a pass over the inputs last bound");
+  std::vector<HostTensor> outputs = enqueue_output_copies();
+  synchronize("copying outputs");
+  return outputs;
+}
+
+void Executor::enqueue_pass() {
+  if (bound_shapes_.empty()) throw std::logic_error("a pass before bind()");
   const std::vector<TensorShape>& shapes = bound_shapes_;
   if (profiling_ && profile_.empty()) {
     for (int n : order_) {
@@ -307,27 +323,37 @@ std::vector<HostTensor> Executor::run_bound() {
     enqueue_nodes(shapes);
   }
   if (pass_events_) pass_events_->second.record(streams_[static_cast<size_t>(placement_.nodes.front().target)]);
+}
 
+std::vector<HostTensor> Executor::enqueue_output_copies() {
   std::vector<HostTensor> outputs;
   for (int out : graph_.outputs()) {
-    const TensorShape& shape = shapes[static_cast<size_t>(out)];
+    const TensorShape& shape = bound_shapes_[static_cast<size_t>(out)];
     HostTensor h(shape.dtype, shape.dims);
     const int from = home_[static_cast<size_t>(out)];
     if (from < 0) throw std::logic_error("output '" + graph_.tensor(out).name + "' is not computed by any node");
     stored(out, from).copy_to_host(streams_[static_cast<size_t>(from)], h.data.data(), h.data.size());
     outputs.push_back(std::move(h));
   }
+  return outputs;
+}
+
+void Executor::synchronize(const char* what) {
   try {
     for (Stream& s : streams_) s.synchronize();
   } catch (const Error& e) {
-    throw Error(e.status(), std::string("run failed: ") + e.what());
+    throw Error(e.status(), std::string(what) + " failed: " + e.what());
   }
+}
+
+void Executor::finish_pass() {
+  synchronize("run");
+  passed_ = true;
   if (profiling_) {
     for (size_t step = 0; step < profile_.size(); ++step)
       if (profile_[step].device_timed && !graph_.is_view(order_[step]))
         profile_[step].microseconds.push_back(node_events_[step].second.microseconds_since(node_events_[step].first));
   }
-  return outputs;
 }
 
 std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,

@@ -45,9 +45,12 @@ class Executor {
 
   // Copies `inputs` to the devices that read them and sizes every buffer for their shapes.
   void bind(const std::vector<HostTensor>& inputs);
-  // A forward pass over the inputs last bound, which stay on the devices: what a caller whose
-  // inputs already live in device memory pays (benchmarks report it beside run()).
-  std::vector<HostTensor> run_bound();
+  // A forward pass over the inputs last bound, which stay on the devices, as do its outputs
+  // (outputs() copies them): what a caller whose data lives in device memory pays. Benchmarks
+  // report it beside run(), against a PyTorch pass that also leaves its outputs on the device.
+  void run_bound();
+  // The graph outputs of the last pass, in order, copied to the host.
+  std::vector<HostTensor> outputs();
 
   // With profiling on, each node's time is measured: from events recorded around it where its
   // plugin can time events, else by synchronising its stream after it (end-to-end latency is
@@ -93,6 +96,13 @@ class Executor {
   void upload_inputs(const std::vector<HostTensor>& inputs);
   void size_outputs(const std::vector<TensorShape>& shapes);
   void enqueue_nodes(const std::vector<TensorShape>& shapes);
+  // A pass is enqueued, then finished: every stream synchronised (errors named `what`) and, when
+  // profiling, each node's events read. run() enqueues its output copies in between, so that one
+  // synchronisation covers both.
+  void enqueue_pass();
+  std::vector<HostTensor> enqueue_output_copies();
+  void synchronize(const char* what);
+  void finish_pass();
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
   std::vector<std::string> fusions_;  // filled while graph_ is made, so declared before it
@@ -118,6 +128,7 @@ class Executor {
   uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
                                   // a recorded graph holds their addresses
   std::vector<TensorShape> bound_shapes_;  // of the inputs last bound
+  bool passed_ = false;                    // whether a pass has run over them (outputs() has values)
   CapturedGraph graph_replay_;
   std::vector<TensorShape> replay_shapes_;
   uint64_t replay_generation_ = 0;

@@ -84,6 +84,29 @@ TEST(Executor, SampleDlrmMatchesReferenceOnEveryDevice) {
   }
 }
 
+// A pass over bound inputs leaves its outputs on the device; outputs() fetches them, and is refused
+// between a bind and the pass over it (the buffers would hold the previous batch's values).
+TEST(Executor, RunBoundLeavesOutputsForOutputs) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label());
+    CostHintPlacement policy;
+    Executor exec(graph, {target}, dims_of(random_inputs(graph, 64, 1)), policy);
+    exec.set_graph_capture(true);
+    EXPECT_THROW(exec.outputs(), std::logic_error);
+    for (int64_t batch : {64, 65, 65}) {
+      const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) + 11);
+      exec.bind(inputs);
+      EXPECT_THROW(exec.outputs(), std::logic_error);
+      exec.run_bound();
+      const auto got = exec.outputs();
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_EQ(got[0].dims, (Dims{batch, 1}));
+      EXPECT_LT(max_relative_error(got[0], testing::run_reference(graph, inputs)[0]), 1e-5) << "batch " << batch;
+    }
+  }
+}
+
 TEST(Executor, RealAvazuRowsMatchReference) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
   data::ReaderOptions options;

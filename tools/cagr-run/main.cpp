@@ -36,7 +36,8 @@ DEFINE_bool(profile, true, "time every node in an extra profiled pass");
 DEFINE_string(report, "text", "text or json");
 DEFINE_bool(resident_inputs, false,
             "time only the forward pass over inputs already in device memory (bound before each timed run), "
-            "as for a caller whose inputs live there; the default times host inputs to host outputs");
+            "leaving its outputs there, as for a caller whose data lives there; the default times host inputs "
+            "to host outputs");
 DEFINE_bool(tune, false, "before timing, time every variant each device offers on the first batch and keep the fastest");
 DEFINE_int32(tune_repetitions, 10, "runs per variant when tuning");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
@@ -221,7 +222,7 @@ int run() {
                   percentile(p.microseconds, 50), p.device_timed ? "device" : "host");
   }
   std::printf("\n%s: %lld runs, latency p50 %.1f us, p99 %.1f us, throughput %.0f samples/s\n",
-              FLAGS_resident_inputs ? "forward pass (inputs resident on the device)" : "end to end", (long long)runs, p50, p99,
+              FLAGS_resident_inputs ? "forward pass (inputs and outputs resident on the device)" : "end to end", (long long)runs, p50, p99,
               throughput);
   return 0;
 }
