@@ -113,6 +113,18 @@ __device__ __forceinline__ float group_sum(unsigned group_mask, float value, int
   return value;
 }
 
+// Whether `predicate` holds on every lane of the 32-lane group (`group_mask`: all of them) that
+// holds the calling thread. AMD votes over its whole 64-lane wavefront, which holds two such groups:
+// stricter, so a caller that takes a fast path only where the vote holds stays correct there.
+__device__ __forceinline__ bool group_all(unsigned group_mask, bool predicate) {
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  return __all_sync(group_mask, predicate) != 0;
+#else
+  (void)group_mask;
+  return __all(predicate) != 0;
+#endif
+}
+
 // The lanes of the `width`-lane group that holds the calling thread, as a mask of its warp.
 __device__ __forceinline__ unsigned group_lane_mask(int width) {
   const unsigned lane = threadIdx.x % 32u;

@@ -107,12 +107,12 @@ struct EmbeddingProblem {
   std::vector<std::vector<float>> f32;  // the same values, dequantised: what the reference sees
 
   EmbeddingProblem(std::mt19937_64& rng, int64_t batch_, int64_t dim_, std::vector<int64_t> rows_, cagr_dtype dtype_,
-                   int max_pooling)
+                   int max_pooling, int min_pooling = 0)
       : batch(batch_), dim(dim_), rows(std::move(rows_)), dtype(dtype_) {
     offsets.push_back(0);
     for (size_t t = 0; t < rows.size(); ++t)
       for (int64_t b = 0; b < batch; ++b) {
-        const int64_t len = std::uniform_int_distribution<int64_t>(0, max_pooling)(rng);
+        const int64_t len = std::uniform_int_distribution<int64_t>(min_pooling, max_pooling)(rng);
         for (int64_t i = 0; i < len; ++i)
           indices.push_back(static_cast<int32_t>(std::uniform_int_distribution<int64_t>(0, rows[t] - 1)(rng)));
         offsets.push_back(static_cast<int32_t>(indices.size()));
@@ -282,7 +282,9 @@ struct BadIndexProblem {
   EmbeddingProblem problem;
   size_t position = 0;
   bool planted = false;  // false when table 1 drew no index
-  explicit BadIndexProblem(std::mt19937_64& rng) : problem(rng, 9, 16, {50, 20}, CAGR_DTYPE_F32, 5) {
+  // Bags of 0..5 ids, or (one_id_per_bag) exactly one each, as DLRM's.
+  explicit BadIndexProblem(std::mt19937_64& rng, bool one_id_per_bag = false)
+      : problem(rng, 9, 16, {50, 20}, CAGR_DTYPE_F32, one_id_per_bag ? 1 : 5, one_id_per_bag ? 1 : 0) {
     const auto table1_start = size_t(problem.offsets[9]);
     if (table1_start >= problem.indices.size()) return;
     position = table1_start + (problem.indices.size() - table1_start) / 2;
@@ -326,32 +328,36 @@ TEST_F(GpuEmbedding, OutOfRangeIndexIsReportedAtSynchronizeWithTablePositionAndV
 }
 
 // dlrm_embedding_interaction looks rows up itself: a bad index is reported under its own name with
-// the table, position and value, and the next good run succeeds.
+// the table, position and value, and the next good run succeeds. With one id per bag the kernel
+// takes its single-id path (rows loaded by groups of lanes), which checks ids on its own.
 TEST_F(GpuEmbedding, FusedLookupReportsAnIndexOutOfRangeWithItsTable) {
-  const BadIndexProblem bad(rng_);
-  ASSERT_TRUE(bad.planted) << "table 1 drew no index; rerun";
-  const EmbeddingProblem& p = bad.problem;
-  OpDesc d("dlrm_embedding_interaction");
-  d.input(CAGR_DTYPE_F32, {p.batch, p.dim}).input(CAGR_DTYPE_I32, {int64_t(p.indices.size())});
-  d.input(CAGR_DTYPE_I32, {int64_t(p.offsets.size())});
-  for (int64_t r : p.rows) d.input(CAGR_DTYPE_F32, {r, p.dim});
-  d.output(CAGR_DTYPE_F32, {p.batch, p.dim + 3}).attr("pad_to", int64_t(1));
-  std::vector<cagr_constant> constants = table_constants(p);
-  for (cagr_constant& c : constants) ++c.input_index;  // the tables follow dense, indices and offsets here
-  const OpSupport support = plugin_->query(0, d.desc());
-  ASSERT_TRUE(support.supported) << support.reason;
-  Buffer dense = upload(Bytes(size_t(p.batch * p.dim) * 4, std::byte{0}));
-  Buffer out = plugin_->alloc(0, size_t(p.batch * (p.dim + 3)) * 4);
-  for (const Variant& v : support.variants) {
-    Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, constants);
-    auto run = [&](const EmbeddingProblem& q) {
-      Buffer idx = upload(to_bytes(q.indices)), off = upload(to_bytes(q.offsets));
-      kernel.run(stream_, {dense.get(), idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1], d.inputs()[2]},
-                 {out.get()}, {d.outputs()[0]});
-      stream_.synchronize();
-    };
-    expect_bad_index_reported([&] { run(p); }, "dlrm_embedding_interaction", bad.position, v.name);
-    EXPECT_NO_THROW(run(bad.fixed())) << v.name;
+  for (bool one_id_per_bag : {false, true}) {
+    SCOPED_TRACE(one_id_per_bag ? "one id per bag" : "0-5 ids per bag");
+    const BadIndexProblem bad(rng_, one_id_per_bag);
+    ASSERT_TRUE(bad.planted) << "table 1 drew no index; rerun";
+    const EmbeddingProblem& p = bad.problem;
+    OpDesc d("dlrm_embedding_interaction");
+    d.input(CAGR_DTYPE_F32, {p.batch, p.dim}).input(CAGR_DTYPE_I32, {int64_t(p.indices.size())});
+    d.input(CAGR_DTYPE_I32, {int64_t(p.offsets.size())});
+    for (int64_t r : p.rows) d.input(CAGR_DTYPE_F32, {r, p.dim});
+    d.output(CAGR_DTYPE_F32, {p.batch, p.dim + 3}).attr("pad_to", int64_t(1));
+    std::vector<cagr_constant> constants = table_constants(p);
+    for (cagr_constant& c : constants) ++c.input_index;  // the tables follow dense, indices and offsets here
+    const OpSupport support = plugin_->query(0, d.desc());
+    ASSERT_TRUE(support.supported) << support.reason;
+    Buffer dense = upload(Bytes(size_t(p.batch * p.dim) * 4, std::byte{0}));
+    Buffer out = plugin_->alloc(0, size_t(p.batch * (p.dim + 3)) * 4);
+    for (const Variant& v : support.variants) {
+      Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, constants);
+      auto run = [&](const EmbeddingProblem& q) {
+        Buffer idx = upload(to_bytes(q.indices)), off = upload(to_bytes(q.offsets));
+        kernel.run(stream_, {dense.get(), idx.get(), off.get()}, {d.inputs()[0], d.inputs()[1], d.inputs()[2]},
+                   {out.get()}, {d.outputs()[0]});
+        stream_.synchronize();
+      };
+      expect_bad_index_reported([&] { run(p); }, "dlrm_embedding_interaction", bad.position, v.name);
+      EXPECT_NO_THROW(run(bad.fixed())) << v.name;
+    }
   }
 }
 

@@ -323,6 +323,18 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(dlrm_embedding_case(rng, seed, {{kaggle_rows, 16, 33, 3, I64, I64, false}, false, 4}));  // 367 -> 368
     // One id per bag, as DLRM's inputs: bag k's id is indices[k], which the GPU kernel loads early.
     cases.push_back(dlrm_embedding_case(rng, seed, {{kaggle_rows, 16, 33, 1, I32, I64, false, 1}, false, 4}));
+    // More of one id per bag, where the GPU loads rows with D / 4 lanes each: D = 4 with 32 features
+    // (the most it takes that way), D = 8 with mean pooling, D = 32 (four rows per load); D = 24 and
+    // 33 features, which it loads a lane per row.
+    std::vector<int64_t> tables31 = kaggle_rows;
+    for (int64_t r : {5, 1, 300, 64, 2}) tables31.push_back(r);
+    std::vector<int64_t> tables32 = tables31;
+    tables32.push_back(11);
+    cases.push_back(dlrm_embedding_case(rng, seed, {{tables31, 4, 9, 1, I64, I64, false, 1}, false, 1}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{7, 3000, 2}, 8, 21, 1, I32, I32, true, 1}, true, 4}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{40, 1, 9, 600, 2, 77, 3}, 32, 10, 1, I64, I32, false, 1}, false, 1}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{{40, 9, 600, 2, 77}, 24, 12, 1, I32, I64, false, 1}, false, 1}));
+    cases.push_back(dlrm_embedding_case(rng, seed, {{tables32, 16, 5, 1, I64, I64, false, 1}, false, 1}));
   } else if (op == "fm_interaction") {
     cases.push_back(fm_case(rng, 1, 1, 1));
     cases.push_back(fm_case(rng, 17, 27, 16));
