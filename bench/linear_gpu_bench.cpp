@@ -46,12 +46,14 @@ std::vector<Shape> parse_shapes(const std::string& spec) {
     if (f.size() < 3) usage("a shape is M,K,N[,activation], got '" + item + "'");
     shapes.push_back({std::atoll(f[0].c_str()), std::atoll(f[1].c_str()), std::atoll(f[2].c_str()), f.size() > 3 ? f[3] : "relu"});
     if (shapes.back().m <= 0 || shapes.back().k <= 0 || shapes.back().n <= 0) usage("shape sizes must be positive: " + item);
+    const std::string& act = shapes.back().activation;
+    if (act != "none" && act != "relu" && act != "sigmoid") usage("activation must be none, relu or sigmoid: " + item);
   }
   return shapes;
 }
 
-// max over sampled rows of |y - y_ref| / sum_k |x w|, with y_ref in double (before the activation,
-// which the sampled relu outputs only clip).
+// max over sampled rows of |y - y_ref| / sum_k |x w|, with y_ref in double (relu and sigmoid,
+// whose slope is at most 1, scale an error in the sum by at most 1).
 double sampled_error(const Shape& s, const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& bias,
                      const std::vector<float>& y) {
   double worst = 0;
@@ -63,7 +65,7 @@ double sampled_error(const Shape& s, const std::vector<float>& x, const std::vec
         const double p = double{x[static_cast<size_t>(r * s.k + i)]} * w[static_cast<size_t>(c * s.k + i)];
         sum += p, scale += std::fabs(p);
       }
-      const double want = s.activation == "relu" ? std::max(sum, 0.0) : sum;
+      const double want = s.activation == "relu" ? std::max(sum, 0.0) : s.activation == "sigmoid" ? 1 / (1 + std::exp(-sum)) : sum;
       worst = std::max(worst, std::fabs(y[static_cast<size_t>(r * s.n + c)] - want) / std::max(scale, 1e-30));
     }
   }
