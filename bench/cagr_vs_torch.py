@@ -4,8 +4,8 @@ For each model and batch size: writes random inputs (ids uniform over each table
 `cagr-run --inputs --save-outputs --report=json` and PyTorch (bench/torch_model.py) with the same
 thread count, checks that the outputs agree, and prints latency p50 and the ratios as a markdown
 table. Two like-for-like pairs are timed: "resident" (inputs already in device memory, outputs
-left there by PyTorch; CAGR's `--resident_inputs`) and "host" (host inputs to host outputs, copies
-included on both sides). On the CPU the two differ only by CAGR's input copies.
+left there on both sides; CAGR's `--resident_inputs`) and "host" (host inputs to host outputs,
+copies included on both sides). On the CPU the two differ only by CAGR's input copies.
 
     python3 bench/cagr_vs_torch.py --build=build --device=cpu --threads=2
     python3 bench/cagr_vs_torch.py --build=build --device=cuda --plugins=cuda --models=dlrm_kaggle
