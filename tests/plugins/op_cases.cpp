@@ -260,6 +260,11 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(linear_case(rng, seed, {515, 13, 300, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {70, 32, 65, false, "none"}));
     cases.push_back(linear_case(rng, seed, {1000, 13, 512, true, "relu"}));  // DLRM's first layer, a partial row block
+    // Every K rounded up to 4 that the GPU's short_k kernel is built for (4 .. 32), N not a multiple of 4.
+    cases.push_back(linear_case(rng, seed, {1033, 7, 5, true, "sigmoid"}));
+    cases.push_back(linear_case(rng, seed, {3, 10, 64, false, "relu"}));
+    cases.push_back(linear_case(rng, seed, {77, 23, 131, true, "none"}));
+    cases.push_back(linear_case(rng, seed, {200, 27, 129, true, "relu"}));
     // Narrow outputs (a ranking model's logit layer: the GPU's warp_per_row path), 16-byte rows and not.
     cases.push_back(linear_case(rng, seed, {515, 256, 1, true, "sigmoid"}));
     // More rows than a wave of warps on a 132-SM GPU (where the GPU's warp_per_row takes 4 per warp).
