@@ -79,7 +79,8 @@ std::optional<InteractionChain> match_chain(const Graph& g, int top, const std::
   const TensorShape& top_shape = shapes[static_cast<size_t>(top_node.outputs[0])];
   if (top_shape.dims.size() != 2 || concat_axis(top_node, 2) != 1) return std::nullopt;
 
-  InteractionChain chain{top};
+  InteractionChain chain;
+  chain.top = top;
   chain.dots = g.producer(dots);
   if (chain.dots < 0 || readers[static_cast<size_t>(dots)] != 1) return std::nullopt;
   const Node& dot_node = g.nodes()[static_cast<size_t>(chain.dots)];
