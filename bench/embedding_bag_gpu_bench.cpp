@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -106,7 +107,12 @@ double copy_gbps(cagr::Plugin& plugin, cagr::Stream& stream) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  auto plugin = cagr::Plugin::load(o.plugin);
+  std::shared_ptr<cagr::Plugin> plugin;
+  try {
+    plugin = cagr::Plugin::load(o.plugin);
+  } catch (const cagr::Error& e) {  // the loader's message names the library and why
+    usage(e.what());
+  }
   if (plugin->device_count() == 0) usage("plugin " + plugin->name() + " sees no device");
   cagr::Stream stream = plugin->create_stream(0);
   std::printf("{\"kind\": \"device\", \"name\": \"%s\", \"plugin\": \"%s\"}\n", plugin->device(0).name.c_str(),

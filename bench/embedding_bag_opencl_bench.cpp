@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,9 +76,15 @@ double seconds_per_call(cagr::Stream& stream, int64_t iterations, F&& body) {
 
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
-  auto plugin = cagr::Plugin::load(o.plugin, {}, [](cagr_log_level level, const std::string&, const std::string& message) {
-    if (level >= CAGR_LOG_WARNING) std::fprintf(stderr, "plugin: %s\n", message.c_str());
-  });
+  std::shared_ptr<cagr::Plugin> plugin;
+  try {
+    plugin = cagr::Plugin::load(o.plugin, {}, [](cagr_log_level level, const std::string&, const std::string& message) {
+      if (level >= CAGR_LOG_WARNING) std::fprintf(stderr, "plugin: %s\n", message.c_str());
+    });
+  } catch (const cagr::Error& e) {  // the loader's message names the library and why
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
   if (o.device < 0) {
     o.device = 0;
     for (int d = plugin->device_count() - 1; d >= 0; --d)

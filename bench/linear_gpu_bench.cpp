@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -87,7 +88,12 @@ int main(int argc, char** argv) {
     else usage("unknown option " + key);
   }
   if (plugin_path.empty()) usage("--plugin is required");
-  auto plugin = cagr::Plugin::load(plugin_path, options);
+  std::shared_ptr<cagr::Plugin> plugin;
+  try {
+    plugin = cagr::Plugin::load(plugin_path, options);
+  } catch (const cagr::Error& e) {  // the loader's message names the library and why
+    usage(e.what());
+  }
   if (plugin->device_count() == 0) usage("plugin " + plugin->name() + " sees no device");
   if (!plugin->supports_event_timing() || !plugin->supports_capture())
     usage("plugin " + plugin->name() + " cannot capture graphs or time events on the device");
