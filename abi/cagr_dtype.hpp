@@ -3,6 +3,8 @@
 #define CAGR_DTYPE_HPP_
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "cagr_plugin.h"
@@ -39,6 +41,20 @@ inline cagr_dtype dtype_from_name(const std::string& name) {
     if (name == dtype_name(d)) return d;
   }
   return CAGR_DTYPE_INVALID;
+}
+
+// bf16 values as their bits: rounded to the nearest, ties to even (a NaN stays a NaN), and back.
+inline uint16_t bf16_from_float(float value) {
+  uint32_t u;
+  std::memcpy(&u, &value, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float float_from_bf16(uint16_t bits) {
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &u, 4);
+  return value;
 }
 
 }  // namespace cagr::abi

@@ -16,7 +16,7 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 }
 
 const std::vector<std::string>& op_types() {
-  static const std::vector<std::string> types = {"embedding_bag", "linear", "relu", "sigmoid", "add", "mul",
+  static const std::vector<std::string> types = {"embedding_bag", "linear", "mlp", "relu", "sigmoid", "add", "mul",
                                                  "concat", "reshape", "dot_interaction", "dlrm_interaction",
                                                  "dlrm_embedding_interaction", "fm_interaction", "reduce_sum", "top_k", "gather"};
   return types;
@@ -62,11 +62,14 @@ class Checker {
   }
 
   Activation activation(const char* attr, const std::string& fallback) const {
-    const std::string a = op_.attr_string(attr, fallback);
-    if (a == "none") return Activation::none;
-    if (a == "relu") return Activation::relu;
-    if (a == "sigmoid") return Activation::sigmoid;
-    fail("attribute '" + std::string(attr) + "' must be none, relu or sigmoid, got '" + a + "'");
+    return activation_named(op_.attr_string(attr, fallback), "attribute '" + std::string(attr) + "'");
+  }
+  // `name` as an activation; `what` says where it was given.
+  Activation activation_named(const std::string& name, const std::string& what) const {
+    if (name == "none") return Activation::none;
+    if (name == "relu") return Activation::relu;
+    if (name == "sigmoid") return Activation::sigmoid;
+    fail(what + " must be none, relu or sigmoid, got '" + name + "'");
   }
 
   // A boolean int attribute (0 or 1).
@@ -172,6 +175,53 @@ Linear check_linear(const Checker& c) {
   return l;
 }
 
+Mlp check_mlp(const Checker& c) {
+  const OpView& op = c.op();
+  if (op.num_inputs() < 3 || op.num_inputs() % 2 == 0)
+    c.fail("takes X, then W and bias of each layer (an odd number >= 3 of inputs), got " + std::to_string(op.num_inputs()));
+  c.arity(op.num_inputs(), op.num_inputs(), 1);
+  const size_t layers = (op.num_inputs() - 1) / 2;
+  if (!op.has_attr("activations")) c.fail("attribute 'activations' is required");
+  const std::string names = op.attr_string("activations", "");
+  std::vector<std::string> acts(1);  // the names between commas
+  for (char ch : names) {
+    if (ch == ',') acts.emplace_back();
+    else acts.back() += ch;
+  }
+  if (acts.size() != layers)
+    c.fail("attribute 'activations' = '" + names + "' names " + std::to_string(acts.size()) + " activations for " +
+           std::to_string(layers) + " layers");
+  const Shape& x = c.in(0);
+  if (x.dtype != CAGR_DTYPE_F32 && x.dtype != CAGR_DTYPE_BF16)
+    c.fail(std::string("X (input 0) must be f32 or bf16, got ") + plugin::dtype_name(x.dtype));
+  c.rank(x, "X (input 0)", 2);
+  Mlp p;
+  p.x_dtype = x.dtype;
+  p.m = x.dims[0];
+  int64_t k = x.dims[1];
+  for (size_t l = 0; l < layers; ++l) {
+    const std::string w_what = "W_" + std::to_string(l) + " (input " + std::to_string(1 + 2 * l) + ")";
+    const std::string b_what = "b_" + std::to_string(l) + " (input " + std::to_string(2 + 2 * l) + ")";
+    const Shape& w = c.in(1 + 2 * l);
+    c.dtype(w, w_what, CAGR_DTYPE_F32);
+    c.rank(w, w_what, 2);
+    if (w.dims[1] != k)
+      c.fail(w_what + " " + dims_string(w.dims) + " must have K = " + std::to_string(k) + " columns, the " +
+             (l == 0 ? "columns of X (input 0)" : "rows of W_" + std::to_string(l - 1)));
+    const Shape& b = c.in(2 + 2 * l);
+    c.dtype(b, b_what, CAGR_DTYPE_F32);
+    c.dims(b, b_what, {w.dims[0]});
+    p.k.push_back(k);
+    p.n.push_back(w.dims[0]);
+    p.activations.push_back(c.activation_named(acts[l], "activation " + std::to_string(l) + " of attribute 'activations'"));
+    k = w.dims[0];
+  }
+  const Shape& y = c.out(0);
+  c.dtype(y, "Y (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "Y (output 0)", {p.m, k});
+  return p;
+}
+
 Unary check_unary(const Checker& c, Activation activation) {
   c.arity(1, 1, 1);
   const Shape& x = c.in(0);
@@ -272,7 +322,8 @@ DotInteraction check_dot_interaction(const Checker& c) {
 }
 
 // dlrm_interaction of a dense [batch, dim] and `tables` pooled rows of dim: pairs, pad_to, output.
-DotInteraction check_dense_interaction(const Checker& c, int64_t batch, int64_t tables, int64_t dim) {
+DotInteraction check_dense_interaction(const Checker& c, int64_t batch, int64_t tables, int64_t dim,
+                                       cagr_dtype out_dtype) {
   DotInteraction d;
   d.dense_input = true;
   d.batch = batch;
@@ -282,7 +333,7 @@ DotInteraction check_dense_interaction(const Checker& c, int64_t batch, int64_t 
   d.pad_to = c.op().attr_int("pad_to", 1);
   if (d.pad_to < 1 || d.pad_to > 64) c.fail("attribute 'pad_to' must be 1..64, got " + std::to_string(d.pad_to));
   const Shape& y = c.out(0);
-  c.dtype(y, "output 0", CAGR_DTYPE_F32);
+  c.dtype(y, "output 0", out_dtype);
   c.dims(y, "output 0", {d.batch, d.out_cols()});
   return d;
 }
@@ -296,7 +347,7 @@ DotInteraction check_dlrm_interaction(const Checker& c) {
   c.dtype(pooled, "pooled (input 1)", CAGR_DTYPE_F32);
   c.rank(pooled, "pooled (input 1)", 3);
   c.dims(pooled, "pooled (input 1)", {dense.dims[0], pooled.dims[1], dense.dims[1]});
-  return check_dense_interaction(c, dense.dims[0], pooled.dims[1], dense.dims[1]);
+  return check_dense_interaction(c, dense.dims[0], pooled.dims[1], dense.dims[1], CAGR_DTYPE_F32);
 }
 
 DlrmEmbeddingInteraction check_dlrm_embedding_interaction(const Checker& c) {
@@ -310,7 +361,10 @@ DlrmEmbeddingInteraction check_dlrm_embedding_interaction(const Checker& c) {
   DlrmEmbeddingInteraction f;
   f.lookup = check_lookup(c, 1);
   c.dims(dense, "dense (input 0)", {f.lookup.batch, f.lookup.dim});
-  f.interaction = check_dense_interaction(c, f.lookup.batch, f.lookup.tables, f.lookup.dim);
+  const std::string out_dtype = op.attr_string("output_dtype", "f32");
+  if (out_dtype != "f32" && out_dtype != "bf16") c.fail("attribute 'output_dtype' must be f32 or bf16, got '" + out_dtype + "'");
+  f.output_dtype = out_dtype == "bf16" ? CAGR_DTYPE_BF16 : CAGR_DTYPE_F32;
+  f.interaction = check_dense_interaction(c, f.lookup.batch, f.lookup.tables, f.lookup.dim, f.output_dtype);
   return f;
 }
 
@@ -431,6 +485,7 @@ Checked check(const OpView& op) {
   const std::string t = op.type();
   if (t == "embedding_bag") return check_embedding_bag(c);
   if (t == "linear") return check_linear(c);
+  if (t == "mlp") return check_mlp(c);
   if (t == "relu") return check_unary(c, Activation::relu);
   if (t == "sigmoid") return check_unary(c, Activation::sigmoid);
   if (t == "add") return check_binary(c, false);
@@ -451,7 +506,7 @@ bool usually_constant(const OpView& op, size_t input_index) {
   const std::string t = op.type();
   if (t == "embedding_bag") return input_index >= 2;
   if (t == "dlrm_embedding_interaction") return input_index >= 3;
-  if (t == "linear") return input_index >= 1;
+  if (t == "linear" || t == "mlp") return input_index >= 1;
   return false;
 }
 

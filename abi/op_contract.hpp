@@ -35,6 +35,17 @@ struct Linear {
   Activation activation = Activation::none;
 };
 
+// mlp: layer l is a linear with bias of X's M rows, k[l] -> n[l], reading inputs 1 + 2l (W) and
+// 2 + 2l (bias) and the previous layer's output (X for layer 0).
+struct Mlp {
+  int64_t m = 0;
+  cagr_dtype x_dtype = CAGR_DTYPE_F32;  // f32, or bf16 (OPS.md: an optional extension)
+  std::vector<int64_t> k, n;  // per layer; k[l] = n[l - 1]
+  std::vector<Activation> activations;
+
+  Linear layer(size_t l) const { return Linear{m, k[l], n[l], true, activations[l]}; }
+};
+
 // relu, sigmoid: one tensor of `numel` elements.
 struct Unary {
   Activation activation = Activation::relu;
@@ -84,6 +95,7 @@ struct DotInteraction {
 struct DlrmEmbeddingInteraction {
   EmbeddingBag lookup;
   DotInteraction interaction;
+  cagr_dtype output_dtype = CAGR_DTYPE_F32;  // attribute output_dtype: f32, or bf16 (optional)
 };
 
 struct FmInteraction {
@@ -108,7 +120,7 @@ struct Gather {
 
 // (New alternatives go last: the CPU plugin indexes its op table by position.)
 using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
-                             ReduceSum, TopK, Gather, DlrmEmbeddingInteraction>;
+                             ReduceSum, TopK, Gather, DlrmEmbeddingInteraction, Mlp>;
 
 // The op types of OPS.md, in its order.
 const std::vector<std::string>& op_types();

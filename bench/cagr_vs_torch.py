@@ -102,7 +102,11 @@ def main():
                    help="CAGR picks each node's variant by timing them on the first batch (cagr-run --tune)")
     p.add_argument("--allow-tf32", action="store_true",
                    help="let both sides use TF32 tensor cores for f32 matmuls (CAGR: plugin option allow_tf32=1)")
+    p.add_argument("--allow-bf16", action="store_true",
+                   help="also let both sides run chains of linears in bf16, f32 sums (CAGR: plugin option allow_bf16=1, "
+                        "the mlp op; PyTorch: the linears' weights and activations in bf16); implies --allow-tf32")
     args = p.parse_args()
+    args.allow_tf32 = args.allow_tf32 or args.allow_bf16
     torch.set_num_threads(args.threads)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     zoo = os.path.join(args.build, "tools/model_zoo/cagr-zoo")
@@ -113,13 +117,15 @@ def main():
         args.manifest = None
         if args.allow_tf32:
             args.manifest = os.path.join(tmp, "plugins.xml")
+            keys = ["allow_tf32"] + (["allow_bf16"] if args.allow_bf16 else [])
+            options = "".join(f'<option key="{k}" value="1"/>' for k in keys)
             with open(args.manifest, "w") as f:
-                f.write('<plugins>\n' + ''.join(f'  <plugin name="{n}"><option key="allow_tf32" value="1"/></plugin>\n'
-                                                for n in ("cuda", "hip")) + '</plugins>\n')
+                f.write('<plugins>\n' + ''.join(f'  <plugin name="{n}">{options}</plugin>\n' for n in ("cuda", "hip")) +
+                        '</plugins>\n')
         for name in args.models.split(","):
             xml = os.path.join(tmp, name, "model.xml")
             subprocess.run([zoo, f"--model={name}", f"--out={xml}"], check=True, stdout=subprocess.DEVNULL)
-            torch_model = TorchModel(xml, device=args.device, allow_tf32=args.allow_tf32)
+            torch_model = TorchModel(xml, device=args.device, allow_tf32=args.allow_tf32, bf16_linears=args.allow_bf16)
             for batch in [int(b) for b in args.batches.split(",")]:
                 inputs = model_inputs(xml, batch, rng)
                 in_npz, out_npz = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
@@ -135,7 +141,8 @@ def main():
                 print(f"{name} batch {batch}: resident torch {torch_res_us:.1f} us cagr {cagr_res_us:.1f} us "
                       f"({torch_res_us / cagr_res_us:.2f}x); host torch {torch_host_us:.1f} us cagr {cagr_host_us:.1f} us "
                       f"({torch_host_us / cagr_host_us:.2f}x); max rel err {err:.1e}", file=sys.stderr)
-    precision = "TF32 allowed on both sides" if args.allow_tf32 else "f32 (no TF32)"
+    precision = ("bf16 linear chains and TF32 allowed on both sides" if args.allow_bf16 else
+                 "TF32 allowed on both sides" if args.allow_tf32 else "f32 (no TF32)")
     print(f"\ndevice {args.device}, plugins {args.plugins}, {args.threads} threads, {precision}, "
           f"p50 of {args.iterations} runs (us)\n")
     print("| model | batch | PyTorch resident | CAGR resident | speed-up | PyTorch host | CAGR host | speed-up | max rel. diff |")

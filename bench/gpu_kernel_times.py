@@ -47,7 +47,7 @@ def main():
     p.add_argument("--build", default="build-device")
     p.add_argument("--model", default="dlrm_kaggle")
     p.add_argument("--batches", default="16384,2048")
-    p.add_argument("--precisions", default="f32,tf32")
+    p.add_argument("--precisions", default="f32,tf32", help="f32, tf32 (allow_tf32=1), bf16 (allow_tf32=1 allow_bf16=1)")
     p.add_argument("--csv", help="only tabulate this ncu CSV")
     args = p.parse_args()
     if args.csv:
@@ -59,13 +59,16 @@ def main():
     model = os.path.join(tmp, args.model, "model.xml")
     subprocess.run([os.path.join(args.build, "tools/model_zoo/cagr-zoo"), f"--model={args.model}", f"--out={model}"],
                    check=True, capture_output=True)
-    tf32 = os.path.join(tmp, "tf32.xml")
-    with open(tf32, "w") as f:
-        f.write('<plugins><plugin name="cuda"><option key="allow_tf32" value="1"/></plugin></plugins>\n')
+    manifests = {}
+    for precision, keys in (("tf32", ["allow_tf32"]), ("bf16", ["allow_tf32", "allow_bf16"])):
+        manifests[precision] = os.path.join(tmp, precision + ".xml")
+        with open(manifests[precision], "w") as f:
+            options = "".join(f'<option key="{k}" value="1"/>' for k in keys)
+            f.write(f'<plugins><plugin name="cuda">{options}</plugin></plugins>\n')
     run = [os.path.join(args.build, "tools/cagr-run/cagr-run"), f"--model={model}",
            f"--plugins={os.path.join(args.build, 'plugins/libcagr_cuda.so')}", "--resident_inputs", "--probe=false"]
     for precision in args.precisions.split(","):
-        manifest = [f"--plugin_manifest={tf32}"] if precision == "tf32" else []
+        manifest = [f"--plugin_manifest={manifests[precision]}"] if precision in manifests else []
         for batch in args.batches.split(","):
             title = f"{args.model} {precision} batch {batch}"
             out = subprocess.run(["ncu", "--metrics", "gpu__time_duration.sum", "--csv"] + run + manifest +

@@ -41,7 +41,10 @@ def _attr(e):
 
 
 class TorchModel:
-    def __init__(self, xml_path, device="cpu", allow_tf32=False):
+    def __init__(self, xml_path, device="cpu", allow_tf32=False, bf16_linears=False):
+        """bf16_linears: linears run in bf16 (weights converted once, as a user casting the MLPs with
+        .to(torch.bfloat16) would), and a linear's output stays bf16 where only linears read it, so
+        chains of linears pass bf16 activations (CAGR's mlp op with allow_bf16=1 does the same)."""
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
         torch.backends.cudnn.allow_tf32 = allow_tf32
         root = ET.parse(xml_path).getroot()
@@ -64,6 +67,20 @@ class TorchModel:
             self.nodes.append((e.get("op"), e.get("inputs").split(","), e.get("outputs").split(","), attrs))
         # DLRM's interaction: the strict lower triangle of the feature Gram matrix, row by row.
         self._tril = {}
+        self.bf16 = {}  # linear's weight and bias name -> its bf16 copy
+        self.bf16_out = set()  # linear outputs read only by linears (as X): kept in bf16
+        if bf16_linears:
+            readers = {}
+            for op, ins, _, _ in self.nodes:
+                for i, n in enumerate(ins):
+                    readers.setdefault(n, []).append(op == "linear" and i == 0)
+            for op, ins, outs, _ in self.nodes:
+                if op != "linear" or not all(n in self.constants for n in ins[1:]):
+                    continue
+                for n in ins[1:]:
+                    self.bf16[n] = self.constants[n].to(torch.bfloat16)
+                if outs[0] not in self.outputs and readers.get(outs[0]) and all(readers[outs[0]]):
+                    self.bf16_out.add(outs[0])
 
     def _pairs(self, f, self_interaction, device):
         key = (f, self_interaction)
@@ -99,7 +116,13 @@ class TorchModel:
         values.update({name: batch[name] for name in self.inputs})
         for op, ins, outs, attrs in self.nodes:
             x = [values[n] for n in ins]
-            if op == "linear":
+            if op == "linear" and ins[1] in self.bf16:
+                w = [self.bf16[n] for n in ins[1:]]
+                y = F.linear(x[0].to(torch.bfloat16), w[0], w[1] if len(w) > 1 else None)
+                act = attrs.get("activation", "none")
+                y = torch.relu(y) if act == "relu" else torch.sigmoid(y) if act == "sigmoid" else y
+                result = [y if outs[0] in self.bf16_out else y.float()]
+            elif op == "linear":
                 y = F.linear(x[0], x[1], x[2] if len(x) > 2 else None)
                 act = attrs.get("activation", "none")
                 y = torch.relu(y) if act == "relu" else torch.sigmoid(y) if act == "sigmoid" else y

@@ -1,4 +1,4 @@
-// fusion.cpp - the DLRM interaction and lookup fusions (fusion.hpp).
+// fusion.cpp - the DLRM interaction and lookup fusions and the linear chain fusion (fusion.hpp).
 #include "fusion.hpp"
 
 #include <algorithm>
@@ -133,6 +133,7 @@ struct Fusion {
   std::string fused_node;  // the name of the node that becomes the fused op
   std::set<int> dropped;   // nodes whose work the fused node does
   std::map<int, NodeChange> changed;
+  std::set<int> also_offered;  // changed nodes besides the fused one that a target must accept as changed
   std::vector<TensorInfo> new_constants;  // read by changed nodes
   std::string description;
 };
@@ -237,6 +238,78 @@ std::optional<Fusion> fuse_lookup_into_interaction(const Graph& g, int node, con
   return f;
 }
 
+// A linear that can be a layer of an mlp: X, then W and a bias that are constants of the graph.
+bool fusable_linear(const Graph& g, const Node& n) {
+  return n.op == "linear" && n.inputs.size() == 3 && g.tensor(n.inputs[1]).is_constant() && g.tensor(n.inputs[2]).is_constant();
+}
+
+// The fusable linear that computes fusable linear `n`'s X for it alone (no other reader, not a graph
+// output), or -1.
+int previous_layer(const Graph& g, const Node& n, const std::vector<int>& readers) {
+  const int x = n.inputs[0];
+  const int producer = g.producer(x);
+  if (producer < 0 || readers[static_cast<size_t>(x)] != 1 || !fusable_linear(g, g.nodes()[static_cast<size_t>(producer)]))
+    return -1;
+  return producer;
+}
+
+// A chain of >= 2 fusable linears, each one's output read only by the next (as its X) -> one mlp
+// node in the last linear's place, so that a device keeps the activations between the layers on
+// chip. The rule matches at the chain's last linear and reaches back as far as the chain goes.
+std::optional<Fusion> fuse_linear_chain(const Graph& g, int node, const std::vector<TensorShape>&,
+                                        const std::vector<int>& readers) {
+  const Node& last = g.nodes()[static_cast<size_t>(node)];
+  if (!fusable_linear(g, last)) return std::nullopt;
+  for (const Node& next : g.nodes())  // a layer in the middle of a longer chain: that chain's end matches
+    if (fusable_linear(g, next) && previous_layer(g, next, readers) == node) return std::nullopt;
+  std::vector<int> layers{node};
+  for (int p = previous_layer(g, last, readers); p >= 0; p = previous_layer(g, g.nodes()[static_cast<size_t>(p)], readers))
+    layers.insert(layers.begin(), p);
+  if (layers.size() < 2) return std::nullopt;
+
+  Fusion f;
+  f.fused_node = last.name;
+  std::vector<int> inputs{g.nodes()[static_cast<size_t>(layers[0])].inputs[0]};
+  std::string activations, names;
+  for (int n : layers) {
+    const Node& linear = g.nodes()[static_cast<size_t>(n)];
+    inputs.insert(inputs.end(), {linear.inputs[1], linear.inputs[2]});
+    if (n != layers[0]) {
+      activations += ",";
+      names += ", ";
+    }
+    activations += linear.attr_string("activation", "none");
+    names += "'" + linear.name + "'";
+    if (n != node) f.dropped.insert(n);
+  }
+  f.changed[node] = {"mlp", {{"activations", activations}}, tensor_names(g, inputs)};
+  f.description = "mlp '" + last.name + "': fused linears " + names;
+  return f;
+}
+
+// An mlp whose X is a dlrm_embedding_interaction's f32 output, read by the mlp alone (so not a graph
+// output either) -> that output in bf16 (attribute output_dtype). A target must accept both the mlp
+// (with a bf16 X) and the changed interaction node.
+std::optional<Fusion> narrow_mlp_input(const Graph& g, int node, const std::vector<TensorShape>&,
+                                       const std::vector<int>& readers) {
+  const Node& mlp = g.nodes()[static_cast<size_t>(node)];
+  if (mlp.op != "mlp") return std::nullopt;
+  const int x = mlp.inputs[0];
+  const int producer = g.producer(x);
+  if (producer < 0 || readers[static_cast<size_t>(x)] != 1) return std::nullopt;
+  const Node& interaction = g.nodes()[static_cast<size_t>(producer)];
+  if (interaction.op != "dlrm_embedding_interaction" || interaction.attr_string("output_dtype", "f32") != "f32")
+    return std::nullopt;
+  Fusion f;
+  f.fused_node = mlp.name;
+  NodeChange change{interaction.op, interaction.attrs, tensor_names(g, interaction.inputs)};
+  change.attrs["output_dtype"] = std::string("bf16");
+  f.changed[producer] = change;
+  f.also_offered.insert(producer);
+  f.description = "bf16 tensor '" + g.tensor(x).name + "': written by '" + interaction.name + "', read by mlp '" + mlp.name + "'";
+  return f;
+}
+
 // Whether some target's plugin accepts node `name` of `g` at the example shapes.
 bool offered_by_any(const Graph& g, const std::string& name, const std::vector<Target>& targets,
                     const std::vector<Dims>& example_inputs) {
@@ -264,7 +337,10 @@ Graph apply_rule(Graph graph, FusionRule rule, const std::vector<Target>& target
     if (!fusion) return graph;
 
     Graph candidate = rewritten(graph, *fusion);
-    if (!offered_by_any(candidate, fusion->fused_node, targets, example_inputs)) {
+    bool offered = offered_by_any(candidate, fusion->fused_node, targets, example_inputs);
+    for (int node : fusion->also_offered)  // a changed node keeps its name
+      offered = offered && offered_by_any(candidate, graph.nodes()[static_cast<size_t>(node)].name, targets, example_inputs);
+    if (!offered) {
       refused.insert(fusion->fused_node);
       continue;
     }
@@ -278,8 +354,12 @@ Graph apply_rule(Graph graph, FusionRule rule, const std::vector<Target>& target
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied) {
   // The chain first: the lookup rule fuses into the dlrm_interaction nodes that the chain rule makes.
+  // The linears last, so that the top MLP's first layer is fused with the zero columns the chain
+  // rule gives its weights.
   graph = apply_rule(std::move(graph), fuse_interaction_chain, targets, example_inputs, applied);
-  return apply_rule(std::move(graph), fuse_lookup_into_interaction, targets, example_inputs, applied);
+  graph = apply_rule(std::move(graph), fuse_lookup_into_interaction, targets, example_inputs, applied);
+  graph = apply_rule(std::move(graph), fuse_linear_chain, targets, example_inputs, applied);
+  return apply_rule(std::move(graph), narrow_mlp_input, targets, example_inputs, applied);
 }
 
 }  // namespace cagr

@@ -14,7 +14,7 @@
 
 namespace cagr {
 
-// Two rules, in this order:
+// Four rules, in this order:
 //  1. DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
 //     [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that
 //     keeps the last concat's name and output. The chain's intermediate tensors must have no other
@@ -26,6 +26,18 @@ namespace cagr {
 //     dlrm_embedding_interaction node (inputs: dense, then the embedding_bag's) that keeps the
 //     dlrm_interaction's name, output, self_interaction and pad_to, and the embedding_bag's mode:
 //     the pooled embeddings are never written to memory.
+//  3. MLPs: a chain of >= 2 linears, each with X, W and bias where W and bias are constants, each
+//     one's output read only by the next linear (as its X) and not a graph output -> one mlp node
+//     (inputs: X, W_0, b_0, W_1, b_1, ...; `activations`: the linears' activations) that keeps the
+//     last linear's name and output: a device may keep the activations between the layers on chip,
+//     or in a narrower type (the GPU plugin in bf16, where the user allows it). A chain is taken
+//     whole (from a linear whose X no such linear computes for it alone, to one whose output no
+//     such linear reads alone); where no target offers it, it stays as linears. After rule 1, so
+//     the top MLP's first layer comes with its zero-padded weights.
+//  4. An mlp's X in bf16: where it is a dlrm_embedding_interaction's output that the mlp alone
+//     reads (not a graph output), that node gets output_dtype = "bf16", so the tensor is written
+//     and read in half the bytes, where a target offers both nodes so (the GPU plugin does where
+//     the user allows bf16).
 // `applied` (may be null) receives one line per fusion.
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied = nullptr);

@@ -59,6 +59,7 @@ class NodeShapes {
     const std::string& op = node_.op;
     if (op == "embedding_bag") return embedding_bag();
     if (op == "linear") return linear();
+    if (op == "mlp") return mlp();
     if (op == "relu" || op == "sigmoid") return unary();
     if (op == "add" || op == "mul") return binary();
     if (op == "concat") return concat();
@@ -119,9 +120,41 @@ class NodeShapes {
       expect_rank(2, 1);
       unify(in(2).dims[0], in(1).dims[0], "bias length and W's rows (N) differ");
     }
-    const std::string act = node_.attr_string("activation", "none");
-    if (act != "none" && act != "relu" && act != "sigmoid") fail("activation must be none, relu or sigmoid, is '" + act + "'");
+    expect_activation(node_.attr_string("activation", "none"), "activation");
     set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], in(1).dims[0]});
+  }
+
+  void expect_activation(const std::string& act, const std::string& what) const {
+    if (act != "none" && act != "relu" && act != "sigmoid") fail(what + " must be none, relu or sigmoid, is '" + act + "'");
+  }
+
+  // X [M, K_0], then W_l [N_l, K_l] and bias [N_l] per layer, K_l = N_{l-1}, and one activation
+  // per layer: linear's rules layer by layer.
+  void mlp() {
+    if (node_.inputs.size() < 3 || node_.inputs.size() % 2 == 0)
+      fail("takes X, then W and bias of each layer (an odd number >= 3 of inputs), has " + std::to_string(node_.inputs.size()));
+    expect_outputs(1);
+    expect_rank(0, 2);
+    expect_dtype(0, {CAGR_DTYPE_F32, CAGR_DTYPE_BF16});
+    const size_t layers = (node_.inputs.size() - 1) / 2;
+    std::vector<std::string> acts(1);  // the names between commas
+    for (char ch : node_.attr_string("activations", "")) {
+      if (ch == ',') acts.emplace_back();
+      else acts.back() += ch;
+    }
+    if (acts.size() != layers)
+      fail("attribute 'activations' names " + std::to_string(acts.size()) + " activations for " + std::to_string(layers) + " layers");
+    for (const std::string& act : acts) expect_activation(act, "attribute 'activations': each entry");
+    int64_t k = in(0).dims[1];
+    for (size_t w = 1; w < node_.inputs.size(); w += 2) {
+      expect_rank(w, 2);
+      expect_rank(w + 1, 1);
+      expect_dtype(w, {CAGR_DTYPE_F32});
+      expect_dtype(w + 1, {CAGR_DTYPE_F32});
+      unify(k, in(w).dims[1], "input '" + in_name(w) + "': its columns (K) and the previous layer's width differ");
+      k = unify(in(w).dims[0], in(w + 1).dims[0], "input '" + in_name(w + 1) + "': bias length and W's rows (N) differ");
+    }
+    set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], k});
   }
 
   void unary() {
@@ -240,7 +273,9 @@ class NodeShapes {
     const Dims pooled = pooled_dims(1, {CAGR_DTYPE_F32});
     const int64_t b = unify(in(0).dims[0], pooled[0], "dense (input 0) rows and the bags per table (B) differ");
     const int64_t d = unify(in(0).dims[1], pooled[2], "dense (input 0) D and the tables' D differ");
-    set_out(0, CAGR_DTYPE_F32, interaction_dims(b, pooled[1], d));
+    const std::string out_dtype = node_.attr_string("output_dtype", "f32");
+    if (out_dtype != "f32" && out_dtype != "bf16") fail("attribute 'output_dtype' must be f32 or bf16, got '" + out_dtype + "'");
+    set_out(0, abi::dtype_from_name(out_dtype), interaction_dims(b, pooled[1], d));
   }
 
   // dlrm_interaction's output for `batch` dense vectors of `dim` and `tables` pooled embeddings each

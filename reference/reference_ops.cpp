@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cagr_dtype.hpp"
 #include "op_contract.hpp"
 
 namespace cagr::reference {
@@ -79,6 +80,23 @@ void linear(const Linear& l, const void* const* in, void* const* out) {
       for (int64_t k = 0; k < l.k; ++k) acc += static_cast<double>(x[m * l.k + k]) * w[n * l.k + k];
       y[m * l.n + n] = static_cast<float>(activate(l.activation, acc));
     }
+  }
+}
+
+// The layers as linears, each one's f32 output the next one's X.
+void mlp(const Mlp& p, const void* const* in, void* const* out) {
+  std::vector<float> x, y;  // the previous layer's output, this layer's
+  if (p.x_dtype == CAGR_DTYPE_BF16) {  // X's values, exactly, in f32
+    const auto* bits = static_cast<const uint16_t*>(in[0]);
+    for (int64_t i = 0; i < p.m * p.k[0]; ++i) x.push_back(abi::float_from_bf16(bits[i]));
+  }
+  for (size_t l = 0; l < p.k.size(); ++l) {
+    const bool last = l + 1 == p.k.size();
+    if (!last) y.resize(static_cast<size_t>(p.m * p.n[l]));
+    const void* const layer_in[] = {l == 0 && x.empty() ? in[0] : x.data(), in[1 + 2 * l], in[2 + 2 * l]};
+    void* const layer_out[] = {last ? out[0] : y.data()};
+    linear(p.layer(l), layer_in, layer_out);
+    x.swap(y);
   }
 }
 
@@ -222,6 +240,7 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
   std::visit(Overloaded{
                  [&](const EmbeddingBag& e) { embedding_bag(e, inputs, outputs); },
                  [&](const Linear& l) { linear(l, inputs, outputs); },
+                 [&](const Mlp& p) { mlp(p, inputs, outputs); },
                  [&](const Unary& u) { unary(u, inputs, outputs); },
                  [&](const Binary& b) { binary(b, inputs, outputs); },
                  [&](const Concat& c) { concat(c, inputs, outputs); },
@@ -234,7 +253,12 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
                    void* const pooled_out[] = {pooled.data()};
                    embedding_bag(f.lookup, inputs + 1, pooled_out, "dlrm_embedding_interaction");
                    const void* const features[] = {inputs[0], pooled.data()};
-                   dot_interaction(f.interaction, features, outputs);
+                   if (f.output_dtype == CAGR_DTYPE_F32) return dot_interaction(f.interaction, features, outputs);
+                   std::vector<float> top(static_cast<size_t>(f.interaction.batch * f.interaction.out_cols()));
+                   void* const top_out[] = {top.data()};
+                   dot_interaction(f.interaction, features, top_out);
+                   auto* bits = static_cast<uint16_t*>(outputs[0]);  // rounded to bf16 (OPS.md: output_dtype)
+                   for (size_t i = 0; i < top.size(); ++i) bits[i] = abi::bf16_from_float(top[i]);
                  },
                  [&](const FmInteraction& f) { fm_interaction(f, inputs, outputs); },
                  [&](const ReduceSum& r) { reduce_sum(r, inputs, outputs); },

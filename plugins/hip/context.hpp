@@ -47,6 +47,7 @@ struct cagr_context {
   std::vector<std::unique_ptr<cagr::gpu::DeviceState>> devices;
   std::string no_device_reason;  // why devices is empty
   bool allow_tf32 = false;       // option "allow_tf32=1": linear may round inputs to TF32
+  bool allow_bf16 = false;       // option "allow_bf16=1": mlp may keep its activations in bf16 (mlp.cpp)
 
   cagr::gpu::DeviceState& device(int index) const;
 };

@@ -19,6 +19,7 @@ const GpuOp* find_op(const std::string& type) {
       {"dlrm_interaction", &dot_interaction_op()},  // dot_interaction with the dense vector in front
       {"dlrm_embedding_interaction", &embedding_interaction_op()},
       {"fm_interaction", &fm_interaction_op()},
+      {"mlp", &mlp_op()},
       {"reduce_sum", &reduce_sum_op()},
       {"top_k", &top_k_op()},
   };

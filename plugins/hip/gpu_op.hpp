@@ -91,6 +91,7 @@ const GpuOp& gather_op();
 const GpuOp& dot_interaction_op();
 const GpuOp& embedding_interaction_op();
 const GpuOp& fm_interaction_op();
+const GpuOp& mlp_op();
 const GpuOp& reduce_sum_op();
 const GpuOp& top_k_op();
 

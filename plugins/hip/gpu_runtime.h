@@ -134,5 +134,11 @@ __device__ __forceinline__ unsigned group_lane_mask(int width) {
 
 __device__ __forceinline__ float half_bits_to_float(uint16_t bits) { return __half2float(__ushort_as_half(bits)); }
 __device__ __forceinline__ float bf16_bits_to_float(uint16_t bits) { return __uint_as_float(uint32_t(bits) << 16); }
+// Rounded to the nearest bf16, ties to even (as PyTorch's .to(torch.bfloat16)); a NaN stays a NaN.
+__device__ __forceinline__ uint16_t float_to_bf16_bits(float value) {
+  const uint32_t u = __float_as_uint(value);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
 
 }  // namespace cagr::gpu

@@ -67,6 +67,7 @@ struct InteractionParams {
   const float* dense;   // row 0 of each sample when dense_rows = 1
   const float* pooled;  // the other rows: [B, F - dense_rows, D]
   float* out;           // [B, out_cols]; columns from used_cols on are padding (zeros)
+  uint16_t* out_bf16;   // instead of out where dlrm_embedding_interaction's output_dtype is bf16 (staged kernels)
   int64_t batch, pairs, used_cols, out_cols;
   int features, dense_rows, dim, samples_per_block;
   const uint16_t* pair_ij;
@@ -385,6 +386,19 @@ __global__ void __launch_bounds__(kMaxSamplesPerBlock * kLanesPerSample, 4) stag
   }
   __syncthreads();
   if (!active) return;
+  if (p.out_bf16 != nullptr) {  // rounded to bf16, 8 values per 16-byte store where the row allows
+    uint16_t* out = p.out_bf16 + b * p.out_cols;
+    if (p.out_cols % 8 == 0) {
+      for (int c = lane; c < p.out_cols / 8; c += kLanesPerSample) {
+        const float4 lo = reinterpret_cast<const float4*>(staged)[2 * c], hi = reinterpret_cast<const float4*>(staged)[2 * c + 1];
+        const auto pack = [](float a, float b) { return uint32_t(float_to_bf16_bits(a)) | uint32_t(float_to_bf16_bits(b)) << 16; };
+        reinterpret_cast<uint4*>(out)[c] = make_uint4(pack(lo.x, lo.y), pack(lo.z, lo.w), pack(hi.x, hi.y), pack(hi.z, hi.w));
+      }
+    } else {
+      for (int c = lane; c < p.out_cols; c += kLanesPerSample) out[c] = float_to_bf16_bits(staged[c]);
+    }
+    return;
+  }
   float* out = p.out + b * p.out_cols;
   if (p.out_cols % 4 == 0) {
     for (int c = lane; c < p.out_cols / 4; c += kLanesPerSample)
@@ -550,7 +564,7 @@ class DotInteractionOp : public GpuOp {
 class EmbeddingInteractionKernel : public GpuKernel {
  public:
   EmbeddingInteractionKernel(const contract::DlrmEmbeddingInteraction& created, Staged method, bool allow_tf32,
-                             DeviceState& device)
+                             DeviceState& device)  // created.output_dtype: f32 or bf16
       : created_(created), method_(method), allow_tf32_(allow_tf32), device_(device) {}
 
   void run(const RunTensors& t) override {
@@ -568,10 +582,11 @@ class EmbeddingInteractionKernel : public GpuKernel {
     if (s.batch == 0) return;
     InteractionParams p{};
     p.dense = static_cast<const float*>(t.inputs[0]);
-    p.out = static_cast<float*>(t.outputs[0]);
+    if (created_.output_dtype == CAGR_DTYPE_BF16) p.out_bf16 = static_cast<uint16_t*>(t.outputs[0]);
+    else p.out = static_cast<float*>(t.outputs[0]);
     p.batch = s.batch, p.pairs = s.pairs, p.used_cols = s.used_cols(), p.out_cols = s.out_cols();
     p.features = int(s.features), p.dense_rows = 1, p.dim = int(s.dim);
-    bool aligned = aligned16(p.dense) && aligned16(p.out);
+    bool aligned = aligned16(p.dense) && aligned16(t.outputs[0]);
     for (int64_t i = 0; i < e.tables; ++i) aligned = aligned && aligned16(t.inputs[size_t(3 + i)]);
     if (!aligned) plugin::invalid("dlrm_embedding_interaction: dense, tables and output must be 16-byte aligned");
     const EmbeddingBagParams lookup = lookup_params(t, 1, s.batch, int(s.dim), s.dim * 4, e.mean, e.rows,
@@ -586,9 +601,12 @@ class EmbeddingInteractionKernel : public GpuKernel {
   DeviceState& device_;
 };
 
-// The op's sizes (op contract); refuses the shapes the kernel cannot run.
-contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op) {
+// The op's sizes (op contract); refuses the shapes the kernel cannot run, and a bf16 output where
+// the user has not allowed bf16 (plugin option allow_bf16=1).
+contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op, const cagr_context& context) {
   auto f = std::get<contract::DlrmEmbeddingInteraction>(contract::check(op));
+  if (f.output_dtype == CAGR_DTYPE_BF16 && !context.allow_bf16)
+    plugin::unsupported(op.type() + ": output_dtype bf16 only where bf16 is allowed (plugin option allow_bf16=1)");
   if (f.lookup.tables > kMaxEmbeddingTables)
     plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
                         std::to_string(kMaxEmbeddingTables));
@@ -600,18 +618,19 @@ contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op)
 
 class EmbeddingInteractionOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
-    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(op);
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context& context) const override {
+    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(op, context);
     const contract::DotInteraction& s = f.interaction;
     const double flops = 2.0 * s.batch * s.pairs * s.dim + double(f.lookup.num_indices) * s.dim;
-    const double bytes = 4.0 * (double(s.batch) * (s.dim + s.out_cols()) + double(f.lookup.num_indices) * s.dim) +
+    const double bytes = double(s.batch) * (4.0 * s.dim + double(abi::dtype_size(f.output_dtype)) * s.out_cols()) +
+                         4.0 * double(f.lookup.num_indices) * s.dim +
                          double(op.input(1).bytes() + op.input(2).bytes());
     OpVariants out;
     for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method) + std::string("_lookup"), flops, bytes});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
-    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(setup.op);
+    const contract::DlrmEmbeddingInteraction f = embedding_interaction_sizes(setup.op, setup.context);
     const std::vector<Staged> methods = staged_methods(f.interaction);
     if (setup.variant < 0 || setup.variant >= static_cast<int>(methods.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");

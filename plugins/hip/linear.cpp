@@ -69,7 +69,7 @@ class LinearKernel : public GpuKernel {
     if (path.kind == Path::short_k) short_k_blocks_ = linear_short_k_resident_blocks(multiprocessors_);
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
     if (path.kind == Path::blaslt)
-      blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, allow_tf32, path.suggestion);
+      blaslt_ = std::make_unique<BlasLtLinear>(shape.n, shape.k, shape.has_bias, act, BlasLtTypes::f32(allow_tf32), path.suggestion);
     if (path.kind == Path::split_tf32_wgmma) {
       split_w_ = DeviceMemory(size_t(linear_wgmma_split_floats(shape.n, shape.k, path.cols)) * sizeof(float));
       if (constant_w != nullptr) {  // split once; runs then read only the split copy

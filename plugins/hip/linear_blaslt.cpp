@@ -30,11 +30,12 @@ void set_attribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t att
 
 // Row-major Y[M,N] = X[M,K] W[N,K]ᵀ is, read column-major, Yᶜ[N,M] = Wᶜ[K,N]ᵀ Xᶜ[K,M]: A = W
 // transposed, B = X, and the bias runs along Yᶜ's rows, the output features, as cuBLASLt expects.
-BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion)
-    : n_(n), k_(k), has_bias_(has_bias), suggestion_(suggestion), act_(act), workspace_(kWorkspaceBytes) {
+BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, BlasLtTypes types, int suggestion)
+    : n_(n), k_(k), types_(types), has_bias_(has_bias), suggestion_(suggestion), act_(act), workspace_(kWorkspaceBytes) {
+  if (act == Activation::sigmoid && types.output != CUDA_R_32F)
+    plugin::unsupported("cuBLASLt linear: a sigmoid runs as a second pass over an f32 Y only");
   check_blas(cublasLtCreate(&handle_), "creating a handle");
-  check_blas(cublasLtMatmulDescCreate(&matmul_, allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F),
-             "creating a matmul");
+  check_blas(cublasLtMatmulDescCreate(&matmul_, types.compute, CUDA_R_32F), "creating a matmul");
   set_attribute(matmul_, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
   set_attribute(matmul_, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
   set_attribute(matmul_, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue(has_bias, act));
@@ -50,13 +51,13 @@ BlasLtLinear::~BlasLtLinear() {
   if (handle_ != nullptr) cublasLtDestroy(handle_);
 }
 
-const BlasLtLinear::Plan& BlasLtLinear::plan_for(int64_t m) {
+BlasLtLinear::Plan& BlasLtLinear::plan_for(int64_t m) {
   auto found = plans_.find(m);
   if (found != plans_.end()) return found->second;
   Plan plan;
-  check_blas(cublasLtMatrixLayoutCreate(&plan.a, CUDA_R_32F, k_, n_, k_), "describing W");
-  check_blas(cublasLtMatrixLayoutCreate(&plan.b, CUDA_R_32F, k_, m, k_), "describing X");
-  check_blas(cublasLtMatrixLayoutCreate(&plan.c, CUDA_R_32F, n_, m, n_), "describing Y");
+  check_blas(cublasLtMatrixLayoutCreate(&plan.a, types_.inputs, k_, n_, k_), "describing W");
+  check_blas(cublasLtMatrixLayoutCreate(&plan.b, types_.inputs, k_, m, k_), "describing X");
+  check_blas(cublasLtMatrixLayoutCreate(&plan.c, types_.output, n_, m, n_), "describing Y");
   cublasLtMatmulPreference_t preference;
   check_blas(cublasLtMatmulPreferenceCreate(&preference), "creating a preference");
   const uint64_t workspace = workspace_.bytes();
@@ -69,19 +70,49 @@ const BlasLtLinear::Plan& BlasLtLinear::plan_for(int64_t m) {
   check_blas(status, "choosing an algorithm");
   if (found_count == 0) plugin::unsupported("cuBLASLt has no algorithm for linear " + std::to_string(m) + "x" +
                                             std::to_string(n_) + "x" + std::to_string(k_));
-  plan.algo = results[std::min(suggestion_, found_count - 1)].algo;
+  for (int i = 0; i < found_count; ++i) plan.suggestions[i] = results[i].algo;
+  plan.suggestion_count = found_count;
+  plan.algo = plan.suggestions[std::min(suggestion_, found_count - 1)];
   return plans_.emplace(m, plan).first->second;
 }
 
-void BlasLtLinear::run(const float* x, const float* w, const float* bias, float* y, int64_t m, hipStream_t stream) {
-  if (m == 0 || n_ == 0) return;
-  const Plan& plan = plan_for(m);
+void BlasLtLinear::matmul(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const void* x, const void* w,
+                          const void* bias, void* y, hipStream_t stream) {
   if (has_bias_) set_attribute(matmul_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
   const float one = 1.f, zero = 0.f;
-  check_blas(cublasLtMatmul(handle_, matmul_, &one, w, plan.a, x, plan.b, &zero, y, plan.c, y, plan.c, &plan.algo,
+  check_blas(cublasLtMatmul(handle_, matmul_, &one, w, plan.a, x, plan.b, &zero, y, plan.c, y, plan.c, &algo,
                             workspace_.get(), workspace_.bytes(), stream),
              "running a matmul");
-  if (act_ == Activation::sigmoid) launch_activation(Activation::sigmoid, y, y, m * n_, stream);
+}
+
+void BlasLtLinear::run(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream) {
+  if (m == 0 || n_ == 0) return;
+  const Plan& plan = plan_for(m);
+  matmul(plan, plan.algo, x, w, bias, y, stream);
+  if (act_ == Activation::sigmoid) launch_activation(Activation::sigmoid, static_cast<float*>(y), static_cast<float*>(y), m * n_, stream);
+}
+
+void BlasLtLinear::choose_fastest(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream) {
+  if (m == 0 || n_ == 0) return;
+  Plan& plan = plan_for(m);
+  hipEvent_t start, stop;
+  check(hipEventCreate(&start), "creating a tuning event");
+  check(hipEventCreate(&stop), "creating a tuning event");
+  float best_ms = 0;
+  for (int i = 0; i < plan.suggestion_count; ++i) {
+    const cublasLtMatmulAlgo_t& algo = plan.suggestions[i];
+    constexpr int kReps = 5;
+    matmul(plan, algo, x, w, bias, y, stream);  // warm-up: loads the kernel
+    check(hipEventRecord(start, stream), "recording a tuning event");
+    for (int r = 0; r < kReps; ++r) matmul(plan, algo, x, w, bias, y, stream);
+    check(hipEventRecord(stop, stream), "recording a tuning event");
+    check(hipEventSynchronize(stop), "timing cuBLASLt's suggestions");
+    float ms = 0;
+    check(hipEventElapsedTime(&ms, start, stop), "timing cuBLASLt's suggestions");
+    if (i == 0 || ms < best_ms) best_ms = ms, plan.algo = algo;
+  }
+  (void)hipEventDestroy(start);
+  (void)hipEventDestroy(stop);
 }
 
 double measure_f16_gemm_gflops(hipStream_t stream) {

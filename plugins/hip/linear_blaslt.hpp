@@ -17,27 +17,52 @@ namespace cagr::gpu {
 // core's tuning can time them on the real shapes instead of trusting the heuristic's first pick.
 constexpr int kBlasLtSuggestions = 8;
 
+// The element types of one matmul and how it multiplies. Products are summed in f32 in all three.
+struct BlasLtTypes {
+  cublasComputeType_t compute;
+  cudaDataType_t inputs;  // X and W
+  cudaDataType_t output;  // Y, and the bias (cuBLASLt takes the bias in Y's type)
+
+  // f32 throughout; with `allow_tf32` the inputs may be rounded to TF32 on the tensor cores
+  // (plugin option "allow_tf32=1").
+  static BlasLtTypes f32(bool allow_tf32) {
+    return {allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F, CUDA_R_32F};
+  }
+  // bf16 X and W (bf16 tensor cores), Y in bf16 or f32 (plugin option "allow_bf16=1", mlp.cpp).
+  static BlasLtTypes bf16(cudaDataType_t output) { return {CUBLAS_COMPUTE_32F, CUDA_R_16BF, output}; }
+};
+
 class BlasLtLinear {
  public:
-  // allow_tf32: inputs may be rounded to TF32 on the tensor cores (plugin option "allow_tf32=1").
   // suggestion: which of the heuristic's algorithms to run at every M (0: its first; the last it
-  // gives when it gives fewer).
-  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, bool allow_tf32, int suggestion);
+  // gives when it gives fewer). A sigmoid needs an f32 Y (it runs as a second pass over Y).
+  BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, BlasLtTypes types, int suggestion);
   ~BlasLtLinear();
   BlasLtLinear(const BlasLtLinear&) = delete;
   BlasLtLinear& operator=(const BlasLtLinear&) = delete;
 
-  // X [M, K], W [N, K], bias [N] (nullptr when created without), Y [M, N], row-major f32.
-  void run(const float* x, const float* w, const float* bias, float* y, int64_t m, hipStream_t stream);
+  // X [M, K], W [N, K], bias [N] (nullptr when created without), Y [M, N], row-major, of the
+  // created types.
+  void run(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream);
+
+  // Times each of the heuristic's suggestions at M rows on these tensors (Y is overwritten) and
+  // runs the fastest at M from then on, whatever the suggestion it was created with: the heuristic's
+  // first pick was up to 2x off on bf16 layers of DLRM (mlp.cpp). Synchronises `stream`.
+  void choose_fastest(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream);
 
  private:
   struct Plan {  // layouts and algorithm for one M (M varies per run; plans are kept)
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
     cublasLtMatmulAlgo_t algo{};
+    cublasLtMatmulAlgo_t suggestions[kBlasLtSuggestions]{};  // the heuristic's, best first
+    int suggestion_count = 0;
   };
-  const Plan& plan_for(int64_t m);
+  Plan& plan_for(int64_t m);
+  void matmul(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const void* x, const void* w, const void* bias, void* y,
+              hipStream_t stream);
 
   int64_t n_, k_;
+  BlasLtTypes types_;
   bool has_bias_;
   int suggestion_;
   Activation act_;

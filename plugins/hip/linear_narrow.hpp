@@ -19,5 +19,9 @@ constexpr int64_t kNarrowMaxN = 8;  // the dot products a lane accumulates at on
 // `multiprocessors`: the device's SMs, which set how many rows a warp takes.
 void launch_linear_narrow(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
                           Activation act, int multiprocessors, hipStream_t stream);
+// The same with X in bf16 (the bits, as uint16_t): the last layer of an mlp whose activations are
+// kept in bf16 (mlp.cpp).
+void launch_linear_narrow(const uint16_t* x, const float* w, const float* bias, float* y, int64_t m, int64_t n, int64_t k,
+                          Activation act, int multiprocessors, hipStream_t stream);
 
 }  // namespace cagr::gpu

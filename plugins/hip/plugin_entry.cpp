@@ -56,8 +56,12 @@ cagr_status init(cagr_init_args* args) {
   return guarded([&] {
     cagr_init_args a = cagr::abi::read_struct(require(args, "init args"));
     auto context = std::make_unique<cagr_context>();
-    const std::string tf32 = option_value(a, "allow_tf32");
-    context->allow_tf32 = tf32 == "1" || tf32 == "true";
+    const auto enabled = [&](const char* key) {
+      const std::string value = option_value(a, key);
+      return value == "1" || value == "true";
+    };
+    context->allow_tf32 = enabled("allow_tf32");
+    context->allow_bf16 = enabled("allow_bf16");
     int count = 0;
     const hipError_t status = hipGetDeviceCount(&count);
     if (status != hipSuccess) {

@@ -1,5 +1,5 @@
-// The DLRM interaction and lookup fusions: where they fire, where they must not, and that the fused
-// graph computes what the unfused one computed.
+// The DLRM interaction and lookup fusions and the linear chain (mlp) fusion: where they fire, where
+// they must not, and that the fused graph computes what the unfused one computed.
 #include "fusion.hpp"
 
 #include <gtest/gtest.h>
@@ -26,6 +26,12 @@ const Node& node_named(const Graph& g, const std::string& name) {
   for (const Node& n : g.nodes())
     if (n.name == name) return n;
   throw std::out_of_range("no node " + name);
+}
+
+std::vector<std::string> input_names(const Graph& g, const Node& n) {
+  std::vector<std::string> names;
+  for (int id : n.inputs) names.push_back(g.tensor(id).name);
+  return names;
 }
 
 // A DLRM's inputs at `batch`: dense [B, D], then one id per table and sample or, with `max_bag`
@@ -72,6 +78,14 @@ const Target& offers_interaction_only() {  // dlrm_interaction
   static const Target t = offering("offers_interaction");
   return t;
 }
+const Target& offers_every_fusion() {  // dlrm_interaction, dlrm_embedding_interaction and mlp
+  static const Target t = offering("offers_every_fusion");
+  return t;
+}
+const Target& offers_every_fusion_bf16() {  // the same, and with bf16 tensors
+  static const Target t = offering("offers_every_fusion_bf16");
+  return t;
+}
 
 // A small DLRM: a bottom linear to D = 8, one embedding_bag of three tables, the interaction chain
 // and a top linear (so the chain's rows get padded).
@@ -109,24 +123,30 @@ TEST(Fusion, DlrmInteractionChainBecomesOneNodeOnEveryPlugin) {
     SCOPED_TRACE(target.label());
     std::vector<std::string> applied;
     const Graph fused = fuse_for_targets(graph, {target}, dims, &applied);
-    // A device that also offers the lookup fused into the interaction gets that too (one node less).
+    // A device that also offers the lookup fused into the interaction gets that too (one node less),
+    // and one that offers mlp gets the MLPs' linears fused (one line per mlp node).
     const int lookups_fused = count_op(fused, "dlrm_embedding_interaction");
-    ASSERT_EQ(applied.size(), 1u + static_cast<size_t>(lookups_fused));
+    const int mlps = count_op(fused, "mlp");
+    const int linears_fused = count_op(graph, "linear") - count_op(fused, "linear") - mlps;
+    ASSERT_EQ(applied.size(), 1u + static_cast<size_t>(lookups_fused + mlps));
     EXPECT_EQ(count_op(fused, "dlrm_interaction") + lookups_fused, 1);
     EXPECT_EQ(count_op(fused, "dot_interaction"), 0);
     EXPECT_EQ(count_op(fused, "concat"), 0);
     EXPECT_EQ(count_op(fused, "reshape"), 0);
-    EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 3 - static_cast<size_t>(lookups_fused));
+    EXPECT_EQ(fused.nodes().size(), graph.nodes().size() - 3 - static_cast<size_t>(lookups_fused + linears_fused));
     const Node& top = node_named(fused, "top_input");  // keeps the last concat's name and output
     EXPECT_EQ(top.op, lookups_fused == 1 ? "dlrm_embedding_interaction" : "dlrm_interaction");
-    // The top MLP's input rows are padded to 16 bytes and its first layer's weights to match.
+    // The top MLP's input rows are padded to 16 bytes and its first layer's weights (input 1 of its
+    // linear or mlp node) to match.
     const int64_t used = infer_shapes(graph, dims)[static_cast<size_t>(graph.tensor_id("top_input"))].dims[1];
     const int64_t padded = infer_shapes(fused, dims)[static_cast<size_t>(fused.tensor_id("top_input"))].dims[1];
     EXPECT_EQ(padded % 4, 0);
     EXPECT_EQ(padded, (used + 3) / 4 * 4);
     EXPECT_EQ(top.attr_int("pad_to", 1), used % 4 == 0 ? 1 : 4);
-    const Node& top_mlp = node_named(fused, "top_mlp.0");
-    EXPECT_EQ(fused.tensor(top_mlp.inputs[1]).dims[1], padded);
+    const auto top_mlp = std::find_if(fused.nodes().begin(), fused.nodes().end(),
+                                      [&](const Node& n) { return n.inputs[0] == top.outputs[0]; });
+    ASSERT_NE(top_mlp, fused.nodes().end());
+    EXPECT_EQ(fused.tensor(top_mlp->inputs[1]).dims[1], padded);
     EXPECT_EQ(fused.tensor(top.outputs[0]).name, graph.tensor(node_named(graph, "top_input").outputs[0]).name);
     EXPECT_EQ(fused.inputs().size(), graph.inputs().size());
     EXPECT_EQ(fused.outputs().size(), graph.outputs().size());
@@ -189,12 +209,10 @@ TEST(Fusion, EmbeddingBagFusesIntoTheInteractionWhereOffered) {
     const Node& node = node_named(fused, "top_input");
     EXPECT_EQ(node.op, "dlrm_embedding_interaction");
     EXPECT_EQ(fused.tensor(node.outputs[0]).name, "top_input");
-    std::vector<std::string> inputs;
-    for (int id : node.inputs) inputs.push_back(fused.tensor(id).name);
     const Node& bag = node_named(graph, "embeddings");
     std::vector<std::string> want{"bottom", "indices", "offsets"};
     for (size_t t = 2; t < bag.inputs.size(); ++t) want.push_back(graph.tensor(bag.inputs[t]).name);
-    EXPECT_EQ(inputs, want);
+    EXPECT_EQ(input_names(fused, node), want);
     EXPECT_EQ(node.attr_string("mode", "?"), mode);
     EXPECT_EQ(node.attr_int("self_interaction", -1), self);
     EXPECT_EQ(node.attr_int("pad_to", -1), 4);  // the chain rule's: 8 + 6 or 8 + 10 columns, rows padded to 16 bytes
@@ -267,6 +285,137 @@ TEST(Fusion, LookupWhosePooledEmbeddingsAreReadElsewhereStays) {
     EXPECT_EQ(count_op(fused, "dlrm_interaction"), 1);
     EXPECT_EQ(count_op(fused, "embedding_bag"), 1);
     EXPECT_EQ(count_op(fused, "dlrm_embedding_interaction"), 0);
+  }
+}
+
+// A DLRM over the Criteo fields (tables of 50 rows, D = 4) whose bottom MLP has 4 linears
+// (13-32-16-8-4, relu) and top MLP 3 (355-24-12-1, a sigmoid last).
+Graph dlrm_with_deep_mlps() { return zoo::dlrm("deep_mlps", {"criteo", 4, 50, {32, 16, 8, 4}, {24, 12}, "sum"}, 3); }
+
+// Rule 3: each MLP becomes one mlp node that keeps its last linear's name and output, reads X and
+// every W and bias in order (the top MLP's first W padded by rule 1), and computes what the linears
+// computed.
+TEST(Fusion, DlrmMlpsBecomeOneMlpNodeEach) {
+  const Graph graph = dlrm_with_deep_mlps();
+  ASSERT_EQ(count_op(graph, "linear"), 7);
+  std::vector<std::string> applied;
+  const Graph fused = fuse_for_targets(graph, {offers_every_fusion()}, dims_of(sample_inputs(graph, 16, 1)), &applied);
+  ASSERT_EQ(applied.size(), 4u);  // the interaction chain, the lookup, the two MLPs
+  EXPECT_EQ(applied[2], "mlp 'bottom_mlp.3': fused linears 'bottom_mlp.0', 'bottom_mlp.1', 'bottom_mlp.2', 'bottom_mlp.3'");
+  EXPECT_EQ(applied[3], "mlp 'prob': fused linears 'top_mlp.0', 'top_mlp.1', 'prob'");
+  EXPECT_EQ(count_op(fused, "linear"), 0);
+  EXPECT_EQ(count_op(fused, "mlp"), 2);
+  EXPECT_EQ(fused.nodes().size(), 3u);  // bottom mlp, dlrm_embedding_interaction, top mlp
+
+  const Node& bottom = node_named(fused, "bottom_mlp.3");
+  EXPECT_EQ(bottom.op, "mlp");
+  EXPECT_EQ(bottom.attr_string("activations", "?"), "relu,relu,relu,relu");
+  EXPECT_EQ(fused.tensor(bottom.outputs[0]).name, "bottom_mlp.3");
+  std::vector<std::string> want{"dense"};
+  for (int l = 0; l < 4; ++l) {
+    const std::string layer = "bottom_mlp." + std::to_string(l);
+    want.insert(want.end(), {layer + ".weight", layer + ".bias"});
+  }
+  EXPECT_EQ(input_names(fused, bottom), want);
+
+  const Node& top = node_named(fused, "prob");
+  EXPECT_EQ(top.op, "mlp");
+  EXPECT_EQ(top.attr_string("activations", "?"), "relu,relu,sigmoid");
+  EXPECT_EQ(fused.tensor(top.outputs[0]).name, "prob");
+  // The first W is rule 1's zero-padded copy: 4 + 27 * 26 / 2 = 355 columns, padded to 356.
+  EXPECT_EQ(input_names(fused, top),
+            (std::vector<std::string>{"top_input", "top_mlp.0.weight.padded_to_356", "top_mlp.0.bias", "top_mlp.1.weight",
+                                      "top_mlp.1.bias", "prob.weight", "prob.bias"}));
+
+  for (int64_t batch : {1, 7, 37}) {
+    const auto inputs = sample_inputs(graph, batch, static_cast<uint64_t>(batch) + 9, 3);
+    expect_same_outputs(testing::run_reference(fused, inputs), testing::run_reference(graph, inputs),
+                        "batch " + std::to_string(batch));
+  }
+}
+
+// Rule 4: where a target offers bf16 tensors, the top MLP's X - written by the fused lookup +
+// interaction for the mlp alone - becomes bf16 (the interaction's output_dtype), and the graph
+// computes what the f32 one does to bf16 precision (X rounded: 2^-9 relative per element); the
+// bottom MLP's X, a graph input, stays f32.
+TEST(Fusion, TopMlpInputBecomesBf16WhereATargetOffersIt) {
+  const Graph graph = dlrm_with_deep_mlps();
+  const std::vector<Dims> dims = dims_of(sample_inputs(graph, 16, 1));
+  std::vector<std::string> applied;
+  const Graph fused = fuse_for_targets(graph, {offers_every_fusion_bf16()}, dims, &applied);
+  ASSERT_EQ(applied.size(), 5u);  // the interaction chain, the lookup, the two MLPs, the bf16 input
+  EXPECT_EQ(applied[4], "bf16 tensor 'top_input': written by 'top_input', read by mlp 'prob'");
+  EXPECT_EQ(node_named(fused, "top_input").attr_string("output_dtype", "?"), "bf16");
+  const std::vector<TensorShape> shapes = infer_shapes(fused, dims);
+  EXPECT_EQ(shapes[static_cast<size_t>(fused.tensor_id("top_input"))].dtype, CAGR_DTYPE_BF16);
+  EXPECT_EQ(shapes[static_cast<size_t>(fused.tensor_id("dense"))].dtype, CAGR_DTYPE_F32);
+
+  for (int64_t batch : {1, 7, 37}) {
+    const auto inputs = sample_inputs(graph, batch, static_cast<uint64_t>(batch) + 9, 3);
+    const auto got = testing::run_reference(fused, inputs), want = testing::run_reference(graph, inputs);
+    ASSERT_EQ(got.size(), 1u);
+    for (int64_t i = 0; i < want[0].numel(); ++i)
+      EXPECT_NEAR(got[0].as<float>()[i], want[0].as<float>()[i], 1e-2 * std::max(1.0f, std::abs(want[0].as<float>()[i])))
+          << "batch " << batch << " element " << i;
+  }
+
+  // A target without bf16 tensors keeps the f32 tensor.
+  applied.clear();
+  const Graph f32 = fuse_for_targets(graph, {offers_every_fusion()}, dims, &applied);
+  EXPECT_EQ(applied.size(), 4u);
+  EXPECT_EQ(node_named(f32, "top_input").attr_string("output_dtype", "f32"), "f32");
+}
+
+// Linears l0 -> l1 -> l2 -> l3 where l1's output is also read elsewhere (a graph output, another
+// node) or l2 has no bias: a chain ends at l1, and the linears after it form a chain of their own
+// where they are two or more; the fused graph computes what the linears computed.
+TEST(Fusion, LinearChainEndsWhereItsIntermediateIsReadElsewhere) {
+  for (const std::string brk : {"graph output", "second reader", "no bias"}) {
+    SCOPED_TRACE(brk);
+    GraphBuilder b("chain", 4);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 6});
+    const std::string h1 = b.linear("l1", b.linear("l0", "x", 6, 9, "relu"), 9, 5, "none");
+    const std::string h2 = brk != "no bias" ? b.linear("l2", h1, 5, 7, "relu")
+                                            : b.op("l2", "linear", {h1, b.random_constant("l2.weight", {7, 5}, 0.5f)},
+                                                   {{"activation", std::string("relu")}});
+    b.output(b.linear("l3", h2, 7, 3, "sigmoid"));
+    if (brk == "graph output") b.output(h1);
+    if (brk == "second reader") b.output(b.op("side", "relu", {h1}));
+    const Graph graph = b.finish();
+
+    std::vector<std::string> applied;
+    const Graph fused = fuse_for_targets(graph, {offers_every_fusion()}, {{5, 6}}, &applied);
+    std::vector<std::string> want{"mlp 'l1': fused linears 'l0', 'l1'"};
+    if (brk != "no bias") want.push_back("mlp 'l3': fused linears 'l2', 'l3'");
+    EXPECT_EQ(applied, want);
+    EXPECT_EQ(node_named(fused, "l1").op, "mlp");
+    EXPECT_EQ(node_named(fused, "l1").attr_string("activations", "?"), "relu,none");
+    EXPECT_EQ(node_named(fused, "l3").op, brk == "no bias" ? "linear" : "mlp");
+    EXPECT_EQ(fused.outputs().size(), graph.outputs().size());
+
+    WeightRng rng(7);
+    for (int64_t batch : {1, 13}) {
+      HostTensor x(CAGR_DTYPE_F32, {batch, 6});
+      for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = rng.uniform(-1, 1);
+      expect_same_outputs(testing::run_reference(fused, {x}), testing::run_reference(graph, {x}),
+                          "batch " + std::to_string(batch));
+    }
+  }
+}
+
+// Where no target offers mlp (or the CPU plugin, which refuses it), every linear stays.
+TEST(Fusion, LinearsStayWhereNoTargetOffersMlp) {
+  const Graph graph = dlrm_with_deep_mlps();
+  std::vector<Target> targets{offers_lookup_fusion()};
+  for (const Target& cpu : testing::built_targets("cpu")) targets.push_back(cpu);
+  ASSERT_EQ(targets.size(), 2u);
+  for (const Target& target : targets) {
+    SCOPED_TRACE(target.label());
+    std::vector<std::string> applied;
+    const Graph fused = fuse_for_targets(graph, {target}, dims_of(sample_inputs(graph, 16, 1)), &applied);
+    EXPECT_EQ(count_op(fused, "mlp"), 0);
+    EXPECT_EQ(count_op(fused, "linear"), 7);
+    for (const std::string& line : applied) EXPECT_EQ(line.find("mlp"), std::string::npos) << line;
   }
 }
 

@@ -19,6 +19,16 @@ Node node(const std::string& name, const std::string& op, std::map<std::string, 
 
 std::vector<std::byte> zeros(size_t floats) { return std::vector<std::byte>(floats * 4); }
 
+// The message infer_shapes throws for `g` at `dims` ("" when none).
+std::string inference_error(const Graph& g, const std::vector<Dims>& dims) {
+  try {
+    infer_shapes(g, dims);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(ShapeInference, DlrmLikeGraphWithUnknownBatch) {
   Graph g;
   g.add_input("dense", CAGR_DTYPE_F32, {kDynamic, 3});
@@ -85,17 +95,34 @@ TEST(ShapeInference, DlrmEmbeddingInteractionIsTheInteractionOfItsLookup) {
   const Graph padded = graph(4, 4);
   EXPECT_EQ(infer_shapes(padded, {{5, 4}, {12}, {11}})[static_cast<size_t>(padded.tensor_id("y"))].dims, (Dims{5, 8}));
 
-  auto error = [](const Graph& bad, const std::vector<Dims>& dims) -> std::string {
-    try {
-      infer_shapes(bad, dims);
-    } catch (const std::invalid_argument& e) {
-      return e.what();
-    }
-    return "";
+  EXPECT_NE(inference_error(g, {{6, 4}, {12}, {11}}).find("bags per table (B) differ: 6 vs 5"), std::string::npos);
+  EXPECT_NE(inference_error(g, {{5, 4}, {12}, {10}}).find("offsets has 10 entries"), std::string::npos);
+  EXPECT_NE(inference_error(graph(3, 1), {{5, 4}, {12}, {11}}).find("tables differ in embedding dimension"), std::string::npos);
+}
+
+// mlp: [M, N of the last layer]; each layer's K is the previous layer's N, one activation per layer.
+TEST(ShapeInference, MlpOutputIsItsLastLayersWidth) {
+  auto graph = [](int64_t k1, const std::string& activations) {
+    Graph g;
+    g.add_input("x", CAGR_DTYPE_F32, {kDynamic, 6});
+    g.add_constant("w0", CAGR_DTYPE_F32, {9, 6}, zeros(54));
+    g.add_constant("b0", CAGR_DTYPE_F32, {9}, zeros(9));
+    g.add_constant("w1", CAGR_DTYPE_F32, {4, k1}, zeros(static_cast<size_t>(4 * k1)));
+    g.add_constant("b1", CAGR_DTYPE_F32, {4}, zeros(4));
+    g.add_node(node("mlp", "mlp", {{"activations", activations}}), {"x", "w0", "b0", "w1", "b1"}, {"y"});
+    g.mark_output("y");
+    return g;
   };
-  EXPECT_NE(error(g, {{6, 4}, {12}, {11}}).find("bags per table (B) differ: 6 vs 5"), std::string::npos);
-  EXPECT_NE(error(g, {{5, 4}, {12}, {10}}).find("offsets has 10 entries"), std::string::npos);
-  EXPECT_NE(error(graph(3, 1), {{5, 4}, {12}, {11}}).find("tables differ in embedding dimension"), std::string::npos);
+  const Graph g = graph(9, "relu,sigmoid");
+  const size_t y = static_cast<size_t>(g.tensor_id("y"));
+  EXPECT_EQ(infer_shapes(g, {{kDynamic, 6}})[y].dims, (Dims{kDynamic, 4}));
+  EXPECT_EQ(infer_shapes(g, {{37, 6}})[y].dims, (Dims{37, 4}));
+  EXPECT_NE(inference_error(graph(8, "relu,sigmoid"), {{37, 6}})
+                .find("node 'mlp' (mlp): input 'w1': its columns (K) and the previous layer's width differ: 9 vs 8"),
+            std::string::npos);
+  EXPECT_NE(inference_error(graph(9, "relu"), {{37, 6}}).find("attribute 'activations' names 1 activations for 2 layers"),
+            std::string::npos);
+  EXPECT_NE(inference_error(graph(9, "relu,tanh"), {{37, 6}}).find("is 'tanh'"), std::string::npos);
 }
 
 TEST(ShapeInference, MismatchedLinearNamesNodeAndSizes) {

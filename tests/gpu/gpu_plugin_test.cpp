@@ -5,7 +5,9 @@
 //  - Gpu.*: 16-bit and u8 row-wise tables against the reference on the dequantised f32 tables,
 //    every embedding_bag variant; out-of-range indices and bad offsets found on the device and
 //    reported at stream_synchronize; graph capture and replay; the allow_tf32 option; every linear
-//    variant with W given at run; which linear variant comes first (precision, K, wgmma, K split).
+//    variant with W given at run; which linear variant comes first (precision, K, wgmma, K split);
+//  - GpuMlp.*: an MLP's chain with bf16 activations (allow_bf16) against the reference, and where
+//    the op is refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,10 +16,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "cagr_dtype.hpp"
 #include "cagr_plugin_support.hpp"
 #include "cagr_struct.hpp"
 #include "owned_op_desc.hpp"
@@ -688,6 +692,226 @@ TEST(GpuOptions, LinearWgmmaVariantsComeFirstWhereTheyFillTheDevice) {
     EXPECT_EQ(narrow.front(), "3xtf32_wgmma_64x64");
     EXPECT_EQ(small.front(), "3xtf32");
   }
+}
+
+// An mlp of M rows through `widths` (K_0, N_0, .., N_{L-1}).
+OpDesc mlp_desc(int64_t m, const std::vector<int64_t>& widths, const std::string& activations) {
+  OpDesc d("mlp");
+  d.input(CAGR_DTYPE_F32, {m, widths[0]});
+  for (size_t l = 0; l + 1 < widths.size(); ++l)
+    d.input(CAGR_DTYPE_F32, {widths[l + 1], widths[l]}).input(CAGR_DTYPE_F32, {widths[l + 1]});
+  return d.output(CAGR_DTYPE_F32, {m, widths.back()}).attr("activations", activations);
+}
+
+// mlp where bf16 is allowed (allow_bf16=1; NVIDIA, sm_80 and later): the chain's GEMMs on the bf16
+// tensor cores with bf16 activations between them equal the f32 reference to bf16 precision, on
+// DLRM's two MLPs and on chains of odd sizes (a first K not a multiple of 8, a narrow last layer
+// with a sigmoid through the warp-per-row kernel, a wide last layer with a sigmoid through
+// cuBLASLt and a second pass, a linear last layer, partial tiles of rows); with the weights as
+// constants - also at more rows than the kernel was created for, which it takes in chunks - and,
+// in a second kernel, as run inputs that change between runs. Tolerance: 1e-2 of sum |x w|
+// through the chain (X, W, b and each activation are rounded to bf16, a relative 2^-9 each).
+TEST(GpuMlp, Bf16ChainMatchesTheReferenceToBf16Precision) {
+  struct Chain {
+    int64_t m;
+    std::vector<int64_t> widths;
+    std::string activations;
+  };
+  const std::vector<Chain> chains = {{300, {13, 512, 256, 64, 16}, "relu,relu,relu,relu"},
+                                     {70, {368, 512, 256, 1}, "relu,relu,sigmoid"},
+                                     {37, {13, 48, 24, 1}, "relu,relu,sigmoid"},
+                                     {130, {27, 64, 136, 5}, "none,relu,relu"},
+                                     {65, {4, 296, 40}, "relu,sigmoid"},
+                                     {9, {3, 8, 520}, "relu,none"}};
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  auto plugin = load_plugin({{"allow_bf16", "1"}});
+  if (plugin->device_count() == 0) GTEST_SKIP() << "no GPU";
+  if (plugin->name() != "cuda") GTEST_SKIP() << "the bf16 chain runs on NVIDIA's cuBLASLt; plugin " << plugin->name();
+  for (const Chain& c : chains) {
+    const size_t layers = c.widths.size() - 1;
+    std::string none;
+    for (size_t l = 0; l < layers; ++l) none += l == 0 ? "none" : ",none";
+    const OpSupport support = plugin->query(0, mlp_desc(c.m, c.widths, c.activations).desc());
+    ASSERT_TRUE(support.supported) << support.reason;
+    ASSERT_EQ(support.variants.size(), 1u);
+    EXPECT_EQ(support.variants[0].name, "bf16_cublaslt");
+    Stream stream = plugin->create_stream(0);
+    // tensors[0] is X [m, K_0], then W_l, b_l.
+    auto draw = [&](int64_t m) {
+      OpDesc d = mlp_desc(m, c.widths, c.activations);
+      std::vector<std::vector<float>> t(1 + 2 * layers);
+      for (size_t i = 0; i < t.size(); ++i) {
+        const cagr_tensor_desc& desc = d.inputs()[i];
+        t[i].resize(size_t(std::accumulate(desc.dims, desc.dims + desc.rank, int64_t(1), std::multiplies<>())));
+        for (float& v : t[i]) v = u(rng);
+      }
+      return t;
+    };
+    // The reference at X's rows, and sum |x w| through the chain without activations for the scale.
+    auto expect_near_reference = [&](const std::vector<std::vector<float>>& t, const Buffer& yb, const std::string& what) {
+      const int64_t m = int64_t(t[0].size()) / c.widths[0];
+      std::vector<std::vector<float>> abs_t = t;
+      for (auto& v : abs_t)
+        for (float& e : v) e = std::fabs(e);
+      std::vector<const void*> in, abs_in;
+      for (size_t i = 0; i < t.size(); ++i) in.push_back(t[i].data()), abs_in.push_back(abs_t[i].data());
+      std::vector<float> want(size_t(m * c.widths.back())), scale(want.size()), got(want.size());
+      void* out[] = {want.data()};
+      void* scale_out[] = {scale.data()};
+      reference::run(mlp_desc(m, c.widths, c.activations).desc(), in.data(), out);
+      reference::run(mlp_desc(m, c.widths, none).desc(), abs_in.data(), scale_out);
+      yb.copy_to_host(stream, got.data(), got.size() * 4);
+      stream.synchronize();
+      for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-2 * (1 + scale[i])) << what << " element " << i;
+    };
+    const std::string what = "widths " + std::to_string(c.widths[0]) + ".." + std::to_string(c.widths.back());
+    OpDesc d = mlp_desc(c.m, c.widths, c.activations);
+    const auto constant = draw(c.m);
+    std::vector<cagr_constant> constants;
+    for (size_t i = 1; i < constant.size(); ++i) {
+      auto k = abi::make_struct<cagr_constant>();
+      k.input_index = int32_t(i);
+      k.data = constant[i].data();
+      constants.push_back(k);
+    }
+    Kernel with_constants = plugin->create_kernel(0, d.desc(), 0, constants);
+    for (const int64_t m : {c.m, 2 * c.m + 3}) {
+      auto t = draw(m);
+      std::copy(constant.begin() + 1, constant.end(), t.begin() + 1);
+      OpDesc run = mlp_desc(m, c.widths, c.activations);
+      Buffer xb = plugin->alloc(0, t[0].size() * 4), yb = plugin->alloc(0, size_t(m * c.widths.back()) * 4);
+      xb.copy_from_host(stream, t[0].data(), t[0].size() * 4);
+      with_constants.run(stream, {xb.get()}, {run.inputs()[0]}, {yb.get()}, {run.outputs()[0]});
+      expect_near_reference(t, yb, what + " (constant weights, M = " + std::to_string(m) + ")");
+    }
+    Kernel with_inputs = plugin->create_kernel(0, d.desc(), 0, {});
+    Buffer yb = plugin->alloc(0, size_t(c.m * c.widths.back()) * 4);
+    for (int run = 0; run < 2; ++run) {
+      const auto t = draw(c.m);
+      std::vector<Buffer> buffers;
+      std::vector<cagr_buffer*> pointers;
+      for (const auto& values : t) {
+        buffers.push_back(plugin->alloc(0, values.size() * 4));
+        buffers.back().copy_from_host(stream, values.data(), values.size() * 4);
+        pointers.push_back(buffers.back().get());
+      }
+      with_inputs.run(stream, pointers, d.inputs(), {yb.get()}, {d.outputs()[0]});
+      expect_near_reference(t, yb, what + " (run inputs, run " + std::to_string(run) + ")");
+    }
+  }
+}
+
+// The top MLP's X in bf16, as the core's rule 4 places it (allow_bf16=1): the fused lookup +
+// interaction writes its output rounded to bf16 (every variant; within one bf16 rounding of the
+// reference's, which rounds the f32 result), and an mlp reads that bf16 X as given and equals the
+// reference on the same bits to bf16 precision. Without allow_bf16 the bf16 output is refused.
+TEST(GpuMlp, InteractionWritesBf16AndTheMlpReadsIt) {
+  auto plugin = load_plugin({{"allow_bf16", "1"}});
+  if (plugin->device_count() == 0) GTEST_SKIP() << "no GPU";
+  if (plugin->name() != "cuda") GTEST_SKIP() << "bf16 tensors are offered by the NVIDIA build; plugin " << plugin->name();
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  constexpr int64_t kBatch = 37, kTables = 26, kDim = 16, kRows = 100, kCols = 368;  // 16 + 351 dots, padded to 8
+  OpDesc d("dlrm_embedding_interaction");
+  d.input(CAGR_DTYPE_F32, {kBatch, kDim}).input(CAGR_DTYPE_I32, {kTables * kBatch}).input(CAGR_DTYPE_I32, {kTables * kBatch + 1});
+  for (int64_t t = 0; t < kTables; ++t) d.input(CAGR_DTYPE_F32, {kRows, kDim});
+  d.output(CAGR_DTYPE_BF16, {kBatch, kCols}).attr("pad_to", int64_t(8)).attr("output_dtype", "bf16");
+  OpDesc copy = d;
+  const OpSupport refused = load_plugin()->query(0, copy.desc());
+  EXPECT_FALSE(refused.supported);
+  EXPECT_NE(refused.reason.find("allow_bf16=1"), std::string::npos) << refused.reason;
+
+  std::vector<float> dense(size_t(kBatch * kDim));
+  for (float& v : dense) v = u(rng);
+  std::vector<int32_t> indices(size_t(kTables * kBatch)), offsets(indices.size() + 1);
+  for (size_t i = 0; i < indices.size(); ++i) indices[i] = int32_t(rng() % kRows), offsets[i + 1] = int32_t(i + 1);
+  std::vector<std::vector<float>> tables(kTables, std::vector<float>(size_t(kRows * kDim)));
+  std::vector<const void*> in{dense.data(), indices.data(), offsets.data()};
+  for (auto& table : tables) {
+    for (float& v : table) v = u(rng);
+    in.push_back(table.data());
+  }
+  std::vector<uint16_t> want(size_t(kBatch * kCols)), got(want.size());
+  void* out[] = {want.data()};
+  reference::run(d.desc(), in.data(), out);
+  Stream stream = plugin->create_stream(0);
+  std::vector<Buffer> buffers;
+  std::vector<cagr_buffer*> pointers;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t bytes = size_t(std::accumulate(d.inputs()[i].dims, d.inputs()[i].dims + d.inputs()[i].rank, int64_t(4),
+                                                std::multiplies<>()));
+    buffers.push_back(plugin->alloc(0, bytes));
+    buffers.back().copy_from_host(stream, in[i], bytes);
+    pointers.push_back(buffers.back().get());
+  }
+  Buffer top = plugin->alloc(0, want.size() * 2);
+  const OpSupport support = plugin->query(0, d.desc());
+  ASSERT_TRUE(support.supported) << support.reason;
+  for (const Variant& v : support.variants) {
+    Kernel kernel = plugin->create_kernel(0, d.desc(), v.index, {});
+    kernel.run(stream, pointers, d.inputs(), {top.get()}, {d.outputs()[0]});
+    top.copy_to_host(stream, got.data(), got.size() * 2);
+    stream.synchronize();
+    for (size_t i = 0; i < got.size(); ++i) {
+      const float g = abi::float_from_bf16(got[i]), w = abi::float_from_bf16(want[i]);
+      ASSERT_NEAR(g, w, std::ldexp(std::fabs(w), -7) + 1e-4) << v.name << " element " << i;
+    }
+  }
+
+  const std::vector<int64_t> widths{kCols, 512, 256, 1};
+  OpDesc mlp = mlp_desc(kBatch, widths, "relu,relu,sigmoid");
+  mlp.inputs()[0].dtype = CAGR_DTYPE_BF16;
+  const OpSupport mlp_support = plugin->query(0, mlp.desc());
+  ASSERT_TRUE(mlp_support.supported) << mlp_support.reason;
+  std::vector<std::vector<float>> weights;
+  std::vector<const void*> mlp_in{got.data()};
+  std::vector<cagr_buffer*> mlp_buffers{top.get()};
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    for (const int64_t count : {widths[l + 1] * widths[l], widths[l + 1]}) {
+      weights.emplace_back(size_t(count));
+      for (float& v : weights.back()) v = u(rng) / std::sqrt(float(widths[l]));
+      buffers.push_back(plugin->alloc(0, size_t(count) * 4));
+      buffers.back().copy_from_host(stream, weights.back().data(), size_t(count) * 4);
+      mlp_buffers.push_back(buffers.back().get());
+    }
+  }
+  for (const auto& w : weights) mlp_in.push_back(w.data());
+  std::vector<float> mlp_want(static_cast<size_t>(kBatch)), mlp_got(mlp_want.size());
+  void* mlp_out[] = {mlp_want.data()};
+  reference::run(mlp.desc(), mlp_in.data(), mlp_out);
+  Buffer y = plugin->alloc(0, mlp_got.size() * 4);
+  Kernel kernel = plugin->create_kernel(0, mlp.desc(), 0, {});
+  kernel.run(stream, mlp_buffers, mlp.inputs(), {y.get()}, {mlp.outputs()[0]});
+  y.copy_to_host(stream, mlp_got.data(), mlp_got.size() * 4);
+  stream.synchronize();
+  for (size_t i = 0; i < mlp_got.size(); ++i) ASSERT_NEAR(mlp_got[i], mlp_want[i], 1e-2) << "mlp row " << i;
+}
+
+// Where the bf16 chain does not apply the op is refused with the reason, and the core keeps the
+// linears: without allow_bf16, a single layer, a hidden width that is not a multiple of 8, a
+// sigmoid inside the chain, or (in the AMD build) no cuBLASLt.
+TEST(GpuMlp, RefusedWhereTheBf16ChainDoesNotRunNamingWhy) {
+  auto plain = load_plugin();
+  if (plain->device_count() == 0) GTEST_SKIP() << "no GPU";
+  auto bf16 = load_plugin({{"allow_bf16", "1"}});
+  auto reason = [](Plugin& plugin, const OpDesc& d) {
+    OpDesc copy = d;
+    const OpSupport support = plugin.query(0, copy.desc());
+    EXPECT_FALSE(support.supported);
+    return support.reason;
+  };
+  const OpDesc dlrm_bottom = mlp_desc(64, {13, 512, 256}, "relu,relu");
+  if (bf16->name() != "cuda") {
+    EXPECT_NE(reason(*bf16, dlrm_bottom).find("cuBLASLt"), std::string::npos);
+    return;
+  }
+  EXPECT_NE(reason(*plain, dlrm_bottom).find("allow_bf16=1"), std::string::npos);
+  EXPECT_NE(reason(*bf16, mlp_desc(64, {13, 512}, "relu")).find("one layer"), std::string::npos);
+  EXPECT_NE(reason(*bf16, mlp_desc(64, {13, 50, 16}, "relu,relu")).find("hidden width 50 (layer 0) is not a multiple of 8"),
+            std::string::npos);
+  EXPECT_NE(reason(*bf16, mlp_desc(64, {13, 64, 16}, "sigmoid,relu")).find("a sigmoid inside the chain (layer 0)"),
+            std::string::npos);
 }
 
 TEST_F(Gpu, PropertiesComeFromTheRuntimeAndTheProbe) {

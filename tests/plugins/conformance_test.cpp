@@ -150,6 +150,10 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case run_linear = linear_case(rng, constants_seed, {run_batch, 65, 31, true, "relu"});
     check_against_reference(create_linear, run_linear, seed);
 
+    Case create_mlp = mlp_case(rng, constants_seed, {create_batch, {13, 50, 24, 1}, "relu,relu,sigmoid"});  // where offered
+    Case run_mlp = mlp_case(rng, constants_seed, {run_batch, {13, 50, 24, 1}, "relu,relu,sigmoid"});
+    check_against_reference(create_mlp, run_mlp, seed);
+
     Case create_gather = gather_case(rng, constants_seed, {50, 9}, {create_batch}, CAGR_DTYPE_I32);
     Case run_gather = gather_case(rng, constants_seed, {50, 9}, {run_batch}, CAGR_DTYPE_I32);
     check_against_reference(create_gather, run_gather, seed);
@@ -231,6 +235,9 @@ TEST_F(Conformance, UnsupportedDescsAreRefused) {
   // dense D = 4, tables' D = 2.
   bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 4}).input(CAGR_DTYPE_I64, {3})
                     .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 5}));
+  // Two layers, one activation.
+  bad.push_back(OpDesc("mlp").input(CAGR_DTYPE_F32, {3, 4}).input(CAGR_DTYPE_F32, {5, 4}).input(CAGR_DTYPE_F32, {5})
+                    .input(CAGR_DTYPE_F32, {2, 5}).input(CAGR_DTYPE_F32, {2}).output(CAGR_DTYPE_F32, {3, 2}).attr("activations", "relu"));
   bad.push_back(OpDesc("top_k").input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 4}).output(CAGR_DTYPE_I64, {2, 4}).attr("k", int64_t{4}));
   bad.push_back(OpDesc("no_such_op").input(CAGR_DTYPE_F32, {2}).output(CAGR_DTYPE_F32, {2}));
   for (int device = 0; device < device_count_; ++device) {

@@ -28,8 +28,8 @@ int64_t numel(const std::vector<int64_t>& dims) {
   return n;
 }
 
-Bytes uniform(Rng& rng, int64_t count) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+Bytes uniform(Rng& rng, int64_t count, float bound = 1.0f) {
+  std::uniform_real_distribution<float> u(-bound, bound);
   std::vector<float> v(static_cast<size_t>(count));
   for (float& x : v) x = u(rng);
   return to_bytes(v);
@@ -205,6 +205,24 @@ Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p) {
   return c;
 }
 
+// W_l and b_l uniform(+-1/sqrt(K_l)), PyTorch's default: the activations then stay near 1 through
+// the chain (a sigmoid is not saturated), and so does the tolerance, which grows with the sum of the
+// terms' magnitudes through every layer.
+Case mlp_case(Rng& rng, uint64_t weight_seed, const MlpParams& p) {
+  Rng weight_rng(weight_seed);
+  Case c{"mlp M=" + std::to_string(p.m) + " widths " + dims_label(p.widths) + " activations " + p.activations, OpDesc("mlp"),
+         {uniform(rng, p.m * p.widths[0])}};
+  c.op.input(F32, {p.m, p.widths[0]});
+  for (size_t l = 0; l + 1 < p.widths.size(); ++l) {
+    c.op.input(F32, {p.widths[l + 1], p.widths[l]}).input(F32, {p.widths[l + 1]});
+    const float bound = 1.0f / std::sqrt(static_cast<float>(p.widths[l]));
+    c.inputs.push_back(uniform(weight_rng, p.widths[l + 1] * p.widths[l], bound));
+    c.inputs.push_back(uniform(weight_rng, p.widths[l + 1], bound));
+  }
+  c.op.output(F32, {p.m, p.widths.back()}).attr("activations", p.activations);
+  return c;
+}
+
 Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
                  const std::vector<int64_t>& index_dims, cagr_dtype index_dtype) {
   std::vector<int64_t> idx(static_cast<size_t>(numel(index_dims)));
@@ -231,11 +249,12 @@ Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   return r;
 }
 
-bool optional_op(const std::string& op_type) { return op_type == "dlrm_embedding_interaction"; }
+bool optional_op(const std::string& op_type) { return op_type == "dlrm_embedding_interaction" || op_type == "mlp"; }
 
 bool accumulates(const std::string& op_type) {
-  return op_type == "embedding_bag" || op_type == "linear" || op_type == "dot_interaction" || op_type == "dlrm_interaction" ||
-         op_type == "dlrm_embedding_interaction" || op_type == "fm_interaction" || op_type == "reduce_sum";
+  return op_type == "embedding_bag" || op_type == "linear" || op_type == "mlp" || op_type == "dot_interaction" ||
+         op_type == "dlrm_interaction" || op_type == "dlrm_embedding_interaction" || op_type == "fm_interaction" ||
+         op_type == "reduce_sum";
 }
 
 std::vector<Case> cases_for(const std::string& op, Rng& rng) {
@@ -275,6 +294,13 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     // wgmma (Hopper): partial blocks of 128 / 256 rows and of 128 columns, a K tail of 4.
     cases.push_back(linear_case(rng, seed, {300, 516, 257, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {131, 36, 128, false, "sigmoid"}));
+  } else if (op == "mlp") {
+    cases.push_back(mlp_case(rng, seed, {1, {1, 1}, "none"}));
+    cases.push_back(mlp_case(rng, seed, {37, {13, 50, 24, 1}, "relu,relu,sigmoid"}));
+    cases.push_back(mlp_case(rng, seed, {70, {368, 512, 256}, "relu,none"}));  // DLRM's top MLP after the padded interaction
+    cases.push_back(mlp_case(rng, seed, {33, {20, 7}, "relu"}));  // one layer
+    cases.push_back(mlp_case(rng, seed, {17, {9, 33, 5, 3}, "sigmoid,none,relu"}));
+    cases.push_back(mlp_case(rng, seed, {515, {13, 512, 256, 64, 16}, "relu,relu,relu,relu"}));  // DLRM's bottom MLP
   } else if (op == "relu" || op == "sigmoid") {
     for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
       cases.push_back(unary_case(rng, op.c_str(), dims));

@@ -56,6 +56,14 @@ struct LinearParams {
 // W and bias are drawn from `weight_seed` alone.
 Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p);
 
+struct MlpParams {
+  int64_t m = 1;
+  std::vector<int64_t> widths;   // K_0, N_0, .., N_{L-1}
+  const char* activations = "";  // L names, comma-separated
+};
+// The W_l and b_l are drawn from `weight_seed` alone.
+Case mlp_case(Rng& rng, uint64_t weight_seed, const MlpParams& p);
+
 Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
                  const std::vector<int64_t>& index_dims, cagr_dtype index_dtype);
 

@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "owned_op_desc.hpp"
@@ -131,6 +133,75 @@ TEST(ReferenceLinear, BiasAndActivations) {
   OpDesc bad_bias("linear");
   bad_bias.input(F32, {2, 2}).input(F32, {3, 2}).input(F32, {2}).output(F32, {2, 3});
   EXPECT_THAT(error_of(bad_bias, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("bias (input 2) must have shape [3]"));
+}
+
+// An mlp of M rows through `widths` (K_0, N_0, .., N_{L-1}).
+OpDesc mlp_desc(int64_t m, const std::vector<int64_t>& widths, const std::string& activations) {
+  OpDesc op("mlp");
+  op.input(F32, {m, widths[0]});
+  for (size_t l = 0; l + 1 < widths.size(); ++l) op.input(F32, {widths[l + 1], widths[l]}).input(F32, {widths[l + 1]});
+  op.output(F32, {m, widths.back()}).attr("activations", activations);
+  return op;
+}
+
+// mlp is its linears run one by one, each one's f32 output the next one's X: on random inputs of
+// odd sizes, the same values bit for bit.
+TEST(ReferenceMlp, EqualsItsLinearsOneByOne) {
+  struct Chain {
+    int64_t m;
+    std::vector<int64_t> widths;
+    std::vector<std::string> activations;
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const Chain& c : {Chain{37, {13, 50, 24, 1}, {"relu", "relu", "sigmoid"}}, Chain{5, {33, 17, 9}, {"none", "relu"}},
+                         Chain{3, {7, 3}, {"sigmoid"}}}) {
+    SCOPED_TRACE(std::to_string(c.widths.size() - 1) + " layers");
+    std::string activations;
+    for (const std::string& a : c.activations) activations += (activations.empty() ? "" : ",") + a;
+    OpDesc op = mlp_desc(c.m, c.widths, activations);
+    std::vector<std::vector<float>> tensors;  // X, then W_l and b_l
+    std::vector<const void*> in;
+    for (const cagr_tensor_desc& t : op.inputs()) {
+      tensors.emplace_back(static_cast<size_t>(t.rank == 2 ? t.dims[0] * t.dims[1] : t.dims[0]));
+      for (float& v : tensors.back()) v = u(rng);
+      in.push_back(tensors.back().data());
+    }
+    std::vector<float> got(static_cast<size_t>(c.m * c.widths.back()), -7);
+    run(op, in, {got.data()});
+
+    std::vector<float> h = tensors[0];
+    for (size_t l = 0; l < c.activations.size(); ++l) {
+      OpDesc linear("linear");
+      linear.input(F32, {c.m, c.widths[l]}).input(F32, {c.widths[l + 1], c.widths[l]}).input(F32, {c.widths[l + 1]});
+      linear.output(F32, {c.m, c.widths[l + 1]}).attr("activation", c.activations[l]);
+      std::vector<float> next(static_cast<size_t>(c.m * c.widths[l + 1]));
+      run(linear, {h.data(), tensors[1 + 2 * l].data(), tensors[2 + 2 * l].data()}, {next.data()});
+      h = std::move(next);
+    }
+    EXPECT_THAT(got, ElementsAreArray(h));
+  }
+}
+
+TEST(ReferenceMlp, BadChainsAreRefusedNamingWhatIsWrong) {
+  const std::vector<const void*> in(7, nullptr);
+  OpDesc too_few = mlp_desc(37, {13, 50, 24, 1}, "relu,relu");
+  EXPECT_THAT(error_of(too_few, in, {nullptr}), HasSubstr("mlp: attribute 'activations' = 'relu,relu' names 2 activations for 3 layers"));
+  OpDesc unknown = mlp_desc(37, {13, 50, 24, 1}, "relu,tanh,none");
+  EXPECT_THAT(error_of(unknown, in, {nullptr}),
+              HasSubstr("activation 1 of attribute 'activations' must be none, relu or sigmoid, got 'tanh'"));
+  OpDesc bad_k = mlp_desc(37, {13, 50, 24, 1}, "relu,relu,none");
+  bad_k.inputs()[3].dims[1] = 49;  // W_1 [24, 49] after W_0 [50, 13]
+  EXPECT_THAT(error_of(bad_k, in, {nullptr}), HasSubstr("W_1 (input 3) [24, 49] must have K = 50 columns, the rows of W_0"));
+  OpDesc bad_bias = mlp_desc(37, {13, 50, 24, 1}, "relu,relu,none");
+  bad_bias.inputs()[6].dims[0] = 2;
+  EXPECT_THAT(error_of(bad_bias, in, {nullptr}), HasSubstr("b_2 (input 6) must have shape [1], got [2]"));
+  OpDesc no_bias("mlp");
+  no_bias.input(F32, {3, 4}).input(F32, {2, 4}).output(F32, {3, 2}).attr("activations", "none");
+  EXPECT_THAT(error_of(no_bias, {nullptr, nullptr}, {nullptr}), HasSubstr("an odd number >= 3 of inputs"));
+  OpDesc bad_out = mlp_desc(37, {13, 50}, "relu");
+  bad_out.outputs()[0].dims[1] = 13;
+  EXPECT_THAT(error_of(bad_out, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("Y (output 0) must have shape [37, 50]"));
 }
 
 TEST(ReferenceElementwise, ReluSigmoid) {
