@@ -235,6 +235,10 @@ TEST_F(Conformance, UnsupportedDescsAreRefused) {
   // dense D = 4, tables' D = 2.
   bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 4}).input(CAGR_DTYPE_I64, {3})
                     .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 5}));
+  // An output_dtype outside OPS.md (f32 or bf16).
+  bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 4}).input(CAGR_DTYPE_I64, {2})
+                    .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 4}).output(CAGR_DTYPE_F16, {2, 5})
+                    .attr("output_dtype", "f16"));
   // Two layers, one activation.
   bad.push_back(OpDesc("mlp").input(CAGR_DTYPE_F32, {3, 4}).input(CAGR_DTYPE_F32, {5, 4}).input(CAGR_DTYPE_F32, {5})
                     .input(CAGR_DTYPE_F32, {2, 5}).input(CAGR_DTYPE_F32, {2}).output(CAGR_DTYPE_F32, {3, 2}).attr("activations", "relu"));

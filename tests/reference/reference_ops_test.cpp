@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cagr_dtype.hpp"
 #include "owned_op_desc.hpp"
 #include "reference_ops.hpp"
 
@@ -181,6 +182,34 @@ TEST(ReferenceMlp, EqualsItsLinearsOneByOne) {
     }
     EXPECT_THAT(got, ElementsAreArray(h));
   }
+}
+
+// A bf16 X (OPS.md: optional) is taken exactly: the mlp on its bits equals the mlp on the same
+// values in f32, bit for bit; an X of another dtype is refused.
+TEST(ReferenceMlp, Bf16XIsTakenExactly) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1, 1);
+  OpDesc f32 = mlp_desc(6, {8, 5, 3}, "relu,none"), bf16 = mlp_desc(6, {8, 5, 3}, "relu,none");
+  bf16.inputs()[0].dtype = CAGR_DTYPE_BF16;
+  std::vector<std::vector<float>> tensors;
+  for (const cagr_tensor_desc& t : f32.inputs()) {
+    tensors.emplace_back(static_cast<size_t>(t.rank == 2 ? t.dims[0] * t.dims[1] : t.dims[0]));
+    for (float& v : tensors.back()) v = u(rng);
+  }
+  std::vector<uint16_t> x_bits;
+  for (float& v : tensors[0]) {
+    x_bits.push_back(cagr::abi::bf16_from_float(v));
+    v = cagr::abi::float_from_bf16(x_bits.back());
+  }
+  std::vector<const void*> in;
+  for (const auto& t : tensors) in.push_back(t.data());
+  std::vector<float> want(18, -7), got(18, -7);
+  run(f32, in, {want.data()});
+  in[0] = x_bits.data();
+  run(bf16, in, {got.data()});
+  EXPECT_THAT(got, ElementsAreArray(want));
+  bf16.inputs()[0].dtype = CAGR_DTYPE_F16;
+  EXPECT_THAT(error_of(bf16, in, {got.data()}), HasSubstr("X (input 0) must be f32 or bf16, got f16"));
 }
 
 TEST(ReferenceMlp, BadChainsAreRefusedNamingWhatIsWrong) {
@@ -360,6 +389,36 @@ TEST(ReferenceInteraction, DlrmEmbeddingInteractionIsTheLookupThenTheInteraction
   bad_dense.input(F32, {4, 3}).input(I32, {7}).input(I64, {7}).input(F32, {4, 3}).input(F32, {2, 3}).output(F32, {4, 6});
   EXPECT_THAT(error_of(bad_dense, {nullptr, nullptr, nullptr, nullptr, nullptr}, {nullptr}),
               HasSubstr("dense (input 0) must have shape [3, 3], got [4, 3]"));
+}
+
+// output_dtype = "bf16" (OPS.md: optional): the f32 output rounded to the nearest bf16, ties to even
+// (1 + 2^-8 rounds to 1, 1 + 3 * 2^-8 up to 1 + 2^-6); another dtype is refused, naming it.
+TEST(ReferenceInteraction, DlrmEmbeddingInteractionRoundsItsOutputToBf16) {
+  EXPECT_EQ(cagr::abi::bf16_from_float(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  EXPECT_EQ(cagr::abi::bf16_from_float(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_EQ(cagr::abi::float_from_bf16(0x3f82), 1.0f + std::ldexp(1.0f, -6));
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> dense(8), table(40);
+  for (float& v : dense) v = u(rng);
+  for (float& v : table) v = u(rng);
+  const std::vector<int32_t> indices = {3, 9}, offsets = {0, 1, 2};
+  auto op = [](cagr_dtype out, const char* out_dtype) {
+    OpDesc d("dlrm_embedding_interaction");
+    d.input(F32, {2, 4}).input(I32, {2}).input(I32, {3}).input(F32, {10, 4}).output(out, {2, 8}).attr("pad_to", int64_t{8});
+    if (out_dtype != nullptr) d.attr("output_dtype", out_dtype);
+    return d;
+  };
+  OpDesc f32 = op(F32, nullptr), bf16 = op(CAGR_DTYPE_BF16, "bf16");
+  std::vector<float> want(16, -7);
+  std::vector<uint16_t> got(16, 0xffff);
+  run(f32, {dense.data(), indices.data(), offsets.data(), table.data()}, {want.data()});
+  run(bf16, {dense.data(), indices.data(), offsets.data(), table.data()}, {got.data()});
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], cagr::abi::bf16_from_float(want[i])) << "element " << i;
+  OpDesc f16 = op(CAGR_DTYPE_F16, "f16"), mismatch = op(F32, "bf16");
+  EXPECT_THAT(error_of(f16, {nullptr, nullptr, nullptr, nullptr}, {nullptr}),
+              HasSubstr("attribute 'output_dtype' must be f32 or bf16, got 'f16'"));
+  EXPECT_THAT(error_of(mismatch, {nullptr, nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("output 0 must be bf16, got f32"));
 }
 
 TEST(ReferenceInteraction, FactorisationMachine) {
