@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "device_memory.hpp"
+#include "device_timer.hpp"
 #include "gpu_check.hpp"
 #if defined(CAGR_GPU_VENDOR_NVIDIA)
 #include "linear_blaslt.hpp"
@@ -41,21 +42,12 @@ __global__ void fma_probe_kernel(float* out, float a, float b) {
 // Seconds of the fastest of `reps` runs of `work` on `stream`.
 template <class Work>
 double best_seconds(hipStream_t stream, int reps, Work work) {
-  hipEvent_t start, stop;
-  check(hipEventCreate(&start), "creating a probe event");
-  check(hipEventCreate(&stop), "creating a probe event");
+  DeviceTimer timer;
   float best_ms = 1e30f;
   for (int r = 0; r < reps + 1; ++r) {  // the first run warms up
-    check(hipEventRecord(start, stream), "recording a probe event");
-    work();
-    check(hipEventRecord(stop, stream), "recording a probe event");
-    check(hipEventSynchronize(stop), "waiting for the probe");
-    float ms = 0;
-    check(hipEventElapsedTime(&ms, start, stop), "timing the probe");
+    const float ms = timer.milliseconds(stream, work);
     if (r > 0) best_ms = std::min(best_ms, ms);
   }
-  (void)hipEventDestroy(start);
-  (void)hipEventDestroy(stop);
   return best_ms * 1e-3;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "device_timer.hpp"
 #include "gpu_check.hpp"
 
 namespace cagr::gpu {
@@ -95,24 +96,17 @@ void BlasLtLinear::run(const void* x, const void* w, const void* bias, void* y, 
 void BlasLtLinear::choose_fastest(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream) {
   if (m == 0 || n_ == 0) return;
   Plan& plan = plan_for(m);
-  hipEvent_t start, stop;
-  check(hipEventCreate(&start), "creating a tuning event");
-  check(hipEventCreate(&stop), "creating a tuning event");
+  DeviceTimer timer;
   float best_ms = 0;
   for (int i = 0; i < plan.suggestion_count; ++i) {
     const cublasLtMatmulAlgo_t& algo = plan.suggestions[i];
     constexpr int kReps = 5;
     matmul(plan, algo, x, w, bias, y, stream);  // warm-up: loads the kernel
-    check(hipEventRecord(start, stream), "recording a tuning event");
-    for (int r = 0; r < kReps; ++r) matmul(plan, algo, x, w, bias, y, stream);
-    check(hipEventRecord(stop, stream), "recording a tuning event");
-    check(hipEventSynchronize(stop), "timing cuBLASLt's suggestions");
-    float ms = 0;
-    check(hipEventElapsedTime(&ms, start, stop), "timing cuBLASLt's suggestions");
+    const float ms = timer.milliseconds(stream, [&] {
+      for (int r = 0; r < kReps; ++r) matmul(plan, algo, x, w, bias, y, stream);
+    });
     if (i == 0 || ms < best_ms) best_ms = ms, plan.algo = algo;
   }
-  (void)hipEventDestroy(start);
-  (void)hipEventDestroy(stop);
 }
 
 double measure_f16_gemm_gflops(hipStream_t stream) {
@@ -132,19 +126,11 @@ double measure_f16_gemm_gflops(hipStream_t stream) {
                               layout, nullptr, workspace.get(), workspace.bytes(), stream),
                "running the probe matmul");
   };
-  hipEvent_t start, stop;
-  check(hipEventCreate(&start), "creating a probe event");
-  check(hipEventCreate(&stop), "creating a probe event");
   gemm();  // warm-up: picks and loads the kernel
-  check(hipEventRecord(start, stream), "recording a probe event");
   constexpr int kReps = 5;
-  for (int r = 0; r < kReps; ++r) gemm();
-  check(hipEventRecord(stop, stream), "recording a probe event");
-  check(hipEventSynchronize(stop), "waiting for the probe");
-  float ms = 0;
-  check(hipEventElapsedTime(&ms, start, stop), "timing the probe");
-  (void)hipEventDestroy(start);
-  (void)hipEventDestroy(stop);
+  const float ms = DeviceTimer().milliseconds(stream, [&] {
+    for (int r = 0; r < kReps; ++r) gemm();
+  });
   cublasLtMatrixLayoutDestroy(layout);
   cublasLtMatmulDescDestroy(desc);
   cublasLtDestroy(handle);
