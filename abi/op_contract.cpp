@@ -183,11 +183,7 @@ Mlp check_mlp(const Checker& c) {
   const size_t layers = (op.num_inputs() - 1) / 2;
   if (!op.has_attr("activations")) c.fail("attribute 'activations' is required");
   const std::string names = op.attr_string("activations", "");
-  std::vector<std::string> acts(1);  // the names between commas
-  for (char ch : names) {
-    if (ch == ',') acts.emplace_back();
-    else acts.back() += ch;
-  }
+  const std::vector<std::string> acts = activation_names(names);
   if (acts.size() != layers)
     c.fail("attribute 'activations' = '" + names + "' names " + std::to_string(acts.size()) + " activations for " +
            std::to_string(layers) + " layers");

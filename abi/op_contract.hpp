@@ -46,6 +46,16 @@ struct Mlp {
   Linear layer(size_t l) const { return Linear{m, k[l], n[l], true, activations[l]}; }
 };
 
+// mlp's attribute `activations` split at its commas: one name per layer ("" gives one empty name).
+inline std::vector<std::string> activation_names(const std::string& list) {
+  std::vector<std::string> names(1);
+  for (char ch : list) {
+    if (ch == ',') names.emplace_back();
+    else names.back() += ch;
+  }
+  return names;
+}
+
 // relu, sigmoid: one tensor of `numel` elements.
 struct Unary {
   Activation activation = Activation::relu;

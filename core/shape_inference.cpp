@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "op_contract.hpp"  // activation_names
+
 namespace cagr {
 namespace {
 
@@ -137,11 +139,7 @@ class NodeShapes {
     expect_rank(0, 2);
     expect_dtype(0, {CAGR_DTYPE_F32, CAGR_DTYPE_BF16});
     const size_t layers = (node_.inputs.size() - 1) / 2;
-    std::vector<std::string> acts(1);  // the names between commas
-    for (char ch : node_.attr_string("activations", "")) {
-      if (ch == ',') acts.emplace_back();
-      else acts.back() += ch;
-    }
+    const std::vector<std::string> acts = contract::activation_names(node_.attr_string("activations", ""));
     if (acts.size() != layers)
       fail("attribute 'activations' names " + std::to_string(acts.size()) + " activations for " + std::to_string(layers) + " layers");
     for (const std::string& act : acts) expect_activation(act, "attribute 'activations': each entry");

@@ -563,8 +563,9 @@ class DotInteractionOp : public GpuOp {
 // core keeps embedding_bag and dlrm_interaction apart for them.
 class EmbeddingInteractionKernel : public GpuKernel {
  public:
+  // The output is written in created.output_dtype: f32, or bf16 (OPS.md: output_dtype).
   EmbeddingInteractionKernel(const contract::DlrmEmbeddingInteraction& created, Staged method, bool allow_tf32,
-                             DeviceState& device)  // created.output_dtype: f32 or bf16
+                             DeviceState& device)
       : created_(created), method_(method), allow_tf32_(allow_tf32), device_(device) {}
 
   void run(const RunTensors& t) override {
