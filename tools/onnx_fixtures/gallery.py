@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""A gallery of small recommendation models written the way their papers' public PyTorch code writes
+them, each exported with both PyTorch exporters (issue 21).
+
+    python3 tools/onnx_fixtures/gallery.py [--out tests/onnx/gallery]
+
+Unlike tools/onnx_fixtures/make_fixtures.py, the models take their natural PyTorch inputs, not
+CAGR's (dense, indices, offsets) layout: ids as [B, fields] tensors looked up with nn.Embedding,
+the facebookresearch/dlrm [tables, B] offsets, fixed-length histories, ... They show what ordinary
+exported models look like to the ONNX importer.
+
+Every model is written to OUT as
+  <model>_torchscript.onnx  torch.onnx.export(dynamo=False, opset_version=17, dynamic_axes=batch)
+  <model>_dynamo.onnx       torch.onnx.export(dynamo=True, dynamic_shapes=torch.export.Dim batch)
+  <model>.npz               the inputs (named as the ONNX graph inputs) for a batch of 13 samples,
+                            expected_torch (PyTorch eager), expected_ort_torchscript and
+                            expected_ort_dynamo (onnxruntime CPU, 1 thread, on each file)
+with a dynamic batch, weights inline (no external data) and debug info stripped (strip_debug_info of
+recsys_models.py). The dynamo exporter writes its default opset (20 with torch 2.15). Exports trace a
+batch of 4; the .npz batch (13) differs on purpose. Weights are drawn by init_weights (DLRM's MLP
+initialisation, embeddings N(0, 0.3)) so that the outputs spread over the batch. Everything is
+deterministic: fixed seeds, and the script re-executes itself with PYTHONHASHSEED=0 because the order
+and names of a Loop's carried values in the dynamo exporter's files change with Python's string
+hashing; two runs give identical bytes.
+The script checks each file on onnxruntime against PyTorch (max of |ort - torch| / max(|torch|, 1e-3)
+below 1e-5, as tests/onnx does), checks the graph inputs are named as the .npz inputs and each .onnx
+is under 300 KB, prints a table of the ONNX ops each exporter emitted (ops inside Loop / If bodies
+shown as Loop/ReduceSum, ...) with the error, and exits non-zero if any check or export fails.
+`--only NAME ...` exports some models only.
+
+Requires torch (2.15 used), onnx, onnxruntime and onnxscript (for dynamo=True).
+
+Models (B = batch; all ids int64, all dense features float32; tables of 10-100 rows):
+
+1. dlrm_embedding  DLRM (Naumov et al. 2019), one nn.Embedding per table, Criteo-like.
+     dense [B, 13], ids [B, 26] (table t's id of sample b is ids[b, t], looked up as emb_l[t](ids[:, t]))
+     bottom MLP 13-32-8, 26 tables of dim 8, interaction as facebookresearch/dlrm's interact_features:
+     T = cat([x] + ly).view(B, -1, d); Z = bmm(T, T^T); Z[:, li, lj] with li/lj the strict lower
+     triangle built as index tensors; top MLP (8 + 351)-32-1, sigmoid.  Output prob [B, 1].
+2. dlrm_bag2d  the same DLRM with one nn.EmbeddingBag(mode="sum") per table, called as the
+     facebookresearch/dlrm reference does: emb_l[t](lS_i[t], lS_o[t]).
+     dense [B, 13], lS_o [26, B] (table t's bag start offsets, include_last_offset=False),
+     lS_i [26, L] (every table has L = 2B ids; bags hold 1-3 ids).  Output prob [B, 1].
+3. deepfm  DeepFM (Guo et al. 2017): 10 fields, nn.Embedding(rows, 8) and first-order
+     nn.Embedding(rows, 1) per field; FM term 0.5 * (square of sum - sum of squares) as DeepCTR writes
+     it (torch.pow(sum, 2)); deep MLP 80-32-16-1; sigmoid(bias + first order + FM + deep).
+     ids [B, 10].  Output prob [B, 1].
+4. wide_deep  Wide & Deep (Cheng et al. 2016): wide = nn.Linear over dense + first-order embeddings
+     (nn.Embedding(rows, 1) per field); deep = concat(field embeddings of dim 8, dense) -> MLP
+     (8*8 + 8)-32-16-1; sigmoid(wide + deep).  dense [B, 8], ids [B, 8].  Output prob [B, 1].
+5. dcn_v2  DCN-v2 (Wang et al. 2021), parallel form: x0 = concat(dense, field embeddings of dim 4);
+     two full-rank cross layers x_{l+1} = x0 * (W_l x_l + b_l) + x_l; deep MLP 45-32-16 beside them;
+     concat -> nn.Linear -> sigmoid.  dense [B, 13], ids [B, 8].  Output prob [B, 1].
+6. two_tower  two-tower retrieval: user tower = concat(user id embedding, mean of the history's item
+     embeddings by nn.functional.embedding_bag(mode="mean") over the item table) -> MLP 16-32-8; item
+     tower = item id embedding -> MLP 8-32-8; both L2-normalised (nn.functional.normalize); score =
+     the dot product.  user_id [B], hist_ids [B, 5], item_id [B].  Output score [B].
+7. din  DIN (Zhou et al. 2018): target item id [B] and behaviour history [B, 8] (0 = padding) looked
+     up in one item table (padding_idx=0); attention MLP (sigmoid hidden units, as DIN's activation
+     unit) over concat(q, k, q - k, q * k); the raw scores (no softmax) masked with
+     torch.where(hist_ids != 0, score, 0) weight the history embeddings' sum; concat(target, pooled,
+     dense) -> MLP 20-32-16-1 -> sigmoid.  target_id [B], hist_ids [B, 8], dense [B, 4].
+     Output prob [B, 1].
+"""
+import argparse
+import collections
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recsys_models as R  # noqa: E402
+
+BATCH = 13          # the .npz batch
+EXPORT_BATCH = 4    # the batch the exporters trace with
+MAX_ONNX_BYTES = 300 * 1024
+TOLERANCE = 1e-5
+
+# Criteo Kaggle's 26 table sizes brought into 10..100 rows to keep the files small.
+CRITEO_ROWS = [max(10, min(r, 100)) for r in R.CRITEO_KAGGLE_ROWS]
+FIELD_ROWS = [37, 12, 100, 64, 18, 25, 90, 10, 45, 71]   # 10 fields (DeepFM); the first 8 elsewhere
+
+
+def mlp(sizes, last=None, act=nn.ReLU):
+    """nn.Sequential of Linear + act, the last layer followed by `last` (a module class) if given."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(act())
+        elif last is not None:
+            layers.append(last())
+    return nn.Sequential(*layers)
+
+
+def init_weights(model, embedding_std=0.3, first_order_std=0.1):
+    """Weights that make the outputs spread over the batch (PyTorch's default inits leave these
+    untrained models' outputs nearly constant, which tests little): every nn.Linear drawn as
+    facebookresearch/dlrm's create_mlp draws it (W ~ N(0, sqrt(2 / (in + out))), b ~ N(0, sqrt(1 / out))),
+    embedding tables N(0, embedding_std) (width-1 first-order tables N(0, first_order_std)), a
+    padding_idx row kept zero."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.normal_(0.0, np.sqrt(2.0 / (m.in_features + m.out_features)))
+                m.bias.normal_(0.0, np.sqrt(1.0 / m.out_features))
+            elif isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
+                m.weight.normal_(0.0, embedding_std if m.weight.shape[1] > 1 else first_order_std)
+                if getattr(m, "padding_idx", None) is not None:
+                    m.weight[m.padding_idx].zero_()
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1, 2: DLRM
+
+
+class DlrmBase(nn.Module):
+    """DLRM's bottom MLP, dot interaction and top MLP, written as facebookresearch/dlrm's
+    dlrm_s_pytorch.py writes them; subclasses supply the embeddings (apply_emb)."""
+
+    def __init__(self, n_dense, n_tables, dim, bottom, top):
+        super().__init__()
+        self.bot_l = mlp([n_dense] + bottom + [dim], last=nn.ReLU)
+        f = n_tables + 1
+        self.top_l = mlp([dim + f * (f - 1) // 2] + top + [1], last=nn.Sigmoid)
+
+    def interact_features(self, x, ly):
+        (batch_size, d) = x.shape
+        T = torch.cat([x] + ly, dim=1).view((batch_size, -1, d))
+        Z = torch.bmm(T, torch.transpose(T, 1, 2))
+        _, ni, nj = Z.shape
+        offset = 0  # arch_interaction_itself = False
+        li = torch.tensor([i for i in range(ni) for j in range(i + offset)])
+        lj = torch.tensor([j for i in range(nj) for j in range(i + offset)])
+        Zflat = Z[:, li, lj]
+        return torch.cat([x] + [Zflat], dim=1)
+
+
+class DlrmEmbedding(DlrmBase):
+    """One nn.Embedding per table, looked up with ids[:, t]."""
+
+    def __init__(self, n_dense, rows, dim, bottom, top):
+        super().__init__(n_dense, len(rows), dim, bottom, top)
+        self.emb_l = nn.ModuleList(nn.Embedding(n, dim) for n in rows)
+
+    def forward(self, dense, ids):
+        x = self.bot_l(dense)
+        ly = [e(ids[:, t]) for t, e in enumerate(self.emb_l)]
+        return self.top_l(self.interact_features(x, ly))
+
+
+class DlrmBag2d(DlrmBase):
+    """One nn.EmbeddingBag(mode="sum") per table, fed as the reference's apply_emb feeds it:
+    lS_o [T, B] offsets (no final entry), lS_i [T, L] indices."""
+
+    def __init__(self, n_dense, rows, dim, bottom, top):
+        super().__init__(n_dense, len(rows), dim, bottom, top)
+        self.emb_l = nn.ModuleList(nn.EmbeddingBag(n, dim, mode="sum", sparse=True) for n in rows)
+
+    def apply_emb(self, lS_o, lS_i, emb_l):
+        ly = []
+        for k, sparse_index_group_batch in enumerate(lS_i):
+            sparse_offset_group_batch = lS_o[k]
+            E = emb_l[k]
+            V = E(sparse_index_group_batch, sparse_offset_group_batch)
+            ly.append(V)
+        return ly
+
+    def forward(self, dense, lS_o, lS_i):
+        x = self.bot_l(dense)
+        ly = self.apply_emb(lS_o, lS_i, self.emb_l)
+        return self.top_l(self.interact_features(x, ly))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3: DeepFM
+
+
+class DeepFm(nn.Module):
+    def __init__(self, rows, dim, hidden):
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in rows)
+        self.first_order = nn.ModuleList(nn.Embedding(n, 1) for n in rows)
+        self.bias = nn.Parameter(torch.full((1,), 0.1))
+        self.dnn = mlp([len(rows) * dim] + hidden + [1])
+
+    def forward(self, ids):
+        linear = torch.cat([e(ids[:, f]) for f, e in enumerate(self.first_order)], dim=1)
+        linear_logit = torch.sum(linear, dim=1, keepdim=True)
+        fm_input = torch.stack([e(ids[:, f]) for f, e in enumerate(self.embeddings)], dim=1)  # [B, F, D]
+        square_of_sum = torch.pow(torch.sum(fm_input, dim=1, keepdim=True), 2)
+        sum_of_square = torch.sum(fm_input * fm_input, dim=1, keepdim=True)
+        cross_term = square_of_sum - sum_of_square
+        fm_logit = 0.5 * torch.sum(cross_term, dim=2, keepdim=False)                          # [B, 1]
+        dnn_logit = self.dnn(torch.flatten(fm_input, start_dim=1))
+        return torch.sigmoid(self.bias + linear_logit + fm_logit + dnn_logit)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4: Wide & Deep
+
+
+class WideDeep(nn.Module):
+    def __init__(self, n_dense, rows, dim, hidden):
+        super().__init__()
+        self.wide_dense = nn.Linear(n_dense, 1)
+        self.wide_sparse = nn.ModuleList(nn.Embedding(n, 1) for n in rows)
+        self.deep_embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in rows)
+        self.deep = mlp([len(rows) * dim + n_dense] + hidden + [1])
+
+    def forward(self, dense, ids):
+        wide = self.wide_dense(dense) + sum(e(ids[:, f]) for f, e in enumerate(self.wide_sparse))
+        deep_in = torch.cat([e(ids[:, f]) for f, e in enumerate(self.deep_embeddings)] + [dense], dim=1)
+        return torch.sigmoid(wide + self.deep(deep_in))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5: DCN-v2
+
+
+class CrossNetV2(nn.Module):
+    """x_{l+1} = x0 * (W_l x_l + b_l) + x_l, full-rank W_l."""
+
+    def __init__(self, width, layers):
+        super().__init__()
+        self.cross = nn.ModuleList(nn.Linear(width, width) for _ in range(layers))
+
+    def forward(self, x0):
+        x = x0
+        for layer in self.cross:
+            x = x0 * layer(x) + x
+        return x
+
+
+class DcnV2(nn.Module):
+    def __init__(self, n_dense, rows, dim, cross_layers, hidden):
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in rows)
+        width = n_dense + len(rows) * dim
+        self.cross = CrossNetV2(width, cross_layers)
+        self.deep = mlp([width] + hidden, last=nn.ReLU)
+        self.out = nn.Linear(width + hidden[-1], 1)
+
+    def forward(self, dense, ids):
+        x0 = torch.cat([dense] + [e(ids[:, f]) for f, e in enumerate(self.embeddings)], dim=1)
+        return torch.sigmoid(self.out(torch.cat([self.cross(x0), self.deep(x0)], dim=1)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6: two-tower retrieval
+
+
+class TwoTower(nn.Module):
+    def __init__(self, n_users, n_items, dim, hidden, out_dim):
+        super().__init__()
+        self.user_embedding = nn.Embedding(n_users, dim)
+        self.item_embedding = nn.Embedding(n_items, dim)
+        self.user_tower = mlp([2 * dim, hidden, out_dim])
+        self.item_tower = mlp([dim, hidden, out_dim])
+
+    def forward(self, user_id, hist_ids, item_id):
+        history = nn.functional.embedding_bag(hist_ids, self.item_embedding.weight, mode="mean")  # [B, D]
+        u = self.user_tower(torch.cat([self.user_embedding(user_id), history], dim=1))
+        v = self.item_tower(self.item_embedding(item_id))
+        u = nn.functional.normalize(u, p=2, dim=1)
+        v = nn.functional.normalize(v, p=2, dim=1)
+        return (u * v).sum(dim=1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 7: DIN
+
+
+class AttentionUnit(nn.Module):
+    """DIN's local activation unit: MLP over concat(q, k, q - k, q * k) -> one score per key."""
+
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.dnn = mlp([4 * dim, hidden, 1], act=nn.Sigmoid)
+
+    def forward(self, query, keys):
+        queries = query.unsqueeze(1).expand(-1, keys.size(1), -1)                 # [B, S, D]
+        att_in = torch.cat([queries, keys, queries - keys, queries * keys], dim=-1)
+        return self.dnn(att_in).squeeze(-1)                                        # [B, S]
+
+
+class Din(nn.Module):
+    def __init__(self, n_items, dim, n_dense, att_hidden, hidden):
+        super().__init__()
+        self.item_embedding = nn.Embedding(n_items, dim, padding_idx=0)
+        self.attention = AttentionUnit(dim, att_hidden)
+        self.dnn = mlp([2 * dim + n_dense] + hidden + [1])
+
+    def forward(self, target_id, hist_ids, dense):
+        query = self.item_embedding(target_id)                                     # [B, D]
+        keys = self.item_embedding(hist_ids)                                       # [B, S, D]
+        scores = self.attention(query, keys)                                       # [B, S]
+        scores = torch.where(hist_ids != 0, scores, torch.zeros_like(scores))
+        interest = torch.sum(scores.unsqueeze(-1) * keys, dim=1)                   # [B, D]
+        return torch.sigmoid(self.dnn(torch.cat([query, interest, dense], dim=1)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def field_ids(rng, rows, batch):
+    return np.stack([rng.integers(0, n, batch) for n in rows], axis=1).astype(np.int64)
+
+
+def dense_features(rng, batch, n):
+    return rng.random((batch, n), dtype=np.float32)
+
+
+def bag2d_inputs(rng, rows, batch, n_dense):
+    """facebookresearch/dlrm's layout: lS_o [T, B] start offsets, lS_i [T, 2B]; each table's bags
+    hold 1-3 ids (start from 2 each, then move ids between random pairs of bags)."""
+    offsets, indices = [], []
+    for n in rows:
+        lengths = np.full(batch, 2, dtype=np.int64)
+        for _ in range(batch // 2):
+            a, b = rng.choice(batch, 2, replace=False)
+            if lengths[a] > 1 and lengths[b] < 3:
+                lengths[a] -= 1
+                lengths[b] += 1
+        offsets.append(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        indices.append(rng.integers(0, n, int(lengths.sum())))
+    return {"dense": dense_features(rng, batch, n_dense), "lS_o": np.stack(offsets).astype(np.int64),
+            "lS_i": np.stack(indices).astype(np.int64)}
+
+
+def history_ids(rng, n_items, batch, length, min_len):
+    """[B, length] item ids in 1..n_items-1, each row padded with zeros after 1..length ids."""
+    hist = rng.integers(1, n_items, (batch, length))
+    lengths = rng.integers(min_len, length + 1, batch)
+    hist[np.arange(length)[None, :] >= lengths[:, None]] = 0
+    return hist.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The gallery: name -> (factory, inputs(rng, batch) -> {name: array}, output name, {input: batch axis})
+
+def gallery():
+    def dlrm_inputs(rng, b):
+        return {"dense": dense_features(rng, b, 13), "ids": field_ids(rng, CRITEO_ROWS, b)}
+
+    def two_tower_inputs(rng, b):
+        return {"user_id": rng.integers(0, 50, b).astype(np.int64),
+                "hist_ids": rng.integers(0, 80, (b, 5)).astype(np.int64),
+                "item_id": rng.integers(0, 80, b).astype(np.int64)}
+
+    def din_inputs(rng, b):
+        return {"target_id": rng.integers(1, 60, b).astype(np.int64), "hist_ids": history_ids(rng, 60, b, 8, 1),
+                "dense": dense_features(rng, b, 4)}
+
+    rows8 = FIELD_ROWS[:8]
+    return {
+        "dlrm_embedding": (lambda: DlrmEmbedding(13, CRITEO_ROWS, 8, [32], [32]), dlrm_inputs, "prob",
+                           {"dense": 0, "ids": 0}),
+        "dlrm_bag2d": (lambda: DlrmBag2d(13, CRITEO_ROWS, 8, [32], [32]),
+                       lambda rng, b: bag2d_inputs(rng, CRITEO_ROWS, b, 13), "prob",
+                       {"dense": 0, "lS_o": 1, "lS_i": 1}),
+        "deepfm": (lambda: DeepFm(FIELD_ROWS, 8, [32, 16]), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)},
+                   "prob", {"ids": 0}),
+        "wide_deep": (lambda: WideDeep(8, rows8, 8, [32, 16]),
+                      lambda rng, b: {"dense": dense_features(rng, b, 8), "ids": field_ids(rng, rows8, b)},
+                      "prob", {"dense": 0, "ids": 0}),
+        "dcn_v2": (lambda: DcnV2(13, rows8, 4, 2, [32, 16]),
+                   lambda rng, b: {"dense": dense_features(rng, b, 13), "ids": field_ids(rng, rows8, b)},
+                   "prob", {"dense": 0, "ids": 0}),
+        "two_tower": (lambda: TwoTower(50, 80, 8, 32, 8), two_tower_inputs, "score",
+                      {"user_id": 0, "hist_ids": 0, "item_id": 0}),
+        "din": (lambda: Din(60, 8, 4, 16, [32, 16]), din_inputs, "prob",
+                {"target_id": 0, "hist_ids": 0, "dense": 0}),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Export and checks
+
+
+def export(model, example, path, output, batch_axes, dynamo):
+    names = list(example)
+    args = tuple(torch.from_numpy(example[k]) for k in names)
+    if dynamo:
+        batch = torch.export.Dim("batch", min=2, max=1 << 20)
+        dims = {k: {axis: batch} for k, axis in batch_axes.items()}
+        if "lS_i" in dims:  # the index count: a dimension of its own
+            dims["lS_i"] = {1: torch.export.Dim("num_indices", min=2, max=1 << 22)}
+        shapes = tuple(dims.get(k) for k in names)
+        torch.onnx.export(model, args, path, dynamo=True, dynamic_shapes=shapes, external_data=False,
+                          input_names=names, output_names=[output], verbose=False)
+    else:
+        axes = {k: {axis: "batch"} for k, axis in batch_axes.items()}
+        if "lS_i" in axes:
+            axes["lS_i"] = {1: "num_indices"}
+        axes[output] = {0: "batch"}
+        torch.onnx.export(model, args, path, dynamo=False, opset_version=17, dynamic_axes=axes,
+                          input_names=names, output_names=[output])
+    m = onnx.load(path)
+    R.strip_debug_info(m.graph)
+    onnx.save(m, path)
+    data = [os.path.join(os.path.dirname(path), f) for f in os.listdir(os.path.dirname(path))
+            if f.startswith(os.path.basename(path) + ".")]
+    if data:
+        raise SystemExit(f"{path}: external data written ({data}); the gallery keeps weights inline")
+    return onnx.load(path)
+
+
+def op_histogram(graph, counts=None, prefix=""):
+    """op_type -> count over the graph and its subgraphs (subgraph ops counted as 'Loop/ReduceSum')."""
+    counts = collections.Counter() if counts is None else counts
+    for node in graph.node:
+        counts[prefix + node.op_type] += 1
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                op_histogram(a.g, counts, prefix + node.op_type + "/")
+            for g in a.graphs:
+                op_histogram(g, counts, prefix + node.op_type + "/")
+    return counts
+
+
+def relative_error(got, want):
+    """max |got - want| / max(|want|, 1e-3): tests/onnx's measure (relative, absolute near zero)."""
+    return float(np.max(np.abs(got.astype(np.float64) - want) / np.maximum(np.abs(want), 1e-3)))
+
+
+def format_histogram(counts):
+    top = sorted((k, v) for k, v in counts.items() if "/" not in k)
+    sub = sorted((k, v) for k, v in counts.items() if "/" in k)
+    text = ", ".join(f"{k} {v}" for k, v in top)
+    if sub:
+        text += "; in subgraphs: " + ", ".join(f"{k} {v}" for k, v in sub)
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                      "tests", "onnx", "gallery"))
+    parser.add_argument("--only", nargs="*", help="export only these models")
+    args = parser.parse_args()
+    # The tracer's warnings about the models' own code (iterating over lS_i, torch.tensor(li)) and the
+    # TorchScript exporter's deprecation notice: expected, and they drown the table.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*advanced indexing.*")
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    rows, failures = [], []
+    for seed, (name, (factory, make_inputs, output, batch_axes)) in enumerate(gallery().items()):
+        if args.only and name not in args.only:
+            continue
+        torch.manual_seed(1000 + seed)
+        model = init_weights(factory()).eval()
+        example = make_inputs(np.random.default_rng(100 + seed), EXPORT_BATCH)
+        inputs = make_inputs(np.random.default_rng(200 + seed), BATCH)
+        with torch.no_grad():
+            expected_torch = model(*(torch.from_numpy(v) for v in inputs.values())).numpy()
+        results = {"expected_torch": expected_torch}
+        for exporter, dynamo in (("torchscript", False), ("dynamo", True)):
+            path = os.path.join(out, f"{name}_{exporter}.onnx")
+            try:
+                m = export(model, example, path, output, batch_axes, dynamo)
+            except Exception as e:  # an exporter that cannot export the model: reported, not faked
+                msg = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+                failures.append(f"{name} {exporter}: export failed: {msg}")
+                rows.append((name, exporter, "EXPORT FAILED: " + msg, "-", "-", "-"))
+                continue
+            graph_inputs = [i.name for i in m.graph.input]
+            if graph_inputs != list(inputs):
+                failures.append(f"{name} {exporter}: graph inputs {graph_inputs} != {list(inputs)}")
+            expected_ort, _ = R.run_onnxruntime(path, inputs, threads=1)
+            results[f"expected_ort_{exporter}"] = expected_ort
+            size = os.path.getsize(path)
+            if expected_ort.shape != expected_torch.shape:
+                err = float("inf")
+            else:
+                err = relative_error(expected_ort, expected_torch)
+            if not err < TOLERANCE:
+                failures.append(f"{name} {exporter}: onnxruntime and PyTorch differ by {err:.2e} (relative)"
+                                f" shapes {expected_ort.shape} vs {expected_torch.shape}")
+            if size >= MAX_ONNX_BYTES:
+                failures.append(f"{name} {exporter}: {size} bytes, over {MAX_ONNX_BYTES}")
+            rows.append((name, exporter, format_histogram(op_histogram(m.graph)), f"{err:.2e}", size,
+                         f"opset {next(o.version for o in m.opset_import if o.domain in ('', 'ai.onnx'))}"))
+        np.savez(os.path.join(out, f"{name}.npz"), **inputs, **results)
+        lo, hi = float(expected_torch.min()), float(expected_torch.max())
+        print(f"{name}: inputs " + ", ".join(f"{k} {list(v.shape)} {v.dtype}" for k, v in inputs.items()) +
+              f"; output {output} {list(expected_torch.shape)} in [{lo:.4f}, {hi:.4f}]", flush=True)
+
+    print()
+    print("| model | exporter | opset | bytes | max rel. error | ONNX ops (op_type counts) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, exporter, ops, err, size, opset in rows:
+        print(f"| {name} | {exporter} | {opset} | {size} | {err} | {ops} |")
+    if failures:
+        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
+        sys.exit(1)
+    print(f"\nall {len(rows)} exports match PyTorch to {TOLERANCE:g} relative on onnxruntime")
+
+
+if __name__ == "__main__":
+    # The dynamo exporter's Loops (embedding bags) change the order and names of their carried values
+    # with Python's string hashing: fix it so that the files come out the same byte for byte.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, PYTHONHASHSEED="0"))
+    main()
