@@ -152,6 +152,13 @@ class OpView {
     if (a->kind != CAGR_ATTR_INT) invalid(type() + ": attribute '" + name + "' must be an int");
     return a->i;
   }
+  double attr_float(const char* name, double fallback) const {
+    const cagr_attr* a = find_attr(name);
+    if (a == nullptr) return fallback;
+    if (a->kind == CAGR_ATTR_INT) return static_cast<double>(a->i);
+    if (a->kind != CAGR_ATTR_FLOAT) invalid(type() + ": attribute '" + name + "' must be a float");
+    return a->f;
+  }
   std::string attr_string(const char* name, const std::string& fallback) const {
     const cagr_attr* a = find_attr(name);
     if (a == nullptr) return fallback;

@@ -19,7 +19,12 @@ const std::vector<std::string>& op_types() {
   static const std::vector<std::string> types = {"embedding_bag", "linear", "mlp", "relu", "sigmoid", "add", "mul",
                                                  "concat", "reshape", "dot_interaction", "dlrm_interaction",
                                                  "dlrm_embedding_interaction", "fm_interaction", "reduce_sum", "top_k", "gather"};
-  return types;
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> t = types;
+    t.insert(t.end(), tensor_op_types().begin(), tensor_op_types().end());
+    return t;
+  }();
+  return all;
 }
 
 namespace {
@@ -442,6 +447,41 @@ Gather check_gather(const Checker& c) {
   return g;
 }
 
+// An op description's attributes for the tensor ops' rules.
+class DescAttrs final : public AttrSource {
+ public:
+  explicit DescAttrs(const OpView& op) : op_(op) {}
+  bool has(const char* name) const override { return op_.has_attr(name); }
+  int64_t get_int(const char* name, int64_t fallback) const override { return op_.attr_int(name, fallback); }
+  double get_float(const char* name, double fallback) const override { return op_.attr_float(name, fallback); }
+  std::string get_string(const char* name, const std::string& fallback) const override { return op_.attr_string(name, fallback); }
+  std::vector<int64_t> get_ints(const char* name, const std::vector<int64_t>& fallback) const override {
+    return op_.attr_ints(name, fallback);
+  }
+
+ private:
+  const OpView& op_;
+};
+
+// A general tensor op: its rule gives the outputs, which the description must match (a prefix of
+// them, for ops with optional outputs).
+Checked check_tensor_op(const Checker& c) {
+  const OpView& op = c.op();
+  std::vector<TensorType> inputs;
+  for (size_t i = 0; i < op.num_inputs(); ++i) inputs.push_back(TensorType{c.in(i).dtype, c.in(i).dims});
+  TensorOpDescription d = describe_tensor_op(op.type(), inputs, DescAttrs(op));
+  if (op.num_outputs() < 1 || op.num_outputs() > d.outputs.size())
+    c.fail("has " + std::to_string(d.outputs.size() == 1 ? 1 : d.outputs.size()) + " output(s)" +
+           (d.outputs.size() == 1 ? "" : " at most") + ", got " + std::to_string(op.num_outputs()));
+  for (size_t o = 0; o < op.num_outputs(); ++o) {
+    const std::string what = Checker::label("output", o);
+    c.dtype(c.out(o), what, d.outputs[o].dtype);
+    c.dims(c.out(o), what, d.outputs[o].dims);
+  }
+  if (auto* l = std::get_if<LayerNorm>(&d.sizes)) l->outputs = static_cast<int>(op.num_outputs());
+  return std::visit([](auto& sizes) -> Checked { return sizes; }, d.sizes);
+}
+
 }  // namespace
 
 std::vector<int64_t> reshape_target(const std::vector<int64_t>& input_dims, const std::vector<int64_t>& shape) {
@@ -495,6 +535,7 @@ Checked check(const OpView& op) {
   if (t == "reduce_sum") return check_reduce_sum(c);
   if (t == "top_k") return check_top_k(c);
   if (t == "gather") return check_gather(c);
+  if (is_tensor_op(t)) return check_tensor_op(c);
   plugin::unsupported("unknown op_type '" + t + "' (not in abi/OPS.md)");
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cagr_plugin_support.hpp"
+#include "tensor_ops.hpp"
 
 namespace cagr::contract {
 
@@ -128,11 +129,13 @@ struct Gather {
   cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
 };
 
-// (New alternatives go last: the CPU plugin indexes its op table by position.)
+// (New alternatives go last: the CPU plugin indexes its op table by position.) The general tensor
+// ops' sizes (tensor_ops.hpp) come after OPS.md's recommendation ops.
 using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
-                             ReduceSum, TopK, Gather, DlrmEmbeddingInteraction, Mlp>;
+                             ReduceSum, TopK, Gather, DlrmEmbeddingInteraction, Mlp, Elementwise, Cast, StridedCopy,
+                             MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm>;
 
-// The op types of OPS.md, in its order.
+// The op types of OPS.md, in its order (the general tensor ops last).
 const std::vector<std::string>& op_types();
 
 // Checks `op` against OPS.md. Throws plugin::Error: CAGR_ERROR_UNSUPPORTED for an op_type not in

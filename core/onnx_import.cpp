@@ -144,6 +144,7 @@ OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder)
       if (a.type() == pb::AttributeProto::GRAPH) node.subgraphs[a.name()] = std::make_shared<OnnxGraph>(graph_of(a.g(), folder));
       else if (a.type() == pb::AttributeProto::TENSOR) {
         if (node.op == "Constant") out.constants[node.outputs.at(0)] = constant_of(a.t(), folder);
+        else node.tensor_attrs[a.name()] = std::make_shared<const OnnxConstant>(constant_of(a.t(), folder));
       } else if (auto value = attr_of(a)) {
         node.attrs[a.name()] = *value;
       }
@@ -292,6 +293,36 @@ class Evaluator {
     set(n, std::move(out));
   }
 
+  // ONNX's one-input element-wise ops, on values.
+  static std::optional<double (*)(double)> unary_function(const std::string& op) {
+    static const std::map<std::string, double (*)(double)> fns = {
+        {"Neg", [](double x) { return -x; }},
+        {"Abs", [](double x) { return std::abs(x); }},
+        {"Sqrt", [](double x) { return std::sqrt(x); }},
+        {"Exp", [](double x) { return std::exp(x); }},
+        {"Log", [](double x) { return std::log(x); }},
+        {"Tanh", [](double x) { return std::tanh(x); }},
+        {"Reciprocal", [](double x) { return 1.0 / x; }},
+        {"Floor", [](double x) { return std::floor(x); }},
+        {"Ceil", [](double x) { return std::ceil(x); }},
+        {"Not", [](double x) { return x != 0 ? 0.0 : 1.0; }}};
+    auto it = fns.find(op);
+    return it == fns.end() ? std::nullopt : std::optional<double (*)(double)>(it->second);
+  }
+
+  // Split's output sizes along an axis of `len`: the 'split' input (opset 13+) or attribute, else
+  // equal parts (the last smaller, opset 18's num_outputs).
+  std::vector<int64_t> split_sizes(const OnnxNode& n, int64_t len) const {
+    if (get(n, 1)) return need_ints(n, 1);
+    auto it = n.attrs.find("split");
+    if (it != n.attrs.end()) return std::get<std::vector<int64_t>>(it->second);
+    const int64_t parts = static_cast<int64_t>(n.outputs.size());
+    const int64_t each = (len + parts - 1) / parts;
+    std::vector<int64_t> sizes;
+    for (int64_t p = 0; p < parts; ++p) sizes.push_back(std::clamp<int64_t>(len - p * each, 0, each));
+    return sizes;
+  }
+
   void reshape_to(const OnnxNode& n, const EvalValue& in, Dims dims) {
     set(n, gathered(in, std::move(dims), [](int64_t i) { return i; }));
   }
@@ -318,6 +349,8 @@ class Evaluator {
       v.dtype = op == "Cast" ? dtype_of(static_cast<int32_t>(attr(n, "to", 0)), n.where()) : need(n, 1).dtype;
       if (v.values && (v.dtype == CAGR_DTYPE_I64 || v.dtype == CAGR_DTYPE_I32))
         for (double& d : *v.values) d = std::trunc(d);
+      if (v.values && op == "Cast" && attr(n, "to", 0) == pb::TensorProto::BOOL)
+        for (double& d : *v.values) d = d != 0 ? 1.0 : 0.0;
       return set(n, std::move(v));
     }
     if (op == "Shape") {
@@ -344,22 +377,132 @@ class Evaluator {
     if (op == "Pow") return binary(n, [](double a, double b) { return std::pow(a, b); }, false);
     if (op == "Equal") return binary(n, [](double a, double b) { return a == b ? 1.0 : 0.0; }, true);
     if (op == "Less") return binary(n, [](double a, double b) { return a < b ? 1.0 : 0.0; }, true);
+    if (op == "Greater") return binary(n, [](double a, double b) { return a > b ? 1.0 : 0.0; }, true);
+    if (op == "LessOrEqual") return binary(n, [](double a, double b) { return a <= b ? 1.0 : 0.0; }, true);
+    if (op == "GreaterOrEqual") return binary(n, [](double a, double b) { return a >= b ? 1.0 : 0.0; }, true);
+    if (op == "And") return binary(n, [](double a, double b) { return a != 0 && b != 0 ? 1.0 : 0.0; }, true);
+    if (op == "Or") return binary(n, [](double a, double b) { return a != 0 || b != 0 ? 1.0 : 0.0; }, true);
+    if (op == "Xor") return binary(n, [](double a, double b) { return (a != 0) != (b != 0) ? 1.0 : 0.0; }, true);
+    if ((op == "Max" || op == "Min") && n.inputs.size() == 2)
+      return binary(n, [&](double a, double b) { return op == "Max" ? std::max(a, b) : std::min(a, b); }, false);
+    if ((op == "Max" || op == "Min" || op == "Sum" || op == "Mean") && n.inputs.size() == 1) return set(n, need(n, 0));
+    if (const auto f = unary_function(op)) {
+      EvalValue v = need(n, 0);
+      if (v.values)
+        for (double& d : *v.values) d = (*f)(d);
+      if (op == "Not") v.dtype = CAGR_DTYPE_U8;
+      return set(n, std::move(v));
+    }
+    if (op == "Softmax" || op == "LogSoftmax" || op == "BatchNormalization" || op == "Dropout" || op == "LayerNormalization") {
+      const EvalValue& in = need(n, 0);
+      set(n, EvalValue{in.dtype, in.dims, std::nullopt});
+      if (op == "Dropout" && n.outputs.size() > 1 && !n.outputs[1].empty()) set(n, EvalValue{CAGR_DTYPE_U8, in.dims, std::nullopt}, 1);
+      if (op == "LayerNormalization") {
+        Dims stats = in.dims;
+        for (size_t d = static_cast<size_t>(norm_axis(attr(n, "axis", -1), in.dims.size())); d < stats.size(); ++d) stats[d] = 1;
+        for (size_t o = 1; o < n.outputs.size(); ++o)
+          if (!n.outputs[o].empty()) set(n, EvalValue{CAGR_DTYPE_F32, stats, std::nullopt}, o);
+      }
+      return;
+    }
+    if (op == "Where") {
+      const EvalValue &c = need(n, 0), &x = need(n, 1), &y = need(n, 2);
+      EvalValue out{x.dtype, broadcast(broadcast(c.dims, x.dims), y.dims), std::nullopt};
+      if (c.values && x.values && y.values) {
+        std::vector<double> v(static_cast<size_t>(element_count(out.dims)));
+        for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i)
+          v[static_cast<size_t>(i)] = (*c.values)[static_cast<size_t>(broadcast_index(i, out.dims, c.dims))] != 0
+                                          ? (*x.values)[static_cast<size_t>(broadcast_index(i, out.dims, x.dims))]
+                                          : (*y.values)[static_cast<size_t>(broadcast_index(i, out.dims, y.dims))];
+        out.values = std::move(v);
+      }
+      return set(n, std::move(out));
+    }
+    if (op == "ConstantOfShape") {
+      const std::vector<int64_t> dims = need_ints(n, 0);
+      auto it = n.tensor_attrs.find("value");
+      const double value = it == n.tensor_attrs.end() ? 0.0 : constant_values(*it->second).at(0);
+      const cagr_dtype dtype = it == n.tensor_attrs.end() ? CAGR_DTYPE_F32 : it->second->dtype;
+      return set(n, EvalValue{dtype, dims, std::vector<double>(static_cast<size_t>(element_count(dims)), value)});
+    }
+    if (op == "Range") {
+      const double start = need(n, 0).values.value().at(0), limit = need(n, 1).values.value().at(0), delta = need(n, 2).values.value().at(0);
+      if (delta == 0) throw std::invalid_argument("Range with delta 0");
+      const int64_t count = std::max<int64_t>(static_cast<int64_t>(std::ceil((limit - start) / delta)), 0);
+      std::vector<double> v(static_cast<size_t>(count));
+      for (int64_t i = 0; i < count; ++i) v[static_cast<size_t>(i)] = start + static_cast<double>(i) * delta;
+      return set(n, EvalValue{need(n, 0).dtype, {count}, std::move(v)});
+    }
+    if (op == "TopK") {
+      const EvalValue& in = need(n, 0);
+      Dims dims = in.dims;
+      dims.at(static_cast<size_t>(norm_axis(attr(n, "axis", -1), dims.size()))) = need_ints(n, 1).at(0);
+      set(n, EvalValue{in.dtype, dims, std::nullopt});
+      return set(n, EvalValue{CAGR_DTYPE_I64, dims, std::nullopt}, 1);
+    }
+    if (op == "GatherElements") {
+      const EvalValue &data = need(n, 0), &idx = need(n, 1);
+      EvalValue out{data.dtype, idx.dims, std::nullopt};
+      if (data.values && idx.values) {
+        const int64_t axis = norm_axis(attr(n, "axis", 0), data.dims.size());
+        const auto ds = strides_of(data.dims), is = strides_of(idx.dims);
+        std::vector<double> v(idx.values->size());
+        for (size_t i = 0; i < v.size(); ++i) {
+          int64_t src = 0;
+          for (size_t d = 0; d < idx.dims.size(); ++d) {
+            int64_t c = static_cast<int64_t>(i) / is[d] % idx.dims[d];
+            if (static_cast<int64_t>(d) == axis) {
+              c = static_cast<int64_t>((*idx.values)[i]);
+              if (c < 0) c += data.dims[d];
+              if (c < 0 || c >= data.dims[d]) throw std::out_of_range("gather_elements index");
+            }
+            src += c * ds[d];
+          }
+          v[i] = (*data.values)[static_cast<size_t>(src)];
+        }
+        out.values = std::move(v);
+      }
+      return set(n, std::move(out));
+    }
+    if (op == "Split") {
+      const EvalValue& in = need(n, 0);
+      const int64_t axis = norm_axis(attr(n, "axis", 0), in.dims.size());
+      const std::vector<int64_t> sizes = split_sizes(n, in.dims.at(static_cast<size_t>(axis)));
+      int64_t first = 0;
+      for (size_t o = 0; o < n.outputs.size(); ++o) {
+        Dims dims = in.dims;
+        dims[static_cast<size_t>(axis)] = sizes.at(o);
+        const auto src_strides = strides_of(in.dims), out_strides = strides_of(dims);
+        set(n, gathered(in, dims, [&](int64_t i) {
+              int64_t src = 0;
+              for (size_t k = 0; k < dims.size(); ++k)
+                src += ((i / out_strides[k]) % dims[k] + (static_cast<int64_t>(k) == axis ? first : 0)) * src_strides[k];
+              return src;
+            }), o);
+        first += sizes[o];
+      }
+      return;
+    }
     if (op == "Relu" || op == "Sigmoid") return set(n, EvalValue{need(n, 0).dtype, need(n, 0).dims, std::nullopt});
     if (op == "Gemm") {
       const Dims &a = need(n, 0).dims, &b = need(n, 1).dims;
       return set(n, EvalValue{CAGR_DTYPE_F32, {a.at(attr(n, "transA", 0) ? 1 : 0), b.at(attr(n, "transB", 0) ? 0 : 1)}, std::nullopt});
     }
     if (op == "MatMul") {
-      const Dims &a = need(n, 0).dims, &b = need(n, 1).dims;
-      if (a.size() < 2 || b.size() < 2) throw std::invalid_argument("matmul of vectors");
+      Dims a = need(n, 0).dims, b = need(n, 1).dims;
+      const bool a_vector = a.size() == 1, b_vector = b.size() == 1;
+      if (a.empty() || b.empty()) throw std::invalid_argument("matmul of scalars");
+      if (a_vector) a.insert(a.begin(), 1);
+      if (b_vector) b.push_back(1);
       Dims batch = broadcast(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
-      batch.push_back(a[a.size() - 2]);
-      batch.push_back(b.back());
+      if (!a_vector) batch.push_back(a[a.size() - 2]);
+      if (!b_vector) batch.push_back(b.back());
       return set(n, EvalValue{CAGR_DTYPE_F32, batch, std::nullopt});
     }
-    if (op == "ReduceSum" || op == "ReduceMean") {
+    if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceProd") {
       const EvalValue& in = need(n, 0);
       std::vector<int64_t> axes = axes_of(n, 1);
+      if (axes.empty() && attr(n, "noop_with_empty_axes", 0)) return set(n, EvalValue{in.dtype, in.dims, std::nullopt});
       if (axes.empty()) for (size_t i = 0; i < in.dims.size(); ++i) axes.push_back(static_cast<int64_t>(i));
       Dims out;
       for (size_t i = 0; i < in.dims.size(); ++i) {
@@ -488,17 +631,23 @@ class Evaluator {
       for (size_t k = 0; k < axes.size(); ++k) {
         const size_t a = static_cast<size_t>(norm_axis(axes[k], in.dims.size()));
         const int64_t len = in.dims[a];
-        if (steps[k] != 1) throw std::invalid_argument("strided slice");
+        if (steps[k] == 0) throw std::invalid_argument("slice step 0");
         int64_t s = starts[k] < 0 ? starts[k] + len : starts[k], e = ends[k] < 0 ? ends[k] + len : ends[k];
-        s = std::clamp<int64_t>(s, 0, len);
-        e = std::clamp<int64_t>(e, 0, len);
+        if (steps[k] > 0) {
+          s = std::clamp<int64_t>(s, 0, len);
+          e = std::clamp<int64_t>(e, 0, len);
+        } else {
+          s = std::clamp<int64_t>(s, 0, len - 1);
+          e = std::clamp<int64_t>(e, -1, len - 1);
+        }
         first[a] = s;
-        dims[a] = std::max<int64_t>(e - s, 0);
+        step[a] = steps[k];
+        dims[a] = std::max<int64_t>(steps[k] > 0 ? (e - s + steps[k] - 1) / steps[k] : (e - s + steps[k] + 1) / steps[k], 0);
       }
       const auto src_strides = strides_of(in.dims), out_strides = strides_of(dims);
       return set(n, gathered(in, dims, [&](int64_t i) {
         int64_t src = 0;
-        for (size_t k = 0; k < dims.size(); ++k) src += ((i / out_strides[k]) % dims[k] + first[k]) * src_strides[k];
+        for (size_t k = 0; k < dims.size(); ++k) src += ((i / out_strides[k]) % dims[k] * step[k] + first[k]) * src_strides[k];
         return src;
       }));
     }
@@ -518,6 +667,8 @@ void collect_uses(const OnnxGraph& g, std::set<std::string>& used) {
 }
 
 }  // namespace
+
+cagr_dtype dtype_of_onnx(int32_t onnx_type, const std::string& what) { return dtype_of(onnx_type, what); }
 
 std::string OnnxNode::where() const { return "node '" + name + "' (" + (is_cagr() ? "cagr " : "") + op + ")"; }
 
@@ -565,8 +716,13 @@ OnnxGraph read_onnx(const std::string& path) {
   for (const auto& opset : model.opset_import())
     if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 11)
       throw std::runtime_error(path + ": ONNX opset " + std::to_string(opset.version()) + " is too old (11 or newer is imported)");
+  int64_t opset = 0;
+  for (const auto& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
   try {
-    return graph_of(model.graph(), std::filesystem::path(path).parent_path());
+    OnnxGraph g = graph_of(model.graph(), std::filesystem::path(path).parent_path());
+    g.opset = opset;
+    return g;
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(path + ": " + e.what());
   }

@@ -16,6 +16,7 @@
 namespace cagr::onnx {
 
 struct OnnxGraph;
+struct OnnxConstant;
 
 // A node as ONNX has it, or (op_domain "cagr") an op of abi/OPS.md that a rewrite put in its place.
 struct OnnxNode {
@@ -25,6 +26,7 @@ struct OnnxNode {
   std::vector<std::string> inputs, outputs;  // "" marks an omitted optional input
   std::map<std::string, AttrValue> attrs;
   std::map<std::string, std::shared_ptr<OnnxGraph>> subgraphs;  // Loop bodies, If branches
+  std::map<std::string, std::shared_ptr<const OnnxConstant>> tensor_attrs;  // e.g. ConstantOfShape's value
 
   bool is_cagr() const { return domain == "cagr"; }
   // Where it is, for error messages: "node 'name' (Op)".
@@ -50,12 +52,18 @@ struct OnnxGraph {
   std::vector<OnnxInput> inputs;  // real inputs only (initializers excluded)
   std::vector<std::string> outputs;
   std::vector<std::string> body_inputs;  // a subgraph's formal inputs (Loop: iteration, condition, ...)
+  int64_t opset = 0;  // the model's default-domain opset (ops whose semantics changed between opsets read it)
 
   // The node that writes `tensor` in this graph, or nullptr.
   const OnnxNode* producer(const std::string& tensor) const;
   // Nodes reading `tensor`, here or in any subgraph (captured from the outer scope).
   std::vector<const OnnxNode*> consumers(const std::string& tensor) const;
 };
+
+// CAGR's dtype for an ONNX element type (TensorProto.DataType); bool is u8 (0/1). Throws
+// std::runtime_error naming `what` for a type CAGR has no counterpart for (double, strings, ...).
+cagr_dtype dtype_of_onnx(int32_t onnx_type, const std::string& what);
+constexpr int32_t kOnnxBool = 9;  // TensorProto.BOOL
 
 // Parses `path` (weights stored as external data are read from files beside it). Constant nodes
 // become constants. Throws std::runtime_error naming the file and what is wrong.

@@ -5,8 +5,10 @@
 #include "rewriter.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -642,20 +644,341 @@ class Rewriter {
       count(op + " (from " + n.op + ")");
       return true;
     };
-    if (n.op == "Relu" || n.op == "Sigmoid") return replace(n.op == "Relu" ? "relu" : "sigmoid", {n.inputs[0]});
-    if (n.op == "Identity" || (n.op == "Cast" && probes_.find(n.inputs[0]) && probes_.find(n.outputs[0]) &&
-                               probes_.find(n.inputs[0])->dtype == probes_.find(n.outputs[0])->dtype)) {
+    const EvalValue* in0 = n.inputs.empty() ? nullptr : probes_.find(n.inputs[0]);
+    const bool f32_in = in0 && in0->dtype == CAGR_DTYPE_F32;
+    if ((n.op == "Relu" || n.op == "Sigmoid") && f32_in) return replace(n.op == "Relu" ? "relu" : "sigmoid", {n.inputs[0]});
+    if (n.op == "Identity" || n.op == "Dropout" ||
+        (n.op == "Cast" && in0 && probes_.find(n.outputs[0]) && in0->dtype == probes_.find(n.outputs[0])->dtype &&
+         attr_int(n, "to", 0) != kOnnxBool)) {
+      if (n.op == "Dropout" && n.outputs.size() > 1 && !n.outputs[1].empty() && consumers(n.outputs[1]) > 0)
+        fail(n, "its mask output is used; CAGR runs inference, where Dropout passes its input through");
       alias(n.outputs[0], n.inputs[0]);
       g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
       count("identity removed (" + n.op + ")");
       return true;
     }
-    if (n.op == "Concat") return replace("concat", n.inputs, {{"axis", attr_int(n, "axis", 0)}});
-    if (n.op == "Add" || n.op == "Mul") return lower_binary(i);
-    if (n.op == "ReduceSum" || n.op == "ReduceMean") return lower_reduce(i);
+    if (n.op == "Concat" && f32_in) return replace("concat", n.inputs, {{"axis", attr_int(n, "axis", 0)}});
+    if ((n.op == "Add" || n.op == "Mul") && f32_in && lower_binary(i)) return true;
+    if (n.op == "ReduceSum" || n.op == "ReduceMean" || n.op == "ReduceMax" || n.op == "ReduceMin" || n.op == "ReduceProd") return lower_reduce(i);
     if (n.op == "Gather" && constant(n.inputs[0]) && constant(n.inputs[0])->dtype == CAGR_DTYPE_F32 && attr_int(n, "axis", 0) == 0)
       return replace("gather", {n.inputs[0], n.inputs[1]});
+    if (n.op == "Gather") return replace("take", {n.inputs[0], n.inputs[1]}, {{"axis", attr_int(n, "axis", 0)}});
+    if (n.op == "GatherElements") return replace("gather_elements", {n.inputs[0], n.inputs[1]}, {{"axis", attr_int(n, "axis", 0)}});
+    if (const char* fn = elementwise_fn(n.op)) return lower_elementwise(i, fn);
+    if (n.op == "Cast") return lower_cast(i);
+    if (n.op == "Transpose") {
+      std::vector<int64_t> perm;
+      if (n.attrs.count("perm")) perm = std::get<std::vector<int64_t>>(n.attrs.at("perm"));
+      else for (size_t k = dims_of(n, n.inputs[0]).size(); k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+      return replace("transpose", {n.inputs[0]}, {{"perm", perm}});
+    }
+    if (n.op == "Slice") return replace("slice", {n.inputs[0]}, slice_attrs(n));
+    if (n.op == "Split") return lower_split(i);
+    if (n.op == "Expand") return replace("expand", {n.inputs[0]}, {{"shape", expand_shape(n)}});
+    if (n.op == "MatMul") return replace("matmul", {n.inputs[0], n.inputs[1]});
+    if (n.op == "Gemm") return lower_gemm(i);
+    if (n.op == "Softmax" || n.op == "LogSoftmax") return lower_softmax(i);
+    if (n.op == "LayerNormalization") return lower_layer_norm(i);
+    if (n.op == "BatchNormalization") return lower_batch_norm(i);
+    if (n.op == "TopK") return lower_top_k(i);
     return false;
+  }
+
+  // ---- ONNX ops one by one onto the general tensor ops (abi/tensor_ops.hpp) ----------------------
+  static const char* elementwise_fn(const std::string& op) {
+    static const std::map<std::string, const char*> fns = {
+        {"Neg", "neg"}, {"Abs", "abs"}, {"Sqrt", "sqrt"}, {"Exp", "exp"}, {"Log", "log"}, {"Tanh", "tanh"},
+        {"Reciprocal", "reciprocal"}, {"Floor", "floor"}, {"Ceil", "ceil"}, {"Not", "not"}, {"Add", "add"},
+        {"Sub", "sub"}, {"Mul", "mul"}, {"Div", "div"}, {"Pow", "pow"}, {"Max", "max"}, {"Min", "min"},
+        {"Equal", "equal"}, {"Less", "less"}, {"Greater", "greater"}, {"LessOrEqual", "less_or_equal"},
+        {"GreaterOrEqual", "greater_or_equal"}, {"And", "and"}, {"Or", "or"}, {"Xor", "xor"}, {"Where", "where"},
+        {"Relu", nullptr}, {"Sigmoid", nullptr}};
+    auto it = fns.find(op);
+    return it == fns.end() ? nullptr : it->second;
+  }
+  // A new cagr node before node i (which stays at i + 1); returns its output.
+  std::string insert_before(size_t& i, const std::string& name, const std::string& op, std::vector<std::string> inputs,
+                            std::map<std::string, AttrValue> attrs, const std::string& out_base) {
+    const std::string out = fresh(out_base);
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(fresh(name), op, std::move(inputs), {out}, std::move(attrs)));
+    ++i;
+    return out;
+  }
+  std::string scalar_f32(const std::string& base, float value) {
+    std::vector<std::byte> data(4);
+    std::memcpy(data.data(), &value, 4);
+    return add_constant(base, OnnxConstant{CAGR_DTYPE_F32, {}, std::make_shared<const std::vector<std::byte>>(std::move(data))});
+  }
+  // `t` as f32: a constant converted at import, anything else through a cast node.
+  std::string as_f32(size_t& i, const std::string& t) {
+    const EvalValue* v = probes_.find(t);
+    if (!v || v->dtype == CAGR_DTYPE_F32) return t;
+    if (const OnnxConstant* c = constant(t)) {
+      std::vector<std::byte> data(static_cast<size_t>(element_count(c->dims)) * 4);
+      const std::vector<double> values = constant_values(*c);
+      for (size_t k = 0; k < values.size(); ++k) {
+        const float f = static_cast<float>(values[k]);
+        std::memcpy(&data[k * 4], &f, 4);
+      }
+      return add_constant(t + "_f32", OnnxConstant{CAGR_DTYPE_F32, c->dims, std::make_shared<const std::vector<std::byte>>(std::move(data))});
+    }
+    return insert_before(i, t + "_cast", "cast", {t}, {{"to", std::string("f32")}}, t + "_f32");
+  }
+  bool lower_elementwise(size_t i, const char* fn) {
+    OnnxNode n = g_.nodes[i];
+    if (n.inputs.size() == 1 && (n.op == "Max" || n.op == "Min")) {
+      alias(n.outputs[0], n.inputs[0]);
+      g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+      count("identity removed (" + n.op + ")");
+      return true;
+    }
+    std::vector<std::string> inputs = n.inputs;
+    if (n.op == "Pow") inputs[1] = as_f32(i, inputs[1]);  // ONNX lets the exponent's type differ
+    // Max/Min take any number of inputs: a chain of two-input ops.
+    while (inputs.size() > 2 && n.op != "Where") {
+      const std::string partial = insert_before(i, n.name + "_part", "elementwise", {inputs[0], inputs[1]}, {{"fn", std::string(fn)}}, n.outputs[0] + "_part");
+      inputs.erase(inputs.begin(), inputs.begin() + 2);
+      inputs.insert(inputs.begin(), partial);
+    }
+    g_.nodes[i] = cagr_node(n.name, "elementwise", inputs, {n.outputs[0]}, {{"fn", std::string(fn)}});
+    count(std::string("elementwise ") + fn + " (from " + n.op + ")");
+    return true;
+  }
+  bool lower_cast(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const int64_t to = attr_int(n, "to", 0);
+    const cagr_dtype target = dtype_of_onnx(static_cast<int32_t>(to), n.where());
+    const EvalValue* in = probes_.find(n.inputs[0]);
+    if (to == kOnnxBool && in && in->dtype != CAGR_DTYPE_U8) {  // bool(x) is x != 0, not a truncation
+      size_t at = i;
+      const std::string zero = add_constant(n.name + "_zero", OnnxConstant{in->dtype, {}, std::make_shared<const std::vector<std::byte>>(dtype_size(in->dtype))});
+      const std::string is_zero = insert_before(at, n.name + "_is_zero", "elementwise", {n.inputs[0], zero}, {{"fn", std::string("equal")}}, n.outputs[0] + "_is_zero");
+      g_.nodes[at] = cagr_node(n.name, "elementwise", {is_zero}, {n.outputs[0]}, {{"fn", std::string("not")}});
+      count("elementwise equal + not (from Cast to bool)");
+      return true;
+    }
+    g_.nodes[i] = cagr_node(n.name, "cast", {n.inputs[0]}, {n.outputs[0]}, {{"to", std::string(dtype_name(target))}});
+    count("cast (from Cast)");
+    return true;
+  }
+  // Slice's starts/ends/axes/steps from its inputs. An end that follows the batch and equals the
+  // sliced dim at both probes means "to the end".
+  std::map<std::string, AttrValue> slice_attrs(const OnnxNode& n) const {
+    const Dims in = dims_of(n, n.inputs[0]);
+    auto ints = [&](size_t k, const char* what) -> std::optional<std::vector<int64_t>> {
+      if (k >= n.inputs.size() || n.inputs[k].empty()) return std::nullopt;
+      const auto a = ints_at(n.inputs[k], 0), b = ints_at(n.inputs[k], 1);
+      if (!a || !b) fail(n, std::string("its ") + what + " are computed at run time; CAGR's slice takes them at load time");
+      return *a;
+    };
+    const std::vector<int64_t> starts = *ints(1, "starts");
+    std::vector<int64_t> ends = *ints(2, "ends");
+    std::vector<int64_t> axes(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+    if (auto a = ints(3, "axes")) axes = *a;
+    std::vector<int64_t> steps(starts.size(), 1);
+    if (auto s = ints(4, "steps")) steps = *s;
+    const auto s0 = ints_at(n.inputs[1], 0), s1 = ints_at(n.inputs[1], 1), e0 = ints_at(n.inputs[2], 0), e1 = ints_at(n.inputs[2], 1);
+    for (size_t k = 0; k < ends.size() && k < axes.size(); ++k) {
+      if ((*s0)[k] != (*s1)[k]) fail(n, "its start follows the batch; CAGR's slice takes starts fixed at load time");
+      if ((*e0)[k] == (*e1)[k]) continue;
+      const size_t a = static_cast<size_t>(axes[k] < 0 ? axes[k] + static_cast<int64_t>(in.size()) : axes[k]);
+      const EvalValue *p0 = probes_.find(n.inputs[0], 0), *p1 = probes_.find(n.inputs[0], 1);
+      if (a >= in.size() || (*e0)[k] != p0->dims[a] || (*e1)[k] != p1->dims[a])
+        fail(n, "its end follows the batch; CAGR's slice takes ends fixed at load time (or the whole dim)");
+      ends[k] = std::numeric_limits<int64_t>::max();
+    }
+    return {{"starts", starts}, {"ends", ends}, {"axes", axes}, {"steps", steps}};
+  }
+  // Expand's target shape: the probed output, with 1 where a dim follows the batch in both the
+  // input and the output (broadcasting then keeps the input's).
+  std::vector<int64_t> expand_shape(const OnnxNode& n) const {
+    const Dims in = dims_of(n, n.inputs[0]), out = dims_of(n, n.outputs[0]);
+    std::vector<int64_t> shape(out.begin(), out.end());
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k] != kDynamic) continue;
+      const size_t from_end = out.size() - k;
+      if (from_end > in.size() || in[in.size() - from_end] != kDynamic)
+        fail(n, "expands a dim to the batch size; CAGR's expand takes a shape fixed at load time");
+      shape[k] = 1;
+    }
+    return shape;
+  }
+  bool lower_split(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const Dims in = dims_of(n, n.inputs[0]);
+    const int64_t axis = attr_int(n, "axis", 0);
+    const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(in.size()) : axis);
+    std::vector<OnnxNode> parts;
+    int64_t first = 0;
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const Dims out = dims_of(n, n.outputs[o]);
+      if (out.at(a) == kDynamic) fail(n, "splits the batch dim; CAGR's slice takes bounds fixed at load time");
+      if (!n.outputs[o].empty())
+        parts.push_back(cagr_node(n.name + "_" + std::to_string(o), "slice", {n.inputs[0]}, {n.outputs[o]},
+                                  {{"starts", std::vector<int64_t>{first}}, {"ends", std::vector<int64_t>{first + out[a]}},
+                                   {"axes", std::vector<int64_t>{axis}}}));
+      first += out[a];
+    }
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), parts.begin(), parts.end());
+    count("slice (from Split)", static_cast<int>(parts.size()));
+    return true;
+  }
+  // Gemm in general: Y = alpha * A' B' + beta * C, with A' and B' transposed where asked.
+  bool lower_gemm(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const float alpha = static_cast<float>(attr_float(n, "alpha", 1.0)), beta = static_cast<float>(attr_float(n, "beta", 1.0));
+    std::string a = n.inputs[0], b = n.inputs[1];
+    const std::vector<int64_t> swap{1, 0};
+    if (attr_int(n, "transA", 0)) a = insert_before(i, n.name + "_ta", "transpose", {a}, {{"perm", swap}}, a + "_t");
+    if (attr_int(n, "transB", 0)) b = insert_before(i, n.name + "_tb", "transpose", {b}, {{"perm", swap}}, b + "_t");
+    const bool has_c = n.inputs.size() > 2 && !n.inputs[2].empty() && beta != 0.0f;
+    std::string y = (alpha != 1.0f || has_c) ? fresh(n.outputs[0] + "_ab") : n.outputs[0];
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(fresh(n.name + "_matmul"), "matmul", {a, b}, {y}));
+    ++i;
+    if (alpha != 1.0f) {
+      const std::string scaled = has_c ? fresh(n.outputs[0] + "_scaled") : n.outputs[0];
+      g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i),
+                      cagr_node(fresh(n.name + "_alpha"), "elementwise", {y, scalar_f32(n.name + "_alpha", alpha)}, {scaled}, {{"fn", std::string("mul")}}));
+      ++i;
+      y = scaled;
+    }
+    if (has_c) {
+      std::string c = n.inputs[2];
+      if (beta != 1.0f) c = insert_before(i, n.name + "_beta", "elementwise", {c, scalar_f32(n.name + "_beta", beta)}, {{"fn", std::string("mul")}}, c + "_beta");
+      g_.nodes[i] = cagr_node(n.name, "elementwise", {y, c}, {n.outputs[0]}, {{"fn", std::string("add")}});
+    } else {
+      g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    }
+    count("matmul (from Gemm)");
+    return true;
+  }
+  // Softmax / LogSoftmax. Before opset 13 the input is taken as 2-D, [dims before axis, the rest].
+  bool lower_softmax(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const Dims in = dims_of(n, n.inputs[0]);
+    const int64_t rank = static_cast<int64_t>(in.size());
+    int64_t axis = attr_int(n, "axis", g_.opset >= 13 ? -1 : 1);
+    if (axis < 0) axis += rank;
+    const std::map<std::string, AttrValue> attrs{{"axis", int64_t{-1}}, {"log", int64_t{n.op == "LogSoftmax"}}};
+    if (g_.opset >= 13 || axis == rank - 1) {
+      std::map<std::string, AttrValue> a = attrs;
+      a["axis"] = axis;
+      g_.nodes[i] = cagr_node(n.name, "softmax", {n.inputs[0]}, {n.outputs[0]}, a);
+    } else {
+      int64_t inner = 1;
+      for (int64_t d = axis; d < rank; ++d) {
+        if (in[static_cast<size_t>(d)] == kDynamic) fail(n, "a pre-opset-13 softmax over a dim that follows the batch");
+        inner *= in[static_cast<size_t>(d)];
+      }
+      std::vector<int64_t> back(in.begin(), in.end());
+      for (int64_t& d : back)
+        if (d == kDynamic) d = -1;
+      const std::string flat = insert_before(i, n.name + "_2d", "reshape", {n.inputs[0]}, {{"shape", std::vector<int64_t>{-1, inner}}}, n.outputs[0] + "_2d");
+      const std::string soft = insert_before(i, n.name + "_rows", "softmax", {flat}, attrs, n.outputs[0] + "_rows");
+      g_.nodes[i] = cagr_node(n.name, "reshape", {soft}, {n.outputs[0]}, {{"shape", back}});
+    }
+    count("softmax (from " + n.op + ")");
+    return true;
+  }
+  bool lower_layer_norm(size_t i) {
+    OnnxNode n = g_.nodes[i];
+    std::vector<std::string> outs = n.outputs;
+    while (!outs.empty() && (outs.back().empty() || consumers(outs.back()) == 0)) outs.pop_back();
+    if (outs.empty()) outs.push_back(n.outputs[0]);
+    for (size_t o = 0; o < outs.size(); ++o)
+      if (outs[o].empty()) outs[o] = fresh(n.name + "_unused_" + std::to_string(o));
+    std::vector<std::string> inputs{n.inputs[0], n.inputs[1]};
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) inputs.push_back(n.inputs[2]);
+    g_.nodes[i] = cagr_node(n.name, "layer_norm", inputs, outs,
+                            {{"axis", attr_int(n, "axis", -1)}, {"epsilon", attr_float(n, "epsilon", 1e-5)}});
+    count("layer_norm (from LayerNormalization)");
+    return true;
+  }
+  // Inference-mode batch norm with constant statistics: x * s + (B - mean * s), s = scale / sqrt(var + eps),
+  // per channel (dim 1).
+  bool lower_batch_norm(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (attr_int(n, "training_mode", 0) != 0 || (n.outputs.size() > 1 && std::any_of(n.outputs.begin() + 1, n.outputs.end(), [&](const std::string& o) { return !o.empty() && consumers(o) > 0; })))
+      fail(n, "training-mode batch normalisation; CAGR runs inference, with the running statistics");
+    std::vector<std::vector<double>> p;
+    for (size_t k = 1; k <= 4; ++k) {
+      const OnnxConstant* c = k < n.inputs.size() ? constant(n.inputs[k]) : nullptr;
+      if (!c) fail(n, "its scale, bias, mean and variance must be constants (they are folded into a multiply-add)");
+      p.push_back(constant_values(*c));
+    }
+    const Dims in = dims_of(n, n.inputs[0]);
+    const double eps = attr_float(n, "epsilon", 1e-5);
+    const size_t channels = p[0].size();
+    Dims shape{static_cast<int64_t>(channels)};
+    for (size_t d = 2; d < in.size(); ++d) shape.push_back(1);
+    std::vector<std::byte> scale(channels * 4), shift(channels * 4);
+    for (size_t ch = 0; ch < channels; ++ch) {
+      const double s = p[0][ch] / std::sqrt(p[3][ch] + eps);
+      const float sf = static_cast<float>(s), bf = static_cast<float>(p[1][ch] - p[2][ch] * s);
+      std::memcpy(&scale[ch * 4], &sf, 4);
+      std::memcpy(&shift[ch * 4], &bf, 4);
+    }
+    const std::string s = add_constant(n.name + "_scale", OnnxConstant{CAGR_DTYPE_F32, shape, std::make_shared<const std::vector<std::byte>>(std::move(scale))});
+    const std::string b = add_constant(n.name + "_shift", OnnxConstant{CAGR_DTYPE_F32, shape, std::make_shared<const std::vector<std::byte>>(std::move(shift))});
+    const std::string scaled = insert_before(i, n.name + "_mul", "elementwise", {n.inputs[0], s}, {{"fn", std::string("mul")}}, n.outputs[0] + "_scaled");
+    g_.nodes[i] = cagr_node(n.name, "elementwise", {scaled, b}, {n.outputs[0]}, {{"fn", std::string("add")}});
+    count("elementwise mul + add (from BatchNormalization)");
+    return true;
+  }
+  // TopK along any axis, largest or smallest: OPS.md's top_k (rows of a [B, N] f32, largest first)
+  // with the axis moved last and the rest flattened; the smallest are the largest of -x.
+  bool lower_top_k(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const auto k = const_ints(n.inputs[1]);
+    if (!k || k->size() != 1) fail(n, "its k is computed at run time; CAGR's top_k takes k at load time");
+    const Dims in = dims_of(n, n.inputs[0]);
+    const int64_t rank = static_cast<int64_t>(in.size());
+    int64_t axis = attr_int(n, "axis", -1);
+    if (axis < 0) axis += rank;
+    if (in[static_cast<size_t>(axis)] == kDynamic) fail(n, "a top-k along the batch dim");
+    const bool largest = attr_int(n, "largest", 1) != 0;
+    std::string x = n.inputs[0];
+    std::vector<int64_t> perm(static_cast<size_t>(rank));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[static_cast<size_t>(axis)], perm.back());
+    const bool moved = axis != rank - 1;
+    if (moved) x = insert_before(i, n.name + "_to_last", "transpose", {x}, {{"perm", perm}}, n.outputs[0] + "_last");
+    const int64_t len = in[static_cast<size_t>(axis)];
+    if (rank != 2) x = insert_before(i, n.name + "_rows", "reshape", {x}, {{"shape", std::vector<int64_t>{-1, len}}}, n.outputs[0] + "_rows");
+    if (!largest) x = insert_before(i, n.name + "_neg", "elementwise", {x}, {{"fn", std::string("neg")}}, n.outputs[0] + "_neg");
+    const std::string values = fresh(n.outputs[0] + "_topk"), indices = fresh(n.outputs[1] + "_topk");
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(fresh(n.name + "_top_k"), "top_k", {x}, {values, indices}, {{"k", (*k)[0]}}));
+    ++i;
+    // Back to the input's layout (the axis holding k entries), one chain per output.
+    Dims moved_dims(in.begin(), in.end());
+    std::swap(moved_dims[static_cast<size_t>(axis)], moved_dims.back());
+    moved_dims.back() = (*k)[0];
+    for (int64_t& d : moved_dims)
+      if (d == kDynamic) d = -1;
+    std::vector<OnnxNode> tail;
+    for (int o = 0; o < 2; ++o) {
+      const std::string out = n.outputs[static_cast<size_t>(o)];
+      if (out.empty()) continue;
+      std::string t = o == 0 ? values : indices;
+      std::vector<OnnxNode> chain;
+      auto step = [&](const std::string& op, const std::map<std::string, AttrValue>& attrs, bool last) {
+        const std::string next = last ? out : fresh(out + "_" + op);
+        chain.push_back(cagr_node(fresh(n.name + "_" + op + std::to_string(o)), op, {t}, {next}, attrs));
+        t = next;
+      };
+      const bool negate = o == 0 && !largest;
+      if (negate) step("elementwise", {{"fn", std::string("neg")}}, rank == 2 && !moved);
+      if (rank != 2) step("reshape", {{"shape", moved_dims}}, !moved);
+      if (moved) step("transpose", {{"perm", perm}}, true);
+      if (chain.empty()) alias(out, t);
+      tail.insert(tail.end(), chain.begin(), chain.end());
+    }
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), tail.begin(), tail.end());
+    count("top_k (from TopK)");
+    return true;
   }
   // A one-element f32 constant as a row of A's last dim, which add/mul repeat over the rest.
   std::string row_of(const OnnxNode& n, const std::string& scalar, const Dims& a) {
@@ -668,20 +991,24 @@ class Rewriter {
     return add_constant(scalar + "_row", OnnxConstant{CAGR_DTYPE_F32, {width}, std::make_shared<const std::vector<std::byte>>(std::move(data))});
   }
   // add/mul take B of A's shape or a suffix of it: constants go second (both ops commute), scalars
-  // become a row of A's last dim.
+  // become a row of A's last dim. Other shapes go to the general elementwise op (false).
   bool lower_binary(size_t i) {
     const OnnxNode n = g_.nodes[i];
     std::string a = n.inputs[0], b = n.inputs[1];
     if (constant(a) && !constant(b)) std::swap(a, b);
     const auto da = probes_.dims(a);
     if (!da) return false;
-    if (const OnnxConstant* c = constant(b); c && element_count(c->dims) == 1) b = row_of(n, b, *da);
+    if (const OnnxConstant* c = constant(b); c && element_count(c->dims) == 1) {
+      if (da->empty() || da->back() < 0 || c->dtype != CAGR_DTYPE_F32) return false;
+      b = row_of(n, b, *da);
+    }
     const auto db = constant(b) ? std::optional<Dims>(constant(b)->dims) : probes_.dims(b);
     if (!db) return false;
     if (db->size() > da->size() || !std::equal(db->rbegin(), db->rend(), da->rbegin())) {
       if (da->size() <= db->size() && std::equal(da->rbegin(), da->rend(), db->rbegin()) && !constant(a)) std::swap(a, b);
-      else fail(n, "broadcasts [" + dims_to_string(*da) + "] with [" + dims_to_string(*db) + "]; abi/OPS.md's add/mul repeat only a trailing-shape B");
+      else return false;  // broadcasting both ways: the general elementwise op takes it
     }
+    if (probes_.find(b) && probes_.find(b)->dtype != CAGR_DTYPE_F32) return false;
     g_.nodes[i] = cagr_node(n.name, n.op == "Add" ? "add" : "mul", {a, b}, {n.outputs[0]});
     count((n.op == "Add" ? "add" : "mul") + std::string(" (from ") + n.op + ")");
     return true;
@@ -695,19 +1022,31 @@ class Rewriter {
       if (!c) fail(n, "reduction axes computed at run time; abi/OPS.md's reduce_sum needs constant axes");
       axes = *c;
     } else if (n.attrs.count("axes")) axes = std::get<std::vector<int64_t>>(n.attrs.at("axes"));
+    if (axes.empty() && attr_int(n, "noop_with_empty_axes", 0)) {
+      alias(n.outputs[0], n.inputs[0]);
+      g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+      count("identity removed (" + n.op + " without axes)");
+      return true;
+    }
     if (axes.empty()) for (size_t k = 0; k < in.size(); ++k) axes.push_back(static_cast<int64_t>(k));
     const std::map<std::string, AttrValue> attrs{{"axes", axes}, {"keepdims", attr_int(n, "keepdims", 1)}};
+    const bool over_batch = std::any_of(axes.begin(), axes.end(), [&](int64_t a) {
+      return in.at(static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a)) < 0;
+    });
+    if (n.op != "ReduceSum" && (n.op != "ReduceMean" || over_batch)) {
+      std::map<std::string, AttrValue> general = attrs;
+      general["fn"] = std::string(n.op == "ReduceMean" ? "mean" : n.op == "ReduceMax" ? "max" : n.op == "ReduceMin" ? "min" : "prod");
+      g_.nodes[i] = cagr_node(n.name, "reduce", {n.inputs[0]}, {n.outputs[0]}, general);
+      count("reduce (from " + n.op + ")");
+      return true;
+    }
     if (n.op == "ReduceSum") {
       g_.nodes[i] = cagr_node(n.name, "reduce_sum", {n.inputs[0]}, {n.outputs[0]}, attrs);
       count("reduce_sum (from ReduceSum)");
       return true;
     }
     int64_t reduced = 1;
-    for (int64_t a : axes) {
-      const int64_t d = in.at(static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a));
-      if (d < 0) fail(n, "a mean over a dimension that follows the batch");
-      reduced *= d;
-    }
+    for (int64_t a : axes) reduced *= in.at(static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a));
     const float scale = 1.0f / static_cast<float>(reduced);
     std::vector<std::byte> data(4);
     std::memcpy(data.data(), &scale, 4);
@@ -723,17 +1062,16 @@ class Rewriter {
 
   // ---- the CAGR graph --------------------------------------------------------------------------
   static std::string needed_for(const std::string& op) {
-    if (op == "MatMul" || op == "Gemm") return "a batched or non-constant-weight matrix product (a 'matmul' op in abi/OPS.md)";
-    if (op == "Transpose") return "a 'transpose' op in abi/OPS.md";
     if (op == "Loop" || op == "If" || op == "Scan") return "control flow, which CAGR does not run (only embedding-bag loops are recognised)";
-    if (op == "Sub" || op == "Div" || op == "Pow") return "an element-wise '" + op + "' op in abi/OPS.md";
-    return "an op in abi/OPS.md with the ONNX semantics of " + op + ", or a rewrite that maps this pattern onto existing ops";
+    if (op == "Shape" || op == "Size") return "its input's shape at run time: CAGR folds shape arithmetic at load time where it does not follow the batch, and runs none";
+    return "an op in abi/OPS.md with the ONNX semantics of " + op +
+           " (a general tensor op: abi/tensor_ops.hpp, the CPU plugin's kernels, and its lowering in core/rewriter.cpp's lower_generic), or a rewrite that maps this pattern onto existing ops";
   }
   Graph build(const std::string& name) {
     for (const OnnxNode& n : g_.nodes)
       if (!n.is_cagr())
-        throw std::runtime_error("ONNX op '" + n.op + "' (" + n.where() + ") has no counterpart in abi/OPS.md and no rewrite consumed it; importing it needs " +
-                                 needed_for(n.op));
+        throw std::runtime_error("ONNX op '" + n.op + "' (" + n.where() + ", opset " + std::to_string(g_.opset) +
+                                 ") has no counterpart in abi/OPS.md and no rewrite consumed it; importing it needs " + needed_for(n.op));
     Graph graph;
     graph.name = name;
     std::set<std::string> used;

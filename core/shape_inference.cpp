@@ -5,9 +5,32 @@
 #include <string>
 
 #include "op_contract.hpp"  // activation_names
+#include "tensor_ops.hpp"
 
 namespace cagr {
 namespace {
+
+// A node's attributes for the general tensor ops' rules (abi/tensor_ops.hpp).
+class NodeAttrs final : public contract::AttrSource {
+ public:
+  explicit NodeAttrs(const Node& node) : node_(node) {}
+  bool has(const char* name) const override { return node_.attrs.count(name) != 0; }
+  int64_t get_int(const char* name, int64_t fallback) const override { return node_.attr_int(name, fallback); }
+  double get_float(const char* name, double fallback) const override {
+    auto it = node_.attrs.find(name);
+    if (it == node_.attrs.end()) return fallback;
+    if (const auto* i = std::get_if<int64_t>(&it->second)) return static_cast<double>(*i);
+    if (const auto* f = std::get_if<double>(&it->second)) return *f;
+    throw std::invalid_argument("attribute '" + std::string(name) + "' must be a float");
+  }
+  std::string get_string(const char* name, const std::string& fallback) const override { return node_.attr_string(name, fallback); }
+  std::vector<int64_t> get_ints(const char* name, const std::vector<int64_t>& fallback) const override {
+    return node_.attr_ints(name, fallback);
+  }
+
+ private:
+  const Node& node_;
+};
 
 class NodeShapes {
  public:
@@ -73,6 +96,7 @@ class NodeShapes {
     if (op == "reduce_sum") return reduce_sum();
     if (op == "top_k") return top_k();
     if (op == "gather") return gather();
+    if (contract::is_tensor_op(op)) return tensor_op();
     fail("unknown op '" + op + "' (the op set is abi/OPS.md)");
   }
 
@@ -343,6 +367,21 @@ class NodeShapes {
     Dims out = in(1).dims;
     out.insert(out.end(), in(0).dims.begin() + 1, in(0).dims.end());
     set_out(0, CAGR_DTYPE_F32, out);
+  }
+
+  // The general tensor ops: the contract's own rule, on dims that may be unknown.
+  void tensor_op() {
+    std::vector<contract::TensorType> inputs;
+    for (size_t i = 0; i < node_.inputs.size(); ++i) inputs.push_back(contract::TensorType{in(i).dtype, in(i).dims});
+    std::vector<contract::TensorType> outs;
+    try {
+      outs = contract::describe_tensor_op(node_.op, inputs, NodeAttrs(node_)).outputs;
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+    if (node_.outputs.empty() || node_.outputs.size() > outs.size())
+      fail("has " + std::to_string(node_.outputs.size()) + " outputs, the op has " + std::to_string(outs.size()) + " at most");
+    for (size_t o = 0; o < node_.outputs.size(); ++o) set_out(o, outs[o].dtype, outs[o].dims);
   }
 
   const Graph& graph_;

@@ -73,5 +73,15 @@ OpImpl dot_interaction_impl();
 OpImpl fm_interaction_impl();
 OpImpl reduce_sum_impl();
 OpImpl top_k_impl();
+// The general tensor ops (abi/tensor_ops.hpp).
+OpImpl elementwise_impl();
+OpImpl cast_impl();
+OpImpl strided_copy_impl();
+OpImpl take_impl();
+OpImpl gather_elements_impl();
+OpImpl matmul_impl();
+OpImpl softmax_impl();
+OpImpl reduce_impl();
+OpImpl layer_norm_impl();
 
 }  // namespace cagr::cpu

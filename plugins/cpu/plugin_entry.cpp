@@ -294,7 +294,8 @@ cagr_status kernel_destroy(cagr_context*, cagr_kernel* kernel) {
 }
 
 // A run's desc may differ from the created one only in the dims that vary per run: the first dim
-// (batch, number of indices), and for gather the whole index shape.
+// (batch, number of indices), for gather the whole index shape, and for the general tensor ops
+// (stateless loops over the run's checked shapes) any dim.
 void check_run_desc(const cagr_kernel& k, const cagr_tensor_desc& created, const cagr_tensor_desc& run,
                     const std::string& what, bool any_leading_dims) {
   const std::string op = k.op.type();
@@ -316,6 +317,7 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     cagr::abi::OwnedOpDesc run_op = k.op;
     const std::string op = run_op.type();
     const bool gather = op == "gather";
+    const bool any_dims = contract::is_tensor_op(op);
     std::vector<const void*> inputs(k.is_constant.size());
     for (size_t i = 0; i < inputs.size(); ++i)
       if (k.is_constant[i]) inputs[i] = k.constants[i].data();
@@ -323,14 +325,14 @@ cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
     for (size_t r = 0; r < slots.size(); ++r) {
       const size_t i = slots[r];
       const auto desc = abi::read_struct(non_null(a.input_descs[r], "input desc"));
-      check_run_desc(k, run_op.inputs()[i], desc, "input " + std::to_string(i), gather && i == 1);
+      check_run_desc(k, run_op.inputs()[i], desc, "input " + std::to_string(i), any_dims || (gather && i == 1));
       run_op.inputs()[i] = desc;
       inputs[i] = range(a.inputs[r], 0, Shape(&desc).bytes(), ("input " + std::to_string(i)).c_str());
     }
     std::vector<void*> outputs;
     for (size_t o = 0; o < a.num_outputs; ++o) {
       const auto desc = abi::read_struct(non_null(a.output_descs[o], "output desc"));
-      check_run_desc(k, run_op.outputs()[o], desc, "output " + std::to_string(o), gather);
+      check_run_desc(k, run_op.outputs()[o], desc, "output " + std::to_string(o), any_dims || gather);
       run_op.outputs()[o] = desc;
       outputs.push_back(range(a.outputs[o], 0, Shape(&desc).bytes(), ("output " + std::to_string(o)).c_str()));
     }

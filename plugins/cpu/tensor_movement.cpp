@@ -1,0 +1,127 @@
+// tensor_movement.cpp - the general data-movement ops: transpose, slice and expand (one strided
+// copy), take (ONNX Gather on any axis) and gather_elements. No arithmetic; elements are moved as
+// raw words of their size.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu_kernel.hpp"
+#include "index_check.hpp"
+
+namespace cagr::cpu {
+namespace {
+
+using contract::GatherElements;
+using contract::StridedCopy;
+using contract::Take;
+
+template <class Word>
+void strided_rows(const StridedCopy& s, const void* in, void* out) {
+  const Word* x = static_cast<const Word*>(in);
+  Word* y = static_cast<Word*>(out);
+  const int rank = static_cast<int>(s.out_dims.size());
+  const int64_t inner = rank > 0 ? s.out_dims.back() : 1;
+  const int64_t step = rank > 0 ? s.strides.back() : 0;
+  if (inner == 0 || s.numel == 0) return;
+  const int64_t rows = s.numel / inner;
+#pragma omp parallel for schedule(static) if (s.numel >= kParallelThreshold)
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t src = s.offset, rest = row;
+    for (int d = rank - 2; d >= 0; --d) {
+      src += rest % s.out_dims[static_cast<size_t>(d)] * s.strides[static_cast<size_t>(d)];
+      rest /= s.out_dims[static_cast<size_t>(d)];
+    }
+    Word* dst = y + row * inner;
+    if (step == 1) std::memcpy(dst, x + src, static_cast<size_t>(inner) * sizeof(Word));
+    else
+      for (int64_t j = 0; j < inner; ++j) dst[j] = x[src + j * step];
+  }
+}
+
+void strided_copy(const StridedCopy& s, const void* const* in, void* const* out) {
+  switch (s.elem_size) {
+    case 8: return strided_rows<uint64_t>(s, in[0], out[0]);
+    case 4: return strided_rows<uint32_t>(s, in[0], out[0]);
+    case 2: return strided_rows<uint16_t>(s, in[0], out[0]);
+    default: return strided_rows<uint8_t>(s, in[0], out[0]);
+  }
+}
+
+// An index in [-len, len) counted from the end when negative (ONNX), or -1 when out of range.
+int64_t wrapped(int64_t index, int64_t len) {
+  if (index < 0) index += len;
+  return index >= 0 && index < len ? index : -1;
+}
+
+void take(const Take& t, const void* const* in, void* const* out) {
+  const auto* data = static_cast<const std::byte*>(in[0]);
+  auto* y = static_cast<std::byte*>(out[0]);
+  const size_t block = static_cast<size_t>(t.inner) * t.elem_size;
+  int64_t first_bad = kNoBadIndex;
+  with_index_type(t.index_dtype, in[1], [&](const auto* indices) {
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (t.outer * t.count * t.inner >= kParallelThreshold)
+    for (int64_t j = 0; j < t.count; ++j) {
+      const int64_t row = wrapped(indices[j], t.axis_len);
+      if (row < 0) {
+        first_bad = std::min(first_bad, j);
+        continue;
+      }
+      for (int64_t o = 0; o < t.outer; ++o)
+        std::memcpy(y + static_cast<size_t>(o * t.count + j) * block, data + static_cast<size_t>(o * t.axis_len + row) * block, block);
+    }
+  });
+  if (first_bad != kNoBadIndex)
+    bad_index("take", first_bad, index_at(in[1], t.index_dtype, first_bad), "an axis of " + std::to_string(t.axis_len));
+}
+
+void gather_elements(const GatherElements& g, const void* const* in, void* const* out) {
+  const auto* data = static_cast<const std::byte*>(in[0]);
+  auto* y = static_cast<std::byte*>(out[0]);
+  const size_t rank = g.index_dims.size();
+  std::vector<int64_t> data_strides(rank, 1);
+  for (size_t d = rank; d-- > 1;) data_strides[d - 1] = data_strides[d] * g.data_dims[d];
+  int64_t count = 1;
+  for (int64_t d : g.index_dims) count *= d;
+  const int64_t axis_len = g.data_dims[static_cast<size_t>(g.axis)];
+  with_index_type(g.index_dtype, in[1], [&](const auto* indices) {
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t src = 0, rest = i;
+      for (size_t d = rank; d-- > 0;) {
+        const int64_t c = rest % g.index_dims[d];
+        rest /= g.index_dims[d];
+        if (static_cast<int64_t>(d) != g.axis) src += c * data_strides[d];
+      }
+      const int64_t at = wrapped(indices[i], axis_len);
+      if (at < 0) bad_index("gather_elements", i, indices[i], "an axis of " + std::to_string(axis_len));
+      src += at * data_strides[static_cast<size_t>(g.axis)];
+      std::memcpy(y + static_cast<size_t>(i) * g.elem_size, data + static_cast<size_t>(src) * g.elem_size, g.elem_size);
+    }
+  });
+}
+
+Cost strided_copy_cost(const contract::Checked& shapes) {
+  const auto& s = std::get<StridedCopy>(shapes);
+  return Cost{0, 2.0 * static_cast<double>(s.numel * static_cast<int64_t>(s.elem_size))};
+}
+
+Cost take_cost(const contract::Checked& shapes) {
+  const auto& t = std::get<Take>(shapes);
+  return Cost{0, 2.0 * static_cast<double>(t.outer * t.count * t.inner * static_cast<int64_t>(t.elem_size))};
+}
+
+Cost gather_elements_cost(const contract::Checked& shapes) {
+  const auto& g = std::get<GatherElements>(shapes);
+  double count = 1;
+  for (int64_t d : g.index_dims) count *= static_cast<double>(d);
+  return Cost{0, count * (2.0 * static_cast<double>(g.elem_size) + 8.0)};
+}
+
+}  // namespace
+
+OpImpl strided_copy_impl() { return OpImpl{{{"omp_rows", true, FunctionKernel<StridedCopy, strided_copy>::create}}, strided_copy_cost}; }
+OpImpl take_impl() { return OpImpl{{{"memcpy_blocks", true, FunctionKernel<Take, take>::create}}, take_cost}; }
+OpImpl gather_elements_impl() {
+  return OpImpl{{{"loop", false, FunctionKernel<GatherElements, gather_elements>::create}}, gather_elements_cost};
+}
+
+}  // namespace cagr::cpu
