@@ -371,6 +371,21 @@ TensorOpDescription layer_norm(const Rule& r) {
   return {l, {x, TensorType{CAGR_DTYPE_F32, stats}, TensorType{CAGR_DTYPE_F32, stats}}};
 }
 
+TensorOpDescription fixed_bag_offsets(const Rule& r) {
+  r.arity(1, 1);
+  r.dtype_in(0, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+  const std::vector<int64_t>& dims = r.in(0).dims;
+  const int64_t count = product(dims, 0, dims.size());
+  const bool unknown = std::any_of(dims.begin(), dims.end(), [](int64_t d) { return !known(d); });
+  BagOffsets b{0, r.attrs().get_int("bag_size", 1)};
+  if (b.bag_size < 1) r.fail("attribute 'bag_size' must be >= 1, got " + std::to_string(b.bag_size));
+  if (unknown) return {b, {TensorType{CAGR_DTYPE_I64, {kUnknownDim}}}};
+  if (count % b.bag_size != 0)
+    r.fail("input 0 " + dims_text(dims) + " holds " + std::to_string(count) + " indices, not a multiple of bag_size " + std::to_string(b.bag_size));
+  b.bags = count / b.bag_size;
+  return {b, {TensorType{CAGR_DTYPE_I64, {b.bags + 1}}}};
+}
+
 }  // namespace
 
 std::vector<int64_t> broadcast_dims(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const std::string& op) {
@@ -389,7 +404,8 @@ std::vector<int64_t> broadcast_dims(const std::vector<int64_t>& a, const std::ve
 
 const std::vector<std::string>& tensor_op_types() {
   static const std::vector<std::string> types = {"elementwise", "cast", "transpose", "slice", "expand", "matmul",
-                                                 "take", "gather_elements", "softmax", "reduce", "layer_norm"};
+                                                 "take", "gather_elements", "softmax", "reduce", "layer_norm",
+                                                 "fixed_bag_offsets"};
   return types;
 }
 
@@ -411,6 +427,7 @@ TensorOpDescription describe_tensor_op(const std::string& type, const std::vecto
   if (type == "softmax") return softmax(r);
   if (type == "reduce") return reduce(r);
   if (type == "layer_norm") return layer_norm(r);
+  if (type == "fixed_bag_offsets") return fixed_bag_offsets(r);
   plugin::unsupported("unknown op_type '" + type + "' (not in abi/OPS.md)");
 }
 

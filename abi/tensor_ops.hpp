@@ -116,7 +116,13 @@ struct LayerNorm {
   int outputs = 1;
 };
 
-using TensorOpSizes = std::variant<Elementwise, Cast, StridedCopy, MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm>;
+// fixed_bag_offsets: embedding_bag's offsets for `bags` bags of `bag_size` consecutive indices each.
+struct BagOffsets {
+  int64_t bags = 0, bag_size = 1;
+};
+
+using TensorOpSizes =
+    std::variant<Elementwise, Cast, StridedCopy, MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets>;
 
 struct TensorOpDescription {
   TensorOpSizes sizes;              // meaningful only where every input dim is known

@@ -62,6 +62,10 @@ class Rewriter {
     for_each_onnx_node([&](size_t i) { return lower_layout(i); });
     remove_dead_nodes(g_);
     for_each_onnx_node([&](size_t i) { return lower_generic(i); });
+    remove_dead_nodes(g_);
+    rewrite_one_hot_lookups();
+    for_each_cagr_node([&](size_t i) { return stack_features(i) || drop_identity_reshape(i); });
+    remove_dead_nodes(g_);
     fuse_activations();
     remove_dead_nodes(g_);
     return build(name);
@@ -516,6 +520,151 @@ class Rewriter {
     }
   }
 
+  // ---- nn.Embedding per table, looked up with ids[:, t] ---------------------------------------------
+  // gather(table_t, take(ids, t, axis 1)): one id per (sample, table). A run of these over columns
+  // c0, c0+1, .. of the same ids, side by side in a concat on axis 1 (as [B, D] pieces, or stacked as
+  // [B, 1, D]), becomes one multi-table embedding_bag over the ids transposed table-major, with
+  // offsets 0, 1, 2, .. (fixed_bag_offsets): the op the zoo's models use, one launch for all tables.
+  struct Lookup {
+    std::string ids, table, out;
+    int64_t column = 0, dim = 0;
+  };
+  std::optional<Lookup> one_hot_lookup(const std::string& t) const {
+    const OnnxNode* g = producer(t);
+    if (!g || !g->is_cagr() || g->op != "gather" || consumers(t) != 1) return std::nullopt;
+    const OnnxConstant* table = constant(g->inputs[0]);
+    const OnnxNode* take = producer(g->inputs[1]);
+    if (!table || table->dims.size() != 2 || !take || !take->is_cagr() || take->op != "take") return std::nullopt;
+    const auto ids = probes_.dims(take->inputs[0]);
+    const auto column = const_ints(take->inputs[1]);
+    const int64_t axis = std::get<int64_t>(take->attrs.at("axis"));
+    if (!ids || ids->size() != 2 || (*ids)[1] < 0 || (axis != 1 && axis != -1) || !column || column->size() != 1 ||
+        constant(take->inputs[1])->dims.size() != 0)
+      return std::nullopt;
+    const int64_t c = (*column)[0] < 0 ? (*column)[0] + (*ids)[1] : (*column)[0];
+    return Lookup{take->inputs[0], g->inputs[0], t, c, table->dims[1]};
+  }
+  // A concat input that is a lookup (flat), or a lookup reshaped to [B, 1, D] (stacked).
+  std::optional<Lookup> lookup_piece(const std::string& t, bool stacked) const {
+    if (!stacked) return one_hot_lookup(t);
+    const OnnxNode* r = producer(t);
+    if (!r || !r->is_cagr() || r->op != "reshape" || consumers(t) != 1) return std::nullopt;
+    auto l = one_hot_lookup(r->inputs[0]);
+    const auto d = probes_.dims(t);
+    if (!l || !d || d->size() != 3 || (*d)[1] != 1) return std::nullopt;
+    return l;
+  }
+  void rewrite_one_hot_lookups() {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      OnnxNode cat = g_.nodes[i];
+      const auto out = probes_.dims(cat.outputs[0]);
+      if (!cat.is_cagr() || cat.op != "concat" || !out || (out->size() != 2 && out->size() != 3)) continue;
+      const int64_t axis = std::get<int64_t>(cat.attrs.at("axis"));
+      if (axis != 1 && axis != 1 - static_cast<int64_t>(out->size())) continue;
+      const bool stacked = out->size() == 3;
+      std::vector<std::string> inputs;
+      bool changed = false;
+      for (size_t k = 0; k < cat.inputs.size();) {
+        std::vector<Lookup> run;
+        for (size_t j = k; j < cat.inputs.size(); ++j) {
+          auto l = lookup_piece(cat.inputs[j], stacked);
+          if (!l || (!run.empty() && (l->ids != run[0].ids || l->dim != run[0].dim || l->column != run.back().column + 1))) break;
+          run.push_back(*l);
+        }
+        if (run.size() < 2) {
+          inputs.push_back(cat.inputs[k++]);
+          continue;
+        }
+        inputs.push_back(merged_lookup(i, run, stacked));
+        k += run.size();
+        changed = true;
+      }
+      if (!changed) continue;
+      g_.nodes[i].inputs = inputs;
+      if (inputs.size() == 1) {  // the concat of one input is its input
+        alias(g_.nodes[i].outputs[0], inputs[0]);
+        g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+      }
+    }
+  }
+  // The nodes computing `run` as one embedding_bag, inserted before node i (i moves past them);
+  // returns the [B, T, D] (stacked) or [B, T*D] result.
+  std::string merged_lookup(size_t& i, const std::vector<Lookup>& run, bool stacked) {
+    const Lookup& first = run[0];
+    const int64_t tables = static_cast<int64_t>(run.size());
+    const std::string base = first.ids + "_lookup";
+    std::string ids = first.ids;
+    if (first.column != 0 || tables != (*probes_.dims(ids))[1])
+      ids = insert_before(i, base + "_cols", "slice", {ids},
+                          {{"starts", std::vector<int64_t>{first.column}}, {"ends", std::vector<int64_t>{first.column + tables}},
+                           {"axes", std::vector<int64_t>{1}}, {"steps", std::vector<int64_t>{1}}}, base + "_cols");
+    const std::string by_table = insert_before(i, base + "_by_table", "transpose", {ids}, {{"perm", std::vector<int64_t>{1, 0}}}, base + "_by_table");
+    const std::string indices = insert_before(i, base + "_indices", "reshape", {by_table}, {{"shape", std::vector<int64_t>{-1}}}, base + "_indices");
+    const std::string offsets = insert_before(i, base + "_offsets", "fixed_bag_offsets", {indices}, {{"bag_size", int64_t{1}}}, base + "_offsets");
+    std::vector<std::string> inputs{indices, offsets};
+    for (const Lookup& l : run) inputs.push_back(l.table);
+    const std::string pooled = insert_before(i, base + "_bags", "embedding_bag", inputs, {{"mode", std::string("sum")}}, base + "_pooled");
+    const std::string flat = stacked ? pooled : insert_before(i, base + "_flat", "reshape", {pooled}, {{"shape", std::vector<int64_t>{0, tables * first.dim}}}, base + "_flat");
+    for (int p = 0; p < 2; ++p) {  // shapes for the rewrites that follow
+      const int64_t batch = probes_.find(first.ids, p)->dims[0];
+      probes_.at[p][pooled] = EvalValue{CAGR_DTYPE_F32, {batch, tables, first.dim}, std::nullopt};
+      probes_.at[p][flat] = EvalValue{CAGR_DTYPE_F32, {batch, tables * first.dim}, std::nullopt};
+    }
+    count("embedding_bag (one-hot lookups merged)", static_cast<int>(tables));
+    count("embedding_bag");
+    return flat;
+  }
+
+  // DLRM's features as PyTorch code builds them, torch.cat([x] + ly, 1).view(B, -1, D): a concat of
+  // [B, w] pieces (w a multiple of D) read only by a reshape to [B, F, D] becomes a concat of the
+  // pieces as [B, w/D, D] rows, where the pooled embeddings enter as they are ([B, T, D]): the
+  // chain the zoo's DLRM has, which the core fuses into dlrm_interaction where a device offers it.
+  bool stack_features(size_t i) {
+    const OnnxNode view = g_.nodes[i];
+    if (view.op != "reshape") return false;
+    const OnnxNode* cat = producer(view.inputs[0]);
+    const auto out = probes_.dims(view.outputs[0]), flat = probes_.dims(view.inputs[0]);
+    if (!cat || !cat->is_cagr() || cat->op != "concat" || consumers(view.inputs[0]) != 1 || !out || out->size() != 3 || !flat ||
+        flat->size() != 2 || (*out)[0] != kDynamic || (*out)[2] <= 0)
+      return false;
+    const int64_t dim = (*out)[2];
+    std::vector<std::string> rows;
+    const OnnxNode c = *cat;
+    for (const std::string& piece : c.inputs) {
+      const OnnxNode* p = producer(piece);
+      const auto d = dims_of(c, piece);
+      if (d.size() != 2 || d[1] < 0 || d[1] % dim != 0) return false;
+      const auto before = p && p->is_cagr() && p->op == "reshape" ? probes_.dims(p->inputs[0]) : std::nullopt;
+      if (before && before->size() == 3 && (*before)[2] == dim && consumers(piece) == 1) rows.push_back(p->inputs[0]);
+      else rows.push_back(insert_before(i, piece + "_rows", "reshape", {piece}, {{"shape", std::vector<int64_t>{0, d[1] / dim, dim}}}, piece + "_rows"));
+    }
+    for (const std::string& r : rows)  // shapes for later rewrites
+      if (!probes_.find(r)) for (int p = 0; p < 2; ++p) {
+          const EvalValue* v = probes_.find(producer(r)->inputs[0], p);
+          probes_.at[p][r] = EvalValue{CAGR_DTYPE_F32, {v->dims[0], v->dims[1] / dim, dim}, std::nullopt};
+        }
+    g_.nodes[i] = cagr_node(view.name, "concat", rows, {view.outputs[0]}, {{"axis", int64_t{1}}});
+    count("concat of feature rows (from concat + reshape)");
+    return true;
+  }
+  // A reshape to the shape its input already has, at both probes.
+  bool drop_identity_reshape(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (n.op != "reshape" || std::count(g_.outputs.begin(), g_.outputs.end(), n.outputs[0])) return false;
+    for (int p = 0; p < 2; ++p) {
+      const EvalValue *a = probes_.find(n.inputs[0], p), *b = probes_.find(n.outputs[0], p);
+      if (!a || !b || a->dims != b->dims) return false;
+    }
+    alias(n.outputs[0], n.inputs[0]);
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    count("reshape to the same shape removed");
+    return true;
+  }
+  void for_each_cagr_node(const std::function<bool(size_t)>& rewrite) {
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (g_.nodes[i].is_cagr() && rewrite(i)) i = static_cast<size_t>(-1);
+  }
+
   // ---- DLRM's dot interaction ------------------------------------------------------------------
   // Z = MatMul(X, Transpose(X, [0, 2, 1])) on X [B, F, D], then any chain of data-movement ops
   // (Transpose, Flatten, Gather, GatherND, Reshape...) whose result is the lower triangle of Z,
@@ -674,6 +823,7 @@ class Rewriter {
     }
     if (n.op == "Slice") return replace("slice", {n.inputs[0]}, slice_attrs(n));
     if (n.op == "Split") return lower_split(i);
+    if ((n.op == "Expand" || n.op == "ConstantOfShape") && broadcasting_covers(n.outputs[0])) return lower_to_broadcast(i);
     if (n.op == "Expand") return replace("expand", {n.inputs[0]}, {{"shape", expand_shape(n)}});
     if (n.op == "MatMul") return replace("matmul", {n.inputs[0], n.inputs[1]});
     if (n.op == "Gemm") return lower_gemm(i);
@@ -789,6 +939,38 @@ class Rewriter {
       ends[k] = std::numeric_limits<int64_t>::max();
     }
     return {{"starts", starts}, {"ends", ends}, {"axes", axes}, {"steps", steps}};
+  }
+  // Whether every reader of `t` is an element-wise op whose output, at both probes, already has t's
+  // shape: broadcasting then does what expanding `t` to that shape does.
+  bool broadcasting_covers(const std::string& t) const {
+    const auto readers = g_.consumers(t);
+    if (readers.empty() || std::count(g_.outputs.begin(), g_.outputs.end(), t)) return false;
+    for (const OnnxNode* r : readers) {
+      const bool elementwise = r->is_cagr() ? r->op == "elementwise" : elementwise_fn(r->op) != nullptr;
+      if (!elementwise || r->outputs.size() != 1) return false;
+      for (int p = 0; p < 2; ++p) {
+        const EvalValue *v = probes_.find(t, p), *o = probes_.find(r->outputs[0], p);
+        if (!v || !o || v->dims != o->dims) return false;
+      }
+    }
+    return true;
+  }
+  // Expand / ConstantOfShape (a shape that follows the batch) read only by broadcasting ops: the
+  // input / a one-element constant stands in for it.
+  bool lower_to_broadcast(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    std::string source = n.inputs[0];
+    if (n.op == "ConstantOfShape") {
+      auto it = n.tensor_attrs.find("value");
+      OnnxConstant value = it != n.tensor_attrs.end() ? *it->second
+                                                      : OnnxConstant{CAGR_DTYPE_F32, {1}, std::make_shared<const std::vector<std::byte>>(4)};
+      value.dims = {};
+      source = add_constant(n.outputs[0] + "_value", std::move(value));
+    }
+    alias(n.outputs[0], source);
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    count("broadcast instead of " + n.op);
+    return true;
   }
   // Expand's target shape: the probed output, with 1 where a dim follows the batch in both the
   // input and the output (broadcasting then keeps the input's).

@@ -83,5 +83,6 @@ OpImpl matmul_impl();
 OpImpl softmax_impl();
 OpImpl reduce_impl();
 OpImpl layer_norm_impl();
+OpImpl bag_offsets_impl();
 
 }  // namespace cagr::cpu

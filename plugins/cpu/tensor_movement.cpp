@@ -99,6 +99,11 @@ void gather_elements(const GatherElements& g, const void* const* in, void* const
   });
 }
 
+void bag_offsets(const contract::BagOffsets& b, const void* const*, void* const* out) {
+  int64_t* y = static_cast<int64_t*>(out[0]);
+  for (int64_t i = 0; i <= b.bags; ++i) y[i] = i * b.bag_size;
+}
+
 Cost strided_copy_cost(const contract::Checked& shapes) {
   const auto& s = std::get<StridedCopy>(shapes);
   return Cost{0, 2.0 * static_cast<double>(s.numel * static_cast<int64_t>(s.elem_size))};
@@ -119,6 +124,10 @@ Cost gather_elements_cost(const contract::Checked& shapes) {
 }  // namespace
 
 OpImpl strided_copy_impl() { return OpImpl{{{"omp_rows", true, FunctionKernel<StridedCopy, strided_copy>::create}}, strided_copy_cost}; }
+OpImpl bag_offsets_impl() {
+  return OpImpl{{{"loop", false, FunctionKernel<contract::BagOffsets, bag_offsets>::create}},
+                [](const contract::Checked& shapes) { return Cost{0, 8.0 * static_cast<double>(std::get<contract::BagOffsets>(shapes).bags + 1)}; }};
+}
 OpImpl take_impl() { return OpImpl{{{"memcpy_blocks", true, FunctionKernel<Take, take>::create}}, take_cost}; }
 OpImpl gather_elements_impl() {
   return OpImpl{{{"loop", false, FunctionKernel<GatherElements, gather_elements>::create}}, gather_elements_cost};
