@@ -15,6 +15,7 @@ packages=(
   opencl-headers ocl-icd-opencl-dev pocl-opencl-icd  # OpenCL plugin; PoCL runs it on the CPU
   hipcc libamdhip64-dev  # HIP plugin for AMD GPUs (compiled in CI, no GPU needed)
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX import
+  libonnx-testdata       # ONNX's own node test cases: tests/onnx/conformance_test.cpp
   python3 python3-numpy  # numpy: the tests' .npz checks (tests/onnx/check_outputs.py, Npz.*), never the runtime
 )
 
