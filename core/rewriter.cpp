@@ -608,7 +608,7 @@ class Rewriter {
     for (int p = 0; p < 2; ++p) {  // shapes for the rewrites that follow
       const int64_t batch = probes_.find(first.ids, p)->dims[0];
       probes_.at[p][pooled] = EvalValue{CAGR_DTYPE_F32, {batch, tables, first.dim}, std::nullopt};
-      probes_.at[p][flat] = EvalValue{CAGR_DTYPE_F32, {batch, tables * first.dim}, std::nullopt};
+      if (!stacked) probes_.at[p][flat] = EvalValue{CAGR_DTYPE_F32, {batch, tables * first.dim}, std::nullopt};
     }
     count("embedding_bag (one-hot lookups merged)", static_cast<int>(tables));
     count("embedding_bag");

@@ -136,6 +136,97 @@ INSTANTIATE_TEST_SUITE_P(
                       Fixture{"embedding_mean_dynamo", {{"gather", 1}, {"reduce_sum", 1}, {"mul", 1}, {"linear", 1}, {"sigmoid", 0}}}),
     fixture_name);
 
+std::string load_error(const std::string& path) {
+  try {
+    load_any_model(path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// ---- the gallery: models written the way their papers' PyTorch code writes them -------------------
+// (tools/onnx_fixtures/gallery.py; tests/onnx/gallery/README.md lists their inputs and ONNX ops.)
+const std::string kGallery = kFixtures + "/../gallery";
+
+struct GalleryModel {
+  std::string file;                 // <model>_<exporter>
+  std::map<std::string, int> ops;   // ops whose count is asserted
+};
+void PrintTo(const GalleryModel& m, std::ostream* os) { *os << m.file; }
+
+class Gallery : public ::testing::TestWithParam<GalleryModel> {
+ protected:
+  std::string model() const { return GetParam().file.substr(0, GetParam().file.rfind('_')); }
+  std::string exporter() const { return GetParam().file.substr(GetParam().file.rfind('_') + 1); }
+  std::map<std::string, data::NpyArray> arrays() const { return data::read_npz(kGallery + "/" + model() + ".npz"); }
+};
+
+TEST_P(Gallery, ImportsIntoExpectedOps) {
+  onnx::RewriteReport report;
+  const Graph graph = onnx::rewrite_to_cagr(onnx::read_onnx(kGallery + "/" + GetParam().file + ".onnx"), GetParam().file, report);
+  const auto counts = op_counts(graph);
+  for (const auto& [op, n] : GetParam().ops) EXPECT_EQ(counts.count(op) ? counts.at(op) : 0, n) << op << "\n" << report.to_string();
+}
+
+TEST_P(Gallery, ReferenceOpsMatchPyTorch) {
+  const Graph graph = load_any_model(kGallery + "/" + GetParam().file + ".onnx");
+  const auto a = arrays();
+  const auto got = testing::run_reference(graph, inputs_of(graph, a));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
+  EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort_" + exporter()))), 1e-5);
+}
+
+// Every plugin built here, each beside the CPU plugin, which runs the general tensor ops that the
+// other plugins refuse (placement puts each node where it runs).
+TEST_P(Gallery, EveryPluginMatchesPyTorch) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
+  const Graph graph = load_any_model(kGallery + "/" + GetParam().file + ".onnx");
+  const auto a = arrays();
+  const auto inputs = inputs_of(graph, a);
+  std::vector<Dims> dims;
+  for (const auto& t : inputs) dims.push_back(t.dims);
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
+    std::vector<Target> targets{target};
+    if (target.info.name != "cpu") targets.push_back(cpu[0]);
+    CostHintPlacement policy;
+    Executor exec(graph, targets, dims, policy);
+    const auto got = exec.run(inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
+  }
+}
+
+// DLRM with nn.Embedding per table: the 26 lookups become one embedding_bag (the zoo's op).
+const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_offsets", 1}, {"gather", 0}, {"take", 0}, {"linear", 4}};
+// DeepFM: first-order and second-order lookups, one embedding_bag each.
+const std::map<std::string, int> kGalleryDeepFm{{"embedding_bag", 2}, {"gather", 0}, {"take", 0}};
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, Gallery,
+    ::testing::Values(GalleryModel{"dlrm_embedding_torchscript", kGalleryDlrm}, GalleryModel{"dlrm_embedding_dynamo", kGalleryDlrm},
+                      GalleryModel{"deepfm_torchscript", kGalleryDeepFm}, GalleryModel{"deepfm_dynamo", kGalleryDeepFm},
+                      // The deep part's lookups are concatenated (one embedding_bag); the wide part's are summed.
+                      GalleryModel{"wide_deep_torchscript", {{"embedding_bag", 1}, {"gather", 8}, {"linear", 4}}},
+                      GalleryModel{"wide_deep_dynamo", {{"embedding_bag", 1}, {"gather", 8}, {"linear", 4}}},
+                      GalleryModel{"dcn_v2_torchscript", {{"embedding_bag", 1}, {"linear", 5}}},
+                      GalleryModel{"dcn_v2_dynamo", {{"embedding_bag", 1}, {"linear", 5}}},
+                      // The attention MLP over [B, S, K] rows: MatMul with constant weights on a 3-D X runs
+                      // as the general matmul (linear takes a 2-D X).
+                      GalleryModel{"din_torchscript", {{"matmul", 2}, {"softmax", 0}}}, GalleryModel{"din_dynamo", {{"matmul", 2}, {"softmax", 0}}}),
+    [](const auto& info) { return info.param.file; });
+
+// What the gallery still cannot import is refused with the node and the reason, never run wrong.
+TEST(Gallery, ModelsNotYetImportedAreRefusedWithReason) {
+  for (const char* file : {"dlrm_bag2d_torchscript", "dlrm_bag2d_dynamo", "two_tower_torchscript", "two_tower_dynamo"}) {
+    const std::string error = load_error(kGallery + "/" + file + ".onnx");
+    EXPECT_NE(error.find("node '"), std::string::npos) << file << ": " << error;
+  }
+}
+
 // Both exporters' mean-pooling loops (the dynamo body holds ReduceSum, Div and ReduceMean) give
 // mode "mean"; the values are checked by the fixture tests above.
 TEST(OnnxImport, MeanPoolingKeepsItsMode) {
@@ -178,15 +269,6 @@ TEST(OnnxImport, CpuPluginMatchesReferenceAtOtherBatchSizes) {
     if (!exec) exec = std::make_unique<Executor>(graph, cpu, std::vector<Dims>{inputs[0].dims, inputs[1].dims, inputs[2].dims}, policy);
     EXPECT_LT(max_relative_error(exec->run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-5) << "batch " << batch;
   }
-}
-
-std::string load_error(const std::string& path) {
-  try {
-    load_any_model(path);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(OnnxImport, TruncatedFileGivesClearError) {
