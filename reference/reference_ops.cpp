@@ -12,6 +12,7 @@
 
 #include "cagr_dtype.hpp"
 #include "op_contract.hpp"
+#include "reference_tensor_ops.hpp"
 
 namespace cagr::reference {
 
@@ -264,6 +265,17 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
                  [&](const ReduceSum& r) { reduce_sum(r, inputs, outputs); },
                  [&](const TopK& t) { top_k(t, inputs, outputs); },
                  [&](const Gather& g) { gather(g, inputs, outputs); },
+                 // The general tensor ops (tensor_ops.cpp).
+                 [&](const Elementwise& e) { elementwise(e, inputs, outputs); },
+                 [&](const Cast& c) { cast(c, inputs, outputs); },
+                 [&](const StridedCopy& s) { strided_copy(s, inputs, outputs); },
+                 [&](const MatMul& m) { matmul(m, inputs, outputs); },
+                 [&](const Take& t) { take(t, inputs, outputs); },
+                 [&](const GatherElements& g) { gather_elements(g, inputs, outputs); },
+                 [&](const Softmax& s) { softmax(s, inputs, outputs); },
+                 [&](const Reduce& r) { reduce(r, inputs, outputs); },
+                 [&](const LayerNorm& l) { layer_norm(l, inputs, outputs); },
+                 [&](const BagOffsets& b) { fixed_bag_offsets(b, inputs, outputs); },
              },
              checked);
 }

@@ -32,6 +32,21 @@ std::string coords(const std::vector<int64_t>& dims, size_t i) {
   return contract::dims_string(c);
 }
 
+// An element of a non-f32 output as a number (signed where its dtype is; f16 / bf16 as their bits).
+int64_t integer_value(const std::byte* at, cagr_dtype dtype) {
+  int32_t i32 = 0;
+  int64_t i64 = 0;
+  switch (dtype) {
+    case CAGR_DTYPE_I8: return static_cast<int8_t>(*at);
+    case CAGR_DTYPE_I32: std::memcpy(&i32, at, sizeof i32); return i32;
+    case CAGR_DTYPE_I64: std::memcpy(&i64, at, sizeof i64); return i64;
+    default: break;
+  }
+  uint64_t bits = 0;  // u8, f16, bf16: zero-extended
+  std::memcpy(&bits, at, std::min(plugin::dtype_size(dtype), sizeof bits));
+  return static_cast<int64_t>(bits);
+}
+
 // A plugin buffer holds at least one byte, so that empty tensors (no indices at all) still get one.
 constexpr uint64_t kMinBufferBytes = 1;
 
@@ -130,10 +145,8 @@ std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<B
       for (size_t i = 0; i < want[o].size() / elem; ++i) {
         if (std::memcmp(want[o].data() + i * elem, got[o].data() + i * elem, elem) == 0) continue;
         if (mismatches++ == 0) {
-          int64_t gv = 0, wv = 0;
-          std::memcpy(&gv, got[o].data() + i * elem, std::min(elem, sizeof gv));
-          std::memcpy(&wv, want[o].data() + i * elem, std::min(elem, sizeof wv));
-          first << "first mismatch at flat index " << i << " " << coords(dims, i) << ": got " << gv << ", want " << wv;
+          first << "first mismatch at flat index " << i << " " << coords(dims, i) << ": got "
+                << integer_value(got[o].data() + i * elem, d.dtype) << ", want " << integer_value(want[o].data() + i * elem, d.dtype);
         }
       }
     }

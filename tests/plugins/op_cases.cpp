@@ -1,10 +1,12 @@
 // op_cases.cpp - the random case generators.
 #include "op_cases.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "cagr_dtype.hpp"
+#include "op_contract.hpp"
 
 namespace cagr::conformance {
 
@@ -15,6 +17,8 @@ namespace {
 constexpr cagr_dtype F32 = CAGR_DTYPE_F32;
 constexpr cagr_dtype I32 = CAGR_DTYPE_I32;
 constexpr cagr_dtype I64 = CAGR_DTYPE_I64;
+constexpr cagr_dtype U8 = CAGR_DTYPE_U8;
+constexpr cagr_dtype I8 = CAGR_DTYPE_I8;
 
 std::string dims_label(const std::vector<int64_t>& dims) {
   std::string s = "[";
@@ -142,6 +146,298 @@ Case top_k_case(Rng& rng, int64_t b, int64_t n, int64_t k, bool ties, bool nans)
   return c;
 }
 
+
+// ---- the general tensor ops (abi/tensor_ops.hpp) ----------------------------------------------
+// Output shapes are worked out here from ONNX's rules, independently of the contract's code.
+
+// numpy broadcasting of two shapes.
+std::vector<int64_t> broadcast(std::vector<int64_t> a, std::vector<int64_t> b) {
+  if (a.size() < b.size()) a.insert(a.begin(), b.size() - a.size(), 1);
+  if (b.size() < a.size()) b.insert(b.begin(), a.size() - b.size(), 1);
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] == 1) a[i] = b[i];
+  return a;
+}
+
+// `count` values of `dtype`: integers drawn from [lo, hi], f32 from [lo, hi] (on a grid of quarters
+// with `grid`, so that equal values and integers occur); `nonzero` keeps them at least 1 (f32:
+// 0.25) away from zero.
+struct Range {
+  double lo = -1, hi = 1;
+  bool grid = false;
+  bool nonzero = false;
+};
+Bytes values(Rng& rng, cagr_dtype dtype, int64_t count, const Range& r) {
+  const size_t n = static_cast<size_t>(count);
+  if (dtype == F32) {
+    std::uniform_real_distribution<double> u(r.lo, r.hi);
+    std::vector<float> v(n);
+    for (float& x : v) {
+      double d = u(rng);
+      if (r.grid) d = std::round(d * 4) / 4;
+      if (r.nonzero && std::fabs(d) < 0.25) d = d < 0 ? d - 0.25 : d + 0.25;
+      x = static_cast<float>(d);
+    }
+    return to_bytes(v);
+  }
+  if (dtype == CAGR_DTYPE_F16 || dtype == CAGR_DTYPE_BF16) {  // any bits: only copied (where)
+    std::vector<uint16_t> v(n);
+    for (uint16_t& x : v) x = static_cast<uint16_t>(rng());
+    return to_bytes(v);
+  }
+  std::uniform_int_distribution<int64_t> u(static_cast<int64_t>(r.lo), static_cast<int64_t>(r.hi));
+  std::vector<int64_t> v(n);
+  for (int64_t& x : v) {
+    x = u(rng);
+    if (r.nonzero && x == 0) x = r.hi >= 1 ? 1 : -1;
+  }
+  switch (dtype) {
+    case I32: return to_bytes(std::vector<int32_t>(v.begin(), v.end()));
+    case U8: return to_bytes(std::vector<uint8_t>(v.begin(), v.end()));
+    case I8: return to_bytes(std::vector<int8_t>(v.begin(), v.end()));
+    default: return to_bytes(v);
+  }
+}
+
+// Indices of an axis of `len`, negative ones included: uniform in [-len, len).
+Bytes wrapped_indices(Rng& rng, int64_t count, int64_t len, cagr_dtype dtype) {
+  std::vector<int64_t> idx(static_cast<size_t>(count));
+  for (int64_t& i : idx) i = draw(rng, -len, len - 1);
+  return index_values(idx, dtype);
+}
+
+// The values elementwise `fn` is tried on: inside its domain (sqrt, log, reciprocal: positive),
+// free of integer overflow (mul, i32 / i64), with ties where it compares.
+Range operand_range(const std::string& fn, cagr_dtype dtype, size_t operand) {
+  const bool i32 = dtype == I32, i64 = dtype == I64;
+  if (fn == "sqrt" || fn == "log" || fn == "reciprocal") return {0.1, 4};
+  if (fn == "exp") return {-5, 5};
+  if (fn == "tanh") return {-3, 3};
+  if (fn == "floor" || fn == "ceil") return {-10, 10, true};
+  if (fn == "pow") return operand == 0 ? Range{0.1, 3} : Range{-3, 3};
+  if (fn == "not" || fn == "and" || fn == "or" || fn == "xor") return {0, 1};
+  if (fn == "equal" || fn == "less" || fn == "greater" || fn == "less_or_equal" || fn == "greater_or_equal")
+    return dtype == F32 ? Range{-2, 2, true} : Range{dtype == U8 ? 0.0 : -5.0, 5};
+  if (fn == "mul") return i32 ? Range{-30000, 30000} : i64 ? Range{-2e9, 2e9} : Range{-2, 2};
+  if (fn == "div" && operand == 1) return i32 ? Range{-1000, 1000, false, true} : i64 ? Range{-1e6, 1e6, false, true}
+                                                                                    : Range{-2, 2, false, true};
+  return i32 ? Range{-1e6, 1e6} : i64 ? Range{-3e12, 3e12} : Range{-1, 1};  // neg, abs, add, sub, max, min, div's A
+}
+
+// elementwise `fn` on operands of these shapes (where: condition, x, y), value dtype `dtype`.
+Case elementwise_case(Rng& rng, const std::string& fn, cagr_dtype dtype, const std::vector<std::vector<int64_t>>& shapes) {
+  const bool where = fn == "where";
+  const bool compares = fn == "equal" || fn == "less" || fn == "greater" || fn == "less_or_equal" || fn == "greater_or_equal";
+  Case c{"elementwise " + fn + " " + abi::dtype_name(dtype), OpDesc("elementwise"), {}};
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const cagr_dtype t = where && i == 0 ? U8 : dtype;
+    c.label += " " + dims_label(shapes[i]);
+    c.op.input(t, shapes[i]);
+    c.inputs.push_back(values(rng, t, numel(shapes[i]), where && i == 0 ? Range{0, 1} : operand_range(fn, t, i)));
+    out = i == 0 ? shapes[0] : broadcast(out, shapes[i]);
+  }
+  c.op.output(compares ? U8 : dtype, out).attr("fn", fn);
+  return c;
+}
+
+// pow with negative bases and integer exponents (defined there: (-2)^3 = -8).
+Case pow_integer_exponents_case(Rng& rng, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  Case c{"elementwise pow f32 negative bases, integer exponents " + dims_label(a) + " " + dims_label(b),
+         OpDesc("elementwise"), {values(rng, F32, numel(a), {-3, 3}), values(rng, F32, numel(b), {-3, 3})}};
+  std::vector<float> e(static_cast<size_t>(numel(b)));
+  for (float& x : e) x = static_cast<float>(draw(rng, -3, 4));
+  c.inputs[1] = to_bytes(e);
+  c.op.input(F32, a).input(F32, b).output(F32, broadcast(a, b)).attr("fn", "pow");
+  return c;
+}
+
+// Values of `from` that `to` holds (so no cast is out of range, which ONNX leaves undefined), f32
+// ones with fractions (truncated toward zero) and, to f32, integers too wide for it (rounded).
+Case cast_case(Rng& rng, cagr_dtype from, cagr_dtype to, const std::vector<int64_t>& dims) {
+  auto range_of = [](cagr_dtype d) -> Range {
+    switch (d) {
+      case U8: return {0, 255};
+      case I8: return {-128, 127};
+      case I32: return {-2147483648.0, 2147483647.0};
+      case I64: return {-1099511627776.0, 1099511627776.0};  // 2^40: beyond f32's 24 bits
+      default: return {-1e15, 1e15};
+    }
+  };
+  Range r = range_of(from);
+  if (from == F32 && to == I32) r = {-2e9, 2e9};  // f32 has no value next to 2^31 - 1 below it
+  const Range target = range_of(to);
+  r.lo = std::max(r.lo, target.lo);
+  r.hi = std::min(r.hi, target.hi);
+  Case c{std::string("cast ") + abi::dtype_name(from) + " -> " + abi::dtype_name(to) + " " + dims_label(dims),
+         OpDesc("cast"), {values(rng, from, numel(dims), r)}};
+  if (from == F32) {  // every other value small, with a fraction: -1.75 -> -1
+    float* f = reinterpret_cast<float*>(c.inputs[0].data());
+    std::uniform_real_distribution<float> small(static_cast<float>(std::max(r.lo, -300.0)), static_cast<float>(std::min(r.hi, 300.0)));
+    for (int64_t i = 0; i < numel(dims); i += 2) f[i] = small(rng);
+  }
+  c.op.input(from, dims).output(to, dims).attr("to", abi::dtype_name(to));
+  return c;
+}
+
+Case transpose_case(Rng& rng, cagr_dtype dtype, const std::vector<int64_t>& dims, const std::vector<int64_t>& perm) {
+  std::vector<int64_t> out;
+  for (size_t k = 0; k < dims.size(); ++k) out.push_back(dims[static_cast<size_t>(perm.empty() ? dims.size() - 1 - k : perm[k])]);
+  Case c{std::string("transpose ") + abi::dtype_name(dtype) + " " + dims_label(dims) + " perm " +
+             (perm.empty() ? "default" : dims_label(perm)),
+         OpDesc("transpose"), {values(rng, dtype, numel(dims), dtype == F32 ? Range{} : Range{-100, 100})}};
+  c.op.input(dtype, dims).output(dtype, out);
+  if (!perm.empty()) c.op.attr("perm", perm);
+  return c;
+}
+
+// ONNX Slice's element count on one axis: start and end counted from the end when negative, then
+// clamped ([0, len] for a positive step; start to [0, len - 1], end to [-1, len - 1] for a negative one).
+int64_t slice_count(int64_t len, int64_t start, int64_t end, int64_t step) {
+  if (len == 0) return 0;
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  int64_t count = 0;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, len);
+    end = std::clamp<int64_t>(end, 0, len);
+    for (int64_t i = start; i < end; i += step) ++count;
+  } else {
+    start = std::clamp<int64_t>(start, 0, len - 1);
+    end = std::clamp<int64_t>(end, -1, len - 1);
+    for (int64_t i = start; i > end; i += step) ++count;
+  }
+  return count;
+}
+
+Case slice_case(Rng& rng, cagr_dtype dtype, const std::vector<int64_t>& dims, const std::vector<int64_t>& starts,
+                const std::vector<int64_t>& ends, const std::vector<int64_t>& axes, const std::vector<int64_t>& steps) {
+  std::vector<int64_t> out = dims;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    const int64_t a = axes.empty() ? static_cast<int64_t>(k) : axes[k];
+    const size_t axis = static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(dims.size()) : a);
+    out[axis] = slice_count(dims[axis], starts[k], ends[k], steps.empty() ? 1 : steps[k]);
+  }
+  Case c{std::string("slice ") + abi::dtype_name(dtype) + " " + dims_label(dims) + " starts " + dims_label(starts) +
+             " ends " + dims_label(ends) + " axes " + dims_label(axes) + " steps " + dims_label(steps),
+         OpDesc("slice"), {values(rng, dtype, numel(dims), dtype == F32 ? Range{} : Range{-100, 100})}};
+  c.op.input(dtype, dims).output(dtype, out).attr("starts", starts).attr("ends", ends);
+  if (!axes.empty()) c.op.attr("axes", axes);
+  if (!steps.empty()) c.op.attr("steps", steps);
+  return c;
+}
+
+Case expand_case(Rng& rng, cagr_dtype dtype, const std::vector<int64_t>& dims, const std::vector<int64_t>& shape) {
+  Case c{std::string("expand ") + abi::dtype_name(dtype) + " " + dims_label(dims) + " to " + dims_label(shape),
+         OpDesc("expand"), {values(rng, dtype, numel(dims), dtype == F32 ? Range{} : Range{-100, 100})}};
+  c.op.input(dtype, dims).output(dtype, broadcast(dims, shape)).attr("shape", shape);
+  return c;
+}
+
+// numpy matmul: a 1-D A is a row (its 1 dropped from the output), a 1-D B a column; batch dims broadcast.
+Case matmul_case(Rng& rng, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  std::vector<int64_t> am = a, bm = b;
+  if (a.size() == 1) am.insert(am.begin(), 1);
+  if (b.size() == 1) bm.push_back(1);
+  std::vector<int64_t> out = broadcast(std::vector<int64_t>(am.begin(), am.end() - 2), std::vector<int64_t>(bm.begin(), bm.end() - 2));
+  if (a.size() > 1) out.push_back(am[am.size() - 2]);
+  if (b.size() > 1) out.push_back(bm.back());
+  Case c{"matmul A" + dims_label(a) + " B" + dims_label(b), OpDesc("matmul"), {uniform(rng, numel(a)), uniform(rng, numel(b))}};
+  c.op.input(F32, a).input(F32, b).output(F32, out);
+  return c;
+}
+
+Case take_case(Rng& rng, cagr_dtype dtype, const std::vector<int64_t>& data, const std::vector<int64_t>& idx,
+               cagr_dtype index_dtype, int64_t axis) {
+  const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(data.size()) : axis);
+  std::vector<int64_t> out(data.begin(), data.begin() + static_cast<long>(a));
+  out.insert(out.end(), idx.begin(), idx.end());
+  out.insert(out.end(), data.begin() + static_cast<long>(a) + 1, data.end());
+  Case c{std::string("take ") + abi::dtype_name(dtype) + " data " + dims_label(data) + " indices " + dims_label(idx) +
+             " " + abi::dtype_name(index_dtype) + " axis " + std::to_string(axis),
+         OpDesc("take"),
+         {values(rng, dtype, numel(data), dtype == F32 ? Range{} : Range{-100, 100}),
+          wrapped_indices(rng, numel(idx), data[a], index_dtype)}};
+  c.op.input(dtype, data).input(index_dtype, idx).output(dtype, out).attr("axis", axis);
+  return c;
+}
+
+Case gather_elements_case(Rng& rng, cagr_dtype dtype, const std::vector<int64_t>& data, const std::vector<int64_t>& idx,
+                          cagr_dtype index_dtype, int64_t axis) {
+  const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(data.size()) : axis);
+  Case c{std::string("gather_elements ") + abi::dtype_name(dtype) + " data " + dims_label(data) + " indices " +
+             dims_label(idx) + " " + abi::dtype_name(index_dtype) + " axis " + std::to_string(axis),
+         OpDesc("gather_elements"),
+         {values(rng, dtype, numel(data), dtype == F32 ? Range{} : Range{-100, 100}),
+          wrapped_indices(rng, numel(idx), data[a], index_dtype)}};
+  c.op.input(dtype, data).input(index_dtype, idx).output(dtype, idx).attr("axis", axis);
+  return c;
+}
+
+Case fixed_bag_offsets_case(Rng& rng, const std::vector<int64_t>& dims, cagr_dtype index_dtype, int64_t bag_size) {
+  Case c{"fixed_bag_offsets indices " + dims_label(dims) + " " + abi::dtype_name(index_dtype) + " bag_size " +
+             std::to_string(bag_size),
+         OpDesc("fixed_bag_offsets"), {values(rng, index_dtype, numel(dims), {0, 1000})}};
+  c.op.input(index_dtype, dims).output(I64, {numel(dims) / bag_size + 1}).attr("bag_size", bag_size);
+  return c;
+}
+
+Case softmax_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, bool log, float bound = 5) {
+  Case c{std::string(log ? "log-softmax " : "softmax ") + dims_label(dims) + " axis " + std::to_string(axis) +
+             " values +-" + std::to_string(static_cast<int>(bound)),
+         OpDesc("softmax"), {uniform(rng, numel(dims), bound)}};
+  c.op.input(F32, dims).output(F32, dims).attr("axis", axis);
+  if (log) c.op.attr("log", int64_t{1});
+  return c;
+}
+
+Case general_reduce_case(Rng& rng, const char* fn, const std::vector<int64_t>& in, const std::vector<int64_t>& axes,
+                         bool keepdims) {
+  std::vector<bool> reduced(in.size(), axes.empty());
+  for (int64_t a : axes) reduced[static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a)] = true;
+  std::vector<int64_t> out;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (!reduced[d]) out.push_back(in[d]);
+    else if (keepdims) out.push_back(1);
+  }
+  const bool prod = std::string(fn) == "prod";  // factors of magnitude 0.5 .. 1.5, either sign
+  Case c{std::string("reduce ") + fn + " " + dims_label(in) + " axes " + (axes.empty() ? "all" : dims_label(axes)) +
+             (keepdims ? " keepdims" : ""),
+         OpDesc("reduce"), {prod ? values(rng, F32, numel(in), {-1.5, 1.5, false, true}) : uniform(rng, numel(in))}};
+  if (prod) {
+    float* f = reinterpret_cast<float*>(c.inputs[0].data());
+    for (int64_t i = 0; i < numel(in); ++i) f[i] = std::copysign(std::max(std::fabs(f[i]), 0.5f), f[i]);
+  }
+  c.op.input(F32, in).output(F32, out).attr("fn", fn).attr("keepdims", int64_t{keepdims ? 1 : 0});
+  if (!axes.empty()) c.op.attr("axes", axes);
+  return c;
+}
+
+// layer_norm of X over its dims from `axis` on, with `outputs` outputs (Y, Mean, InvStdDev).
+Case layer_norm_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, bool bias, int outputs,
+                     double epsilon = 0, float offset = 0) {
+  const size_t a = static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(dims.size()) : axis);
+  const std::vector<int64_t> normalised(dims.begin() + static_cast<long>(a), dims.end());
+  std::vector<int64_t> stats = dims;
+  for (size_t d = a; d < stats.size(); ++d) stats[d] = 1;
+  Case c{"layer_norm " + dims_label(dims) + " axis " + std::to_string(axis) + (bias ? " bias" : " no bias") + ", " +
+             std::to_string(outputs) + " output(s)" + (epsilon > 0 ? ", epsilon " + std::to_string(epsilon) : "") +
+             (offset != 0 ? ", X offset by " + std::to_string(offset) : ""),
+         OpDesc("layer_norm"), {uniform(rng, numel(dims)), values(rng, F32, numel(normalised), {0.5, 1.5})}};
+  float* x = reinterpret_cast<float*>(c.inputs[0].data());
+  for (int64_t i = 0; i < numel(dims); ++i) x[i] += offset;
+  c.op.input(F32, dims).input(F32, normalised);
+  if (bias) {
+    c.op.input(F32, normalised);
+    c.inputs.push_back(uniform(rng, numel(normalised)));
+  }
+  c.op.output(F32, dims);
+  for (int o = 1; o < outputs; ++o) c.op.output(F32, stats);
+  c.op.attr("axis", axis);
+  if (epsilon > 0) c.op.attr("epsilon", epsilon);
+  return c;
+}
+
 }  // namespace
 
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p) {
@@ -249,12 +545,16 @@ Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   return r;
 }
 
-bool optional_op(const std::string& op_type) { return op_type == "dlrm_embedding_interaction" || op_type == "mlp"; }
+// The general tensor ops too: the OpenCL and GPU plugins refuse them (the core places them on the
+// CPU plugin).
+bool optional_op(const std::string& op_type) {
+  return op_type == "dlrm_embedding_interaction" || op_type == "mlp" || contract::is_tensor_op(op_type);
+}
 
 bool accumulates(const std::string& op_type) {
   return op_type == "embedding_bag" || op_type == "linear" || op_type == "mlp" || op_type == "dot_interaction" ||
          op_type == "dlrm_interaction" || op_type == "dlrm_embedding_interaction" || op_type == "fm_interaction" ||
-         op_type == "reduce_sum";
+         op_type == "reduce_sum" || op_type == "matmul" || op_type == "reduce";
 }
 
 std::vector<Case> cases_for(const std::string& op, Rng& rng) {
@@ -389,6 +689,135 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(gather_case(rng, seed, {127, 3, 5}, {3, 4}, I32));
     cases.push_back(gather_case(rng, seed, {17, 127}, {127}, I64));
     cases.push_back(gather_case(rng, seed, {33}, {2, 2, 5}, I32));
+  } else if (op == "elementwise") {
+    // Every function with every dtype it takes, the shapes taken in turn from lists that broadcast
+    // both ways (ranks 0 to 4, odd sizes).
+    const std::vector<std::vector<int64_t>> one = {{1}, {3, 17}, {2, 3, 127}, {2, 3, 5, 33}, {1031}, {}};
+    const std::vector<std::vector<std::vector<int64_t>>> two = {
+        {{1}, {1}}, {{17, 33}, {17, 33}}, {{3, 1, 17}, {5, 1}}, {{1}, {127, 33}}, {{2, 3, 4, 5}, {3, 1, 5}},
+        {{1000}, {}}, {{33, 1}, {1, 127}}, {{4, 1, 3, 1}, {1, 5, 1, 7}}, {{127}, {3, 1}}, {{}, {2, 17}}};
+    const std::vector<std::vector<std::vector<int64_t>>> three = {
+        {{17, 1}, {1, 33}, {}}, {{3, 1, 5}, {1, 4, 1}, {4, 5}}, {{1000}, {1000}, {1000}}, {{1}, {2, 3, 4, 5}, {5}}};
+    size_t turn = 0;
+    auto add = [&](const std::string& fn, std::initializer_list<cagr_dtype> dtypes, int arity) {
+      for (cagr_dtype d : dtypes) {
+        ++turn;
+        if (arity == 1) cases.push_back(elementwise_case(rng, fn, d, {one[turn % one.size()]}));
+        if (arity == 2) cases.push_back(elementwise_case(rng, fn, d, two[turn % two.size()]));
+        if (arity == 3) cases.push_back(elementwise_case(rng, fn, d, three[turn % three.size()]));
+      }
+    };
+    for (const char* fn : {"neg", "abs"}) add(fn, {F32, I32, I64}, 1);
+    for (const char* fn : {"sqrt", "exp", "log", "tanh", "reciprocal", "floor", "ceil"}) add(fn, {F32}, 1);
+    add("not", {U8}, 1);
+    for (const char* fn : {"add", "sub", "mul", "div", "max", "min"}) add(fn, {F32, I32, I64}, 2);
+    add("pow", {F32}, 2);
+    for (const char* fn : {"equal", "less", "greater", "less_or_equal", "greater_or_equal"}) add(fn, {F32, I32, I64, U8}, 2);
+    for (const char* fn : {"and", "or", "xor"}) add(fn, {U8}, 2);
+    add("where", {F32, I32, I64, U8, I8, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}, 3);
+    cases.push_back(pow_integer_exponents_case(rng, {17, 33}, {33}));
+    cases.push_back(elementwise_case(rng, "div", I32, {{127, 33}, {1}}));  // one divisor for all
+  } else if (op == "cast") {
+    const std::vector<std::vector<int64_t>> shapes = {{1}, {17, 33}, {3, 5, 127}, {1000}, {2, 3, 4, 5}, {}};
+    size_t turn = 0;
+    for (cagr_dtype from : {F32, I32, I64, U8, I8})
+      for (cagr_dtype to : {F32, I32, I64, U8, I8}) cases.push_back(cast_case(rng, from, to, shapes[turn++ % shapes.size()]));
+  } else if (op == "transpose") {
+    cases.push_back(transpose_case(rng, F32, {17, 33}, {1, 0}));
+    cases.push_back(transpose_case(rng, I64, {127, 5}, {}));  // default: reversed
+    cases.push_back(transpose_case(rng, F32, {3, 17, 5}, {2, 0, 1}));
+    cases.push_back(transpose_case(rng, U8, {2, 33, 1}, {1, 2, 0}));
+    cases.push_back(transpose_case(rng, F32, {2, 3, 5, 7}, {3, 1, 0, 2}));
+    cases.push_back(transpose_case(rng, I32, {1, 33, 1, 17}, {0, 3, 2, 1}));
+    cases.push_back(transpose_case(rng, I8, {4, 5, 6, 7}, {0, 1, 3, 2}));
+    cases.push_back(transpose_case(rng, U8, {1000, 3}, {1, 0}));
+    cases.push_back(transpose_case(rng, F32, {2, 3, 4}, {}));
+  } else if (op == "slice") {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+    cases.push_back(slice_case(rng, F32, {17, 33}, {2}, {-3}, {1}, {}));
+    cases.push_back(slice_case(rng, F32, {1000}, {-1}, {-1001}, {}, {-1}));  // reversed, end clamped to -1
+    cases.push_back(slice_case(rng, F32, {1000}, {kMax}, {kMin}, {}, {-3}));
+    cases.push_back(slice_case(rng, I64, {3, 17, 33}, {0, 100, 5}, {kMax, -100, 2}, {}, {1, -3, -2}));
+    cases.push_back(slice_case(rng, I32, {2, 3, 5, 7}, {1, -1}, {100, 0}, {-1, 1}, {2, -1}));
+    cases.push_back(slice_case(rng, F32, {127, 5}, {5}, {2}, {0}, {}));  // nothing left
+    cases.push_back(slice_case(rng, U8, {33, 17}, {-1000, 3}, {1000, 4}, {}, {}));
+    cases.push_back(slice_case(rng, I8, {5, 1000}, {4, 999}, {-1000, -1000}, {}, {-2, -7}));
+    cases.push_back(slice_case(rng, F32, {4, 5, 6, 7}, {1, 0, -2}, {3, 5, 1000}, {-3, 0, 3}, {1, 3, 1}));
+  } else if (op == "expand") {
+    cases.push_back(expand_case(rng, F32, {3, 1}, {2, 3, 17}));
+    cases.push_back(expand_case(rng, I64, {1}, {1000}));
+    cases.push_back(expand_case(rng, U8, {5, 1, 7}, {5, 3, 1}));  // a 1 in shape keeps X's dim
+    cases.push_back(expand_case(rng, F32, {17}, {33, 1}));
+    cases.push_back(expand_case(rng, I32, {2, 1, 4, 1}, {3, 1, 5}));
+    cases.push_back(expand_case(rng, F32, {127}, {}));
+    cases.push_back(expand_case(rng, I8, {1, 1}, {127, 33}));
+  } else if (op == "matmul") {
+    cases.push_back(matmul_case(rng, {1, 1}, {1, 1}));
+    cases.push_back(matmul_case(rng, {17}, {17, 33}));     // 1-D x 2-D
+    cases.push_back(matmul_case(rng, {33, 127}, {127}));   // 2-D x 1-D
+    cases.push_back(matmul_case(rng, {1000}, {1000}));     // 1-D x 1-D: rank 0
+    cases.push_back(matmul_case(rng, {3, 17}, {17, 33}));
+    cases.push_back(matmul_case(rng, {127, 1000}, {1000, 3}));
+    cases.push_back(matmul_case(rng, {2, 1, 3, 17}, {5, 17, 4}));  // batch dims broadcast both ways
+    cases.push_back(matmul_case(rng, {7, 3, 33}, {33, 5}));
+    cases.push_back(matmul_case(rng, {33}, {3, 33, 2}));
+    cases.push_back(matmul_case(rng, {4, 5, 3}, {3}));
+    cases.push_back(matmul_case(rng, {3, 1, 1, 9}, {1, 2, 9, 1}));
+  } else if (op == "take") {
+    cases.push_back(take_case(rng, F32, {1000, 33}, {17}, I64, 0));
+    cases.push_back(take_case(rng, F32, {3, 127, 5}, {2, 4}, I32, 1));
+    cases.push_back(take_case(rng, I64, {17, 33}, {}, I64, -1));  // a rank-0 index
+    cases.push_back(take_case(rng, F32, {33}, {3, 5, 7}, I32, 0));
+    cases.push_back(take_case(rng, U8, {2, 3, 1}, {127}, I64, 2));
+    cases.push_back(take_case(rng, I32, {4, 1000}, {33}, I32, -2));
+    cases.push_back(take_case(rng, F32, {2, 3, 4, 5}, {3, 1}, I64, 3));
+    cases.push_back(take_case(rng, I8, {1, 1}, {1}, I32, 0));
+  } else if (op == "gather_elements") {
+    cases.push_back(gather_elements_case(rng, F32, {17, 33}, {17, 5}, I64, 1));
+    cases.push_back(gather_elements_case(rng, F32, {3, 5, 7}, {3, 9, 7}, I32, 1));
+    cases.push_back(gather_elements_case(rng, F32, {1000}, {127}, I64, 0));
+    cases.push_back(gather_elements_case(rng, I64, {2, 3, 4, 5}, {2, 2, 4, 11}, I32, -1));
+    cases.push_back(gather_elements_case(rng, U8, {5, 7}, {3, 4}, I64, 0));
+    cases.push_back(gather_elements_case(rng, F32, {33, 17}, {1, 17}, I32, -2));
+    cases.push_back(gather_elements_case(rng, I32, {1}, {1}, I64, 0));
+  } else if (op == "softmax") {
+    cases.push_back(softmax_case(rng, {17, 33}, -1, false));
+    cases.push_back(softmax_case(rng, {3, 17, 5}, 1, false));  // a middle axis
+    cases.push_back(softmax_case(rng, {2, 3, 4, 5}, 2, true));
+    cases.push_back(softmax_case(rng, {1000}, 0, false));
+    cases.push_back(softmax_case(rng, {127, 33}, 0, true));
+    cases.push_back(softmax_case(rng, {5, 1, 3}, 1, false));  // one element: 1 (log: 0)
+    cases.push_back(softmax_case(rng, {3, 33}, -1, false, 50));  // exp would overflow without the max
+    cases.push_back(softmax_case(rng, {3, 1027}, -1, true, 50));
+  } else if (op == "reduce") {
+    cases.push_back(general_reduce_case(rng, "sum", {17, 33}, {1}, true));
+    cases.push_back(general_reduce_case(rng, "mean", {3, 5, 7}, {0, 2}, false));
+    cases.push_back(general_reduce_case(rng, "max", {127, 1000}, {0}, true));
+    cases.push_back(general_reduce_case(rng, "min", {2, 3, 4, 5}, {-1, 1}, true));
+    cases.push_back(general_reduce_case(rng, "prod", {3, 17}, {1}, false));
+    cases.push_back(general_reduce_case(rng, "sum", {2, 3, 4, 5}, {}, false));  // every axis: rank 0
+    cases.push_back(general_reduce_case(rng, "mean", {1000}, {}, true));
+    cases.push_back(general_reduce_case(rng, "max", {5, 1, 3}, {0, 1, 2}, false));
+    cases.push_back(general_reduce_case(rng, "prod", {2, 3, 4, 5}, {0, 2}, true));
+    cases.push_back(general_reduce_case(rng, "min", {33, 17}, {-2}, false));
+    cases.push_back(general_reduce_case(rng, "sum", {4, 5, 6, 7}, {1, 3}, false));
+    cases.push_back(general_reduce_case(rng, "mean", {1, 127, 3}, {1}, true));
+  } else if (op == "layer_norm") {
+    cases.push_back(layer_norm_case(rng, {17, 33}, -1, true, 1));
+    cases.push_back(layer_norm_case(rng, {3, 5, 127}, 1, false, 3));  // normalised over [5, 127]
+    cases.push_back(layer_norm_case(rng, {1000, 7}, -1, true, 2));
+    cases.push_back(layer_norm_case(rng, {2, 3, 4, 5}, -2, true, 3, 1e-3));
+    cases.push_back(layer_norm_case(rng, {1, 1000}, 1, false, 1, 0, 3.0f));
+    cases.push_back(layer_norm_case(rng, {127, 1}, -1, true, 3));  // one element a row: Y = bias
+    cases.push_back(layer_norm_case(rng, {33}, 0, false, 3));
+    cases.push_back(layer_norm_case(rng, {4, 1027}, 0, true, 2));  // the whole tensor one row
+  } else if (op == "fixed_bag_offsets") {
+    cases.push_back(fixed_bag_offsets_case(rng, {1}, I64, 1));
+    cases.push_back(fixed_bag_offsets_case(rng, {1000}, I64, 1));  // nn.Embedding: one id a bag
+    cases.push_back(fixed_bag_offsets_case(rng, {33, 4}, I32, 4));
+    cases.push_back(fixed_bag_offsets_case(rng, {3, 5, 7}, I64, 35));
+    cases.push_back(fixed_bag_offsets_case(rng, {127, 26}, I32, 1));
+    cases.push_back(fixed_bag_offsets_case(rng, {0}, I32, 3));  // no indices: offsets {0}
   }
   return cases;
 }
