@@ -714,8 +714,8 @@ OnnxGraph read_onnx(const std::string& path) {
     throw std::runtime_error(path + ": not a valid ONNX model (the protobuf does not parse: truncated or not an .onnx file)");
   if (!model.has_graph() || model.graph().node_size() == 0) throw std::runtime_error(path + ": the ONNX model has no graph nodes");
   for (const auto& opset : model.opset_import())
-    if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 11)
-      throw std::runtime_error(path + ": ONNX opset " + std::to_string(opset.version()) + " is too old (11 or newer is imported)");
+    if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 9)
+      throw std::runtime_error(path + ": ONNX opset " + std::to_string(opset.version()) + " is too old (9 or newer is imported)");
   int64_t opset = 0;
   for (const auto& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();

@@ -218,6 +218,8 @@ class Rewriter {
   // `to` is renamed).
   void alias(const std::string& from, const std::string& to) {
     if (std::count(g_.outputs.begin(), g_.outputs.end(), from)) {
+      // A graph input, a constant or another graph output keeps its own name: the output is a copy.
+      if (!producer(to) || std::count(g_.outputs.begin(), g_.outputs.end(), to)) return copy_into(from, to);
       for (OnnxNode& n : g_.nodes) {
         for (std::string& o : n.outputs) if (o == to) o = from;
         for (std::string& i : n.inputs) if (i == to) i = from;
@@ -227,6 +229,15 @@ class Rewriter {
     for (OnnxNode& n : g_.nodes)
       for (std::string& i : n.inputs)
         if (i == from) i = to;
+  }
+
+  // A node writing tensor `to`'s values into `out` (a cast to its own dtype).
+  void copy_into(const std::string& out, const std::string& to) {
+    const EvalValue* v = probes_.find(to);
+    const cagr_dtype dtype = constant(to) ? constant(to)->dtype : v ? v->dtype : CAGR_DTYPE_INVALID;
+    if (dtype == CAGR_DTYPE_INVALID) throw std::runtime_error("graph output '" + out + "': the dtype of '" + to + "' could not be worked out");
+    g_.nodes.push_back(cagr_node(fresh(out + "_copy"), "cast", {to}, {out}, {{"to", std::string(dtype_name(dtype))}}));
+    count("copy into a graph output");
   }
 
   // ---- embedding bags ----------------------------------------------------------------------------
@@ -800,7 +811,7 @@ class Rewriter {
         (n.op == "Cast" && in0 && probes_.find(n.outputs[0]) && in0->dtype == probes_.find(n.outputs[0])->dtype &&
          attr_int(n, "to", 0) != kOnnxBool)) {
       if (n.op == "Dropout" && n.outputs.size() > 1 && !n.outputs[1].empty() && consumers(n.outputs[1]) > 0)
-        fail(n, "its mask output is used; CAGR runs inference, where Dropout passes its input through");
+        return lower_dropout_mask(i);
       alias(n.outputs[0], n.inputs[0]);
       g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
       count("identity removed (" + n.op + ")");
@@ -832,6 +843,21 @@ class Rewriter {
     if (n.op == "BatchNormalization") return lower_batch_norm(i);
     if (n.op == "TopK") return lower_top_k(i);
     return false;
+  }
+
+  // Dropout in inference whose mask is read: the input passes through, the mask is all true (an
+  // expanded constant, so its shape must not follow the batch).
+  bool lower_dropout_mask(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    if (n.inputs.size() > 2 && !n.inputs[2].empty() && (!scalar_constant(n.inputs[2]) || *scalar_constant(n.inputs[2]) != 0))
+      fail(n, "training-mode dropout; CAGR runs inference");
+    const Dims d = dims_of(n, n.outputs[1]);
+    if (std::count(d.begin(), d.end(), kDynamic)) fail(n, "its mask output is read and follows the batch");
+    const std::string one = add_constant(n.name + "_true", OnnxConstant{CAGR_DTYPE_U8, {}, std::make_shared<const std::vector<std::byte>>(1, std::byte{1})});
+    g_.nodes[i] = cagr_node(n.name + "_mask", "expand", {one}, {n.outputs[1]}, {{"shape", std::vector<int64_t>(d.begin(), d.end())}});
+    alias(n.outputs[0], n.inputs[0]);
+    count("identity + mask of ones (from Dropout)");
+    return true;
   }
 
   // ---- ONNX ops one by one onto the general tensor ops (abi/tensor_ops.hpp) ----------------------
@@ -883,6 +909,14 @@ class Rewriter {
       return true;
     }
     std::vector<std::string> inputs = n.inputs;
+    const EvalValue* base = probes_.find(inputs[0]);
+    if (n.op == "Pow" && base && base->dtype != CAGR_DTYPE_F32) {  // an integer power, computed in f32 and truncated back
+      const std::string power = insert_before(i, n.name + "_f32", "elementwise", {as_f32(i, inputs[0]), as_f32(i, inputs[1])},
+                                              {{"fn", std::string("pow")}}, n.outputs[0] + "_f32");
+      g_.nodes[i] = cagr_node(n.name, "cast", {power}, {n.outputs[0]}, {{"to", std::string(dtype_name(base->dtype))}});
+      count("elementwise pow in f32 + cast (from Pow on integers)");
+      return true;
+    }
     if (n.op == "Pow") inputs[1] = as_f32(i, inputs[1]);  // ONNX lets the exponent's type differ
     // Max/Min take any number of inputs: a chain of two-input ops.
     while (inputs.size() > 2 && n.op != "Where") {
@@ -915,6 +949,12 @@ class Rewriter {
   // sliced dim at both probes means "to the end".
   std::map<std::string, AttrValue> slice_attrs(const OnnxNode& n) const {
     const Dims in = dims_of(n, n.inputs[0]);
+    if (n.inputs.size() == 1) {  // opset < 10: attributes
+      std::map<std::string, AttrValue> attrs;
+      for (const char* key : {"starts", "ends", "axes"})
+        if (n.attrs.count(key)) attrs[key] = n.attrs.at(key);
+      return attrs;
+    }
     auto ints = [&](size_t k, const char* what) -> std::optional<std::vector<int64_t>> {
       if (k >= n.inputs.size() || n.inputs[k].empty()) return std::nullopt;
       const auto a = ints_at(n.inputs[k], 0), b = ints_at(n.inputs[k], 1);
@@ -1084,14 +1124,12 @@ class Rewriter {
     const OnnxNode n = g_.nodes[i];
     if (attr_int(n, "training_mode", 0) != 0 || (n.outputs.size() > 1 && std::any_of(n.outputs.begin() + 1, n.outputs.end(), [&](const std::string& o) { return !o.empty() && consumers(o) > 0; })))
       fail(n, "training-mode batch normalisation; CAGR runs inference, with the running statistics");
-    std::vector<std::vector<double>> p;
-    for (size_t k = 1; k <= 4; ++k) {
-      const OnnxConstant* c = k < n.inputs.size() ? constant(n.inputs[k]) : nullptr;
-      if (!c) fail(n, "its scale, bias, mean and variance must be constants (they are folded into a multiply-add)");
-      p.push_back(constant_values(*c));
-    }
     const Dims in = dims_of(n, n.inputs[0]);
     const double eps = attr_float(n, "epsilon", 1e-5);
+    if (!std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& t) { return constant(t) != nullptr; }))
+      return lower_batch_norm_at_run_time(i, in.size(), eps);
+    std::vector<std::vector<double>> p;
+    for (size_t k = 1; k <= 4; ++k) p.push_back(constant_values(*constant(n.inputs.at(k))));
     const size_t channels = p[0].size();
     Dims shape{static_cast<int64_t>(channels)};
     for (size_t d = 2; d < in.size(); ++d) shape.push_back(1);
@@ -1109,11 +1147,30 @@ class Rewriter {
     count("elementwise mul + add (from BatchNormalization)");
     return true;
   }
+  // Batch norm whose statistics are inputs: (x - mean) / sqrt(var + eps) * scale + B, each [C]
+  // parameter viewed as [C, 1, ..] to broadcast over dim 1.
+  bool lower_batch_norm_at_run_time(size_t i, size_t rank, double eps) {
+    const OnnxNode n = g_.nodes[i];
+    std::vector<int64_t> column{-1};
+    for (size_t d = 2; d < rank; ++d) column.push_back(1);
+    std::string p[4];
+    for (size_t k = 0; k < 4; ++k)
+      p[k] = insert_before(i, n.name + "_param", "reshape", {n.inputs.at(k + 1)}, {{"shape", column}}, n.inputs[k + 1] + "_column");
+    auto op = [&](const char* fn, std::vector<std::string> inputs) {
+      return insert_before(i, n.name + "_" + fn, "elementwise", std::move(inputs), {{"fn", std::string(fn)}}, n.outputs[0] + "_" + fn);
+    };
+    const std::string centred = op("sub", {n.inputs[0], p[2]});
+    const std::string deviation = op("sqrt", {op("add", {p[3], scalar_f32(n.name + "_eps", static_cast<float>(eps))})});
+    const std::string scaled = op("mul", {op("div", {centred, deviation}), p[0]});
+    g_.nodes[i] = cagr_node(n.name, "elementwise", {scaled, p[1]}, {n.outputs[0]}, {{"fn", std::string("add")}});
+    count("elementwise (from BatchNormalization with run-time statistics)");
+    return true;
+  }
   // TopK along any axis, largest or smallest: OPS.md's top_k (rows of a [B, N] f32, largest first)
   // with the axis moved last and the rest flattened; the smallest are the largest of -x.
   bool lower_top_k(size_t i) {
     const OnnxNode n = g_.nodes[i];
-    const auto k = const_ints(n.inputs[1]);
+    const auto k = n.inputs.size() > 1 ? const_ints(n.inputs[1]) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{attr_int(n, "k", 0)});
     if (!k || k->size() != 1) fail(n, "its k is computed at run time; CAGR's top_k takes k at load time");
     const Dims in = dims_of(n, n.inputs[0]);
     const int64_t rank = static_cast<int64_t>(in.size());
@@ -1250,6 +1307,14 @@ class Rewriter {
            " (a general tensor op: abi/tensor_ops.hpp, the CPU plugin's kernels, and its lowering in core/rewriter.cpp's lower_generic), or a rewrite that maps this pattern onto existing ops";
   }
   Graph build(const std::string& name) {
+    for (const std::string& o : g_.outputs) {  // outputs folded to constants (Shape, Range, ...) are computed by a copy
+      auto c = g_.constants.find(o);
+      if (c == g_.constants.end() || producer(o)) continue;
+      const std::string value = fresh(o + "_value");
+      g_.constants[value] = c->second;
+      g_.constants.erase(c);
+      copy_into(o, value);
+    }
     for (const OnnxNode& n : g_.nodes)
       if (!n.is_cagr())
         throw std::runtime_error("ONNX op '" + n.op + "' (" + n.where() + ", opset " + std::to_string(g_.opset) +

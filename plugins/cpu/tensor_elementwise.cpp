@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <type_traits>
 
@@ -88,19 +89,39 @@ void check_integer_divisors(const Elementwise& e, const void* const* in) {
   if (bad) plugin::invalid("elementwise: integer div by zero (or of the smallest value by -1), which has no value");
 }
 
+// Integer +, -, * wrap around (two's complement), as ONNX runtimes do; computed unsigned, where
+// wrapping is defined.
+template <class T, class Op>
+T wrapped(T a, T b, Op op) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(op(static_cast<U>(a), static_cast<U>(b))));
+  } else {
+    return op(a, b);
+  }
+}
+
+// max / min: NaN if either operand is NaN (ONNX's Max and Min propagate it).
+template <class T>
+T pick(T a, T b, bool larger) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  return (larger ? a > b : a < b) ? a : b;
+}
+
 template <class T>
 void arithmetic(const Elementwise& e, const void* const* in, void* const* out) {
   switch (e.fn) {
-    case Fn::neg: return map1<T, T>(e, in, out, [](T a) { return static_cast<T>(-a); });
-    case Fn::abs: return map1<T, T>(e, in, out, [](T a) { return a < 0 ? static_cast<T>(-a) : a; });
-    case Fn::add: return map2<T, T>(e, in, out, [](T a, T b) { return static_cast<T>(a + b); });
-    case Fn::sub: return map2<T, T>(e, in, out, [](T a, T b) { return static_cast<T>(a - b); });
-    case Fn::mul: return map2<T, T>(e, in, out, [](T a, T b) { return static_cast<T>(a * b); });
+    case Fn::neg: return map1<T, T>(e, in, out, [](T a) { return wrapped<T>(0, a, std::minus<>()); });
+    case Fn::abs: return map1<T, T>(e, in, out, [](T a) { return a < 0 ? wrapped<T>(0, a, std::minus<>()) : a; });
+    case Fn::add: return map2<T, T>(e, in, out, [](T a, T b) { return wrapped<T>(a, b, std::plus<>()); });
+    case Fn::sub: return map2<T, T>(e, in, out, [](T a, T b) { return wrapped<T>(a, b, std::minus<>()); });
+    case Fn::mul: return map2<T, T>(e, in, out, [](T a, T b) { return wrapped<T>(a, b, std::multiplies<>()); });
     case Fn::div:
       if constexpr (std::is_integral_v<T>) check_integer_divisors<T>(e, in);
       return map2<T, T>(e, in, out, [](T a, T b) { return static_cast<T>(a / b); });
-    case Fn::max: return map2<T, T>(e, in, out, [](T a, T b) { return std::max(a, b); });
-    case Fn::min: return map2<T, T>(e, in, out, [](T a, T b) { return std::min(a, b); });
+    case Fn::max: return map2<T, T>(e, in, out, [](T a, T b) { return pick(a, b, true); });
+    case Fn::min: return map2<T, T>(e, in, out, [](T a, T b) { return pick(a, b, false); });
     default: break;
   }
   plugin::invalid("elementwise: function not defined for this dtype");
