@@ -178,6 +178,7 @@ struct AxisSlice {
   int64_t first = 0, step = 1, count = 0;
 };
 AxisSlice slice_axis(int64_t len, int64_t start, int64_t end, int64_t step) {
+  if (len == 0) return AxisSlice{0, step, 0};
   if (start < 0) start += len;
   if (end < 0) end += len;
   if (step > 0) {
@@ -187,9 +188,9 @@ AxisSlice slice_axis(int64_t len, int64_t start, int64_t end, int64_t step) {
     start = std::clamp<int64_t>(start, 0, len - 1);
     end = std::clamp<int64_t>(end, -1, len - 1);
   }
-  const int64_t span = end - start;
-  const int64_t count = step > 0 ? (span + step - 1) / step : (span + step + 1) / step;
-  return AxisSlice{start, step, std::max<int64_t>(count, 0)};
+  const int64_t span = end - start;  // written so that no step, however large, overflows
+  const int64_t count = step > 0 ? (span > 0 ? (span - 1) / step + 1 : 0) : (span < 0 ? (span + 1) / step + 1 : 0);
+  return AxisSlice{start, count > 1 ? step : 1, count};
 }
 
 TensorOpDescription slice(const Rule& r) {
@@ -230,9 +231,12 @@ TensorOpDescription expand(const Rule& r) {
   r.arity(1, 1);
   const TensorType& x = r.in(0);
   if (!r.attrs().has("shape")) r.fail("attribute 'shape' is required");
+  const std::vector<int64_t> shape = r.attrs().get_ints("shape", {});
+  if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; }))
+    r.fail("attribute 'shape' " + dims_text(shape) + " has a negative entry");
   StridedCopy s;
   s.elem_size = plugin::dtype_size(x.dtype);
-  s.out_dims = r.broadcast(x.dims, r.attrs().get_ints("shape", {}));
+  s.out_dims = r.broadcast(x.dims, shape);
   s.strides = broadcast_strides(x.dims, s.out_dims);
   s.numel = product(s.out_dims, 0, s.out_dims.size());
   return {s, {TensorType{x.dtype, s.out_dims}}};
