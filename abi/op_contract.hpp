@@ -133,7 +133,7 @@ struct Gather {
 // ops' sizes (tensor_ops.hpp) come after OPS.md's recommendation ops.
 using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
                              ReduceSum, TopK, Gather, DlrmEmbeddingInteraction, Mlp, Elementwise, Cast, StridedCopy,
-                             MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets>;
+                             MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets, TableOffsets>;
 
 // The op types of OPS.md, in its order (the general tensor ops last).
 const std::vector<std::string>& op_types();

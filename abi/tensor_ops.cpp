@@ -390,6 +390,20 @@ TensorOpDescription fixed_bag_offsets(const Rule& r) {
   return {b, {TensorType{CAGR_DTYPE_I64, {b.bags + 1}}}};
 }
 
+TensorOpDescription table_offsets(const Rule& r) {
+  r.arity(2, 2);
+  r.dtype_in(0, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+  r.dtype_in(1, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+  const std::vector<int64_t>&offsets = r.in(0).dims, &indices = r.in(1).dims;
+  if (offsets.size() != 2 || indices.size() != 2)
+    r.fail("offsets " + dims_text(offsets) + " and indices " + dims_text(indices) + " must both be 2-D ([T, B] and [T, L])");
+  if (known(offsets[0]) && known(indices[0]) && offsets[0] != indices[0])
+    r.fail("offsets " + dims_text(offsets) + " and indices " + dims_text(indices) + " differ in T");
+  TableOffsets t{offsets[0], offsets[1], indices[1], r.in(0).dtype};
+  const bool all_known = known(t.tables) && known(t.batch);
+  return {t, {TensorType{CAGR_DTYPE_I64, {all_known ? t.tables * t.batch + 1 : kUnknownDim}}}};
+}
+
 }  // namespace
 
 std::vector<int64_t> broadcast_dims(const std::vector<int64_t>& a, const std::vector<int64_t>& b, const std::string& op) {
@@ -409,7 +423,7 @@ std::vector<int64_t> broadcast_dims(const std::vector<int64_t>& a, const std::ve
 const std::vector<std::string>& tensor_op_types() {
   static const std::vector<std::string> types = {"elementwise", "cast", "transpose", "slice", "expand", "matmul",
                                                  "take", "gather_elements", "softmax", "reduce", "layer_norm",
-                                                 "fixed_bag_offsets"};
+                                                 "fixed_bag_offsets", "table_offsets"};
   return types;
 }
 
@@ -432,6 +446,7 @@ TensorOpDescription describe_tensor_op(const std::string& type, const std::vecto
   if (type == "reduce") return reduce(r);
   if (type == "layer_norm") return layer_norm(r);
   if (type == "fixed_bag_offsets") return fixed_bag_offsets(r);
+  if (type == "table_offsets") return table_offsets(r);
   plugin::unsupported("unknown op_type '" + type + "' (not in abi/OPS.md)");
 }
 

@@ -121,8 +121,15 @@ struct BagOffsets {
   int64_t bags = 0, bag_size = 1;
 };
 
-using TensorOpSizes =
-    std::variant<Elementwise, Cast, StridedCopy, MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets>;
+// table_offsets: embedding_bag's offsets from per-table bag offsets `[T, B]` into the rows of a
+// `[T, L]` index matrix (the layout the DLRM reference code feeds nn.EmbeddingBag).
+struct TableOffsets {
+  int64_t tables = 0, batch = 0, row_length = 0;  // T, B, L
+  cagr_dtype offset_dtype = CAGR_DTYPE_I64;
+};
+
+using TensorOpSizes = std::variant<Elementwise, Cast, StridedCopy, MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm,
+                                   BagOffsets, TableOffsets>;
 
 struct TensorOpDescription {
   TensorOpSizes sizes;              // meaningful only where every input dim is known

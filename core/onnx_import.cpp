@@ -4,6 +4,9 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "attr_map.hpp"
+#include "tensor_ops.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -340,6 +343,11 @@ class Evaluator {
         for (size_t i = 0; i < spec.size(); ++i)
           if (spec[i] == 0) spec[i] = in.dims.at(i);
         reshape_to(n, in, infer_minus_one(spec, element_count(in.dims)));
+      } else if (contract::is_tensor_op(op)) {  // shapes by the op's own rule; values are not computed
+        std::vector<contract::TensorType> inputs;
+        for (size_t i = 0; i < n.inputs.size(); ++i) inputs.push_back(contract::TensorType{need(n, i).dtype, need(n, i).dims});
+        const auto outs = contract::describe_tensor_op(op, inputs, AttrMap(n.attrs, n.where())).outputs;
+        for (size_t o = 0; o < n.outputs.size() && o < outs.size(); ++o) set(n, EvalValue{outs[o].dtype, outs[o].dims, std::nullopt}, o);
       }
       return;
     }
@@ -499,10 +507,17 @@ class Evaluator {
       if (!b_vector) batch.push_back(b.back());
       return set(n, EvalValue{CAGR_DTYPE_F32, batch, std::nullopt});
     }
-    if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceProd") {
+    if (op == "Clip") {
+      EvalValue v = need(n, 0);
+      const EvalValue *low = get(n, 1), *high = get(n, 2);
+      if (v.values && (!low || low->values) && (!high || high->values))
+        for (double& d : *v.values) d = std::min(std::max(d, low ? low->values->at(0) : d), high ? high->values->at(0) : d);
+      else v.values.reset();
+      return set(n, std::move(v));
+    }
+    if (op == "ReduceL2" || op == "ReduceSumSquare" || op == "ReduceL1" || op == "ReduceLogSumExp") {  // shape only
       const EvalValue& in = need(n, 0);
       std::vector<int64_t> axes = axes_of(n, 1);
-      if (axes.empty() && attr(n, "noop_with_empty_axes", 0)) return set(n, EvalValue{in.dtype, in.dims, std::nullopt});
       if (axes.empty()) for (size_t i = 0; i < in.dims.size(); ++i) axes.push_back(static_cast<int64_t>(i));
       Dims out;
       for (size_t i = 0; i < in.dims.size(); ++i) {
@@ -511,6 +526,37 @@ class Evaluator {
         else if (attr(n, "keepdims", 1)) out.push_back(1);
       }
       return set(n, EvalValue{in.dtype, out, std::nullopt});
+    }
+    if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceProd") {
+      const EvalValue& in = need(n, 0);
+      std::vector<int64_t> axes = axes_of(n, 1);
+      if (axes.empty() && attr(n, "noop_with_empty_axes", 0)) return set(n, EvalValue{in.dtype, in.dims, std::nullopt});
+      if (axes.empty()) for (size_t i = 0; i < in.dims.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      Dims out, kept;  // kept: the input's dims with the reduced ones set to 1
+      for (size_t i = 0; i < in.dims.size(); ++i) {
+        const bool reduced = std::any_of(axes.begin(), axes.end(), [&](int64_t a) { return norm_axis(a, in.dims.size()) == static_cast<int64_t>(i); });
+        kept.push_back(reduced ? 1 : in.dims[i]);
+        if (!reduced) out.push_back(in.dims[i]);
+        else if (attr(n, "keepdims", 1)) out.push_back(1);
+      }
+      EvalValue result{in.dtype, out, std::nullopt};
+      if (in.values) {  // small shape arithmetic (e.g. ReduceProd of a Shape: an element count)
+        const bool product = op == "ReduceProd", extreme = op == "ReduceMax" || op == "ReduceMin";
+        std::vector<double> acc(static_cast<size_t>(element_count(kept)), product ? 1.0 : 0.0);
+        std::vector<char> seen(acc.size(), 0);
+        for (int64_t i = 0; i < static_cast<int64_t>(in.values->size()); ++i) {
+          const size_t at = static_cast<size_t>(broadcast_index(i, in.dims, kept));
+          const double v = (*in.values)[static_cast<size_t>(i)];
+          if (product) acc[at] *= v;
+          else if (extreme) acc[at] = !seen[at] ? v : op == "ReduceMax" ? std::max(acc[at], v) : std::min(acc[at], v);
+          else acc[at] += v;
+          seen[at] = 1;
+        }
+        if (op == "ReduceMean")
+          for (double& a : acc) a /= static_cast<double>(std::max<int64_t>(element_count(in.dims) / std::max<int64_t>(element_count(kept), 1), 1));
+        result.values = std::move(acc);
+      }
+      return set(n, std::move(result));
     }
     if (op == "Concat") {
       const int64_t axis = norm_axis(attr(n, "axis", 0), need(n, 0).dims.size());

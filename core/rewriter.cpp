@@ -248,7 +248,83 @@ class Rewriter {
     // When the bag reads table t's part of shared (indices, offsets) inputs: offsets[start, end).
     std::string shared_indices, shared_offsets;
     int64_t start[2] = {0, 0}, end[2] = {0, 0};
+    // When its (indices, offsets) are computed from graph inputs in one of two layouts (bag_source):
+    // row `row` of an index matrix [T, L] with per-table offsets [T, B] (matrix_offsets; or, with
+    // `vectors`, an [L] index input and its [B] offsets), or bags of `bag_size` ids, the rows of an id
+    // matrix [B, P] (matrix_offsets empty).
+    std::string matrix_indices, matrix_offsets;
+    int64_t row = 0, bag_size = 0;
+    bool vectors = false;
   };
+
+  // Which graph-input element a labelled value is (labelled_values), or input -1 for a number.
+  static constexpr double kLabel = 1 << 22;
+  static std::pair<int, int64_t> label_of(double v) {
+    if (v < kLabel) return {-1, static_cast<int64_t>(v)};
+    return {static_cast<int>(v / kLabel) - 1, static_cast<int64_t>(std::fmod(v, kLabel))};
+  }
+  // The graph evaluated at the first probe's shapes with every integer input filled with labels:
+  // element p of input k holds (k + 1) * kLabel + p, so a computed index tensor tells where each of
+  // its elements came from.
+  EvalValues labelled_values() const {
+    EvalValues seeds;
+    for (size_t k = 0; k < g_.inputs.size(); ++k) {
+      const OnnxInput& in = g_.inputs[k];
+      const EvalValue* probed = probes_.find(in.name, 0);
+      if (!probed) continue;
+      EvalValue v{in.dtype, probed->dims, std::nullopt};
+      if (in.dtype == CAGR_DTYPE_I64 || in.dtype == CAGR_DTYPE_I32) {
+        std::vector<double> labels(static_cast<size_t>(element_count(v.dims)));
+        for (size_t p = 0; p < labels.size(); ++p) labels[p] = static_cast<double>(k + 1) * kLabel + static_cast<double>(p);
+        v.values = std::move(labels);
+      }
+      seeds[in.name] = std::move(v);
+    }
+    return evaluate(g_, seeds);
+  }
+  // Recognises, from the labels, a bag whose indices/offsets the graph computes from its inputs in
+  // the DLRM reference's layout (nn.EmbeddingBag(lS_i[t], lS_o[t]), include_last_offset = False:
+  // the exporters append len(indices) in the graph) or as fixed-size bags of a 2-D id input
+  // (nn.EmbeddingBag / F.embedding_bag on a [B, P] input, offsets from a Range).
+  void find_bag_source(Bag& bag, const EvalValues& labelled) const {
+    auto vi = labelled.find(bag.indices), vo = labelled.find(bag.offsets);
+    if (vi == labelled.end() || vo == labelled.end() || !vi->second.values || !vo->second.values) return;
+    const std::vector<double>&ids = *vi->second.values, &offs = *vo->second.values;
+    if (ids.empty() || offs.size() < 2) return;
+    const auto [k, first] = label_of(ids[0]);
+    if (k < 0) return;
+    const OnnxInput& id_input = g_.inputs[static_cast<size_t>(k)];
+    const Dims& probed_ids = probes_.find(id_input.name, 0)->dims;
+    if (probed_ids.empty() || probed_ids.size() > 2) return;
+    const bool vectors = probed_ids.size() == 1;  // nn.EmbeddingBag(indices, offsets) on 1-D inputs
+    const Dims id_dims = vectors ? Dims{1, probed_ids[0]} : probed_ids;
+    for (size_t j = 0; j < ids.size(); ++j)
+      if (label_of(ids[j]) != std::make_pair(k, first + static_cast<int64_t>(j))) return;  // consecutive elements of one input
+    const int64_t length = static_cast<int64_t>(ids.size());
+    const auto [ko, first_offset] = label_of(offs[0]);
+    if (ko >= 0 && length == id_dims[1] && first % length == 0 && label_of(offs.back()) == std::make_pair(-1, length)) {
+      const OnnxInput& off_input = g_.inputs[static_cast<size_t>(ko)];
+      const Dims& probed_offsets = probes_.find(off_input.name, 0)->dims;
+      const Dims off_dims = probed_offsets.size() == 1 ? Dims{1, probed_offsets[0]} : probed_offsets;
+      const int64_t batch = static_cast<int64_t>(offs.size()) - 1, row = first / length;
+      if (off_dims.size() != 2 || off_dims[1] != batch || first_offset != row * batch || (probed_offsets.size() == 1) != vectors) return;
+      for (int64_t b = 0; b < batch; ++b)
+        if (label_of(offs[static_cast<size_t>(b)]) != std::make_pair(ko, row * batch + b)) return;
+      bag.matrix_indices = id_input.name;
+      bag.matrix_offsets = off_input.name;
+      bag.row = row;
+      bag.vectors = vectors;
+      return;
+    }
+    // Fixed-size bags: all of a [B, P] input, offsets 0, P, 2P, .. (with or without the final B*P).
+    const int64_t size = id_dims[1];
+    if (vectors || ko >= 0 || first != 0 || length != element_count(id_dims) || size < 1) return;
+    for (size_t b = 0; b < offs.size(); ++b)
+      if (label_of(offs[b]) != std::make_pair(-1, static_cast<int64_t>(b) * size)) return;
+    if (offs.size() != static_cast<size_t>(id_dims[0]) && offs.size() != static_cast<size_t>(id_dims[0]) + 1) return;
+    bag.matrix_indices = id_input.name;
+    bag.bag_size = size;
+  }
 
   static void nodes_of(const OnnxGraph& g, std::vector<const OnnxNode*>& out) {
     for (const OnnxNode& n : g.nodes) {
@@ -308,7 +384,7 @@ class Rewriter {
     // slice of another capture (TorchScript also captures offsets[1:]).
     for (const std::string& c : captured) {
       const EvalValue* v = probes_.find(c);
-      if (c == bag.indices || constant(c) || !v || v->dims.size() != 1 || (v->dtype != CAGR_DTYPE_I64 && v->dtype != CAGR_DTYPE_I32)) continue;
+      if (c == bag.indices || through_views(c) == bag.indices || constant(c) || !v || v->dims.size() != 1 || (v->dtype != CAGR_DTYPE_I64 && v->dtype != CAGR_DTYPE_I32)) continue;
       const OnnxNode* slice = producer_of(c, "Slice");
       if (slice && captured.count(slice->inputs[0])) continue;
       if (!bag.offsets.empty() && bag.offsets != through_views(c)) return std::nullopt;
@@ -364,10 +440,17 @@ class Rewriter {
     for (const OnnxNode& n : g_.nodes)
       if (auto bag = match_bag_loop(n)) bags[bag->output] = *bag;
     if (bags.empty()) return;
+    std::optional<EvalValues> labelled;
+    for (auto& [out, bag] : bags) {
+      if (!bag.shared_offsets.empty() || (is_input(bag.indices) && is_input(bag.offsets))) continue;
+      if (!labelled) labelled = labelled_values();
+      find_bag_source(bag, *labelled);
+    }
     std::set<std::string> merged;  // Loop names
+    merge_matrix_bag_runs(bags, merged);
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
-      const OnnxNode& cat = g_.nodes[i];
-      if (cat.is_cagr() || cat.op != "Concat" || attr_int(cat, "axis", 0) != 1) continue;
+      if (g_.nodes[i].is_cagr() || g_.nodes[i].op != "Concat" || attr_int(g_.nodes[i], "axis", 0) != 1) continue;
+      const OnnxNode cat = g_.nodes[i];  // a copy: nodes may be inserted before it
       std::vector<const Bag*> parts;
       bool stacked = true;
       for (const std::string& in : cat.inputs) {
@@ -380,9 +463,11 @@ class Rewriter {
         if (it == bags.end()) break;
         parts.push_back(&it->second);
       }
-      if (parts.size() != cat.inputs.size() || !lines_up(parts)) continue;
+      if (parts.size() != cat.inputs.size()) continue;
       const Bag& first = *parts[0];
       std::vector<std::string> inputs{first.shared_indices, first.shared_offsets};
+      if (rows_line_up(parts)) inputs = matrix_bag_inputs(i, first.matrix_indices, first.matrix_offsets);
+      else if (!lines_up(parts)) continue;
       for (const Bag* b : parts) {
         inputs.push_back(b->table);
         merged.insert(b->loop);
@@ -401,9 +486,14 @@ class Rewriter {
       count("embedding_bag (tables merged)", static_cast<int>(tables));
       count("embedding_bag");
     }
-    // A bag fed straight from graph inputs (offsets with the final entry) stands alone.
+    // A bag fed straight from graph inputs (offsets with the final entry), or computed from them in
+    // a layout bag_source recognises, stands alone.
     for (const auto& [out, bag] : bags) {
       if (merged.count(bag.loop)) continue;
+      if (!bag.matrix_indices.empty()) {
+        standalone_computed_bag(out, bag);
+        continue;
+      }
       if (!is_input(bag.indices) || !is_input(bag.offsets))
         throw std::runtime_error("node '" + bag.loop + "' (Loop): an embedding bag over table '" + bag.table + "' whose indices/offsets are computed in the graph; CAGR imports bags fed by "
                         "graph inputs (include_last_offset=True), or tables 0..T-1 sliced from shared (indices, offsets[T*B+1]) and stacked/concatenated in order");
@@ -415,6 +505,107 @@ class Rewriter {
     }
     // Nodes were appended: restore the order every consumer relies on.
     sort_topologically();
+  }
+  // In a Concat on axis 1, a run of bags (side by side as [B, D], or stacked through Unsqueeze(1))
+  // that read rows 0..T-1 of the same [T, L] indices and [T, B] offsets, all T rows, becomes one
+  // embedding_bag with T tables (DLRM's torch.cat([x] + ly, 1) holds the dense vector too).
+  void merge_matrix_bag_runs(const std::map<std::string, Bag>& bags, std::set<std::string>& merged) {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (g_.nodes[i].is_cagr() || g_.nodes[i].op != "Concat" || attr_int(g_.nodes[i], "axis", 0) != 1) continue;
+      const OnnxNode cat = g_.nodes[i];
+      auto bag_of = [&](const std::string& in, bool& stacked) -> const Bag* {
+        std::string src = in;
+        const OnnxNode* unsq = producer_of(in, "Unsqueeze");
+        const auto axes = unsq && unsq->inputs.size() > 1 ? const_ints(unsq->inputs[1]) : std::nullopt;
+        stacked = unsq && axes && *axes == std::vector<int64_t>{1};
+        if (stacked) src = unsq->inputs[0];
+        auto it = bags.find(src);
+        return it == bags.end() || it->second.matrix_offsets.empty() ? nullptr : &it->second;
+      };
+      std::vector<std::string> inputs;
+      bool changed = false;
+      for (size_t k = 0; k < cat.inputs.size();) {
+        std::vector<const Bag*> run;
+        bool stacked = false;
+        for (size_t j = k; j < cat.inputs.size(); ++j) {
+          bool s_j = false;
+          const Bag* b = bag_of(cat.inputs[j], s_j);
+          if (!b || (!run.empty() && s_j != stacked)) break;
+          stacked = s_j;
+          run.push_back(b);
+        }
+        if (run.size() < 2 || !rows_line_up(run)) {
+          inputs.push_back(cat.inputs[k++]);
+          continue;
+        }
+        std::vector<std::string> bag_inputs = matrix_bag_inputs(i, run[0]->matrix_indices, run[0]->matrix_offsets);
+        for (const Bag* b : run) {
+          bag_inputs.push_back(b->table);
+          merged.insert(b->loop);
+        }
+        const int64_t tables = static_cast<int64_t>(run.size()), dim = constant(run[0]->table)->dims[1];
+        std::string pooled = insert_before(i, cat.name + "_bags", "embedding_bag", bag_inputs, {{"mode", run[0]->mode}}, cat.outputs[0] + "_pooled");
+        if (!stacked)
+          pooled = insert_before(i, cat.name + "_flat", "reshape", {pooled}, {{"shape", std::vector<int64_t>{0, tables * dim}}}, cat.outputs[0] + "_flat");
+        inputs.push_back(pooled);
+        k += run.size();
+        changed = true;
+        count("embedding_bag (tables merged)", static_cast<int>(tables));
+        count("embedding_bag");
+      }
+      if (changed) g_.nodes[i].inputs = inputs;
+    }
+  }
+  // Tables 0..T-1 in order: bag t reads row t of the same [T, L] indices and [T, B] offsets, all T rows.
+  bool rows_line_up(const std::vector<const Bag*>& parts) const {
+    const Bag& first = *parts[0];
+    if (first.matrix_offsets.empty() || first.vectors) return false;
+    const Dims& rows = probes_.find(first.matrix_indices, 0)->dims;
+    if (static_cast<int64_t>(parts.size()) != rows[0]) return false;
+    for (size_t t = 0; t < parts.size(); ++t) {
+      const Bag& b = *parts[t];
+      if (b.matrix_indices != first.matrix_indices || b.matrix_offsets != first.matrix_offsets || b.row != static_cast<int64_t>(t) ||
+          b.mode != first.mode || constant(b.table)->dims[1] != constant(first.table)->dims[1])
+        return false;
+    }
+    return true;
+  }
+  // embedding_bag's (indices, offsets) for the rows of `indices` [T, L] with per-table `offsets` [T, B]:
+  // the matrix flattened (table-major already) and table_offsets. Nodes go before node i.
+  std::vector<std::string> matrix_bag_inputs(size_t& i, const std::string& indices, const std::string& offsets) {
+    const std::string flat = insert_before(i, indices + "_flat", "reshape", {indices}, {{"shape", std::vector<int64_t>{-1}}}, indices + "_flat");
+    const std::string global = insert_before(i, offsets + "_global", "table_offsets", {offsets, indices}, {}, offsets + "_global");
+    return {flat, global};
+  }
+  // One computed bag on its own: its row of the matrices (sliced), or the fixed-size bags of an id matrix.
+  void standalone_computed_bag(const std::string& out, const Bag& bag) {
+    std::vector<std::string> inputs;
+    size_t end = g_.nodes.size();
+    if (bag.bag_size > 0) {
+      const std::string flat = insert_before(end, bag.loop + "_ids", "reshape", {bag.matrix_indices}, {{"shape", std::vector<int64_t>{-1}}}, bag.loop + "_ids");
+      inputs = {flat, insert_before(end, bag.loop + "_offsets", "fixed_bag_offsets", {flat}, {{"bag_size", bag.bag_size}}, bag.loop + "_offsets")};
+    } else {  // its row of the matrices (a 1-D input is a matrix of one row)
+      const std::map<std::string, AttrValue> row =
+          bag.vectors ? std::map<std::string, AttrValue>{{"shape", std::vector<int64_t>{1, -1}}}
+                      : std::map<std::string, AttrValue>{{"starts", std::vector<int64_t>{bag.row}}, {"ends", std::vector<int64_t>{bag.row + 1}},
+                                                         {"axes", std::vector<int64_t>{0}}, {"steps", std::vector<int64_t>{1}}};
+      const char* op = bag.vectors ? "reshape" : "slice";
+      inputs = matrix_bag_inputs(end, insert_before(end, bag.loop + "_index_row", op, {bag.matrix_indices}, row, bag.loop + "_index_row"),
+                                 insert_before(end, bag.loop + "_offset_row", op, {bag.matrix_offsets}, row, bag.loop + "_offset_row"));
+    }
+    inputs.push_back(bag.table);
+    const int64_t dim = constant(bag.table)->dims[1];
+    const std::string pooled = fresh(out + "_pooled");
+    g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", inputs, {pooled}, {{"mode", bag.mode}}));
+    g_.nodes.push_back(cagr_node(bag.loop + "_rows", "reshape", {pooled}, {out}, {{"shape", std::vector<int64_t>{0, dim}}}));
+    // The bag's output now has a producer of its own: the Loop and the ONNX node that wrote the
+    // output (dynamo: ConcatFromSequence, Cast) go, and with them what only they read.
+    g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(),
+                                  [&](const OnnxNode& n) {
+                                    return !n.is_cagr() && (n.name == bag.loop || std::count(n.outputs.begin(), n.outputs.end(), out));
+                                  }),
+                   g_.nodes.end());
+    count("embedding_bag (computed indices/offsets)");
   }
   // Tables 0..T-1: bag t reads offsets[t*B, (t+1)*B + 1) at both probe batch sizes.
   bool lines_up(const std::vector<const Bag*>& parts) const {
@@ -842,6 +1033,8 @@ class Rewriter {
     if (n.op == "LayerNormalization") return lower_layer_norm(i);
     if (n.op == "BatchNormalization") return lower_batch_norm(i);
     if (n.op == "TopK") return lower_top_k(i);
+    if (n.op == "Clip") return lower_clip(i);
+    if (n.op == "ReduceL2" || n.op == "ReduceSumSquare") return lower_sum_of_squares(i);
     return false;
   }
 
@@ -1164,6 +1357,49 @@ class Rewriter {
     const std::string scaled = op("mul", {op("div", {centred, deviation}), p[0]});
     g_.nodes[i] = cagr_node(n.name, "elementwise", {scaled, p[1]}, {n.outputs[0]}, {{"fn", std::string("add")}});
     count("elementwise (from BatchNormalization with run-time statistics)");
+    return true;
+  }
+  // Clip(x, min, max): max(x, min) then min(., max), each bound optional (inputs, or attributes before opset 11).
+  bool lower_clip(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    std::string x = n.inputs[0];
+    auto bound = [&](size_t k, const char* attr) -> std::optional<std::string> {
+      if (k < n.inputs.size() && !n.inputs[k].empty()) return n.inputs[k];
+      if (n.attrs.count(attr)) return scalar_f32(n.name + "_" + attr, static_cast<float>(attr_float(n, attr, 0)));
+      return std::nullopt;
+    };
+    const auto low = bound(1, "min"), high = bound(2, "max");
+    if (low && high) x = insert_before(i, n.name + "_low", "elementwise", {x, *low}, {{"fn", std::string("max")}}, n.outputs[0] + "_low");
+    if (!low && !high) {
+      alias(n.outputs[0], x);
+      g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+      return true;
+    }
+    g_.nodes[i] = cagr_node(n.name, "elementwise", {x, high ? *high : *low}, {n.outputs[0]}, {{"fn", std::string(high ? "min" : "max")}});
+    count("elementwise max/min (from Clip)");
+    return true;
+  }
+  // ReduceSumSquare(x) = reduce sum(x * x); ReduceL2 its square root (F.normalize's norm).
+  bool lower_sum_of_squares(size_t i) {
+    OnnxNode n = g_.nodes[i];
+    const std::string squares = insert_before(i, n.name + "_squares", "elementwise", {n.inputs[0], n.inputs[0]}, {{"fn", std::string("mul")}},
+                                              n.outputs[0] + "_squares");
+    std::vector<int64_t> axes;
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+      const auto c = const_ints(n.inputs[1]);
+      if (!c) fail(n, "reduction axes computed at run time");
+      axes = *c;
+    } else if (n.attrs.count("axes")) axes = std::get<std::vector<int64_t>>(n.attrs.at("axes"));
+    const std::string sum = n.op == "ReduceL2" ? fresh(n.outputs[0] + "_sum") : n.outputs[0];
+    std::map<std::string, AttrValue> attrs{{"fn", std::string("sum")}, {"axes", axes}, {"keepdims", attr_int(n, "keepdims", 1)}};
+    if (n.op == "ReduceL2") {
+      g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(fresh(n.name + "_sum"), "reduce", {squares}, {sum}, attrs));
+      ++i;
+      g_.nodes[i] = cagr_node(n.name, "elementwise", {sum}, {n.outputs[0]}, {{"fn", std::string("sqrt")}});
+    } else {
+      g_.nodes[i] = cagr_node(n.name, "reduce", {squares}, {n.outputs[0]}, attrs);
+    }
+    count("elementwise mul + reduce (from " + n.op + ")");
     return true;
   }
   // TopK along any axis, largest or smallest: OPS.md's top_k (rows of a [B, N] f32, largest first)

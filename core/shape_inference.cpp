@@ -5,32 +5,12 @@
 #include <string>
 
 #include "op_contract.hpp"  // activation_names
+#include "attr_map.hpp"
 #include "tensor_ops.hpp"
 
 namespace cagr {
 namespace {
 
-// A node's attributes for the general tensor ops' rules (abi/tensor_ops.hpp).
-class NodeAttrs final : public contract::AttrSource {
- public:
-  explicit NodeAttrs(const Node& node) : node_(node) {}
-  bool has(const char* name) const override { return node_.attrs.count(name) != 0; }
-  int64_t get_int(const char* name, int64_t fallback) const override { return node_.attr_int(name, fallback); }
-  double get_float(const char* name, double fallback) const override {
-    auto it = node_.attrs.find(name);
-    if (it == node_.attrs.end()) return fallback;
-    if (const auto* i = std::get_if<int64_t>(&it->second)) return static_cast<double>(*i);
-    if (const auto* f = std::get_if<double>(&it->second)) return *f;
-    throw std::invalid_argument("attribute '" + std::string(name) + "' must be a float");
-  }
-  std::string get_string(const char* name, const std::string& fallback) const override { return node_.attr_string(name, fallback); }
-  std::vector<int64_t> get_ints(const char* name, const std::vector<int64_t>& fallback) const override {
-    return node_.attr_ints(name, fallback);
-  }
-
- private:
-  const Node& node_;
-};
 
 class NodeShapes {
  public:
@@ -375,7 +355,7 @@ class NodeShapes {
     for (size_t i = 0; i < node_.inputs.size(); ++i) inputs.push_back(contract::TensorType{in(i).dtype, in(i).dims});
     std::vector<contract::TensorType> outs;
     try {
-      outs = contract::describe_tensor_op(node_.op, inputs, NodeAttrs(node_)).outputs;
+      outs = contract::describe_tensor_op(node_.op, inputs, AttrMap(node_.attrs, "node '" + node_.name + "'")).outputs;
     } catch (const std::exception& e) {
       fail(e.what());
     }

@@ -276,6 +276,7 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
                  [&](const Reduce& r) { reduce(r, inputs, outputs); },
                  [&](const LayerNorm& l) { layer_norm(l, inputs, outputs); },
                  [&](const BagOffsets& b) { fixed_bag_offsets(b, inputs, outputs); },
+                 [&](const TableOffsets& t) { table_offsets(t, inputs, outputs); },
              },
              checked);
 }

@@ -19,5 +19,6 @@ void softmax(const contract::Softmax& s, const void* const* in, void* const* out
 void reduce(const contract::Reduce& r, const void* const* in, void* const* out);
 void layer_norm(const contract::LayerNorm& l, const void* const* in, void* const* out);
 void fixed_bag_offsets(const contract::BagOffsets& b, const void* const* in, void* const* out);
+void table_offsets(const contract::TableOffsets& t, const void* const* in, void* const* out);
 
 }  // namespace cagr::reference

@@ -420,4 +420,23 @@ void fixed_bag_offsets(const BagOffsets& b, const void* const* /*in*/, void* con
   for (int64_t i = 0; i <= b.bags; ++i) offsets[i] = i * b.bag_size;
 }
 
+// ---- table_offsets ----------------------------------------------------------------------------
+
+// offsets[t, b] + t * L for every table t and bag b, then T * L; a table whose first offset is not
+// 0, or an offset outside 0..L, is refused (OPS.md).
+void table_offsets(const TableOffsets& t, const void* const* in, void* const* out) {
+  int64_t* y = static_cast<int64_t*>(out[0]);
+  for (int64_t row = 0; row < t.tables; ++row) {
+    for (int64_t b = 0; b < t.batch; ++b) {
+      const int64_t i = row * t.batch + b;
+      const int64_t offset = read_index(in[0], t.offset_dtype, i);
+      if (offset < 0 || offset > t.row_length || (b == 0 && offset != 0))
+        throw std::invalid_argument("table_offsets: offset " + std::to_string(offset) + " at position " + std::to_string(i) +
+                                    " is out of range for a row of " + std::to_string(t.row_length) + " indices");
+      y[i] = offset + row * t.row_length;
+    }
+  }
+  y[t.tables * t.batch] = t.tables * t.row_length;
+}
+
 }  // namespace cagr::reference

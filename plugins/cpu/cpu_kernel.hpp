@@ -84,5 +84,6 @@ OpImpl softmax_impl();
 OpImpl reduce_impl();
 OpImpl layer_norm_impl();
 OpImpl bag_offsets_impl();
+OpImpl table_offsets_impl();
 
 }  // namespace cagr::cpu

@@ -33,6 +33,7 @@ struct ImplOf {
   const OpImpl& operator()(const contract::Reduce&) const { return once<reduce_impl>(); }
   const OpImpl& operator()(const contract::LayerNorm&) const { return once<layer_norm_impl>(); }
   const OpImpl& operator()(const contract::BagOffsets&) const { return once<bag_offsets_impl>(); }
+  const OpImpl& operator()(const contract::TableOffsets&) const { return once<table_offsets_impl>(); }
   // The fused ops save a GPU the round trips of an intermediate tensor to memory (the pooled
   // embeddings, an MLP's activations); here the ops they fuse stay apart (the core fuses only where
   // a device offers the fused op).

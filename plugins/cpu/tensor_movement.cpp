@@ -104,6 +104,22 @@ void bag_offsets(const contract::BagOffsets& b, const void* const*, void* const*
   for (int64_t i = 0; i <= b.bags; ++i) y[i] = i * b.bag_size;
 }
 
+// Table t's bag b starts at t * L + offsets[t, b]. Each table's first offset must be 0 and none may
+// pass L (as nn.EmbeddingBag requires): else a bag would take indices of the next table.
+void table_offsets(const contract::TableOffsets& t, const void* const* in, void* const* out) {
+  int64_t* y = static_cast<int64_t*>(out[0]);
+  for (int64_t row = 0; row < t.tables; ++row)
+    for (int64_t b = 0; b < t.batch; ++b) {
+      const int64_t position = row * t.batch + b, offset = index_at(in[0], t.offset_dtype, position);
+      if ((b == 0 && offset != 0) || offset < 0 || offset > t.row_length)
+        plugin::invalid("table_offsets: offset " + std::to_string(offset) + " at position " + std::to_string(position) + " (table " +
+                        std::to_string(row) + ", bag " + std::to_string(b) + ") must be " +
+                        (b == 0 ? std::string("0 (a table's first bag starts its row)") : "in 0.." + std::to_string(t.row_length)));
+      y[position] = row * t.row_length + offset;
+    }
+  y[t.tables * t.batch] = t.tables * t.row_length;
+}
+
 Cost strided_copy_cost(const contract::Checked& shapes) {
   const auto& s = std::get<StridedCopy>(shapes);
   return Cost{0, 2.0 * static_cast<double>(s.numel * static_cast<int64_t>(s.elem_size))};
@@ -127,6 +143,13 @@ OpImpl strided_copy_impl() { return OpImpl{{{"omp_rows", true, FunctionKernel<St
 OpImpl bag_offsets_impl() {
   return OpImpl{{{"loop", false, FunctionKernel<contract::BagOffsets, bag_offsets>::create}},
                 [](const contract::Checked& shapes) { return Cost{0, 8.0 * static_cast<double>(std::get<contract::BagOffsets>(shapes).bags + 1)}; }};
+}
+OpImpl table_offsets_impl() {
+  return OpImpl{{{"loop", false, FunctionKernel<contract::TableOffsets, table_offsets>::create}},
+                [](const contract::Checked& shapes) {
+                  const auto& t = std::get<contract::TableOffsets>(shapes);
+                  return Cost{0, 16.0 * static_cast<double>(t.tables * t.batch + 1)};
+                }};
 }
 OpImpl take_impl() { return OpImpl{{{"memcpy_blocks", true, FunctionKernel<Take, take>::create}}, take_cost}; }
 OpImpl gather_elements_impl() {

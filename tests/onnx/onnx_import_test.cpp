@@ -216,16 +216,14 @@ INSTANTIATE_TEST_SUITE_P(
                       GalleryModel{"dcn_v2_dynamo", {{"embedding_bag", 1}, {"linear", 5}}},
                       // The attention MLP over [B, S, K] rows: MatMul with constant weights on a 3-D X runs
                       // as the general matmul (linear takes a 2-D X).
-                      GalleryModel{"din_torchscript", {{"matmul", 2}, {"softmax", 0}}}, GalleryModel{"din_dynamo", {{"matmul", 2}, {"softmax", 0}}}),
+                      GalleryModel{"din_torchscript", {{"matmul", 2}, {"softmax", 0}}}, GalleryModel{"din_dynamo", {{"matmul", 2}, {"softmax", 0}}},
+                      // The DLRM reference's lS_o [T, B] / lS_i [T, L]: one embedding_bag, offsets by table_offsets.
+                      GalleryModel{"dlrm_bag2d_torchscript", {{"embedding_bag", 1}, {"table_offsets", 1}, {"linear", 4}}},
+                      GalleryModel{"dlrm_bag2d_dynamo", {{"embedding_bag", 1}, {"table_offsets", 1}, {"linear", 4}}},
+                      // F.embedding_bag on a [B, P] history (offsets from a Range): fixed-size bags.
+                      GalleryModel{"two_tower_torchscript", {{"embedding_bag", 1}, {"fixed_bag_offsets", 1}}},
+                      GalleryModel{"two_tower_dynamo", {{"embedding_bag", 1}, {"fixed_bag_offsets", 1}}}),
     [](const auto& info) { return info.param.file; });
-
-// What the gallery still cannot import is refused with the node and the reason, never run wrong.
-TEST(Gallery, ModelsNotYetImportedAreRefusedWithReason) {
-  for (const char* file : {"dlrm_bag2d_torchscript", "dlrm_bag2d_dynamo", "two_tower_torchscript", "two_tower_dynamo"}) {
-    const std::string error = load_error(kGallery + "/" + file + ".onnx");
-    EXPECT_NE(error.find("node '"), std::string::npos) << file << ": " << error;
-  }
-}
 
 // Both exporters' mean-pooling loops (the dynamo body holds ReduceSum, Div and ReduceMean) give
 // mode "mean"; the values are checked by the fixture tests above.
@@ -296,10 +294,27 @@ TEST(OnnxImport, UnknownOpIsNamedWithItsNode) {
   EXPECT_NE(error.find("abi/OPS.md"), std::string::npos) << error;
 }
 
-TEST(OnnxImport, BagWithComputedOffsetsIsRefusedWithReason) {
-  const std::string error = load_error(kFixtures + "/bag_without_last_offset.onnx");
-  EXPECT_NE(error.find("(Loop)"), std::string::npos) << error;
-  EXPECT_NE(error.find("include_last_offset=True"), std::string::npos) << error;
+// nn.EmbeddingBag(indices, offsets) with include_last_offset=False: the exporter appends
+// len(indices) in the graph; the import computes embedding_bag's offsets with table_offsets, which
+// refuses offsets that do not start at 0 (nn.EmbeddingBag's own rule).
+TEST(OnnxImport, BagWithoutLastOffsetImportsAndChecksItsOffsets) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  const Graph graph = load_any_model(kFixtures + "/bag_without_last_offset.onnx");
+  const auto run = [&](std::vector<int64_t> offsets) {
+    const std::vector<HostTensor> inputs{HostTensor::from(CAGR_DTYPE_I64, {5}, std::vector<int64_t>{1, 2, 3, 9, 0}),
+                                         HostTensor::from(CAGR_DTYPE_I64, {static_cast<int64_t>(offsets.size())}, offsets)};
+    CostHintPlacement policy;
+    Executor exec(graph, cpu, {inputs[0].dims, inputs[1].dims}, policy);
+    EXPECT_LT(max_relative_error(exec.run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-6);
+  };
+  run({0, 2, 2, 4});  // an empty bag among them
+  try {
+    run({1, 2, 4});
+    ADD_FAILURE() << "offsets not starting at 0 were accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("table_offsets: offset 1 at position 0"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OnnxImport, ModelXmlStillLoadsThroughTheSameEntry) {

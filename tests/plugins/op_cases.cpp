@@ -382,6 +382,22 @@ Case fixed_bag_offsets_case(Rng& rng, const std::vector<int64_t>& dims, cagr_dty
   return c;
 }
 
+// Per-table offsets [T, B] into a [T, L] index matrix: each row starts at 0 and never decreases.
+Case table_offsets_case(Rng& rng, int64_t tables, int64_t batch, int64_t row_length, cagr_dtype offset_dtype, cagr_dtype index_dtype) {
+  std::vector<int64_t> offsets;
+  for (int64_t t = 0; t < tables; ++t) {
+    std::vector<int64_t> row{0};
+    for (int64_t b = 1; b < batch; ++b) row.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(row_length + 1)));
+    std::sort(row.begin(), row.end());
+    offsets.insert(offsets.end(), row.begin(), row.end());
+  }
+  Bytes data = offset_dtype == I64 ? to_bytes(offsets) : to_bytes(std::vector<int32_t>(offsets.begin(), offsets.end()));
+  Case c{"table_offsets T " + std::to_string(tables) + " B " + std::to_string(batch) + " L " + std::to_string(row_length),
+         OpDesc("table_offsets"), {std::move(data), values(rng, index_dtype, tables * row_length, {0, 1000})}};
+  c.op.input(offset_dtype, {tables, batch}).input(index_dtype, {tables, row_length}).output(I64, {tables * batch + 1});
+  return c;
+}
+
 Case softmax_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, bool log, float bound = 5) {
   Case c{std::string(log ? "log-softmax " : "softmax ") + dims_label(dims) + " axis " + std::to_string(axis) +
              " values +-" + std::to_string(static_cast<int>(bound)),
@@ -818,6 +834,11 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(fixed_bag_offsets_case(rng, {3, 5, 7}, I64, 35));
     cases.push_back(fixed_bag_offsets_case(rng, {127, 26}, I32, 1));
     cases.push_back(fixed_bag_offsets_case(rng, {0}, I32, 3));  // no indices: offsets {0}
+  } else if (op == "table_offsets") {
+    cases.push_back(table_offsets_case(rng, 1, 1, 1, I64, I64));
+    cases.push_back(table_offsets_case(rng, 26, 33, 70, I64, I64));  // DLRM's lS_o / lS_i
+    cases.push_back(table_offsets_case(rng, 3, 127, 1000, I32, I64));
+    cases.push_back(table_offsets_case(rng, 5, 17, 0, I64, I32));  // every bag empty
   }
   return cases;
 }
