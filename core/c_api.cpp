@@ -1,6 +1,7 @@
 // c_api.cpp - the C API of cagr.h over the C++ core; C++ exceptions become status codes here.
 #include "cagr.h"
 
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -8,6 +9,7 @@
 
 #include "executor.hpp"
 #include "model_loading.hpp"
+#include "plan.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
@@ -25,9 +27,11 @@ struct cagr_session {
   cagr::Graph graph;
   std::vector<cagr::Target> targets;  // hold the plugins, so the runtime may go first
   bool profile = false;
+  std::optional<cagr::Plan> loaded_plan;  // from cagr_session_options.plan_path
   std::unique_ptr<cagr::Executor> executor;
   std::vector<cagr::HostTensor> outputs;
   std::string plan;
+  std::string plan_warnings;
 };
 
 namespace {
@@ -101,8 +105,15 @@ std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, c
 void compile(cagr_session* session, const std::vector<cagr::HostTensor>& examples) {
   std::vector<cagr::Dims> dims;
   for (const auto& e : examples) dims.push_back(e.dims);
-  cagr::CostHintPlacement policy;
-  session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+  if (session->loaded_plan) {
+    cagr::PlannedPlacement policy(*session->loaded_plan);
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+    session->plan_warnings.clear();
+    for (const std::string& w : policy.warnings()) session->plan_warnings += w + "\n";
+  } else {
+    cagr::CostHintPlacement policy;
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+  }
   session->executor->set_profiling(session->profile);
 }
 
@@ -170,6 +181,10 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
     s->graph = model->graph;
     s->targets = model->targets;
     s->profile = o.profile != 0;
+    if (o.struct_size >= offsetof(cagr_session_options, plan_path) + sizeof o.plan_path && o.plan_path != nullptr) {
+      s->loaded_plan = cagr::load_plan(o.plan_path);
+      cagr::check_plan_fits(*s->loaded_plan, s->graph, o.plan_path);
+    }
     if (o.example_inputs != nullptr) compile(s.get(), order_inputs(s->graph, o.num_example_inputs, o.example_inputs));
     *session = s.release();
   });
@@ -208,6 +223,17 @@ cagr_api_status cagr_session_output(cagr_session* session, const char* name, cag
     throw std::invalid_argument(std::string("model has no output named '") + name + "'");
   });
 }
+
+cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path) {
+  return guarded([&] {
+    require(session != nullptr && path != nullptr, "cagr_session_save_plan: NULL argument");
+    require(session->executor != nullptr, "cagr_session_save_plan: the session has not compiled yet (run it, or give example inputs)");
+    const cagr::Executor& e = *session->executor;
+    cagr::save_plan(cagr::make_plan(session->graph, e.graph(), e.fusions(), e.placement(), e.targets(), session->loaded_plan ? "plan" : "hints"), path);
+  });
+}
+
+const char* cagr_session_plan_warnings(cagr_session* session) { return session == nullptr ? "" : session->plan_warnings.c_str(); }
 
 const char* cagr_session_plan(cagr_session* session) {
   if (session == nullptr || !session->executor) return "";

@@ -87,6 +87,10 @@ typedef struct cagr_session_options {
   const cagr_tensor* example_inputs;
   size_t num_example_inputs;
   int profile;            /* 1: time every node (see cagr_session_profile) */
+  /* A plan file (cagr_session_save_plan, cagr-run --save-plan) to place the nodes by, without
+   * measuring; NULL: decide by the plugins' cost hints. Nodes whose plugin, device or variant is
+   * missing here are placed by cost hints (cagr_session_plan_warnings says which). */
+  const char* plan_path;
 } cagr_session_options;
 
 cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session);
@@ -98,6 +102,11 @@ cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const
 cagr_api_status cagr_session_output(cagr_session* session, const char* name, cagr_tensor* out);
 /* The placement (node, op, device, variant, estimated cost) as a table; valid until the next call. */
 const char* cagr_session_plan(cagr_session* session);
+/* Writes the session's plan (fusions, and each node's plugin, device and variant) to `path`, for
+ * cagr_session_options.plan_path. The session must have compiled (a run, or example inputs). */
+cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path);
+/* What a loaded plan could not follow here (one line each), or "" ; valid until the next call. */
+const char* cagr_session_plan_warnings(cagr_session* session);
 
 #ifdef __cplusplus
 } /* extern "C" */

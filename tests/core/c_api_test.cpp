@@ -77,6 +77,60 @@ TEST(CApi, LoadRunAndReadOutputs) {
   cagr_session_destroy(s);
 }
 
+// A session saves its plan; another session made with plan_path follows it and predicts the same;
+// a missing plan file is a clear error.
+TEST(CApi, SessionsSaveAndLoadPlans) {
+  cagr_runtime* rt = cpu_runtime();
+  ASSERT_NE(rt, nullptr);
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  const int64_t batch = 3, tables = 22;
+  std::vector<float> dense{0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+  std::vector<int64_t> indices, offsets{0};
+  for (int64_t i = 0; i < batch * tables; ++i) {
+    indices.push_back(i % 5);
+    offsets.push_back(i + 1);
+  }
+  const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
+  const cagr_tensor inputs[] = {
+      {sizeof(cagr_tensor), "dense", CAGR_F32, 2, dense_dims, dense.data()},
+      {sizeof(cagr_tensor), "indices", CAGR_I64, 1, idx_dims, indices.data()},
+      {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
+  };
+  const std::string plan = ::testing::TempDir() + "/c_api.plan.xml";
+  auto predict = [&](const char* plan_path, const char* save_to) {
+    cagr_session_options so{};
+    so.struct_size = sizeof so;
+    so.plan_path = plan_path;
+    cagr_session* s = nullptr;
+    std::vector<float> values;
+    EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
+    if (s == nullptr) return values;
+    EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
+    cagr_tensor out{};
+    out.struct_size = sizeof out;
+    EXPECT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
+    values.assign(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
+    if (save_to != nullptr) {
+      EXPECT_EQ(cagr_session_save_plan(s, save_to), CAGR_API_OK) << cagr_last_error();
+    }
+    EXPECT_STREQ(cagr_session_plan_warnings(s), "");
+    cagr_session_destroy(s);
+    return values;
+  };
+  const std::vector<float> first = predict(nullptr, plan.c_str());
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(predict(plan.c_str(), nullptr), first);
+  cagr_session_options so{};
+  so.struct_size = sizeof so;
+  so.plan_path = "/nonexistent/plan.xml";
+  cagr_session* s = nullptr;
+  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("no such plan file"), std::string::npos) << cagr_last_error();
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+}
+
 TEST(CApi, BadModelPathIsAnErrorNotACrash) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;

@@ -16,6 +16,7 @@
 #include "inputs.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
+#include "plan.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
@@ -40,6 +41,8 @@ DEFINE_bool(resident_inputs, false,
             "to host outputs");
 DEFINE_bool(tune, false, "before timing, time every variant each device offers on the first batch and keep the fastest");
 DEFINE_int32(tune_repetitions, 10, "runs per variant when tuning");
+DEFINE_string(save_plan, "", "write the plan (fusions; each node's plugin, device and variant, after --tune if given) to this file");
+DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
@@ -139,8 +142,20 @@ int run() {
 
   std::vector<cagr::Dims> example;
   for (const auto& t : work.batches.front()) example.push_back(t.dims);
-  cagr::CostHintPlacement policy;
-  cagr::Executor executor(graph, cagr::targets_of(registry), example, policy);
+  std::unique_ptr<cagr::PlacementPolicy> policy;
+  cagr::PlannedPlacement* planned = nullptr;
+  if (!FLAGS_load_plan.empty()) {
+    cagr::Plan plan = cagr::load_plan(FLAGS_load_plan);
+    cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
+    auto p = std::make_unique<cagr::PlannedPlacement>(std::move(plan));
+    planned = p.get();
+    policy = std::move(p);
+  } else {
+    policy = std::make_unique<cagr::CostHintPlacement>();
+  }
+  cagr::Executor executor(graph, cagr::targets_of(registry), example, *policy);
+  if (planned)
+    for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
   std::vector<std::string> tuning;
   if (FLAGS_tune) {
@@ -148,6 +163,10 @@ int run() {
                            [](const std::string& step) { std::fprintf(stderr, "\r%-70s", step.c_str()); });
     std::fprintf(stderr, "\r%-70s\r", "");
   }
+  if (!FLAGS_save_plan.empty())
+    cagr::save_plan(cagr::make_plan(graph, executor.graph(), executor.fusions(), executor.placement(), executor.targets(),
+                                    FLAGS_tune ? "tune" : planned ? "plan" : "hints"),
+                    FLAGS_save_plan);
   const bool json = FLAGS_report == "json";
   if (!json) {
     std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());

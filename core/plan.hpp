@@ -1,0 +1,60 @@
+// plan.hpp - an optimisation plan as a file: which fusions were applied and where each node runs
+// (plugin, device, variant), keyed by the model's structure and the devices it was made on, so a
+// later run (or another machine) loads the decisions instead of measuring again (docs/PLANS.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "placement.hpp"
+
+namespace cagr {
+
+struct PlannedNode {
+  std::string node, op;           // as in the fused graph
+  std::string plugin;             // plugin name ("cpu", "cuda", ...)
+  int device = 0;                 // device index within the plugin
+  std::string device_name;        // the device's own name, to recognise it on another machine
+  std::string variant;            // variant name ("view" for a reshape that runs as a view)
+};
+
+struct Plan {
+  std::string model_key;               // model_key() of the graph as loaded (before fusion)
+  std::string decided_by;              // "hints" or "tune"
+  std::vector<std::string> devices;    // "cpu:0 (AMD EPYC 7B13)" per target it was made for
+  std::vector<std::string> fusions;    // one line per fused chain
+  std::vector<PlannedNode> nodes;      // every node of the fused graph, in its order
+};
+
+// A hash of the graph's structure (node names, ops, attributes, wiring, dtypes and dims of every
+// tensor; not the weights' values): a plan fits any model with this key.
+std::string model_key(const Graph& graph);
+
+// The plan of a placed graph: `fused` with `placement` on `targets`.
+Plan make_plan(const Graph& loaded, const Graph& fused, const std::vector<std::string>& fusions, const Placement& placement,
+               const std::vector<Target>& targets, const std::string& decided_by);
+
+// Writes / reads a plan file (XML). load_plan throws std::runtime_error naming the file and what
+// is wrong (not a plan, an unknown element or attribute, a missing field).
+void save_plan(const Plan& plan, const std::string& path);
+Plan load_plan(const std::string& path);
+
+// Throws std::runtime_error when `plan` was made for another model than `graph`.
+void check_plan_fits(const Plan& plan, const Graph& graph, const std::string& plan_path);
+
+// Places every node where the plan says, without measuring; a node whose plugin, device or variant
+// is not here (or that the plan does not list) goes where cost hints put it, and warnings() says
+// what moved: one summary line, then one line per node.
+class PlannedPlacement : public PlacementPolicy {
+ public:
+  explicit PlannedPlacement(Plan plan) : plan_(std::move(plan)) {}
+  Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override;
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  Plan plan_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace cagr
