@@ -1,6 +1,6 @@
 """Row alignment and cuBLAS speed: PyTorch's linear at K = 367 (DLRM Kaggle's top-MLP input, rows
 not 16-byte aligned) against K = 368 and 384, f32 and TF32, on the GPU. The figure behind the
-row padding of dlrm_interaction (core/fusion.cpp, docs/PERF.md).
+row padding of dlrm_interaction (core/optimizer/fusion.cpp, docs/PERF.md).
 
     python3 bench/gemm_alignment_torch.py
 """

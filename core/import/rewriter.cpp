@@ -1540,7 +1540,7 @@ class Rewriter {
     if (op == "Loop" || op == "If" || op == "Scan") return "control flow, which CAGR does not run (only embedding-bag loops are recognised)";
     if (op == "Shape" || op == "Size") return "its input's shape at run time: CAGR folds shape arithmetic at load time where it does not follow the batch, and runs none";
     return "an op in abi/OPS.md with the ONNX semantics of " + op +
-           " (a general tensor op: abi/tensor_ops.hpp, the CPU plugin's kernels, and its lowering in core/rewriter.cpp's lower_generic), or a rewrite that maps this pattern onto existing ops";
+           " (a general tensor op: abi/tensor_ops.hpp, the CPU plugin's kernels, and its lowering in core/import/rewriter.cpp's lower_generic), or a rewrite that maps this pattern onto existing ops";
   }
   Graph build(const std::string& name) {
     for (const std::string& o : g_.outputs) {  // outputs folded to constants (Shape, Range, ...) are computed by a copy
