@@ -356,37 +356,49 @@ void Executor::finish_pass() {
   }
 }
 
+// A pass is timed on the device where the whole graph runs on one device that can time events: the
+// host's clock adds the output copy and a synchronisation, +-5 us of noise on a GPU pass
+// (docs/PERF.md), more than many variants differ by.
+struct Executor::PassTiming {
+  explicit PassTiming(Executor& e) : executor(e) {
+    const auto& nodes = e.placement_.nodes;
+    const Target& first = e.targets_[static_cast<size_t>(nodes.front().target)];
+    const bool one_device =
+        std::all_of(nodes.begin(), nodes.end(), [&](const NodePlacement& p) { return p.target == nodes.front().target; });
+    if (one_device && first.plugin->supports_event_timing())
+      e.pass_events_.emplace(first.plugin->create_event(first.device), first.plugin->create_event(first.device));
+  }
+  ~PassTiming() { executor.pass_events_.reset(); }
+  // `repetitions` whole passes over the bound inputs, after one that warms up (and records a graph
+  // where capture is on).
+  PassTimes times_us(int repetitions) {
+    executor.run_bound();
+    std::vector<double> times;
+    for (int r = 0; r < std::max(1, repetitions); ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      executor.run_bound();
+      const auto& events = executor.pass_events_;
+      times.push_back(events ? events->second.microseconds_since(events->first)
+                             : std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    return PassTimes{times[times.size() / 2], *std::min_element(times.begin(), times.end())};
+  }
+  Executor& executor;
+};
+
+Executor::PassTimes Executor::measure(const std::vector<HostTensor>& inputs, int repetitions) {
+  bind(inputs);
+  PassTiming timing(*this);
+  return timing.times_us(repetitions);
+}
+
 std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,
                                        const std::function<void(const std::string&)>& progress) {
   bind(inputs);  // real data: every node sees the values it will see in use
   const std::vector<TensorShape> shapes = bound_shapes_;
-  // A pass is timed on the device where the whole graph runs on one device that can time events:
-  // the host's clock adds the output copy and a synchronisation, +-5 us of noise on a GPU pass
-  // (docs/PERF.md), more than many variants differ by.
-  const Target& first = targets_[static_cast<size_t>(placement_.nodes.front().target)];
-  const bool one_device = std::all_of(placement_.nodes.begin(), placement_.nodes.end(), [&](const NodePlacement& p) {
-    return p.target == placement_.nodes.front().target;
-  });
-  if (one_device && first.plugin->supports_event_timing())
-    pass_events_.emplace(first.plugin->create_event(first.device), first.plugin->create_event(first.device));
-  struct ForgetPassEvents {
-    std::optional<std::pair<Event, Event>>& events;
-    ~ForgetPassEvents() { events.reset(); }
-  } forget{pass_events_};
-  // The median of `repetitions` whole passes, after one that warms up (and records a graph where
-  // capture is on).
-  auto pass_us = [&] {
-    run_bound();
-    std::vector<double> times;
-    for (int r = 0; r < std::max(1, repetitions); ++r) {
-      const auto start = std::chrono::steady_clock::now();
-      run_bound();
-      times.push_back(pass_events_ ? pass_events_->second.microseconds_since(pass_events_->first)
-                                   : std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
-    return times[times.size() / 2];
-  };
+  PassTiming timing(*this);
+  auto pass_us = [&] { return timing.times_us(repetitions).median; };
   std::vector<std::string> report;
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];

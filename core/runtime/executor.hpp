@@ -66,6 +66,12 @@ class Executor {
   // pass time under each variant.
   std::vector<std::string> tune(const std::vector<HostTensor>& inputs, int repetitions,
                                 const std::function<void(const std::string&)>& progress);
+  // `repetitions` whole passes over `inputs` (after a warm-up pass), in microseconds: device time
+  // where the graph runs on one device that can time events, else the host's.
+  struct PassTimes {
+    double median = 0, fastest = 0;
+  };
+  PassTimes measure(const std::vector<HostTensor>& inputs, int repetitions);
 
   // With capture on, when every node runs on one device whose plugin can record streams (CUDA / HIP
   // graphs), the kernels of a run are recorded once per set of shapes and replayed as one launch,
@@ -82,6 +88,7 @@ class Executor {
   std::string plan_table() const;
 
  private:
+  struct PassTiming;  // times whole passes (tune, measure)
   Buffer& stored(int tensor, int target);  // the buffer holding `tensor` on `target` (views: their source's)
   struct NodeIo {
     std::vector<cagr_buffer*> inputs, outputs;

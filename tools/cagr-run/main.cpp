@@ -17,6 +17,7 @@
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "plan.hpp"
+#include "planner.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
@@ -39,8 +40,11 @@ DEFINE_bool(resident_inputs, false,
             "time only the forward pass over inputs already in device memory (bound before each timed run), "
             "leaving its outputs there, as for a caller whose data lives there; the default times host inputs "
             "to host outputs");
-DEFINE_bool(tune, false, "before timing, time every variant each device offers on the first batch and keep the fastest");
-DEFINE_int32(tune_repetitions, 10, "runs per variant when tuning");
+DEFINE_string(optimizer, "hints",
+              "hints: the plugins' cost hints, checked on the first batch against each device alone where there are several; "
+              "tune: then every variant each device offers is timed on the first batch and the fastest kept");
+DEFINE_bool(tune, false, "the same as --optimizer=tune");
+DEFINE_int32(tune_repetitions, 10, "passes per measurement when planning (the median counts)");
 DEFINE_string(save_plan, "", "write the plan (fusions; each node's plugin, device and variant, after --tune if given) to this file");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
@@ -142,37 +146,48 @@ int run() {
 
   std::vector<cagr::Dims> example;
   for (const auto& t : work.batches.front()) example.push_back(t.dims);
+  const std::vector<cagr::Target> targets = cagr::targets_of(registry);
+  const cagr::OptimizerMode mode = FLAGS_tune ? cagr::OptimizerMode::tune : cagr::optimizer_mode(FLAGS_optimizer);
   std::unique_ptr<cagr::PlacementPolicy> policy;
   cagr::PlannedPlacement* planned = nullptr;
-  if (!FLAGS_load_plan.empty()) {
-    cagr::Plan plan = cagr::load_plan(FLAGS_load_plan);
-    cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
+  std::vector<std::string> planning;  // what the planner measured
+  std::string decided_by = "hints";
+  if (!FLAGS_load_plan.empty() || targets.size() > 1 || mode == cagr::OptimizerMode::tune) {
+    cagr::Plan plan;
+    if (!FLAGS_load_plan.empty()) {
+      plan = cagr::load_plan(FLAGS_load_plan);
+      cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
+      decided_by = "plan";
+    } else {
+      cagr::PlannerOptions options;
+      options.mode = mode;
+      options.repetitions = FLAGS_tune_repetitions;
+      options.progress = [](const std::string& step) { std::fprintf(stderr, "\r%-100.100s", step.c_str()); };
+      cagr::PlannedModel made = cagr::plan_model(graph, targets, work.batches.front(), options);
+      std::fprintf(stderr, "\r%-100s\r", "");
+      planning = std::move(made.report);
+      plan = std::move(made.plan);
+      decided_by = plan.decided_by;
+    }
     auto p = std::make_unique<cagr::PlannedPlacement>(std::move(plan));
     planned = p.get();
     policy = std::move(p);
   } else {
-    policy = std::make_unique<cagr::CostHintPlacement>();
+    policy = std::make_unique<cagr::CostHintPlacement>();  // one device, hints: nothing to measure
   }
-  cagr::Executor executor(graph, cagr::targets_of(registry), example, *policy);
+  cagr::Executor executor(graph, targets, example, *policy);
   if (planned)
     for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
-  std::vector<std::string> tuning;
-  if (FLAGS_tune) {
-    tuning = executor.tune(work.batches.front(), FLAGS_tune_repetitions,
-                           [](const std::string& step) { std::fprintf(stderr, "\r%-70s", step.c_str()); });
-    std::fprintf(stderr, "\r%-70s\r", "");
-  }
   if (!FLAGS_save_plan.empty())
-    cagr::save_plan(cagr::make_plan(graph, executor.graph(), executor.fusions(), executor.placement(), executor.targets(),
-                                    FLAGS_tune ? "tune" : planned ? "plan" : "hints"),
+    cagr::save_plan(cagr::make_plan(graph, executor.graph(), executor.fusions(), executor.placement(), executor.targets(), decided_by),
                     FLAGS_save_plan);
   const bool json = FLAGS_report == "json";
   if (!json) {
     std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());
-    if (!tuning.empty()) {
-      std::printf("\ntuned (forward-pass time with each variant of a node, on the first batch):\n");
-      for (const std::string& line : tuning) std::printf("  %s\n", line.c_str());
+    if (!planning.empty()) {
+      std::printf("\nplanned (forward-pass times on the first batch: the candidate placements, then each variant of a node):\n");
+      for (const std::string& line : planning) std::printf("  %s\n", line.c_str());
     }
     if (FLAGS_print_plan) std::printf("\nplacement:\n%s\n", executor.plan_table().c_str());
   }

@@ -1,0 +1,117 @@
+// The planner is not fooled by bad hints: with the CPU's measured peaks cached 5x too low (what a
+// busy machine measured in the report), the cost hints move most of the sample DLRM onto
+// OpenCL on PoCL, many times slower; the plan the planner returns must still run within 10% of the
+// best single-device plan. Its own binary: the plugins must first load under a cache folder that
+// the test then falsifies.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "executor.hpp"
+#include "model_zoo.hpp"
+#include "planner.hpp"
+#include "reference_graph.hpp"
+#include "registry.hpp"
+#include "sample_inputs.hpp"
+#include "targets.hpp"
+
+namespace cagr {
+namespace {
+
+Registry discover_built_plugins() {
+  DiscoveryOptions o;
+  o.paths = {CAGR_TEST_PLUGIN_DIR};
+  o.selection = "cpu,opencl";
+  o.use_env = false;
+  o.use_default_folders = false;
+  o.probe = false;
+  return Registry::discover(o);
+}
+
+// Every cached CPU measurement in `dir` divided by `factor` (peak GFLOP/s, bandwidth GB/s).
+void falsify_cpu_peaks(const std::filesystem::path& dir, double factor) {
+  int changed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("cpu-", 0) != 0) continue;
+    double gflops = 0, gbps = 0;
+    std::ifstream(entry.path()) >> gflops >> gbps;
+    ASSERT_GT(gflops, 0) << entry.path();
+    std::ofstream(entry.path()) << gflops / factor << " " << gbps / factor << "\n";
+    ++changed;
+  }
+  ASSERT_GT(changed, 0) << "the CPU plugin wrote no measurement into " << dir;
+}
+
+TEST(Planner, PlanStaysWithinTenPercentOfTheBestDeviceWhenPeaksAreOffFiveTimes) {
+  const std::filesystem::path cache = std::filesystem::path(::testing::TempDir()) / "planner_cache";
+  std::filesystem::remove_all(cache);
+  std::filesystem::create_directories(cache);
+  setenv("CAGR_CACHE_DIR", cache.c_str(), 1);
+  { const Registry measured = discover_built_plugins(); }  // the plugins measure and cache their peaks
+  falsify_cpu_peaks(cache, 5.0);
+  const Registry registry = discover_built_plugins();       // and now read the falsified ones
+  const std::vector<Target> targets = targets_of(registry);
+  const bool has_opencl = std::any_of(targets.begin(), targets.end(), [](const Target& t) { return t.plugin->name() == "opencl"; });
+  if (!has_opencl) GTEST_SKIP() << "no OpenCL device (PoCL) here: no second device for the hints to be wrong about";
+
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(3);
+  const std::vector<HostTensor> inputs = testing::random_inputs(graph, 128, 7);
+  const std::vector<Dims> dims = testing::dims_of(inputs);
+  PlannerOptions options;
+  options.repetitions = 5;
+  const PlannedModel planned = plan_model(graph, targets, inputs, options);
+  ASSERT_GE(planned.report.size(), 3u);
+
+  PlannedPlacement follow(planned.plan);
+  Executor chosen(graph, targets, dims, follow);
+  // Every device alone, and the planned placement, measured in turns (the fastest pass of three
+  // rounds each), so that both sides of the comparison see the same load on a shared machine.
+  std::vector<std::unique_ptr<Executor>> alone;
+  for (const Target& t : targets) {
+    CostHintPlacement hints;
+    alone.push_back(std::make_unique<Executor>(graph, std::vector<Target>{t}, dims, hints));
+  }
+  double chosen_us = 1e300;
+  std::vector<double> alone_us(alone.size(), 1e300);
+  for (int round = 0; round < 3; ++round) {
+    chosen_us = std::min(chosen_us, chosen.measure(inputs, 15).fastest);
+    for (size_t i = 0; i < alone.size(); ++i) alone_us[i] = std::min(alone_us[i], alone[i]->measure(inputs, 15).fastest);
+  }
+  const size_t best_device = static_cast<size_t>(std::min_element(alone_us.begin(), alone_us.end()) - alone_us.begin());
+  const double best_us = alone_us[best_device];
+  // Where the plan is that device's own plan, node for node, there is no difference to time.
+  bool same_plan = true;
+  const Executor& best = *alone[best_device];
+  for (size_t n = 0; n < chosen.placement().nodes.size(); ++n)
+    same_plan = same_plan &&
+                chosen.targets()[static_cast<size_t>(chosen.placement().nodes[n].target)].label() == best.targets().front().label() &&
+                chosen.placement().nodes[n].variant_name == best.placement().nodes[n].variant_name;
+  std::string report;
+  for (const std::string& line : planned.report) report += "\n  " + line;
+  EXPECT_TRUE(same_plan || chosen_us <= 1.10 * best_us) << "planned " << chosen_us << " us, best single device " << best_us << " us" << report;
+
+  // What the test guards against: the hints alone, taken on trust, are far slower here.
+  CostHintPlacement hints;
+  Executor trusted(graph, targets, dims, hints);
+  const double trusted_us = trusted.measure(inputs, 9).fastest;
+  std::cout << "hints alone " << trusted_us << " us, planned " << chosen_us << " us, best single device " << best_us << " us" << report
+            << std::endl;
+  EXPECT_LT(testing::max_relative_error(chosen.run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-5);
+}
+
+TEST(Planner, UnknownOptimizerIsRefusedNamingTheModes) {
+  try {
+    optimizer_mode("polcy");
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("hints"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("tune"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cagr
