@@ -85,7 +85,8 @@ PlannedModel plan_model(const Graph& graph, const std::vector<Target>& targets, 
   if (options.mode == OptimizerMode::tune) {
     PlannedPlacement planned(result.plan);
     Executor exec(graph, targets, dims, planned);
-    for (std::string& line : exec.tune(inputs, options.repetitions, options.progress)) result.report.push_back(std::move(line));
+    for (std::string& line : exec.tune(inputs, options.repetitions, options.progress, options.cache))
+      result.report.push_back(std::move(line));
     result.plan = make_plan(graph, exec.graph(), exec.fusions(), exec.placement(), exec.targets(), "tune");
   }
   return result;

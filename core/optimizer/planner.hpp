@@ -11,6 +11,7 @@
 
 #include "graph.hpp"
 #include "host_tensor.hpp"
+#include "measurement_cache.hpp"
 #include "placement.hpp"
 #include "plan.hpp"
 
@@ -28,6 +29,7 @@ struct PlannerOptions {
   OptimizerMode mode = OptimizerMode::hints;
   int repetitions = 5;                                 // passes per measurement (the median counts)
   std::function<void(const std::string&)> progress;    // one line per step; may be empty
+  MeasurementCache* cache = nullptr;                   // tune: node timings looked up and kept there
 };
 
 struct PlannedModel {

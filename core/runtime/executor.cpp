@@ -394,11 +394,31 @@ Executor::PassTimes Executor::measure(const std::vector<HostTensor>& inputs, int
 }
 
 std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,
-                                       const std::function<void(const std::string&)>& progress) {
+                                       const std::function<void(const std::string&)>& progress, MeasurementCache* cache) {
   bind(inputs);  // real data: every node sees the values it will see in use
   const std::vector<TensorShape> shapes = bound_shapes_;
-  PassTiming timing(*this);
-  auto pass_us = [&] { return timing.times_us(repetitions).median; };
+  struct RestoreProfiling {
+    Executor& e;
+    bool was;
+    ~RestoreProfiling() {
+      e.profiling_ = was;
+      e.profile_.clear();
+      e.node_events_.clear();
+    }
+  } restore{*this, profiling_};
+  // A node's median time over profiled whole passes (events around it inside a real pass, so it
+  // meets the caches as the rest of the pass leaves them), after one pass that warms up.
+  auto node_us = [&](size_t step) {
+    profiling_ = true;
+    for (int pass = 0; pass < 2; ++pass) {
+      profile_.clear();
+      node_events_.clear();
+      for (int r = 0; r < (pass == 0 ? 1 : std::max(1, repetitions)); ++r) run_bound();
+    }
+    std::vector<double> times = profile_[step].microseconds;
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    return times[times.size() / 2];
+  };
   std::vector<std::string> report;
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
@@ -406,35 +426,47 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
     const Target& target = targets_[static_cast<size_t>(where.target)];
-    const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
+    abi::OwnedOpDesc desc = describe_node(node, shapes);
+    const OpSupport support = target.plugin->query(target.device, desc.desc());
     if (support.variants.size() < 2) continue;
-    if (progress) progress("tuning " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + ": " + node.name);
     double best_us = std::numeric_limits<double>::infinity();
-    Variant best_variant;
-    Kernel best_kernel;
+    const Variant* best = nullptr;
+    int kernel_variant = where.variant;  // the variant the node's kernel was made for
     std::string line = node.name + " (" + node.op + ", " + target.label() + "):";
-    for (const Variant& v : support.variants) {
-      where.variant = v.index;
-      try {
-        create_kernel(n, shapes);
-        const double us = pass_us();
-        char figure[64];
-        std::snprintf(figure, sizeof figure, " %s %.1f us", v.name.c_str(), us);
-        line += figure;
-        if (us < best_us) {
-          best_us = us;
-          best_variant = v;
-          best_kernel = std::move(kernels_[static_cast<size_t>(n)]);
+    for (size_t k = 0; k < support.variants.size(); ++k) {
+      const Variant& v = support.variants[k];
+      if (progress)
+        progress("tuning node " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + " " + node.name + ": variant " +
+                 std::to_string(k + 1) + "/" + std::to_string(support.variants.size()) +
+                 (best ? ", best so far " + best->name : std::string()));
+      const std::string key = MeasurementCache::key(target, desc.desc(), v.name);
+      std::optional<double> us = cache ? cache->find(key) : std::nullopt;
+      const bool cached = us.has_value();
+      if (!cached) {
+        where.variant = v.index;
+        try {
+          create_kernel(n, shapes);
+          kernel_variant = v.index;
+          us = node_us(step);
+          if (cache) cache->store(key, node.op + " " + v.name, *us);
+        } catch (const Error& e) {
+          line += " " + v.name + " failed (" + e.what() + ")";
+          continue;
         }
-      } catch (const Error& e) {
-        line += " " + v.name + " failed (" + e.what() + ")";
+      }
+      char figure[96];
+      std::snprintf(figure, sizeof figure, " %s %.1f us%s", v.name.c_str(), *us, cached ? " (cached)" : "");
+      line += figure;
+      if (*us < best_us) {
+        best_us = *us;
+        best = &v;
       }
     }
-    if (!best_kernel) throw Error(CAGR_ERROR_INTERNAL, "node '" + node.name + "': no variant ran while tuning");
-    where.variant = best_variant.index;
-    where.variant_name = best_variant.name;
-    where.estimated_ns = variant_cost_ns(best_variant, target.info);
-    kernels_[static_cast<size_t>(n)] = std::move(best_kernel);
+    if (best == nullptr) throw Error(CAGR_ERROR_INTERNAL, "node '" + node.name + "': no variant ran while tuning");
+    where.variant = best->index;
+    where.variant_name = best->name;
+    where.estimated_ns = variant_cost_ns(*best, target.info);
+    if (kernel_variant != best->index) create_kernel(n, shapes);
     ++plan_generation_;
     report.push_back(line + " -> " + where.variant_name);
   }

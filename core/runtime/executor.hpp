@@ -13,6 +13,7 @@
 
 #include "graph.hpp"
 #include "host_tensor.hpp"
+#include "measurement_cache.hpp"
 #include "placement.hpp"
 #include "plugin.hpp"
 #include "shape_inference.hpp"
@@ -57,15 +58,18 @@ class Executor {
   // higher than without profiling either way).
   void set_profiling(bool on) { profiling_ = on; }
   // Implementation choice by measurement, on real data: for each node whose device offers several
-  // variants, in order, times whole forward passes over `inputs` with each variant in turn
-  // (median of `repetitions`; device time where the graph runs on one device that can time events,
-  // else the host's) and keeps the fastest. Timing the pass rather than the node alone
-  // judges a variant with the caches as the rest of the pass leaves them (a node timed alone
-  // finds its inputs, and an embedding's rows, still in L2). Placement's device choice stays.
+  // variants, in order, runs whole forward passes over `inputs` with each variant in turn and times
+  // the node inside them (median of `repetitions`; the device's events around the node where its
+  // plugin has them, else the host's clock with the stream synchronised), keeping the fastest.
+  // Timing the node inside a whole pass judges a variant with the caches as the rest of the pass
+  // leaves them (a node run alone finds its inputs, and an embedding's rows, still in L2), and
+  // gives a figure that holds for the same layer in another model. Placement's device choice stays.
   // Reports progress through `progress` (may be empty); returns a line per tuned node with the
-  // pass time under each variant.
+  // node's time under each variant. With `cache`, a node's timing for a variant is looked up before
+  // it is measured, and stored after (measurement_cache.hpp): a second run, or another model with a
+  // layer of the same shape, measures nothing twice.
   std::vector<std::string> tune(const std::vector<HostTensor>& inputs, int repetitions,
-                                const std::function<void(const std::string&)>& progress);
+                                const std::function<void(const std::string&)>& progress, MeasurementCache* cache = nullptr);
   // `repetitions` whole passes over `inputs` (after a warm-up pass), in microseconds: device time
   // where the graph runs on one device that can time events, else the host's.
   struct PassTimes {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "avazu_reader.hpp"
 #include "executor.hpp"
 #include "graph_builder.hpp"
+#include "measurement_cache.hpp"
 #include "model_zoo.hpp"
 #include "node_desc.hpp"
 #include "built_plugins.hpp"
@@ -176,10 +179,10 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
     std::vector<std::string> progress;
     const auto report = exec.tune(inputs, 2, [&](const std::string& m) { progress.push_back(m); });
     ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
-    EXPECT_EQ(progress.size(), report.size());
+    EXPECT_GE(progress.size(), 2 * report.size()) << "a progress line per variant tried, at least two a tuned node";
     for (const std::string& line : report) {
       EXPECT_NE(line.find(" -> "), std::string::npos) << line;
-      // Each variant's pass time (device events on the CPU and GPU plugins, the host clock on
+      // Each variant's node time (device events on the CPU and GPU plugins, the host clock on
       // OpenCL's) is a positive, finite figure: "<variant> <us> us".
       std::istringstream words(line);
       std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
@@ -204,6 +207,44 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
     const auto again = random_inputs(graph, 37, 99);
     EXPECT_LT(max_relative_error(exec.run(again)[0], testing::run_reference(graph, again)[0]), 1e-5);
   }
+}
+
+// Timings are cached on disk by device, op, shapes, attributes and variant: a second tuning of
+// the model measures nothing and chooses the same, and the cache file lists what it holds.
+TEST(Executor, TuningCachesItsMeasurements) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(11);
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  const auto inputs = random_inputs(graph, 37, 5);
+  const std::filesystem::path file = std::filesystem::path(::testing::TempDir()) / "tuning_cache" / "measurements.tsv";
+  std::filesystem::remove_all(file.parent_path());
+  CostHintPlacement policy;
+  std::vector<std::string> first_report, second_report;
+  std::vector<std::string> first_choice, second_choice;
+  for (int run = 0; run < 2; ++run) {
+    MeasurementCache cache(file);  // read anew from the file, as a second process would
+    Executor exec(graph, cpu, dims_of(inputs), policy);
+    auto report = exec.tune(inputs, 2, {}, &cache);
+    std::vector<std::string> choice;
+    for (const NodePlacement& p : exec.placement().nodes) choice.push_back(p.variant_name);
+    (run == 0 ? first_report : second_report) = report;
+    (run == 0 ? first_choice : second_choice) = choice;
+    if (run == 0) EXPECT_GT(cache.size(), 0u);
+  }
+  ASSERT_FALSE(first_report.empty());
+  for (const std::string& line : first_report) EXPECT_EQ(line.find("(cached)"), std::string::npos) << line;
+  for (const std::string& line : second_report) {
+    // Every variant's figure comes from the cache.
+    size_t figures = 0, cached = 0;
+    for (size_t at = line.find(" us"); at != std::string::npos; at = line.find(" us", at + 1)) ++figures;
+    for (size_t at = line.find("(cached)"); at != std::string::npos; at = line.find("(cached)", at + 1)) ++cached;
+    EXPECT_EQ(cached, figures) << line;
+  }
+  EXPECT_EQ(second_choice, first_choice);
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("cpu|"), std::string::npos);
+  EXPECT_NE(text.find("embedding_bag"), std::string::npos) << text;
 }
 
 // Every node is timed on every device: from events around it where the plugin can time events

@@ -45,6 +45,9 @@ DEFINE_string(optimizer, "hints",
               "tune: then every variant each device offers is timed on the first batch and the fastest kept");
 DEFINE_bool(tune, false, "the same as --optimizer=tune");
 DEFINE_int32(tune_repetitions, 10, "passes per measurement when planning (the median counts)");
+DEFINE_string(measurement_cache, "",
+              "with --optimizer=tune: the file of node timings to reuse and extend (default: measurements.tsv in the "
+              "cache folder, CAGR_CACHE_DIR or ~/.cache/cagr); 'off': measure everything, keep nothing");
 DEFINE_string(save_plan, "", "write the plan (fusions; each node's plugin, device and variant, after --tune if given) to this file");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
@@ -159,7 +162,12 @@ int run() {
       cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
       decided_by = "plan";
     } else {
+      std::optional<cagr::MeasurementCache> cache;
+      if (FLAGS_measurement_cache != "off")
+        cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
+                                                      : std::filesystem::path(FLAGS_measurement_cache));
       cagr::PlannerOptions options;
+      options.cache = cache ? &*cache : nullptr;
       options.mode = mode;
       options.repetitions = FLAGS_tune_repetitions;
       options.progress = [](const std::string& step) { std::fprintf(stderr, "\r%-100.100s", step.c_str()); };

@@ -1,0 +1,72 @@
+// measurement_cache.cpp - a tab-separated file, one timing a line: key, what (for a reader), microseconds.
+#include "measurement_cache.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cagr_plugin_support.hpp"
+
+namespace cagr {
+
+MeasurementCache::MeasurementCache(std::filesystem::path file) : file_(std::move(file)) {
+  std::ifstream in(file_);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t a = line.find('\t'), b = line.rfind('\t');
+    if (a == std::string::npos || b == a) continue;
+    try {
+      timings_[line.substr(0, a)] = std::stod(line.substr(b + 1));
+    } catch (const std::exception&) {  // a damaged line: measured again when needed
+    }
+  }
+}
+
+std::filesystem::path MeasurementCache::default_file() {
+  const std::filesystem::path dir = plugin::cache_dir();
+  return dir.empty() ? dir : dir / "measurements.tsv";
+}
+
+std::string MeasurementCache::key(const Target& target, const cagr_op_desc& op, const std::string& variant) {
+  std::ostringstream text;
+  text << target.plugin->name() << '|' << target.info.name << '|' << target.info.compute_units << '|' << op.op_type;
+  auto tensors = [&](const char* kind, const cagr_tensor_desc* const* descs, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      text << '|' << kind << ':' << descs[i]->dtype << ':';
+      for (int32_t d = 0; d < descs[i]->rank; ++d) text << descs[i]->dims[d] << ',';
+    }
+  };
+  tensors("in", op.inputs, op.num_inputs);
+  tensors("out", op.outputs, op.num_outputs);
+  for (size_t i = 0; i < op.num_attrs; ++i) {
+    const cagr_attr& a = *op.attrs[i];
+    text << '|' << a.name << '=';
+    switch (a.kind) {
+      case CAGR_ATTR_INT: text << a.i; break;
+      case CAGR_ATTR_FLOAT: text << a.f; break;
+      case CAGR_ATTR_STRING: text << a.s; break;
+      case CAGR_ATTR_INTS: for (size_t k = 0; k < a.count; ++k) text << a.ints[k] << ','; break;
+      case CAGR_ATTR_FLOATS: for (size_t k = 0; k < a.count; ++k) text << a.floats[k] << ','; break;
+    }
+  }
+  text << "|variant=" << variant;
+  return text.str();
+}
+
+std::optional<double> MeasurementCache::find(const std::string& key) const {
+  auto it = timings_.find(key);
+  return it == timings_.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+void MeasurementCache::store(const std::string& key, const std::string& what, double microseconds) {
+  timings_[key] = microseconds;
+  if (file_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::create_directories(file_.parent_path(), ignored);
+  std::ofstream out(file_, std::ios::app);
+  char us[32];
+  std::snprintf(us, sizeof us, "%.3f", microseconds);
+  out << key << '\t' << what << '\t' << us << '\n';
+}
+
+}  // namespace cagr
