@@ -14,17 +14,17 @@ namespace cagr::opencl {
 // Layout and codes exactly as in kernels/common.cl.
 struct ErrorRecord {
   cl_int flag;   // 1 once a fault was recorded
-  cl_int op;     // kOpEmbeddingBag, kOpGather
-  cl_int kind;   // kFaultIndex, kFaultOffsets
-  cl_int table;  // embedding_bag's table
+  cl_int op;     // kOp*
+  cl_int kind;   // kFault*
+  cl_int table;  // embedding_bag's and table_offsets' table
   cl_long position;
   cl_long value;
   cl_long limit;
 };
 static_assert(sizeof(ErrorRecord) == 40 && offsetof(ErrorRecord, position) == 16);
 
-constexpr cl_int kOpEmbeddingBag = 1, kOpGather = 2;
-constexpr cl_int kFaultIndex = 1, kFaultOffsets = 2;
+constexpr cl_int kOpEmbeddingBag = 1, kOpGather = 2, kOpTake = 3, kOpTableOffsets = 4, kOpElementwiseDiv = 5;
+constexpr cl_int kFaultIndex = 1, kFaultOffsets = 2, kFaultDivideByZero = 3, kFaultOverflow = 4;
 
 // The message the host sees for a recorded fault, naming op, table, position and value.
 std::string describe(const ErrorRecord& record);

@@ -10,7 +10,10 @@ namespace cagr::opencl {
 
 const OpDefinition* find_op(const std::string& type) {
   static const OpDefinition* const kAll[] = {&kEmbeddingBag, &kLinear, &kRelu, &kSigmoid, &kAdd, &kMul, &kConcat,
-                                             &kReshape, &kDotInteraction, &kDlrmInteraction, &kFmInteraction, &kReduceSum, &kTopK, &kGather};
+                                             &kReshape, &kDotInteraction, &kDlrmInteraction, &kFmInteraction, &kReduceSum, &kTopK, &kGather,
+                                             // the general tensor ops it runs (ops/tensor_ops.cpp)
+                                             &kTranspose, &kSlice, &kExpand, &kTake, &kFixedBagOffsets, &kTableOffsets,
+                                             &kCast, &kTensorElementwise};
   for (const OpDefinition* op : kAll)
     if (type == op->type) return op;
   return nullptr;

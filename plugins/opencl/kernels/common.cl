@@ -13,8 +13,13 @@ typedef float acc_t;
 // long [2] position; [3] offending value; [4] limit it broke.
 #define CAGR_OP_EMBEDDING_BAG 1
 #define CAGR_OP_GATHER 2
+#define CAGR_OP_TAKE 3
+#define CAGR_OP_TABLE_OFFSETS 4
+#define CAGR_OP_ELEMENTWISE_DIV 5
 #define CAGR_FAULT_INDEX 1
 #define CAGR_FAULT_OFFSETS 2
+#define CAGR_FAULT_DIVIDE_BY_ZERO 3
+#define CAGR_FAULT_OVERFLOW 4
 
 void cagr_report(__global int* record, int op, int kind, int table, long position, long value, long limit) {
   if (atomic_cmpxchg(record, 0, 1) == 0) {

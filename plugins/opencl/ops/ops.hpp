@@ -13,5 +13,8 @@ extern const OpDefinition kDotInteraction, kDlrmInteraction, kFmInteraction;  //
 extern const OpDefinition kReduceSum;
 extern const OpDefinition kTopK;
 extern const OpDefinition kGather;
+// tensor_ops.cpp: the general tensor ops of OPS.md that this plugin runs
+extern const OpDefinition kTranspose, kSlice, kExpand, kTake, kFixedBagOffsets, kTableOffsets, kCast,
+    kTensorElementwise;
 
 }  // namespace cagr::opencl
