@@ -8,12 +8,26 @@ namespace cagr::gpu {
 
 std::string describe(const DeviceErrorRecord& r) {
   std::string op = "gather", where;
-  if (r.op != static_cast<int>(ErrorOp::gather)) {  // the ops that look rows up name the table
-    op = r.op == static_cast<int>(ErrorOp::embedding_bag) ? "embedding_bag" : "dlrm_embedding_interaction";
-    where = " (table " + std::to_string(r.table) + ")";
+  switch (static_cast<ErrorOp>(r.op)) {
+    case ErrorOp::gather: break;
+    case ErrorOp::take: op = "take"; break;
+    case ErrorOp::table_offsets:
+      op = "table_offsets";
+      where = " (table " + std::to_string(r.table) + ")";
+      break;
+    case ErrorOp::embedding_bag:  // the ops that look rows up name the table
+    case ErrorOp::dlrm_embedding_interaction:
+    default:
+      op = r.op == static_cast<int>(ErrorOp::embedding_bag) ? "embedding_bag" : "dlrm_embedding_interaction";
+      where = " (table " + std::to_string(r.table) + ")";
+      break;
   }
   switch (static_cast<ErrorKind>(r.kind)) {
     case ErrorKind::index_out_of_range:
+      if (r.op == static_cast<int>(ErrorOp::take))  // negative indices count from the end (OPS.md)
+        return op + ": index out of range at position " + std::to_string(r.position) + " of indices: value " +
+               std::to_string(r.value) + ", valid range [-" + std::to_string(r.limit) + ", " + std::to_string(r.limit) +
+               ") for an axis of length " + std::to_string(r.limit);
       return op + ": index out of range at position " + std::to_string(r.position) + " of indices" + where +
              ": value " + std::to_string(r.value) + ", valid range [0, " + std::to_string(r.limit) + ")";
     case ErrorKind::offsets_decrease:
@@ -22,6 +36,9 @@ std::string describe(const DeviceErrorRecord& r) {
     case ErrorKind::offset_out_of_range:
       return op + ": offset out of range at position " + std::to_string(r.position) + " of offsets" + where +
              ": value " + std::to_string(r.value) + ", valid range [0, " + std::to_string(r.limit) + "]";
+    case ErrorKind::first_offset_not_zero:
+      return op + ": offset " + std::to_string(r.value) + " at position " + std::to_string(r.position) + " of offsets" +
+             where + " is the table's first, which must be 0";
   }
   return op + ": invalid input found on the device";
 }

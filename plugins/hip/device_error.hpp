@@ -13,17 +13,22 @@
 
 namespace cagr::gpu {
 
-enum class ErrorOp : int { embedding_bag = 1, gather = 2, dlrm_embedding_interaction = 3 };
-enum class ErrorKind : int { index_out_of_range = 1, offsets_decrease = 2, offset_out_of_range = 3 };
+enum class ErrorOp : int { embedding_bag = 1, gather = 2, dlrm_embedding_interaction = 3, take = 4, table_offsets = 5 };
+enum class ErrorKind : int {
+  index_out_of_range = 1,
+  offsets_decrease = 2,
+  offset_out_of_range = 3,
+  first_offset_not_zero = 4,  // table_offsets: a table's first bag offset must be 0
+};
 
 struct DeviceErrorRecord {
   unsigned int claimed;  // 0 while no error was found
   int op;                // an ErrorOp
   int kind;              // an ErrorKind
-  int table;             // embedding_bag: which table; else 0
+  int table;             // embedding_bag, table_offsets: which table; else 0
   long long position;    // where in the indices / offsets input
   long long value;       // the bad value found there
-  long long limit;       // the bound it broke (rows of the table, length of the indices)
+  long long limit;       // the bound it broke (rows of the table, length of the indices; take: the axis length)
 };
 
 __device__ __forceinline__ void report_device_error(DeviceErrorRecord* record, ErrorOp op, ErrorKind kind, int table,

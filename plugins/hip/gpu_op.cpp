@@ -22,6 +22,15 @@ const GpuOp* find_op(const std::string& type) {
       {"mlp", &mlp_op()},
       {"reduce_sum", &reduce_sum_op()},
       {"top_k", &top_k_op()},
+      // General tensor ops; the others of OPS.md's list (cast, matmul, gather_elements, softmax,
+      // reduce, layer_norm) have no kernel here and are refused as unknown.
+      {"elementwise", &elementwise_op()},
+      {"transpose", &strided_copy_op()},
+      {"slice", &strided_copy_op()},
+      {"expand", &strided_copy_op()},
+      {"take", &take_op()},
+      {"fixed_bag_offsets", &fixed_bag_offsets_op()},
+      {"table_offsets", &table_offsets_op()},
   };
   for (const auto& [name, op] : ops)
     if (type == name) return op;

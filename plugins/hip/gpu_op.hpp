@@ -94,5 +94,11 @@ const GpuOp& fm_interaction_op();
 const GpuOp& mlp_op();
 const GpuOp& reduce_sum_op();
 const GpuOp& top_k_op();
+// The general tensor ops (OPS.md, ONNX semantics): tensor_copy.cpp, tensor_elementwise.cpp.
+const GpuOp& strided_copy_op();  // transpose, slice, expand
+const GpuOp& take_op();
+const GpuOp& fixed_bag_offsets_op();
+const GpuOp& table_offsets_op();
+const GpuOp& elementwise_op();
 
 }  // namespace cagr::gpu
