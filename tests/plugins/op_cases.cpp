@@ -561,8 +561,8 @@ Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   return r;
 }
 
-// The general tensor ops too: the OpenCL and GPU plugins refuse them (the core places them on the
-// CPU plugin).
+// The general tensor ops too: a plugin may refuse any of them (the core then places the node on one
+// that runs it; the CPU plugin runs them all).
 bool optional_op(const std::string& op_type) {
   return op_type == "dlrm_embedding_interaction" || op_type == "mlp" || contract::is_tensor_op(op_type);
 }
