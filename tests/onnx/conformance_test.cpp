@@ -34,6 +34,7 @@
 #include "built_plugins.hpp"
 #include "executor.hpp"
 #include "model_loading.hpp"
+#include "onnx_import.hpp"
 #include "placement.hpp"
 #include "reference_graph.hpp"
 
@@ -164,18 +165,6 @@ std::string onnx_type_name(int type) {
                                                 : "type " + std::to_string(type);
 }
 
-// CAGR's dtype for an ONNX element type (bool as u8), or CAGR_DTYPE_INVALID where it has none.
-cagr_dtype cagr_dtype_of(int type) {
-  switch (type) {
-    case pb::TensorProto::FLOAT: return CAGR_DTYPE_F32;
-    case pb::TensorProto::FLOAT16: return CAGR_DTYPE_F16;
-    case pb::TensorProto::BFLOAT16: return CAGR_DTYPE_BF16;
-    case pb::TensorProto::INT32: return CAGR_DTYPE_I32;
-    case pb::TensorProto::INT64: return CAGR_DTYPE_I64;
-    case pb::TensorProto::INT8: return CAGR_DTYPE_I8;
-    case pb::TensorProto::UINT8: case pb::TensorProto::BOOL: return CAGR_DTYPE_U8;
-    default: return CAGR_DTYPE_INVALID;
-  }
 }
 
 std::string no_counterpart(const std::string& what, const std::string& type) {
@@ -197,8 +186,12 @@ HostTensor host_tensor(const pb::TensorProto& t, int declared, const std::string
   if (type == pb::TensorProto::UINT16 && declared == pb::TensorProto::BFLOAT16) type = pb::TensorProto::BFLOAT16;
   if (type != declared)
     throw std::runtime_error(what + ": the model declares " + onnx_type_name(declared) + ", the .pb holds " + onnx_type_name(type));
-  const cagr_dtype dtype = cagr_dtype_of(type);
-  if (dtype == CAGR_DTYPE_INVALID) throw std::runtime_error(no_counterpart(what, onnx_type_name(type)));
+  cagr_dtype dtype = CAGR_DTYPE_INVALID;
+  try {
+    dtype = onnx::dtype_of_onnx(type, what);  // the importer's own mapping (bool as u8)
+  } catch (const std::runtime_error&) {
+    throw std::runtime_error(no_counterpart(what, onnx_type_name(type)));
+  }
   if (t.data_location() == pb::TensorProto::EXTERNAL) throw std::runtime_error(what + ": external data is not read by this harness");
   Dims dims(t.dims().begin(), t.dims().end());
   for (int64_t d : dims)
