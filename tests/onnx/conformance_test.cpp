@@ -165,8 +165,6 @@ std::string onnx_type_name(int type) {
                                                 : "type " + std::to_string(type);
 }
 
-}
-
 std::string no_counterpart(const std::string& what, const std::string& type) {
   return what + " is " + type + ", which CAGR has no dtype for: list the case in tests/onnx/conformance_skips.txt with that reason";
 }
