@@ -96,7 +96,7 @@ OnnxConstant constant_of(const pb::TensorProto& t, const std::filesystem::path& 
     else if (t.has_raw_data()) {
       if (t.raw_data().size() != bytes) throw std::runtime_error("raw data has " + std::to_string(t.raw_data().size()) + " bytes, shape needs " + std::to_string(bytes));
       data.resize(bytes);
-      std::memcpy(data.data(), t.raw_data().data(), bytes);
+      if (bytes > 0) std::memcpy(data.data(), t.raw_data().data(), bytes);  // an empty tensor has no data pointer
     } else if (c.dtype == CAGR_DTYPE_F32) data = bytes_of_field(t.float_data(), c.dtype, count);
     else if (c.dtype == CAGR_DTYPE_I64) data = bytes_of_field(t.int64_data(), c.dtype, count);
     else data = bytes_of_field(t.int32_data(), c.dtype, count);

@@ -229,7 +229,9 @@ TEST(Executor, TuningCachesItsMeasurements) {
     for (const NodePlacement& p : exec.placement().nodes) choice.push_back(p.variant_name);
     (run == 0 ? first_report : second_report) = report;
     (run == 0 ? first_choice : second_choice) = choice;
-    if (run == 0) EXPECT_GT(cache.size(), 0u);
+    if (run == 0) {
+      EXPECT_GT(cache.size(), 0u);
+    }
   }
   ASSERT_FALSE(first_report.empty());
   for (const std::string& line : first_report) EXPECT_EQ(line.find("(cached)"), std::string::npos) << line;
