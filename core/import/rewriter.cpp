@@ -666,7 +666,11 @@ class Rewriter {
     const OnnxConstant* w = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
     if (!w || w->dims.size() != 2 || w->dtype != CAGR_DTYPE_F32) return false;
     const auto x_dims = probes_.dims(n.inputs[0]);
-    if (!x_dims || x_dims->size() != 2) return false;
+    if (!x_dims || x_dims->size() < 2) return false;
+    // Rows of a higher-rank X (DIN's attention MLP over [B, S, K]) are its leading dims flattened;
+    // one of them may follow the batch.
+    if (x_dims->size() > 2 && (n.op != "MatMul" || std::count(x_dims->begin(), x_dims->end() - 1, kDynamic) > 1 || x_dims->back() < 0))
+      return false;
     std::string weight = n.inputs[1], out = n.outputs[0];
     std::vector<std::string> drop{};
     std::optional<std::string> bias;
@@ -693,7 +697,21 @@ class Rewriter {
     }
     std::vector<std::string> inputs{n.inputs[0], weight};
     if (bias) inputs.push_back(*bias);
-    g_.nodes[i] = cagr_node(n.name, "linear", inputs, {out}, {{"activation", std::string("none")}});
+    if (x_dims->size() > 2) {  // [..., K] -> [rows, K] -> linear -> [..., N]
+      std::vector<int64_t> back(x_dims->begin(), x_dims->end());
+      back.back() = constant(weight)->dims[0];
+      for (int64_t& d : back)
+        if (d == kDynamic) d = -1;
+      const std::string rows = insert_before(i, n.name + "_rows", "reshape", {n.inputs[0]}, {{"shape", std::vector<int64_t>{-1, x_dims->back()}}},
+                                             n.inputs[0] + "_rows");
+      const std::string y = fresh(out + "_rows");
+      inputs[0] = rows;
+      g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), cagr_node(fresh(n.name + "_linear"), "linear", inputs, {y}, {{"activation", std::string("none")}}));
+      ++i;
+      g_.nodes[i] = cagr_node(n.name, "reshape", {y}, {out}, {{"shape", back}});
+    } else {
+      g_.nodes[i] = cagr_node(n.name, "linear", inputs, {out}, {{"activation", std::string("none")}});
+    }
     for (const std::string& d : drop)
       g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == d && !x.is_cagr(); }), g_.nodes.end());
     count("linear (from " + n.op + (drop.empty() ? "" : "+Add") + ")");
@@ -705,19 +723,29 @@ class Rewriter {
     for (auto& p : probes_.at)
       if (p.count(before) && !p.count(now)) p[now] = p[before];
   }
-  // linear -> Relu/Sigmoid with nothing else reading the linear: the activation moves into it.
+  // linear -> Relu/Sigmoid with nothing else reading the linear (also through the reshape back to a
+  // higher rank that a linear over [..., K] rows ends with): the activation moves into the linear.
+  const OnnxNode* sole_reader(const std::string& t) const {
+    const auto users = g_.consumers(t);
+    return users.size() == 1 && !std::count(g_.outputs.begin(), g_.outputs.end(), t) ? users[0] : nullptr;
+  }
   void fuse_activations() {
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       OnnxNode& lin = g_.nodes[i];
       if (!lin.is_cagr() || lin.op != "linear" || std::get<std::string>(lin.attrs["activation"]) != "none") continue;
-      const auto users = g_.consumers(lin.outputs[0]);
-      if (users.size() != 1 || std::count(g_.outputs.begin(), g_.outputs.end(), lin.outputs[0])) continue;
-      const OnnxNode* act = users[0];
-      if (!act->is_cagr() || (act->op != "relu" && act->op != "sigmoid")) continue;
-      const std::string act_name = act->name, act_out = act->outputs[0];
-      lin.attrs["activation"] = act->op;
-      lin.outputs[0] = act_out;
-      count("linear + " + act->op + " fused");
+      const OnnxNode* next = sole_reader(lin.outputs[0]);
+      const OnnxNode* view = next && next->is_cagr() && next->op == "reshape" ? next : nullptr;
+      const OnnxNode* act = view ? sole_reader(view->outputs[0]) : next;
+      if (!act || !act->is_cagr() || (act->op != "relu" && act->op != "sigmoid")) continue;
+      const std::string act_name = act->name, act_out = act->outputs[0], op = act->op;
+      lin.attrs["activation"] = op;
+      if (view) {
+        const std::string view_name = view->name;
+        std::find_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == view_name && x.is_cagr(); })->outputs[0] = act_out;
+      } else {
+        g_.nodes[i].outputs[0] = act_out;
+      }
+      count("linear + " + op + " fused");
       g_.nodes.erase(std::find_if(g_.nodes.begin(), g_.nodes.end(), [&](const OnnxNode& x) { return x.name == act_name && x.is_cagr(); }));
     }
   }
@@ -920,8 +948,9 @@ class Rewriter {
   }
 
   // ---- DeepFM's FM term ------------------------------------------------------------------------
-  // 0.5 * ReduceSum(square(ReduceSum(X, 1)) - ReduceSum(square(X), 1), 1, keepdims) on X [B, F, D];
-  // square is Mul(a, a) or Pow(a, 2).
+  // 0.5 * ReduceSum(square(ReduceSum(X, 1)) - ReduceSum(square(X), 1), 1, keepdims) on X [B, F, D],
+  // or with the field sums keeping their axis and the outer sum over axis 2 dropping it (DeepFM as
+  // its papers' code writes it); square is Mul(a, a) or Pow(a, 2).
   // Whether a and b are the same value: one tensor, or twice the same op on the same inputs.
   bool same_value(const std::string& a, const std::string& b) const {
     if (a == b) return true;
@@ -950,17 +979,22 @@ class Rewriter {
     if (n.op != "Mul") return false;
     const bool half_first = scalar_constant(n.inputs[0]) == 0.5;
     if (!half_first && scalar_constant(n.inputs[1]) != 0.5) return false;
-    const auto diff = summed(n.inputs[half_first ? 1 : 0], 1, 1);
-    const OnnxNode* sub = diff ? producer_of(*diff, "Sub") : nullptr;
-    if (!sub) return false;
-    const auto sum = squared(sub->inputs[0]);
-    const auto x = sum ? summed(*sum, 1, 0) : std::nullopt;
-    const auto sq = summed(sub->inputs[1], 1, 0);
-    const auto x2 = sq ? squared(*sq) : std::nullopt;
-    if (!x || !x2 || *x != *x2 || !probes_.dims(*x) || probes_.dims(*x)->size() != 3) return false;
-    g_.nodes[i] = cagr_node(n.name, "fm_interaction", {*x}, {n.outputs[0]});
-    count("fm_interaction");
-    return true;
+    // The field sums keep their axis (k = 1: [B, 1, D], the outer sum over axis 2 drops it) or not
+    // (k = 0: [B, D], the outer sum over axis 1 keeps it): [B, 1] either way.
+    for (int64_t k = 0; k < 2; ++k) {
+      const auto diff = summed(n.inputs[half_first ? 1 : 0], 1 + k, 1 - k);
+      const OnnxNode* sub = diff ? producer_of(*diff, "Sub") : nullptr;
+      if (!sub) continue;
+      const auto sum = squared(sub->inputs[0]);
+      const auto x = sum ? summed(*sum, 1, k) : std::nullopt;
+      const auto sq = summed(sub->inputs[1], 1, k);
+      const auto x2 = sq ? squared(*sq) : std::nullopt;
+      if (!x || !x2 || *x != *x2 || !probes_.dims(*x) || probes_.dims(*x)->size() != 3) continue;
+      g_.nodes[i] = cagr_node(n.name, "fm_interaction", {*x}, {n.outputs[0]});
+      count("fm_interaction");
+      return true;
+    }
+    return false;
   }
 
   // ---- one-to-one lowering -----------------------------------------------------------------------

@@ -202,8 +202,8 @@ TEST_P(Gallery, EveryPluginMatchesPyTorch) {
 
 // DLRM with nn.Embedding per table: the 26 lookups become one embedding_bag (the zoo's op).
 const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_offsets", 1}, {"gather", 0}, {"take", 0}, {"linear", 4}};
-// DeepFM: first-order and second-order lookups, one embedding_bag each.
-const std::map<std::string, int> kGalleryDeepFm{{"embedding_bag", 2}, {"gather", 0}, {"take", 0}};
+// DeepFM: first-order and second-order lookups, one embedding_bag each; the FM term as one op.
+const std::map<std::string, int> kGalleryDeepFm{{"embedding_bag", 2}, {"gather", 0}, {"take", 0}, {"fm_interaction", 1}};
 
 INSTANTIATE_TEST_SUITE_P(
     Models, Gallery,
@@ -214,9 +214,9 @@ INSTANTIATE_TEST_SUITE_P(
                       GalleryModel{"wide_deep_dynamo", {{"embedding_bag", 1}, {"gather", 8}, {"linear", 4}}},
                       GalleryModel{"dcn_v2_torchscript", {{"embedding_bag", 1}, {"linear", 5}}},
                       GalleryModel{"dcn_v2_dynamo", {{"embedding_bag", 1}, {"linear", 5}}},
-                      // The attention MLP over [B, S, K] rows: MatMul with constant weights on a 3-D X runs
-                      // as the general matmul (linear takes a 2-D X).
-                      GalleryModel{"din_torchscript", {{"matmul", 2}, {"softmax", 0}}}, GalleryModel{"din_dynamo", {{"matmul", 2}, {"softmax", 0}}},
+                      // The attention MLP over [B, S, K]: linears over its rows, the activations fused.
+                      GalleryModel{"din_torchscript", {{"matmul", 0}, {"linear", 5}, {"relu", 0}, {"sigmoid", 0}}},
+                      GalleryModel{"din_dynamo", {{"matmul", 0}, {"linear", 5}, {"relu", 0}, {"sigmoid", 0}}},
                       // The DLRM reference's lS_o [T, B] / lS_i [T, L]: one embedding_bag, offsets by table_offsets.
                       GalleryModel{"dlrm_bag2d_torchscript", {{"embedding_bag", 1}, {"table_offsets", 1}, {"linear", 4}}},
                       GalleryModel{"dlrm_bag2d_dynamo", {{"embedding_bag", 1}, {"table_offsets", 1}, {"linear", 4}}},
