@@ -64,6 +64,7 @@ class Rewriter {
     for_each_onnx_node([&](size_t i) { return lower_generic(i); });
     remove_dead_nodes(g_);
     rewrite_one_hot_lookups();
+    rewrite_summed_lookups();
     for_each_cagr_node([&](size_t i) { return stack_features(i) || drop_identity_reshape(i); });
     remove_dead_nodes(g_);
     fuse_activations();
@@ -815,6 +816,39 @@ class Rewriter {
         alias(g_.nodes[i].outputs[0], inputs[0]);
         g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
       }
+    }
+  }
+  // sum(e(ids[:, t]) for t ...) (Wide & Deep's first-order terms): a left-deep chain of adds whose
+  // operands are lookups of consecutive columns of the same ids becomes one embedding_bag over them
+  // and a reduce_sum over the tables.
+  static bool is_add(const OnnxNode* n) {
+    return n && n->is_cagr() && (n->op == "add" || (n->op == "elementwise" && std::get<std::string>(n->attrs.at("fn")) == "add"));
+  }
+  // The lookups `t` sums, leftmost first, or empty where it is not such a chain.
+  std::vector<Lookup> summed_lookups(const std::string& t) const {
+    const OnnxNode* a = producer(t);
+    if (!is_add(a) || a->inputs.size() != 2) return {};
+    auto right = one_hot_lookup(a->inputs[1]);
+    if (!right) return {};
+    std::vector<Lookup> left;
+    if (auto l = one_hot_lookup(a->inputs[0])) left = {*l};
+    else if (consumers(a->inputs[0]) == 1) left = summed_lookups(a->inputs[0]);
+    if (left.empty()) return {};
+    left.push_back(*right);
+    return left;
+  }
+  void rewrite_summed_lookups() {
+    for (size_t i = g_.nodes.size(); i-- > 0;) {  // from the last: a chain's top before its inner adds
+      const OnnxNode n = g_.nodes[i];
+      if (!is_add(&n)) continue;
+      const std::vector<Lookup> run = summed_lookups(n.outputs[0]);
+      bool lined_up = run.size() >= 2;
+      for (size_t k = 1; k < run.size() && lined_up; ++k)
+        lined_up = run[k].ids == run[0].ids && run[k].dim == run[0].dim && run[k].column == run[k - 1].column + 1;
+      if (!lined_up) continue;
+      const std::string pooled = merged_lookup(i, run, true);
+      g_.nodes[i] = cagr_node(n.name, "reduce_sum", {pooled}, {n.outputs[0]}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t{0}}});
+      count("reduce_sum of one embedding_bag (from a sum of lookups)");
     }
   }
   // The nodes computing `run` as one embedding_bag, inserted before node i (i moves past them);

@@ -209,9 +209,9 @@ INSTANTIATE_TEST_SUITE_P(
     Models, Gallery,
     ::testing::Values(GalleryModel{"dlrm_embedding_torchscript", kGalleryDlrm}, GalleryModel{"dlrm_embedding_dynamo", kGalleryDlrm},
                       GalleryModel{"deepfm_torchscript", kGalleryDeepFm}, GalleryModel{"deepfm_dynamo", kGalleryDeepFm},
-                      // The deep part's lookups are concatenated (one embedding_bag); the wide part's are summed.
-                      GalleryModel{"wide_deep_torchscript", {{"embedding_bag", 1}, {"gather", 8}, {"linear", 4}}},
-                      GalleryModel{"wide_deep_dynamo", {{"embedding_bag", 1}, {"gather", 8}, {"linear", 4}}},
+                      // The deep part's lookups are concatenated, the wide part's summed: one embedding_bag each.
+                      GalleryModel{"wide_deep_torchscript", {{"embedding_bag", 2}, {"gather", 0}, {"reduce_sum", 1}, {"linear", 4}}},
+                      GalleryModel{"wide_deep_dynamo", {{"embedding_bag", 2}, {"gather", 0}, {"reduce_sum", 1}, {"linear", 4}}},
                       GalleryModel{"dcn_v2_torchscript", {{"embedding_bag", 1}, {"linear", 5}}},
                       GalleryModel{"dcn_v2_dynamo", {{"embedding_bag", 1}, {"linear", 5}}},
                       // The attention MLP over [B, S, K]: linears over its rows, the activations fused.
