@@ -97,18 +97,23 @@ TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
 
 // Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
 // GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
+// The graph placed by cost hints on `targets`, run once on `inputs`.
+std::vector<HostTensor> run_placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs) {
+  std::vector<Dims> dims;
+  for (const auto& t : inputs) dims.push_back(t.dims);
+  CostHintPlacement policy;
+  Executor exec(graph, targets, dims, policy);
+  return exec.run(inputs);
+}
+
 TEST_P(OnnxFixture, EveryPluginMatchesPyTorchAndOnnxRuntime) {
   ASSERT_FALSE(testing::built_targets("cpu").empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = load_any_model(onnx_path());
   const auto a = arrays();
   const auto inputs = inputs_of(graph, a);
-  std::vector<Dims> dims;
-  for (const auto& t : inputs) dims.push_back(t.dims);
   for (const Target& target : testing::built_targets()) {
     SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
-    CostHintPlacement policy;
-    Executor exec(graph, {target}, dims, policy);
-    const auto got = exec.run(inputs);
+    const auto got = run_placed(graph, {target}, inputs);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
@@ -186,15 +191,11 @@ TEST_P(Gallery, EveryPluginMatchesPyTorch) {
   const Graph graph = load_any_model(kGallery + "/" + GetParam().file + ".onnx");
   const auto a = arrays();
   const auto inputs = inputs_of(graph, a);
-  std::vector<Dims> dims;
-  for (const auto& t : inputs) dims.push_back(t.dims);
   for (const Target& target : testing::built_targets()) {
     SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
     std::vector<Target> targets{target};
-    if (target.info.name != "cpu") targets.push_back(cpu[0]);
-    CostHintPlacement policy;
-    Executor exec(graph, targets, dims, policy);
-    const auto got = exec.run(inputs);
+    if (target.plugin->name() != "cpu") targets.push_back(cpu[0]);
+    const auto got = run_placed(graph, targets, inputs);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
   }
