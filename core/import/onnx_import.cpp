@@ -170,7 +170,13 @@ std::vector<int64_t> strides_of(const Dims& dims) {
   return s;
 }
 
-int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
+// An axis read from the model into 0..rank-1; throws std::out_of_range for one outside -rank..rank-1
+// (a damaged or hostile file: the node is then left unevaluated, and the import fails naming it).
+int64_t norm_axis(int64_t axis, size_t rank) {
+  const int64_t r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r) throw std::out_of_range("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
+  return axis < 0 ? axis + r : axis;
+}
 
 std::vector<int64_t> as_ints(const EvalValue& v) {
   std::vector<int64_t> out;
@@ -275,7 +281,14 @@ class Evaluator {
     EvalValue out{in.dtype, std::move(dims), std::nullopt};
     if (in.values && element_count(out.dims) <= kMaxEvaluatedElements) {
       std::vector<double> v(static_cast<size_t>(element_count(out.dims)));
-      for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) v[static_cast<size_t>(i)] = (*in.values)[static_cast<size_t>(map(i))];
+      const int64_t size = static_cast<int64_t>(in.values->size());
+      for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
+        const int64_t from = map(i);
+        // Shapes and indices come from the file: one that reads outside the input leaves the node
+        // unevaluated rather than reading memory it does not own.
+        if (from < 0 || from >= size) throw std::out_of_range("element " + std::to_string(from) + " of " + std::to_string(size));
+        v[static_cast<size_t>(i)] = (*in.values)[static_cast<size_t>(from)];
+      }
       out.values = std::move(v);
     }
     return out;
@@ -364,8 +377,9 @@ class Evaluator {
     if (op == "Shape") {
       const Dims& d = need(n, 0).dims;
       const int64_t r = static_cast<int64_t>(d.size());
-      int64_t start = std::clamp(norm_axis(attr(n, "start", 0), d.size()), int64_t{0}, r);
-      int64_t end = std::clamp(norm_axis(attr(n, "end", r), d.size()), int64_t{0}, r);
+      auto clamped = [&](int64_t a) { return std::clamp(a < 0 ? a + r : a, int64_t{0}, r); };  // ONNX clamps Shape's bounds
+      int64_t start = clamped(attr(n, "start", 0));
+      int64_t end = clamped(attr(n, "end", r));
       std::vector<double> v;
       for (int64_t i = start; i < end; ++i) {
         if (d[static_cast<size_t>(i)] < 0) throw std::invalid_argument("dynamic dim");
@@ -564,7 +578,10 @@ class Evaluator {
       dims[static_cast<size_t>(axis)] = 0;
       bool all_values = true;
       for (size_t i = 0; i < n.inputs.size(); ++i) {
-        dims[static_cast<size_t>(axis)] += need(n, i).dims[static_cast<size_t>(axis)];
+        const Dims& d = need(n, i).dims;
+        for (size_t k = 0; k < dims.size(); ++k)
+          if (d.size() != dims.size() || (k != static_cast<size_t>(axis) && d[k] != dims[k])) throw std::invalid_argument("Concat of unequal shapes");
+        dims[static_cast<size_t>(axis)] += d[static_cast<size_t>(axis)];
         all_values = all_values && need(n, i).values.has_value();
       }
       EvalValue out{need(n, 0).dtype, dims, std::nullopt};
@@ -588,7 +605,7 @@ class Evaluator {
       for (int64_t& a : axes) a = norm_axis(a, rank);
       Dims dims;
       for (size_t i = 0, k = 0; i < rank; ++i)
-        dims.push_back(std::count(axes.begin(), axes.end(), static_cast<int64_t>(i)) ? 1 : in.dims[k++]);
+        dims.push_back(std::count(axes.begin(), axes.end(), static_cast<int64_t>(i)) ? 1 : in.dims.at(k++));
       return reshape_to(n, in, dims);
     }
     if (op == "Squeeze") {
@@ -610,7 +627,7 @@ class Evaluator {
     }
     if (op == "Flatten") {
       const EvalValue& in = need(n, 0);
-      const int64_t axis = norm_axis(attr(n, "axis", 1), in.dims.size());
+      const int64_t axis = norm_axis(attr(n, "axis", 1), in.dims.size() + 1);  // Flatten's axis may be the rank
       const int64_t outer = std::accumulate(in.dims.begin(), in.dims.begin() + axis, int64_t{1}, std::multiplies<>());
       return reshape_to(n, in, {outer, element_count(in.dims) / outer});
     }
@@ -653,7 +670,8 @@ class Evaluator {
     }
     if (op == "GatherND") {
       const EvalValue &data = need(n, 0), &idx = need(n, 1);
-      if (attr(n, "batch_dims", 0) != 0 || !idx.values) throw std::invalid_argument("GatherND form");
+      if (attr(n, "batch_dims", 0) != 0 || !idx.values || idx.dims.empty()) throw std::invalid_argument("GatherND form");
+      if (idx.dims.back() < 0 || static_cast<size_t>(idx.dims.back()) > data.dims.size()) throw std::out_of_range("GatherND depth");
       const size_t depth = static_cast<size_t>(idx.dims.back());
       Dims dims(idx.dims.begin(), idx.dims.end() - 1);
       dims.insert(dims.end(), data.dims.begin() + static_cast<long>(depth), data.dims.end());
