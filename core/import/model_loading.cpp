@@ -10,6 +10,9 @@ namespace cagr {
 
 Graph load_any_model(const std::string& path) {
   const std::filesystem::path file(path);
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error))
+    throw std::runtime_error(path + (std::filesystem::exists(file, error) ? ": not a file" : ": no such file"));
   if (file.extension() != ".onnx") return load_model(path);
   onnx::RewriteReport report;
   try {

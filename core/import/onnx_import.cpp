@@ -627,7 +627,9 @@ class Evaluator {
     }
     if (op == "Flatten") {
       const EvalValue& in = need(n, 0);
-      const int64_t axis = norm_axis(attr(n, "axis", 1), in.dims.size() + 1);  // Flatten's axis may be the rank
+      const int64_t rank = static_cast<int64_t>(in.dims.size()), given = attr(n, "axis", 1);
+      const int64_t axis = given < 0 ? given + rank : given;  // Flatten's axis is in -rank..rank
+      if (axis < 0 || axis > rank) throw std::out_of_range("Flatten axis " + std::to_string(given));
       const int64_t outer = std::accumulate(in.dims.begin(), in.dims.begin() + axis, int64_t{1}, std::multiplies<>());
       return reshape_to(n, in, {outer, element_count(in.dims) / outer});
     }

@@ -271,10 +271,26 @@ int run() {
 
 }  // namespace
 
+// Flags whose value makes no sense are refused before anything runs, naming the flag.
+void check_flags() {
+  auto at_least = [](const char* flag, int64_t value, int64_t least) {
+    if (value < least)
+      throw std::invalid_argument("--" + std::string(flag) + "=" + std::to_string(value) + ": must be at least " + std::to_string(least));
+  };
+  at_least("batch", FLAGS_batch, 1);
+  at_least("iterations", FLAGS_iterations, 1);
+  at_least("warmup", FLAGS_warmup, 0);
+  at_least("tune_repetitions", FLAGS_tune_repetitions, 1);
+  at_least("show_predictions", FLAGS_show_predictions, 0);
+  if (FLAGS_report != "text" && FLAGS_report != "json")
+    throw std::invalid_argument("--report=" + FLAGS_report + ": the reports are text and json");
+}
+
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("cagr-run --model=model.xml [--plugins=auto] [--data=file.csv | --inputs=x.npz] [--batch=N]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   try {
+    check_flags();
     return run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cagr-run: %s\n", e.what());
