@@ -203,6 +203,28 @@ TEST_P(Gallery, EveryPluginMatchesPyTorch) {
   }
 }
 
+// A DLRM written the usual way compiles to the zoo DLRM's fused ops on the CPU plugin: one
+// embedding_bag, the interaction fused into dlrm_interaction, the linears; besides them only the
+// ids' transpose to table-major and their offsets.
+TEST(Gallery, UsualDlrmCompilesToTheZooDlrmsOps) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  for (const char* exporter : {"torchscript", "dynamo"}) {
+    const Graph graph = load_any_model(kGallery + "/dlrm_embedding_" + exporter + ".onnx");
+    const auto inputs = inputs_of(graph, data::read_npz(kGallery + "/dlrm_embedding.npz"));
+    std::vector<Dims> dims;
+    for (const auto& t : inputs) dims.push_back(t.dims);
+    CostHintPlacement policy;
+    Executor exec(graph, cpu, dims, policy);
+    std::map<std::string, int> ops = op_counts(exec.graph());
+    EXPECT_EQ(ops["embedding_bag"], 1) << exporter;
+    EXPECT_EQ(ops["dlrm_interaction"], 1) << exporter;
+    EXPECT_EQ(ops["linear"], 4) << exporter;
+    for (const char* op : {"embedding_bag", "dlrm_interaction", "linear", "transpose", "reshape", "fixed_bag_offsets"}) ops.erase(op);
+    EXPECT_TRUE(ops.empty()) << exporter << ": " << ops.begin()->first;
+  }
+}
+
 // DLRM with nn.Embedding per table: the 26 lookups become one embedding_bag (the zoo's op).
 const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_offsets", 1}, {"gather", 0}, {"take", 0}, {"linear", 4}};
 // DeepFM: first-order and second-order lookups, one embedding_bag each; the FM term as one op.
