@@ -13,6 +13,7 @@
 #include "cagr_dtype.hpp"
 #include "owned_op_desc.hpp"
 #include "reference_ops.hpp"
+#include "run_reference_op.hpp"
 
 namespace {
 
@@ -27,19 +28,8 @@ constexpr cagr_dtype F32 = CAGR_DTYPE_F32;
 constexpr cagr_dtype I32 = CAGR_DTYPE_I32;
 constexpr cagr_dtype I64 = CAGR_DTYPE_I64;
 
-void run(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
-  cagr::reference::run(op.desc(), in.data(), out.data());
-}
-
-// The message of the std::invalid_argument that running `op` throws ("" when none).
-std::string error_of(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
-  try {
-    run(op, std::move(in), std::move(out));
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using cagr::testing::error_of;
+using cagr::testing::run;
 
 TEST(ReferenceEmbeddingBag, SumTwoTablesI64) {
   // T=2, B=2, D=2. Table 0 has 3 rows, table 1 has 2.

@@ -13,6 +13,7 @@
 
 #include "owned_op_desc.hpp"
 #include "reference_ops.hpp"
+#include "run_reference_op.hpp"
 
 namespace {
 
@@ -29,19 +30,8 @@ constexpr cagr_dtype U8 = CAGR_DTYPE_U8;
 constexpr cagr_dtype I8 = CAGR_DTYPE_I8;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-void run(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
-  cagr::reference::run(op.desc(), in.data(), out.data());
-}
-
-// The message of the std::invalid_argument that running `op` throws ("" when none).
-std::string error_of(OpDesc& op, std::vector<const void*> in, std::vector<void*> out) {
-  try {
-    run(op, std::move(in), std::move(out));
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using cagr::testing::error_of;
+using cagr::testing::run;
 
 // elementwise `fn` of two inputs of `dtype` and shapes a, b, output `out_dtype` of shape `out`.
 OpDesc binary(const char* fn, cagr_dtype dtype, const std::vector<int64_t>& a, const std::vector<int64_t>& b,
