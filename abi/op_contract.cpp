@@ -105,11 +105,24 @@ class Checker {
   std::string name_;
 };
 
-// embedding_bag's inputs (indices, offsets, tables) from input `first` on, and its mode.
+// embedding_bag's inputs (indices, offsets, tables, then per-sample weights and padding rows where
+// its attributes say so) from input `first` on, and its attributes.
 EmbeddingBag check_lookup(const Checker& c, size_t first) {
   const OpView& op = c.op();
   auto label = [first](const char* name, size_t i) { return std::string(name) + " (input " + std::to_string(first + i) + ")"; };
   EmbeddingBag e;
+  const std::string mode = op.attr_string("mode", "sum");
+  if (mode == "sum") e.pooling = Pooling::sum;
+  else if (mode == "mean") e.pooling = Pooling::mean;
+  else if (mode == "max") e.pooling = Pooling::max;
+  else c.fail("attribute 'mode' must be sum, mean or max, got '" + mode + "'");
+  e.weighted = c.flag("weighted", 0);
+  e.padded = c.flag("padded", 0);
+  if (e.weighted && e.pooling != Pooling::sum) c.fail("per-sample weights (attribute 'weighted') need mode sum, got '" + mode + "'");
+  const size_t optional = (e.weighted ? 1 : 0) + (e.padded ? 1 : 0);
+  if (op.num_inputs() < first + 3 + optional)
+    c.fail("needs indices, offsets, at least one table" + std::string(e.weighted ? ", per-sample weights" : "") +
+           (e.padded ? ", padding rows" : "") + ", got " + std::to_string(op.num_inputs() - first) + " lookup inputs");
   const Shape& indices = c.in(first);
   const Shape& offsets = c.in(first + 1);
   c.index_dtype(indices, label("indices", 0));
@@ -119,7 +132,7 @@ EmbeddingBag check_lookup(const Checker& c, size_t first) {
   e.index_dtype = indices.dtype;
   e.offset_dtype = offsets.dtype;
   e.num_indices = indices.dims[0];
-  e.tables = static_cast<int64_t>(op.num_inputs() - first) - 2;
+  e.tables = static_cast<int64_t>(op.num_inputs() - first - optional) - 2;
   for (size_t t = 0; t < static_cast<size_t>(e.tables); ++t) {
     const Shape& table = c.in(first + 2 + t);
     const std::string what = "table " + std::to_string(t) + " (input " + std::to_string(first + 2 + t) + ")";
@@ -134,9 +147,19 @@ EmbeddingBag check_lookup(const Checker& c, size_t first) {
     c.fail(label("offsets", 1) + " must have T*B+1 entries with T = " + std::to_string(e.tables) + ", got " +
            std::to_string(offsets.dims[0]));
   e.batch = (offsets.dims[0] - 1) / e.tables;
-  const std::string mode = op.attr_string("mode", "sum");
-  if (mode != "sum" && mode != "mean") c.fail("attribute 'mode' must be sum or mean, got '" + mode + "'");
-  e.mean = mode == "mean";
+  if (e.weighted) {
+    const std::string what = label("per-sample weights", e.weights_input());
+    const Shape& weights = c.in(first + e.weights_input());
+    c.dtype(weights, what, CAGR_DTYPE_F32);
+    c.dims(weights, what + ", one per index,", {e.num_indices});
+  }
+  if (e.padded) {
+    const std::string what = label("padding rows", e.padding_input());
+    const Shape& padding = c.in(first + e.padding_input());
+    c.index_dtype(padding, what);
+    c.dims(padding, what + ", one per table,", {e.tables});
+    e.padding_dtype = padding.dtype;
+  }
   return e;
 }
 
@@ -361,6 +384,9 @@ DlrmEmbeddingInteraction check_dlrm_embedding_interaction(const Checker& c) {
   c.rank(dense, "dense (input 0)", 2);
   DlrmEmbeddingInteraction f;
   f.lookup = check_lookup(c, 1);
+  if (f.lookup.extended())
+    c.fail("pools by mode sum or mean, without per-sample weights or padding rows (embedding_bag's alone), got mode '" +
+           op.attr_string("mode", "sum") + "'" + (f.lookup.weighted ? ", weighted" : "") + (f.lookup.padded ? ", padded" : ""));
   c.dims(dense, "dense (input 0)", {f.lookup.batch, f.lookup.dim});
   const std::string out_dtype = op.attr_string("output_dtype", "f32");
   if (out_dtype != "f32" && out_dtype != "bf16") c.fail("attribute 'output_dtype' must be f32 or bf16, got '" + out_dtype + "'");
@@ -541,7 +567,12 @@ Checked check(const OpView& op) {
 
 bool usually_constant(const OpView& op, size_t input_index) {
   const std::string t = op.type();
-  if (t == "embedding_bag") return input_index >= 2;
+  if (t == "embedding_bag") {  // the tables and the padding rows; not the per-sample weights
+    const size_t last = op.num_inputs() - 1;
+    const bool padded = op.attr_int("padded", 0) == 1;
+    const bool weights = op.attr_int("weighted", 0) == 1 && input_index == (padded ? last - 1 : last);
+    return input_index >= 2 && !weights;
+  }
   if (t == "dlrm_embedding_interaction") return input_index >= 3;
   if (t == "linear" || t == "mlp") return input_index >= 1;
   return false;

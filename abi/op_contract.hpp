@@ -19,15 +19,27 @@ namespace cagr::contract {
 
 enum class Activation { none, relu, sigmoid };
 
+// embedding_bag's attribute `mode`: how a bag's rows are pooled.
+enum class Pooling { sum, mean, max };
+
 struct EmbeddingBag {
   int64_t tables = 0;       // T
   int64_t batch = 0;        // B
   int64_t dim = 0;          // D
   int64_t num_indices = 0;  // L
   std::vector<int64_t> rows;  // R_t per table
-  bool mean = false;
+  Pooling pooling = Pooling::sum;
+  bool weighted = false;  // attribute `weighted`: per-sample weights [L] (f32) follow the tables
+  bool padded = false;    // attribute `padded`: the last input holds each table's padding row, [T]
   cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
   cagr_dtype offset_dtype = CAGR_DTYPE_INVALID;
+  cagr_dtype padding_dtype = CAGR_DTYPE_INVALID;  // with `padded`
+
+  // Positions of the optional inputs, counted from the lookup's first input (the indices).
+  size_t weights_input() const { return 2 + static_cast<size_t>(tables); }
+  size_t padding_input() const { return 2 + static_cast<size_t>(tables) + (weighted ? 1 : 0); }
+  // Whether the op goes beyond plain sum/mean pooling of every index (OPS.md's later additions).
+  bool extended() const { return pooling == Pooling::max || weighted || padded; }
 };
 
 struct Linear {

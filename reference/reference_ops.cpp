@@ -48,23 +48,33 @@ void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* ou
     if (read_index(offsets, e.offset_dtype, j + 1) < read_index(offsets, e.offset_dtype, j))
       throw std::invalid_argument(op + ": offsets decrease at position " + std::to_string(j + 1));
   }
+  const float* weights = e.weighted ? static_cast<const float*>(in[e.weights_input()]) : nullptr;
   float* pooled = static_cast<float*>(out[0]);
   std::vector<double> acc(static_cast<size_t>(e.dim));
   for (int64_t t = 0; t < e.tables; ++t) {
     const float* table = static_cast<const float*>(in[2 + t]);
+    const int64_t padding = e.padded ? read_index(in[e.padding_input()], e.padding_dtype, t) : -1;
     for (int64_t b = 0; b < e.batch; ++b) {
       const int64_t begin = read_index(offsets, e.offset_dtype, t * e.batch + b);
       const int64_t end = read_index(offsets, e.offset_dtype, t * e.batch + b + 1);
       std::fill(acc.begin(), acc.end(), 0.0);
+      int64_t count = 0;  // rows pooled: padding rows do not count
       for (int64_t i = begin; i < end; ++i) {
         const int64_t row = read_index(in[0], e.index_dtype, i);
+        if (padding >= 0 && row == padding) continue;
         if (row < 0 || row >= e.rows[t])
           throw std::invalid_argument(op + ": index " + std::to_string(row) + " at position " + std::to_string(i) +
                                       " is out of range for table " + std::to_string(t) + " of " +
                                       std::to_string(e.rows[t]) + " rows");
-        for (int64_t d = 0; d < e.dim; ++d) acc[d] += table[row * e.dim + d];
+        const double w = weights ? weights[i] : 1.0;
+        for (int64_t d = 0; d < e.dim; ++d) {
+          const double v = table[row * e.dim + d];
+          if (e.pooling != Pooling::max) acc[d] += w * v;
+          else if (count == 0 || v > acc[d]) acc[d] = v;
+        }
+        ++count;
       }
-      const double scale = (e.mean && end > begin) ? 1.0 / static_cast<double>(end - begin) : 1.0;
+      const double scale = (e.pooling == Pooling::mean && count > 0) ? 1.0 / static_cast<double>(count) : 1.0;
       for (int64_t d = 0; d < e.dim; ++d) pooled[(b * e.tables + t) * e.dim + d] = static_cast<float>(acc[d] * scale);
     }
   }

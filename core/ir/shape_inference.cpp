@@ -84,25 +84,46 @@ class NodeShapes {
   void embedding_bag() {
     if (node_.inputs.size() < 3) fail("needs indices, offsets and at least one table");
     expect_outputs(1);
-    set_out(0, CAGR_DTYPE_F32, pooled_dims(0, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}));
+    set_out(0, CAGR_DTYPE_F32, pooled_dims(0, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}, true));
   }
 
-  // embedding_bag's inputs (indices, offsets, tables whose dtype is one of `table_dtypes`) from input
+  // embedding_bag's inputs (indices, offsets, tables whose dtype is one of `table_dtypes`, and where
+  // `extensions` allows and the attributes say so per-sample weights and padding rows) from input
   // `first` on -> the pooled embeddings' [B, T, D].
-  Dims pooled_dims(size_t first, std::initializer_list<cagr_dtype> table_dtypes) const {
+  Dims pooled_dims(size_t first, std::initializer_list<cagr_dtype> table_dtypes, bool extensions) const {
+    const std::string mode = node_.attr_string("mode", "sum");
+    const bool weighted = node_.attr_int("weighted", 0) != 0, padded = node_.attr_int("padded", 0) != 0;
+    if (!extensions && (mode == "max" || weighted || padded))
+      fail("pools by mode sum or mean, without per-sample weights or padding rows (embedding_bag's alone)");
+    if (mode != "sum" && mode != "mean" && mode != "max") fail("mode must be 'sum', 'mean' or 'max', is '" + mode + "'");
+    if (weighted && mode != "sum") fail("per-sample weights (attribute 'weighted') need mode 'sum', is '" + mode + "'");
+    const size_t optional = (weighted ? 1 : 0) + (padded ? 1 : 0);
+    if (node_.inputs.size() < first + 3 + optional)
+      fail("needs indices, offsets, at least one table" + std::string(weighted ? ", per-sample weights" : "") +
+           (padded ? ", padding rows" : ""));
     expect_rank(first, 1);
     expect_rank(first + 1, 1);
     expect_dtype(first, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
     expect_dtype(first + 1, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
-    const int64_t tables = static_cast<int64_t>(node_.inputs.size() - first) - 2;
+    const size_t end_tables = node_.inputs.size() - optional;
+    const int64_t tables = static_cast<int64_t>(end_tables - first) - 2;
     int64_t dim = -1;
-    for (size_t t = first + 2; t < node_.inputs.size(); ++t) {
+    for (size_t t = first + 2; t < end_tables; ++t) {
       expect_rank(t, 2);
       expect_dtype(t, table_dtypes);
       dim = unify(dim, in(t).dims[1], "tables differ in embedding dimension");
     }
-    const std::string mode = node_.attr_string("mode", "sum");
-    if (mode != "sum" && mode != "mean") fail("mode must be 'sum' or 'mean', is '" + mode + "'");
+    if (weighted) {
+      expect_rank(end_tables, 1);
+      expect_dtype(end_tables, {CAGR_DTYPE_F32});
+      unify(in(end_tables).dims[0], in(first).dims[0], "per-sample weights and indices differ in length");
+    }
+    if (padded) {
+      const size_t padding = node_.inputs.size() - 1;
+      expect_rank(padding, 1);
+      expect_dtype(padding, {CAGR_DTYPE_I32, CAGR_DTYPE_I64});
+      unify(in(padding).dims[0], tables, "padding rows and tables differ in number");
+    }
     const int64_t offsets = in(first + 1).dims[0];
     int64_t batch = -1;
     if (offsets >= 0) {
@@ -272,7 +293,7 @@ class NodeShapes {
     expect_outputs(1);
     expect_rank(0, 2);
     expect_dtype(0, {CAGR_DTYPE_F32});
-    const Dims pooled = pooled_dims(1, {CAGR_DTYPE_F32});
+    const Dims pooled = pooled_dims(1, {CAGR_DTYPE_F32}, false);
     const int64_t b = unify(in(0).dims[0], pooled[0], "dense (input 0) rows and the bags per table (B) differ");
     const int64_t d = unify(in(0).dims[1], pooled[2], "dense (input 0) D and the tables' D differ");
     const std::string out_dtype = node_.attr_string("output_dtype", "f32");

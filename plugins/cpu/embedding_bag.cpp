@@ -1,11 +1,12 @@
 // embedding_bag.cpp - multi-table pooled lookups, the memory-bound heart of recommendation models.
 //
-// Each bag (table t, sample b) is summed into its output row: blocks of columns are summed in
-// vector registers across the bag's rows (add_rows, compiled per instruction set), and rows a few
-// indices ahead are prefetched, since the
-// lookups are random and each row costs a memory latency. Bags are spread over threads; indices
+// Each bag (table t, sample b) is pooled into its output row: blocks of columns are summed (or
+// weighted-summed, or maximised) in vector registers across the bag's rows (combine_rows, compiled
+// per instruction set), and rows a few indices ahead are prefetched, since the lookups are random
+// and each row costs a memory latency. Bags are spread over threads; indices
 // are bounds-checked in the same pass, and the first bad one (lowest position) is reported.
 #include <algorithm>
+#include <limits>
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
@@ -27,29 +28,53 @@ constexpr int kRowsPerStep = 32;
 // Columns summed in registers at a time: one AVX-512 register, two AVX2 ones, four SSE ones.
 constexpr int64_t kColumnBlock = 16;
 
-// dst[0, dim) = (accumulate ? dst : 0) + sum of rows[0 .. count)[0, dim).
-// The sum of a column block stays in registers across all the rows (a running sum in dst would be
-// a load and a store per row). Compiled for AVX-512, AVX2 and the baseline; the loader picks the
-// best the CPU has when the plugin is loaded (GCC function multi-versioning).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void add_rows(float* __restrict dst,
-                                                                             const float* const* rows, int count,
-                                                                             int64_t dim, bool accumulate) {
+// How a step of rows is folded into a bag's output row.
+enum class Combine { add, add_weighted, max };
+
+// dst[0, dim) = fold of (accumulate ? dst : the fold's start) and rows[0 .. count)[0, dim): their
+// sum, their sum weighted by weights[0 .. count), or their column-wise maximum.
+// The fold of a column block stays in registers across all the rows (a running value in dst would
+// be a load and a store per row). Inlined into one function per Combine, each compiled for
+// AVX-512, AVX2 and the baseline; the loader picks the best the CPU has when the plugin is loaded
+// (GCC function multi-versioning).
+template <Combine C>
+__attribute__((always_inline)) inline void combine_rows(float* __restrict dst, const float* const* rows,
+                                                        const float* weights, int count, int64_t dim, bool accumulate) {
+  const float start = C == Combine::max ? -std::numeric_limits<float>::infinity() : 0.0f;
   int64_t d = 0;
   for (; d + kColumnBlock <= dim; d += kColumnBlock) {
     float acc[kColumnBlock];
-    for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : 0.0f;
+    for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : start;
     for (int r = 0; r < count; ++r) {
       const float* __restrict src = rows[r] + d;
-      for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] += src[i];
+      for (int64_t i = 0; i < kColumnBlock; ++i) {
+        if constexpr (C == Combine::add) acc[i] += src[i];
+        else if constexpr (C == Combine::add_weighted) acc[i] += weights[r] * src[i];
+        else acc[i] = src[i] > acc[i] ? src[i] : acc[i];
+      }
     }
     for (int64_t i = 0; i < kColumnBlock; ++i) dst[d + i] = acc[i];
   }
   for (; d < dim; ++d) {
-    float acc = accumulate ? dst[d] : 0.0f;
-    for (int r = 0; r < count; ++r) acc += rows[r][d];
+    float acc = accumulate ? dst[d] : start;
+    for (int r = 0; r < count; ++r) {
+      if constexpr (C == Combine::add) acc += rows[r][d];
+      else if constexpr (C == Combine::add_weighted) acc += weights[r] * rows[r][d];
+      else acc = rows[r][d] > acc ? rows[r][d] : acc;
+    }
     dst[d] = acc;
   }
 }
+
+#define CAGR_ROW_FOLD(name, combine)                                                                                  \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void name(                                            \
+      float* __restrict dst, const float* const* rows, const float* weights, int count, int64_t dim, bool accumulate) { \
+    combine_rows<combine>(dst, rows, weights, count, dim, accumulate);                                                \
+  }
+CAGR_ROW_FOLD(add_rows, Combine::add)
+CAGR_ROW_FOLD(add_weighted_rows, Combine::add_weighted)
+CAGR_ROW_FOLD(max_rows, Combine::max)
+#undef CAGR_ROW_FOLD
 
 void check_offsets(const EmbeddingBag& e, const void* offsets) {
   const int64_t bags = e.tables * e.batch;
@@ -65,11 +90,19 @@ void check_offsets(const EmbeddingBag& e, const void* offsets) {
   }
 }
 
+// What a bag pools beyond its rows: per-sample weights (or nullptr) and each table's padding row
+// (negative: none).
+struct BagExtras {
+  const float* weights = nullptr;
+  std::vector<int64_t> padding;
+};
+
 template <bool Prefetch, class Index, class Offset>
 int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets, const float* const* tables,
-             float* out, bool parallel) {
+             const BagExtras& extras, float* out, bool parallel) {
   const int64_t bags = e.tables * e.batch;
   const int64_t dim = e.dim;
+  const auto fold = e.pooling == contract::Pooling::max ? max_rows : extras.weights ? add_weighted_rows : add_rows;
   int64_t first_bad = kNoBadIndex;
 #pragma omp parallel for schedule(dynamic, 8) reduction(min : first_bad) \
     if (parallel && e.num_indices * dim >= kParallelThreshold)
@@ -77,6 +110,7 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
     const int64_t t = bag / e.batch;
     const int64_t b = bag % e.batch;
     const int64_t rows = e.rows[t];
+    const int64_t padding = extras.padding[t];
     const float* table = tables[t];
     float* __restrict dst = out + (b * e.tables + t) * dim;
     const int64_t begin = offsets[bag];
@@ -85,8 +119,9 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
     // holds one index), which this thread usually takes next (chunks of 8 bags).
     const int64_t table_end = offsets[(t + 1) * e.batch];
     const float* rows_of_step[kRowsPerStep];
+    float weights_of_step[kRowsPerStep];
     int pending = 0;
-    bool accumulate = false;
+    int64_t pooled = 0;  // rows folded into dst so far
     for (int64_t i = begin; i < end; ++i) {
       if constexpr (Prefetch) {
         if (i + kPrefetchDistance < table_end) {
@@ -99,20 +134,24 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
         }
       }
       const int64_t row = indices[i];
+      if (padding >= 0 && row == padding) continue;  // PyTorch's padding_idx: neither pooled nor counted
       if (row < 0 || row >= rows) {
         first_bad = std::min(first_bad, i);
         continue;
       }
+      if (extras.weights) weights_of_step[pending] = extras.weights[i];
       rows_of_step[pending++] = table + row * dim;
       if (pending == kRowsPerStep) {
-        add_rows(dst, rows_of_step, pending, dim, accumulate);
-        accumulate = true;
+        fold(dst, rows_of_step, weights_of_step, pending, dim, pooled > 0);
+        pooled += pending;
         pending = 0;
       }
     }
-    if (pending > 0 || !accumulate) add_rows(dst, rows_of_step, pending, dim, accumulate);  // an empty bag: zeros
-    if (e.mean && end > begin) {
-      const float scale = 1.0f / static_cast<float>(end - begin);
+    if (pending > 0) fold(dst, rows_of_step, weights_of_step, pending, dim, pooled > 0);
+    pooled += pending;
+    if (pooled == 0) std::fill(dst, dst + dim, 0.0f);  // a bag without rows: zeros, in every mode
+    if (e.pooling == contract::Pooling::mean && pooled > 1) {
+      const float scale = 1.0f / static_cast<float>(pooled);
       for (int64_t d = 0; d < dim; ++d) dst[d] *= scale;
     }
   }
@@ -124,11 +163,17 @@ void embedding_bag(const EmbeddingBag& e, const void* const* inputs, void* const
   check_offsets(e, inputs[1]);
   std::vector<const float*> tables;
   for (int64_t t = 0; t < e.tables; ++t) tables.push_back(static_cast<const float*>(inputs[2 + t]));
+  BagExtras extras;
+  if (e.weighted) extras.weights = static_cast<const float*>(inputs[e.weights_input()]);
+  for (int64_t t = 0; t < e.tables; ++t) {
+    const int64_t padding = e.padded ? index_at(inputs[e.padding_input()], e.padding_dtype, t) : -1;
+    extras.padding.push_back(padding);
+  }
   float* out = static_cast<float*>(outputs[0]);
   int64_t first_bad = kNoBadIndex;
   with_index_type(e.index_dtype, inputs[0], [&](const auto* indices) {
     with_index_type(e.offset_dtype, inputs[1], [&](const auto* offsets) {
-      first_bad = pool<Prefetch>(e, indices, offsets, tables.data(), out, Parallel);
+      first_bad = pool<Prefetch>(e, indices, offsets, tables.data(), extras, out, Parallel);
     });
   });
   if (first_bad == kNoBadIndex) return;
@@ -143,7 +188,7 @@ void embedding_bag(const EmbeddingBag& e, const void* const* inputs, void* const
 Cost cost(const contract::Checked& shapes) {
   const auto& e = std::get<EmbeddingBag>(shapes);
   const double row_bytes = static_cast<double>(e.num_indices) * e.dim * sizeof(float);
-  const double index_bytes = static_cast<double>(e.num_indices) * abi::dtype_size(e.index_dtype) +
+  const double index_bytes = static_cast<double>(e.num_indices) * (abi::dtype_size(e.index_dtype) + (e.weighted ? 4 : 0)) +
                              static_cast<double>(e.tables * e.batch + 1) * abi::dtype_size(e.offset_dtype);
   return Cost{static_cast<double>(e.num_indices) * e.dim,
               row_bytes + index_bytes + static_cast<double>(e.batch) * e.tables * e.dim * sizeof(float)};

@@ -279,7 +279,13 @@ class EmbeddingBagOp : public GpuOp {
 
  private:
   static EmbeddingShape describe(const OpView& op) {
-    return EmbeddingShape(input_shapes(op), output_shapes(op), op.attr_string("mode", "sum"));
+    // OPS.md's optional max pooling, per-sample weights and padding rows have no GPU kernel yet:
+    // refused here, so that the core places such a bag on a plugin that runs it.
+    const std::string mode = op.attr_string("mode", "sum");
+    if (mode == "max" || op.attr_int("weighted", 0) != 0 || op.attr_int("padded", 0) != 0)
+      plugin::unsupported("embedding_bag: mode max, per-sample weights (weighted) and padding rows (padded) are not "
+                          "implemented by this plugin");
+    return EmbeddingShape(input_shapes(op), output_shapes(op), mode);
   }
 };
 

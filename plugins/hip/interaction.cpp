@@ -590,7 +590,8 @@ class EmbeddingInteractionKernel : public GpuKernel {
     bool aligned = aligned16(p.dense) && aligned16(t.outputs[0]);
     for (int64_t i = 0; i < e.tables; ++i) aligned = aligned && aligned16(t.inputs[size_t(3 + i)]);
     if (!aligned) plugin::invalid("dlrm_embedding_interaction: dense, tables and output must be 16-byte aligned");
-    const EmbeddingBagParams lookup = lookup_params(t, 1, s.batch, int(s.dim), s.dim * 4, e.mean, e.rows,
+    const bool mean = e.pooling == contract::Pooling::mean;
+    const EmbeddingBagParams lookup = lookup_params(t, 1, s.batch, int(s.dim), s.dim * 4, mean, e.rows,
                                                     device_.error_record_for_kernels(), ErrorOp::dlrm_embedding_interaction);
     launch_staged<LookedUpRows>(method_, allow_tf32_, s, p, lookup, t.stream);
   }

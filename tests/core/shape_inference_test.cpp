@@ -73,6 +73,28 @@ TEST(ShapeInference, OffsetsThatDoNotFitTheTablesAreRejected) {
   }
 }
 
+// Per-sample weights and padding rows follow the tables and are not tables themselves.
+TEST(ShapeInference, WeightedAndPaddedBagsPoolTheirTablesOnly) {
+  auto graph = [](int64_t padding_count, const std::string& mode) {
+    Graph g;
+    g.add_input("idx", CAGR_DTYPE_I64, {kDynamic});
+    g.add_input("off", CAGR_DTYPE_I64, {kDynamic});
+    g.add_input("w", CAGR_DTYPE_F32, {kDynamic});
+    g.add_constant("t0", CAGR_DTYPE_F32, {10, 4}, zeros(40));
+    g.add_constant("t1", CAGR_DTYPE_F32, {7, 4}, zeros(28));
+    g.add_constant("pad", CAGR_DTYPE_I64, {padding_count}, zeros(2 * static_cast<size_t>(padding_count)));
+    g.add_node(node("emb", "embedding_bag", {{"mode", mode}, {"weighted", int64_t{1}}, {"padded", int64_t{1}}}),
+               {"idx", "off", "t0", "t1", "w", "pad"}, {"e"});
+    g.mark_output("e");
+    return g;
+  };
+  const Graph good = graph(2, "sum");
+  EXPECT_EQ(infer_shapes(good, {{9}, {7}, {9}})[static_cast<size_t>(good.tensor_id("e"))].dims, (Dims{3, 2, 4}));
+  EXPECT_NE(inference_error(good, {{9}, {7}, {8}}).find("per-sample weights and indices differ in length"), std::string::npos);
+  EXPECT_NE(inference_error(graph(3, "sum"), {{9}, {7}, {9}}).find("padding rows and tables differ"), std::string::npos);
+  EXPECT_NE(inference_error(graph(2, "mean"), {{9}, {7}, {9}}).find("need mode 'sum'"), std::string::npos);
+}
+
 // dlrm_embedding_interaction: dlrm_interaction's output for the pooled embeddings of its lookup.
 TEST(ShapeInference, DlrmEmbeddingInteractionIsTheInteractionOfItsLookup) {
   auto graph = [](int64_t table_dim, int64_t pad_to) {

@@ -458,30 +458,47 @@ Case layer_norm_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, b
 
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p) {
   const int64_t tables = static_cast<int64_t>(p.rows.size());
+  std::vector<int64_t> padding;
+  for (int64_t t = 0; t < tables && p.padded; ++t)
+    padding.push_back(t == 1 ? -1 : t == 2 ? p.rows[t] : draw(rng, 0, p.rows[t] - 1));
   std::vector<int64_t> offsets = {0};
   std::vector<int64_t> indices;
   for (int64_t t = 0; t < tables; ++t) {
     for (int64_t b = 0; b < p.batch; ++b) {
       const int64_t len = draw(rng, p.min_pooling, p.max_pooling);
-      for (int64_t i = 0; i < len; ++i) indices.push_back(draw(rng, 0, p.rows[t] - 1));
+      for (int64_t i = 0; i < len; ++i) {
+        const bool pad = p.padded && padding[t] >= 0 && draw(rng, 0, 2) == 0;
+        indices.push_back(pad ? padding[t] : draw(rng, 0, p.rows[t] - 1));
+      }
       offsets.push_back(static_cast<int64_t>(indices.size()));
     }
   }
+  const int64_t count = static_cast<int64_t>(indices.size());
   std::string rows = "rows";
   for (int64_t r : p.rows) rows += " " + std::to_string(r);
+  const char* mode = p.max ? "max" : p.mean ? "mean" : "sum";
   Case c{"embedding_bag T=" + std::to_string(tables) + " (" + rows + ") D=" + std::to_string(p.dim) + " B=" +
-             std::to_string(p.batch) + " L=" + std::to_string(indices.size()) + " indices " +
-             abi::dtype_name(p.index_dtype) + " offsets " + abi::dtype_name(p.offset_dtype) +
-             (p.mean ? " mean" : " sum"),
+             std::to_string(p.batch) + " L=" + std::to_string(count) + " indices " + abi::dtype_name(p.index_dtype) +
+             " offsets " + abi::dtype_name(p.offset_dtype) + " " + mode + (p.weighted ? ", weighted" : "") +
+             (p.padded ? ", padding rows " + dims_label(padding) : ""),
          OpDesc("embedding_bag"),
          {index_values(indices, p.index_dtype), index_values(offsets, p.offset_dtype)}};
-  c.op.input(p.index_dtype, {static_cast<int64_t>(indices.size())}).input(p.offset_dtype, {static_cast<int64_t>(offsets.size())});
+  c.op.input(p.index_dtype, {count}).input(p.offset_dtype, {static_cast<int64_t>(offsets.size())});
   Rng table_rng(table_seed);
   for (int64_t t = 0; t < tables; ++t) {
     c.op.input(F32, {p.rows[t], p.dim});
     c.inputs.push_back(uniform(table_rng, p.rows[t] * p.dim));
   }
-  c.op.output(F32, {p.batch, tables, p.dim}).attr("mode", p.mean ? "mean" : "sum");
+  if (p.weighted) {
+    c.op.input(F32, {count}).attr("weighted", int64_t{1});
+    c.inputs.push_back(uniform(rng, count, 2.0f));
+  }
+  if (p.padded) {
+    c.op.input(p.offset_dtype, {tables}).attr("padded", int64_t{1});
+    c.inputs.push_back(index_values(padding, p.offset_dtype));
+  }
+  c.op.output(F32, {p.batch, tables, p.dim}).attr("mode", mode);
+  c.optional = p.max || p.weighted || p.padded;
   return c;
 }
 
@@ -584,6 +601,17 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(embedding_bag_case(rng, seed, {{2000, 50}, 64, 1, 100, I32, I32, false}));
     cases.push_back(embedding_bag_case(rng, seed, {{37}, 1027, 3, 4, I64, I64, true}));
     cases.push_back(embedding_bag_case(rng, seed, {{3, 9}, 16, 5, 0, I32, I32, true}));  // every bag empty
+    // max, per-sample weights, padding rows: alone and together, odd D (scalar and vector lanes)
+    // and empty bags.
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 33, 17, 5, I64, I64, false, 0, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{127, 1031}, 64, 33, 40, I32, I64, false, 1, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{3, 9}, 16, 5, 0, I32, I32, false, 0, true}));  // every bag empty
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 33, 17, 5, I32, I64, false, 0, false, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{37}, 1027, 3, 40, I64, I32, false, 0, false, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3, 5}, 33, 17, 5, I64, I64, false, 0, false, false, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 8, 9, 4, I32, I32, true, 0, false, false, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 7, 9, 4, I64, I32, false, 0, true, false, true}));
+    cases.push_back(embedding_bag_case(rng, seed, {{127, 50, 9}, 64, 33, 40, I32, I64, false, 1, false, true, true}));
   } else if (op == "linear") {
     cases.push_back(linear_case(rng, seed, {1, 1, 1, false, "none"}));
     cases.push_back(linear_case(rng, seed, {3, 17, 33, true, "relu"}));

@@ -21,6 +21,7 @@ struct Case {
   std::string label;  // what the case is, for failure messages
   abi::OwnedOpDesc op;
   std::vector<Bytes> inputs;  // data of every input, constants included, in input order
+  bool optional = false;      // a plugin may refuse it (op_query with a reason), as it may an optional op
 };
 
 // Several cases of `op_type`, drawn from `rng`.
@@ -35,6 +36,11 @@ struct EmbeddingBagParams {
   cagr_dtype offset_dtype = CAGR_DTYPE_I64;
   bool mean = false;
   int64_t min_pooling = 0;    // 0: bags may be empty
+  // OPS.md's later additions, which a plugin may refuse:
+  bool max = false;           // mode max (rather than sum or mean)
+  bool weighted = false;      // per-sample weights (mode sum)
+  bool padded = false;        // a padding row per table, about a third of the indices (table 1 has none;
+                              // table 2's is one past its end, skipped unchecked)
 };
 // Tables are drawn from `table_seed` alone, so cases with equal seed, rows and dim share them.
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,60 @@ TEST(ReferenceEmbeddingBag, MeanI32) {
   EXPECT_THAT(out, ElementsAre(3, 4, 0, 0, 5, 6));
 }
 
+TEST(ReferenceEmbeddingBag, MaxTakesEachColumnsLargestAndZerosForEmptyBags) {
+  const std::vector<float> t0 = {1, -8, -3, 4, -5, -6};  // 3 rows, D=2
+  const std::vector<int64_t> indices = {0, 1, 2, 2, 1};
+  const std::vector<int64_t> offsets = {0, 3, 3, 4, 5};  // B=4: {0,1,2}, {}, {2}, {1}
+  OpDesc op("embedding_bag");
+  op.input(I64, {5}).input(I64, {5}).input(F32, {3, 2}).output(F32, {4, 1, 2}).attr("mode", "max");
+  std::vector<float> out(8, -7);
+  run(op, {indices.data(), offsets.data(), t0.data()}, {out.data()});
+  // max(1, -3, -5) = 1, max(-8, 4, -6) = 4; the empty bag 0 (not the lowest float); rows alone.
+  EXPECT_THAT(out, ElementsAre(1, 4, 0, 0, -5, -6, -3, 4));
+}
+
+TEST(ReferenceEmbeddingBag, PerSampleWeightsScaleEachRowOfASum) {
+  const std::vector<float> t0 = {1, 2, 3, 4, 5, 6};  // 3 rows, D=2
+  const std::vector<int32_t> indices = {0, 2, 1};
+  const std::vector<int32_t> offsets = {0, 2, 3};  // B=2: {0,2}, {1}
+  const std::vector<float> weights = {2, -1, 0.5};
+  OpDesc op("embedding_bag");
+  op.input(I32, {3}).input(I32, {3}).input(F32, {3, 2}).input(F32, {3}).output(F32, {2, 1, 2}).attr("weighted", int64_t{1});
+  std::vector<float> out(4, -7);
+  run(op, {indices.data(), offsets.data(), t0.data(), weights.data()}, {out.data()});
+  // 2*(1,2) - (5,6) = (-3,-2); 0.5*(3,4) = (1.5, 2).
+  EXPECT_THAT(out, ElementsAre(-3, -2, 1.5, 2));
+}
+
+TEST(ReferenceEmbeddingBag, PaddingRowsAreSkippedAndNotCounted) {
+  // T=2, B=2, D=1. Table 0 (3 rows) pads with row 1; table 1 (2 rows) has no padding row (-1).
+  const std::vector<float> t0 = {10, 20, 30};
+  const std::vector<float> t1 = {-1, -2};
+  // t0b0 = {1, 2, 1, 0}, t0b1 = {1, 1} (only padding), t1b0 = {0, 1}, t1b1 = {}
+  const std::vector<int64_t> indices = {1, 2, 1, 0, 1, 1, 0, 1};
+  const std::vector<int64_t> offsets = {0, 4, 6, 8, 8};
+  const std::vector<int32_t> padding = {1, -1};
+  std::vector<float> out(4, -7);
+  // out[b][t]: t0b0 pools rows 2 and 0 only (30, 10); t0b1 has no row left: 0.
+  const std::map<std::string, std::vector<float>> want = {
+      {"sum", {40, -3, 0, 0}}, {"mean", {20, -1.5, 0, 0}}, {"max", {30, -1, 0, 0}}};
+  for (const char* mode : {"sum", "mean", "max"}) {
+    OpDesc op("embedding_bag");
+    op.input(I64, {8}).input(I64, {5}).input(F32, {3, 1}).input(F32, {2, 1}).input(I32, {2}).output(F32, {2, 2, 1});
+    op.attr("mode", mode).attr("padded", int64_t{1});
+    run(op, {indices.data(), offsets.data(), t0.data(), t1.data(), padding.data()}, {out.data()});
+    EXPECT_THAT(out, ElementsAreArray(want.at(mode))) << mode;
+  }
+  // A padding row past the table's end is skipped unchecked; with none, -1 stays out of range.
+  const std::vector<int64_t> past_end = {3, -1};
+  const std::vector<int64_t> wild = {3, 2, 3, 3, 3, 3, 0, -1};
+  OpDesc op("embedding_bag");
+  op.input(I64, {8}).input(I64, {5}).input(F32, {3, 1}).input(F32, {2, 1}).input(I64, {2}).output(F32, {2, 2, 1});
+  op.attr("padded", int64_t{1});
+  EXPECT_THAT(error_of(op, {wild.data(), offsets.data(), t0.data(), t1.data(), past_end.data()}, {out.data()}),
+              HasSubstr("index -1 at position 7 is out of range for table 1"));
+}
+
 TEST(ReferenceEmbeddingBag, Errors) {
   const std::vector<float> t0 = {1, 2, 3};  // 3 rows, D=1
   std::vector<int64_t> indices = {0, 3};
@@ -78,8 +133,19 @@ TEST(ReferenceEmbeddingBag, Errors) {
   EXPECT_THAT(error_of(op, {indices.data(), offsets.data(), t0.data()}, {out.data()}), HasSubstr("offsets[0] must be 0"));
 
   OpDesc bad_mode = op;
-  bad_mode.attr("mode", "max");
-  EXPECT_THAT(error_of(bad_mode, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("'mode'"));
+  bad_mode.attr("mode", "min");
+  EXPECT_THAT(error_of(bad_mode, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("'mode' must be sum, mean or max"));
+  OpDesc weighted_mean = op;
+  weighted_mean.input(F32, {2}).attr("weighted", int64_t{1}).attr("mode", "mean");
+  EXPECT_THAT(error_of(weighted_mean, {nullptr, nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("need mode sum"));
+  OpDesc weighted = op;
+  weighted.input(I64, {2}).attr("weighted", int64_t{1});
+  EXPECT_THAT(error_of(weighted, {nullptr, nullptr, nullptr, nullptr}, {nullptr}),
+              HasSubstr("per-sample weights (input 3) must be f32"));
+  OpDesc padded = op;
+  padded.input(I64, {2}).attr("padded", int64_t{1});
+  EXPECT_THAT(error_of(padded, {nullptr, nullptr, nullptr, nullptr}, {nullptr}),
+              HasSubstr("padding rows (input 3), one per table, must have shape [1]"));
   OpDesc bad_out("embedding_bag");
   bad_out.input(I64, {2}).input(I64, {3}).input(F32, {3, 1}).output(F32, {2, 1, 2});
   EXPECT_THAT(error_of(bad_out, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("pooled (output 0) must have shape [2, 1, 1]"));

@@ -1,5 +1,7 @@
 // embedding_bag.cl - every table's bags pooled in one launch (OPS.md, embedding_bag).
-// Build options: INDEX_T, OFFSET_T (int or long), VEC (4: float4 loads, D % 4 == 0; 1: scalar).
+// Build options: INDEX_T, OFFSET_T, PADDING_T (int or long), VEC (4: float4 loads, D % 4 == 0;
+// 1: scalar), MODE (0 sum, 1 mean, 2 max), WEIGHTED and PADDED (0/1: per-sample weights, padding
+// rows).
 //
 // A bag is looked up by `lanes_per_bag` work-items, each owning VEC-wide columns of the row, so a
 // row of D floats is read as one contiguous burst; short rows put several bags in one work-group.
@@ -33,14 +35,18 @@ inline sum_t fetch(__global const INDEX_T* indices, long i, __global const row_t
   return TO_SUM(table[row * lanes + lane]);
 }
 
+#define PLAIN_SUM (MODE != 2 && !WEIGHTED && !PADDED)
+
 __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, __global const OFFSET_T* offsets,
                             __global const row_t* tables,      // all tables, packed one after another
                             __global const long* table_rows,   // [T] rows of each table
                             __global const long* table_first,  // [T] first row of each table in `tables`
+                            __global const float* weights,     // [L] with WEIGHTED, else unread
+                            __global const PADDING_T* padding,  // [T] with PADDED, else unread
                             __global row_t* pooled, int num_tables, int batch,
                             int lanes,          // D / VEC
                             int lanes_per_bag,  // work-items sharing one bag
-                            int mean, __global int* errors) {
+                            __global int* errors) {
   const int item = get_local_id(0);
   const int bags_per_group = get_local_size(0) / lanes_per_bag;
   const int slot = item / lanes_per_bag;
@@ -67,8 +73,13 @@ __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, _
   const long rows = table_rows[t];
   __global const row_t* table = tables + table_first[t] * lanes;
   __global row_t* out = pooled + ((long)b * num_tables + t) * lanes;
+#if PADDED
+  const long skip = padding[t];  // PyTorch's padding_idx: neither pooled nor counted; negative: none
+#endif
   for (int lane = first_lane; lane < lanes; lane += lanes_per_bag) {
-    sum_t sum = (sum_t)(0);
+    sum_t acc = (sum_t)(0);
+    long count = 0;  // rows pooled
+#if PLAIN_SUM
     long i = start;
     // Four rows in flight at once: the loads are independent, so their latencies overlap.
     for (; i + 4 <= end; i += 4) {
@@ -76,10 +87,29 @@ __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, _
       const sum_t r1 = fetch(indices, i + 1, table, rows, lanes, lane, t, reporter, errors);
       const sum_t r2 = fetch(indices, i + 2, table, rows, lanes, lane, t, reporter, errors);
       const sum_t r3 = fetch(indices, i + 3, table, rows, lanes, lane, t, reporter, errors);
-      sum += (r0 + r1) + (r2 + r3);
+      acc += (r0 + r1) + (r2 + r3);
     }
-    for (; i < end; ++i) sum += fetch(indices, i, table, rows, lanes, lane, t, reporter, errors);
-    if (mean && end > start) sum /= (acc_t)(end - start);
-    out[lane] = TO_ROW(sum);
+    for (; i < end; ++i) acc += fetch(indices, i, table, rows, lanes, lane, t, reporter, errors);
+    count = end - start;
+#else
+    for (long i = start; i < end; ++i) {
+#if PADDED
+      if (skip >= 0 && indices[i] == skip) continue;
+#endif
+      const sum_t r = fetch(indices, i, table, rows, lanes, lane, t, reporter, errors);
+#if MODE == 2
+      acc = count == 0 ? r : fmax(acc, r);
+#elif WEIGHTED
+      acc += (acc_t)weights[i] * r;
+#else
+      acc += r;
+#endif
+      ++count;
+    }
+#endif
+#if MODE == 1
+    if (count > 0) acc /= (acc_t)count;
+#endif
+    out[lane] = TO_ROW(acc);
   }
 }

@@ -31,7 +31,8 @@ std::vector<VariantCost> variants(const contract::Checked& checked, const Device
   const double rows_read = static_cast<double>(s.num_indices) * s.dim * 4.0;
   const double index_bytes = static_cast<double>(plugin::dtype_size(s.index_dtype)) * s.num_indices +
                              static_cast<double>(plugin::dtype_size(s.offset_dtype)) * (s.tables * s.batch + 1);
-  const double bytes = rows_read + index_bytes + 4.0 * s.batch * s.tables * s.dim;
+  const double weight_bytes = s.weighted ? 4.0 * s.num_indices : 0.0;
+  const double bytes = rows_read + index_bytes + weight_bytes + 4.0 * s.batch * s.tables * s.dim;
   std::vector<VariantCost> out;
   for (const Layout& layout : kLayouts) {
     if (s.dim % layout.vec != 0 || layout.group > device.max_work_group_size()) continue;
@@ -43,9 +44,12 @@ std::vector<VariantCost> variants(const contract::Checked& checked, const Device
 class EmbeddingBag final : public OpKernel {
  public:
   EmbeddingBag(Device& device, const Sizes& s, const Layout& layout, const std::vector<cl_mem>& constants)
-      : device_(device), layout_(layout), mean_(s.mean), dim_(s.dim), rows_(s.rows.begin(), s.rows.end()) {
-    const std::string options = std::string("-DINDEX_T=") + cl_index_type(s.index_dtype) +
-                                " -DOFFSET_T=" + cl_index_type(s.offset_dtype) + " -DVEC=" + std::to_string(layout.vec);
+      : device_(device), layout_(layout), dim_(s.dim), rows_(s.rows.begin(), s.rows.end()) {
+    const std::string options =
+        std::string("-DINDEX_T=") + cl_index_type(s.index_dtype) + " -DOFFSET_T=" + cl_index_type(s.offset_dtype) +
+        " -DPADDING_T=" + cl_index_type(s.padded ? s.padding_dtype : CAGR_DTYPE_I64) +
+        " -DVEC=" + std::to_string(layout.vec) + " -DMODE=" + std::to_string(static_cast<int>(s.pooling)) +
+        " -DWEIGHTED=" + std::to_string(int{s.weighted}) + " -DPADDED=" + std::to_string(int{s.padded});
     kernel_ = make_kernel(device, source::embedding_bag, options, "embedding_bag");
 
     std::vector<cl_long> first;
@@ -56,7 +60,8 @@ class EmbeddingBag final : public OpKernel {
     // are packed into one buffer: once here when all are constants, else at every run (a
     // device-side copy).
     if (s.tables == 1) return;
-    packed_once_ = std::all_of(constants.begin() + 2, constants.end(), [](cl_mem m) { return m != nullptr; });
+    const auto first_table = constants.begin() + 2, end_table = first_table + s.tables;
+    packed_once_ = std::all_of(first_table, end_table, [](cl_mem m) { return m != nullptr; });
     cl_int status = CL_SUCCESS;
     const size_t bytes = static_cast<size_t>((first.back() + rows_.back()) * dim_) * 4;
     packed_ = MemHandle(clCreateBuffer(device.context(), CL_MEM_READ_ONLY, std::max<size_t>(4, bytes), nullptr, &status));
@@ -64,22 +69,26 @@ class EmbeddingBag final : public OpKernel {
     if (packed_once_) {
       QueueHandle queue(clCreateCommandQueue(device.context(), device.id(), 0, &status));
       check_cl(status, "clCreateCommandQueue");
-      pack(queue.get(), std::vector<cl_mem>(constants.begin() + 2, constants.end()));
+      pack(queue.get(), std::vector<cl_mem>(first_table, end_table));
       check_cl(clFinish(queue.get()), "embedding_bag: packing the tables");
     }
   }
 
   void run(const Launch& launch) override {
     const Sizes& s = std::get<Sizes>(launch.sizes);
-    if (packed_ && !packed_once_) pack(launch.queue, std::vector<cl_mem>(launch.inputs.begin() + 2, launch.inputs.end()));
+    const auto first_table = launch.inputs.begin() + 2;
+    if (packed_ && !packed_once_) pack(launch.queue, std::vector<cl_mem>(first_table, first_table + s.tables));
     const cl_mem tables = packed_ ? packed_.get() : launch.inputs[2];
+    // Inputs the kernel does not read (no weights, no padding rows) are given the indices' buffer.
+    const cl_mem weights = launch.inputs[s.weighted ? s.weights_input() : 0];
+    const cl_mem padding = launch.inputs[s.padded ? s.padding_input() : 0];
     const cl_int lanes = static_cast<cl_int>(dim_ / layout_.vec);
     const cl_int lanes_per_bag = static_cast<cl_int>(std::min<size_t>(static_cast<size_t>(lanes), layout_.group));
     const int64_t bags_per_group = static_cast<int64_t>(layout_.group) / lanes_per_bag;
     const int64_t groups = (s.tables * s.batch + bags_per_group - 1) / bags_per_group;
     set_args(kernel_.get(), launch.inputs[0], static_cast<cl_long>(s.num_indices), launch.inputs[1], tables,
-             table_rows_.get(), table_first_.get(), launch.outputs[0], static_cast<cl_int>(s.tables),
-             static_cast<cl_int>(s.batch), lanes, lanes_per_bag, static_cast<cl_int>(mean_), launch.error_record);
+             table_rows_.get(), table_first_.get(), weights, padding, launch.outputs[0], static_cast<cl_int>(s.tables),
+             static_cast<cl_int>(s.batch), lanes, lanes_per_bag, launch.error_record);
     launch_1d(launch.queue, kernel_.get(), static_cast<size_t>(groups) * layout_.group, layout_.group);
   }
 
@@ -105,7 +114,6 @@ class EmbeddingBag final : public OpKernel {
 
   Device& device_;
   Layout layout_;
-  bool mean_;
   int64_t dim_;
   std::vector<cl_long> rows_;  // of each table
   bool packed_once_ = false;
