@@ -348,7 +348,7 @@ class Evaluator {
     if (n.is_cagr()) {
       if (op == "embedding_bag") {
         const EvalValue &off = need(n, 1), &table = need(n, 2);
-        const int64_t tables = static_cast<int64_t>(n.inputs.size()) - 2;
+        const int64_t tables = n.bag_tables();
         set(n, EvalValue{CAGR_DTYPE_F32, {(off.dims.at(0) - 1) / tables, tables, table.dims.at(1)}, std::nullopt});
       } else if (op == "reshape") {
         const EvalValue& in = need(n, 0);
@@ -737,6 +737,15 @@ void collect_uses(const OnnxGraph& g, std::set<std::string>& used) {
 cagr_dtype dtype_of_onnx(int32_t onnx_type, const std::string& what) { return dtype_of(onnx_type, what); }
 
 std::string OnnxNode::where() const { return "node '" + name + "' (" + (is_cagr() ? "cagr " : "") + op + ")"; }
+
+int64_t OnnxNode::bag_tables() const {
+  auto flag = [&](const char* key) {
+    auto it = attrs.find(key);
+    const int64_t* v = it == attrs.end() ? nullptr : std::get_if<int64_t>(&it->second);
+    return v && *v == 1 ? 1 : 0;
+  };
+  return static_cast<int64_t>(inputs.size()) - 2 - flag("weighted") - flag("padded");
+}
 
 const OnnxNode* OnnxGraph::producer(const std::string& tensor) const {
   for (const OnnxNode& n : nodes)

@@ -29,6 +29,9 @@ struct OnnxNode {
   std::map<std::string, std::shared_ptr<const OnnxConstant>> tensor_attrs;  // e.g. ConstantOfShape's value
 
   bool is_cagr() const { return domain == "cagr"; }
+  // For a cagr embedding_bag: its number of tables (the inputs after the offsets, less the
+  // per-sample weights and padding rows its attributes announce).
+  int64_t bag_tables() const;
   // Where it is, for error messages: "node 'name' (Op)".
   std::string where() const;
 };

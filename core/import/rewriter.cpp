@@ -201,7 +201,7 @@ class Rewriter {
     std::map<std::string, int64_t> tables;
     for (const OnnxNode& n : g_.nodes) {
       if (!n.is_cagr() || n.op != "embedding_bag") continue;
-      const int64_t t = static_cast<int64_t>(n.inputs.size()) - 2;
+      const int64_t t = n.bag_tables();
       auto [it, added] = tables.emplace(n.inputs[1], t);
       if (!added && it->second != t)
         fail(n, "embedding bags with " + std::to_string(t) + " and " + std::to_string(it->second) + " tables read one offsets input '" + n.inputs[1] +
@@ -246,6 +246,8 @@ class Rewriter {
   struct Bag {
     std::string loop;  // the Loop node's name
     std::string output, table, indices, offsets, mode;
+    std::string weights;   // nn.EmbeddingBag's per_sample_weights, aligned with `indices` ("" when none)
+    int64_t padding = -1;  // its padding_idx (-1: none)
     // When the bag reads table t's part of shared (indices, offsets) inputs: offsets[start, end).
     std::string shared_indices, shared_offsets;
     int64_t start[2] = {0, 0}, end[2] = {0, 0};
@@ -359,6 +361,7 @@ class Rewriter {
     bag.loop = loop.name;
     for (const OnnxNode* n : inner) {
       if (n->op == "ReduceMean") bag.mode = "mean";
+      if (n->op == "ReduceMax") bag.mode = "max";
       if (n->op == "ReduceSum" && bag.mode.empty()) bag.mode = "sum";
     }
     if (bag.mode.empty()) return std::nullopt;
@@ -368,26 +371,40 @@ class Rewriter {
       const OnnxConstant* t = n->op == "Gather" ? constant(n->inputs.at(0)) : nullptr;
       if (!t || t->dims.size() != 2 || t->dtype != CAGR_DTYPE_F32) continue;
       bag.table = n->inputs[0];
-      for (const OnnxNode* s : inner)
-        if (s->op == "Slice" && s->outputs[0] == n->inputs[1] && captured.count(s->inputs[0])) bag.indices = s->inputs[0];
+      const OnnxNode* rows_slice = nullptr;
+      for (const OnnxNode* s : inner) {
+        if (s->op == "Slice" && s->outputs[0] == n->inputs[1] && captured.count(s->inputs[0])) {
+          bag.indices = s->inputs[0];
+          rows_slice = s;
+        }
+      }
+      if (rows_slice) bag.weights = sliced_weights(inner, captured, n->outputs[0], *rows_slice);
     }
-    for (const std::string& c : captured) {  // dynamo: Mul(Gather(table, indices), ones) captured
+    for (const std::string& c : captured) {  // dynamo: Mul(Gather(table, indices), weights or ones) captured
       if (!bag.table.empty()) break;
       const OnnxNode* mul = producer_of(through_views(c), "Mul");
       const OnnxNode* gather = mul ? producer_of(mul->inputs[0], "Gather") : nullptr;
       const OnnxConstant* t = gather ? constant(gather->inputs[0]) : nullptr;
-      if (!t || t->dims.size() != 2 || !all_ones(mul->inputs[1])) continue;
+      if (!t || t->dims.size() != 2) continue;
+      if (!all_ones(mul->inputs[1])) {  // per_sample_weights: Unsqueeze(weights [L], 1)
+        const OnnxNode* unsq = producer_of(mul->inputs[1], "Unsqueeze");
+        const auto w = unsq ? probes_.dims(unsq->inputs[0]) : std::nullopt;
+        if (!w || w->size() != 1 || probes_.find(unsq->inputs[0])->dtype != CAGR_DTYPE_F32) continue;
+        bag.weights = unsq->inputs[0];
+      }
       bag.table = gather->inputs[0];
       bag.indices = through_views(gather->inputs[1]);
     }
     if (bag.table.empty() || bag.indices.empty()) return std::nullopt;
+    bag.padding = padding_row(inner);
     // The offsets (with the final entry): the rank-1 integer capture that is not the indices nor a
-    // slice of another capture (TorchScript also captures offsets[1:]).
+    // slice of another capture (TorchScript also captures offsets[1:]), nor a Shape (the dynamo
+    // exporter's max bags capture the number of indices).
     for (const std::string& c : captured) {
       const EvalValue* v = probes_.find(c);
       if (c == bag.indices || through_views(c) == bag.indices || constant(c) || !v || v->dims.size() != 1 || (v->dtype != CAGR_DTYPE_I64 && v->dtype != CAGR_DTYPE_I32)) continue;
       const OnnxNode* slice = producer_of(c, "Slice");
-      if (slice && captured.count(slice->inputs[0])) continue;
+      if ((slice && captured.count(slice->inputs[0])) || producer_of(c, "Shape")) continue;
       if (!bag.offsets.empty() && bag.offsets != through_views(c)) return std::nullopt;
       bag.offsets = through_views(c);
     }
@@ -401,6 +418,42 @@ class Rewriter {
       }
     find_segment(bag);
     return bag;
+  }
+  // TorchScript's weighted bag: the rows Gather(table, Slice(indices, s, e)) times
+  // Unsqueeze(Slice(W, s, e)) in the loop body, W captured: W ("" when the rows are not weighted so).
+  static std::string sliced_weights(const std::vector<const OnnxNode*>& inner, const std::set<std::string>& captured,
+                                    const std::string& rows, const OnnxNode& rows_slice) {
+    auto made_by = [&](const std::string& t, const char* op) -> const OnnxNode* {
+      for (const OnnxNode* n : inner)
+        if (n->op == op && std::count(n->outputs.begin(), n->outputs.end(), t)) return n;
+      return nullptr;
+    };
+    for (const OnnxNode* mul : inner) {
+      if (mul->op != "Mul" || mul->inputs.size() != 2 || (mul->inputs[0] != rows && mul->inputs[1] != rows)) continue;
+      const OnnxNode* unsq = made_by(mul->inputs[0] == rows ? mul->inputs[1] : mul->inputs[0], "Unsqueeze");
+      const OnnxNode* slice = unsq ? made_by(unsq->inputs[0], "Slice") : nullptr;
+      // The same bounds as the indices' slice: the weights line up with the bag's indices.
+      if (slice && captured.count(slice->inputs[0]) && slice->inputs.size() >= 3 && rows_slice.inputs.size() >= 3 &&
+          slice->inputs[1] == rows_slice.inputs[1] && slice->inputs[2] == rows_slice.inputs[2])
+        return slice->inputs[0];
+    }
+    return "";
+  }
+  // The dynamo exporter's padding_idx: the loop body keeps the positions whose index is not equal
+  // to it, Not(Equal(index, padding_idx)) with padding_idx a constant. -1 when there is none.
+  int64_t padding_row(const std::vector<const OnnxNode*>& inner) const {
+    for (const OnnxNode* eq : inner) {
+      if (eq->op != "Equal" || eq->inputs.size() != 2) continue;
+      const bool negated = std::any_of(inner.begin(), inner.end(), [&](const OnnxNode* n) {
+        return n->op == "Not" && n->inputs.size() == 1 && n->inputs[0] == eq->outputs[0];
+      });
+      for (const std::string& in : eq->inputs) {
+        const OnnxConstant* c = constant(in);
+        if (negated && c && element_count(c->dims) == 1 && (c->dtype == CAGR_DTYPE_I64 || c->dtype == CAGR_DTYPE_I32))
+          return static_cast<int64_t>(constant_values(*c)[0]);
+      }
+    }
+    return -1;
   }
   const OnnxNode* single_consumer(const std::string& t, const std::string& op) const {
     const auto c = g_.consumers(t);
@@ -474,7 +527,7 @@ class Rewriter {
         merged.insert(b->loop);
       }
       const int64_t dim = constant(first.table)->dims[1], tables = static_cast<int64_t>(parts.size());
-      const std::map<std::string, AttrValue> attrs{{"mode", first.mode}};
+      const std::map<std::string, AttrValue> attrs = pooling(parts, i, inputs);
       if (stacked) {
         g_.nodes[i] = cagr_node(cat.name, "embedding_bag", inputs, {cat.outputs[0]}, attrs);
       } else {  // [B, T, D] -> [B, T*D], what concatenating the [B, D] bags gives
@@ -500,12 +553,39 @@ class Rewriter {
                         "graph inputs (include_last_offset=True), or tables 0..T-1 sliced from shared (indices, offsets[T*B+1]) and stacked/concatenated in order");
       const int64_t dim = constant(bag.table)->dims[1];
       const std::string pooled = fresh(out + "_pooled");
-      g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", {bag.indices, bag.offsets, bag.table}, {pooled}, {{"mode", bag.mode}}));
+      std::vector<std::string> inputs{bag.indices, bag.offsets, bag.table};
+      size_t end = g_.nodes.size();
+      const std::map<std::string, AttrValue> attrs = pooling({&bag}, end, inputs);
+      g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", inputs, {pooled}, attrs));
       g_.nodes.push_back(cagr_node(bag.loop + "_rows", "reshape", {pooled}, {out}, {{"shape", std::vector<int64_t>{0, dim}}}));
+      drop_loop(out, bag);
       count("embedding_bag");
     }
     // Nodes were appended: restore the order every consumer relies on.
     sort_topologically();
+  }
+  // The attributes of the embedding_bag that pools `parts` (its tables in order; one part where it
+  // has per-sample weights: weighted bags are not merged), and its optional inputs, appended to
+  // `inputs` after the tables: the weights flattened to [L] (a reshape before node i), the padding
+  // rows as a constant [T].
+  std::map<std::string, AttrValue> pooling(const std::vector<const Bag*>& parts, size_t& i, std::vector<std::string>& inputs) {
+    std::map<std::string, AttrValue> attrs{{"mode", parts[0]->mode}};
+    if (!parts[0]->weights.empty()) {
+      const std::string& w = parts[0]->weights;
+      inputs.push_back(insert_before(i, w + "_flat", "reshape", {w}, {{"shape", std::vector<int64_t>{-1}}}, w + "_flat"));
+      attrs["weighted"] = int64_t{1};
+    }
+    std::vector<int64_t> padding;
+    for (const Bag* b : parts) padding.push_back(b->padding);
+    if (std::any_of(padding.begin(), padding.end(), [](int64_t p) { return p >= 0; })) {
+      std::vector<std::byte> data(padding.size() * sizeof(int64_t));
+      std::memcpy(data.data(), padding.data(), data.size());
+      inputs.push_back(add_constant(parts[0]->loop + "_padding_idx",
+                                    OnnxConstant{CAGR_DTYPE_I64, {static_cast<int64_t>(padding.size())},
+                                                 std::make_shared<const std::vector<std::byte>>(std::move(data))}));
+      attrs["padded"] = int64_t{1};
+    }
+    return attrs;
   }
   // In a Concat on axis 1, a run of bags (side by side as [B, D], or stacked through Unsqueeze(1))
   // that read rows 0..T-1 of the same [T, L] indices and [T, B] offsets, all T rows, becomes one
@@ -545,7 +625,8 @@ class Rewriter {
           merged.insert(b->loop);
         }
         const int64_t tables = static_cast<int64_t>(run.size()), dim = constant(run[0]->table)->dims[1];
-        std::string pooled = insert_before(i, cat.name + "_bags", "embedding_bag", bag_inputs, {{"mode", run[0]->mode}}, cat.outputs[0] + "_pooled");
+        const std::map<std::string, AttrValue> attrs = pooling(run, i, bag_inputs);
+        std::string pooled = insert_before(i, cat.name + "_bags", "embedding_bag", bag_inputs, attrs, cat.outputs[0] + "_pooled");
         if (!stacked)
           pooled = insert_before(i, cat.name + "_flat", "reshape", {pooled}, {{"shape", std::vector<int64_t>{0, tables * dim}}}, cat.outputs[0] + "_flat");
         inputs.push_back(pooled);
@@ -566,7 +647,7 @@ class Rewriter {
     for (size_t t = 0; t < parts.size(); ++t) {
       const Bag& b = *parts[t];
       if (b.matrix_indices != first.matrix_indices || b.matrix_offsets != first.matrix_offsets || b.row != static_cast<int64_t>(t) ||
-          b.mode != first.mode || constant(b.table)->dims[1] != constant(first.table)->dims[1])
+          b.mode != first.mode || !b.weights.empty() || constant(b.table)->dims[1] != constant(first.table)->dims[1])
         return false;
     }
     return true;
@@ -597,23 +678,27 @@ class Rewriter {
     inputs.push_back(bag.table);
     const int64_t dim = constant(bag.table)->dims[1];
     const std::string pooled = fresh(out + "_pooled");
-    g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", inputs, {pooled}, {{"mode", bag.mode}}));
+    const std::map<std::string, AttrValue> attrs = pooling({&bag}, end, inputs);
+    g_.nodes.push_back(cagr_node(bag.loop + "_bag", "embedding_bag", inputs, {pooled}, attrs));
     g_.nodes.push_back(cagr_node(bag.loop + "_rows", "reshape", {pooled}, {out}, {{"shape", std::vector<int64_t>{0, dim}}}));
-    // The bag's output now has a producer of its own: the Loop and the ONNX node that wrote the
-    // output (dynamo: ConcatFromSequence, Cast) go, and with them what only they read.
+    drop_loop(out, bag);
+    count("embedding_bag (computed indices/offsets)");
+  }
+  // A standalone bag's output `out` has a producer of its own now: the Loop and the ONNX node that
+  // wrote the output (dynamo: ConcatFromSequence, Cast) go, and with them what only they read.
+  void drop_loop(const std::string& out, const Bag& bag) {
     g_.nodes.erase(std::remove_if(g_.nodes.begin(), g_.nodes.end(),
                                   [&](const OnnxNode& n) {
                                     return !n.is_cagr() && (n.name == bag.loop || std::count(n.outputs.begin(), n.outputs.end(), out));
                                   }),
                    g_.nodes.end());
-    count("embedding_bag (computed indices/offsets)");
   }
   // Tables 0..T-1: bag t reads offsets[t*B, (t+1)*B + 1) at both probe batch sizes.
   bool lines_up(const std::vector<const Bag*>& parts) const {
     for (size_t t = 0; t < parts.size(); ++t) {
       const Bag& b = *parts[t];
       if (b.shared_offsets.empty() || b.shared_offsets != parts[0]->shared_offsets || b.shared_indices != parts[0]->shared_indices ||
-          b.mode != parts[0]->mode || constant(b.table)->dims[1] != constant(parts[0]->table)->dims[1])
+          b.mode != parts[0]->mode || !b.weights.empty() || constant(b.table)->dims[1] != constant(parts[0]->table)->dims[1])
         return false;
       for (int i = 0; i < 2; ++i) {
         const int64_t batch = kProbeBatches[i], tt = static_cast<int64_t>(t);
