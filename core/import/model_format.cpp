@@ -2,13 +2,16 @@
 #include "model_format.hpp"
 
 #include <tinyxml2.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "op_attributes.hpp"
 #include "shape_inference.hpp"
 
 namespace cagr {
@@ -16,6 +19,12 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 constexpr uint64_t kWeightAlignment = 64;  // every constant starts 64-byte aligned in model.bin
+
+std::string comma_list(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
 
 class XmlReader {
  public:
@@ -25,6 +34,50 @@ class XmlReader {
     std::string where = path_;
     if (e) where += ":" + std::to_string(e->GetLineNum()) + ": <" + e->Name() + ">";
     throw std::runtime_error(where + ": " + what);
+  }
+
+  // Every XML attribute of `e` must be one of `allowed`: a misspelt one would otherwise be ignored.
+  void expect_only(const tinyxml2::XMLElement* e, const std::vector<std::string>& allowed) const {
+    for (const tinyxml2::XMLAttribute* a = e->FirstAttribute(); a; a = a->Next()) {
+      if (std::find(allowed.begin(), allowed.end(), a->Name()) == allowed.end())
+        fail(e, "unknown attribute '" + std::string(a->Name()) + "' (expected " + comma_list(allowed) + ")");
+    }
+  }
+
+  // `e` holds no elements and no text (comments are fine), unless `children` names the one
+  // element it may hold.
+  void expect_no_content(const tinyxml2::XMLElement* e, const char* children = nullptr) const {
+    for (const tinyxml2::XMLNode* n = e->FirstChild(); n; n = n->NextSibling()) {
+      if (n->ToComment()) continue;
+      if (const tinyxml2::XMLElement* child = n->ToElement()) {
+        if (children && std::string(child->Name()) == children) continue;
+        fail(child, std::string("unexpected element inside <") + e->Name() + ">" +
+                        (children ? std::string(" (only <") + children + ">)" : std::string(" (it holds none)")));
+      }
+      fail(e, "unexpected text " + quoted_text(n) + " inside <" + e->Name() + ">");
+    }
+  }
+
+  // A text node's text without the white space around it, quoted.
+  static std::string quoted_text(const tinyxml2::XMLNode* n) {
+    std::string text = n->Value();
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    text = first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+    return "'" + text + "'";
+  }
+
+  // A non-negative decimal integer, every character a digit: "3372038x" is refused, not read as
+  // 3372038 (what tinyxml2's own number readers do).
+  uint64_t unsigned_number(const tinyxml2::XMLElement* e, const char* attr) const {
+    const std::string text = required(e, attr);
+    uint64_t value = 0;
+    for (char c : text) {
+      const bool digit = c >= '0' && c <= '9';
+      if (!digit || value > (UINT64_MAX - static_cast<uint64_t>(c - '0')) / 10)
+        fail(e, "attribute '" + std::string(attr) + "' = '" + text + "': expected a non-negative decimal integer below 2^64");
+      value = value * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return value;
   }
 
   std::string required(const tinyxml2::XMLElement* e, const char* attr) const {
@@ -82,12 +135,21 @@ class XmlReader {
   }
 
   AttrValue parse_attr(const tinyxml2::XMLElement* e) const {
-    if (const char* v = e->Attribute("int")) return parse_list<int64_t>(e, v).at(0);
-    if (const char* v = e->Attribute("float")) return parse_list<double>(e, v).at(0);
+    expect_only(e, {"name", "int", "float", "string", "ints", "floats"});
+    expect_no_content(e);
+    if (e->Attribute("name") == nullptr || e->FirstAttribute()->Next() == nullptr || e->FirstAttribute()->Next()->Next() != nullptr)
+      fail(e, "<attr> takes name= and exactly one of int=, float=, string=, ints=, floats=");
+    if (const char* v = e->Attribute("int")) return single(e, parse_list<int64_t>(e, v), "int");
+    if (const char* v = e->Attribute("float")) return single(e, parse_list<double>(e, v), "float");
     if (const char* v = e->Attribute("string")) return std::string(v);
     if (const char* v = e->Attribute("ints")) return parse_list<int64_t>(e, v);
-    if (const char* v = e->Attribute("floats")) return parse_list<double>(e, v);
-    fail(e, "attribute needs one of int=, float=, string=, ints=, floats=");
+    return parse_list<double>(e, e->Attribute("floats"));
+  }
+
+  template <class T>
+  T single(const tinyxml2::XMLElement* e, const std::vector<T>& values, const char* kind) const {
+    if (values.size() != 1) fail(e, std::string(kind) + "= takes one number, got " + std::to_string(values.size()));
+    return values[0];
   }
 
   const std::string& path() const { return path_; }
@@ -95,6 +157,13 @@ class XmlReader {
  private:
   std::string path_;
 };
+
+// The checksum written with each constant: CRC-32 (zlib's, so any language can check a file).
+std::string checksum_of(const std::byte* data, uint64_t bytes) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%08lx", crc32_z(0, reinterpret_cast<const Bytef*>(data), bytes));
+  return std::string("crc32:") + text;
+}
 
 std::vector<std::string> split_names(const std::string& text) {
   std::vector<std::string> names;
@@ -137,7 +206,8 @@ Graph load_model(const std::string& xml_path) {
   }
   const tinyxml2::XMLElement* root = doc.RootElement();
   if (root == nullptr || std::string(root->Name()) != "model") reader.fail(root, "the root element must be <model>");
-  const int version = root->IntAttribute("format_version", kFormatVersion);
+  reader.expect_only(root, {"name", "format_version", "weights", "weights_bytes"});
+  const uint64_t version = root->Attribute("format_version") ? reader.unsigned_number(root, "format_version") : kFormatVersion;
   if (version > kFormatVersion)
     reader.fail(root, "format_version " + std::to_string(version) + " is newer than this runtime reads (" +
                           std::to_string(kFormatVersion) + ")");
@@ -146,41 +216,73 @@ Graph load_model(const std::string& xml_path) {
   graph.name = root->Attribute("name") ? root->Attribute("name") : "model";
 
   std::vector<std::byte> weights;
+  std::string bin;  // the weights file's name, for messages
   if (root->FirstChildElement("constant")) {
-    const std::string bin = reader.required(root, "weights");
+    bin = reader.required(root, "weights");
     weights = read_weights((std::filesystem::path(xml_path).parent_path() / bin).string());
+    // Written since checksums were (older files lack it): the file's exact size, so bytes appended
+    // to or cut from its end are caught even where no constant reads them.
+    if (root->Attribute("weights_bytes")) {
+      const uint64_t expected = reader.unsigned_number(root, "weights_bytes");
+      if (expected != weights.size())
+        reader.fail(root, bin + " has " + std::to_string(weights.size()) + " bytes, expected " + std::to_string(expected) +
+                              " (weights_bytes): damaged, or not the weights written with this file");
+    }
   }
 
   try {
-    for (const tinyxml2::XMLElement* e = root->FirstChildElement(); e; e = e->NextSiblingElement()) {
+    for (const tinyxml2::XMLNode* n = root->FirstChild(); n; n = n->NextSibling()) {
+      if (n->ToComment()) continue;
+      const tinyxml2::XMLElement* e = n->ToElement();
+      if (e == nullptr) reader.fail(root, "unexpected text " + XmlReader::quoted_text(n) + " inside <model>");
       const std::string kind = e->Name();
       try {
         if (kind == "input") {
+          reader.expect_only(e, {"name", "dtype", "shape"});
+          reader.expect_no_content(e);
           graph.add_input(reader.required(e, "name"), reader.parse_dtype(e), reader.parse_dims(e, reader.required(e, "shape")));
         } else if (kind == "constant") {
+          reader.expect_only(e, {"name", "dtype", "shape", "offset", "checksum"});
+          reader.expect_no_content(e);
+          const std::string name = reader.required(e, "name");
           const cagr_dtype dtype = reader.parse_dtype(e);
           const Dims dims = reader.parse_dims(e, reader.required(e, "shape"));
           if (element_count(dims) < 0) reader.fail(e, "a constant's shape must be fully known");
-          const uint64_t offset = e->Unsigned64Attribute("offset", UINT64_MAX);
-          if (offset == UINT64_MAX) reader.fail(e, "missing attribute 'offset'");
+          const uint64_t offset = reader.unsigned_number(e, "offset");
           const uint64_t bytes = static_cast<uint64_t>(element_count(dims)) * dtype_size(dtype);
           if (offset > weights.size() || bytes > weights.size() - offset)
-            reader.fail(e, "bytes " + std::to_string(offset) + ".." + std::to_string(offset + bytes) + " lie beyond the end of the weights file (" +
-                               std::to_string(weights.size()) + " bytes)");
-          std::vector<std::byte> data(weights.begin() + static_cast<std::ptrdiff_t>(offset),
-                                      weights.begin() + static_cast<std::ptrdiff_t>(offset + bytes));
-          graph.add_constant(reader.required(e, "name"), dtype, dims, std::move(data));
+            reader.fail(e, "constant '" + name + "': bytes " + std::to_string(offset) + ".." + std::to_string(offset + bytes) +
+                               " lie beyond the end of the weights file (" + std::to_string(weights.size()) + " bytes)");
+          const std::byte* first = weights.data() + offset;
+          // Files written before checksums have none: their bytes are taken as they are.
+          if (const char* expected = e->Attribute("checksum")) {
+            const std::string actual = checksum_of(first, bytes);
+            if (actual != expected)
+              reader.fail(e, "constant '" + name + "': bytes " + std::to_string(offset) + ".." + std::to_string(offset + bytes) +
+                                 " of " + bin + " have checksum " + actual + ", expected " + expected +
+                                 ": damaged, or not the weights written with this file");
+          }
+          graph.add_constant(name, dtype, dims, std::vector<std::byte>(first, first + bytes));
         } else if (kind == "node") {
+          reader.expect_only(e, {"name", "op", "inputs", "outputs"});
+          reader.expect_no_content(e, "attr");
           Node node;
           node.name = reader.required(e, "name");
           node.op = reader.required(e, "op");
           node.source_line = e->GetLineNum();
+          const std::vector<std::string>* known = attributes_of_op(node.op);  // unknown ops: shape inference says so
           for (const tinyxml2::XMLElement* a = e->FirstChildElement(); a; a = a->NextSiblingElement()) {
-            if (std::string(a->Name()) != "attr") reader.fail(a, "unexpected element inside <node> (only <attr>)");
-            node.attrs[reader.required(a, "name")] = reader.parse_attr(a);
+            const std::string name = reader.required(a, "name");
+            if (known && std::find(known->begin(), known->end(), name) == known->end())
+              reader.fail(a, "op " + node.op + " has no attribute '" + name + "' (" +
+                                 (known->empty() ? std::string("it takes none") : "it takes " + comma_list(*known)) + ")");
+            if (node.attrs.count(name)) reader.fail(a, "attribute '" + name + "' given twice");
+            node.attrs[name] = reader.parse_attr(a);
           }
           graph.add_node(std::move(node), split_names(reader.required(e, "inputs")), split_names(reader.required(e, "outputs")));
         } else if (kind == "output") {
+          reader.expect_only(e, {"name"});
+          reader.expect_no_content(e);
           graph.mark_output(reader.required(e, "name"));
         } else {
           reader.fail(e, "unknown element (expected input, constant, node or output)");
@@ -233,8 +335,10 @@ void save_model(const Graph& graph, const std::string& xml_path) {
     e->SetAttribute("dtype", dtype_name(t.dtype));
     e->SetAttribute("shape", dims_text(t.dims).c_str());
     e->SetAttribute("offset", aligned);
+    e->SetAttribute("checksum", checksum_of(t.data->data(), t.data->size()).c_str());
     offset = aligned + t.data->size();
   }
+  root->SetAttribute("weights_bytes", offset);
   auto join = [&](const std::vector<int>& ids) {
     std::string s;
     for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + graph.tensor(ids[i]).name;

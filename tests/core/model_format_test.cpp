@@ -7,6 +7,9 @@
 
 #include "graph_builder.hpp"
 #include "model_format.hpp"
+#include "op_attributes.hpp"
+#include "op_contract.hpp"
+#include "random_damage.hpp"
 
 namespace cagr {
 namespace {
@@ -129,6 +132,103 @@ TEST_F(ModelFormat, UnknownOpAndNoOutput) {
 TEST_F(ModelFormat, NewerFormatVersionIsRefused) {
   const std::string m = error_of("<model format_version='9'>\n</model>");
   EXPECT_NE(m.find("format_version 9 is newer"), std::string::npos) << m;
+}
+
+// Strict files (issue 23): what a reader that ignores the unexpected would silently get wrong.
+TEST_F(ModelFormat, MisspeltOpAttributeIsRefusedNotIgnored) {
+  const std::string m = error_of(
+      "<model weights='model.bin'>\n<input name='x' dtype='f32' shape='?,2'/>\n"
+      "<constant name='w' dtype='f32' shape='2,2' offset='0'/>\n"
+      "<node name='fc' op='linear' inputs='x,w' outputs='y'>\n  <attr name='activaton' string='relu'/>\n</node>\n"
+      "<output name='y'/>\n</model>");
+  EXPECT_NE(m.find("model.xml:5: <attr>: op linear has no attribute 'activaton' (it takes activation)"), std::string::npos) << m;
+}
+
+TEST_F(ModelFormat, UnknownXmlAttributeIsRefused) {
+  const std::string m = error_of(
+      "<model>\n<input name='x' dtype='f32' shape='?,2'/>\n"
+      "<node name='r' op='relu' inputs='x' outputs='y' activaton='relu'/>\n<output name='y'/>\n</model>");
+  EXPECT_NE(m.find("model.xml:3: <node>: unknown attribute 'activaton' (expected name, op, inputs, outputs)"), std::string::npos) << m;
+  EXPECT_NE(error_of("<model nmae='x'>\n</model>").find("model.xml:1: <model>: unknown attribute 'nmae'"), std::string::npos);
+}
+
+TEST_F(ModelFormat, StrayTextAndChildElementsAreRefused) {
+  EXPECT_NE(error_of("<model>\n<input name='x' dtype='f32' shape='2'/>\nzz\n<output name='x'/>\n</model>").find("unexpected text 'zz'"),
+            std::string::npos);
+  EXPECT_NE(error_of("<model>\n<input name='x' dtype='f32' shape='2'>\n<attr name='a' int='1'/></input>\n<output name='x'/>\n</model>")
+                .find("model.xml:3: <attr>: unexpected element inside <input>"),
+            std::string::npos);
+}
+
+TEST_F(ModelFormat, TrailingGarbageInNumbersIsRefused) {
+  const std::string m = error_of(
+      "<model weights='model.bin'>\n<constant name='w' dtype='f32' shape='2' offset='0x'/>\n"
+      "<output name='w'/>\n</model>");
+  EXPECT_NE(m.find("model.xml:2: <constant>: attribute 'offset' = '0x': expected a non-negative decimal integer"), std::string::npos) << m;
+  EXPECT_NE(error_of("<model format_version='1x'>\n</model>").find("attribute 'format_version' = '1x'"), std::string::npos);
+  EXPECT_NE(error_of("<model>\n<input name='x' dtype='f32' shape='?,2'/>\n<node name='c' op='concat' inputs='x,x' outputs='y'>"
+                     "<attr name='axis' int='1,0'/></node>\n<output name='y'/>\n</model>")
+                .find("int= takes one number, got 2"),
+            std::string::npos);
+  EXPECT_NE(error_of("<model>\n<input name='x' dtype='f32' shape='?,2'/>\n<node name='c' op='concat' inputs='x,x' outputs='y'>"
+                     "<attr name='axis' int='1' float='1'/></node>\n<output name='y'/>\n</model>")
+                .find("exactly one of int="),
+            std::string::npos);
+}
+
+// The writer records each constant's CRC-32 and the weights file's size; the reader checks both
+// and names the constant, its bytes and both checksums.
+TEST_F(ModelFormat, DamagedWeightsFailTheirChecksum) {
+  GraphBuilder b("ck", 3);
+  b.input("x", CAGR_DTYPE_F32, {kDynamic, 5});
+  b.output(b.mlp("mlp", "x", {5, 7, 4}, "relu"));
+  const std::string path = (dir_ / "model.xml").string();
+  save_model(b.finish(), path);
+  const std::string xml = testing::slurp(path);
+  EXPECT_NE(xml.find("checksum=\"crc32:"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("weights_bytes="), std::string::npos) << xml;
+  std::string bin = testing::slurp(dir_ / "model.bin");
+
+  std::string flipped = bin;
+  flipped[3] = static_cast<char>(flipped[3] ^ 0x10);  // inside the first constant
+  testing::spit(dir_ / "model.bin", flipped);
+  try {
+    load_model(path);
+    ADD_FAILURE() << "a flipped weight bit loaded";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("model.xml:3: <constant>: constant 'mlp.0.weight': bytes 0..140 of model.bin have checksum crc32:"),
+              std::string::npos) << m;
+    EXPECT_NE(m.find(", expected crc32:"), std::string::npos) << m;
+  }
+
+  testing::spit(dir_ / "model.bin", bin + "x");
+  try {
+    load_model(path);
+    ADD_FAILURE() << "an extended weights file loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.bin has " + std::to_string(bin.size() + 1) + " bytes, expected " +
+                                         std::to_string(bin.size()) + " (weights_bytes)"),
+              std::string::npos) << e.what();
+  }
+}
+
+// Files written before checksums (no checksum=, no weights_bytes=) still load.
+TEST_F(ModelFormat, FilesWithoutChecksumsStillLoad) {
+  const std::string path = write(
+      "<model weights='model.bin' format_version='1'>\n<input name='x' dtype='f32' shape='?,2'/>\n"
+      "<constant name='w' dtype='f32' shape='3,2' offset='0'/>\n"
+      "<node name='fc' op='linear' inputs='x,w' outputs='y'><attr name='activation' string='relu'/></node>\n"
+      "<output name='y'/>\n</model>",
+      64);
+  const Graph g = load_model(path);
+  EXPECT_EQ(g.nodes().size(), 1u);
+}
+
+// Every op of OPS.md has its attribute list, so no model using an op is refused for lack of one.
+TEST(OpAttributes, EveryOpOfTheOperatorSetHasItsList) {
+  for (const std::string& op : contract::op_types()) EXPECT_NE(attributes_of_op(op), nullptr) << op;
+  EXPECT_EQ(attributes_of_op("no_such_op"), nullptr);
 }
 
 }  // namespace
