@@ -162,7 +162,8 @@ class Rewriter {
   }
 
   // Probes the graph at both batch sizes. Dynamic input dims become the probe batch, except the
-  // offsets inputs whose embedding_bag needs T*B + 1 entries.
+  // offsets inputs whose embedding_bag needs T*B + 1 entries, and the [T, B + 1] offsets of bags
+  // with include_last_offset (known after the first probe).
   void probe(const std::map<std::string, int64_t>& tables_per_offsets) {
     for (int i = 0; i < 2; ++i) {
       EvalValues seeds;
@@ -172,6 +173,7 @@ class Rewriter {
           if (x < 0) x = kProbeBatches[i];
         auto it = tables_per_offsets.find(in.name);
         if (it != tables_per_offsets.end()) d = {it->second * kProbeBatches[i] + 1};
+        if (offsets_with_last_.count(in.name) && !d.empty()) d.back() = kProbeBatches[i] + 1;
         seeds[in.name] = EvalValue{in.dtype, d, std::nullopt};
       }
       probes_.at[i] = evaluate(g_, seeds);
@@ -258,6 +260,7 @@ class Rewriter {
     std::string matrix_indices, matrix_offsets;
     int64_t row = 0, bag_size = 0;
     bool vectors = false;
+    bool last_included = false;  // the offsets rows end with L (include_last_offset = True): [T, B + 1]
   };
 
   // Which graph-input element a labelled value is (labelled_values), or input -1 for a number.
@@ -305,18 +308,22 @@ class Rewriter {
       if (label_of(ids[j]) != std::make_pair(k, first + static_cast<int64_t>(j))) return;  // consecutive elements of one input
     const int64_t length = static_cast<int64_t>(ids.size());
     const auto [ko, first_offset] = label_of(offs[0]);
-    if (ko >= 0 && length == id_dims[1] && first % length == 0 && label_of(offs.back()) == std::make_pair(-1, length)) {
+    if (ko >= 0 && length == id_dims[1] && first % length == 0) {
+      // The offsets row ends with L appended by the graph (include_last_offset = False) or with
+      // its own last entry (True: rows of B + 1).
+      const bool appended = label_of(offs.back()) == std::make_pair(-1, length);
       const OnnxInput& off_input = g_.inputs[static_cast<size_t>(ko)];
       const Dims& probed_offsets = probes_.find(off_input.name, 0)->dims;
       const Dims off_dims = probed_offsets.size() == 1 ? Dims{1, probed_offsets[0]} : probed_offsets;
-      const int64_t batch = static_cast<int64_t>(offs.size()) - 1, row = first / length;
-      if (off_dims.size() != 2 || off_dims[1] != batch || first_offset != row * batch || (probed_offsets.size() == 1) != vectors) return;
-      for (int64_t b = 0; b < batch; ++b)
-        if (label_of(offs[static_cast<size_t>(b)]) != std::make_pair(ko, row * batch + b)) return;
+      const int64_t batch = static_cast<int64_t>(offs.size()) - 1, row = first / length, width = appended ? batch : batch + 1;
+      if (off_dims.size() != 2 || off_dims[1] != width || first_offset != row * width || (probed_offsets.size() == 1) != vectors) return;
+      for (int64_t b = 0; b < width; ++b)
+        if (label_of(offs[static_cast<size_t>(b)]) != std::make_pair(ko, row * width + b)) return;
       bag.matrix_indices = id_input.name;
       bag.matrix_offsets = off_input.name;
       bag.row = row;
       bag.vectors = vectors;
+      bag.last_included = !appended;
       return;
     }
     // Fixed-size bags: all of a [B, P] input, offsets 0, P, 2P, .. (with or without the final B*P).
@@ -499,6 +506,7 @@ class Rewriter {
       if (!bag.shared_offsets.empty() || (is_input(bag.indices) && is_input(bag.offsets))) continue;
       if (!labelled) labelled = labelled_values();
       find_bag_source(bag, *labelled);
+      if (bag.last_included) offsets_with_last_.insert(bag.matrix_offsets);
     }
     std::set<std::string> merged;  // Loop names
     merge_matrix_bag_runs(bags, merged);
@@ -520,7 +528,7 @@ class Rewriter {
       if (parts.size() != cat.inputs.size()) continue;
       const Bag& first = *parts[0];
       std::vector<std::string> inputs{first.shared_indices, first.shared_offsets};
-      if (rows_line_up(parts)) inputs = matrix_bag_inputs(i, first.matrix_indices, first.matrix_offsets);
+      if (rows_line_up(parts)) inputs = matrix_bag_inputs(i, first.matrix_indices, first.matrix_offsets, first.last_included);
       else if (!lines_up(parts)) continue;
       for (const Bag* b : parts) {
         inputs.push_back(b->table);
@@ -619,7 +627,7 @@ class Rewriter {
           inputs.push_back(cat.inputs[k++]);
           continue;
         }
-        std::vector<std::string> bag_inputs = matrix_bag_inputs(i, run[0]->matrix_indices, run[0]->matrix_offsets);
+        std::vector<std::string> bag_inputs = matrix_bag_inputs(i, run[0]->matrix_indices, run[0]->matrix_offsets, run[0]->last_included);
         for (const Bag* b : run) {
           bag_inputs.push_back(b->table);
           merged.insert(b->loop);
@@ -652,10 +660,16 @@ class Rewriter {
     }
     return true;
   }
-  // embedding_bag's (indices, offsets) for the rows of `indices` [T, L] with per-table `offsets` [T, B]:
-  // the matrix flattened (table-major already) and table_offsets. Nodes go before node i.
-  std::vector<std::string> matrix_bag_inputs(size_t& i, const std::string& indices, const std::string& offsets) {
+  // embedding_bag's (indices, offsets) for the rows of `indices` [T, L] with per-table `offsets` [T, B]
+  // ([T, B + 1] with `last_included`, whose last column, L as PyTorch requires, is dropped): the
+  // matrix flattened (table-major already) and table_offsets. Nodes go before node i.
+  std::vector<std::string> matrix_bag_inputs(size_t& i, const std::string& indices, std::string offsets, bool last_included) {
     const std::string flat = insert_before(i, indices + "_flat", "reshape", {indices}, {{"shape", std::vector<int64_t>{-1}}}, indices + "_flat");
+    if (last_included)
+      offsets = insert_before(i, offsets + "_starts", "slice", {offsets},
+                              {{"starts", std::vector<int64_t>{0}}, {"ends", std::vector<int64_t>{-1}}, {"axes", std::vector<int64_t>{1}},
+                               {"steps", std::vector<int64_t>{1}}},
+                              offsets + "_starts");
     const std::string global = insert_before(i, offsets + "_global", "table_offsets", {offsets, indices}, {}, offsets + "_global");
     return {flat, global};
   }
@@ -673,7 +687,8 @@ class Rewriter {
                                                          {"axes", std::vector<int64_t>{0}}, {"steps", std::vector<int64_t>{1}}};
       const char* op = bag.vectors ? "reshape" : "slice";
       inputs = matrix_bag_inputs(end, insert_before(end, bag.loop + "_index_row", op, {bag.matrix_indices}, row, bag.loop + "_index_row"),
-                                 insert_before(end, bag.loop + "_offset_row", op, {bag.matrix_offsets}, row, bag.loop + "_offset_row"));
+                                 insert_before(end, bag.loop + "_offset_row", op, {bag.matrix_offsets}, row, bag.loop + "_offset_row"),
+                                 bag.last_included);
     }
     inputs.push_back(bag.table);
     const int64_t dim = constant(bag.table)->dims[1];
@@ -1737,6 +1752,8 @@ class Rewriter {
   RewriteReport& report_;
   Probes probes_;
   std::set<std::string> names_;
+  // Offsets inputs [T, B + 1] (include_last_offset = True) of computed bags: probed with B + 1.
+  std::set<std::string> offsets_with_last_;
 };
 
 }  // namespace

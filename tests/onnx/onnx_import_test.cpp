@@ -284,8 +284,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // F.embedding_bag on a [B, P] history (offsets from a Range): fixed-size bags.
                       GalleryModel{"two_tower_torchscript", {{"embedding_bag", 1}, {"fixed_bag_offsets", 1}}},
                       GalleryModel{"two_tower_dynamo", {{"embedding_bag", 1}, {"fixed_bag_offsets", 1}}},
-                      // Three max-pooled bags on [T, B] offsets (some empty) merged into one
-                      // embedding_bag; a weighted bag with include_last_offset on its own.
+                      // Three max-pooled bags on [T, B + 1] offsets (include_last_offset, some bags
+                      // empty) merged into one embedding_bag; a weighted bag on its own.
                       GalleryModel{"bag_pooling_torchscript", kGalleryBagPooling}, GalleryModel{"bag_pooling_dynamo", kGalleryBagPooling},
                       // padding_idx (dynamo only): two padded tables on [T, B] offsets merged, a padded
                       // [B, 6] history pooled by mean and by max.

@@ -62,10 +62,11 @@ Models (B = batch; all ids int64, all dense features float32; tables of 10-100 r
      dense) -> MLP 20-32-16-1 -> sigmoid.  target_id [B], hist_ids [B, 8], dense [B, 4].
      Output prob [B, 1].
 8. bag_pooling  nn.EmbeddingBag beyond sum: three tables pooled by mode="max" fed as the DLRM
-     reference feeds them (lS_o [3, B] 2-D offsets, include_last_offset=False; some bags empty), and
-     a weighted bag (mode="sum", per_sample_weights, include_last_offset=True: offsets [B + 1]);
-     concat(dense, pooled) -> MLP 36-16-1 -> sigmoid.  dense [B, 4], lS_o [3, B], lS_i [3, L],
-     w_ids [W], w_offsets [B + 1], w_weights [W].  Output prob [B, 1].
+     reference feeds them, but with include_last_offset=True (lS_o [3, B + 1] 2-D offsets, each row
+     ending with L; some bags empty), and a weighted bag (mode="sum", per_sample_weights,
+     include_last_offset=True: offsets [B + 1]); concat(dense, pooled) -> MLP 36-16-1 -> sigmoid.
+     dense [B, 4], lS_o [3, B + 1], lS_i [3, L], w_ids [W], w_offsets [B + 1], w_weights [W].
+     Output prob [B, 1].
 9. bag_padding  padding_idx: a 0-padded history [B, 6] pooled by nn.EmbeddingBag(mode="mean",
      padding_idx=0) and, over the same table, F.embedding_bag(mode="max", padding_idx=0); two tables
      with padding rows 0 and 3 fed as the DLRM reference feeds them (lS_o [2, B], lS_i [2, L],
@@ -327,7 +328,7 @@ class Din(nn.Module):
 class BagPooling(nn.Module):
     def __init__(self, n_dense, rows, dim, weighted_rows, hidden):
         super().__init__()
-        self.max_bags = nn.ModuleList(nn.EmbeddingBag(n, dim, mode="max") for n in rows)
+        self.max_bags = nn.ModuleList(nn.EmbeddingBag(n, dim, mode="max", include_last_offset=True) for n in rows)
         self.weighted = nn.EmbeddingBag(weighted_rows, dim, mode="sum", include_last_offset=True)
         self.top = mlp([n_dense + (len(rows) + 1) * dim] + hidden + [1], last=nn.Sigmoid)
 
@@ -380,10 +381,10 @@ def bag2d_inputs(rng, rows, batch, n_dense):
             "lS_i": np.stack(indices).astype(np.int64)}
 
 
-def bag_offsets(rng, rows, batch, min_len, max_len, pad=None):
-    """facebookresearch/dlrm's layout with bags of min_len..max_len ids: lS_o [T, B] start offsets,
-    lS_i [T, L] (every table the same L: the last bag takes what is left over). With `pad` (a row per
-    table), about a third of the ids are that row."""
+def bag_offsets(rng, rows, batch, min_len, max_len, pad=None, include_last=False):
+    """facebookresearch/dlrm's layout with bags of min_len..max_len ids: lS_o [T, B] start offsets
+    ([T, B + 1] ending with L with `include_last`), lS_i [T, L] (every table the same L: the last bag
+    takes what is left over). With `pad` (a row per table), about a third of the ids are that row."""
     lengths = rng.integers(min_len, max_len + 1, (len(rows), batch))
     total = int(lengths.sum(axis=1).max())
     offsets = np.concatenate([np.zeros((len(rows), 1), np.int64), np.cumsum(lengths, axis=1)[:, :-1]], axis=1)
@@ -391,11 +392,13 @@ def bag_offsets(rng, rows, batch, min_len, max_len, pad=None):
     if pad is not None:
         for t, p in enumerate(pad):
             indices[t][rng.random(total) < 1 / 3] = p
+    if include_last:
+        offsets = np.concatenate([offsets, np.full((len(rows), 1), total)], axis=1)
     return offsets.astype(np.int64), indices.astype(np.int64)
 
 
 def bag_pooling_inputs(rng, batch):
-    lS_o, lS_i = bag_offsets(rng, BAG_ROWS, batch, 0, 3)
+    lS_o, lS_i = bag_offsets(rng, BAG_ROWS, batch, 0, 3, include_last=True)
     lengths = rng.integers(0, 4, batch)
     w_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return {"dense": dense_features(rng, batch, 4), "lS_o": lS_o, "lS_i": lS_i,
@@ -459,7 +462,7 @@ def gallery():
         "din": (lambda: Din(60, 8, 4, 16, [32, 16]), din_inputs, "prob",
                 {"target_id": 0, "hist_ids": 0, "dense": 0}),
         "bag_pooling": (lambda: BagPooling(4, BAG_ROWS, 8, 40, [16]), bag_pooling_inputs, "prob",
-                        {"dense": 0, "lS_o": 1, "lS_i": (1, "num_indices"), "w_ids": (0, "weighted_ids"),
+                        {"dense": 0, "lS_o": (1, "batch_plus_1"), "lS_i": (1, "num_indices"), "w_ids": (0, "weighted_ids"),
                          "w_offsets": (0, "batch_plus_1"), "w_weights": (0, "weighted_ids")},
                         {"ort_differs": {"torchscript": "the TorchScript export pools an empty max bag with ReduceMax"
                                                         " over no rows (onnxruntime: NaN at the output); PyTorch"
