@@ -141,6 +141,17 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case create = embedding_bag_case(rng, constants_seed, p);
     Case run = embedding_bag_case(rng, constants_seed, q);
     check_against_reference(create, run, seed);
+    // Where offered: max with padding rows, and a weighted sum with them (the weights follow L).
+    for (const bool weighted : {false, true}) {
+      EmbeddingBagParams pe = p, qe = q;
+      pe.mean = qe.mean = false;
+      pe.max = qe.max = !weighted;
+      pe.weighted = qe.weighted = weighted;
+      pe.padded = qe.padded = true;
+      Case create_extended = embedding_bag_case(rng, constants_seed, pe);
+      Case run_extended = embedding_bag_case(rng, constants_seed, qe);
+      check_against_reference(create_extended, run_extended, seed);
+    }
 
     Case create_fused = dlrm_embedding_case(rng, constants_seed, {p, true, 4});  // where the device offers it
     Case run_fused = dlrm_embedding_case(rng, constants_seed, {q, true, 4});

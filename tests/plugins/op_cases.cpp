@@ -458,9 +458,10 @@ Case layer_norm_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, b
 
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p) {
   const int64_t tables = static_cast<int64_t>(p.rows.size());
-  std::vector<int64_t> padding;
+  std::vector<int64_t> padding;  // constants like the tables: drawn from table_seed alone
+  Rng padding_rng(table_seed + 1);
   for (int64_t t = 0; t < tables && p.padded; ++t)
-    padding.push_back(t == 1 ? -1 : t == 2 ? p.rows[t] : draw(rng, 0, p.rows[t] - 1));
+    padding.push_back(t == 1 ? -1 : t == 2 ? p.rows[t] : draw(padding_rng, 0, p.rows[t] - 1));
   std::vector<int64_t> offsets = {0};
   std::vector<int64_t> indices;
   for (int64_t t = 0; t < tables; ++t) {

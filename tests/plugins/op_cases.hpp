@@ -42,7 +42,8 @@ struct EmbeddingBagParams {
   bool padded = false;        // a padding row per table, about a third of the indices (table 1 has none;
                               // table 2's is one past its end, skipped unchecked)
 };
-// Tables are drawn from `table_seed` alone, so cases with equal seed, rows and dim share them.
+// Tables (and padding rows) are drawn from `table_seed` alone, so cases with equal seed, rows and
+// dim share them.
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p);
 
 // dlrm_embedding_interaction: dense [B, D] (input 0), then embedding_bag_case's inputs for `lookup`.
