@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "abi_rules.hpp"
 #include "cagr_struct.hpp"
 
 namespace cagr {
@@ -69,7 +70,15 @@ bool has_required_entries(const cagr_plugin_api& api, std::string* missing) {
   return true;
 }
 
-std::string str_or_empty(const char* s) { return s ? s : ""; }
+// Calls a plugin's *_destroy or shutdown from a destructor, where nothing can be thrown: a failure
+// or an escaping exception leaves nothing for the host to do.
+template <class Fn, class... Args>
+void release(Fn fn, Args... args) noexcept {
+  try {
+    fn(args...);
+  } catch (...) {
+  }
+}
 
 }  // namespace
 
@@ -84,11 +93,11 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& opt
   auto args = make_struct<cagr_plugin_entry_args>();
   args.host_abi_major = CAGR_ABI_VERSION_MAJOR;
   args.host_abi_minor = CAGR_ABI_VERSION_MINOR;
-  const cagr_status entry_status = entry(&args);
+  const cagr_status entry_status = plugin->invoke(CAGR_PLUGIN_ENTRY_SYMBOL, [&] { return entry(&args); });
   if (entry_status != CAGR_OK) {
+    const std::string refusal = AnswerRules(path, CAGR_PLUGIN_ENTRY_SYMBOL).string(args.refusal, "refusal", true);
     throw Error(CAGR_ERROR_VERSION, path + ": plugin refused ABI " + std::to_string(CAGR_ABI_VERSION_MAJOR) + "." +
-                                        std::to_string(CAGR_ABI_VERSION_MINOR) +
-                                        (args.refusal ? std::string(": ") + args.refusal : std::string()));
+                                        std::to_string(CAGR_ABI_VERSION_MINOR) + (refusal.empty() ? "" : ": " + refusal));
   }
   if (args.plugin_abi_major < CAGR_ABI_OLDEST_SUPPORTED_MAJOR || args.plugin_abi_major > CAGR_ABI_VERSION_MAJOR) {
     throw Error(CAGR_ERROR_VERSION, path + ": plugin speaks ABI major " + std::to_string(args.plugin_abi_major) +
@@ -126,57 +135,70 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& opt
   plugin->log_user_ = std::make_unique<std::pair<LogFn, std::string>>(std::move(log), path);
   init.log = log_trampoline;
   init.log_user_data = plugin->log_user_.get();
-  const cagr_status init_status = plugin->api_.init(&init);
-  if (init_status != CAGR_OK || init.context == nullptr) {
-    throw Error(init_status == CAGR_OK ? CAGR_ERROR_INTERNAL : init_status,
-                path + ": init failed: " + str_or_empty(plugin->api_.last_error_message()));
-  }
+  const cagr_status init_status = plugin->invoke("init", [&] { return plugin->api_.init(&init); });
+  if (init_status != CAGR_OK) plugin->check(init_status, "init");
+  AnswerRules(path, "init").handle(init.context, "a context");
   plugin->context_ = init.context;
 
   auto info = make_struct<cagr_plugin_info>();
-  plugin->check(plugin->api_.get_info(plugin->context_, &info), "get_info");
-  plugin->name_ = str_or_empty(info.name);
-  plugin->version_ = str_or_empty(info.version);
-  plugin->vendor_ = str_or_empty(info.vendor);
+  plugin->check_call("get_info", plugin->api_.get_info, plugin->context_, &info);
+  const AnswerRules rules(path, "get_info");
+  plugin->name_ = rules.name(info.name, "name");
+  plugin->version_ = rules.string(info.version, "version", true);
+  plugin->vendor_ = rules.string(info.vendor, "vendor", true);
   plugin->built_major_ = info.abi_major;
   plugin->built_minor_ = info.abi_minor;
-  if (plugin->name_.empty()) throw Error(CAGR_ERROR_INTERNAL, path + ": plugin reports no name");
   plugin->log_user_->second = plugin->name_;
   return plugin;
 }
 
 Plugin::~Plugin() {
-  if (context_ != nullptr) api_.shutdown(context_);
+  if (context_ != nullptr) release(api_.shutdown, context_);
+}
+
+void Plugin::escaped(const char* what) const {
+  std::string why;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    why = e.what();
+  } catch (...) {
+    why = "an exception of unknown type";
+  }
+  throw Error(CAGR_ERROR_INTERNAL, library_->path() + ": a C++ exception escaped " + what +
+                                       " (the ABI is C: an entry returns a status): " + why);
 }
 
 void Plugin::check(cagr_status status, const char* what) const {
   if (status == CAGR_OK) return;
-  const std::string who = name_.empty() ? library_->path() : "plugin " + name_;
-  throw Error(status, who + ": " + what + " failed: " + str_or_empty(api_.last_error_message()));
+  const std::string who = name_.empty() ? library_->path() : "plugin " + name_ + " (" + library_->path() + ")";
+  const std::string message = plugin_message(invoke("last_error_message", [&] { return api_.last_error_message(); }));
+  throw Error(status, who + ": " + what + " failed: " + message);
 }
 
 int Plugin::device_count() const {
   int32_t count = 0;
-  check(api_.device_count(context_, &count), "device_count");
-  return count;
+  check_call("device_count", api_.device_count, context_, &count);
+  return static_cast<int>(AnswerRules(path(), "device_count").count(count, 0, kMaxDevices, "the device count"));
 }
 
 DeviceInfo Plugin::device(int index) const {
   auto p = make_struct<cagr_device_properties>();
-  check(api_.device_properties(context_, index, &p), "device_properties");
+  check_call("device_properties", api_.device_properties, context_, index, &p);
+  const AnswerRules rules(path(), "device_properties of device " + std::to_string(index));
   DeviceInfo d;
   d.index = index;
-  d.name = str_or_empty(p.name);
-  d.kind = p.kind;
-  d.compute_units = p.compute_units;
-  d.peak_gflops_f32 = p.peak_gflops_f32;
-  d.peak_gflops_f16 = p.peak_gflops_f16;
-  d.memory_bandwidth_gbps = p.memory_bandwidth_gbps;
+  d.name = rules.name(p.name, "name");
+  d.kind = static_cast<cagr_device_kind>(rules.count(p.kind, CAGR_DEVICE_CPU, CAGR_DEVICE_OTHER, "kind"));
+  d.compute_units = static_cast<int>(rules.count(p.compute_units, 0, INT32_MAX, "compute_units"));
+  d.peak_gflops_f32 = rules.non_negative(p.peak_gflops_f32, "peak_gflops_f32");
+  d.peak_gflops_f16 = rules.non_negative(p.peak_gflops_f16, "peak_gflops_f16");
+  d.memory_bandwidth_gbps = rules.non_negative(p.memory_bandwidth_gbps, "memory_bandwidth_gbps");
   d.memory_bytes = p.memory_bytes;
   d.last_level_cache_bytes = p.last_level_cache_bytes;
-  d.numa_node = p.numa_node;
-  d.pci_bus_id = str_or_empty(p.pci_bus_id);
-  d.host_accessible = p.host_accessible != 0;
+  d.numa_node = static_cast<int>(rules.count(p.numa_node, -1, INT32_MAX, "numa_node"));
+  d.pci_bus_id = rules.string(p.pci_bus_id, "pci_bus_id", true);
+  d.host_accessible = rules.count(p.host_accessible, 0, 1, "host_accessible") != 0;
   return d;
 }
 
@@ -184,20 +206,32 @@ OpSupport Plugin::query(int device, const cagr_op_desc& op) const {
   auto q = make_struct<cagr_op_query_args>();
   q.device = device;
   q.op = &op;
-  check(api_.op_query(context_, &q), "op_query");
+  check_call("op_query", api_.op_query, context_, &q);
+  // An answer that breaks a rule makes this device refuse the op, the rule and the file its reason:
+  // the op is then placed on another device, or the refusal is shown with the others.
+  const AnswerRules rules(path(), std::string("op_query of ") + (op.op_type ? op.op_type : "?"));
   OpSupport support;
-  support.supported = q.supported != 0 && q.num_variants > 0;
-  if (!support.supported) {
-    support.reason = q.reason ? q.reason : "no variant";
-    return support;
-  }
-  for (int i = 0; i < q.num_variants; ++i) {
-    auto v = make_struct<cagr_variant_args>();
-    v.device = device;
-    v.op = &op;
-    v.variant = i;
-    check(api_.op_variant(context_, &v), "op_variant");
-    support.variants.push_back(Variant{i, str_or_empty(v.name), v.flops, v.bytes, v.estimated_ns});
+  try {
+    support.supported = rules.count(q.supported, 0, 1, "supported") != 0 &&
+                        rules.count(q.num_variants, 0, kMaxVariants, "num_variants") > 0;
+    if (!support.supported) {
+      support.reason = rules.string(q.reason, "reason", true);
+      if (support.reason.empty()) support.reason = "no variant";
+      return support;
+    }
+    for (int i = 0; i < q.num_variants; ++i) {
+      auto v = make_struct<cagr_variant_args>();
+      v.device = device;
+      v.op = &op;
+      v.variant = i;
+      check_call("op_variant", api_.op_variant, context_, &v);
+      const AnswerRules variant(path(), "op_variant " + std::to_string(i) + " of " + (op.op_type ? op.op_type : "?"));
+      support.variants.push_back(Variant{i, variant.string(v.name, "name", true), variant.non_negative(v.flops, "flops"),
+                                         variant.non_negative(v.bytes, "bytes"),
+                                         variant.non_negative(v.estimated_ns, "estimated_ns")});
+    }
+  } catch (const AbiViolation& broken) {
+    return OpSupport{false, broken.what(), {}};
   }
   return support;
 }
@@ -211,19 +245,22 @@ Buffer Plugin::alloc(int device, uint64_t bytes) {
   auto a = make_struct<cagr_buffer_alloc_args>();
   a.device = device;
   a.bytes = bytes;
-  check(api_.buffer_alloc(context_, &a), "buffer_alloc");
+  check_call("buffer_alloc", api_.buffer_alloc, context_, &a);
+  AnswerRules(path(), "buffer_alloc").handle(a.buffer, "a buffer");
   return Buffer(shared_from_this(), a.buffer, device, bytes);
 }
 
 Stream Plugin::create_stream(int device) {
   cagr_stream* s = nullptr;
-  check(api_.stream_create(context_, device, &s), "stream_create");
+  check_call("stream_create", api_.stream_create, context_, device, &s);
+  AnswerRules(path(), "stream_create").handle(s, "a stream");
   return Stream(shared_from_this(), s, device);
 }
 
 Event Plugin::create_event(int device) {
   cagr_event* e = nullptr;
-  check(api_.event_create(context_, device, &e), "event_create");
+  check_call("event_create", api_.event_create, context_, device, &e);
+  AnswerRules(path(), "event_create").handle(e, "an event");
   return Event(shared_from_this(), e);
 }
 
@@ -236,7 +273,8 @@ Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, co
   k.variant = variant;
   k.num_constants = ptrs.size();
   k.constants = ptrs.data();
-  check(api_.kernel_create(context_, &k), "kernel_create");
+  check_call("kernel_create", api_.kernel_create, context_, &k);
+  AnswerRules(path(), "kernel_create").handle(k.kernel, "a kernel");
   return Kernel(shared_from_this(), k.kernel);
 }
 
@@ -254,7 +292,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 void Buffer::reset() {
-  if (buffer_ != nullptr) plugin_->api().buffer_destroy(plugin_->context(), buffer_);
+  if (buffer_ != nullptr) release(plugin_->api().buffer_destroy, plugin_->context(), buffer_);
   buffer_ = nullptr;
   plugin_.reset();
 }
@@ -276,7 +314,7 @@ void Buffer::copy_from_host(Stream& stream, const void* src, uint64_t bytes, uin
   c.dst_buffer = buffer_;
   c.dst_offset = offset;
   c.bytes = bytes;
-  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy host to device");
+  plugin_->check_call("copy host to device", plugin_->api().copy, plugin_->context(), &c);
 }
 
 void Buffer::copy_to_host(Stream& stream, void* dst, uint64_t bytes, uint64_t offset) const {
@@ -288,7 +326,7 @@ void Buffer::copy_to_host(Stream& stream, void* dst, uint64_t bytes, uint64_t of
   c.src_offset = offset;
   c.dst_host = dst;
   c.bytes = bytes;
-  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy device to host");
+  plugin_->check_call("copy device to host", plugin_->api().copy, plugin_->context(), &c);
 }
 
 void Buffer::copy_from(Stream& stream, const Buffer& src, uint64_t bytes, uint64_t src_offset, uint64_t dst_offset) {
@@ -303,10 +341,12 @@ void Buffer::copy_from(Stream& stream, const Buffer& src, uint64_t bytes, uint64
   c.dst_buffer = buffer_;
   c.dst_offset = dst_offset;
   c.bytes = bytes;
-  plugin_->check(plugin_->api().copy(plugin_->context(), &c), "copy device to device");
+  plugin_->check_call("copy device to device", plugin_->api().copy, plugin_->context(), &c);
 }
 
-void* Buffer::host_pointer() const { return plugin_->api().buffer_host_pointer(plugin_->context(), buffer_); }
+void* Buffer::host_pointer() const {
+  return plugin_->invoke("buffer_host_pointer", [&] { return plugin_->api().buffer_host_pointer(plugin_->context(), buffer_); });
+}
 
 Event& Event::operator=(Event&& other) noexcept {
   if (this != &other) {
@@ -318,23 +358,23 @@ Event& Event::operator=(Event&& other) noexcept {
 }
 
 void Event::reset() {
-  if (event_ != nullptr) plugin_->api().event_destroy(plugin_->context(), event_);
+  if (event_ != nullptr) release(plugin_->api().event_destroy, plugin_->context(), event_);
   event_ = nullptr;
   plugin_.reset();
 }
 
 void Event::record(Stream& stream) {
-  plugin_->check(plugin_->api().event_record(plugin_->context(), event_, stream.get()), "event_record");
+  plugin_->check_call("event_record", plugin_->api().event_record, plugin_->context(), event_, stream.get());
 }
 
 double Event::microseconds_since(const Event& start) const {
   if (!plugin_->supports_event_timing()) throw Error(CAGR_ERROR_UNSUPPORTED, "plugin " + plugin_->name() + " cannot time events");
   double us = 0;
-  plugin_->check(plugin_->api().event_elapsed(plugin_->context(), start.event_, event_, &us), "event_elapsed");
-  return us;
+  plugin_->check_call("event_elapsed", plugin_->api().event_elapsed, plugin_->context(), start.event_, event_, &us);
+  return AnswerRules(plugin_->path(), "event_elapsed").non_negative(us, "the elapsed time");
 }
 
-void Event::synchronize() { plugin_->check(plugin_->api().event_synchronize(plugin_->context(), event_), "event_synchronize"); }
+void Event::synchronize() { plugin_->check_call("event_synchronize", plugin_->api().event_synchronize, plugin_->context(), event_); }
 
 Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
@@ -347,27 +387,28 @@ Stream& Stream::operator=(Stream&& other) noexcept {
 }
 
 void Stream::reset() {
-  if (stream_ != nullptr) plugin_->api().stream_destroy(plugin_->context(), stream_);
+  if (stream_ != nullptr) release(plugin_->api().stream_destroy, plugin_->context(), stream_);
   stream_ = nullptr;
   plugin_.reset();
 }
 
 void Stream::synchronize() {
-  plugin_->check(plugin_->api().stream_synchronize(plugin_->context(), stream_), "stream_synchronize");
+  plugin_->check_call("stream_synchronize", plugin_->api().stream_synchronize, plugin_->context(), stream_);
 }
 
 void Stream::wait(Event& event) {
-  plugin_->check(plugin_->api().stream_wait_event(plugin_->context(), stream_, event.get()), "stream_wait_event");
+  plugin_->check_call("stream_wait_event", plugin_->api().stream_wait_event, plugin_->context(), stream_, event.get());
 }
 
 void Stream::begin_capture() {
   if (!plugin_->supports_capture()) throw Error(CAGR_ERROR_UNSUPPORTED, "plugin " + plugin_->name() + " cannot capture streams");
-  plugin_->check(plugin_->api().stream_begin_capture(plugin_->context(), stream_), "stream_begin_capture");
+  plugin_->check_call("stream_begin_capture", plugin_->api().stream_begin_capture, plugin_->context(), stream_);
 }
 
 CapturedGraph Stream::end_capture() {
   cagr_graph* graph = nullptr;
-  plugin_->check(plugin_->api().stream_end_capture(plugin_->context(), stream_, &graph), "stream_end_capture");
+  plugin_->check_call("stream_end_capture", plugin_->api().stream_end_capture, plugin_->context(), stream_, &graph);
+  AnswerRules(plugin_->path(), "stream_end_capture").handle(graph, "a graph");
   return CapturedGraph(plugin_, graph);
 }
 
@@ -381,13 +422,13 @@ CapturedGraph& CapturedGraph::operator=(CapturedGraph&& other) noexcept {
 }
 
 void CapturedGraph::reset() {
-  if (graph_ != nullptr) plugin_->api().graph_destroy(plugin_->context(), graph_);
+  if (graph_ != nullptr) release(plugin_->api().graph_destroy, plugin_->context(), graph_);
   graph_ = nullptr;
   plugin_.reset();
 }
 
 void CapturedGraph::launch(Stream& stream) {
-  plugin_->check(plugin_->api().graph_launch(plugin_->context(), graph_, stream.get()), "graph_launch");
+  plugin_->check_call("graph_launch", plugin_->api().graph_launch, plugin_->context(), graph_, stream.get());
 }
 
 Kernel& Kernel::operator=(Kernel&& other) noexcept {
@@ -400,7 +441,7 @@ Kernel& Kernel::operator=(Kernel&& other) noexcept {
 }
 
 void Kernel::reset() {
-  if (kernel_ != nullptr) plugin_->api().kernel_destroy(plugin_->context(), kernel_);
+  if (kernel_ != nullptr) release(plugin_->api().kernel_destroy, plugin_->context(), kernel_);
   kernel_ = nullptr;
   plugin_.reset();
 }
@@ -419,7 +460,7 @@ void Kernel::run(Stream& stream, const std::vector<cagr_buffer*>& inputs, const 
   r.num_outputs = outputs.size();
   r.outputs = outputs.data();
   r.output_descs = out_ptrs.data();
-  plugin_->check(plugin_->api().kernel_run(plugin_->context(), &r), "kernel_run");
+  plugin_->check_call("kernel_run", plugin_->api().kernel_run, plugin_->context(), &r);
 }
 
 }  // namespace cagr

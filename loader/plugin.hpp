@@ -225,11 +225,27 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
 
   // Throws Error naming this plugin and `what`, with the plugin's last error message.
   void check(cagr_status status, const char* what) const;
+  // Runs `body`, a call into the plugin's entry `what`. A C++ exception escaping it (the ABI is C:
+  // entries return a status) becomes an Error naming the plugin's file and the entry.
+  template <class Body>
+  auto invoke(const char* what, Body&& body) const -> decltype(body()) {
+    try {
+      return body();
+    } catch (...) {
+      escaped(what);
+    }
+  }
+  // invoke() of entry `fn` (called `what`) with `args`, then check() of its status.
+  template <class Fn, class... Args>
+  void check_call(const char* what, Fn fn, Args... args) const {
+    check(invoke(what, [&] { return fn(args...); }), what);
+  }
   const cagr_plugin_api& api() const { return api_; }
   cagr_context* context() const { return context_; }
 
  private:
   Plugin() = default;
+  [[noreturn]] void escaped(const char* what) const;  // invoke's handler, inside a catch block
   std::shared_ptr<Library> library_;
   cagr_plugin_api api_{};  // our copy, read within the plugin's struct_size; unknown entries null
   cagr_context* context_ = nullptr;

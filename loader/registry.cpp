@@ -15,6 +15,7 @@
 #include "manifest.hpp"
 #include "plugin_files.hpp"
 #include "probe.hpp"
+#include "probe_cache.hpp"
 
 namespace cagr {
 
@@ -71,16 +72,20 @@ void skip(PluginRecord& record, const std::string& reason) {
 }
 
 // Probes (when asked) and loads one plugin; a failure of any kind becomes the record's reason.
-void vet_and_load(PluginRecord& record, bool probe, std::chrono::milliseconds timeout, const LogFn& log) {
+void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std::chrono::milliseconds timeout, const LogFn& log) {
   const std::string no_device = record.path + ": reports no device";
   if (probe) {
-    const ProbeResult result = probe_plugin(record.path, record.options, timeout);
+    std::optional<ProbeResult> cached = cache.find(record.path, record.options);
+    const ProbeResult result = cached ? *cached : probe_plugin(record.path, record.options, timeout);
+    if (!cached) cache.store(record.path, record.options, result);
     if (result.outcome != ProbeResult::Outcome::ok) return skip(record, result.message);
     if (result.devices == 0) return skip(record, no_device);
   }
   try {
     std::shared_ptr<Plugin> plugin = Plugin::load(record.path, record.options, log);
-    if (plugin->device_count() == 0) return skip(record, no_device);
+    const int devices = plugin->device_count();
+    if (devices == 0) return skip(record, no_device);
+    for (int d = 0; d < devices; ++d) plugin->device(d);  // properties that break the ABI's rules skip the plugin
     record.name = plugin->name();
     record.plugin = std::move(plugin);
     record.status = PluginRecord::Status::loaded;
@@ -135,6 +140,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
   }
 
   const bool probe = probe_enabled(options);
+  const ProbeCache probe_cache = options.cache_probes ? ProbeCache::in_cache_dir() : ProbeCache({});
   const LogFn log = options.log ? options.log : stderr_logger(log_level_from_env());
   Registry registry;
   std::map<std::string, std::string> first_with_name;  // plugin name -> path of the record that won it
@@ -163,7 +169,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
       record.status = PluginRecord::Status::disabled;
       record.reason = record.path + ": disabled by " + entry->where;
     } else {
-      vet_and_load(record, probe, options.probe_timeout, log);
+      vet_and_load(record, probe, probe_cache, options.probe_timeout, log);
       // A plugin whose own name differs from its file's may still clash with an earlier one.
       if (record.plugin != nullptr) {
         auto [winner, inserted] = first_with_name.emplace(record.name, record.path);

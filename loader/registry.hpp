@@ -20,6 +20,9 @@ struct DiscoveryOptions {
   bool use_default_folders = true;  // the install's and the build tree's plugins folders
   bool probe = true;                // load each plugin in a child process first
   std::chrono::milliseconds probe_timeout{10000};
+  // Keep probe results in the cache folder (probe_cache.hpp), so an unchanged plugin is not probed
+  // again: its init then runs once per run instead of twice.
+  bool cache_probes = true;
   std::optional<std::string> manifest;  // a plugins.xml consulted before those in searched folders
   LogFn log;  // plugins' log messages; default: stderr at the CAGR_LOG_LEVEL threshold
 };

@@ -20,13 +20,15 @@ inline std::string test_plugin(const std::string& name) {
   return std::string(TEST_PLUGIN_DIR) + "/libcagr_test_" + name + ".so";
 }
 
-// Discovery of exactly what a test names: no environment, no default folders, short probes.
+// Discovery of exactly what a test names: no environment, no default folders, short probes, no
+// probe cache.
 inline DiscoveryOptions isolated(std::vector<std::string> paths) {
   DiscoveryOptions o;
   o.paths = std::move(paths);
   o.use_env = false;
   o.use_default_folders = false;
   o.probe_timeout = std::chrono::milliseconds(2000);
+  o.cache_probes = false;  // every test probes afresh; the probe cache's own tests turn it on
   o.log = [](cagr_log_level, const std::string&, const std::string&) {};
   return o;
 }
