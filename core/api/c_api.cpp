@@ -1,9 +1,11 @@
 // c_api.cpp - the C API of cagr.h over the C++ core; C++ exceptions become status codes here.
 #include "cagr.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -15,6 +17,7 @@
 
 struct cagr_runtime {
   cagr::Registry registry;
+  std::once_flag described;  // the description is made once, so threads may ask for it together
   std::string description;
 };
 
@@ -32,9 +35,33 @@ struct cagr_session {
   std::vector<cagr::HostTensor> outputs;
   std::string plan;
   std::string plan_warnings;
+  // Set while a call is inside the session: a second thread entering then gets
+  // CAGR_API_SESSION_BUSY instead of racing the first (cagr.h: a session is one thread's at a time).
+  std::atomic<bool> in_use{false};
 };
 
 namespace {
+
+// A session call's hold on its session for the length of the call.
+class SessionUse {
+ public:
+  SessionUse(cagr_session* session, const char* call) : session_(session) {
+    if (session_->in_use.exchange(true, std::memory_order_acquire))
+      throw Busy(std::string(call) +
+                 ": the session is in use by another thread (a session is one thread's at a time: give each thread its "
+                 "own session over the shared model, cagr.h)");
+  }
+  ~SessionUse() { session_->in_use.store(false, std::memory_order_release); }
+  SessionUse(const SessionUse&) = delete;
+  SessionUse& operator=(const SessionUse&) = delete;
+
+  struct Busy : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+ private:
+  cagr_session* session_;
+};
 
 std::string& last_error() {
   thread_local std::string message;
@@ -47,6 +74,9 @@ cagr_api_status guarded(F&& body) noexcept {
     last_error().clear();
     body();
     return CAGR_API_OK;
+  } catch (const SessionUse::Busy& e) {
+    last_error() = e.what();
+    return CAGR_API_SESSION_BUSY;
   } catch (const cagr::Error& e) {
     last_error() = e.what();
     switch (e.status()) {
@@ -144,7 +174,7 @@ void cagr_runtime_destroy(cagr_runtime* runtime) { delete runtime; }
 
 const char* cagr_runtime_describe(cagr_runtime* runtime) {
   if (runtime == nullptr) return "";
-  runtime->description = cagr::format_plugin_list(runtime->registry);
+  std::call_once(runtime->described, [&] { runtime->description = cagr::format_plugin_list(runtime->registry); });
   return runtime->description.c_str();
 }
 
@@ -195,6 +225,7 @@ void cagr_session_destroy(cagr_session* session) { delete session; }
 cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const cagr_tensor* inputs) {
   return guarded([&] {
     require(session != nullptr, "cagr_session_run: session is NULL");
+    const SessionUse use(session, "cagr_session_run");
     std::vector<cagr::HostTensor> ordered = order_inputs(session->graph, num_inputs, inputs);
     if (!session->executor) compile(session, ordered);
     session->outputs.clear();
@@ -205,6 +236,7 @@ cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const
 cagr_api_status cagr_session_output(cagr_session* session, const char* name, cagr_tensor* out) {
   return guarded([&] {
     require(session != nullptr && name != nullptr && out != nullptr, "cagr_session_output: NULL argument");
+    const SessionUse use(session, "cagr_session_output");
     require(!session->outputs.empty(), "no run yet");
     const cagr::Graph& g = session->executor->graph();
     for (size_t i = 0; i < g.outputs().size(); ++i) {
@@ -227,18 +259,35 @@ cagr_api_status cagr_session_output(cagr_session* session, const char* name, cag
 cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path) {
   return guarded([&] {
     require(session != nullptr && path != nullptr, "cagr_session_save_plan: NULL argument");
+    const SessionUse use(session, "cagr_session_save_plan");
     require(session->executor != nullptr, "cagr_session_save_plan: the session has not compiled yet (run it, or give example inputs)");
     const cagr::Executor& e = *session->executor;
     cagr::save_plan(cagr::make_plan(session->graph, e.graph(), e.fusions(), e.placement(), e.targets(), session->loaded_plan ? "plan" : "hints"), path);
   });
 }
 
-const char* cagr_session_plan_warnings(cagr_session* session) { return session == nullptr ? "" : session->plan_warnings.c_str(); }
+// The two text answers of a session: "" (and cagr_last_error says why) where the session is NULL
+// or in use by another thread.
+const char* cagr_session_plan_warnings(cagr_session* session) {
+  const char* text = "";
+  guarded([&] {
+    require(session != nullptr, "cagr_session_plan_warnings: session is NULL");
+    const SessionUse use(session, "cagr_session_plan_warnings");
+    text = session->plan_warnings.c_str();
+  });
+  return text;
+}
 
 const char* cagr_session_plan(cagr_session* session) {
-  if (session == nullptr || !session->executor) return "";
-  session->plan = session->executor->plan_table();
-  return session->plan.c_str();
+  const char* text = "";
+  guarded([&] {
+    require(session != nullptr, "cagr_session_plan: session is NULL");
+    const SessionUse use(session, "cagr_session_plan");
+    if (!session->executor) return;
+    session->plan = session->executor->plan_table();
+    text = session->plan.c_str();
+  });
+  return text;
 }
 
 }  // extern "C"

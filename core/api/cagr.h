@@ -11,6 +11,17 @@
  * message for cagr_last_error() on the calling thread. Objects are released with their
  * *_destroy function; a session keeps its model and runtime alive, so they may be destroyed in any
  * order. Options structs start with struct_size (set it to sizeof) so they can grow.
+ *
+ * Threads. A runtime and a model may be shared by any number of threads: after creation nothing
+ * changes them (cagr_model_* and cagr_runtime_describe only read), and cagr_session_create may be
+ * called on one model from several threads at once. A session may not be shared: it is one
+ * thread's at a time (its outputs, plan and buffers change with each run). Give each thread its own
+ * session over the shared model; sessions run in parallel. A session call made while another
+ * thread is inside a call on the same session fails with CAGR_API_SESSION_BUSY and touches nothing
+ * (it never crashes or corrupts the other call); a session may move between threads between calls.
+ * cagr_session_destroy must not race another call on the same session, and cagr_runtime_destroy /
+ * cagr_model_destroy must not race calls that use that runtime or model (sessions keep what they
+ * need alive). cagr_last_error is per thread.
  */
 #ifndef CAGR_H_
 #define CAGR_H_
@@ -28,7 +39,8 @@ typedef enum cagr_api_status {
   CAGR_API_UNSUPPORTED = 2,      /* no plugin can run something */
   CAGR_API_OUT_OF_MEMORY = 3,
   CAGR_API_DEVICE_ERROR = 4,
-  CAGR_API_INTERNAL = 6
+  CAGR_API_INTERNAL = 6,
+  CAGR_API_SESSION_BUSY = 7      /* the session is inside a call on another thread (see Threads above) */
 } cagr_api_status;
 
 /* Element types: the same values as the plugin ABI's cagr_dtype. */
