@@ -24,9 +24,10 @@ int64_t read_index(const void* data, cagr_dtype dtype, int64_t i) {
   return dtype == CAGR_DTYPE_I32 ? static_cast<const int32_t*>(data)[i] : static_cast<const int64_t*>(data)[i];
 }
 
+// NaN stays NaN through both (OPS.md: non-finite values), as in IEEE arithmetic and PyTorch.
 double activate(Activation a, double x) {
   switch (a) {
-    case Activation::relu: return x > 0 ? x : 0.0;
+    case Activation::relu: return x < 0 ? 0.0 : x;
     case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-x));
     case Activation::none: break;
   }

@@ -4,9 +4,15 @@
 // its JIT kernels), so runs never touch the PyTorch layout again. The batch M varies per run, and a
 // primitive is built per M, so they are cached by M; an M whose primitive prefers another weight
 // layout gets its own reordered copy.
+//
+// The activation is fused as oneDNN's post-op, whose relu and logistic turn NaN into a number (a
+// max / clamp that keeps the non-NaN operand). OPS.md wants NaN to propagate, so a run whose X
+// holds a NaN or an infinity (a scan of X, the cost of one read of it) takes an unfused primitive
+// and applies the activation in a loop that keeps NaN.
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -47,10 +53,10 @@ class LinearKernel final : public Kernel {
     if (const void* w = init.constants[1]) {
       // Pack for the batch the kernel was compiled for; other batches reuse the packing if they can.
       const int64_t m = std::max<int64_t>(shape_.m, 1);
-      auto pd = make_primitive_desc(m);
+      auto pd = make_primitive_desc(m, true);
       packed_ = memory(pd.weights_desc(), cpu_engine());
       reorder_plain_weights(static_cast<const float*>(w), packed_);
-      cache_.emplace(m, Entry{pd, dnnl::matmul(pd), packed_});
+      cache_.emplace(Key{m, true}, Entry{pd, dnnl::matmul(pd), packed_});
     }
   }
 
@@ -59,7 +65,9 @@ class LinearKernel final : public Kernel {
     if (l.m == 0 || l.n == 0) return;
     // One run at a time per kernel: the cache, and the reordered copy of a W given at run, are shared.
     std::lock_guard<std::mutex> lock(mutex_);
-    const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[1]));
+    const bool fused = shape_.activation == contract::Activation::none ||
+                       all_finite(static_cast<const float*>(inputs[0]), l.m * l.k);
+    const Entry& entry = entry_for(l.m, fused, packed_ ? nullptr : static_cast<const float*>(inputs[1]));
     const auto& pd = entry.primitive_desc;
     memory src(pd.src_desc(), cpu_engine(), const_cast<void*>(inputs[0]));
     memory dst(pd.dst_desc(), cpu_engine(), outputs[0]);
@@ -74,22 +82,39 @@ class LinearKernel final : public Kernel {
     dnnl::stream stream(cpu_engine());
     entry.primitive.execute(stream, args);
     stream.wait();
+    if (!fused) activate_keeping_nan(static_cast<float*>(outputs[0]), l.m * l.n);
   }
 
  private:
+  static bool all_finite(const float* x, int64_t count) {
+    bool finite = true;
+    for (int64_t i = 0; i < count; ++i) finite &= std::isfinite(x[i]);  // no early exit: vectorises
+    return finite;
+  }
+
+  // relu(NaN) = NaN: `y < 0 ? 0 : y`, not max(y, 0) as a max instruction may compute it.
+  void activate_keeping_nan(float* y, int64_t count) const {
+    if (shape_.activation == contract::Activation::relu) {
+      for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+    } else {
+      for (int64_t i = 0; i < count; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
+    }
+  }
+
+  using Key = std::pair<int64_t, bool>;  // batch M, activation fused
   struct Entry {
     dnnl::matmul::primitive_desc primitive_desc;
     dnnl::matmul primitive;
     memory weights;  // in primitive_desc's layout
   };
 
-  dnnl::matmul::primitive_desc make_primitive_desc(int64_t m) const {
+  dnnl::matmul::primitive_desc make_primitive_desc(int64_t m, bool fused) const {
     const memory::desc src({m, shape_.k}, memory::data_type::f32, Tag::ab);
     const memory::desc weights({shape_.k, shape_.n}, memory::data_type::f32, Tag::any);
     const memory::desc dst({m, shape_.n}, memory::data_type::f32, Tag::ab);
     dnnl::post_ops post;
-    if (shape_.activation == contract::Activation::relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    if (shape_.activation == contract::Activation::sigmoid)
+    if (fused && shape_.activation == contract::Activation::relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (fused && shape_.activation == contract::Activation::sigmoid)
       post.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
     dnnl::primitive_attr attr;
     attr.set_post_ops(post);
@@ -109,12 +134,13 @@ class LinearKernel final : public Kernel {
     stream.wait();
   }
 
-  // The cached primitive for batch m. Its weights: the packed ones (reordered further if this
-  // primitive wants another layout), or, for a W given at run, `run_weights` reordered now.
-  const Entry& entry_for(int64_t m, const float* run_weights) {
-    auto it = cache_.find(m);
+  // The cached primitive for batch m, with the activation fused or not. Its weights: the packed ones
+  // (reordered further if this primitive wants another layout), or, for a W given at run,
+  // `run_weights` reordered now.
+  const Entry& entry_for(int64_t m, bool fused, const float* run_weights) {
+    auto it = cache_.find(Key{m, fused});
     if (it == cache_.end()) {
-      auto pd = make_primitive_desc(m);
+      auto pd = make_primitive_desc(m, fused);
       Entry entry{pd, dnnl::matmul(pd), memory()};
       if (packed_) {
         if (pd.weights_desc() == packed_.get_desc()) {
@@ -126,7 +152,7 @@ class LinearKernel final : public Kernel {
           stream.wait();
         }
       }
-      it = cache_.emplace(m, std::move(entry)).first;
+      it = cache_.emplace(Key{m, fused}, std::move(entry)).first;
     }
     if (run_weights != nullptr) {
       if (!it->second.weights) it->second.weights = memory(it->second.primitive_desc.weights_desc(), cpu_engine());
@@ -139,7 +165,7 @@ class LinearKernel final : public Kernel {
   const float* bias_ = nullptr;  // the plugin's copy when constant
   memory packed_;                // W in the compiled batch's layout, when constant
   std::mutex mutex_;
-  std::map<int64_t, Entry> cache_;
+  std::map<Key, Entry> cache_;
 };
 
 std::unique_ptr<Kernel> create(const KernelInit& init) {

@@ -344,5 +344,59 @@ TEST_F(Conformance, DevicePropertiesAreSane) {
   }
 }
 
+// OPS.md, "Non-finite values and empty batches": NaN and +-Inf in an op's inputs give what IEEE
+// arithmetic gives, as the reference computes it (relu(NaN) = NaN, sigmoid(-Inf) = 0, a sum with a
+// NaN is NaN, Inf - Inf is NaN); compare() matches NaN with NaN and Inf with the same Inf only.
+TEST_F(Conformance, NonFiniteInputsGiveWhatIeeeArithmeticGives) {
+  const uint64_t seed = base_seed() + 5;
+  Rng rng(seed);
+  for (const std::string& op : contract::op_types()) {
+    if (op == "cast") continue;  // NaN or Inf to an integer has no IEEE value (OPS.md)
+    for (Case& c : cases_for(op, rng)) {
+      if (!with_non_finite_inputs(c, rng)) continue;
+      check_against_reference(c, c, seed);
+    }
+  }
+}
+
+// A batch of 0 rows (each dimension OPS.md says varies per run set to 0) is valid: kernel_run
+// succeeds and writes nothing, whether the kernel was made for 0 rows or for more; the buffers of
+// empty tensors hold 0 bytes and their copies move 0 bytes from or to NULL (run_on_plugin).
+TEST_F(Conformance, EmptyBatchIsValid) {
+  const uint64_t seed = base_seed() + 6;
+  Rng rng(seed);
+  const uint64_t constants = rng();
+  auto both_ways = [&](Case& made_for_rows, Case& empty) {
+    check_against_reference(made_for_rows, empty, seed);
+    check_against_reference(empty, empty, seed);
+  };
+  for (const bool mean : {false, true}) {
+    EmbeddingBagParams p{{10, 1000, 20}, 8, 5, 3, CAGR_DTYPE_I32, CAGR_DTYPE_I64, mean};
+    Case rows = embedding_bag_case(rng, constants, p);
+    Case fused_rows = dlrm_embedding_case(rng, constants, {p, false, 4});
+    p.batch = 0;
+    Case empty = embedding_bag_case(rng, constants, p);
+    Case fused_empty = dlrm_embedding_case(rng, constants, {p, false, 4});
+    both_ways(rows, empty);
+    both_ways(fused_rows, fused_empty);  // where the device offers it
+  }
+  for (const char* activation : {"none", "relu", "sigmoid"}) {
+    Case rows = linear_case(rng, constants, {7, 33, 5, true, activation});
+    Case empty = linear_case(rng, constants, {0, 33, 5, true, activation});
+    both_ways(rows, empty);
+  }
+  Case mlp_rows = mlp_case(rng, constants, {7, {13, 50, 1}, "relu,sigmoid"});
+  Case mlp_empty = mlp_case(rng, constants, {0, {13, 50, 1}, "relu,sigmoid"});
+  both_ways(mlp_rows, mlp_empty);
+  Case gather_rows = gather_case(rng, constants, {50, 9}, {6}, CAGR_DTYPE_I64);
+  Case gather_empty = gather_case(rng, constants, {50, 9}, {0}, CAGR_DTYPE_I64);
+  both_ways(gather_rows, gather_empty);
+  for (const char* op : {"relu", "sigmoid", "dot_interaction", "dlrm_interaction", "fm_interaction", "top_k"}) {
+    std::vector<Case> cases = cases_for(op, rng);
+    Case empty = rebatched(cases[1], 0, rng);
+    both_ways(cases[1], empty);
+  }
+}
+
 }  // namespace
 }  // namespace cagr::conformance

@@ -567,6 +567,23 @@ Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_
   return c;
 }
 
+bool with_non_finite_inputs(Case& c, Rng& rng) {
+  const plugin::OpView view(&c.op.desc());
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()};
+  bool poisoned = false;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    if (c.op.inputs()[i].dtype != CAGR_DTYPE_F32 || contract::usually_constant(view, i)) continue;
+    float* values = reinterpret_cast<float*>(c.inputs[i].data());
+    const int64_t n = static_cast<int64_t>(c.inputs[i].size() / sizeof(float));
+    if (n == 0) continue;
+    for (int64_t k = 0; k < std::max<int64_t>(1, n / 12); ++k) values[draw(rng, 0, n - 1)] = specials[draw(rng, 0, 2)];
+    poisoned = true;
+  }
+  if (poisoned) c.label += " with NaN and Inf inputs";
+  return poisoned;
+}
+
 Case rebatched(const Case& c, int64_t batch, Rng& rng) {
   Case r = c;
   r.label += " run with B=" + std::to_string(batch);

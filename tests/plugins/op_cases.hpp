@@ -74,6 +74,10 @@ Case mlp_case(Rng& rng, uint64_t weight_seed, const MlpParams& p);
 Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_dims,
                  const std::vector<int64_t>& index_dims, cagr_dtype index_dtype);
 
+// Puts NaN, +Inf and -Inf among the f32 values of `c`'s inputs that are not usually constant (about
+// one value in 12, at least one per such input); false when `c` has no such input.
+bool with_non_finite_inputs(Case& c, Rng& rng);
+
 // `c` with the first dimension of its inputs and outputs set to `batch` and the inputs redrawn:
 // for ops whose every input is [B, ...] (relu, sigmoid, dot_interaction, dlrm_interaction,
 // fm_interaction, top_k).

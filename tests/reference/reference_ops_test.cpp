@@ -192,6 +192,27 @@ TEST(ReferenceLinear, BiasAndActivations) {
   EXPECT_THAT(error_of(bad_bias, {nullptr, nullptr, nullptr}, {nullptr}), HasSubstr("bias (input 2) must have shape [3]"));
 }
 
+// OPS.md, non-finite values: NaN stays NaN through relu and sigmoid (a max(x, 0) or a clamp loses
+// it), and the infinities give IEEE's limits.
+TEST(ReferenceLinear, NonFiniteValuesPropagate) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {nan, inf, -inf};  // M=3, K=1
+  const std::vector<float> w = {1};               // N=1
+  std::vector<float> y(3);
+  OpDesc relu("linear");
+  relu.input(F32, {3, 1}).input(F32, {1, 1}).output(F32, {3, 1}).attr("activation", "relu");
+  run(relu, {x.data(), w.data()}, {y.data()});
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], inf);
+  EXPECT_EQ(y[2], 0.0f);
+  OpDesc sigmoid("linear");
+  sigmoid.input(F32, {3, 1}).input(F32, {1, 1}).output(F32, {3, 1}).attr("activation", "sigmoid");
+  run(sigmoid, {x.data(), w.data()}, {y.data()});
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], 1.0f);
+  EXPECT_EQ(y[2], 0.0f);
+}
+
 // An mlp of M rows through `widths` (K_0, N_0, .., N_{L-1}).
 OpDesc mlp_desc(int64_t m, const std::vector<int64_t>& widths, const std::string& activations) {
   OpDesc op("mlp");
