@@ -6,7 +6,6 @@
 // and each row costs a memory latency. Bags are spread over threads; indices
 // are bounds-checked in the same pass, and the first bad one (lowest position) is reported.
 #include <algorithm>
-#include <limits>
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
@@ -32,7 +31,9 @@ constexpr int64_t kColumnBlock = 16;
 enum class Combine { add, add_weighted, max };
 
 // dst[0, dim) = fold of (accumulate ? dst : the fold's start) and rows[0 .. count)[0, dim): their
-// sum, their sum weighted by weights[0 .. count), or their column-wise maximum.
+// sum, their sum weighted by weights[0 .. count), or their column-wise maximum, which starts from
+// the first row and takes a value only where it is greater, as PyTorch's does (a NaN is kept only
+// from the first row).
 // The fold of a column block stays in registers across all the rows (a running value in dst would
 // be a load and a store per row). Inlined into one function per Combine, each compiled for
 // AVX-512, AVX2 and the baseline; the loader picks the best the CPU has when the plugin is loaded
@@ -40,11 +41,11 @@ enum class Combine { add, add_weighted, max };
 template <Combine C>
 __attribute__((always_inline)) inline void combine_rows(float* __restrict dst, const float* const* rows,
                                                         const float* weights, int count, int64_t dim, bool accumulate) {
-  const float start = C == Combine::max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  const float* start = C == Combine::max && count > 0 ? rows[0] : nullptr;  // else the fold starts at 0
   int64_t d = 0;
   for (; d + kColumnBlock <= dim; d += kColumnBlock) {
     float acc[kColumnBlock];
-    for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : start;
+    for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : start ? start[d + i] : 0.0f;
     for (int r = 0; r < count; ++r) {
       const float* __restrict src = rows[r] + d;
       for (int64_t i = 0; i < kColumnBlock; ++i) {
@@ -56,7 +57,7 @@ __attribute__((always_inline)) inline void combine_rows(float* __restrict dst, c
     for (int64_t i = 0; i < kColumnBlock; ++i) dst[d + i] = acc[i];
   }
   for (; d < dim; ++d) {
-    float acc = accumulate ? dst[d] : start;
+    float acc = accumulate ? dst[d] : start ? start[d] : 0.0f;
     for (int r = 0; r < count; ++r) {
       if constexpr (C == Combine::add) acc += rows[r][d];
       else if constexpr (C == Combine::add_weighted) acc += weights[r] * rows[r][d];

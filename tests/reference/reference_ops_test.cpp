@@ -69,6 +69,21 @@ TEST(ReferenceEmbeddingBag, MaxTakesEachColumnsLargestAndZerosForEmptyBags) {
   run(op, {indices.data(), offsets.data(), t0.data()}, {out.data()});
   // max(1, -3, -5) = 1, max(-8, 4, -6) = 4; the empty bag 0 (not the lowest float); rows alone.
   EXPECT_THAT(out, ElementsAre(1, 4, 0, 0, -5, -6, -3, 4));
+
+  // In order, as PyTorch: the first row, then a value where greater, so a NaN counts only first.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> t1 = {nan, 5, 2, nan, 0, 0};  // 3 rows, D=2
+  const std::vector<int64_t> orders = {0, 1, 1, 0, 2, 2};
+  const std::vector<int64_t> pairs = {0, 2, 4, 6};  // B=3: {0,1}, {1,0}, {2,2}
+  OpDesc nan_op("embedding_bag");
+  nan_op.input(I64, {6}).input(I64, {4}).input(F32, {3, 2}).output(F32, {3, 1, 2}).attr("mode", "max");
+  std::vector<float> got(6, -7);
+  run(nan_op, {orders.data(), pairs.data(), t1.data()}, {got.data()});
+  EXPECT_TRUE(std::isnan(got[0]));  // NaN first: kept (2 > NaN is false)
+  EXPECT_EQ(got[1], 5);             // NaN after 5: dropped (NaN > 5 is false)
+  EXPECT_EQ(got[2], 2);
+  EXPECT_TRUE(std::isnan(got[3]));
+  EXPECT_THAT(std::vector<float>(got.begin() + 4, got.end()), ElementsAre(0, 0));
 }
 
 TEST(ReferenceEmbeddingBag, PerSampleWeightsScaleEachRowOfASum) {

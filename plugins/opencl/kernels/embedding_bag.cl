@@ -98,7 +98,8 @@ __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, _
 #endif
       const sum_t r = fetch(indices, i, table, rows, lanes, lane, t, reporter, errors);
 #if MODE == 2
-      acc = count == 0 ? r : fmax(acc, r);
+      // A value is taken where it is greater, as PyTorch's max does (not fmax, which drops NaN).
+      acc = count == 0 ? r : (r > acc ? r : acc);  // per component for vectors
 #elif WEIGHTED
       acc += (acc_t)weights[i] * r;
 #else
