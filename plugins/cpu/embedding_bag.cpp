@@ -98,7 +98,9 @@ struct BagExtras {
   std::vector<int64_t> padding;
 };
 
-template <bool Prefetch, class Index, class Offset>
+// Extras: whether the bags have per-sample weights or padding rows (the plain case reads neither per
+// index).
+template <bool Prefetch, bool Extras, class Index, class Offset>
 int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets, const float* const* tables,
              const BagExtras& extras, float* out, bool parallel) {
   const int64_t bags = e.tables * e.batch;
@@ -135,12 +137,16 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
         }
       }
       const int64_t row = indices[i];
-      if (padding >= 0 && row == padding) continue;  // PyTorch's padding_idx: neither pooled nor counted
+      if constexpr (Extras) {
+        if (padding >= 0 && row == padding) continue;  // PyTorch's padding_idx: neither pooled nor counted
+      }
       if (row < 0 || row >= rows) {
         first_bad = std::min(first_bad, i);
         continue;
       }
-      if (extras.weights) weights_of_step[pending] = extras.weights[i];
+      if constexpr (Extras) {
+        if (extras.weights) weights_of_step[pending] = extras.weights[i];
+      }
       rows_of_step[pending++] = table + row * dim;
       if (pending == kRowsPerStep) {
         fold(dst, rows_of_step, weights_of_step, pending, dim, pooled > 0);
@@ -174,7 +180,8 @@ void embedding_bag(const EmbeddingBag& e, const void* const* inputs, void* const
   int64_t first_bad = kNoBadIndex;
   with_index_type(e.index_dtype, inputs[0], [&](const auto* indices) {
     with_index_type(e.offset_dtype, inputs[1], [&](const auto* offsets) {
-      first_bad = pool<Prefetch>(e, indices, offsets, tables.data(), extras, out, Parallel);
+      first_bad = e.weighted || e.padded ? pool<Prefetch, true>(e, indices, offsets, tables.data(), extras, out, Parallel)
+                                         : pool<Prefetch, false>(e, indices, offsets, tables.data(), extras, out, Parallel);
     });
   });
   if (first_bad == kNoBadIndex) return;
