@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "executor.hpp"
 #include "model_loading.hpp"
 #include "plan.hpp"
+#include "planner.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
 
@@ -31,6 +33,8 @@ struct cagr_session {
   std::vector<cagr::Target> targets;  // hold the plugins, so the runtime may go first
   bool profile = false;
   std::optional<cagr::Plan> loaded_plan;  // from cagr_session_options.plan_path
+  std::optional<cagr::OptimizerMode> optimizer;  // cagr_session_options.optimizer, where given
+  std::optional<cagr::LearnedPolicy> policy;     // with the "policy" optimizer
   std::unique_ptr<cagr::Executor> executor;
   std::vector<cagr::HostTensor> outputs;
   std::string plan;
@@ -140,6 +144,12 @@ void compile(cagr_session* session, const std::vector<cagr::HostTensor>& example
     session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
     session->plan_warnings.clear();
     for (const std::string& w : policy.warnings()) session->plan_warnings += w + "\n";
+  } else if (session->optimizer) {
+    cagr::PlannerOptions options;
+    options.mode = *session->optimizer;
+    options.policy = session->policy ? &*session->policy : nullptr;
+    cagr::PlannedPlacement follow(cagr::plan_model(session->graph, session->targets, examples, options).plan);
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, follow);
   } else {
     cagr::CostHintPlacement policy;
     session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
@@ -215,6 +225,9 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
       s->loaded_plan = cagr::load_plan(o.plan_path);
       cagr::check_plan_fits(*s->loaded_plan, s->graph, o.plan_path);
     }
+    if (o.optimizer != nullptr) s->optimizer = cagr::optimizer_mode(o.optimizer);
+    if (s->optimizer == cagr::OptimizerMode::policy)
+      s->policy = cagr::LearnedPolicy::load(o.policy_path ? std::filesystem::path(o.policy_path) : cagr::LearnedPolicy::default_file());
     if (o.example_inputs != nullptr) compile(s.get(), order_inputs(s->graph, o.num_example_inputs, o.example_inputs));
     *session = s.release();
   });
@@ -262,7 +275,7 @@ cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path) 
     const SessionUse use(session, "cagr_session_save_plan");
     require(session->executor != nullptr, "cagr_session_save_plan: the session has not compiled yet (run it, or give example inputs)");
     const cagr::Executor& e = *session->executor;
-    cagr::save_plan(cagr::make_plan(session->graph, e.graph(), e.fusions(), e.placement(), e.targets(), session->loaded_plan ? "plan" : "hints"), path);
+    cagr::save_plan(cagr::make_plan(session->graph, e, session->loaded_plan ? "plan" : session->optimizer ? cagr::optimizer_mode_name(*session->optimizer) : "hints"), path);
   });
 }
 

@@ -103,6 +103,14 @@ typedef struct cagr_session_options {
    * measuring; NULL: decide by the plugins' cost hints. Nodes whose plugin, device or variant is
    * missing here are placed by cost hints (cagr_session_plan_warnings says which). */
   const char* plan_path;
+  /* How to decide the plan when no plan_path is given (docs/OPTIMISER.md): NULL (the plugins' cost
+   * hints, nothing measured), "none" (no fusion, default variants), "hints" (cost hints checked by
+   * timing them against each device alone), "policy" (the learned policy; the best few candidates
+   * timed) or "tune" (every candidate and variant timed). The modes that time passes run them on the
+   * example inputs, or on the first run's inputs where none are given. */
+  const char* optimizer;
+  /* With optimizer "policy": the policy file; NULL: the one shipped (or $CAGR_POLICY). */
+  const char* policy_path;
 } cagr_session_options;
 
 cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session);

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 
 #include "node_desc.hpp"
 #include "shape_inference.hpp"
@@ -351,15 +352,31 @@ Graph apply_rule(Graph graph, FusionRule rule, const std::vector<Target>& target
 
 }  // namespace
 
+const std::vector<std::string>& all_fusion_rules() {
+  static const std::vector<std::string> rules{"interaction", "lookup_interaction", "mlp", "bf16_mlp_input"};
+  return rules;
+}
+
+void check_fusion_rules(const std::vector<std::string>& rules) {
+  for (const std::string& r : rules)
+    if (std::find(all_fusion_rules().begin(), all_fusion_rules().end(), r) == all_fusion_rules().end())
+      throw std::invalid_argument("fusion rule '" + r + "': the rules are interaction, lookup_interaction, mlp and bf16_mlp_input");
+}
+
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
-                       std::vector<std::string>* applied) {
+                       std::vector<std::string>* applied, const std::vector<std::string>& rules) {
+  check_fusion_rules(rules);
   // The chain first: the lookup rule fuses into the dlrm_interaction nodes that the chain rule makes.
   // The linears last, so that the top MLP's first layer is fused with the zero columns the chain
   // rule gives its weights.
-  graph = apply_rule(std::move(graph), fuse_interaction_chain, targets, example_inputs, applied);
-  graph = apply_rule(std::move(graph), fuse_lookup_into_interaction, targets, example_inputs, applied);
-  graph = apply_rule(std::move(graph), fuse_linear_chain, targets, example_inputs, applied);
-  return apply_rule(std::move(graph), narrow_mlp_input, targets, example_inputs, applied);
+  const std::pair<const char*, FusionRule> in_order[] = {{"interaction", fuse_interaction_chain},
+                                                         {"lookup_interaction", fuse_lookup_into_interaction},
+                                                         {"mlp", fuse_linear_chain},
+                                                         {"bf16_mlp_input", narrow_mlp_input}};
+  for (const auto& [name, rule] : in_order)
+    if (std::find(rules.begin(), rules.end(), name) != rules.end())
+      graph = apply_rule(std::move(graph), rule, targets, example_inputs, applied);
+  return graph;
 }
 
 }  // namespace cagr

@@ -45,7 +45,8 @@ double variant_cost_ns(const Variant& variant, const DeviceInfo& device) {
   return cost + (device.host_accessible ? 0.0 : kLaunchOverheadNs);
 }
 
-Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {
+Placement greedy_placement(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets,
+                           const VariantCost& variant_cost) {
   if (targets.empty()) throw std::runtime_error("no device to place the graph on: no plugin loaded, or none has a device");
   Placement placement;
   placement.nodes.resize(graph.nodes().size());
@@ -81,7 +82,7 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
         move += from < 0 ? upload_ns(bytes, target.info) : transfer_ns(bytes, targets[static_cast<size_t>(from)].info, target.info);
       }
       for (const Variant& v : support.variants) {
-        const double cost = variant_cost_ns(v, target.info) + move;
+        const double cost = variant_cost(desc.desc(), v, target) + move;
         const bool better = cost < best.estimated_ns ||
                             (cost == best.estimated_ns && best.target >= 0 &&
                              target.priority > targets[static_cast<size_t>(best.target)].priority);
@@ -94,6 +95,12 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
     for (int out : node.outputs) tensor_target[static_cast<size_t>(out)] = best.target;
   }
   return placement;
+}
+
+Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {
+  return greedy_placement(graph, shapes, targets, [&](const cagr_op_desc&, const Variant& v, const Target& t) {
+    return first_variant_only_ && v.index > 0 ? std::numeric_limits<double>::infinity() : variant_cost_ns(v, t.info);
+  });
 }
 
 }  // namespace cagr

@@ -3,12 +3,14 @@
 
 #include <tinyxml2.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <variant>
 
+#include "executor.hpp"
 #include "node_desc.hpp"
 
 namespace cagr {
@@ -48,6 +50,23 @@ void add_attr(KeyHash& h, const AttrValue& value) {
 }
 
 std::string device_label(const Target& t) { return t.label() + " (" + t.info.name + ")"; }
+
+// Fusion rule names as one attribute: comma-separated, empty for none.
+std::string join(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ",") + n;
+  return s;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> names;
+  for (size_t start = 0; start < text.size();) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    names.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
 
 [[noreturn]] void bad_plan(const std::string& path, const tinyxml2::XMLElement* e, const std::string& what) {
   throw std::runtime_error(path + (e ? ", line " + std::to_string(e->GetLineNum()) : std::string()) + ": " + what);
@@ -93,12 +112,15 @@ std::string model_key(const Graph& graph) {
   return h.hex();
 }
 
-Plan make_plan(const Graph& loaded, const Graph& fused, const std::vector<std::string>& fusions, const Placement& placement,
-               const std::vector<Target>& targets, const std::string& decided_by) {
+Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by) {
+  const Graph& fused = compiled.graph();
+  const Placement& placement = compiled.placement();
+  const std::vector<Target>& targets = compiled.targets();
   Plan plan;
   plan.model_key = model_key(loaded);
   plan.decided_by = decided_by;
-  plan.fusions = fusions;
+  plan.fusion_rules = compiled.fusion_rules();
+  plan.fusions = compiled.fusions();
   for (const Target& t : targets) plan.devices.push_back(device_label(t));
   for (size_t n = 0; n < fused.nodes().size(); ++n) {
     const Node& node = fused.nodes()[n];
@@ -116,6 +138,7 @@ void save_plan(const Plan& plan, const std::string& path) {
   root->SetAttribute("version", kPlanVersion);
   root->SetAttribute("model", plan.model_key.c_str());
   root->SetAttribute("decided_by", plan.decided_by.c_str());
+  root->SetAttribute("fusion_rules", join(plan.fusion_rules).c_str());
   for (const std::string& d : plan.devices) root->InsertNewChildElement("device")->SetAttribute("target", d.c_str());
   for (const std::string& f : plan.fusions) root->InsertNewChildElement("fusion")->SetText(f.c_str());
   for (const PlannedNode& n : plan.nodes) {
@@ -139,12 +162,20 @@ Plan load_plan(const std::string& path) {
   }
   const tinyxml2::XMLElement* root = doc.RootElement();
   if (root == nullptr || std::string(root->Name()) != "plan") bad_plan(path, root, "not a plan file (the root element must be <plan>)");
-  only_attributes(path, root, {"version", "model", "decided_by"});
+  only_attributes(path, root, {"version", "model", "decided_by", "fusion_rules"});
   if (root->IntAttribute("version", -1) != kPlanVersion)
     bad_plan(path, root, "plan version " + attribute(path, root, "version") + ", this build reads version " + std::to_string(kPlanVersion));
   Plan plan;
   plan.model_key = attribute(path, root, "model");
   plan.decided_by = attribute(path, root, "decided_by");
+  if (const char* rules = root->Attribute("fusion_rules")) {  // plans written before rules were chosen applied them all
+    plan.fusion_rules = split(rules);
+    try {
+      check_fusion_rules(plan.fusion_rules);
+    } catch (const std::invalid_argument& e) {
+      bad_plan(path, root, e.what());
+    }
+  }
   for (const tinyxml2::XMLElement* e = root->FirstChildElement(); e; e = e->NextSiblingElement()) {
     const std::string kind = e->Name();
     if (kind == "device") {

@@ -11,6 +11,8 @@
 
 namespace cagr {
 
+class Executor;
+
 struct PlannedNode {
   std::string node, op;           // as in the fused graph
   std::string plugin;             // plugin name ("cpu", "cuda", ...)
@@ -21,7 +23,8 @@ struct PlannedNode {
 
 struct Plan {
   std::string model_key;               // model_key() of the graph as loaded (before fusion)
-  std::string decided_by;              // "hints" or "tune"
+  std::string decided_by;              // "none", "hints", "policy" or "tune"
+  std::vector<std::string> fusion_rules = all_fusion_rules();  // the rules applied (fusion.hpp)
   std::vector<std::string> devices;    // "cpu:0 (AMD EPYC 7B13)" per target it was made for
   std::vector<std::string> fusions;    // one line per fused chain
   std::vector<PlannedNode> nodes;      // every node of the fused graph, in its order
@@ -31,9 +34,8 @@ struct Plan {
 // tensor; not the weights' values): a plan fits any model with this key.
 std::string model_key(const Graph& graph);
 
-// The plan of a placed graph: `fused` with `placement` on `targets`.
-Plan make_plan(const Graph& loaded, const Graph& fused, const std::vector<std::string>& fusions, const Placement& placement,
-               const std::vector<Target>& targets, const std::string& decided_by);
+// The plan that `compiled` (made from `loaded`) runs: its fusion rules, fusions and placement.
+Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by);
 
 // Writes / reads a plan file (XML). load_plan throws std::runtime_error naming the file and what
 // is wrong (not a plan, an unknown element or attribute, a missing field).
@@ -51,6 +53,7 @@ class PlannedPlacement : public PlacementPolicy {
   explicit PlannedPlacement(Plan plan) : plan_(std::move(plan)) {}
   Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override;
   const std::vector<std::string>& warnings() const { return warnings_; }
+  std::vector<std::string> fusion_rules() const override { return plan_.fusion_rules; }
 
  private:
   Plan plan_;

@@ -1,8 +1,6 @@
-// planner.hpp - (graph, targets, inputs, options) -> Plan. The plugins' cost hints propose a
-// placement, and the planner measures it against every device alone, so a device whose hints are
-// wrong (peaks measured on a busy machine, an optimistic plugin estimate) cannot pull the model onto
-// itself unnoticed; in `tune` mode every node's variants are then timed in whole passes
-// (Executor::tune). The executor runs the plan it returns (PlannedPlacement).
+// planner.hpp - (graph, targets, inputs, options) -> Plan: which fusion rules apply and where each
+// node runs (plugin, device, variant). The executor runs the plan it returns (PlannedPlacement).
+// docs/OPTIMISER.md describes the modes and how they compare.
 #pragma once
 
 #include <functional>
@@ -11,6 +9,7 @@
 
 #include "graph.hpp"
 #include "host_tensor.hpp"
+#include "learned_policy.hpp"
 #include "measurement_cache.hpp"
 #include "placement.hpp"
 #include "plan.hpp"
@@ -18,23 +17,28 @@
 namespace cagr {
 
 enum class OptimizerMode {
-  hints,  // cost hints, checked by timing them against each device alone (a few passes each)
-  tune,   // hints, then every node's variants timed on the inputs
+  none,    // no fusion, every node's default variant, devices by cost hints: the unoptimised baseline
+  hints,   // every fusion rule, cost hints, checked by timing them against each device alone
+  policy,  // the learned policy ranks every rewrite choice x device set; the best few are timed
+  tune,    // exhaustive: every rewrite choice x device set, each node's variants timed, the passes timed
 };
 
-// "hints" or "tune"; throws std::invalid_argument naming the modes for anything else.
+// "none", "hints", "policy" or "tune"; throws std::invalid_argument naming the modes for anything else.
 OptimizerMode optimizer_mode(const std::string& name);
+const char* optimizer_mode_name(OptimizerMode mode);
 
 struct PlannerOptions {
   OptimizerMode mode = OptimizerMode::hints;
-  int repetitions = 5;                                 // passes per measurement (the median counts)
+  int repetitions = 5;                                 // passes per measurement (the fastest counts)
   std::function<void(const std::string&)> progress;    // one line per step; may be empty
   MeasurementCache* cache = nullptr;                   // tune: node timings looked up and kept there
+  const LearnedPolicy* policy = nullptr;               // policy: required
+  double time_box_seconds = 0;                         // tune: no new candidate after this long (0: none)
 };
 
 struct PlannedModel {
   Plan plan;
-  std::vector<std::string> report;  // a line per candidate placement (its pass time), then per tuned node
+  std::vector<std::string> report;  // a line per candidate measured (its pass time), then the choice
 };
 
 // `inputs`: real (or representative) inputs in graph input order; their shapes are the compiled ones.

@@ -1,13 +1,25 @@
 // targets.hpp - every device of every loaded plugin, as placement targets.
 #pragma once
 
+#include <memory>
+#include <string>
 #include <vector>
 
-#include "placement.hpp"
+#include "plugin.hpp"
 #include "registry.hpp"
 
 namespace cagr {
 
+// One device of one loaded plugin that nodes may be placed on.
+struct Target {
+  std::shared_ptr<Plugin> plugin;
+  int device = 0;
+  DeviceInfo info;
+  int priority = 0;  // from plugins.xml; breaks ties between equal costs
+  std::string label() const { return plugin->name() + ":" + std::to_string(device); }
+};
+
+// Every device of every plugin in `registry`.
 std::vector<Target> targets_of(const Registry& registry);
 
 }  // namespace cagr

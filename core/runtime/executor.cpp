@@ -33,7 +33,9 @@ uint64_t byte_size(const TensorShape& shape) {
 }  // namespace
 
 Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy)
-    : graph_(fuse_for_targets(std::move(graph), targets, example_inputs, &fusions_)), targets_(std::move(targets)) {
+    : fusion_rules_(policy.fusion_rules()),
+      graph_(fuse_for_targets(std::move(graph), targets, example_inputs, &fusions_, fusion_rules_)),
+      targets_(std::move(targets)) {
   compiled_shapes_ = infer_shapes(graph_, example_inputs);
   placement_ = policy.place(graph_, compiled_shapes_, targets_);
   order_ = graph_.topological_order();
@@ -393,8 +395,7 @@ Executor::PassTimes Executor::measure(const std::vector<HostTensor>& inputs, int
   return timing.times_us(repetitions);
 }
 
-std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, int repetitions,
-                                       const std::function<void(const std::string&)>& progress, MeasurementCache* cache) {
+Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const TuneOptions& options) {
   bind(inputs);  // real data: every node sees the values it will see in use
   const std::vector<TensorShape> shapes = bound_shapes_;
   struct RestoreProfiling {
@@ -406,20 +407,25 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
       e.node_events_.clear();
     }
   } restore{*this, profiling_};
-  // A node's median time over profiled whole passes (events around it inside a real pass, so it
+  // Each node's median time over profiled whole passes (events around it inside a real pass, so it
   // meets the caches as the rest of the pass leaves them), after one pass that warms up.
-  auto node_us = [&](size_t step) {
+  auto profiled_us = [&]() {
     profiling_ = true;
     for (int pass = 0; pass < 2; ++pass) {
       profile_.clear();
       node_events_.clear();
-      for (int r = 0; r < (pass == 0 ? 1 : std::max(1, repetitions)); ++r) run_bound();
+      for (int r = 0; r < (pass == 0 ? 1 : std::max(1, options.repetitions)); ++r) run_bound();
     }
-    std::vector<double> times = profile_[step].microseconds;
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
-    return times[times.size() / 2];
+    std::vector<double> medians;
+    for (const NodeProfile& p : profile_) {
+      std::vector<double> times = p.microseconds;
+      std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+      medians.push_back(times[times.size() / 2]);
+    }
+    return medians;
   };
-  std::vector<std::string> report;
+  const std::vector<double> as_placed = options.every_node ? profiled_us() : std::vector<double>{};
+  Tuning result;
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
     if (graph_.is_view(n)) continue;
@@ -428,27 +434,36 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     const Target& target = targets_[static_cast<size_t>(where.target)];
     abi::OwnedOpDesc desc = describe_node(node, shapes);
     const OpSupport support = target.plugin->query(target.device, desc.desc());
-    if (support.variants.size() < 2) continue;
+    if (support.variants.size() < 2) {
+      if (options.every_node && support.variants.size() == 1)
+        result.timings.push_back(NodeTiming{n, {{support.variants[0], as_placed[step]}}});
+      continue;
+    }
+    std::vector<size_t> tried(support.variants.size());
+    for (size_t k = 0; k < tried.size(); ++k) tried[k] = k;
+    if (options.choose) tried = options.choose(node, desc.desc(), target, support.variants);
+    if (tried.size() < 2) continue;
+    NodeTiming timing{n, {}};
     double best_us = std::numeric_limits<double>::infinity();
     const Variant* best = nullptr;
     int kernel_variant = where.variant;  // the variant the node's kernel was made for
     std::string line = node.name + " (" + node.op + ", " + target.label() + "):";
-    for (size_t k = 0; k < support.variants.size(); ++k) {
-      const Variant& v = support.variants[k];
-      if (progress)
-        progress("tuning node " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + " " + node.name + ": variant " +
-                 std::to_string(k + 1) + "/" + std::to_string(support.variants.size()) +
-                 (best ? ", best so far " + best->name : std::string()));
+    for (size_t k = 0; k < tried.size(); ++k) {
+      const Variant& v = support.variants.at(tried[k]);
+      if (options.progress)
+        options.progress("tuning node " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + " " + node.name +
+                         ": variant " + std::to_string(k + 1) + "/" + std::to_string(tried.size()) +
+                         (best ? ", best so far " + best->name : std::string()));
       const std::string key = MeasurementCache::key(target, desc.desc(), v.name);
-      std::optional<double> us = cache ? cache->find(key) : std::nullopt;
+      std::optional<double> us = options.cache ? options.cache->find(key) : std::nullopt;
       const bool cached = us.has_value();
       if (!cached) {
         where.variant = v.index;
         try {
           create_kernel(n, shapes);
           kernel_variant = v.index;
-          us = node_us(step);
-          if (cache) cache->store(key, node.op + " " + v.name, *us);
+          us = profiled_us()[step];
+          if (options.cache) options.cache->store(key, node.op + " " + v.name, *us);
         } catch (const Error& e) {
           line += " " + v.name + " failed (" + e.what() + ")";
           continue;
@@ -457,6 +472,7 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
       char figure[96];
       std::snprintf(figure, sizeof figure, " %s %.1f us%s", v.name.c_str(), *us, cached ? " (cached)" : "");
       line += figure;
+      timing.variants.emplace_back(v, *us);
       if (*us < best_us) {
         best_us = *us;
         best = &v;
@@ -468,9 +484,10 @@ std::vector<std::string> Executor::tune(const std::vector<HostTensor>& inputs, i
     where.estimated_ns = variant_cost_ns(*best, target.info);
     if (kernel_variant != best->index) create_kernel(n, shapes);
     ++plan_generation_;
-    report.push_back(line + " -> " + where.variant_name);
+    result.report.push_back(line + " -> " + where.variant_name);
+    result.timings.push_back(std::move(timing));
   }
-  return report;
+  return result;
 }
 
 std::string Executor::plan_table() const {

@@ -31,7 +31,7 @@ struct NodeProfile {
 
 class Executor {
  public:
-  // Fuses what the targets offer (fusion.hpp), places `graph` on `targets` with `policy` at the
+  // Fuses what the targets offer with the policy's fusion rules (fusion.hpp), places `graph` on `targets` with `policy` at the
   // shapes of `example_inputs` (graph input order), creates every kernel (uploading weights once)
   // and the streams. Runs may use other sizes in the
   // dimensions that vary per run (batch size, number of indices).
@@ -65,11 +65,29 @@ class Executor {
   // leaves them (a node run alone finds its inputs, and an embedding's rows, still in L2), and
   // gives a figure that holds for the same layer in another model. Placement's device choice stays.
   // Reports progress through `progress` (may be empty); returns a line per tuned node with the
-  // node's time under each variant. With `cache`, a node's timing for a variant is looked up before
-  // it is measured, and stored after (measurement_cache.hpp): a second run, or another model with a
-  // layer of the same shape, measures nothing twice.
-  std::vector<std::string> tune(const std::vector<HostTensor>& inputs, int repetitions,
-                                const std::function<void(const std::string&)>& progress, MeasurementCache* cache = nullptr);
+  // node's time under each variant, and the timings themselves. With `cache`, a node's timing for a
+  // variant is looked up before it is measured, and stored after (measurement_cache.hpp): a second
+  // run, or another model with a layer of the same shape, measures nothing twice.
+  struct TuneOptions {
+    int repetitions = 5;
+    std::function<void(const std::string&)> progress;
+    MeasurementCache* cache = nullptr;
+    bool every_node = false;  // also time the nodes with one variant (cost samples for the learned policy)
+    // Which of a node's offered variants to time (indices into `offered`); fewer than two: the node
+    // keeps its variant untimed. Empty function: every variant.
+    std::function<std::vector<size_t>(const Node& node, const cagr_op_desc& op, const Target& target,
+                                      const std::vector<Variant>& offered)>
+        choose;
+  };
+  struct NodeTiming {
+    int node = 0;                                         // index in graph() (as fused)
+    std::vector<std::pair<Variant, double>> variants;     // each variant that ran, with its microseconds
+  };
+  struct Tuning {
+    std::vector<std::string> report;
+    std::vector<NodeTiming> timings;
+  };
+  Tuning tune(const std::vector<HostTensor>& inputs, const TuneOptions& options);
   // `repetitions` whole passes over `inputs` (after a warm-up pass), in microseconds: device time
   // where the graph runs on one device that can time events, else the host's.
   struct PassTimes {
@@ -86,6 +104,7 @@ class Executor {
 
   const Graph& graph() const { return graph_; }  // as fused
   const std::vector<std::string>& fusions() const { return fusions_; }  // one line per fused chain
+  const std::vector<std::string>& fusion_rules() const { return fusion_rules_; }  // the rules they were chosen by
   const Placement& placement() const { return placement_; }
   const std::vector<Target>& targets() const { return targets_; }
   // The plan as a table: node, op, device, variant, estimated cost, output shape.
@@ -116,7 +135,8 @@ class Executor {
   void finish_pass();
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
-  std::vector<std::string> fusions_;  // filled while graph_ is made, so declared before it
+  std::vector<std::string> fusion_rules_;  // the policy's, read while graph_ is made, so declared before it
+  std::vector<std::string> fusions_;       // filled while graph_ is made, so declared before it
   Graph graph_;
   std::vector<Target> targets_;
   Placement placement_;

@@ -1,7 +1,10 @@
 // The C API as an application uses it, including its error paths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "cagr.h"
 #include "model_format.hpp"
@@ -98,10 +101,11 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
       {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
   };
   const std::string plan = ::testing::TempDir() + "/c_api.plan.xml";
-  auto predict = [&](const char* plan_path, const char* save_to) {
+  auto predict = [&](const char* plan_path, const char* save_to, const char* optimizer = nullptr) {
     cagr_session_options so{};
     so.struct_size = sizeof so;
     so.plan_path = plan_path;
+    so.optimizer = optimizer;
     cagr_session* s = nullptr;
     std::vector<float> values;
     EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
@@ -127,6 +131,25 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   cagr_session* s = nullptr;
   EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
   EXPECT_NE(std::string(cagr_last_error()).find("no such plan file"), std::string::npos) << cagr_last_error();
+
+  // Every optimizer decides a plan that predicts the same, and the saved plan says which decided it.
+  for (const char* mode : {"none", "hints", "policy", "tune"}) {
+    SCOPED_TRACE(mode);
+    const std::vector<float> got = predict(nullptr, plan.c_str(), mode);
+    ASSERT_EQ(got.size(), first.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], first[i], 1e-5 * std::max(1.0f, std::abs(first[i])));
+    std::ifstream saved(plan);
+    const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("decided_by=\"" + std::string(mode) + "\""), std::string::npos) << text.substr(0, 200);
+  }
+  so.plan_path = nullptr;
+  so.optimizer = "fastest";
+  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("the optimizers are none"), std::string::npos) << cagr_last_error();
+  so.optimizer = "policy";
+  so.policy_path = "/nonexistent/policy.xml";
+  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("no such policy file"), std::string::npos) << cagr_last_error();
   cagr_model_destroy(model);
   cagr_runtime_destroy(rt);
 }

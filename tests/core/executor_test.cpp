@@ -177,7 +177,7 @@ TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
     exec.set_graph_capture(true);
     exec.run(inputs);  // records a graph where the device can, which tuning must invalidate
     std::vector<std::string> progress;
-    const auto report = exec.tune(inputs, 2, [&](const std::string& m) { progress.push_back(m); });
+    const auto report = exec.tune(inputs, {2, [&](const std::string& m) { progress.push_back(m); }}).report;
     ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
     EXPECT_GE(progress.size(), 2 * report.size()) << "a progress line per variant tried, at least two a tuned node";
     for (const std::string& line : report) {
@@ -224,7 +224,7 @@ TEST(Executor, TuningCachesItsMeasurements) {
   for (int run = 0; run < 2; ++run) {
     MeasurementCache cache(file);  // read anew from the file, as a second process would
     Executor exec(graph, cpu, dims_of(inputs), policy);
-    auto report = exec.tune(inputs, 2, {}, &cache);
+    auto report = exec.tune(inputs, {2, {}, &cache}).report;
     std::vector<std::string> choice;
     for (const NodePlacement& p : exec.placement().nodes) choice.push_back(p.variant_name);
     (run == 0 ? first_report : second_report) = report;

@@ -46,7 +46,7 @@ class Plans : public ::testing::Test {
     ASSERT_FALSE(cpu_.empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
   }
   Plan plan_of(const Executor& e, const std::string& by = "hints") const {
-    return make_plan(graph_, e.graph(), e.fusions(), e.placement(), e.targets(), by);
+    return make_plan(graph_, e, by);
   }
   const Graph graph_ = zoo::find_model("dlrm_avazu_sample").build(2026);
   const std::vector<HostTensor> inputs_ = random_inputs(graph_, 33, 5);

@@ -1,6 +1,7 @@
 // inputs.cpp - turning data files and arrays into model inputs.
 #include "inputs.hpp"
 
+#include <algorithm>
 #include <random>
 #include <stdexcept>
 
@@ -81,6 +82,40 @@ data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) 
   }
   batch.labels.assign(static_cast<size_t>(batch_size), 0.0f);
   return batch;
+}
+
+std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, uint64_t seed) {
+  const bool click_model = std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const Node& n) { return n.op == "embedding_bag"; });
+  if (click_model) return inputs_from_batch(graph, random_batch(graph, batch_size, seed));
+  std::mt19937_64 rng(seed);
+  std::vector<HostTensor> inputs;
+  for (int id : graph.inputs()) {
+    const TensorInfo& info = graph.tensor(id);
+    Dims dims = info.dims;
+    for (int64_t& d : dims)
+      if (d < 0) d = batch_size;
+    int64_t rows = 0;  // the rows of the table a gather reads with this input as its ids
+    for (const Node& n : graph.nodes())
+      if (n.op == "gather" && n.inputs.size() == 2 && n.inputs[1] == id) rows = graph.tensor(n.inputs[0]).dims.at(0);
+    const int64_t count = element_count(dims);
+    if (info.dtype == CAGR_DTYPE_I64 || info.dtype == CAGR_DTYPE_I32) {
+      if (rows <= 0) throw std::invalid_argument("model input '" + info.name + "': integers that no gather reads as ids; give them with --inputs");
+      std::vector<int64_t> ids(static_cast<size_t>(count));
+      for (int64_t& v : ids) v = static_cast<int64_t>(rng() % static_cast<uint64_t>(rows));
+      if (info.dtype == CAGR_DTYPE_I64) {
+        inputs.push_back(tensor_of(CAGR_DTYPE_I64, dims, ids));
+      } else {
+        inputs.push_back(tensor_of(CAGR_DTYPE_I32, dims, std::vector<int32_t>(ids.begin(), ids.end())));
+      }
+    } else if (info.dtype == CAGR_DTYPE_F32) {
+      std::vector<float> values(static_cast<size_t>(count));
+      for (float& v : values) v = static_cast<float>(rng() >> 40) / static_cast<float>(1 << 24);
+      inputs.push_back(tensor_of(CAGR_DTYPE_F32, dims, values));
+    } else {
+      throw std::invalid_argument("model input '" + info.name + "' is " + dtype_name(info.dtype) + ": give it with --inputs");
+    }
+  }
+  return inputs;
 }
 
 data::NpyArray to_npy(const HostTensor& tensor) {

@@ -41,10 +41,14 @@ DEFINE_bool(resident_inputs, false,
             "leaving its outputs there, as for a caller whose data lives there; the default times host inputs "
             "to host outputs");
 DEFINE_string(optimizer, "hints",
-              "hints: the plugins' cost hints, checked on the first batch against each device alone where there are several; "
-              "tune: then every variant each device offers is timed on the first batch and the fastest kept");
+              "none: no fusion, each node's default variant (the unoptimised baseline); "
+              "hints: every fusion, the plugins' cost hints, checked on the first batch against each device alone where there are several; "
+              "policy: the learned policy (--policy) ranks every fusion choice and device set, the best few are timed; "
+              "tune: every fusion choice and device set with every variant timed on the first batch (docs/OPTIMISER.md)");
+DEFINE_string(policy, "", "with --optimizer=policy: the policy file (default: the one shipped, policy/cagr_policy.xml, or $CAGR_POLICY)");
+DEFINE_double(tune_time_box, 0, "with --optimizer=tune: seconds after which no new candidate is tried (0: no limit)");
 DEFINE_bool(tune, false, "the same as --optimizer=tune");
-DEFINE_int32(tune_repetitions, 10, "passes per measurement when planning (the median counts)");
+DEFINE_int32(tune_repetitions, 10, "passes per measurement when planning (the fastest counts)");
 DEFINE_string(measurement_cache, "",
               "with --optimizer=tune: the file of node timings to reuse and extend (default: measurements.tsv in the "
               "cache folder, CAGR_CACHE_DIR or ~/.cache/cagr); 'off': measure everything, keep nothing");
@@ -155,7 +159,7 @@ int run() {
   cagr::PlannedPlacement* planned = nullptr;
   std::vector<std::string> planning;  // what the planner measured
   std::string decided_by = "hints";
-  if (!FLAGS_load_plan.empty() || targets.size() > 1 || mode == cagr::OptimizerMode::tune) {
+  if (!FLAGS_load_plan.empty() || targets.size() > 1 || mode != cagr::OptimizerMode::hints) {
     cagr::Plan plan;
     if (!FLAGS_load_plan.empty()) {
       plan = cagr::load_plan(FLAGS_load_plan);
@@ -166,8 +170,13 @@ int run() {
       if (FLAGS_measurement_cache != "off")
         cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
                                                       : std::filesystem::path(FLAGS_measurement_cache));
+      std::optional<cagr::LearnedPolicy> learned;
+      if (mode == cagr::OptimizerMode::policy)
+        learned.emplace(cagr::LearnedPolicy::load(FLAGS_policy.empty() ? cagr::LearnedPolicy::default_file() : std::filesystem::path(FLAGS_policy)));
       cagr::PlannerOptions options;
       options.cache = cache ? &*cache : nullptr;
+      options.policy = learned ? &*learned : nullptr;
+      options.time_box_seconds = FLAGS_tune_time_box;
       options.mode = mode;
       options.repetitions = FLAGS_tune_repetitions;
       options.progress = [](const std::string& step) { std::fprintf(stderr, "\r%-100.100s", step.c_str()); };
@@ -188,7 +197,7 @@ int run() {
     for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
   if (!FLAGS_save_plan.empty())
-    cagr::save_plan(cagr::make_plan(graph, executor.graph(), executor.fusions(), executor.placement(), executor.targets(), decided_by),
+    cagr::save_plan(cagr::make_plan(graph, executor, decided_by),
                     FLAGS_save_plan);
   const bool json = FLAGS_report == "json";
   if (!json) {
@@ -282,6 +291,8 @@ void check_flags() {
   at_least("warmup", FLAGS_warmup, 0);
   at_least("tune_repetitions", FLAGS_tune_repetitions, 1);
   at_least("show_predictions", FLAGS_show_predictions, 0);
+  if (!(FLAGS_tune_time_box >= 0)) throw std::invalid_argument("--tune_time_box=" + std::to_string(FLAGS_tune_time_box) + ": must be at least 0");
+  cagr::optimizer_mode(FLAGS_optimizer);  // throws naming the modes
   if (FLAGS_report != "text" && FLAGS_report != "json")
     throw std::invalid_argument("--report=" + FLAGS_report + ": the reports are text and json");
 }
