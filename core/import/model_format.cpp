@@ -80,6 +80,18 @@ class XmlReader {
     return value;
   }
 
+  // A constant's size in bytes. Its shape must be fully known, and a size past 2^63 bytes is
+  // refused rather than left to wrap around to a small number the weights file holds.
+  uint64_t constant_bytes(const tinyxml2::XMLElement* e, const Dims& dims, cagr_dtype dtype) const {
+    uint64_t bytes = dtype_size(dtype);
+    for (int64_t d : dims) {
+      if (d < 0) fail(e, "a constant's shape must be fully known");
+      if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) || bytes > static_cast<uint64_t>(INT64_MAX))
+        fail(e, "shape [" + dims_to_string(dims) + "] holds more than 2^63 bytes");
+    }
+    return bytes;
+  }
+
   std::string required(const tinyxml2::XMLElement* e, const char* attr) const {
     const char* v = e->Attribute(attr);
     if (v == nullptr || *v == '\0') fail(e, std::string("missing attribute '") + attr + "'");
@@ -247,9 +259,8 @@ Graph load_model(const std::string& xml_path) {
           const std::string name = reader.required(e, "name");
           const cagr_dtype dtype = reader.parse_dtype(e);
           const Dims dims = reader.parse_dims(e, reader.required(e, "shape"));
-          if (element_count(dims) < 0) reader.fail(e, "a constant's shape must be fully known");
+          const uint64_t bytes = reader.constant_bytes(e, dims, dtype);
           const uint64_t offset = reader.unsigned_number(e, "offset");
-          const uint64_t bytes = static_cast<uint64_t>(element_count(dims)) * dtype_size(dtype);
           if (offset > weights.size() || bytes > weights.size() - offset)
             reader.fail(e, "constant '" + name + "': bytes " + std::to_string(offset) + ".." + std::to_string(offset + bytes) +
                                " lie beyond the end of the weights file (" + std::to_string(weights.size()) + " bytes)");

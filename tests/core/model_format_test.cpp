@@ -176,6 +176,15 @@ TEST_F(ModelFormat, TrailingGarbageInNumbersIsRefused) {
             std::string::npos);
 }
 
+// A shape whose byte count overflows 64 bits must not wrap around to a size the file holds (here
+// 2^32 x 2^32 f32 wraps to 0 bytes).
+TEST_F(ModelFormat, ConstantTooLargeToCountIsRefused) {
+  const std::string m = error_of(
+      "<model weights='model.bin'>\n<constant name='w' dtype='f32' shape='4294967296,4294967296' offset='0'/>\n"
+      "<output name='w'/>\n</model>");
+  EXPECT_NE(m.find("model.xml:2: <constant>: shape [4294967296,4294967296] holds more than 2^63 bytes"), std::string::npos) << m;
+}
+
 // The writer records each constant's CRC-32 and the weights file's size; the reader checks both
 // and names the constant, its bytes and both checksums.
 TEST_F(ModelFormat, DamagedWeightsFailTheirChecksum) {
