@@ -698,6 +698,9 @@ class Evaluator {
         const size_t a = static_cast<size_t>(norm_axis(axes[k], in.dims.size()));
         const int64_t len = in.dims[a];
         if (steps[k] == 0) throw std::invalid_argument("slice step 0");
+        // A dim not known yet (kDynamic, before the probes): the slice is not evaluated (an end of
+        // INT64_MIN, PyTorch's "to the start", would also overflow below).
+        if (len < 0) throw std::invalid_argument("slice of a dimension not known yet");
         int64_t s = starts[k] < 0 ? starts[k] + len : starts[k], e = ends[k] < 0 ? ends[k] + len : ends[k];
         if (steps[k] > 0) {
           s = std::clamp<int64_t>(s, 0, len);

@@ -238,7 +238,8 @@ const std::map<std::string, int> kGalleryBagPooling{{"embedding_bag", 2}, {"tabl
 TEST(Gallery, BagsKeepTheirModeWeightsAndPaddingRows) {
   auto bags = [](const std::string& file) {
     std::vector<std::string> found;
-    for (const Node& n : load_any_model(kGallery + "/" + file + ".onnx").nodes())
+    const Graph graph = load_any_model(kGallery + "/" + file + ".onnx");
+    for (const Node& n : graph.nodes())
       if (n.op == "embedding_bag")
         found.push_back(n.attr_string("mode", "sum") + (n.attr_int("weighted", 0) ? " weighted" : "") +
                         (n.attr_int("padded", 0) ? " padded" : "") + " T=" + std::to_string(n.inputs.size() - 2 - n.attr_int("weighted", 0) - n.attr_int("padded", 0)));
