@@ -1,5 +1,5 @@
 # cagr_add_plugin(NAME [OUTPUT_DIRECTORY dir] SOURCES...): a plugin shared library that the loader
-# can find. It lands in the build tree's plugins/ folder, is installed to lib/cagr/plugins, sees only
+# can find. It lands in the build tree's plugins/ folder, is installed to <libdir>/cagr/plugins, sees only
 # abi/ of our code, and exports nothing but its entry symbol (abi/cagr_plugin.map).
 # OUTPUT_DIRECTORY is for test plugins: they go to that folder instead and are never installed, so
 # they cannot pollute the real plugins folder.
@@ -17,6 +17,6 @@ function(cagr_add_plugin name)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${arg_OUTPUT_DIRECTORY})
   else()
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CAGR_PLUGIN_OUTPUT_DIR})
-    install(TARGETS ${name} LIBRARY DESTINATION lib/cagr/plugins)
+    install(TARGETS ${name} LIBRARY DESTINATION ${CAGR_INSTALL_PLUGIN_DIR})
   endif()
 endfunction()

@@ -1,6 +1,7 @@
 // cagr-gen: writes synthetic samples of the Criteo Kaggle or Avazu schema, in that data set's text
 // layout (readable by cagr-run --data) or as .npz batches (cagr-run --inputs), or nowhere (to time
-// the generator). Progress goes to stderr about once a second.
+// the generator). With --model, the ids fit that model's embedding tables (and the schema is the
+// one with its number of tables). Progress goes to stderr about once a second.
 #include <gflags/gflags.h>
 
 #include <chrono>
@@ -12,7 +13,10 @@
 
 #include "avazu_reader.hpp"
 #include "batch_npz.hpp"
+#include "command_line.hpp"
 #include "criteo_reader.hpp"
+#include "inputs.hpp"
+#include "model_loading.hpp"
 #include "npz.hpp"
 #include "synthetic_generator.hpp"
 
@@ -25,14 +29,45 @@ DEFINE_double(zipf_exponent, 1.05, "exponent s of the Zipf law P(rank k) ~ k^-s"
 DEFINE_string(pooling, "1", "ids per field and sample: N, or MIN-MAX for a uniform random count");
 DEFINE_string(format, "csv", "csv (the data set's text layout, one id per field), npz, or none");
 DEFINE_string(output, "-", "csv: the file ('-' for stdout); npz: a path prefix, PREFIX-000000.npz ...");
+DEFINE_string(model, "",
+              "a model.xml or .onnx: draw every id within the rows of that model's embedding tables, and take the schema "
+              "with its number of tables (Criteo 26, Avazu 22) unless --schema is given");
+
+#ifndef CAGR_VERSION
+#define CAGR_VERSION "unknown"
+#endif
 
 namespace {
 
 using namespace cagr::data;
 
+// The schema, fitted to --model's embedding tables when given.
+Schema schema_from_flags() {
+  if (FLAGS_model.empty()) return schema_by_name(FLAGS_schema);
+  const cagr::Graph graph = cagr::load_any_model(FLAGS_model);
+  const std::vector<int64_t> rows = cagr::run::model_table_rows(graph);
+  const bool schema_given = cagr::cli::given("schema");
+  Schema schema = schema_given ? schema_by_name(FLAGS_schema)
+                  : rows.size() == criteo_kaggle_schema().sparse.size() ? criteo_kaggle_schema()
+                  : rows.size() == avazu_schema().sparse.size()         ? avazu_schema()
+                                                                       : Schema{};
+  if (schema.sparse.size() != rows.size())
+    throw std::invalid_argument("--model=" + FLAGS_model + ": the model has " + std::to_string(rows.size()) +
+                                " embedding tables; the schemas have criteo 26, avazu 22" +
+                                (schema_given ? " (--schema=" + FLAGS_schema + ")" : std::string()));
+  for (size_t t = 0; t < rows.size(); ++t) schema.sparse[t].rows = rows[t];
+  for (int id : graph.inputs()) {
+    const cagr::TensorInfo& input = graph.tensor(id);
+    if (input.name == "dense" && input.dims.size() == 2 && input.dims[1] != static_cast<int64_t>(schema.dense.size()))
+      throw std::invalid_argument("--model=" + FLAGS_model + ": the model takes " + std::to_string(input.dims[1]) +
+                                  " dense features; schema " + schema.name + " has " + std::to_string(schema.dense.size()));
+  }
+  return schema;
+}
+
 GeneratorOptions options_from_flags() {
   GeneratorOptions options;
-  options.schema = schema_by_name(FLAGS_schema);
+  options.schema = schema_from_flags();
   options.batch_size = FLAGS_batch_size;
   options.seed = FLAGS_seed;
   if (FLAGS_distribution == "zipf") {
@@ -53,7 +88,9 @@ GeneratorOptions options_from_flags() {
   return options;
 }
 
-const RowFormat& text_format(const std::string& schema) { return schema == "avazu" ? avazu_format() : criteo_format(); }
+const RowFormat& text_format(const Schema& schema) {
+  return schema.sparse.size() == avazu_schema().sparse.size() ? avazu_format() : criteo_format();
+}
 
 std::string npz_path(int64_t batch) {
   char number[24];
@@ -91,7 +128,7 @@ void run() {
   if (FLAGS_format == "csv" && generator.options().pooling_max != 1) {
     throw std::invalid_argument("--format=csv holds one id per field: use --pooling=1, or --format=npz");
   }
-  const RowFormat& format = text_format(FLAGS_schema);
+  const RowFormat& format = text_format(generator.options().schema);
 
   std::ofstream file;
   std::ostream* text = &std::cout;
@@ -126,13 +163,44 @@ void run() {
 
 }  // namespace
 
+const cagr::cli::ToolHelp& tool_help() {
+  static const cagr::cli::ToolHelp help = [] {
+    cagr::cli::ToolHelp h;
+    h.name = "cagr-gen";
+    h.summary = "write synthetic click-log samples of the Criteo Kaggle or Avazu schema, at any scale (docs/DATA.md)";
+    h.usage = {"[--schema=criteo|avazu] [--samples=N] [--format=csv|npz|none] [--output=PATH] [flags]",
+               "--model=FILE --format=npz --batch-size=B --samples=B --output=PREFIX", "--version | --help"};
+    const std::string what = "What to generate", out = "Where it goes";
+    h.groups = {what, out, "Information"};
+    h.flags = {{"schema", what, "NAME"},      {"model", what, "FILE"},    {"samples", what, "N"},
+               {"batch_size", what, "B"},     {"seed", what, "N"},        {"distribution", what, "LAW"},
+               {"zipf_exponent", what, "S"},  {"pooling", what, "N|MIN-MAX"}, {"format", out, "FORMAT"},
+               {"output", out, "PATH"}};
+    h.flags_defined_in = "data/cagr_gen_main.cpp";
+    h.information = {{"--version", "print the version and exit"}, {"-h, --help", "print this help and exit"}};
+    h.epilogue =
+        "Examples:\n"
+        "  cagr-gen --schema=avazu --samples=100000 --output=avazu_synthetic.csv\n"
+        "  cagr-gen --schema=criteo --format=npz --batch-size=2048 --samples=8192 --output=batches/criteo\n"
+        "  cagr-gen --model=m/model.xml --format=npz --batch-size=256 --samples=256 --output=in   # in-000000.npz, for\n"
+        "                                                   # cagr-run --model=m/model.xml --inputs=in-000000.npz\n"
+        "Exit status: 0 done; 1 it failed (the message says why); 2 the command line is wrong.\n";
+    return h;
+  }();
+  return help;
+}
+
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
-      "cagr-gen [--schema=criteo|avazu] [--samples=N] [--format=csv|npz|none] [--output=PATH] "
-      "[--distribution=zipf|uniform] [--zipf_exponent=S] [--pooling=N|MIN-MAX] [--batch_size=B] [--seed=X]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
   try {
+    switch (cagr::cli::parse(argc, argv, tool_help())) {
+      case cagr::cli::Action::help: std::fputs(cagr::cli::help_text(tool_help()).c_str(), stdout); return 0;
+      case cagr::cli::Action::version: std::printf("cagr-gen " CAGR_VERSION "\n"); return 0;
+      case cagr::cli::Action::run: break;
+    }
     run();
+  } catch (const cagr::cli::UsageError& e) {
+    std::fprintf(stderr, "cagr-gen: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cagr-gen: %s\n", e.what());
     return 1;

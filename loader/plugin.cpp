@@ -152,6 +152,12 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& opt
   return plugin;
 }
 
+std::optional<std::string> no_device_note(const std::string& message) {
+  static const std::string prefix = "no device: ";
+  if (message.rfind(prefix, 0) != 0) return std::nullopt;
+  return message.substr(prefix.size());
+}
+
 Plugin::~Plugin() {
   if (context_ != nullptr) release(api_.shutdown, context_);
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -47,6 +48,12 @@ class Library {
 };
 
 using LogFn = std::function<void(cagr_log_level, const std::string& plugin, const std::string& message)>;
+
+// A plugin that finds no device says why in a log message (any level) that starts with
+// "no device: " - no driver, no GPU, a driver too old - and the host shows the rest with the skip
+// reason ("<file>: reports no device: <why>"). The text after the prefix, or nullopt for any other
+// message.
+std::optional<std::string> no_device_note(const std::string& message);
 using Options = std::vector<std::pair<std::string, std::string>>;
 
 struct DeviceInfo {

@@ -1,6 +1,9 @@
 // plugin_files.cpp - search places and plugin files in them.
 #include "plugin_files.hpp"
 
+#include <dlfcn.h>
+#include <link.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +40,62 @@ bool exists(const std::string& path) {
   return fs::exists(path, ec);
 }
 
+bool is_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+// Whether `path` is `folder` or lies below it (both canonical).
+bool lies_in(const std::string& path, const std::string& folder) {
+  if (folder.empty()) return false;
+  return path == folder || starts_with(path, folder.back() == '/' ? folder : folder + "/");
+}
+
+// Marks this module's address: internal linkage, so it is never resolved to another module's copy.
+const char module_marker = 0;
+
 }  // namespace
+
+std::string loader_module_path() {
+  Dl_info info{};
+  link_map* map = nullptr;
+  if (dladdr1(&module_marker, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) != 0 && map != nullptr &&
+      map->l_name != nullptr && map->l_name[0] != '\0') {
+    return canonical_path(map->l_name);
+  }
+  // The main program has no name in its link map: the loader is linked into the executable.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.string();
+}
+
+std::vector<SearchPlace> default_plugin_folders(const std::string& module) {
+  std::vector<SearchPlace> places;
+  if (module.empty()) return places;
+  const fs::path dir = fs::path(module).parent_path();
+  // An install: the library in <libdir>, or a program in <bindir>.
+  bool installed = false;
+  for (const char* relative : {CAGR_PLUGIN_DIR_FROM_LIBDIR, CAGR_PLUGIN_DIR_FROM_BINDIR}) {
+    const std::string folder = (dir / relative).lexically_normal().string();
+    if (places.empty() || places.back().path != folder) places.push_back({folder, "install"});
+    installed = installed || is_directory(folder);
+  }
+  // Not installed: the build tree's folder, for what was built and runs there.
+  if (!installed && lies_in(canonical_path(module), canonical_path(CAGR_BUILD_DIR)))
+    places.push_back({CAGR_PLUGIN_OUTPUT_DIR, "build tree"});
+  return places;
+}
+
+std::string installed_data_file(const std::string& name, const std::string& module) {
+  if (module.empty()) return {};
+  const fs::path dir = fs::path(module).parent_path();
+  for (const char* relative : {CAGR_DATA_DIR_FROM_LIBDIR, CAGR_DATA_DIR_FROM_BINDIR}) {
+    const fs::path file = (dir / relative / name).lexically_normal();
+    std::error_code ec;
+    if (fs::is_regular_file(file, ec)) return file.string();
+  }
+  return {};
+}
 
 std::string canonical_path(const std::string& path) {
   std::error_code ec;
@@ -58,8 +116,7 @@ std::vector<SearchPlace> search_places(const std::vector<std::string>& explicit_
     }
   }
   if (use_default_folders) {
-    candidates.push_back({CAGR_INSTALL_PLUGIN_DIR, "install"});
-    candidates.push_back({CAGR_PLUGIN_OUTPUT_DIR, "build tree"});
+    for (auto& place : default_plugin_folders(loader_module_path())) candidates.push_back(std::move(place));
   }
   std::vector<SearchPlace> places;
   std::set<std::string> seen;

@@ -33,11 +33,14 @@ void write_all(int fd, const std::string& text) {
   int code = 0;
   try {
     int devices = 0;
+    std::string note;
     {
-      std::shared_ptr<Plugin> plugin = Plugin::load(path, options);
+      std::shared_ptr<Plugin> plugin = Plugin::load(path, options, [&note](cagr_log_level, const std::string&, const std::string& message) {
+        if (auto reason = no_device_note(message)) note = *reason;
+      });
       devices = plugin->device_count();
     }  // shutdown and dlclose are probed too
-    report = "ok " + std::to_string(devices);
+    report = "ok " + std::to_string(devices) + (devices == 0 && !note.empty() ? "\n" + note : std::string());
   } catch (const std::exception& e) {
     report = std::string("failed ") + e.what();
     code = 1;
@@ -117,6 +120,8 @@ ProbeResult probe_plugin(const std::string& path, const Options& options, std::c
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && report.rfind("ok ", 0) == 0) {
     result.outcome = ProbeResult::Outcome::ok;
     result.devices = std::stoi(report.substr(3));
+    const size_t newline = report.find('\n');
+    if (newline != std::string::npos) result.no_device_note = report.substr(newline + 1);
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && report.rfind("failed ", 0) == 0) {
     result.outcome = ProbeResult::Outcome::failed;
     result.message = report.substr(7);

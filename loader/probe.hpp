@@ -13,6 +13,7 @@ struct ProbeResult {
   enum class Outcome { ok, failed, crashed, timed_out };
   Outcome outcome = Outcome::failed;
   int devices = 0;      // when ok
+  std::string no_device_note;  // when ok with no device: what the plugin logged as the reason (no_device_note)
   std::string message;  // when not ok: names the file and what happened
 };
 

@@ -73,18 +73,26 @@ void skip(PluginRecord& record, const std::string& reason) {
 
 // Probes (when asked) and loads one plugin; a failure of any kind becomes the record's reason.
 void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std::chrono::milliseconds timeout, const LogFn& log) {
-  const std::string no_device = record.path + ": reports no device";
+  const auto no_device = [&record](const std::string& note) {
+    return record.path + ": reports no device" + (note.empty() ? std::string() : ": " + note);
+  };
   if (probe) {
     std::optional<ProbeResult> cached = cache.find(record.path, record.options);
     const ProbeResult result = cached ? *cached : probe_plugin(record.path, record.options, timeout);
     if (!cached) cache.store(record.path, record.options, result);
     if (result.outcome != ProbeResult::Outcome::ok) return skip(record, result.message);
-    if (result.devices == 0) return skip(record, no_device);
+    if (result.devices == 0) return skip(record, no_device(result.no_device_note));
   }
   try {
-    std::shared_ptr<Plugin> plugin = Plugin::load(record.path, record.options, log);
+    // The plugin's own reason for having no device, should it give one (no_device_note).
+    auto note = std::make_shared<std::string>();
+    const LogFn noting = [log, note](cagr_log_level level, const std::string& who, const std::string& message) {
+      if (auto reason = no_device_note(message)) *note = *reason;
+      if (log) log(level, who, message);
+    };
+    std::shared_ptr<Plugin> plugin = Plugin::load(record.path, record.options, noting);
     const int devices = plugin->device_count();
-    if (devices == 0) return skip(record, no_device);
+    if (devices == 0) return skip(record, no_device(*note));
     for (int d = 0; d < devices; ++d) plugin->device(d);  // properties that break the ABI's rules skip the plugin
     record.name = plugin->name();
     record.plugin = std::move(plugin);
@@ -133,7 +141,13 @@ Registry Registry::discover(const DiscoveryOptions& options) {
     }
   };
   if (options.manifest) add_manifest(*options.manifest, "explicit");
-  for (const auto& place : search_places(explicit_paths, options.use_env, options.use_default_folders)) {
+  Registry registry;
+  registry.searched_ = search_places(explicit_paths, options.use_env, options.use_default_folders);
+  if (options.use_default_folders) {
+    for (const auto& place : default_plugin_folders(loader_module_path()))
+      if (!fs::exists(place.path)) registry.missing_defaults_.push_back(place);
+  }
+  for (const auto& place : registry.searched_) {
     for (const auto& file : plugin_files_in(place.path)) add_candidate(file, place.origin);
     const fs::path manifest = fs::path(place.path) / "plugins.xml";
     if (fs::is_directory(place.path) && fs::exists(manifest)) add_manifest(manifest.string(), place.origin);
@@ -142,9 +156,12 @@ Registry Registry::discover(const DiscoveryOptions& options) {
   const bool probe = probe_enabled(options);
   const ProbeCache probe_cache = options.cache_probes ? ProbeCache::in_cache_dir() : ProbeCache({});
   const LogFn log = options.log ? options.log : stderr_logger(log_level_from_env());
-  Registry registry;
   std::map<std::string, std::string> first_with_name;  // plugin name -> path of the record that won it
-  for (const auto& candidate : candidates) {
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const Candidate& candidate = candidates[c];
+    if (options.progress)
+      options.progress("loading plugin " + fs::path(candidate.path).filename().string() + " (" + std::to_string(c + 1) + " of " +
+                       std::to_string(candidates.size()) + ")");
     PluginRecord record;
     record.path = candidate.path;
     record.origin = candidate.origin;
@@ -157,6 +174,13 @@ Registry Registry::discover(const DiscoveryOptions& options) {
     if (entry != nullptr) {
       record.priority = entry->priority.value_or(0);
       record.options = entry->options;
+    }
+    if (const auto extra = options.plugin_options.find(record.name); extra != options.plugin_options.end()) {
+      for (const auto& [key, value] : extra->second) {
+        auto same = std::find_if(record.options.begin(), record.options.end(), [&](const auto& o) { return o.first == key; });
+        if (same != record.options.end()) same->second = value;
+        else record.options.emplace_back(key, value);
+      }
     }
 
     const auto [earlier, first] = first_with_name.emplace(record.name, record.path);
@@ -280,7 +304,15 @@ std::string format_plugin_list(const Registry& registry) {
   const auto& records = registry.records();
   std::string out = std::to_string(records.size()) + " plugin file(s) found, " +
                     std::to_string(registry.loaded().size()) + " loaded\n";
-  if (records.empty()) return out;
+  if (records.empty()) {
+    std::string where;
+    for (const auto& place : registry.searched()) where += "\n  " + place.path + " (" + place.origin + ")";
+    for (const auto& place : registry.missing_default_folders())
+      where += "\n  " + place.path + " (" + place.origin + ", does not exist)";
+    if (where.empty()) where = " nothing";
+    return out + "searched:" + where + "\nplugins are found in the install's plugins folder (relative to the library or program), "
+                 "in CAGR_PLUGIN_PATH (folders or files, ':'-separated), and in paths given explicitly\n";
+  }
   std::vector<std::vector<std::string>> rows = {{"status", "name", "from", "file / reason"}};
   for (const auto& r : records) {
     rows.push_back({to_string(r.status), r.name, r.origin, r.status == PluginRecord::Status::loaded ? r.path : r.reason});

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "plugin.hpp"
+#include "plugin_files.hpp"
 
 namespace cagr {
 
@@ -24,7 +27,12 @@ struct DiscoveryOptions {
   // again: its init then runs once per run instead of twice.
   bool cache_probes = true;
   std::optional<std::string> manifest;  // a plugins.xml consulted before those in searched folders
+  // Options for the plugin of a name ("cpu" -> {{"threads", "4"}}), given to its init after the
+  // manifest's; a key given both ways takes this value (cagr-run --threads).
+  std::map<std::string, Options> plugin_options;
   LogFn log;  // plugins' log messages; default: stderr at the CAGR_LOG_LEVEL threshold
+  // Called before each plugin is probed and loaded ("loading libcagr_cuda.so (2 of 3)"); may be empty.
+  std::function<void(const std::string&)> progress;
 };
 
 struct PluginRecord {
@@ -49,15 +57,22 @@ class Registry {
   static Registry discover(const DiscoveryOptions& options);
 
   const std::vector<PluginRecord>& records() const { return records_; }
+  // The places that were searched, in order (only those that exist), and the default folders that
+  // would have been searched had they existed.
+  const std::vector<SearchPlace>& searched() const { return searched_; }
+  const std::vector<SearchPlace>& missing_default_folders() const { return missing_defaults_; }
   std::vector<std::shared_ptr<Plugin>> loaded() const;
   const PluginRecord* find(const std::string& name) const;  // by name, nullptr when absent
 
  private:
   std::vector<PluginRecord> records_;
+  std::vector<SearchPlace> searched_;
+  std::vector<SearchPlace> missing_defaults_;  // default folders that do not exist
 };
 
 // The text `cagr-run --list-plugins` prints: every plugin found with its status and reason; for
-// loaded ones name, version, vendor, ABI (built and negotiated) and a table of devices.
+// loaded ones name, version, vendor, ABI (built and negotiated) and a table of devices. When no
+// plugin file was found, where it looked and how to point it elsewhere.
 std::string format_plugin_list(const Registry& registry);
 
 }  // namespace cagr

@@ -312,10 +312,18 @@ Graph load_model(const std::string& xml_path) {
   return graph;
 }
 
-void save_model(const Graph& graph, const std::string& xml_path) {
+void save_model(const Graph& graph, const std::string& xml_path) { save_model(graph, xml_path, nullptr); }
+
+void save_model(const Graph& graph, const std::string& xml_path,
+                const std::function<void(uint64_t written, uint64_t total)>& progress) {
+  uint64_t total = 0;
+  for (size_t id = 0; id < graph.num_tensors(); ++id) {
+    const TensorInfo& t = graph.tensor(static_cast<int>(id));
+    if (t.is_constant()) total += t.data->size() + kWeightAlignment;
+  }
   const std::filesystem::path xml(xml_path);
   const std::string bin_name = xml.stem().string() + ".bin";
-  std::ofstream bin(xml.parent_path() / bin_name, std::ios::binary);
+  std::ofstream bin(xml.parent_path() / bin_name, std::ios::binary | std::ios::trunc);
   if (!bin) throw std::runtime_error(xml_path + ": cannot write " + bin_name);
 
   tinyxml2::XMLDocument doc;
@@ -340,7 +348,15 @@ void save_model(const Graph& graph, const std::string& xml_path) {
     const uint64_t aligned = (offset + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
     const std::vector<char> pad(aligned - offset, 0);
     bin.write(pad.data(), static_cast<std::streamsize>(pad.size()));
-    bin.write(reinterpret_cast<const char*>(t.data->data()), static_cast<std::streamsize>(t.data->size()));
+    // In pieces, so that progress can be told and a failed write is noticed where it happens.
+    constexpr uint64_t kPiece = uint64_t{64} << 20;
+    for (uint64_t done = 0; done < t.data->size();) {
+      const uint64_t n = std::min<uint64_t>(kPiece, t.data->size() - done);
+      bin.write(reinterpret_cast<const char*>(t.data->data()) + done, static_cast<std::streamsize>(n));
+      if (!bin) throw std::runtime_error(xml_path + ": writing " + bin_name + " failed (disk full?)");
+      done += n;
+      if (progress) progress(std::min(total, aligned + done), total);
+    }
     tinyxml2::XMLElement* e = root->InsertNewChildElement("constant");
     e->SetAttribute("name", t.name.c_str());
     e->SetAttribute("dtype", dtype_name(t.dtype));

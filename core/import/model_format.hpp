@@ -2,6 +2,7 @@
 // The format is documented in docs/MODEL_FORMAT.md.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "graph.hpp"
@@ -16,5 +17,9 @@ Graph load_model(const std::string& xml_path);
 
 // Writes `graph` as xml_path plus a weights file beside it (same stem, ".bin").
 void save_model(const Graph& graph, const std::string& xml_path);
+// The same, calling `progress(bytes written, total bytes)` of the weights file as it goes (about
+// every 64 MiB, and at the end), for tools that write large models (cagr-zoo).
+void save_model(const Graph& graph, const std::string& xml_path,
+                const std::function<void(uint64_t written, uint64_t total)>& progress);
 
 }  // namespace cagr

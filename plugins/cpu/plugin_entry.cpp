@@ -6,6 +6,8 @@
 // kernels (OpenMP over bags, rows, samples). So every stream is always idle, events are complete
 // as soon as they are recorded, and there is nothing to capture into a graph (those entries are
 // NULL).
+#include <omp.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +31,7 @@ namespace contract = cagr::contract;
 
 struct cagr_context {
   cagr::cpu::CpuDevice device;
+  int threads = 0;  // option "threads": OpenMP threads for the kernels; 0: OpenMP's default
   cagr_log_fn log = nullptr;
   void* log_user_data = nullptr;
 };
@@ -62,10 +65,33 @@ T* non_null(T* p, const char* what) {
   return p;
 }
 
+// Option "threads": a whole number of threads, 1 or more.
+int threads_option(const cagr_init_args& a) {
+  for (size_t i = 0; i < a.num_options; ++i) {
+    const auto o = abi::read_struct(non_null(a.options[i], "option"));
+    if (o.key == nullptr || std::strcmp(o.key, "threads") != 0) continue;
+    const std::string value = o.value != nullptr ? o.value : "";
+    char* end = nullptr;
+    const long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || n < 1 || n > 4096)
+      invalid("option threads='" + value + "': must be a whole number of threads, 1 to 4096");
+    return static_cast<int>(n);
+  }
+  return 0;
+}
+
+// The kernels' thread count is OpenMP's per-thread setting: set it on whichever thread calls.
+void use_threads(const cagr_context* context) {
+  if (context != nullptr && context->threads > 0 && omp_get_max_threads() != context->threads)
+    omp_set_num_threads(context->threads);
+}
+
 cagr_status init(cagr_init_args* args) {
   return guarded([&] {
     auto a = abi::read_struct(non_null(args, "init args"));
     auto context = std::make_unique<cagr_context>();
+    context->threads = threads_option(a);
+    use_threads(context.get());  // the device is measured, and its cache file named, with these threads
     context->log = a.log;
     context->log_user_data = a.log_user_data;
     const cagr_context* c = context.get();
@@ -255,8 +281,9 @@ cagr_status event_synchronize(cagr_context*, cagr_event* event) {
   return guarded([&] { non_null(event, "event"); });
 }
 
-cagr_status kernel_create(cagr_context*, cagr_kernel_create_args* args) {
+cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) {
   return guarded([&] {
+    use_threads(context);
     auto a = abi::read_struct(non_null(args, "kernel_create args"));
     check_device(a.device);
     const OpView view(non_null(a.op, "op"));
@@ -310,8 +337,9 @@ void check_run_desc(const cagr_kernel& k, const cagr_tensor_desc& created, const
             " at kernel_create; only the first dim may change");
 }
 
-cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
+cagr_status kernel_run(cagr_context* context, cagr_kernel_run_args* args) {
   return guarded([&] {
+    use_threads(context);
     const auto a = abi::read_struct(non_null(args, "kernel_run args"));
     cagr_kernel& k = *non_null(a.kernel, "kernel");
     cagr::abi::OwnedOpDesc run_op = k.op;

@@ -1,7 +1,11 @@
 // plugin_entry.cpp - the ABI table of the GPU plugin (built as cagr_hip by hipcc and as cagr_cuda
 // by nvcc from the same sources). Every entry point runs under plugin::guarded, so neither a C++
 // exception nor a runtime failure reaches the host as anything but a status and a message.
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -52,6 +56,46 @@ void log(const cagr_init_args& args, cagr_log_level level, const std::string& me
   if (args.log != nullptr) args.log(args.log_user_data, level, message.c_str());
 }
 
+// Why the runtime found no device, in words a user can act on: no driver, no GPU, a driver too old.
+// `status`: what hipGetDeviceCount returned (hipSuccess with a count of 0 means no device).
+std::string no_device_reason(hipError_t status) {
+  const std::string runtime_error =
+      status == hipSuccess ? std::string() : std::string(" (") + hipGetErrorName(status) + ": " + hipGetErrorString(status) + ")";
+  const auto visible_note = [](const char* variable) {
+    const char* value = std::getenv(variable);
+    return value == nullptr ? std::string() : std::string("; ") + variable + "='" + value + "' hides the others";
+  };
+#if defined(CAGR_GPU_VENDOR_NVIDIA)
+  const auto cuda_version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  if (void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
+    dlclose(driver);
+  } else {
+    const char* error = dlerror();
+    return std::string("no NVIDIA driver: libcuda.so.1 cannot be loaded (") + (error ? error : "not found") + ")";
+  }
+  if (status == hipErrorInsufficientDriver) {
+    int driver = 0, runtime = 0;
+    (void)hipDriverGetVersion(&driver);
+    (void)hipRuntimeGetVersion(&runtime);
+    return "the NVIDIA driver is too old: it supports CUDA " + cuda_version(driver) + ", this plugin needs CUDA " +
+           cuda_version(runtime) + " (update the driver)";
+  }
+  if (status == hipSuccess || status == hipErrorNoDevice)
+    return "no NVIDIA GPU: the driver is installed but sees no device" + visible_note("CUDA_VISIBLE_DEVICES");
+  return "the CUDA runtime found no usable device" + runtime_error;
+#else
+  if (access("/dev/kfd", F_OK) != 0)
+    return "no AMD GPU driver: /dev/kfd does not exist (the amdgpu kernel driver is not loaded, or there is no AMD GPU)";
+  if (access("/dev/kfd", R_OK | W_OK) != 0)
+    return "no access to the AMD GPU driver: /dev/kfd is not readable and writable by this user (add it to the 'render' group)";
+  if (status == hipErrorInsufficientDriver) return "the AMD GPU driver is too old for this HIP runtime" + runtime_error;
+  if (status == hipSuccess || status == hipErrorNoDevice)
+    return "no AMD GPU: the driver is loaded but sees no device" + visible_note("HIP_VISIBLE_DEVICES") +
+           visible_note("ROCR_VISIBLE_DEVICES");
+  return "the HIP runtime found no usable device" + runtime_error;
+#endif
+}
+
 cagr_status init(cagr_init_args* args) {
   return guarded([&] {
     cagr_init_args a = cagr::abi::read_struct(require(args, "init args"));
@@ -66,13 +110,13 @@ cagr_status init(cagr_init_args* args) {
     const hipError_t status = hipGetDeviceCount(&count);
     if (status != hipSuccess) {
       count = 0;
-      context->no_device_reason = std::string("the GPU runtime found no usable device: ") + hipGetErrorName(status) +
-                                  " (" + hipGetErrorString(status) + ")";
       (void)hipGetLastError();  // clear the sticky error so later calls see their own status
-    } else if (count == 0) {
-      context->no_device_reason = "the GPU runtime reports no device";
     }
-    if (count == 0) log(a, CAGR_LOG_INFO, std::string(CAGR_GPU_PLUGIN_NAME) + " plugin: 0 devices: " + context->no_device_reason);
+    if (count == 0) {
+      // The host shows a "no device: " message as the reason this plugin is skipped (loader/plugin.hpp).
+      context->no_device_reason = no_device_reason(status);
+      log(a, CAGR_LOG_INFO, "no device: " + context->no_device_reason);
+    }
     for (int i = 0; i < count; ++i) context->devices.push_back(std::make_unique<DeviceState>(i));
     a.context = context.release();
     cagr::abi::write_struct(args, a);

@@ -21,7 +21,7 @@ std::vector<BrokenCase> broken_cases() {
       {"answers_major_2", "plugin speaks ABI major 2, host supports 1..1", false},
       {"missing_entry", "entry-point table lacks 'kernel_run'", false},
       {"init_fails", "init failed: no driver for the test device", false},
-      {"no_device", "reports no device", false},
+      {"no_device", "reports no device: the test device's driver is not installed", false},
       {"segv_in_init", "crashed during probe (SIGSEGV", true},
       {"abort_in_init", "crashed during probe (SIGABRT", true},
       {"hang_in_init", "timed out during probe", true},

@@ -1,16 +1,21 @@
-// cagr-run: load plugins and a model, place it, run it on data, and report placement, per-node and
-// end-to-end latency (p50/p99) and throughput.
+// cagr-run: load plugins and a model, place it, run it on data, and report the placement, per-node
+// and end-to-end latency (mean, min, max, p50 ... p99.9) and throughput, as text or JSON.
+// docs/CLI.md describes every flag; `cagr-run --help` lists them.
 #include <gflags/gflags.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
 
 #include "avazu_reader.hpp"
+#include "command_line.hpp"
 #include "criteo_reader.hpp"
 #include "executor.hpp"
 #include "inputs.hpp"
@@ -19,23 +24,40 @@
 #include "plan.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
+#include "run_report.hpp"
+#include "shape_inference.hpp"
 #include "targets.hpp"
+
+#ifndef CAGR_VERSION
+#define CAGR_VERSION "unknown"
+#endif
 
 DEFINE_string(model, "", "model.xml or .onnx file to run");
 DEFINE_string(plugins, "auto", "auto (every plugin found), a list of plugin names (cpu,opencl), or plugin files/folders");
 DEFINE_string(plugin_manifest, "", "a plugins.xml to apply");
-DEFINE_bool(list_plugins, false, "print every plugin found, its status and devices, and exit");
+DEFINE_bool(list_plugins, false, "print every plugin found, its status (and why any was skipped) and devices, and exit");
 DEFINE_bool(probe, true, "load each plugin in a child process first, so one that crashes is skipped");
-DEFINE_int64(batch, 128, "samples per batch");
+DEFINE_int32(threads, 0,
+             "threads of the CPU plugin's kernels (its option 'threads'); default: OpenMP's, OMP_NUM_THREADS or every "
+             "logical CPU");
+DEFINE_int64(batch, 128,
+             "samples per batch of the random inputs and of --data; with --inputs the file sets it (a --batch that "
+             "differs is refused)");
 DEFINE_int64(iterations, 100, "timed runs (with --data: passes over the file's batches, at least one)");
+DEFINE_double(time, 0, "run for this many seconds instead of --iterations times (whole runs, at least one); default: --iterations");
 DEFINE_int64(warmup, 3, "untimed runs before timing");
 DEFINE_string(data, "", "a click-log CSV in the Avazu or Criteo layout (told apart by the header)");
 DEFINE_bool(skip_malformed, false, "with --data: skip malformed rows (reported) instead of stopping");
-DEFINE_string(inputs, "", "an .npz holding one array per model input");
+DEFINE_string(inputs, "", "an .npz holding one array per model input (from --save-inputs, or cagr-gen --model)");
+DEFINE_string(save_inputs, "",
+              "write the inputs of the first batch (generated or read) to this .npz, to replay the run with --inputs");
 DEFINE_string(save_outputs, "", "write the outputs of the first batch to this .npz");
-DEFINE_bool(print_plan, false, "print the placement of every node");
+DEFINE_bool(print_plan, false, "print the placement of every node (the JSON report always has it)");
 DEFINE_bool(profile, true, "time every node in an extra profiled pass");
 DEFINE_string(report, "text", "text or json");
+DEFINE_string(report_file, "",
+              "write the report to this file instead of stdout; a plugin that prints cannot disturb it either way");
+DEFINE_bool(progress, true, "show a progress line on stderr while planning and timing take more than a second");
 DEFINE_bool(resident_inputs, false,
             "time only the forward pass over inputs already in device memory (bound before each timed run), "
             "leaving its outputs there, as for a caller whose data lives there; the default times host inputs "
@@ -60,13 +82,37 @@ DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+using cagr::cli::given;
+using cagr::cli::UsageError;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
-  return v[i];
+// The report goes to the stdout cagr-run was started with; from then on anything else that writes
+// to stdout (a plugin's printf, a library's message) lands on stderr, so it cannot corrupt it.
+FILE* report_stream() {
+  static FILE* const stream = [] {
+    std::fflush(stdout);
+    const int saved = dup(STDOUT_FILENO);
+    FILE* f = saved >= 0 ? fdopen(saved, "w") : nullptr;
+    if (f == nullptr) return stdout;
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    return f;
+  }();
+  return stream;
 }
+
+void write_report(const std::string& text, bool to_report_file = true) {
+  if (to_report_file && !FLAGS_report_file.empty() && FLAGS_report_file != "-") {
+    std::ofstream file(FLAGS_report_file, std::ios::binary);
+    file << text;
+    if (!file.flush()) throw std::runtime_error("--report-file=" + FLAGS_report_file + ": cannot write");
+    return;
+  }
+  FILE* out = report_stream();
+  if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0)
+    throw std::runtime_error("cannot write the report to stdout");
+}
+
+using ProgressLine = cagr::cli::ProgressLine;
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -80,6 +126,7 @@ cagr::DiscoveryOptions discovery_options() {
   cagr::DiscoveryOptions o;
   o.probe = FLAGS_probe;
   if (!FLAGS_plugin_manifest.empty()) o.manifest = FLAGS_plugin_manifest;
+  if (FLAGS_threads > 0) o.plugin_options["cpu"] = {{"threads", std::to_string(FLAGS_threads)}};
   // Paths (anything with a '/' or ending in .so) are searched first, instead of the default
   // folders, and everything found there is used; names select among what is found.
   std::string names;
@@ -102,10 +149,31 @@ struct Workload {
   std::string source;
 };
 
+// Samples in one batch of inputs: the rows of "dense", else the bags per table of "offsets", else
+// the first dimension of the first input.
+int64_t batch_of(const cagr::Graph& graph, const std::vector<cagr::HostTensor>& inputs) {
+  for (size_t i = 0; i < inputs.size() && i < graph.inputs().size(); ++i)
+    if (graph.tensor(graph.inputs()[i]).name == "dense" && !inputs[i].dims.empty()) return inputs[i].dims[0];
+  for (size_t i = 0; i < inputs.size() && i < graph.inputs().size(); ++i) {
+    if (graph.tensor(graph.inputs()[i]).name != "offsets" || inputs[i].dims.size() != 1) continue;
+    try {
+      const int64_t tables = static_cast<int64_t>(cagr::run::model_table_rows(graph).size());
+      if (tables > 0) return (inputs[i].dims[0] - 1) / tables;
+    } catch (const std::exception&) {
+    }
+  }
+  return inputs.empty() || inputs[0].dims.empty() ? 1 : inputs[0].dims[0];
+}
+
 Workload load_workload(const cagr::Graph& graph) {
   Workload w;
   if (!FLAGS_inputs.empty()) {
     w.batches.push_back(cagr::run::inputs_from_arrays(graph, cagr::data::read_npz(FLAGS_inputs), FLAGS_inputs));
+    const int64_t batch = batch_of(graph, w.batches.front());
+    if (given("batch") && batch != FLAGS_batch)
+      throw UsageError("--batch=" + std::to_string(FLAGS_batch) + ": --inputs=" + FLAGS_inputs + " holds a batch of " +
+                       std::to_string(batch) + " samples, and a run uses the file as it is (drop --batch, or write the "
+                       "file at that batch: cagr-gen --model=... --batch-size=N)");
     w.source = FLAGS_inputs;
     return w;
   }
@@ -137,23 +205,107 @@ Workload load_workload(const cagr::Graph& graph) {
   return w;
 }
 
-int64_t batch_samples(const std::vector<cagr::HostTensor>& inputs) {
-  return inputs.empty() || inputs[0].dims.empty() ? 1 : inputs[0].dims[0];
+void save_inputs(const cagr::Graph& graph, const std::vector<cagr::HostTensor>& inputs, const std::string& path) {
+  std::map<std::string, cagr::data::NpyArray> arrays;
+  for (size_t i = 0; i < inputs.size(); ++i) arrays[graph.tensor(graph.inputs()[i]).name] = cagr::run::to_npy(inputs[i]);
+  cagr::data::write_npz(path, arrays);
+}
+
+// Why there is nothing to run on: every plugin's reason, instead of a bare "no device".
+std::string no_device_message(const cagr::Registry& registry) {
+  std::string reasons;
+  for (const auto& r : registry.records())
+    if (r.status != cagr::PluginRecord::Status::loaded && r.reason.find(": not selected (") == std::string::npos)
+      reasons += (reasons.empty() ? "" : "; ") + r.reason;
+  if (registry.records().empty()) return "no device to run on: no plugin found (cagr-run --list-plugins says where it looked)";
+  return "no device to run on: " + reasons;
+}
+
+const char* kind_name(cagr_device_kind kind) {
+  switch (kind) {
+    case CAGR_DEVICE_CPU: return "cpu";
+    case CAGR_DEVICE_GPU: return "gpu";
+    case CAGR_DEVICE_OTHER: return "other";
+  }
+  return "other";
+}
+
+std::vector<cagr::run::PluginEntry> plugin_entries(const cagr::Registry& registry) {
+  std::vector<cagr::run::PluginEntry> entries;
+  for (const auto& r : registry.records()) {
+    cagr::run::PluginEntry e;
+    e.name = r.name;
+    e.status = cagr::to_string(r.status);
+    e.origin = r.origin;
+    e.path = r.path;
+    e.reason = r.reason;
+    e.priority = r.priority;
+    e.options = r.options;
+    if (r.plugin) {
+      const cagr::Plugin& p = *r.plugin;
+      e.version = p.version();
+      e.vendor = p.vendor();
+      e.abi_built = std::to_string(p.built_abi_major()) + "." + std::to_string(p.built_abi_minor());
+      e.abi_negotiated = std::to_string(p.abi_major()) + "." + std::to_string(p.abi_minor());
+      try {
+        for (int i = 0; i < p.device_count(); ++i) {
+          const cagr::DeviceInfo d = p.device(i);
+          e.devices.push_back({i, d.name, kind_name(d.kind), d.pci_bus_id, d.compute_units, d.peak_gflops_f32, d.peak_gflops_f16,
+                               d.memory_bandwidth_gbps, d.memory_bytes});
+        }
+      } catch (const std::exception&) {
+      }
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+std::string abi_version() { return std::to_string(CAGR_ABI_VERSION_MAJOR) + "." + std::to_string(CAGR_ABI_VERSION_MINOR); }
+
+// Discovery, with a progress line should probing and loading the plugins take a while.
+cagr::Registry discover_plugins() {
+  cagr::cli::ProgressLine progress("cagr-run", FLAGS_progress);
+  cagr::DiscoveryOptions options = discovery_options();
+  options.progress = [&progress](const std::string& step) { progress.update(step); };
+  return cagr::Registry::discover(options);
+}
+
+int print_version() {
+  std::string text = "cagr-run " CAGR_VERSION "\nplugin ABI " + abi_version() + " (plugins of ABI major " +
+                     std::to_string(CAGR_ABI_OLDEST_SUPPORTED_MAJOR) + " to " + std::to_string(CAGR_ABI_VERSION_MAJOR) + " load)\n";
+  const cagr::Registry registry = discover_plugins();
+  text += "plugins:" + std::string(registry.records().empty() ? " none found (cagr-run --list-plugins says where it looked)" : "") + "\n";
+  for (const auto& e : plugin_entries(registry)) {
+    if (e.status == "loaded")
+      text += "  " + e.name + " " + e.version + " (ABI built " + e.abi_built + ", negotiated " + e.abi_negotiated + "): " + e.path + "\n";
+    else
+      text += "  " + e.name + " " + e.status + ": " + e.reason + "\n";
+  }
+  write_report(text, false);
+  return 0;
 }
 
 int run() {
-  const cagr::Registry registry = cagr::Registry::discover(discovery_options());
+  const cagr::Registry registry = discover_plugins();
   if (FLAGS_list_plugins) {
-    std::fputs(cagr::format_plugin_list(registry).c_str(), stdout);
-    return 0;
+    write_report(cagr::format_plugin_list(registry));
+    return registry.loaded().empty() ? 1 : 0;  // nothing a run could use
   }
-  if (FLAGS_model.empty()) throw std::invalid_argument("--model is required (or --list-plugins)");
+  if (FLAGS_threads > 0 && (registry.find("cpu") == nullptr || registry.find("cpu")->status != cagr::PluginRecord::Status::loaded))
+    std::fprintf(stderr, "cagr-run: --threads=%d sets the CPU plugin's threads, and the CPU plugin is not loaded\n", FLAGS_threads);
   const cagr::Graph graph = cagr::load_any_model(FLAGS_model);
   const Workload work = load_workload(graph);
+  cagr::run::RunReport report;
+  if (!FLAGS_save_inputs.empty()) {
+    save_inputs(graph, work.batches.front(), FLAGS_save_inputs);
+    report.saved_inputs = FLAGS_save_inputs;
+  }
 
   std::vector<cagr::Dims> example;
   for (const auto& t : work.batches.front()) example.push_back(t.dims);
   const std::vector<cagr::Target> targets = cagr::targets_of(registry);
+  if (targets.empty()) throw std::runtime_error(no_device_message(registry));
   const cagr::OptimizerMode mode = FLAGS_tune ? cagr::OptimizerMode::tune : cagr::optimizer_mode(FLAGS_optimizer);
   std::unique_ptr<cagr::PlacementPolicy> policy;
   cagr::PlannedPlacement* planned = nullptr;
@@ -179,9 +331,10 @@ int run() {
       options.time_box_seconds = FLAGS_tune_time_box;
       options.mode = mode;
       options.repetitions = FLAGS_tune_repetitions;
-      options.progress = [](const std::string& step) { std::fprintf(stderr, "\r%-100.100s", step.c_str()); };
+      ProgressLine progress("cagr-run", FLAGS_progress);
+      options.progress = [&progress](const std::string& step) { progress.update(step); };
       cagr::PlannedModel made = cagr::plan_model(graph, targets, work.batches.front(), options);
-      std::fprintf(stderr, "\r%-100s\r", "");
+      progress.clear();
       planning = std::move(made.report);
       plan = std::move(made.plan);
       decided_by = plan.decided_by;
@@ -196,17 +349,9 @@ int run() {
   if (planned)
     for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
-  if (!FLAGS_save_plan.empty())
-    cagr::save_plan(cagr::make_plan(graph, executor, decided_by),
-                    FLAGS_save_plan);
-  const bool json = FLAGS_report == "json";
-  if (!json) {
-    std::printf("model %s (%zu nodes) on %s\n", FLAGS_model.c_str(), graph.nodes().size(), work.source.c_str());
-    if (!planning.empty()) {
-      std::printf("\nplanned (forward-pass times on the first batch: the candidate placements, then each variant of a node):\n");
-      for (const std::string& line : planning) std::printf("  %s\n", line.c_str());
-    }
-    if (FLAGS_print_plan) std::printf("\nplacement:\n%s\n", executor.plan_table().c_str());
+  if (!FLAGS_save_plan.empty()) {
+    cagr::save_plan(cagr::make_plan(graph, executor, decided_by), FLAGS_save_plan);
+    report.saved_plan = FLAGS_save_plan;
   }
 
   // The first batch's outputs: saved and shown.
@@ -215,94 +360,254 @@ int run() {
     std::map<std::string, cagr::data::NpyArray> arrays;
     for (size_t i = 0; i < first.size(); ++i) arrays[graph.tensor(graph.outputs()[i]).name] = cagr::run::to_npy(first[i]);
     cagr::data::write_npz(FLAGS_save_outputs, arrays);
+    report.saved_outputs = FLAGS_save_outputs;
   }
 
   for (int64_t i = 0; i < FLAGS_warmup; ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
+
+  // Timed runs: --iterations passes (over every batch of --data), or whole runs for --time seconds.
   std::vector<double> latency_us;
   int64_t samples = 0;
-  const int64_t runs = std::max<int64_t>(FLAGS_iterations, 1) * (FLAGS_data.empty() ? 1 : static_cast<int64_t>(work.batches.size()));
+  const bool for_time = FLAGS_time > 0;
+  const int64_t passes = FLAGS_data.empty() ? 1 : static_cast<int64_t>(work.batches.size());
+  const int64_t planned_runs = std::max<int64_t>(FLAGS_iterations, 1) * passes;
+  ProgressLine progress("cagr-run", FLAGS_progress);
   const auto start = Clock::now();
-  for (int64_t i = 0; i < runs; ++i) {
+  for (int64_t i = 0;; ++i) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (for_time ? (i > 0 && elapsed >= FLAGS_time) : i >= planned_runs) break;
     const auto& inputs = work.batches[static_cast<size_t>(i) % work.batches.size()];
     if (FLAGS_resident_inputs) executor.bind(inputs);
     const auto t0 = Clock::now();
     if (FLAGS_resident_inputs) executor.run_bound();
     else executor.run(inputs);
     latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    samples += batch_samples(inputs);
+    samples += batch_of(graph, inputs);
+    char line[128];
+    if (for_time) std::snprintf(line, sizeof line, "timing: %lld runs, %.0f of %g s", (long long)(i + 1), elapsed, FLAGS_time);
+    else std::snprintf(line, sizeof line, "timing: %lld of %lld runs, %.0f s", (long long)(i + 1), (long long)planned_runs, elapsed);
+    progress.update(line);
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  progress.clear();
+  const int64_t runs = static_cast<int64_t>(latency_us.size());
   if (FLAGS_profile) {
     executor.set_profiling(true);
     for (int64_t i = 0; i < std::min<int64_t>(runs, 20); ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
   }
 
-  const double p50 = percentile(latency_us, 50), p99 = percentile(latency_us, 99);
-  const double throughput = static_cast<double>(samples) / seconds;
-  const cagr::HostTensor& out0 = first.front();
-  if (json) {
-    std::printf("{\"model\": \"%s\", \"source\": \"%s\", \"runs\": %lld, \"latency_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
-                "\"throughput_samples_per_s\": %.1f, \"resident_inputs\": %s, \"nodes\": [",
-                FLAGS_model.c_str(), work.source.c_str(), (long long)runs, p50, p99, throughput,
-                FLAGS_resident_inputs ? "true" : "false");
-    const auto& prof = executor.profile();
-    for (size_t i = 0; i < prof.size(); ++i) {
-      std::printf("%s{\"node\": \"%s\", \"op\": \"%s\", \"device\": \"%s\", \"variant\": \"%s\", \"p50_us\": %.3f, "
-                  "\"device_timed\": %s}",
-                  i ? ", " : "", prof[i].node.c_str(), prof[i].op.c_str(), prof[i].target.c_str(), prof[i].variant.c_str(),
-                  percentile(prof[i].microseconds, 50), prof[i].device_timed ? "true" : "false");
-    }
-    std::printf("]}\n");
-    return 0;
+  // The report.
+  report.version = CAGR_VERSION;
+  report.abi = abi_version();
+  report.arguments = cagr::cli::given_arguments();
+  report.model = FLAGS_model;
+  report.model_name = graph.name;
+  report.model_nodes = graph.nodes().size();
+  report.source = work.source;
+  report.batch = batch_of(graph, work.batches.front());
+  report.batches = work.batches.size();
+  report.machine = cagr::run::machine_info();
+  report.plugins = plugin_entries(registry);
+  report.threads = FLAGS_threads;
+  report.decided_by = decided_by;
+  report.planning = planning;
+  if (planned) report.warnings = planned->warnings();
+  report.fusions = executor.fusions();
+  report.placement_table = executor.plan_table();
+  std::vector<cagr::TensorShape> shapes;
+  try {
+    shapes = cagr::infer_shapes(executor.graph(), example);
+  } catch (const std::exception&) {
   }
+  for (size_t n = 0; n < executor.graph().nodes().size(); ++n) {
+    const cagr::Node& node = executor.graph().nodes()[n];
+    const cagr::NodePlacement& p = executor.placement().nodes[n];
+    cagr::run::PlacedNode placed;
+    placed.node = node.name;
+    placed.op = node.op;
+    placed.device = p.target >= 0 ? executor.targets()[static_cast<size_t>(p.target)].label() : "";
+    placed.view = executor.graph().is_view(static_cast<int>(n));
+    placed.variant = placed.view ? "view (no copy)" : p.variant_name;
+    placed.estimated_us = placed.view ? 0.0 : p.estimated_ns / 1000.0;
+    if (!node.outputs.empty() && static_cast<size_t>(node.outputs[0]) < shapes.size())
+      placed.output_shape = "[" + cagr::dims_to_string(shapes[static_cast<size_t>(node.outputs[0])].dims) + "]";
+    report.placement.push_back(std::move(placed));
+  }
+  report.warmup = FLAGS_warmup;
+  report.runs = runs;
+  report.seconds = seconds;
+  report.time_limit = FLAGS_time;
+  report.resident_inputs = FLAGS_resident_inputs;
+  report.graph_capture = FLAGS_graph_capture;
+  report.captured = executor.captures();
+  report.latency = cagr::run::latency_stats(latency_us);
+  report.throughput = seconds > 0 ? static_cast<double>(samples) / seconds : 0;
+  report.profiled = FLAGS_profile;
+  if (FLAGS_profile)
+    for (const auto& p : executor.profile())
+      report.profile.push_back({p.node, p.op, p.target, p.variant, cagr::run::latency_stats(p.microseconds), p.device_timed});
+  const cagr::HostTensor& out0 = first.front();
+  report.output_name = graph.tensor(graph.outputs()[0]).name;
   if (out0.dtype == CAGR_DTYPE_F32) {
     const int64_t show = std::min<int64_t>(FLAGS_show_predictions, out0.numel());
-    std::printf("\npredictions (%s, first batch):\n", graph.tensor(graph.outputs()[0]).name.c_str());
     for (int64_t i = 0; i < show; ++i) {
-      std::printf("  %3lld  %.6f", (long long)i, out0.as<float>()[i]);
-      if (!work.labels.empty() && i < static_cast<int64_t>(work.labels[0].size())) std::printf("   label %.0f", work.labels[0][static_cast<size_t>(i)]);
-      std::printf("\n");
+      report.predictions.push_back(out0.as<float>()[i]);
+      if (!work.labels.empty() && i < static_cast<int64_t>(work.labels[0].size()))
+        report.labels.push_back(work.labels[0][static_cast<size_t>(i)]);
     }
   }
-  if (FLAGS_profile) {
-    std::printf("\nper node (profiled pass, p50; timed by: device = events around the node, host = the stream\n"
-                "synchronised after it, which adds launch and wake-up latency):\n%-24s %-16s %-12s %-26s %10s  %s\n",
-                "node", "op", "device", "variant", "us", "timed by");
-    for (const auto& p : executor.profile())
-      std::printf("%-24s %-16s %-12s %-26s %10.2f  %s\n", p.node.c_str(), p.op.c_str(), p.target.c_str(), p.variant.c_str(),
-                  percentile(p.microseconds, 50), p.device_timed ? "device" : "host");
-  }
-  std::printf("\n%s: %lld runs, latency p50 %.1f us, p99 %.1f us, throughput %.0f samples/s\n",
-              FLAGS_resident_inputs ? "forward pass (inputs and outputs resident on the device)" : "end to end", (long long)runs, p50, p99,
-              throughput);
+  write_report(FLAGS_report == "json" ? cagr::run::render_json(report) : cagr::run::render_text(report, FLAGS_print_plan));
   return 0;
+}
+
+// --NAME=PATH must name an existing file.
+void must_exist(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ec;
+  const std::string shown = "--" + std::string(flag) + "=" + path;
+  if (!fs::exists(path, ec)) throw UsageError(shown + ": no such file");
+  if (fs::is_directory(path, ec)) throw UsageError(shown + ": a folder, not a file");
+}
+
+// --NAME=PATH will be written: its folder must exist.
+void can_write(const char* flag, const std::string& path) {
+  if (path.empty() || path == "-") return;
+  std::error_code ec;
+  const std::string shown = "--" + std::string(flag) + "=" + path;
+  const fs::path folder = fs::path(path).parent_path();
+  if (!folder.empty() && !fs::is_directory(folder, ec)) throw UsageError(shown + ": folder " + folder.string() + " does not exist");
+  if (fs::is_directory(path, ec)) throw UsageError(shown + ": a folder, not a file");
 }
 
 }  // namespace
 
-// Flags whose value makes no sense are refused before anything runs, naming the flag.
+// Flags whose value makes no sense, or that contradict each other, are refused before anything
+// runs, naming the flag.
 void check_flags() {
   auto at_least = [](const char* flag, int64_t value, int64_t least) {
     if (value < least)
-      throw std::invalid_argument("--" + std::string(flag) + "=" + std::to_string(value) + ": must be at least " + std::to_string(least));
+      throw UsageError("--" + std::string(flag) + "=" + std::to_string(value) + ": must be at least " + std::to_string(least));
   };
   at_least("batch", FLAGS_batch, 1);
   at_least("iterations", FLAGS_iterations, 1);
   at_least("warmup", FLAGS_warmup, 0);
-  at_least("tune_repetitions", FLAGS_tune_repetitions, 1);
-  at_least("show_predictions", FLAGS_show_predictions, 0);
-  if (!(FLAGS_tune_time_box >= 0)) throw std::invalid_argument("--tune_time_box=" + std::to_string(FLAGS_tune_time_box) + ": must be at least 0");
-  cagr::optimizer_mode(FLAGS_optimizer);  // throws naming the modes
+  at_least("tune-repetitions", FLAGS_tune_repetitions, 1);
+  at_least("show-predictions", FLAGS_show_predictions, 0);
+  if (given("threads") && (FLAGS_threads < 1 || FLAGS_threads > 4096))
+    throw UsageError("--threads=" + std::to_string(FLAGS_threads) + ": must be 1 to 4096");
+  if (given("time") && !(FLAGS_time > 0 && FLAGS_time <= 1e6))
+    throw UsageError("--time=" + std::to_string(FLAGS_time) + ": must be more than 0 seconds (and at most 1e6)");
+  if (!(FLAGS_tune_time_box >= 0)) throw UsageError("--tune-time-box=" + std::to_string(FLAGS_tune_time_box) + ": must be at least 0");
+  if (given("time") && given("iterations"))
+    throw UsageError("--time and --iterations both say how long to run: give one");
   if (FLAGS_report != "text" && FLAGS_report != "json")
-    throw std::invalid_argument("--report=" + FLAGS_report + ": the reports are text and json");
+    throw UsageError("--report=" + FLAGS_report + ": the reports are text and json");
+  if (!FLAGS_tune) {
+    try {
+      (void)cagr::optimizer_mode(FLAGS_optimizer);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--optimizer=") + FLAGS_optimizer + ": " + e.what());
+    }
+  }
+  if (!FLAGS_data.empty() && !FLAGS_inputs.empty())
+    throw UsageError("--data and --inputs both give the inputs: give one");
+  if (FLAGS_skip_malformed && FLAGS_data.empty()) throw UsageError("--skip-malformed applies to --data only");
+  if (!FLAGS_load_plan.empty() && FLAGS_tune)
+    throw UsageError("--load-plan places the nodes by the file, measuring nothing; --tune measures: give one");
+  if (FLAGS_model.empty() && !FLAGS_list_plugins)
+    throw UsageError("--model is required (or --list-plugins); cagr-run --help lists the flags");
+  must_exist("model", FLAGS_model);
+  must_exist("data", FLAGS_data);
+  must_exist("inputs", FLAGS_inputs);
+  must_exist("plugin-manifest", FLAGS_plugin_manifest);
+  must_exist("load-plan", FLAGS_load_plan);
+  can_write("report-file", FLAGS_report_file);
+  can_write("save-outputs", FLAGS_save_outputs);
+  can_write("save-inputs", FLAGS_save_inputs);
+  can_write("save-plan", FLAGS_save_plan);
+}
+
+const cagr::cli::ToolHelp& tool_help() {
+  static const cagr::cli::ToolHelp help = [] {
+    cagr::cli::ToolHelp h;
+    h.name = "cagr-run";
+    h.summary = "run a model on the plugins found, and report its placement, per-node and end-to-end latency and throughput";
+    h.usage = {"--model=FILE [--data=CSV | --inputs=NPZ] [--batch=N] [--iterations=N | --time=SECONDS] [flags]",
+               "--list-plugins [--plugins=...]", "--version | --help"};
+    const std::string model = "Model and inputs", plugins = "Plugins and devices", timing = "Running and timing",
+                      placement = "Placement", report = "Report and files", info = "Information";
+    h.groups = {model, plugins, timing, placement, report, info};
+    h.flags = {
+        {"model", model, "FILE"},
+        {"data", model, "CSV"},
+        {"skip_malformed", model, ""},
+        {"inputs", model, "NPZ"},
+        {"batch", model, "N"},
+        {"plugins", plugins, "LIST"},
+        {"plugin_manifest", plugins, "XML"},
+        {"threads", plugins, "N"},
+        {"probe", plugins, ""},
+        {"iterations", timing, "N"},
+        {"time", timing, "SECONDS"},
+        {"warmup", timing, "N"},
+        {"resident_inputs", timing, ""},
+        {"graph_capture", timing, ""},
+        {"profile", timing, ""},
+        {"progress", timing, ""},
+        {"optimizer", placement, "MODE"},
+        {"tune", placement, ""},
+        {"tune_repetitions", placement, "N"},
+        {"tune_time_box", placement, "SECONDS"},
+        {"policy", placement, "FILE"},
+        {"measurement_cache", placement, "FILE"},
+        {"load_plan", placement, "FILE"},
+        {"save_plan", placement, "FILE"},
+        {"print_plan", placement, ""},
+        {"report", report, "FORMAT"},
+        {"report_file", report, "FILE"},
+        {"show_predictions", report, "N"},
+        {"save_inputs", report, "NPZ"},
+        {"save_outputs", report, "NPZ"},
+        {"list_plugins", info, ""},
+    };
+    h.flags_defined_in = "tools/cagr-run/";
+    h.information = {{"--version", "print cagr-run's version, the plugin ABI, and each plugin's version and ABI, and exit"},
+                     {"-h, --help", "print this help and exit"}};
+    h.epilogue =
+        "Examples:\n"
+        "  cagr-run --list-plugins\n"
+        "  cagr-run --model=m.xml --data=rows.csv --batch=32\n"
+        "  cagr-run --model=m.xml --batch=2048 --time=10 --threads=8 --report=json --report-file=r.json\n"
+        "  cagr-run --model=m.xml --save-inputs=in.npz && cagr-run --model=m.xml --inputs=in.npz\n"
+        "  cagr-run --model=m.xml --data=rows.csv --tune --save-plan=m.plan.xml\n"
+        "Exit status: 0 done; 1 the run failed (the message says why); 2 the command line is wrong.\n"
+        "docs/CLI.md describes every flag and the reports.\n";
+    return h;
+  }();
+  return help;
 }
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("cagr-run --model=model.xml [--plugins=auto] [--data=file.csv | --inputs=x.npz] [--batch=N]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  report_stream();  // from here on stdout belongs to the report
   try {
+    switch (cagr::cli::parse(argc, argv, tool_help())) {
+      case cagr::cli::Action::help: write_report(cagr::cli::help_text(tool_help()), false); return 0;
+      case cagr::cli::Action::version: return print_version();
+      case cagr::cli::Action::run: break;
+    }
     check_flags();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "cagr-run: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cagr-run: %s\n", e.what());
+    return 1;
+  }
+  try {
     return run();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "cagr-run: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cagr-run: %s\n", e.what());
     return 1;

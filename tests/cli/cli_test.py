@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""cagr-run, cagr-zoo and cagr-gen as a user meets them (issue 24): help, version, refusals of bad
+flags, --time, --threads, the latency statistics, --report-file, JSON valid for any input and
+untouched by a plugin that prints, --save-inputs replayed with --inputs, --batch with --inputs,
+--list-plugins with nothing found, progress lines, and cagr-gen --model.
+
+    cli_test.py [unittest arguments]
+Environment: CAGR_RUN, CAGR_ZOO, CAGR_GEN (the programs), CAGR_CPU_PLUGIN (libcagr_cpu.so),
+CAGR_NOISY_PLUGIN (a test plugin that prints to stdout).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+RUN = os.environ["CAGR_RUN"]
+ZOO = os.environ["CAGR_ZOO"]
+GEN = os.environ["CAGR_GEN"]
+CPU = os.environ["CAGR_CPU_PLUGIN"]
+NOISY = os.environ.get("CAGR_NOISY_PLUGIN", "")
+NO_DEVICE = os.environ.get("CAGR_NO_DEVICE_PLUGIN", "")
+
+
+def call(args, env=None, check=None, timeout=300):
+    e = dict(os.environ)
+    e.pop("CAGR_PLUGIN_PATH", None)
+    e.update(env or {})
+    p = subprocess.run(args, capture_output=True, env=e, timeout=timeout)
+    p.out = p.stdout.decode("utf-8", "replace")
+    p.err = p.stderr.decode("utf-8", "replace")
+    if check is not None and p.returncode != check:
+        raise AssertionError(f"{args}: exit {p.returncode}, expected {check}\nstdout:\n{p.out}\nstderr:\n{p.err}")
+    return p
+
+
+class Tools(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="cagr_cli_test_")
+        cls.model = os.path.join(cls.dir, "sample", "model.xml")
+        call([ZOO, "--model=dlrm_avazu_sample", f"--out={cls.model}"], check=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_json(self, *flags, check=0, env=None):
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--report=json", "--iterations=3", "--warmup=1", *flags],
+                 check=check, env=env)
+        return json.loads(p.out), p
+
+    # ---- help and version -------------------------------------------------------------------
+    def test_help_lists_the_tools_own_flags_grouped_and_exits_0(self):
+        for flag in ("--help", "-h", "-help"):
+            p = call([RUN, flag], check=0)
+            self.assertEqual(p.err, "")
+            for group in ("Model and inputs:", "Plugins and devices:", "Running and timing:", "Placement:",
+                          "Report and files:", "Information:"):
+                self.assertIn(group, p.out)
+            for name in ("--model=FILE", "--batch=N", "--time=SECONDS", "--threads=N", "--report-file=FILE",
+                         "--save-inputs=NPZ", "--list-plugins", "--version", "-h, --help", "--optimizer=MODE"):
+                self.assertIn(name, p.out)
+            # gflags' own flags are not the tool's
+            for foreign in ("flagfile", "tab_completion", "helpxml", "undefok", "fromenv"):
+                self.assertNotIn(foreign, p.out)
+        # gflags' own flags are refused like any unknown flag
+        self.assertIn("--helpxml: unknown flag", call([RUN, "--helpxml"], check=2).err)
+
+    def test_every_defined_flag_appears_in_help(self):
+        source_dir = os.environ.get("CAGR_SOURCE_DIR")
+        if not source_dir:
+            self.skipTest("CAGR_SOURCE_DIR not set")
+        for tool, source in ((RUN, "tools/cagr-run/main.cpp"), (ZOO, "tools/model_zoo/cagr_zoo_main.cpp"),
+                             (GEN, "data/cagr_gen_main.cpp")):
+            with open(os.path.join(source_dir, source)) as f:
+                text = f.read()
+            names = re.findall(r"DEFINE_\w+\((\w+),", text)
+            self.assertTrue(names)
+            help_text = call([tool, "--help"], check=0).out
+            for name in names:
+                self.assertRegex(help_text, r"--" + name.replace("_", "-") + r"\b", f"{tool} --help lacks --{name}")
+
+    def test_version_names_the_abi_and_the_plugins(self):
+        p = call([RUN, "--version", f"--plugins={CPU}"], check=0)
+        self.assertRegex(p.out, r"^cagr-run \d+\.\d+\.\d+\n")
+        self.assertRegex(p.out, r"plugin ABI \d+\.\d+")
+        self.assertRegex(p.out, r"cpu \d+\.\d+\.\d+ \(ABI built \d+\.\d+, negotiated \d+\.\d+\): .*libcagr_cpu\.so")
+        for tool, name in ((ZOO, "cagr-zoo"), (GEN, "cagr-gen")):
+            self.assertRegex(call([tool, "--version"], check=0).out, rf"^{name} \d+\.\d+\.\d+\n")
+            self.assertIn("Usage:", call([tool, "-h"], check=0).out)
+
+    # ---- refusals ---------------------------------------------------------------------------
+    def test_bad_flags_are_refused_naming_the_flag(self):
+        model = f"--model={self.model}"
+        cases = [
+            ([model, "--batch=-5"], "--batch=-5: must be at least 1"),
+            ([model, "--batch=abc"], "--batch=abc: not a whole number"),
+            ([model, "--bacth=5"], "--bacth: unknown flag (did you mean --batch?)"),
+            ([model, "--no-such-flag"], "--no-such-flag: unknown flag"),
+            ([model, "stray"], "'stray': unexpected argument"),
+            ([model, "--report=xml"], "--report=xml: the reports are text and json"),
+            ([model, "--time=0"], "--time=0"),
+            ([model, "--time=1", "--iterations=5"], "--time and --iterations both say how long to run"),
+            ([model, "--threads=0"], "--threads=0: must be 1 to 4096"),
+            ([model, "--data=x.csv", "--inputs=y.npz"], "--data and --inputs both give the inputs"),
+            ([model, "--skip-malformed"], "--skip-malformed applies to --data only"),
+            ([model, "--optimizer=fastest"], "--optimizer=fastest:"),
+            ([model, "--iterations"], "--iterations needs a value"),
+            (["--model=/nonexistent/m.xml"], "--model=/nonexistent/m.xml: no such file"),
+            ([f"--model={self.dir}"], "a folder, not a file"),
+            ([model, "--save-outputs=/nonexistent/out.npz"], "folder /nonexistent does not exist"),
+            ([model, "--report-file=/nonexistent/r.json"], "folder /nonexistent does not exist"),
+            ([], "--model is required"),
+        ]
+        for args, message in cases:
+            p = call([RUN, *args], check=2)
+            self.assertIn(message, p.err, args)
+            self.assertTrue(p.err.startswith("cagr-run: "), p.err)
+            self.assertEqual(len(p.err.strip().splitlines()), 1, p.err)
+        self.assertIn("--modle: unknown flag (did you mean --model?)", call([ZOO, "--modle=x"], check=2).err)
+        self.assertIn("--samples=many: not a whole number", call([GEN, "--samples=many"], check=2).err)
+
+    def test_batch_with_inputs_is_checked_not_ignored(self):
+        inputs = self.path("batch16.npz")
+        self.run_json("--batch=16", f"--save-inputs={inputs}")
+        report, _ = self.run_json(f"--inputs={inputs}")  # the file's batch
+        self.assertEqual(report["batch"], 16)
+        self.run_json(f"--inputs={inputs}", "--batch=16")  # the same: fine
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", f"--inputs={inputs}", "--batch=32"], check=2)
+        self.assertIn("--batch=32: --inputs=" + inputs + " holds a batch of 16 samples", p.err)
+
+    # ---- running ----------------------------------------------------------------------------
+    def test_text_report_has_the_full_latency_statistics(self):
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--iterations=20", "--batch=8"], check=0)
+        self.assertRegex(p.out, r"mean [\d.]+  min [\d.]+  max [\d.]+  p50 [\d.]+  p90 [\d.]+  p95 [\d.]+  p99 [\d.]+  p99\.9 [\d.]+")
+        self.assertRegex(p.out, r"end to end: 20 runs, latency p50 [\d.]+ us, p99 [\d.]+ us, throughput \d+ samples/s")
+        self.assertIn("batch 8 (1 batch)", p.out)
+        self.assertRegex(p.out, r"machine: .*logical CPUs")
+        self.assertRegex(p.out, r"plugins \(ABI \d+\.\d+\):\n  cpu ")
+
+    def test_time_runs_for_the_given_seconds(self):
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--report=json", "--time=0.5", "--batch=4", "--warmup=0"], check=0)
+        report = json.loads(p.out)
+        self.assertGreaterEqual(report["seconds"], 0.5)
+        self.assertLess(report["seconds"], 5)
+        self.assertGreater(report["runs"], 1)
+        self.assertEqual(report["time_limit_s"], 0.5)
+        s = report["latency_us"]
+        self.assertTrue(s["min"] <= s["p50"] <= s["p90"] <= s["p95"] <= s["p99"] <= s["p99.9"] <= s["max"], s)
+        self.assertTrue(s["min"] <= s["mean"] <= s["max"], s)
+        self.assertAlmostEqual(report["throughput_samples_per_s"], report["runs"] * 4 / report["seconds"], delta=1)
+
+    def test_threads_reach_the_cpu_plugin(self):
+        report, _ = self.run_json("--threads=1")
+        cpu = [p for p in report["plugins"] if p["name"] == "cpu"][0]
+        self.assertEqual(cpu["options"], {"threads": "1"})
+        self.assertEqual(report["threads"], 1)
+        listing = call([RUN, "--list-plugins", f"--plugins={CPU}", "--threads=3"], check=0).out
+        self.assertIn("option threads = 3", listing)
+
+    def test_json_report_carries_what_the_text_shows(self):
+        report, _ = self.run_json("--batch=8", "--print-plan")
+        for key in ("version", "abi", "arguments", "model", "source", "batch", "machine", "plugins", "placement", "runs",
+                    "latency_us", "throughput_samples_per_s", "nodes", "predictions", "warmup", "resident_inputs"):
+            self.assertIn(key, report)
+        self.assertEqual(report["batch"], 8)
+        self.assertEqual(report["placement"]["decided_by"], "hints")
+        self.assertTrue(report["placement"]["nodes"])
+        self.assertTrue(all(n["device"] == "cpu:0" for n in report["placement"]["nodes"]))
+        self.assertTrue(report["nodes"])  # the per-node profile
+        self.assertIn("p50_us", report["nodes"][0])
+        self.assertEqual(len(report["predictions"]["values"]), 8)
+        self.assertTrue(report["machine"]["logical_cpus"] >= 1)
+        self.assertEqual(report["plugins"][0]["status"], "loaded")
+        self.assertTrue(report["plugins"][0]["devices"])
+        tuned, _ = self.run_json("--batch=8", "--tune", "--tune-repetitions=1", "--measurement-cache=off")
+        self.assertEqual(tuned["placement"]["decided_by"], "tune")
+        self.assertTrue(tuned["placement"]["planning"])
+
+    def test_json_is_valid_for_any_model_path(self):
+        odd = os.path.join(self.dir, 'we"ird\\ dir\tname\x01 \xe9', "m.xml")
+        os.makedirs(os.path.dirname(odd))
+        shutil.copy(self.model, odd)
+        shutil.copy(os.path.join(os.path.dirname(self.model), "model.bin"), os.path.join(os.path.dirname(odd), "m.bin"))
+        # the .bin's name is written inside model.xml: keep it
+        with open(self.model) as f:
+            xml = f.read()
+        with open(odd, "w") as f:
+            f.write(xml.replace('weights="model.bin"', 'weights="m.bin"'))
+        p = call([RUN, f"--model={odd}", f"--plugins={CPU}", "--report=json", "--iterations=2"], check=0)
+        report = json.loads(p.out)
+        self.assertEqual(report["model"], odd)
+        # a path that is not UTF-8: the byte becomes U+FFFD, the JSON stays valid
+        bad = os.path.join(self.dir.encode(), b"bad\xff dir")
+        os.makedirs(bad)
+        for name in (b"model.xml", b"model.bin"):
+            shutil.copy(os.path.join(os.path.dirname(self.model).encode(), name), os.path.join(bad, name))
+        p = subprocess.run([RUN.encode(), b"--model=" + os.path.join(bad, b"model.xml"), f"--plugins={CPU}".encode(),
+                            b"--report=json", b"--iterations=1"], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("bad\ufffd dir", json.loads(p.stdout)["model"])
+
+    def test_report_file_holds_the_report_and_a_printing_plugin_cannot_corrupt_it(self):
+        out = self.path("report.json")
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--report=json", "--iterations=2", f"--report-file={out}"],
+                 check=0)
+        self.assertEqual(p.out, "")
+        with open(out) as f:
+            self.assertEqual(json.load(f)["runs"], 2)
+        if not NOISY:
+            self.skipTest("no noisy plugin")
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU},{NOISY}", "--report=json", "--iterations=2"], check=0)
+        report = json.loads(p.out)  # stdout is exactly the report
+        self.assertIn("test_noisy", [x["name"] for x in report["plugins"]])
+        self.assertIn("noisy plugin says hello on stdout", p.err)
+
+    def test_save_inputs_replays_the_same_run(self):
+        saved, first_out, replay_out = self.path("in.npz"), self.path("out1.npz"), self.path("out2.npz")
+        self.run_json("--batch=8", f"--save-inputs={saved}", f"--save-outputs={first_out}")
+        report, _ = self.run_json(f"--inputs={saved}", f"--save-outputs={replay_out}")
+        self.assertEqual(report["source"], saved)
+        with np.load(saved) as z:
+            self.assertEqual(sorted(z.files), ["dense", "indices", "offsets"])
+            self.assertEqual(z["dense"].shape, (8, 2))
+        with np.load(first_out) as a, np.load(replay_out) as b:
+            np.testing.assert_array_equal(a["prob"], b["prob"])
+
+    def test_list_plugins_with_nothing_found_says_where_it_looked(self):
+        empty = self.path("no_plugins")
+        os.makedirs(empty, exist_ok=True)
+        p = call([RUN, "--list-plugins", f"--plugins={empty}"], check=1)
+        self.assertIn("0 plugin file(s) found, 0 loaded", p.out)
+        self.assertIn("searched:\n  " + empty + " (explicit)", p.out)
+        p = call([RUN, f"--model={self.model}", f"--plugins={empty}"], check=1)
+        self.assertIn("no device to run on: no plugin found", p.err)
+
+    def test_progress_lines_on_long_work(self):
+        env = {"CAGR_PROGRESS_DELAY_MS": "0"}
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--iterations=50", "--batch=4"], env=env, check=0)
+        self.assertRegex(p.err, r"cagr-run: timing: 1 of 50 runs")
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--iterations=50", "--batch=4", "--noprogress"], env=env, check=0)
+        self.assertNotIn("timing:", p.err)
+        p = call([ZOO, "--model=dlrm_avazu_sample", f"--out={self.path('z/model.xml')}"], env=env, check=0)
+        self.assertRegex(p.err, r"cagr-zoo: making dlrm_avazu_sample")
+        self.assertRegex(p.err, r"cagr-zoo: writing .*model\.bin: \d+ / \d+ MiB \(\d+%\)")
+        self.assertRegex(p.out, r"wrote .*model\.xml \(\d+ nodes, [\d.]+ MiB of weights\)")
+
+    def test_a_plugin_without_a_device_says_why(self):
+        if not NO_DEVICE:
+            self.skipTest("no test plugin without a device")
+        listing = call([RUN, "--list-plugins", f"--plugins={NO_DEVICE}"], check=1).out
+        self.assertRegex(listing, r"skipped +test_no_device +explicit +\S+: reports no device: "
+                                  r"the test device's driver is not installed\n")
+        p = call([RUN, f"--model={self.model}", f"--plugins={NO_DEVICE}"], check=1)
+        self.assertEqual(p.err.strip(), f"cagr-run: no device to run on: {NO_DEVICE}: reports no device: "
+                                        "the test device's driver is not installed")
+
+    # ---- cagr-gen ---------------------------------------------------------------------------
+    def test_gen_writes_inputs_that_fit_a_model(self):
+        plain = self.path("plain")
+        call([GEN, "--schema=avazu", "--format=npz", "--batch-size=64", "--samples=64", f"--output={plain}"], check=0)
+        p = call([RUN, f"--model={self.model}", f"--plugins={CPU}", f"--inputs={plain}-000000.npz", "--iterations=1"])
+        self.assertNotEqual(p.returncode, 0, "the full Avazu ranges should not fit the sample's 10000-row tables")
+        fitted = self.path("fitted")
+        call([GEN, f"--model={self.model}", "--format=npz", "--batch-size=64", "--samples=64", f"--output={fitted}"], check=0)
+        with np.load(fitted + "-000000.npz") as z:
+            indices, offsets = z["indices"], z["offsets"]
+            self.assertEqual(len(offsets), 22 * 64 + 1)
+            self.assertLess(indices.max(), 10000)
+        report, _ = self.run_json(f"--inputs={fitted}-000000.npz")
+        self.assertEqual(report["batch"], 64)
+        p = call([GEN, f"--model={self.model}", "--schema=criteo", "--format=none", "--samples=1"], check=1)
+        self.assertIn("the model has 22 embedding tables", p.err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
