@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cost_features.hpp"
+#include "plugin_files.hpp"
 
 #ifndef CAGR_DEFAULT_POLICY
 #error "CAGR_DEFAULT_POLICY (the shipped policy file) is set by core/CMakeLists.txt"
@@ -173,7 +174,9 @@ LearnedPolicy LearnedPolicy::load(const std::filesystem::path& file) {
 
 std::filesystem::path LearnedPolicy::default_file() {
   const char* env = std::getenv("CAGR_POLICY");
-  return env != nullptr && *env != '\0' ? std::filesystem::path(env) : std::filesystem::path(CAGR_DEFAULT_POLICY);
+  if (env != nullptr && *env != '\0') return env;
+  const std::string installed = installed_data_file("cagr_policy.xml");  // beside an installed library or program
+  return installed.empty() ? std::filesystem::path(CAGR_DEFAULT_POLICY) : std::filesystem::path(installed);
 }
 
 Placement PolicyPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {

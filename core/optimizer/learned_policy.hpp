@@ -31,8 +31,8 @@ class LearnedPolicy {
   // not finite).
   static LearnedPolicy load(const std::filesystem::path& file);
   void save(const std::filesystem::path& file) const;
-  // The policy shipped with CAGR (policy/cagr_policy.xml in the source tree, share/cagr after
-  // install), or $CAGR_POLICY where set.
+  // The policy shipped with CAGR: $CAGR_POLICY where set, else share/cagr/cagr_policy.xml of the
+  // install this library or program belongs to, else policy/cagr_policy.xml in the source tree.
   static std::filesystem::path default_file();
 
   // A variant name not met in training gets no correction.
