@@ -17,8 +17,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 
+#include "command_line.hpp"
 #include "cost_samples.hpp"
 #include "executor.hpp"
 #include "inputs.hpp"
@@ -40,14 +40,6 @@ DEFINE_string(csv, "", "also write the rows to this CSV file");
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> items;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 struct ModeResult {
   cagr::OptimizerMode mode;
@@ -82,7 +74,7 @@ int main(int argc, char** argv) {
   try {
     if (FLAGS_samples.empty()) throw std::invalid_argument("--samples is required (cagr-policy collect writes them)");
     std::vector<cagr::CostSample> samples;
-    for (const std::string& f : split(FLAGS_samples)) {
+    for (const std::string& f : cagr::cli::comma_list(FLAGS_samples)) {
       const auto s = cagr::read_cost_samples(f);
       samples.insert(samples.end(), s.begin(), s.end());
     }
@@ -102,9 +94,9 @@ int main(int argc, char** argv) {
     }
     std::printf("| model | batch | devices | none us | hints us (s) | tune us (s) | policy us (s) | policy speed, %% of tune | policy time, %% of tune | tuned / none | policy trained without |\n");
     std::printf("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    for (const std::string& model : split(FLAGS_models)) {
+    for (const std::string& model : cagr::cli::comma_list(FLAGS_models)) {
       const cagr::Graph graph = cagr::zoo::find_model(model).build(1);
-      for (const std::string& b : split(FLAGS_batches)) {
+      for (const std::string& b : cagr::cli::comma_list(FLAGS_batches)) {
         const auto inputs = cagr::run::random_inputs(graph, std::stoll(b), 1);
         for (const std::vector<cagr::Target>& targets : device_sets) {
           const std::string where = device_of(targets);

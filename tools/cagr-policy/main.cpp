@@ -11,9 +11,9 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
+#include "command_line.hpp"
 #include "cost_samples.hpp"
 #include "inputs.hpp"
 #include "learned_policy.hpp"
@@ -37,17 +37,9 @@ DEFINE_double(ridge, 1e-3, "train: the ridge term (times the sample count)");
 
 namespace {
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> items;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
-
 std::vector<cagr::CostSample> read_all(const std::string& files) {
   std::vector<cagr::CostSample> all;
-  for (const std::string& f : split(files)) {
+  for (const std::string& f : cagr::cli::comma_list(files)) {
     std::vector<cagr::CostSample> s = cagr::read_cost_samples(f);
     all.insert(all.end(), s.begin(), s.end());
   }
@@ -62,10 +54,10 @@ int collect() {
   const cagr::Registry registry = cagr::Registry::discover(discovery);
   const std::vector<cagr::Target> targets = cagr::targets_of(registry);
   if (targets.empty()) throw std::runtime_error("no device: no plugin loaded, or none has a device");
-  for (const std::string& model : split(FLAGS_models)) {
+  for (const std::string& model : cagr::cli::comma_list(FLAGS_models)) {
     const bool file = model.find('.') != std::string::npos;
     const cagr::Graph graph = file ? cagr::load_any_model(model) : cagr::zoo::find_model(model).build(1);
-    for (const std::string& b : split(FLAGS_batches)) {
+    for (const std::string& b : cagr::cli::comma_list(FLAGS_batches)) {
       const int64_t batch = std::stoll(b);
       const auto inputs = cagr::run::random_inputs(graph, batch, 1);
       auto progress = [&](const std::string& step) { std::fprintf(stderr, "\r%-110.110s", ("batch " + b + ", " + step).c_str()); };

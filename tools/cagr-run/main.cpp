@@ -114,14 +114,6 @@ void write_report(const std::string& text, bool to_report_file = true) {
 
 using ProgressLine = cagr::cli::ProgressLine;
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 cagr::DiscoveryOptions discovery_options() {
   cagr::DiscoveryOptions o;
   o.probe = FLAGS_probe;
@@ -130,7 +122,7 @@ cagr::DiscoveryOptions discovery_options() {
   // Paths (anything with a '/' or ending in .so) are searched first, instead of the default
   // folders, and everything found there is used; names select among what is found.
   std::string names;
-  for (const std::string& item : split(FLAGS_plugins)) {
+  for (const std::string& item : cagr::cli::comma_list(FLAGS_plugins)) {
     if (item.find('/') != std::string::npos || item.ends_with(".so")) {
       o.paths.push_back(item);
     } else if (item != "auto") {

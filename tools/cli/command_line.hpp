@@ -45,6 +45,9 @@ Action parse(int argc, char** argv, const ToolHelp& help);
 // the epilogue.
 std::string help_text(const ToolHelp& help);
 
+// A flag's comma-separated list ("cpu,opencl", "64,2048"), empty items dropped.
+std::vector<std::string> comma_list(const std::string& text);
+
 // Whether `flag` (gflags name) was given on the command line parsed by parse().
 bool given(const std::string& flag);
 
