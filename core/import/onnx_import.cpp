@@ -180,7 +180,7 @@ int64_t norm_axis(int64_t axis, size_t rank) {
 
 std::vector<int64_t> as_ints(const EvalValue& v) {
   std::vector<int64_t> out;
-  for (double d : *v.values) out.push_back(static_cast<int64_t>(d));
+  for (double d : *v.values) out.push_back(saturated<int64_t>(d));
   return out;
 }
 
@@ -474,7 +474,7 @@ class Evaluator {
           for (size_t d = 0; d < idx.dims.size(); ++d) {
             int64_t c = static_cast<int64_t>(i) / is[d] % idx.dims[d];
             if (static_cast<int64_t>(d) == axis) {
-              c = static_cast<int64_t>((*idx.values)[i]);
+              c = saturated<int64_t>((*idx.values)[i]);
               if (c < 0) c += data.dims[d];
               if (c < 0 || c >= data.dims[d]) throw std::out_of_range("gather_elements index");
             }
@@ -664,7 +664,7 @@ class Evaluator {
       const int64_t count = static_cast<int64_t>(idx.values->size()), axis_len = data.dims[static_cast<size_t>(axis)];
       return set(n, gathered(data, dims, [&](int64_t i) {
         const int64_t o = i / (count * inner), k = (i / inner) % count, r = i % inner;
-        int64_t row = static_cast<int64_t>((*idx.values)[static_cast<size_t>(k)]);
+        int64_t row = saturated<int64_t>((*idx.values)[static_cast<size_t>(k)]);
         if (row < 0) row += axis_len;
         if (row < 0 || row >= axis_len) throw std::out_of_range("gather index");
         return (o * axis_len + row) * inner + r;
@@ -682,7 +682,12 @@ class Evaluator {
       return set(n, gathered(data, dims, [&](int64_t i) {
         const int64_t tuple = i / inner;
         int64_t src = i % inner;
-        for (size_t k = 0; k < depth; ++k) src += static_cast<int64_t>((*idx.values)[static_cast<size_t>(tuple) * depth + k]) * strides[k];
+        for (size_t k = 0; k < depth; ++k) {
+          int64_t c = saturated<int64_t>((*idx.values)[static_cast<size_t>(tuple) * depth + k]);
+          if (c < 0) c += data.dims[k];
+          if (c < 0 || c >= data.dims[k]) throw std::out_of_range("GatherND index");  // before it can overflow
+          src += c * strides[k];
+        }
         return src;
       }));
     }
@@ -836,10 +841,10 @@ OnnxConstant to_constant(const EvalValue& v) {
     const double d = (*v.values)[i];
     switch (v.dtype) {
       case CAGR_DTYPE_F32: { const float f = static_cast<float>(d); std::memcpy(&data[4 * i], &f, 4); break; }
-      case CAGR_DTYPE_I64: { const int64_t x = static_cast<int64_t>(d); std::memcpy(&data[8 * i], &x, 8); break; }
-      case CAGR_DTYPE_I32: { const int32_t x = static_cast<int32_t>(d); std::memcpy(&data[4 * i], &x, 4); break; }
+      case CAGR_DTYPE_I64: { const int64_t x = saturated<int64_t>(d); std::memcpy(&data[8 * i], &x, 8); break; }
+      case CAGR_DTYPE_I32: { const int32_t x = saturated<int32_t>(d); std::memcpy(&data[4 * i], &x, 4); break; }
       case CAGR_DTYPE_U8:
-      case CAGR_DTYPE_I8: data[i] = static_cast<std::byte>(static_cast<int>(d)); break;
+      case CAGR_DTYPE_I8: data[i] = static_cast<std::byte>(saturated<int>(d)); break;
       default: throw std::invalid_argument(std::string("cannot fold a constant of dtype ") + dtype_name(v.dtype));
     }
   }

@@ -5,6 +5,8 @@
 // dimensions follow the batch, without a per-op symbolic shape engine.
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,6 +82,17 @@ struct EvalValue {
   Dims dims;
   std::optional<std::vector<double>> values;
 };
+
+// An element of an EvalValue as integer type Int: saturated at Int's range, NaN as 0. A plain cast
+// of either is undefined: int64's extremes (Slice's INT64_MAX, "to the end") come back from a
+// double as 2^63, outside int64 (UBSan's float-cast-overflow on a fixture, found by fuzz_onnx).
+template <class Int>
+Int saturated(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= static_cast<double>(std::numeric_limits<Int>::max())) return std::numeric_limits<Int>::max();
+  if (d <= static_cast<double>(std::numeric_limits<Int>::min())) return std::numeric_limits<Int>::min();
+  return static_cast<Int>(d);
+}
 using EvalValues = std::map<std::string, EvalValue>;
 
 // Evaluates the top-level nodes of `graph` in order, starting from `seeds` (usually the inputs)

@@ -114,14 +114,14 @@ class Rewriter {
     const EvalValue* v = probes_.find(t, i);
     if (!v || !v->values) return std::nullopt;
     std::vector<int64_t> out;
-    for (double d : *v->values) out.push_back(static_cast<int64_t>(d));
+    for (double d : *v->values) out.push_back(saturated<int64_t>(d));
     return out;
   }
   std::optional<std::vector<int64_t>> const_ints(const std::string& t) const {
     const OnnxConstant* c = constant(t);
     if (!c) return std::nullopt;
     std::vector<int64_t> out;
-    for (double d : constant_values(*c)) out.push_back(static_cast<int64_t>(d));
+    for (double d : constant_values(*c)) out.push_back(saturated<int64_t>(d));
     return out;
   }
   std::optional<double> scalar_constant(const std::string& t) const {
@@ -457,7 +457,7 @@ class Rewriter {
       for (const std::string& in : eq->inputs) {
         const OnnxConstant* c = constant(in);
         if (negated && c && element_count(c->dims) == 1 && (c->dtype == CAGR_DTYPE_I64 || c->dtype == CAGR_DTYPE_I32))
-          return static_cast<int64_t>(constant_values(*c)[0]);
+          return saturated<int64_t>(constant_values(*c)[0]);
       }
     }
     return -1;
