@@ -177,7 +177,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
     }
     if (const auto extra = options.plugin_options.find(record.name); extra != options.plugin_options.end()) {
       for (const auto& [key, value] : extra->second) {
-        auto same = std::find_if(record.options.begin(), record.options.end(), [&](const auto& o) { return o.first == key; });
+        auto same = std::find_if(record.options.begin(), record.options.end(), [&k = key](const auto& o) { return o.first == k; });
         if (same != record.options.end()) same->second = value;
         else record.options.emplace_back(key, value);
       }
