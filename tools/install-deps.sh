@@ -17,6 +17,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX import
   libonnx-testdata       # ONNX's own node test cases: tests/onnx/conformance_test.cpp
   python3 python3-numpy  # numpy: the tests' .npz checks (tests/onnx/check_outputs.py, Npz.*), never the runtime
+  clang libclang-rt-14-dev  # clang and its libFuzzer: the fuzz targets of tests/fuzz (tools/fuzz.sh)
 )
 
 missing=()

@@ -29,3 +29,7 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAGR_BUILD_HIP=OFF 
   -DCMAKE_SHARED_LINKER_FLAGS=$tsan -DCMAKE_MODULE_LINKER_FLAGS=$tsan
 cmake --build build-tsan -j"$jobs" --target c_api_threads_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/core/c_api_threads_tests
+
+echo "== libFuzzer smoke run: every parser of outside input, 10 s each (clang, ASan + UBSan)"
+# The longer documented run: tools/fuzz.sh 600 (docs/RELIABILITY.md).
+CAGR_JOBS="$jobs" bash tools/fuzz.sh 10
