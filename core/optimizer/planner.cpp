@@ -138,18 +138,26 @@ Plan plan_by_hints(const Graph& graph, const std::vector<Target>& targets, const
 
 // Every candidate compiled with cost-hint placement, each node's variants timed in it (the cache
 // makes a layer met in several candidates cost one measurement), then its passes timed (the fastest
-// of three rounds). Only the best so far stays compiled: a model's weights are uploaded per candidate.
+// of three rounds). Only the best of each device set stays compiled (a model's weights are uploaded
+// per candidate), and those are timed again in turns at the end: passes on one device right after
+// another device's work can be slowed many times over (PoCL's workers still spinning beside the CPU
+// plugin's threads), which timing the sets back to back would take for the device's speed.
 Plan plan_by_tuning(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs,
                     const PlannerOptions& options, std::vector<std::string>& report) {
   MeasurementCache scratch{std::filesystem::path()};  // in memory, where the caller keeps none
   MeasurementCache* cache = options.cache ? options.cache : &scratch;
   const auto start = std::chrono::steady_clock::now();
   const std::vector<Candidate> candidates = every_candidate(graph, targets, dims_of(inputs));
-  Compiled best;
+  std::map<std::string, Compiled> best_of_set;  // by the device set's label (and whether placed over all)
+  auto best_so_far = [&] {
+    double us = std::numeric_limits<double>::infinity();
+    for (const auto& [set, c] : best_of_set) us = std::min(us, c.us);
+    return us;
+  };
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Candidate& c = candidates[i];
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (options.time_box_seconds > 0 && elapsed > options.time_box_seconds && best.executor) {
+    if (options.time_box_seconds > 0 && elapsed > options.time_box_seconds && !best_of_set.empty()) {
       report.push_back("time box of " + std::to_string(options.time_box_seconds) + " s spent: " +
                        std::to_string(candidates.size() - i) + " candidate(s) not tried");
       break;
@@ -160,20 +168,22 @@ Plan plan_by_tuning(const Graph& graph, const std::vector<Target>& targets, cons
       Executor::TuneOptions tune{options.repetitions, nullptr, cache, false};
       const std::string bar = "[" + std::string(i + 1, '#') + std::string(candidates.size() - i - 1, '.') + "] candidate " +
                               std::to_string(i + 1) + "/" + std::to_string(candidates.size()) + " " + c.what() +
-                              (best.executor ? ", best so far " + microseconds(best.us) : std::string());
+                              (best_of_set.empty() ? std::string() : ", best so far " + microseconds(best_so_far()));
       if (options.progress) tune.progress = [&](const std::string& step) { options.progress(bar + ": " + step); };
       for (std::string& line : executor->tune(inputs, tune).report) report.push_back(c.what() + ": " + line);
       double us = std::numeric_limits<double>::infinity();
       for (int round = 0; round < 3; ++round) us = std::min(us, executor->measure(inputs, options.repetitions).fastest);
       report.push_back(c.what() + ", variants tuned: " + microseconds(us));
+      Compiled& best = best_of_set[label_of(c.targets) + (c.all_targets ? " (placed)" : "")];
       if (us < best.us) best = Compiled{c.what(), std::move(executor), us};
     } catch (const std::exception& e) {
       report.push_back(c.what() + ": not a candidate (" + std::string(e.what()) + ")");
     }
   }
-  if (!best.executor) throw std::runtime_error("no candidate plan can run this model on " + label_of(targets));
-  report.push_back("chosen: " + best.what);
-  return make_plan(graph, *best.executor, "tune");
+  if (best_of_set.empty()) throw std::runtime_error("no candidate plan can run this model on " + label_of(targets));
+  std::vector<Compiled> finalists;
+  for (auto& [set, c] : best_of_set) finalists.push_back(Compiled{c.what, std::move(c.executor)});
+  return make_plan(graph, *fastest(finalists, inputs, 3, options, report).executor, "tune");
 }
 
 // The policy's prediction of a pass: every node's predicted time with its inputs' moves, as placed.
@@ -219,7 +229,7 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   // Two rounds in turns, not one: on a shared CPU a device's passes right after another's can be
   // slowed many times (PoCL's workers still spinning while the CPU plugin's threads start).
   Executor& chosen_plan = *fastest(compiled, inputs, 2, options, report).executor;
-  constexpr double kUnsure = 1.25;
+  constexpr double kUnsure = 2.0;
   Executor::TuneOptions unsure{options.repetitions, options.progress, nullptr, false};
   unsure.choose = [&](const Node&, const cagr_op_desc& op, const Target& target, const std::vector<Variant>& offered) {
     std::vector<std::pair<double, size_t>> predicted;
