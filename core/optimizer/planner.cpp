@@ -114,7 +114,7 @@ Compiled& fastest(std::vector<Compiled>& compiled, const std::vector<HostTensor>
     if (compiled.size() > 1) report.push_back(c.what + ": " + microseconds(c.us));
     if (c.us < best->us) best = &c;
   }
-  if (compiled.size() > 1) report.push_back("chosen: " + best->what);
+  report.push_back("chosen: " + best->what);
   return *best;
 }
 
