@@ -22,6 +22,16 @@
 namespace cagr {
 namespace {
 
+// A plan the bad hints fooled runs 5-30x slower here. Under the sanitizers the CPU plugin's code is
+// instrumented and PoCL's kernels are not, so the devices' speeds move closer and passes vary far
+// more (a mixed plan timed 27% slower than CPU alone in one run, faster in the planner's own): 10%
+// is the bound for a release build, 50% what a sanitizer build can tell apart.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kTolerance = 1.5;
+#else
+constexpr double kTolerance = 1.10;
+#endif
+
 Registry discover_built_plugins() {
   DiscoveryOptions o;
   o.paths = {CAGR_TEST_PLUGIN_DIR};
@@ -111,7 +121,8 @@ TEST_P(FalsifiedPeaks, PlanStaysWithinTenPercentOfTheBestDevice) {
     same_plan = same_plan && chosen.targets()[static_cast<size_t>(p.target)].label() == best.targets().front().label();
   std::string report;
   for (const std::string& line : planned.report) report += "\n  " + line;
-  EXPECT_TRUE(same_plan || chosen_us <= 1.10 * best_us) << "planned " << chosen_us << " us, best single device " << best_us << " us" << report;
+  EXPECT_TRUE(same_plan || chosen_us <= kTolerance * best_us)
+      << "planned " << chosen_us << " us, best single device " << best_us << " us" << report;
 
   // What the test guards against: the hints alone, taken on trust, are far slower here.
   CostHintPlacement hints;

@@ -37,7 +37,7 @@ use_the_install() {
   [ "$soname" = "libcagr.so.$soversion" ] || fail "libcagr.so's soname is '$soname', expected libcagr.so.$soversion"
   [ -e "$prefix/$libdir/$soname" ] || fail "$soname is not installed"
   while IFS= read -r -d '' f; do
-    if readelf -h "$f" > /dev/null 2>&1 && readelf -d "$f" 2>/dev/null | grep -E 'R(UN)?PATH' | grep -qF "$build"; then
+    if readelf -h "$f" > /dev/null 2>&1 && readelf -d "$f" 2>/dev/null | grep -E 'R(UN)?PATH' | grep -F "$build" > /dev/null; then
       fail "${f#"$prefix"/} has an RPATH into the build tree: $(readelf -d "$f" | grep -E 'R(UN)?PATH')"
     fi
   done < <(find "$prefix" -type f -print0)
@@ -64,7 +64,10 @@ use_the_install() {
   grep -q "$prefix/$libdir/cagr/plugins/libcagr_cpu.so" "$work/app_plugins.txt" ||
     { cat "$work/app_plugins.txt"; fail "libcagr.so did not find the installed plugins"; }
   ! grep -qF "$build" "$work/app_plugins.txt" || { cat "$work/app_plugins.txt"; fail "libcagr.so looked into the build tree"; }
-  ldd "$work/app/build/predict" | grep -q "libcagr.so.$soversion => $prefix/$libdir/" || fail "predict does not load the installed libcagr.so"
+  # Into a file first: with pipefail, grep -q leaving at its first match can fail the pipeline by
+  # SIGPIPE to ldd still writing (it did once under the sanitizers).
+  ldd "$work/app/build/predict" > "$work/ldd.txt"
+  grep -q "libcagr.so.$soversion => $prefix/$libdir/" "$work/ldd.txt" || { cat "$work/ldd.txt"; fail "predict does not load the installed libcagr.so"; }
 
   step "the C sample, built with pkg-config"
   export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
