@@ -197,7 +197,7 @@ Dims broadcast(const Dims& a, const Dims& b) {
     const int64_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
     const int64_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
     if (da != db && da != 1 && db != 1) throw std::invalid_argument("shapes do not broadcast");
-    out[i] = std::max(da, db);
+    out[i] = da == 1 ? db : da;  // not max: a 0 broadcast against a 1 stays 0 (an empty tensor)
   }
   return out;
 }
@@ -297,7 +297,12 @@ class Evaluator {
   void binary(const OnnxNode& n, const std::function<double(double, double)>& f, bool compare) {
     const EvalValue &a = need(n, 0), &b = need(n, 1);
     EvalValue out{compare ? CAGR_DTYPE_U8 : a.dtype, broadcast(a.dims, b.dims), std::nullopt};
-    if (a.values && b.values) {
+    // Values that fill their dims (a damaged file can give a tensor fewer values than its shape
+    // says: reading by the shape would run past them); otherwise the node stays unevaluated.
+    auto whole = [](const EvalValue& v) {
+      return v.values && static_cast<int64_t>(v.values->size()) == element_count(v.dims) && element_count(v.dims) >= 0;
+    };
+    if (whole(a) && whole(b) && element_count(out.dims) >= 0) {
       std::vector<double> v(static_cast<size_t>(element_count(out.dims)));
       for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
         double r = f((*a.values)[static_cast<size_t>(broadcast_index(i, out.dims, a.dims))], (*b.values)[static_cast<size_t>(broadcast_index(i, out.dims, b.dims))]);
