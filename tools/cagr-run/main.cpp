@@ -588,14 +588,6 @@ int main(int argc, char** argv) {
       case cagr::cli::Action::run: break;
     }
     check_flags();
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "cagr-run: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cagr-run: %s\n", e.what());
-    return 1;
-  }
-  try {
     return run();
   } catch (const UsageError& e) {
     std::fprintf(stderr, "cagr-run: %s\n", e.what());
