@@ -1739,7 +1739,11 @@ class Rewriter {
       node.attrs = n.attrs;
       graph.add_node(std::move(node), n.inputs, n.outputs);
     }
-    for (const std::string& o : g_.outputs) graph.mark_output(o);
+    for (const std::string& o : g_.outputs) {
+      if (!graph.has_tensor(o))  // a damaged file: an output that no node, input or initializer gives
+        throw std::runtime_error("graph output '" + o + "' is computed by no node and is no input or initializer");
+      graph.mark_output(o);
+    }
     try {
       infer_and_annotate(graph);
     } catch (const std::invalid_argument& e) {
