@@ -223,6 +223,22 @@ class Tools(unittest.TestCase):
         self.assertIn("test_noisy", [x["name"] for x in report["plugins"]])
         self.assertIn("noisy plugin says hello on stdout", p.err)
 
+    def test_an_onnx_export_runs_on_random_ids_with_every_optimizer(self):
+        # A DeepFM exported from ordinary PyTorch code: its input is "ids" [B, fields], which reaches
+        # the tables through a transpose and reshapes (random inputs once knew only dense/indices/offsets).
+        source_dir = os.environ.get("CAGR_SOURCE_DIR")
+        if not source_dir:
+            self.skipTest("CAGR_SOURCE_DIR not set")
+        model = os.path.join(source_dir, "tests", "onnx", "gallery", "deepfm_dynamo.onnx")
+        for mode in ["none", "hints", "policy", "tune"]:
+            saved = self.path(f"deepfm_{mode}.npz")
+            p = call([RUN, f"--model={model}", f"--plugins={CPU}", "--report=json", "--iterations=2", "--batch=16",
+                      f"--optimizer={mode}", f"--save-inputs={saved}"], check=0)
+            self.assertEqual(json.loads(p.out)["batch"], 16, mode)
+            with np.load(saved) as z:
+                self.assertEqual(z["ids"].shape[0], 16)
+                self.assertTrue((z["ids"] >= 0).all())
+
     def test_save_inputs_replays_the_same_run(self):
         saved, first_out, replay_out = self.path("in.npz"), self.path("out1.npz"), self.path("out2.npz")
         self.run_json("--batch=8", f"--save-inputs={saved}", f"--save-outputs={first_out}")

@@ -85,8 +85,27 @@ data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) 
 }
 
 std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, uint64_t seed) {
-  const bool click_model = std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const Node& n) { return n.op == "embedding_bag"; });
-  if (click_model) return inputs_from_batch(graph, random_batch(graph, batch_size, seed));
+  // A click model of the zoo's layout (inputs dense, indices, offsets) gets random_batch's bags.
+  const bool click_layout = std::all_of(graph.inputs().begin(), graph.inputs().end(), [&](int id) {
+    const std::string& name = graph.tensor(id).name;
+    return name == "dense" || name == "indices" || name == "offsets";
+  });
+  const bool has_bag = std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const Node& n) { return n.op == "embedding_bag"; });
+  if (click_layout && has_bag) return inputs_from_batch(graph, random_batch(graph, batch_size, seed));
+  // Other models (an ONNX export's "ids" [B, fields], say, which reaches its tables through
+  // transposes and reshapes): ids below the smallest table's row count are in range for every table.
+  int64_t smallest_table = 0;
+  for (const Node& n : graph.nodes()) {
+    size_t first = 0, last = 0;  // the node's table inputs
+    if (n.op == "gather" || n.op == "take") first = last = 0;
+    else if (n.op == "embedding_bag") first = 2, last = n.inputs.size() - 1;
+    else continue;
+    for (size_t i = first; i <= last && i < n.inputs.size(); ++i) {
+      const TensorInfo& table = graph.tensor(n.inputs[i]);
+      if (!table.is_constant() || table.dims.empty() || table.dims[0] <= 0) continue;
+      smallest_table = smallest_table == 0 ? table.dims[0] : std::min(smallest_table, table.dims[0]);
+    }
+  }
   std::mt19937_64 rng(seed);
   std::vector<HostTensor> inputs;
   for (int id : graph.inputs()) {
@@ -94,12 +113,10 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
     Dims dims = info.dims;
     for (int64_t& d : dims)
       if (d < 0) d = batch_size;
-    int64_t rows = 0;  // the rows of the table a gather reads with this input as its ids
-    for (const Node& n : graph.nodes())
-      if (n.op == "gather" && n.inputs.size() == 2 && n.inputs[1] == id) rows = graph.tensor(n.inputs[0]).dims.at(0);
+    const int64_t rows = smallest_table;
     const int64_t count = element_count(dims);
     if (info.dtype == CAGR_DTYPE_I64 || info.dtype == CAGR_DTYPE_I32) {
-      if (rows <= 0) throw std::invalid_argument("model input '" + info.name + "': integers that no gather reads as ids; give them with --inputs");
+      if (rows <= 0) throw std::invalid_argument("model input '" + info.name + "': integers, and the model reads no table to draw ids for; give them with --inputs");
       std::vector<int64_t> ids(static_cast<size_t>(count));
       for (int64_t& v : ids) v = static_cast<int64_t>(rng() % static_cast<uint64_t>(rows));
       if (info.dtype == CAGR_DTYPE_I64) {

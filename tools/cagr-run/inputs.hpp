@@ -26,9 +26,10 @@ std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<st
 // A batch of `batch_size` samples with uniformly random ids (one per table) and dense values.
 data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed);
 
-// Random inputs for any model at `batch_size`: a click model's as random_batch gives them; otherwise
-// every dynamic dimension is the batch, ids read by a gather are within its table's rows, and
-// other values are uniform in [0, 1) (ids and values of the model zoo's NGCF, say).
+// Random inputs for any model at `batch_size`: a click model of the zoo's layout (dense, indices,
+// offsets) as random_batch gives them; otherwise every dynamic dimension is the batch, integer
+// inputs are ids below the smallest table the model reads (gather, take, embedding_bag), so in range
+// for any of them, and other values are uniform in [0, 1) (NGCF, an ONNX export's "ids", say).
 std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, uint64_t seed);
 
 data::NpyArray to_npy(const HostTensor& tensor);

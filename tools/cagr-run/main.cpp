@@ -191,8 +191,7 @@ Workload load_workload(const cagr::Graph& graph) {
     w.source = FLAGS_data;
     return w;
   }
-  const cagr::data::Batch batch = cagr::run::random_batch(graph, FLAGS_batch, 1);
-  w.batches.push_back(cagr::run::inputs_from_batch(graph, batch));
+  w.batches.push_back(cagr::run::random_inputs(graph, FLAGS_batch, 1));
   w.source = "random ids, batch " + std::to_string(FLAGS_batch);
   return w;
 }
