@@ -84,6 +84,29 @@ void only_attributes(const std::string& path, const tinyxml2::XMLElement* e, con
     if (!allowed.count(a->Name())) bad_plan(path, e, "<" + std::string(e->Name()) + "> has no attribute '" + a->Name() + "'");
 }
 
+// <pipeline sub_batches="N" decided_by="..."> with a <stage> per stage.
+PlannedPipeline read_pipeline(const std::string& path, const tinyxml2::XMLElement* e) {
+  only_attributes(path, e, {"sub_batches", "decided_by"});
+  PlannedPipeline pipeline;
+  pipeline.decided_by = attribute(path, e, "decided_by");
+  if (e->QueryIntAttribute("sub_batches", &pipeline.sub_batches) != tinyxml2::XML_SUCCESS || pipeline.sub_batches < 1)
+    bad_plan(path, e, "<pipeline> needs a sub_batches count >= 1");
+  for (const tinyxml2::XMLElement* s = e->FirstChildElement(); s; s = s->NextSiblingElement()) {
+    if (std::string(s->Name()) != "stage") bad_plan(path, s, "unknown element <" + std::string(s->Name()) + "> in <pipeline> (it has <stage>s)");
+    only_attributes(path, s, {"device", "first", "last", "nodes", "fixed_us", "per_row_us"});
+    PlannedStage stage{attribute(path, s, "device"), attribute(path, s, "first"), attribute(path, s, "last")};
+    if (s->QueryIntAttribute("nodes", &stage.nodes) != tinyxml2::XML_SUCCESS || stage.nodes < 1)
+      bad_plan(path, s, "<stage> needs a node count >= 1");
+    if (s->QueryDoubleAttribute("fixed_us", &stage.fixed_us) != tinyxml2::XML_SUCCESS ||
+        s->QueryDoubleAttribute("per_row_us", &stage.per_row_us) != tinyxml2::XML_SUCCESS || !(stage.fixed_us >= 0) ||
+        !(stage.per_row_us >= 0))
+      bad_plan(path, s, "<stage> needs fixed_us and per_row_us, numbers >= 0");
+    pipeline.stages.push_back(std::move(stage));
+  }
+  if (pipeline.stages.empty()) bad_plan(path, e, "<pipeline> lists no <stage>");
+  return pipeline;
+}
+
 }  // namespace
 
 std::string model_key(const Graph& graph) {
@@ -112,7 +135,7 @@ std::string model_key(const Graph& graph) {
   return h.hex();
 }
 
-Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by) {
+Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by, const PipelineSchedule* pipeline) {
   const Graph& fused = compiled.graph();
   const Placement& placement = compiled.placement();
   const std::vector<Target>& targets = compiled.targets();
@@ -127,6 +150,20 @@ Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string&
     const NodePlacement& p = placement.nodes.at(n);
     const Target& t = targets.at(static_cast<size_t>(p.target));
     plan.nodes.push_back(PlannedNode{node.name, node.op, t.plugin->name(), t.device, t.info.name, p.variant_name});
+  }
+  if (pipeline) {
+    plan.pipeline.sub_batches = pipeline->sub_batches;
+    plan.pipeline.decided_by = pipeline->decided_by;
+    for (size_t s = 0; s < pipeline->stages.size(); ++s) {
+      const PipelineStage& stage = pipeline->stages[s];
+      PlannedStage saved{device_label(targets.at(static_cast<size_t>(stage.target))), fused.nodes().at(static_cast<size_t>(stage.nodes.front())).name,
+                         fused.nodes().at(static_cast<size_t>(stage.nodes.back())).name, static_cast<int>(stage.nodes.size())};
+      if (s < pipeline->costs.size()) {
+        saved.fixed_us = pipeline->costs[s].fixed_us;
+        saved.per_row_us = pipeline->costs[s].per_row_us;
+      }
+      plan.pipeline.stages.push_back(std::move(saved));
+    }
   }
   return plan;
 }
@@ -149,6 +186,20 @@ void save_plan(const Plan& plan, const std::string& path) {
     e->SetAttribute("device", n.device);
     e->SetAttribute("device_name", n.device_name.c_str());
     e->SetAttribute("variant", n.variant.c_str());
+  }
+  if (plan.pipeline.sub_batches > 0) {
+    tinyxml2::XMLElement* p = root->InsertNewChildElement("pipeline");
+    p->SetAttribute("sub_batches", plan.pipeline.sub_batches);
+    p->SetAttribute("decided_by", plan.pipeline.decided_by.c_str());
+    for (const PlannedStage& s : plan.pipeline.stages) {
+      tinyxml2::XMLElement* e = p->InsertNewChildElement("stage");
+      e->SetAttribute("device", s.device.c_str());
+      e->SetAttribute("first", s.first.c_str());
+      e->SetAttribute("last", s.last.c_str());
+      e->SetAttribute("nodes", s.nodes);
+      e->SetAttribute("fixed_us", s.fixed_us);
+      e->SetAttribute("per_row_us", s.per_row_us);
+    }
   }
   if (doc.SaveFile(path.c_str()) != tinyxml2::XML_SUCCESS)
     throw std::runtime_error(path + ": cannot write the plan (" + std::string(doc.ErrorStr() ? doc.ErrorStr() : "") + ")");
@@ -191,8 +242,10 @@ Plan load_plan(const std::string& path) {
       if (e->QueryIntAttribute("device", &n.device) != tinyxml2::XML_SUCCESS || n.device < 0)
         bad_plan(path, e, "<node> needs a device index >= 0");
       plan.nodes.push_back(std::move(n));
+    } else if (kind == "pipeline" && plan.pipeline.sub_batches == 0) {
+      plan.pipeline = read_pipeline(path, e);
     } else {
-      bad_plan(path, e, "unknown element <" + kind + "> (a plan has <device>, <fusion> and <node>)");
+      bad_plan(path, e, "unknown element <" + kind + "> (a plan has <device>, <fusion>, <node> and one <pipeline>)");
     }
   }
   return plan;

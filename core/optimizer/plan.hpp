@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph.hpp"
+#include "pipeline_schedule.hpp"
 #include "placement.hpp"
 
 namespace cagr {
@@ -21,6 +22,22 @@ struct PlannedNode {
   std::string variant;            // variant name ("view" for a reshape that runs as a view)
 };
 
+// A pipeline stage as saved: its device, its nodes (the first and last by name, and how many) and
+// its cost model (pipeline_schedule.hpp).
+struct PlannedStage {
+  std::string device;             // as in Plan::devices: "cpu:0 (AMD EPYC 7B13)"
+  std::string first, last;        // node names
+  int nodes = 0;
+  double fixed_us = 0, per_row_us = 0;
+};
+
+// The pipeline schedule (docs/PIPELINE_SCHEDULE.md); sub_batches 0: the plan runs unpipelined.
+struct PlannedPipeline {
+  int sub_batches = 0;
+  std::string decided_by;         // "measured", "hints", "given"
+  std::vector<PlannedStage> stages;
+};
+
 struct Plan {
   std::string model_key;               // model_key() of the graph as loaded (before fusion)
   std::string decided_by;              // "none", "hints", "policy" or "tune"
@@ -28,14 +45,16 @@ struct Plan {
   std::vector<std::string> devices;    // "cpu:0 (AMD EPYC 7B13)" per target it was made for
   std::vector<std::string> fusions;    // one line per fused chain
   std::vector<PlannedNode> nodes;      // every node of the fused graph, in its order
+  PlannedPipeline pipeline;            // absent from plans written before pipelines: not pipelined
 };
 
 // A hash of the graph's structure (node names, ops, attributes, wiring, dtypes and dims of every
 // tensor; not the weights' values): a plan fits any model with this key.
 std::string model_key(const Graph& graph);
 
-// The plan that `compiled` (made from `loaded`) runs: its fusion rules, fusions and placement.
-Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by);
+// The plan that `compiled` (made from `loaded`) runs: its fusion rules, fusions and placement, and
+// `pipeline` where it runs pipelined.
+Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by, const PipelineSchedule* pipeline = nullptr);
 
 // Writes / reads a plan file (XML). load_plan throws std::runtime_error naming the file and what
 // is wrong (not a plan, an unknown element or attribute, a missing field).

@@ -1,0 +1,121 @@
+// pipeline_schedule.cpp - stages, the pipeline's cost model and the sub-batch choice.
+#include "pipeline_schedule.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace cagr {
+
+std::vector<PipelineStage> cut_stages(const Graph& graph, const Placement& placement) {
+  std::vector<PipelineStage> stages;
+  std::vector<int> pending_views;  // views met before the first stage began
+  for (int n : graph.topological_order()) {
+    const int target = placement.nodes.at(static_cast<size_t>(n)).target;
+    if (graph.is_view(n)) {
+      if (stages.empty()) pending_views.push_back(n);
+      else stages.back().nodes.push_back(n);
+      continue;
+    }
+    if (stages.empty() || stages.back().target != target) {
+      stages.push_back(PipelineStage{target, {}});
+      if (stages.size() == 1) stages.back().nodes = std::move(pending_views);
+    }
+    stages.back().nodes.push_back(n);
+  }
+  if (stages.empty() && !pending_views.empty())  // only views: one stage where the first is placed
+    stages.push_back(PipelineStage{placement.nodes.at(static_cast<size_t>(pending_views.front())).target, pending_views});
+  return stages;
+}
+
+std::vector<int64_t> sub_batch_rows(int64_t batch, int sub_batches) {
+  if (sub_batches < 1)
+    throw std::invalid_argument("sub-batch count " + std::to_string(sub_batches) + ": must be at least 1");
+  if (batch < 1) throw std::invalid_argument("a batch of " + std::to_string(batch) + " rows cannot be split into sub-batches");
+  if (sub_batches > batch)
+    throw std::invalid_argument("sub-batch count " + std::to_string(sub_batches) + " is larger than the batch (" + std::to_string(batch) +
+                                " rows): each sub-batch needs at least one row");
+  std::vector<int64_t> rows(static_cast<size_t>(sub_batches), batch / sub_batches);
+  for (int64_t i = 0; i < batch % sub_batches; ++i) ++rows[static_cast<size_t>(i)];
+  return rows;
+}
+
+double estimated_makespan_us(const std::vector<StageCost>& costs, int64_t batch, int sub_batches) {
+  const int64_t rows = (batch + sub_batches - 1) / sub_batches;
+  double sum = 0, slowest = 0;
+  for (const StageCost& c : costs) {
+    sum += c.us(rows);
+    slowest = std::max(slowest, c.us(rows));
+  }
+  return sum + static_cast<double>(sub_batches - 1) * slowest;
+}
+
+int choose_sub_batches(const std::vector<StageCost>& costs, int64_t batch, int max_sub_batches, int min_sub_batches) {
+  const int low = std::max(1, min_sub_batches);
+  if (costs.size() < 2) return low;
+  const int high = static_cast<int>(std::min<int64_t>(batch, std::max(low, max_sub_batches)));
+  int best = low;
+  double best_us = std::numeric_limits<double>::infinity();
+  for (int k = low; k <= high; ++k) {
+    const double us = estimated_makespan_us(costs, batch, k);
+    if (us < best_us) {
+      best_us = us;
+      best = k;
+    }
+  }
+  return best;
+}
+
+std::vector<StageCost> hinted_stage_costs(const Graph& graph, const Placement& placement, const std::vector<PipelineStage>& stages,
+                                          int64_t compiled_batch) {
+  std::vector<StageCost> costs;
+  for (const PipelineStage& stage : stages) {
+    StageCost c;
+    for (int n : stage.nodes) {
+      if (graph.is_view(n)) continue;
+      c.fixed_us += kHintedLaunchUs;
+      c.per_row_us += placement.nodes.at(static_cast<size_t>(n)).estimated_ns / 1000.0 / static_cast<double>(std::max<int64_t>(1, compiled_batch));
+    }
+    costs.push_back(c);
+  }
+  return costs;
+}
+
+std::vector<StageCost> fitted_stage_costs(int64_t rows_small, const std::vector<double>& small_us, int64_t rows_large,
+                                          const std::vector<double>& large_us) {
+  if (small_us.size() != large_us.size() || rows_large <= rows_small)
+    throw std::invalid_argument("fitted_stage_costs: two measurements of every stage at two different row counts are needed");
+  std::vector<StageCost> costs;
+  for (size_t s = 0; s < small_us.size(); ++s) {
+    StageCost c;
+    c.per_row_us = std::max(0.0, (large_us[s] - small_us[s]) / static_cast<double>(rows_large - rows_small));
+    c.fixed_us = std::max(0.0, small_us[s] - c.per_row_us * static_cast<double>(rows_small));
+    costs.push_back(c);
+  }
+  return costs;
+}
+
+std::string stage_table(const PipelineSchedule& schedule, const Graph& graph, const std::vector<Target>& targets) {
+  std::ostringstream out;
+  char line[512];
+  out << "pipeline: " << schedule.stages.size() << " stage" << (schedule.stages.size() == 1 ? "" : "s") << ", " << schedule.sub_batches
+      << " sub-batch" << (schedule.sub_batches == 1 ? "" : "es") << " (decided by " << schedule.decided_by << ")\n";
+  std::snprintf(line, sizeof line, "%-6s %-12s %6s  %-44s %14s %14s\n", "stage", "device", "nodes", "first .. last node",
+                "fixed us", "us per row");
+  out << line;
+  for (size_t s = 0; s < schedule.stages.size(); ++s) {
+    const PipelineStage& stage = schedule.stages[s];
+    const std::string span = graph.nodes().at(static_cast<size_t>(stage.nodes.front())).name + " .. " +
+                             graph.nodes().at(static_cast<size_t>(stage.nodes.back())).name;
+    const bool costed = s < schedule.costs.size();
+    std::snprintf(line, sizeof line, "%-6zu %-12s %6zu  %-44s %14s %14s\n", s, targets.at(static_cast<size_t>(stage.target)).label().c_str(),
+                  stage.nodes.size(), span.c_str(), costed ? std::to_string(schedule.costs[s].fixed_us).c_str() : "-",
+                  costed ? std::to_string(schedule.costs[s].per_row_us).c_str() : "-");
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace cagr

@@ -1,0 +1,72 @@
+// pipeline_runner.hpp - runs a placed graph as a pipeline (docs/PIPELINE.md): the stages of its
+// schedule (pipeline_schedule.hpp) each compiled as an executor of their own on their device, a
+// thread per stage, and the batch streamed through them in sub-batches, so that while stage s works
+// on sub-batch i, stage s-1 works on sub-batch i+1. Tensors cross stages through host memory (each
+// stage's executor copies its outputs back and its inputs in). Every run records a timeline.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "batch_split.hpp"
+#include "executor.hpp"
+#include "pipeline_schedule.hpp"
+
+namespace cagr {
+
+// One stage's work on one sub-batch, in microseconds from the start of the run.
+struct TimelineEntry {
+  int stage = 0;
+  std::string device;  // the target's label
+  int sub_batch = 0;
+  int64_t rows = 0;
+  double start_us = 0, end_us = 0;
+};
+
+class PipelineRunner {
+ public:
+  // `graph`, `placement` and `targets`: the whole model as an executor compiled them (Executor::graph(),
+  // placement(), targets()); `stages`: cut_stages() of that placement. Each stage is compiled at the
+  // shapes of the first of `sub_batches` sub-batches of `example_inputs` (later runs may use any
+  // sub-batch size). Throws std::invalid_argument where the graph cannot be cut into sub-batches
+  // (BatchSplitter says why) or the count does not fit the batch.
+  PipelineRunner(const Graph& graph, const Placement& placement, const std::vector<Target>& targets, std::vector<PipelineStage> stages,
+                 const std::vector<HostTensor>& example_inputs, int sub_batches);
+  ~PipelineRunner();
+  PipelineRunner(const PipelineRunner&) = delete;
+  PipelineRunner& operator=(const PipelineRunner&) = delete;
+
+  // One forward pass over `inputs` (graph input order) in `sub_batches` sub-batches; the outputs are
+  // those of the whole batch. With `overlap` off the stages run one after another on this thread
+  // (sub-batch by sub-batch): the same work without the pipeline, for comparison and measuring.
+  std::vector<HostTensor> run(const std::vector<HostTensor>& inputs, int sub_batches, bool overlap = true);
+  // The timeline of the last run, in the order the work finished.
+  const std::vector<TimelineEntry>& timeline() const { return timeline_; }
+
+  // Each stage's cost model fitted to measured times: the stages run one after another on the whole
+  // batch and on sub-batches of an eighth of it (the fastest of `repetitions` runs of each).
+  std::vector<StageCost> measure_costs(const std::vector<HostTensor>& inputs, int repetitions);
+
+  const std::vector<PipelineStage>& stages() const { return stages_; }
+  // What could not be followed when the stages were compiled (a node's variant not offered at the
+  // sub-batch's shapes): one line each.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  struct Stage;
+  void run_stage(size_t s, std::vector<std::vector<HostTensor>>& values, int sub_batch);
+
+  const Graph& graph_;
+  std::vector<PipelineStage> stages_;
+  std::vector<Target> targets_;
+  BatchSplitter splitter_;
+  std::vector<std::unique_ptr<Stage>> compiled_;
+  std::vector<TimelineEntry> timeline_;
+  std::vector<std::string> warnings_;
+};
+
+// The timeline as a table: stage, device, sub-batch, rows, start, end (microseconds).
+std::string timeline_table(const std::vector<TimelineEntry>& timeline);
+
+}  // namespace cagr

@@ -1,0 +1,283 @@
+// The cross-device pipeline (docs/PIPELINE_SCHEDULE.md): the zoo's DLRM cut into a CPU-plugin stage
+// and an OpenCL (PoCL) stage and streamed through them in sub-batches gives the unpipelined run's
+// outputs bit for bit, its recorded timeline shows the stages overlapping, odd batches and bad
+// sub-batch counts are handled, the schedule survives a plan file, the sub-batch choice follows
+// the cost model, and graphs whose rows are not independent are refused with the reason.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "batch_split.hpp"
+#include "built_plugins.hpp"
+#include "executor.hpp"
+#include "graph_builder.hpp"
+#include "model_zoo.hpp"
+#include "node_desc.hpp"
+#include "pipeline_runner.hpp"
+#include "pipeline_schedule.hpp"
+#include "plan.hpp"
+#include "sample_inputs.hpp"
+
+namespace cagr {
+namespace {
+
+using testing::dims_of;
+using testing::random_inputs;
+
+// Places every node up to and including the embedding_bag (in run order) on `first`, every later
+// node on `second`, each with its device's default variant; a view stays with its input.
+class SplitAtEmbedding : public PlacementPolicy {
+ public:
+  SplitAtEmbedding(int first, int second) : first_(first), second_(second) {}
+  Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override {
+    Placement p;
+    p.nodes.resize(graph.nodes().size());
+    bool past = false;
+    for (int n : graph.topological_order()) {
+      const Node& node = graph.nodes()[static_cast<size_t>(n)];
+      NodePlacement& out = p.nodes[static_cast<size_t>(n)];
+      const int producer = graph.producer(node.inputs.at(0));
+      if (graph.is_view(n)) {
+        out = NodePlacement{p.nodes[static_cast<size_t>(producer)].target, 0, "view", 0};
+        continue;
+      }
+      const int t = past ? second_ : first_;
+      const Target& target = targets[static_cast<size_t>(t)];
+      const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
+      if (!support.supported) throw std::runtime_error(node.name + " not offered by " + target.label() + ": " + support.reason);
+      out = NodePlacement{t, support.variants.front().index, support.variants.front().name, 1000.0};
+      past = past || node.op == "embedding_bag";
+    }
+    return p;
+  }
+
+ private:
+  int first_, second_;
+};
+
+bool bitwise_equal(const HostTensor& a, const HostTensor& b) {
+  return a.dtype == b.dtype && a.dims == b.dims && a.data.size() == b.data.size() &&
+         (a.data.empty() || std::memcmp(a.data.data(), b.data.data(), a.data.size()) == 0);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+class Pipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::vector<Target> cpu = testing::built_targets("cpu"), opencl = testing::built_targets("opencl");
+    if (cpu.empty() || opencl.empty()) GTEST_SKIP() << "needs the CPU plugin and an OpenCL device (PoCL) from " << CAGR_TEST_PLUGIN_DIR;
+    targets_ = {cpu.front(), opencl.front()};
+  }
+  // The sample DLRM placed with its embedding on targets_[first] and its MLPs after it on the other.
+  std::unique_ptr<Executor> placed(const std::vector<HostTensor>& inputs, int first) const {
+    SplitAtEmbedding policy(first, 1 - first);
+    return std::make_unique<Executor>(graph_, targets_, dims_of(inputs), policy);
+  }
+  std::unique_ptr<PipelineRunner> runner(const Executor& e, const std::vector<HostTensor>& inputs, int sub_batches) const {
+    return std::make_unique<PipelineRunner>(e.graph(), e.placement(), e.targets(), cut_stages(e.graph(), e.placement()), inputs,
+                                            sub_batches);
+  }
+  void expect_same_outputs(const std::vector<HostTensor>& inputs, int first, const std::vector<int>& counts) const {
+    const auto whole = placed(inputs, first);
+    const std::vector<HostTensor> want = whole->run(inputs);
+    const auto pipe = runner(*whole, inputs, counts.front());
+    for (int k : counts)
+      for (bool overlap : {true, false}) {
+        const std::vector<HostTensor> got = pipe->run(inputs, k, overlap);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t o = 0; o < got.size(); ++o)
+          EXPECT_TRUE(bitwise_equal(got[o], want[o])) << "output " << o << ", " << k << " sub-batches, overlap " << overlap
+                                                      << ", embedding on " << targets_[static_cast<size_t>(first)].label();
+      }
+  }
+  const Graph graph_ = zoo::find_model("dlrm_avazu_sample").build(2026);
+  std::vector<Target> targets_;
+};
+
+TEST_F(Pipeline, CutsWherePlacementChangesDevice) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 64, 1);
+  const auto e = placed(inputs, 0);
+  const std::vector<PipelineStage> stages = cut_stages(e->graph(), e->placement());
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_EQ(stages[0].target, 0);
+  EXPECT_EQ(stages[1].target, 1);
+  EXPECT_EQ(e->graph().nodes()[static_cast<size_t>(stages[0].nodes.back())].op, "embedding_bag");
+  EXPECT_EQ(stages[0].nodes.size() + stages[1].nodes.size(), e->graph().nodes().size());
+}
+
+// Every row's kernels do the same arithmetic in the same order whatever rows share its batch (the
+// embedding sums a bag's rows in order, the linears reduce over K in a fixed order per row), so the
+// outputs are equal bit for bit; both directions (embedding on the CPU plugin or on PoCL).
+TEST_F(Pipeline, OutputsEqualTheUnpipelinedRunBitForBit) {
+  expect_same_outputs(random_inputs(graph_, 256, 2), 0, {4, 1, 3, 256});
+  expect_same_outputs(random_inputs(graph_, 256, 3), 1, {4, 7});
+}
+
+TEST_F(Pipeline, OddBatchesAndBatchOne) {
+  expect_same_outputs(random_inputs(graph_, 37, 4), 0, {5, 2, 36, 37});
+  expect_same_outputs(random_inputs(graph_, 1, 5), 0, {1});
+  const std::vector<int64_t> rows = sub_batch_rows(37, 5);
+  EXPECT_EQ(rows, (std::vector<int64_t>{8, 8, 7, 7, 7}));
+}
+
+TEST_F(Pipeline, BadSubBatchCountsAreRefusedByName) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 10, 6);
+  const auto e = placed(inputs, 0);
+  const auto pipe = runner(*e, inputs, 2);
+  EXPECT_NE(error_of([&] { pipe->run(inputs, 0); }).find("sub-batch count 0: must be at least 1"), std::string::npos);
+  EXPECT_NE(error_of([&] { pipe->run(inputs, -3); }).find("sub-batch count -3"), std::string::npos);
+  EXPECT_NE(error_of([&] { pipe->run(inputs, 11); }).find("sub-batch count 11 is larger than the batch (10 rows)"), std::string::npos);
+  EXPECT_NE(error_of([&] { runner(*e, inputs, 0); }).find("sub-batch count 0"), std::string::npos);
+}
+
+// From the recorded timeline: while stage 1 works on sub-batch i, stage 0 works on sub-batch i+1.
+// The batch is large enough that each stage takes milliseconds per sub-batch; on a loaded 2-core
+// machine one overlapping pair is asked for, not all (threads may be descheduled, but the
+// intervals are wall-clock time, so a pair running together overlaps whatever the load).
+TEST_F(Pipeline, TimelineShowsStagesOverlapping) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 16384, 7);
+  const auto e = placed(inputs, 0);
+  const int k = 6;
+  const auto pipe = runner(*e, inputs, k);
+  pipe->run(inputs, k);  // warm-up (buffers, PoCL's first launches)
+  int overlapping = 0;
+  for (int attempt = 0; attempt < 3 && overlapping == 0; ++attempt) {
+    pipe->run(inputs, k);
+    const std::vector<TimelineEntry>& timeline = pipe->timeline();
+    ASSERT_EQ(timeline.size(), static_cast<size_t>(2 * k));
+    auto find = [&](int stage, int i) {
+      for (const TimelineEntry& t : timeline)
+        if (t.stage == stage && t.sub_batch == i) return t;
+      ADD_FAILURE() << "no entry for stage " << stage << " sub-batch " << i;
+      return TimelineEntry{};
+    };
+    for (int i = 0; i + 1 < k; ++i) {
+      const TimelineEntry later_first = find(0, i + 1), earlier_second = find(1, i);
+      EXPECT_LE(find(0, i).end_us, earlier_second.start_us) << "stage 1 began sub-batch " << i << " before stage 0 finished it";
+      if (later_first.start_us < earlier_second.end_us && earlier_second.start_us < later_first.end_us) ++overlapping;
+    }
+    if (overlapping == 0) std::printf("no overlap in attempt %d:\n%s", attempt, timeline_table(timeline).c_str());
+  }
+  EXPECT_GT(overlapping, 0);
+}
+
+TEST_F(Pipeline, ScheduleIsSavedWithThePlanAndLoadsBack) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 64, 8);
+  const auto e = placed(inputs, 0);
+  PipelineSchedule schedule{cut_stages(e->graph(), e->placement()), {}, 4, "given"};
+  schedule.costs = {StageCost{12.5, 0.25}, StageCost{40, 1.5}};
+  const std::string path = ::testing::TempDir() + "/pipelined.plan.xml";
+  save_plan(make_plan(graph_, *e, "hints", &schedule), path);
+  const Plan loaded = load_plan(path);
+  EXPECT_EQ(loaded.pipeline.sub_batches, 4);
+  EXPECT_EQ(loaded.pipeline.decided_by, "given");
+  ASSERT_EQ(loaded.pipeline.stages.size(), 2u);
+  EXPECT_EQ(loaded.pipeline.stages[0].last, e->graph().nodes()[static_cast<size_t>(schedule.stages[0].nodes.back())].name);
+  EXPECT_NE(loaded.pipeline.stages[1].device.find("opencl:0"), std::string::npos);
+  EXPECT_EQ(loaded.pipeline.stages[1].fixed_us, 40);
+  EXPECT_EQ(loaded.pipeline.stages[1].per_row_us, 1.5);
+  // A plan without a pipeline (as every plan before it) loads as unpipelined.
+  save_plan(make_plan(graph_, *e, "hints"), path);
+  EXPECT_EQ(load_plan(path).pipeline.sub_batches, 0);
+}
+
+TEST_F(Pipeline, MeasuredCostsChooseSeveralSubBatchesForBalancedStages) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 4096, 9);
+  const auto e = placed(inputs, 0);
+  const auto pipe = runner(*e, inputs, 1);
+  const std::vector<StageCost> costs = pipe->measure_costs(inputs, 2);
+  ASSERT_EQ(costs.size(), 2u);
+  for (const StageCost& c : costs) {
+    EXPECT_GE(c.fixed_us, 0);
+    EXPECT_GE(c.per_row_us, 0);
+  }
+  EXPECT_GT(costs[0].per_row_us + costs[1].per_row_us, 0) << "4096 rows took no longer than 512";
+  const int k = choose_sub_batches(costs, 4096);
+  EXPECT_GE(k, 1);
+  EXPECT_LE(k, 64);
+}
+
+}  // namespace
+
+// The cost model: with no per-sub-batch cost, more sub-batches always help (up to the cap); with a
+// large one, one batch is best; a single stage never splits; the makespan formula itself.
+TEST(PipelineSchedule, SubBatchChoiceFollowsTheCostModel) {
+  const std::vector<StageCost> free_split{{0, 1}, {0, 1}};
+  EXPECT_EQ(choose_sub_batches(free_split, 1000, 16), 16);
+  const std::vector<StageCost> costly_split{{100000, 0.001}, {100000, 0.001}};
+  EXPECT_EQ(choose_sub_batches(costly_split, 1000), 1);
+  EXPECT_EQ(choose_sub_batches({{0, 1}}, 1000), 1);
+  EXPECT_EQ(choose_sub_batches(free_split, 5, 64), 5) << "never more sub-batches than rows";
+  // Two stages of 10 us + 1 us per row over 1000 rows: k sub-batches take 2(10 + 1000/k) + (k-1)(10 + 1000/k).
+  const std::vector<StageCost> two{{10, 1}, {10, 1}};
+  EXPECT_DOUBLE_EQ(estimated_makespan_us(two, 1000, 1), 2020);
+  EXPECT_DOUBLE_EQ(estimated_makespan_us(two, 1000, 10), 2 * 110 + 9 * 110);
+  const int k = choose_sub_batches(two, 1000);
+  for (int other = 1; other <= 64; ++other) EXPECT_LE(estimated_makespan_us(two, 1000, k), estimated_makespan_us(two, 1000, other));
+  // At least the count a memory budget asks for.
+  EXPECT_EQ(choose_sub_batches(costly_split, 1000, 64, 8), 8);
+  const std::vector<StageCost> fitted = fitted_stage_costs(100, {30, 60}, 1000, {120, 600});
+  EXPECT_DOUBLE_EQ(fitted[0].per_row_us, 0.1);
+  EXPECT_DOUBLE_EQ(fitted[0].fixed_us, 20);
+  EXPECT_DOUBLE_EQ(fitted[1].per_row_us, 0.6);
+  EXPECT_DOUBLE_EQ(fitted[1].fixed_us, 0);
+}
+
+// Sub-batches of bags: offsets sliced per table and rebased, indices and weights sliced to match.
+TEST(BatchSplit, BagsAreSlicedPerTableAndRebased) {
+  GraphBuilder b("bags", 1);
+  b.input("indices", CAGR_DTYPE_I64, {kDynamic});
+  b.input("offsets", CAGR_DTYPE_I64, {kDynamic});
+  b.output(b.embedding_bag("pooled", "indices", "offsets", {5, 7}, 2, "sum"));
+  const Graph g = b.finish();
+  const BatchSplitter split(g);
+  // B = 3, T = 2: table 0 bags {0}, {1,2}, {}, table 1 bags {3}, {4,5,6}, {7}.
+  const std::vector<HostTensor> in{HostTensor::from<int64_t>(CAGR_DTYPE_I64, {8}, {10, 11, 12, 13, 14, 15, 16, 17}),
+                                   HostTensor::from<int64_t>(CAGR_DTYPE_I64, {7}, {0, 1, 3, 3, 4, 7, 8})};
+  EXPECT_EQ(split.batch(in), 3);
+  const std::vector<HostTensor> part = split.slice(in, 1, 3);  // bags 1 and 2 of each table
+  const std::vector<int64_t> indices(part[0].as<int64_t>(), part[0].as<int64_t>() + part[0].numel());
+  const std::vector<int64_t> offsets(part[1].as<int64_t>(), part[1].as<int64_t>() + part[1].numel());
+  EXPECT_EQ(indices, (std::vector<int64_t>{11, 12, 14, 15, 16, 17}));
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 2, 2, 5, 6}));
+  const std::vector<HostTensor> broken{in[0], HostTensor::from<int64_t>(CAGR_DTYPE_I64, {7}, {0, 1, 3, 3, 4, 9, 8})};
+  EXPECT_NE(error_of([&] { split.slice(broken, 1, 3); }).find("'offsets'"), std::string::npos);
+}
+
+TEST(BatchSplit, GraphsWhoseRowsMixAreRefusedWithTheReason) {
+  {
+    GraphBuilder b("softmax_over_batch", 1);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 4});
+    b.output(b.op("norm", "softmax", {"x"}, {{"axis", int64_t{0}}}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("node 'norm' (softmax) normalises over axis 0"), std::string::npos);
+  }
+  {
+    GraphBuilder b("fixed_rows", 1);
+    b.input("x", CAGR_DTYPE_F32, {8, 4});
+    b.output(b.op("y", "relu", {"x"}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("input 'x' [8,4] has no batch dimension"), std::string::npos);
+  }
+  {
+    GraphBuilder b("flattened", 1);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 4});
+    b.output(b.op("flat", "reshape", {"x"}, {{"shape", std::vector<int64_t>{-1}}}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("tensor 'flat' changes with the batch other than by its first dimension"),
+              std::string::npos);
+  }
+  {
+    GraphBuilder b("sum_over_batch", 1);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 4});
+    b.output(b.op("total", "reduce_sum", {"x"}, {{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t{1}}}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("'total'"), std::string::npos);
+  }
+}
+
+}  // namespace cagr
