@@ -13,6 +13,7 @@
 
 #include "op_attributes.hpp"
 #include "shape_inference.hpp"
+#include "xml_reader.hpp"
 
 namespace cagr {
 namespace {
@@ -20,65 +21,10 @@ namespace {
 constexpr int kFormatVersion = 1;
 constexpr uint64_t kWeightAlignment = 64;  // every constant starts 64-byte aligned in model.bin
 
-std::string comma_list(const std::vector<std::string>& names) {
-  std::string text;
-  for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
-  return text;
-}
-
-class XmlReader {
+// model.xml's own values (shapes, dtypes, attribute lists) on top of the strict XML reading.
+class ModelXmlReader : public XmlReader {
  public:
-  explicit XmlReader(std::string path) : path_(std::move(path)) {}
-
-  [[noreturn]] void fail(const tinyxml2::XMLElement* e, const std::string& what) const {
-    std::string where = path_;
-    if (e) where += ":" + std::to_string(e->GetLineNum()) + ": <" + e->Name() + ">";
-    throw std::runtime_error(where + ": " + what);
-  }
-
-  // Every XML attribute of `e` must be one of `allowed`: a misspelt one would otherwise be ignored.
-  void expect_only(const tinyxml2::XMLElement* e, const std::vector<std::string>& allowed) const {
-    for (const tinyxml2::XMLAttribute* a = e->FirstAttribute(); a; a = a->Next()) {
-      if (std::find(allowed.begin(), allowed.end(), a->Name()) == allowed.end())
-        fail(e, "unknown attribute '" + std::string(a->Name()) + "' (expected " + comma_list(allowed) + ")");
-    }
-  }
-
-  // `e` holds no elements and no text (comments are fine), unless `children` names the one
-  // element it may hold.
-  void expect_no_content(const tinyxml2::XMLElement* e, const char* children = nullptr) const {
-    for (const tinyxml2::XMLNode* n = e->FirstChild(); n; n = n->NextSibling()) {
-      if (n->ToComment()) continue;
-      if (const tinyxml2::XMLElement* child = n->ToElement()) {
-        if (children && std::string(child->Name()) == children) continue;
-        fail(child, std::string("unexpected element inside <") + e->Name() + ">" +
-                        (children ? std::string(" (only <") + children + ">)" : std::string(" (it holds none)")));
-      }
-      fail(e, "unexpected text " + quoted_text(n) + " inside <" + e->Name() + ">");
-    }
-  }
-
-  // A text node's text without the white space around it, quoted.
-  static std::string quoted_text(const tinyxml2::XMLNode* n) {
-    std::string text = n->Value();
-    const size_t first = text.find_first_not_of(" \t\r\n");
-    text = first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-    return "'" + text + "'";
-  }
-
-  // A non-negative decimal integer, every character a digit: "3372038x" is refused, not read as
-  // 3372038 (what tinyxml2's own number readers do).
-  uint64_t unsigned_number(const tinyxml2::XMLElement* e, const char* attr) const {
-    const std::string text = required(e, attr);
-    uint64_t value = 0;
-    for (char c : text) {
-      const bool digit = c >= '0' && c <= '9';
-      if (!digit || value > (UINT64_MAX - static_cast<uint64_t>(c - '0')) / 10)
-        fail(e, "attribute '" + std::string(attr) + "' = '" + text + "': expected a non-negative decimal integer below 2^64");
-      value = value * 10 + static_cast<uint64_t>(c - '0');
-    }
-    return value;
-  }
+  using XmlReader::XmlReader;
 
   // A constant's size in bytes. Its shape must be fully known, and a size past 2^63 bytes is
   // refused rather than left to wrap around to a small number the weights file holds.
@@ -90,12 +36,6 @@ class XmlReader {
         fail(e, "shape [" + dims_to_string(dims) + "] holds more than 2^63 bytes");
     }
     return bytes;
-  }
-
-  std::string required(const tinyxml2::XMLElement* e, const char* attr) const {
-    const char* v = e->Attribute(attr);
-    if (v == nullptr || *v == '\0') fail(e, std::string("missing attribute '") + attr + "'");
-    return v;
   }
 
   Dims parse_dims(const tinyxml2::XMLElement* e, const std::string& text) const {
@@ -164,10 +104,6 @@ class XmlReader {
     return values[0];
   }
 
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // The checksum written with each constant: CRC-32 (zlib's, so any language can check a file).
@@ -210,14 +146,9 @@ std::vector<std::byte> read_weights(const std::string& path) {
 }  // namespace
 
 Graph load_model(const std::string& xml_path) {
-  XmlReader reader(xml_path);
+  ModelXmlReader reader(xml_path);
   tinyxml2::XMLDocument doc;
-  if (doc.LoadFile(xml_path.c_str()) != tinyxml2::XML_SUCCESS) {
-    throw std::runtime_error(xml_path + ":" + std::to_string(doc.ErrorLineNum()) + ": " +
-                             (doc.ErrorStr() ? doc.ErrorStr() : "cannot parse XML"));
-  }
-  const tinyxml2::XMLElement* root = doc.RootElement();
-  if (root == nullptr || std::string(root->Name()) != "model") reader.fail(root, "the root element must be <model>");
+  const tinyxml2::XMLElement* root = reader.load(doc, "model");
   reader.expect_only(root, {"name", "format_version", "weights", "weights_bytes"});
   const uint64_t version = root->Attribute("format_version") ? reader.unsigned_number(root, "format_version") : kFormatVersion;
   if (version > kFormatVersion)
@@ -286,7 +217,7 @@ Graph load_model(const std::string& xml_path) {
             const std::string name = reader.required(a, "name");
             if (known && std::find(known->begin(), known->end(), name) == known->end())
               reader.fail(a, "op " + node.op + " has no attribute '" + name + "' (" +
-                                 (known->empty() ? std::string("it takes none") : "it takes " + comma_list(*known)) + ")");
+                                 (known->empty() ? std::string("it takes none") : "it takes " + comma_separated(*known)) + ")");
             if (node.attrs.count(name)) reader.fail(a, "attribute '" + name + "' given twice");
             node.attrs[name] = reader.parse_attr(a);
           }

@@ -52,15 +52,19 @@ std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<st
     const TensorInfo& info = graph.tensor(id);
     const auto it = arrays.find(info.name);
     if (it == arrays.end()) throw std::invalid_argument(source + ": no array named '" + info.name + "' (a model input)");
-    HostTensor h;
-    h.dtype = data::npy_cagr_dtype(it->second.dtype);
-    if (h.dtype == CAGR_DTYPE_INVALID)
-      throw std::invalid_argument(source + ": array '" + info.name + "': dtype '" + it->second.dtype + "' has no CAGR equivalent");
-    h.dims = it->second.shape;
-    h.data = it->second.data;
-    inputs.push_back(std::move(h));
+    inputs.push_back(tensor_from_npy(it->second, info.name, source));
   }
   return inputs;
+}
+
+HostTensor tensor_from_npy(const data::NpyArray& array, const std::string& name, const std::string& source) {
+  HostTensor h;
+  h.dtype = data::npy_cagr_dtype(array.dtype);
+  if (h.dtype == CAGR_DTYPE_INVALID)
+    throw std::invalid_argument(source + ": array '" + name + "': dtype '" + array.dtype + "' has no CAGR equivalent");
+  h.dims = array.shape;
+  h.data = array.data;
+  return h;
 }
 
 data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) {

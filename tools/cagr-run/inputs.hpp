@@ -19,6 +19,9 @@ std::vector<int64_t> model_table_rows(const Graph& graph);
 // Model inputs (graph input order) from a Batch, by the names "dense", "indices", "offsets".
 std::vector<HostTensor> inputs_from_batch(const Graph& graph, const data::Batch& batch);
 
+// One array of an .npz as a tensor; a dtype CAGR lacks is an error naming `source` and `name`.
+HostTensor tensor_from_npy(const data::NpyArray& array, const std::string& name, const std::string& source);
+
 // Model inputs from named arrays (an .npz), by input name.
 std::vector<HostTensor> inputs_from_arrays(const Graph& graph, const std::map<std::string, data::NpyArray>& arrays,
                                            const std::string& source);

@@ -1,0 +1,36 @@
+// planned_executor.cpp - the one place an Executor's placement policy is chosen.
+#include "planned_executor.hpp"
+
+namespace cagr {
+
+PlannedExecutor make_executor(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& examples,
+                              const std::optional<Plan>& plan, const std::optional<PlannerOptions>& planner) {
+  std::vector<Dims> dims;
+  for (const HostTensor& e : examples) dims.push_back(e.dims);
+  PlannedExecutor made;
+  if (plan || planner) {
+    Plan followed;
+    if (plan) {
+      followed = *plan;
+      made.decided_by = "plan";
+    } else {
+      PlannedModel planned = plan_model(graph, targets, examples, *planner);
+      made.planning = std::move(planned.report);
+      followed = std::move(planned.plan);
+      made.decided_by = followed.decided_by;
+    }
+    // The plan's variants are offered only under the precision it was made with.
+    Graph allowed = graph;
+    allow_math_precision(allowed, followed.math_precision);
+    PlannedPlacement policy(std::move(followed));
+    made.executor = std::make_unique<Executor>(std::move(allowed), targets, dims, policy);
+    made.warnings = policy.warnings();
+  } else {
+    CostHintPlacement policy;
+    made.executor = std::make_unique<Executor>(graph, targets, dims, policy);
+    made.decided_by = "hints";
+  }
+  return made;
+}
+
+}  // namespace cagr
