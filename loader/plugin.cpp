@@ -27,6 +27,13 @@ Library::~Library() { dlclose(handle_); }
 
 void* Library::symbol(const char* name) const { return dlsym(handle_, name); }
 
+cagr_status Library::call_entry(cagr_plugin_entry_args* args) {
+  auto entry = reinterpret_cast<cagr_plugin_entry_fn>(symbol(CAGR_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr)
+    throw Error(CAGR_ERROR_UNSUPPORTED, path_ + ": no entry symbol '" CAGR_PLUGIN_ENTRY_SYMBOL "' (not a CAGR plugin?)");
+  return entry(args);
+}
+
 namespace {
 
 void log_trampoline(void* user_data, cagr_log_level level, const char* message) {
@@ -83,17 +90,26 @@ void release(Fn fn, Args... args) noexcept {
 }  // namespace
 
 std::shared_ptr<Plugin> Plugin::load(const std::string& path, const Options& options, LogFn log) {
-  std::shared_ptr<Plugin> plugin(new Plugin());
-  plugin->library_ = Library::open(path);
+  return load(Library::open(path), options, std::move(log));
+}
 
-  auto entry = reinterpret_cast<cagr_plugin_entry_fn>(plugin->library_->symbol(CAGR_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr)
-    throw Error(CAGR_ERROR_UNSUPPORTED, path + ": no entry symbol '" CAGR_PLUGIN_ENTRY_SYMBOL "' (not a CAGR plugin?)");
+std::shared_ptr<Plugin> Plugin::load(std::shared_ptr<PluginModule> module, const Options& options, LogFn log) {
+  std::shared_ptr<Plugin> plugin(new Plugin());
+  plugin->module_ = std::move(module);
+  const std::string& path = plugin->module_->path();
 
   auto args = make_struct<cagr_plugin_entry_args>();
   args.host_abi_major = CAGR_ABI_VERSION_MAJOR;
   args.host_abi_minor = CAGR_ABI_VERSION_MINOR;
-  const cagr_status entry_status = plugin->invoke(CAGR_PLUGIN_ENTRY_SYMBOL, [&] { return entry(&args); });
+  const cagr_status entry_status = [&] {
+    try {
+      return plugin->module_->call_entry(&args);
+    } catch (const Error&) {
+      throw;  // the module's own error (no entry symbol, no worker), already naming the file
+    } catch (...) {
+      plugin->escaped(CAGR_PLUGIN_ENTRY_SYMBOL);
+    }
+  }();
   if (entry_status != CAGR_OK) {
     const std::string refusal = AnswerRules(path, CAGR_PLUGIN_ENTRY_SYMBOL).string(args.refusal, "refusal", true);
     throw Error(CAGR_ERROR_VERSION, path + ": plugin refused ABI " + std::to_string(CAGR_ABI_VERSION_MAJOR) + "." +
@@ -171,13 +187,13 @@ void Plugin::escaped(const char* what) const {
   } catch (...) {
     why = "an exception of unknown type";
   }
-  throw Error(CAGR_ERROR_INTERNAL, library_->path() + ": a C++ exception escaped " + what +
+  throw Error(CAGR_ERROR_INTERNAL, module_->path() + ": a C++ exception escaped " + what +
                                        " (the ABI is C: an entry returns a status): " + why);
 }
 
 void Plugin::check(cagr_status status, const char* what) const {
   if (status == CAGR_OK) return;
-  const std::string who = name_.empty() ? library_->path() : "plugin " + name_ + " (" + library_->path() + ")";
+  const std::string who = name_.empty() ? module_->path() : "plugin " + name_ + " (" + module_->path() + ")";
   const std::string message = plugin_message(invoke("last_error_message", [&] { return api_.last_error_message(); }));
   throw Error(status, who + ": " + what + " failed: " + message);
 }
@@ -234,7 +250,9 @@ OpSupport Plugin::query(int device, const cagr_op_desc& op) const {
       const AnswerRules variant(path(), "op_variant " + std::to_string(i) + " of " + (op.op_type ? op.op_type : "?"));
       support.variants.push_back(Variant{i, variant.string(v.name, "name", true), variant.non_negative(v.flops, "flops"),
                                          variant.non_negative(v.bytes, "bytes"),
-                                         variant.non_negative(v.estimated_ns, "estimated_ns")});
+                                         variant.non_negative(v.estimated_ns, "estimated_ns"),
+                                         static_cast<cagr_math_precision>(
+                                             variant.count(v.math_precision, CAGR_MATH_F32, CAGR_MATH_BF16, "math_precision"))});
     }
   } catch (const AbiViolation& broken) {
     return OpSupport{false, broken.what(), {}};

@@ -29,17 +29,29 @@ class Error : public std::runtime_error {
   cagr_status status_;
 };
 
+// Where a plugin's table of entry points comes from: its shared library opened in this process
+// (Library), or a worker process that opened it (isolated_plugin.hpp). A Plugin holds its module
+// until the last object made through it is gone.
+class PluginModule {
+ public:
+  virtual ~PluginModule() = default;
+  virtual const std::string& path() const = 0;
+  // Calls the plugin's cagr_plugin_entry. Throws Error where the module has none.
+  virtual cagr_status call_entry(cagr_plugin_entry_args* args) = 0;
+};
+
 // A dlopen'ed shared library; dlclose'd when the last reference goes.
-class Library {
+class Library : public PluginModule {
  public:
   // Throws Error(CAGR_ERROR_UNSUPPORTED, "<path>: dlopen failed: <dlerror>").
   static std::shared_ptr<Library> open(const std::string& path);
-  ~Library();
+  ~Library() override;
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
   void* symbol(const char* name) const;  // nullptr when absent
-  const std::string& path() const { return path_; }
+  const std::string& path() const override { return path_; }
+  cagr_status call_entry(cagr_plugin_entry_args* args) override;
 
  private:
   Library(std::string path, void* handle) : path_(std::move(path)), handle_(handle) {}
@@ -77,6 +89,7 @@ struct Variant {
   double flops = 0;
   double bytes = 0;
   double estimated_ns = 0;
+  cagr_math_precision math_precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2; f32 from older plugins)
 };
 
 struct OpSupport {
@@ -205,11 +218,13 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   // dlopen, entry symbol, version negotiation, init. Throws Error whose message is one line that
   // names the file and the step that failed.
   static std::shared_ptr<Plugin> load(const std::string& path, const Options& options = {}, LogFn log = nullptr);
+  // The same through a module already opened (a worker process: isolated_plugin.hpp).
+  static std::shared_ptr<Plugin> load(std::shared_ptr<PluginModule> module, const Options& options = {}, LogFn log = nullptr);
   ~Plugin();
   Plugin(const Plugin&) = delete;
   Plugin& operator=(const Plugin&) = delete;
 
-  const std::string& path() const { return library_->path(); }
+  const std::string& path() const { return module_->path(); }
   const std::string& name() const { return name_; }
   const std::string& version() const { return version_; }
   const std::string& vendor() const { return vendor_; }
@@ -253,7 +268,7 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
  private:
   Plugin() = default;
   [[noreturn]] void escaped(const char* what) const;  // invoke's handler, inside a catch block
-  std::shared_ptr<Library> library_;
+  std::shared_ptr<PluginModule> module_;
   cagr_plugin_api api_{};  // our copy, read within the plugin's struct_size; unknown entries null
   cagr_context* context_ = nullptr;
   std::string name_, version_, vendor_;

@@ -72,11 +72,12 @@ void skip(PluginRecord& record, const std::string& reason) {
 }
 
 // Probes (when asked) and loads one plugin; a failure of any kind becomes the record's reason.
-void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std::chrono::milliseconds timeout, const LogFn& log) {
+void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std::chrono::milliseconds timeout,
+                  const std::optional<IsolationOptions>& isolation, const LogFn& log) {
   const auto no_device = [&record](const std::string& note) {
     return record.path + ": reports no device" + (note.empty() ? std::string() : ": " + note);
   };
-  if (probe) {
+  if (probe && !isolation) {
     std::optional<ProbeResult> cached = cache.find(record.path, record.options);
     const ProbeResult result = cached ? *cached : probe_plugin(record.path, record.options, timeout);
     if (!cached) cache.store(record.path, record.options, result);
@@ -90,7 +91,8 @@ void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std
       if (auto reason = no_device_note(message)) *note = *reason;
       if (log) log(level, who, message);
     };
-    std::shared_ptr<Plugin> plugin = Plugin::load(record.path, record.options, noting);
+    std::shared_ptr<Plugin> plugin = isolation ? Plugin::load(start_isolated_plugin(record.path, *isolation), record.options, noting)
+                                               : Plugin::load(record.path, record.options, noting);
     const int devices = plugin->device_count();
     if (devices == 0) return skip(record, no_device(*note));
     for (int d = 0; d < devices; ++d) plugin->device(d);  // properties that break the ABI's rules skip the plugin
@@ -193,7 +195,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
       record.status = PluginRecord::Status::disabled;
       record.reason = record.path + ": disabled by " + entry->where;
     } else {
-      vet_and_load(record, probe, probe_cache, options.probe_timeout, log);
+      vet_and_load(record, probe, probe_cache, options.probe_timeout, options.isolation, log);
       // A plugin whose own name differs from its file's may still clash with an earlier one.
       if (record.plugin != nullptr) {
         auto [winner, inserted] = first_with_name.emplace(record.name, record.path);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "isolated_plugin.hpp"
 #include "plugin.hpp"
 #include "plugin_files.hpp"
 
@@ -26,6 +27,10 @@ struct DiscoveryOptions {
   // Keep probe results in the cache folder (probe_cache.hpp), so an unchanged plugin is not probed
   // again: its init then runs once per run instead of twice.
   bool cache_probes = true;
+  // Run each plugin in a worker process of its own (isolated_plugin.hpp), so that one crashing or
+  // hanging while it runs costs an error naming it instead of the host; nullopt: in this process.
+  // Isolated plugins are not probed: their loading is in the worker already.
+  std::optional<IsolationOptions> isolation;
   std::optional<std::string> manifest;  // a plugins.xml consulted before those in searched folders
   // Options for the plugin of a name ("cpu" -> {{"threads", "4"}}), given to its init after the
   // manifest's; a key given both ways takes this value (cagr-run --threads).

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: clang, ASan + UBSan) and runs each from its seed corpus
-# for SECONDS (default 10):   tools/fuzz.sh [SECONDS] [TARGET...]
-# The longer documented run (docs/RELIABILITY.md) is   tools/fuzz.sh 600
+# for SECONDS (default 10):   tools/fuzz.sh [--runs=N] [SECONDS] [TARGET...]
+# --runs=N stops each target after N executions (or SECONDS, whichever comes first). The documented
+# long run (docs/RELIABILITY.md), one target at a time:   tools/fuzz.sh --runs=1000000 86400 TARGET
 # New inputs the fuzzer finds go to <build>/corpus/<target> (kept between runs); a failure leaves
 # its input in <build>/crash-* (or oom-*, timeout-*) and fails the script: add it to
 # tests/fuzz/corpus/<kind>/ with the fix. CAGR_FUZZ_BUILD_DIR: the build folder (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+runs=-1
+case "${1:-}" in --runs=*) runs=${1#--runs=}; shift ;; esac
+[[ "$runs" =~ ^-?[0-9]+$ ]] || { echo "fuzz.sh: --runs takes a number of executions, not '$runs'" >&2; exit 2; }
 seconds=${1:-10}
 shift || true
 targets=("$@")
@@ -40,10 +44,10 @@ seeds_of() {
 for target in "${targets[@]}"; do
   mkdir -p "$build/corpus/$target"
   log="$build/$target.log"
-  echo "== $target, $seconds s (log: $log)"
-  if "$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$build/" \
+  echo "== $target, $seconds s$([ "$runs" -ge 0 ] && echo " or $runs executions") (log: $log)"
+  if "$build/tests/fuzz/$target" -max_total_time="$seconds" -runs="$runs" -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$build/" \
        -print_final_stats=1 "$build/corpus/$target" $(seeds_of "$target") >"$log" 2>&1; then
-    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)" "$log" || true
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs in)" "$log" || true
   else
     tail -n 60 "$log"
     echo "$target: the fuzzer found a failure (above; its input is in $build/)"

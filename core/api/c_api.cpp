@@ -2,6 +2,7 @@
 #include "cagr.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -13,7 +14,6 @@
 #include "executor.hpp"
 #include "model_loading.hpp"
 #include "plan.hpp"
-#include "planned_executor.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
@@ -138,16 +138,23 @@ std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, c
 }
 
 void compile(cagr_session* session, const std::vector<cagr::HostTensor>& examples) {
-  std::optional<cagr::PlannerOptions> planner;
-  if (session->optimizer) {
-    planner.emplace();
-    planner->mode = *session->optimizer;
-    planner->policy = session->policy ? &*session->policy : nullptr;
+  std::vector<cagr::Dims> dims;
+  for (const auto& e : examples) dims.push_back(e.dims);
+  if (session->loaded_plan) {
+    cagr::PlannedPlacement policy(*session->loaded_plan);
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+    session->plan_warnings.clear();
+    for (const std::string& w : policy.warnings()) session->plan_warnings += w + "\n";
+  } else if (session->optimizer) {
+    cagr::PlannerOptions options;
+    options.mode = *session->optimizer;
+    options.policy = session->policy ? &*session->policy : nullptr;
+    cagr::PlannedPlacement follow(cagr::plan_model(session->graph, session->targets, examples, options).plan);
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, follow);
+  } else {
+    cagr::CostHintPlacement policy;
+    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
   }
-  cagr::PlannedExecutor made = cagr::make_executor(session->graph, session->targets, examples, session->loaded_plan, planner);
-  session->executor = std::move(made.executor);
-  session->plan_warnings.clear();
-  for (const std::string& w : made.warnings) session->plan_warnings += w + "\n";
   session->executor->set_profiling(session->profile);
 }
 
@@ -168,6 +175,8 @@ cagr_api_status cagr_runtime_create(const cagr_runtime_options* options, cagr_ru
     if (o.plugins != nullptr && *o.plugins != '\0') discovery.selection = o.plugins;
     if (o.manifest != nullptr) discovery.manifest = std::string(o.manifest);
     discovery.probe = o.probe_in_child != 0;
+    if (o.isolate_plugins != 0)
+      discovery.isolation = cagr::IsolationOptions{std::chrono::milliseconds(o.plugin_timeout_ms > 0 ? o.plugin_timeout_ms : 60000)};
     auto rt = std::make_unique<cagr_runtime>();
     rt->registry = cagr::Registry::discover(discovery);
     *runtime = rt.release();

@@ -68,6 +68,13 @@ typedef struct cagr_runtime_options {
   const char* plugins;
   const char* manifest;      /* a plugins.xml, or NULL */
   int probe_in_child;        /* 1: load each plugin in a child process first, so a crashing one is skipped */
+  /* Added later (read only where struct_size holds them; 0 where it does not): */
+  /* 1: run each plugin in a worker process of its own, so that one crashing or hanging while it runs
+   * makes the call fail (CAGR_API_DEVICE_ERROR, the message naming the plugin, the entry point and
+   * the node) instead of ending the application; that plugin then fails every call, so create a
+   * runtime without it (plugins) to go on. Costs time per kernel (docs/RELIABILITY.md). */
+  int isolate_plugins;
+  int64_t plugin_timeout_ms; /* with isolate_plugins: a call not answered within this is a hang; 0: 60000 */
 } cagr_runtime_options;
 
 cagr_api_status cagr_runtime_create(const cagr_runtime_options* options, cagr_runtime** runtime);

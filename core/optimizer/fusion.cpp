@@ -317,7 +317,7 @@ bool offered_by_any(const Graph& g, const std::string& name, const std::vector<T
   const auto node = std::find_if(g.nodes().begin(), g.nodes().end(), [&](const Node& n) { return n.name == name; });
   abi::OwnedOpDesc desc = describe_node(*node, infer_shapes(g, example_inputs));
   return std::any_of(targets.begin(), targets.end(),
-                     [&](const Target& t) { return t.plugin->query(t.device, desc.desc()).supported; });
+                     [&](const Target& t) { return ask(t, desc.desc()).supported; });
 }
 
 // What fusing at node `node` would do, or nullopt where the rule does not match there.

@@ -66,7 +66,7 @@ Placement greedy_placement(const Graph& graph, const std::vector<TensorShape>& s
     std::string refusals;
     for (size_t t = 0; t < targets.size(); ++t) {
       const Target& target = targets[t];
-      const OpSupport support = target.plugin->query(target.device, desc.desc());
+      const OpSupport support = ask(target, desc.desc());
       if (!support.supported) {
         refusals += "\n  " + target.label() + ": " + support.reason;
         continue;

@@ -3,6 +3,14 @@
 
 namespace cagr {
 
+OpSupport ask(const Target& target, const cagr_op_desc& op) {
+  try {
+    return target.plugin->query(target.device, op);
+  } catch (const Error& e) {
+    return OpSupport{false, e.what(), {}};
+  }
+}
+
 std::vector<Target> targets_of(const Registry& registry) {
   std::vector<Target> targets;
   for (const PluginRecord& record : registry.records()) {

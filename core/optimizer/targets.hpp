@@ -19,6 +19,11 @@ struct Target {
   std::string label() const { return plugin->name() + ":" + std::to_string(device); }
 };
 
+// What `target` says about running `op`. A failing op_query (an error status; a plugin run isolated
+// that crashed or hung, isolated_plugin.hpp) is that target's refusal, the error its reason: the op
+// then goes to another device, or the refusal is shown with the others'.
+OpSupport ask(const Target& target, const cagr_op_desc& op);
+
 // Every device of every plugin in `registry`.
 std::vector<Target> targets_of(const Registry& registry);
 

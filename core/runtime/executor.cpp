@@ -42,7 +42,12 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
   producer_.assign(graph_.num_tensors(), -1);
   for (size_t n = 0; n < graph_.nodes().size(); ++n)
     for (int out : graph_.nodes()[n].outputs) producer_[static_cast<size_t>(out)] = static_cast<int>(n);
-  for (const Target& t : targets_) streams_.push_back(t.plugin->create_stream(t.device));
+  // Streams only where nodes are placed: a target that runs none (it refused every op, or its
+  // isolated plugin crashed answering op_query) is never called.
+  std::vector<bool> used(targets_.size(), false);
+  for (const NodePlacement& p : placement_.nodes) used[static_cast<size_t>(p.target)] = true;
+  for (size_t t = 0; t < targets_.size(); ++t)
+    streams_.push_back(used[t] ? targets_[t].plugin->create_stream(targets_[t].device) : Stream());
 
   // A reshape changes no byte: its output shares its input's buffers (a view) and runs no kernel.
   storage_.resize(graph_.num_tensors());
@@ -144,7 +149,8 @@ void Executor::upload_constants() {
       buffer(in, target, info.data->size()).copy_from_host(streams_[static_cast<size_t>(target)], info.data->data(), info.data->size());
     }
   }
-  for (Stream& s : streams_) s.synchronize();
+  for (Stream& s : streams_)
+    if (s.get() != nullptr) s.synchronize();
 }
 
 void Executor::move_to(int tensor, int target, const std::vector<TensorShape>& shapes) {
@@ -342,7 +348,8 @@ std::vector<HostTensor> Executor::enqueue_output_copies() {
 
 void Executor::synchronize(const char* what) {
   try {
-    for (Stream& s : streams_) s.synchronize();
+    for (Stream& s : streams_)
+      if (s.get() != nullptr) s.synchronize();
   } catch (const Error& e) {
     throw Error(e.status(), std::string(what) + " failed: " + e.what());
   }

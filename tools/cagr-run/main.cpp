@@ -22,7 +22,6 @@
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "plan.hpp"
-#include "planned_executor.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
 #include "run_report.hpp"
@@ -38,6 +37,10 @@ DEFINE_string(plugins, "auto", "auto (every plugin found), a list of plugin name
 DEFINE_string(plugin_manifest, "", "a plugins.xml to apply");
 DEFINE_bool(list_plugins, false, "print every plugin found, its status (and why any was skipped) and devices, and exit");
 DEFINE_bool(probe, true, "load each plugin in a child process first, so one that crashes is skipped");
+DEFINE_bool(isolate_plugins, false,
+            "run each plugin in a worker process of its own: a plugin that crashes or hangs while running becomes an "
+            "error naming it and the node, not the end of cagr-run (costs time per kernel: docs/RELIABILITY.md)");
+DEFINE_int64(plugin_timeout_ms, 60000, "with --isolate-plugins: a plugin call not answered within this is a hang (the worker is killed)");
 DEFINE_int32(threads, 0,
              "threads of the CPU plugin's kernels (its option 'threads'); default: OpenMP's, OMP_NUM_THREADS or every "
              "logical CPU");
@@ -118,6 +121,7 @@ using ProgressLine = cagr::cli::ProgressLine;
 cagr::DiscoveryOptions discovery_options() {
   cagr::DiscoveryOptions o;
   o.probe = FLAGS_probe;
+  if (FLAGS_isolate_plugins) o.isolation = cagr::IsolationOptions{std::chrono::milliseconds(FLAGS_plugin_timeout_ms)};
   if (!FLAGS_plugin_manifest.empty()) o.manifest = FLAGS_plugin_manifest;
   if (FLAGS_threads > 0) o.plugin_options["cpu"] = {{"threads", std::to_string(FLAGS_threads)}};
   // Paths (anything with a '/' or ending in .so) are searched first, instead of the default
@@ -299,35 +303,47 @@ int run() {
   const std::vector<cagr::Target> targets = cagr::targets_of(registry);
   if (targets.empty()) throw std::runtime_error(no_device_message(registry));
   const cagr::OptimizerMode mode = FLAGS_tune ? cagr::OptimizerMode::tune : cagr::optimizer_mode(FLAGS_optimizer);
-  std::optional<cagr::Plan> plan;
-  std::optional<cagr::MeasurementCache> cache;
-  std::optional<cagr::LearnedPolicy> learned;
-  std::optional<cagr::PlannerOptions> planner;  // none: one device and cost hints, nothing to measure
-  std::optional<ProgressLine> planning_progress;
-  if (!FLAGS_load_plan.empty()) {
-    plan = cagr::load_plan(FLAGS_load_plan);
-    cagr::check_plan_fits(*plan, graph, FLAGS_load_plan);
-  } else if (targets.size() > 1 || mode != cagr::OptimizerMode::hints) {
-    if (FLAGS_measurement_cache != "off")
-      cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
-                                                    : std::filesystem::path(FLAGS_measurement_cache));
-    if (mode == cagr::OptimizerMode::policy)
-      learned.emplace(cagr::LearnedPolicy::load(FLAGS_policy.empty() ? cagr::LearnedPolicy::default_file() : std::filesystem::path(FLAGS_policy)));
-    planner.emplace();
-    planner->cache = cache ? &*cache : nullptr;
-    planner->policy = learned ? &*learned : nullptr;
-    planner->time_box_seconds = FLAGS_tune_time_box;
-    planner->mode = mode;
-    planner->repetitions = FLAGS_tune_repetitions;
-    planning_progress.emplace("cagr-run", FLAGS_progress);
-    planner->progress = [&planning_progress](const std::string& step) { planning_progress->update(step); };
+  std::unique_ptr<cagr::PlacementPolicy> policy;
+  cagr::PlannedPlacement* planned = nullptr;
+  std::vector<std::string> planning;  // what the planner measured
+  std::string decided_by = "hints";
+  if (!FLAGS_load_plan.empty() || targets.size() > 1 || mode != cagr::OptimizerMode::hints) {
+    cagr::Plan plan;
+    if (!FLAGS_load_plan.empty()) {
+      plan = cagr::load_plan(FLAGS_load_plan);
+      cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
+      decided_by = "plan";
+    } else {
+      std::optional<cagr::MeasurementCache> cache;
+      if (FLAGS_measurement_cache != "off")
+        cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
+                                                      : std::filesystem::path(FLAGS_measurement_cache));
+      std::optional<cagr::LearnedPolicy> learned;
+      if (mode == cagr::OptimizerMode::policy)
+        learned.emplace(cagr::LearnedPolicy::load(FLAGS_policy.empty() ? cagr::LearnedPolicy::default_file() : std::filesystem::path(FLAGS_policy)));
+      cagr::PlannerOptions options;
+      options.cache = cache ? &*cache : nullptr;
+      options.policy = learned ? &*learned : nullptr;
+      options.time_box_seconds = FLAGS_tune_time_box;
+      options.mode = mode;
+      options.repetitions = FLAGS_tune_repetitions;
+      ProgressLine progress("cagr-run", FLAGS_progress);
+      options.progress = [&progress](const std::string& step) { progress.update(step); };
+      cagr::PlannedModel made = cagr::plan_model(graph, targets, work.batches.front(), options);
+      progress.clear();
+      planning = std::move(made.report);
+      plan = std::move(made.plan);
+      decided_by = plan.decided_by;
+    }
+    auto p = std::make_unique<cagr::PlannedPlacement>(std::move(plan));
+    planned = p.get();
+    policy = std::move(p);
+  } else {
+    policy = std::make_unique<cagr::CostHintPlacement>();  // one device, hints: nothing to measure
   }
-  cagr::PlannedExecutor made = cagr::make_executor(graph, targets, work.batches.front(), plan, planner);
-  if (planning_progress) planning_progress->clear();
-  const std::vector<std::string>& planning = made.planning;
-  const std::string& decided_by = made.decided_by;
-  cagr::Executor& executor = *made.executor;
-  for (const std::string& w : made.warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+  cagr::Executor executor(graph, targets, example, *policy);
+  if (planned)
+    for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
   if (!FLAGS_save_plan.empty()) {
     cagr::save_plan(cagr::make_plan(graph, executor, decided_by), FLAGS_save_plan);
@@ -391,7 +407,7 @@ int run() {
   report.threads = FLAGS_threads;
   report.decided_by = decided_by;
   report.planning = planning;
-  report.warnings = made.warnings;
+  if (planned) report.warnings = planned->warnings();
   report.fusions = executor.fusions();
   report.placement_table = executor.plan_table();
   std::vector<cagr::TensorShape> shapes;
@@ -473,6 +489,7 @@ void check_flags() {
   at_least("warmup", FLAGS_warmup, 0);
   at_least("tune-repetitions", FLAGS_tune_repetitions, 1);
   at_least("show-predictions", FLAGS_show_predictions, 0);
+  at_least("plugin-timeout-ms", FLAGS_plugin_timeout_ms, 1);
   if (given("threads") && (FLAGS_threads < 1 || FLAGS_threads > 4096))
     throw UsageError("--threads=" + std::to_string(FLAGS_threads) + ": must be 1 to 4096");
   if (given("time") && !(FLAGS_time > 0 && FLAGS_time <= 1e6))
@@ -527,6 +544,8 @@ const cagr::cli::ToolHelp& tool_help() {
         {"plugin_manifest", plugins, "XML"},
         {"threads", plugins, "N"},
         {"probe", plugins, ""},
+        {"isolate_plugins", plugins, ""},
+        {"plugin_timeout_ms", plugins, "MS"},
         {"iterations", timing, "N"},
         {"time", timing, "SECONDS"},
         {"warmup", timing, "N"},

@@ -1,0 +1,196 @@
+// Plugins run isolated (cagr_runtime_options.isolate_plugins, loader/isolated_plugin.hpp): a plugin
+// that crashes or hangs while running is an error naming it, the entry point and the node, and the
+// application goes on; a healthy plugin gives bitwise the same outputs as in-process.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cagr.h"
+#include "model_format.hpp"
+#include "model_zoo.hpp"
+#include "sample_inputs.hpp"
+
+namespace {
+
+const std::string kCpuPlugin = std::string(CAGR_TEST_PLUGIN_DIR) + "/libcagr_cpu.so";
+
+std::string misbehaving(const std::string& name) {
+  return std::string(CAGR_MISBEHAVING_PLUGIN_DIR) + "/libcagr_test_" + name + ".so";
+}
+
+const std::string& model_path() {
+  static const std::string path = [] {
+    const auto dir = std::filesystem::temp_directory_path() / ("cagr_isolated_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string p = (dir / "model.xml").string();
+    cagr::save_model(cagr::zoo::find_model("dlrm_avazu_sample").build(5), p);
+    return p;
+  }();
+  return path;
+}
+
+struct Runtime {
+  cagr_runtime* runtime = nullptr;
+  cagr_model* model = nullptr;
+  ~Runtime() {
+    cagr_model_destroy(model);
+    cagr_runtime_destroy(runtime);
+  }
+};
+
+// A runtime over `plugins` (comma-separated files), isolated or not, with the sample DLRM loaded.
+void open(Runtime* rt, const std::string& plugins, bool isolate, int64_t timeout_ms = 0) {
+  cagr_runtime_options o{};
+  o.struct_size = sizeof o;
+  o.plugins = plugins.c_str();
+  o.probe_in_child = 0;
+  o.isolate_plugins = isolate ? 1 : 0;
+  o.plugin_timeout_ms = timeout_ms;
+  ASSERT_EQ(cagr_runtime_create(&o, &rt->runtime), CAGR_API_OK) << cagr_last_error();
+  ASSERT_EQ(std::string(cagr_runtime_describe(rt->runtime)).find(", 0 loaded"), std::string::npos) << cagr_runtime_describe(rt->runtime);
+  ASSERT_EQ(cagr_model_load(rt->runtime, model_path().c_str(), &rt->model), CAGR_API_OK) << cagr_last_error();
+}
+
+std::vector<cagr::HostTensor> inputs_of_batch(int64_t batch) {
+  return cagr::testing::random_inputs(cagr::load_model(model_path()), batch, 7);
+}
+
+// One pass of `session` on `inputs`; the status, and the output 'prob' where it ran.
+cagr_api_status run(cagr_session* session, const cagr::Graph& graph, std::vector<cagr::HostTensor>& inputs,
+                    std::vector<float>* prob) {
+  std::vector<cagr_tensor> given;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const int id = graph.inputs()[i];
+    given.push_back({sizeof(cagr_tensor), graph.tensor(id).name.c_str(), inputs[i].dtype,
+                     static_cast<int32_t>(inputs[i].dims.size()), inputs[i].dims.data(), inputs[i].data.data()});
+  }
+  const cagr_api_status s = cagr_session_run(session, given.size(), given.data());
+  if (s != CAGR_API_OK) return s;
+  cagr_tensor out{};
+  out.struct_size = sizeof out;
+  EXPECT_EQ(cagr_session_output(session, "prob", &out), CAGR_API_OK) << cagr_last_error();
+  const float* p = static_cast<const float*>(out.data);
+  prob->assign(p, p + out.dims[0]);
+  return s;
+}
+
+// The predictions of the CPU plugin, in this process or isolated, at each batch of `batches`.
+std::vector<std::vector<float>> cpu_predictions(bool isolate, const std::vector<int64_t>& batches) {
+  Runtime rt;
+  open(&rt, kCpuPlugin, isolate);
+  cagr_session* session = nullptr;
+  EXPECT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
+  const cagr::Graph graph = cagr::load_model(model_path());
+  std::vector<std::vector<float>> predictions;
+  for (int64_t batch : batches) {
+    std::vector<cagr::HostTensor> inputs = inputs_of_batch(batch);
+    predictions.emplace_back();
+    EXPECT_EQ(run(session, graph, inputs, &predictions.back()), CAGR_API_OK) << cagr_last_error();
+  }
+  cagr_session_destroy(session);
+  return predictions;
+}
+
+TEST(IsolatedPlugins, AHealthyPluginGivesBitwiseTheSameOutputsAsInProcess) {
+  // Batches that grow and shrink: the shared area grows, shapes vary per run.
+  const std::vector<int64_t> batches{64, 7, 2048, 1};
+  const auto in_process = cpu_predictions(false, batches);
+  const auto isolated = cpu_predictions(true, batches);
+  ASSERT_EQ(isolated.size(), in_process.size());
+  for (size_t b = 0; b < batches.size(); ++b) {
+    ASSERT_EQ(isolated[b].size(), static_cast<size_t>(batches[b]));
+    EXPECT_EQ(std::memcmp(isolated[b].data(), in_process[b].data(), isolated[b].size() * sizeof(float)), 0)
+        << "batch " << batches[b];
+  }
+}
+
+// A session on a plugin that fails while running: the status and message of its first pass, and
+// those of a second pass (the worker is gone by then).
+struct Failure {
+  cagr_api_status first, second;
+  std::string message, second_message;
+  double seconds;
+};
+Failure failing_run(const std::string& plugin, int64_t timeout_ms) {
+  Runtime rt;
+  open(&rt, plugin, true, timeout_ms);
+  cagr_session* session = nullptr;
+  EXPECT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
+  const cagr::Graph graph = cagr::load_model(model_path());
+  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  std::vector<float> prob;
+  Failure f;
+  const auto start = std::chrono::steady_clock::now();
+  f.first = run(session, graph, inputs, &prob);
+  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  f.message = cagr_last_error();
+  f.second = run(session, graph, inputs, &prob);
+  f.second_message = cagr_last_error();
+  cagr_session_destroy(session);
+  return f;
+}
+
+TEST(IsolatedPlugins, ACrashInKernelRunIsAnErrorNamingThePluginAndTheNodeAndARetryWithoutItRuns) {
+  const Failure f = failing_run(misbehaving("segv_in_run"), 0);
+  EXPECT_EQ(f.first, CAGR_API_DEVICE_ERROR);
+  EXPECT_NE(f.message.find("node '"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("plugin test_segv_in_run (" + misbehaving("segv_in_run") + "): kernel_run failed: "), std::string::npos)
+      << f.message;
+  EXPECT_NE(f.message.find("crashed (SIGSEGV: Segmentation fault) in kernel_run"), std::string::npos) << f.message;
+  EXPECT_EQ(f.second, CAGR_API_DEVICE_ERROR);
+  EXPECT_NE(f.second_message.find("earlier"), std::string::npos) << f.second_message;
+
+  // The same model with the faulty plugin left out: the CPU plugin's predictions, in-process and
+  // isolated alike.
+  const auto want = cpu_predictions(false, {16});
+  EXPECT_EQ(cpu_predictions(true, {16}), want);
+}
+
+TEST(IsolatedPlugins, AHangInKernelRunIsKilledAfterTheTimeoutAndNamed) {
+  const Failure f = failing_run(misbehaving("hang_in_run"), 1500);
+  EXPECT_EQ(f.first, CAGR_API_DEVICE_ERROR);
+  EXPECT_NE(f.message.find("node '"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("plugin test_hang_in_run"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("did not answer kernel_run within 1500 ms"), std::string::npos) << f.message;
+  EXPECT_GE(f.seconds, 1.4);
+  EXPECT_LT(f.seconds, 30.0);
+  EXPECT_EQ(f.second, CAGR_API_DEVICE_ERROR);
+}
+
+TEST(IsolatedPlugins, ACrashInOpQueryMakesThatPluginRefuseAndTheNodesGoElsewhere) {
+  // Alone, the crashing plugin can run nothing: the first run (which places the nodes) says so,
+  // naming the plugin and the entry.
+  {
+    Runtime rt;
+    open(&rt, misbehaving("segv_in_query"), true);
+    cagr_session* session = nullptr;
+    ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
+    const cagr::Graph graph = cagr::load_model(model_path());
+    std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+    std::vector<float> prob;
+    EXPECT_NE(run(session, graph, inputs, &prob), CAGR_API_OK);
+    const std::string message = cagr_last_error();
+    EXPECT_NE(message.find("no loaded plugin can run it"), std::string::npos) << message;
+    EXPECT_NE(message.find("op_query failed: "), std::string::npos) << message;
+    EXPECT_NE(message.find("crashed (SIGSEGV: Segmentation fault) in op_query"), std::string::npos) << message;
+    cagr_session_destroy(session);
+  }
+  // Beside the CPU plugin, every node is placed on the CPU plugin, with its predictions.
+  Runtime rt;
+  open(&rt, misbehaving("segv_in_query") + "," + kCpuPlugin, true);
+  cagr_session* session = nullptr;
+  ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
+  const cagr::Graph graph = cagr::load_model(model_path());
+  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  std::vector<float> prob;
+  EXPECT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
+  EXPECT_EQ(std::string(cagr_session_plan(session)).find("test_segv_in_query:"), std::string::npos) << cagr_session_plan(session);
+  EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
+  cagr_session_destroy(session);
+}
+
+}  // namespace
