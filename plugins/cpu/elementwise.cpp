@@ -1,8 +1,8 @@
 // elementwise.cpp - relu, sigmoid, add, mul: one pass over memory, split over threads.
 #include <algorithm>
-#include <cmath>
 
 #include "cpu_kernel.hpp"
+#include "sigmoid.hpp"
 
 namespace cagr::cpu {
 
@@ -11,6 +11,8 @@ namespace {
 using contract::Binary;
 using contract::Unary;
 
+constexpr int64_t kBlock = 4096;  // elements per piece of parallel work
+
 void unary(const Unary& u, const void* const* inputs, void* const* outputs) {
   const float* __restrict x = static_cast<const float*>(inputs[0]);
   float* __restrict y = static_cast<float*>(outputs[0]);
@@ -18,8 +20,12 @@ void unary(const Unary& u, const void* const* inputs, void* const* outputs) {
 #pragma omp parallel for simd schedule(static) if (u.numel >= kParallelThreshold)
     for (int64_t i = 0; i < u.numel; ++i) y[i] = std::max(x[i], 0.0f);
   } else {
+    const int64_t blocks = (u.numel + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (u.numel >= kParallelThreshold)
-    for (int64_t i = 0; i < u.numel; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t begin = b * kBlock, count = std::min(kBlock, u.numel - begin);
+      sigmoid_keeping_nan(x + begin, y + begin, count);
+    }
   }
 }
 
@@ -38,7 +44,6 @@ void binary(const Binary& op, const void* const* inputs, void* const* outputs) {
   const int64_t rows = op.numel / op.b_numel;
   const bool parallel = op.numel >= kParallelThreshold;
   if (rows == 1) {
-    constexpr int64_t kBlock = 4096;
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t start = 0; start < op.numel; start += kBlock)
       combine<Multiply>(a + start, b + start, y + start, std::min(kBlock, op.numel - start));

@@ -47,8 +47,9 @@ Bytes index_values(const std::vector<int64_t>& values, cagr_dtype dtype) {
 
 int64_t draw(Rng& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
 
-Case unary_case(Rng& rng, const char* op, const std::vector<int64_t>& dims) {
-  Case c{std::string(op) + " " + dims_label(dims), OpDesc(op), {uniform(rng, numel(dims))}};
+Case unary_case(Rng& rng, const char* op, const std::vector<int64_t>& dims, float bound = 1.0f) {
+  Case c{std::string(op) + " " + dims_label(dims) + (bound != 1.0f ? " of values in +-" + std::to_string(bound) : ""),
+         OpDesc(op), {uniform(rng, numel(dims), bound)}};
   c.op.input(F32, dims).output(F32, dims);
   return c;
 }
@@ -666,6 +667,8 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
   } else if (op == "relu" || op == "sigmoid") {
     for (const auto& dims : std::vector<std::vector<int64_t>>{{1}, {3, 17}, {127, 33}, {2, 3, 1001}})
       cases.push_back(unary_case(rng, op.c_str(), dims));
+    // Past where e^-x leaves the f32 range both ways (a vectorised exp clamps there).
+    cases.push_back(unary_case(rng, op.c_str(), {5, 1003}, 150.0f));
   } else if (op == "add" || op == "mul") {
     cases.push_back(binary_case(rng, op.c_str(), {1}, {1}));
     cases.push_back(binary_case(rng, op.c_str(), {17, 33}, {17, 33}));
