@@ -118,6 +118,28 @@ cagr::HostTensor to_host(const cagr_tensor& t) {
   return h;
 }
 
+// Describes a tensor to the caller, copying no more of cagr_tensor than the caller's struct_size holds.
+void describe_tensor(cagr_tensor* out, const std::string& name, cagr_dtype dtype, const cagr::Dims& dims, void* data) {
+  cagr_tensor t{};
+  t.struct_size = sizeof t;
+  t.name = name.c_str();
+  t.dtype = dtype;
+  t.rank = static_cast<int32_t>(dims.size());
+  t.dims = dims.data();
+  t.data = data;
+  std::memcpy(out, &t, std::min(sizeof t, out->struct_size ? out->struct_size : sizeof t));
+}
+
+// An input (or output) of a model, by index.
+void describe_model_tensor(const cagr_model* model, bool input, size_t index, cagr_tensor* out, const char* call) {
+  require(model != nullptr && out != nullptr, std::string(call) + ": NULL argument");
+  const std::vector<int>& ids = input ? model->graph.inputs() : model->graph.outputs();
+  require(index < ids.size(), std::string(call) + ": index " + std::to_string(index) + " out of range (the model has " +
+                                  std::to_string(ids.size()) + ")");
+  const cagr::TensorInfo& info = model->graph.tensor(ids[index]);
+  describe_tensor(out, info.name, info.dtype, info.dims, nullptr);
+}
+
 // Inputs given by name, put in the model's input order.
 std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, const cagr_tensor* given) {
   require(n == 0 || given != nullptr, "inputs missing");
@@ -213,6 +235,12 @@ const char* cagr_model_output_name(const cagr_model* model, size_t index) {
   if (model == nullptr || index >= model->graph.outputs().size()) return nullptr;
   return model->graph.tensor(model->graph.outputs()[index]).name.c_str();
 }
+cagr_api_status cagr_model_input_info(const cagr_model* model, size_t index, cagr_tensor* out) {
+  return guarded([&] { describe_model_tensor(model, true, index, out, "cagr_model_input_info"); });
+}
+cagr_api_status cagr_model_output_info(const cagr_model* model, size_t index, cagr_tensor* out) {
+  return guarded([&] { describe_model_tensor(model, false, index, out, "cagr_model_output_info"); });
+}
 
 cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session) {
   return guarded([&] {
@@ -258,14 +286,7 @@ cagr_api_status cagr_session_output(cagr_session* session, const char* name, cag
     for (size_t i = 0; i < g.outputs().size(); ++i) {
       if (g.tensor(g.outputs()[i]).name != name) continue;
       cagr::HostTensor& h = session->outputs[i];
-      cagr_tensor t{};
-      t.struct_size = sizeof t;
-      t.name = g.tensor(g.outputs()[i]).name.c_str();
-      t.dtype = h.dtype;
-      t.rank = static_cast<int32_t>(h.dims.size());
-      t.dims = h.dims.data();
-      t.data = h.data.data();
-      std::memcpy(out, &t, std::min(sizeof t, out->struct_size ? out->struct_size : sizeof t));
+      describe_tensor(out, g.tensor(g.outputs()[i]).name, h.dtype, h.dims, h.data.data());
       return;
     }
     throw std::invalid_argument(std::string("model has no output named '") + name + "'");

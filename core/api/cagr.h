@@ -99,6 +99,11 @@ typedef struct cagr_tensor {
   void* data;             /* inputs: read during cagr_session_run only; outputs: runtime-owned */
 } cagr_tensor;
 
+/* What a model input (output) is: out->name, dtype, rank and dims, with -1 for a dimension known
+ * only at run time (the batch, the number of ids); out->data is NULL. Valid while the model lives. */
+cagr_api_status cagr_model_input_info(const cagr_model* model, size_t index, cagr_tensor* out);
+cagr_api_status cagr_model_output_info(const cagr_model* model, size_t index, cagr_tensor* out);
+
 typedef struct cagr_session_options {
   size_t struct_size;
   /* Shapes to compile for: one entry per model input, in the model's input order (dims of each).

@@ -154,6 +154,33 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   cagr_runtime_destroy(rt);
 }
 
+TEST(CApi, ModelDescribesItsInputsAndOutputs) {
+  cagr_runtime* rt = cpu_runtime();
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  cagr_tensor info{};
+  info.struct_size = sizeof info;
+  ASSERT_EQ(cagr_model_input_info(model, 0, &info), CAGR_API_OK) << cagr_last_error();
+  EXPECT_STREQ(info.name, cagr_model_input_name(model, 0));
+  EXPECT_STREQ(info.name, "dense");
+  EXPECT_EQ(info.dtype, CAGR_F32);
+  ASSERT_EQ(info.rank, 2);
+  EXPECT_EQ(info.dims[0], -1) << "the batch is known only at run time";
+  EXPECT_EQ(info.dims[1], 2);
+  EXPECT_EQ(info.data, nullptr);
+  ASSERT_EQ(cagr_model_input_info(model, 1, &info), CAGR_API_OK) << cagr_last_error();
+  EXPECT_EQ(info.dtype, CAGR_I64);
+  ASSERT_EQ(cagr_model_output_info(model, 0, &info), CAGR_API_OK) << cagr_last_error();
+  EXPECT_STREQ(info.name, "prob");
+  EXPECT_EQ(info.dtype, CAGR_F32);
+
+  EXPECT_EQ(cagr_model_input_info(model, 3, &info), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("index 3 out of range (the model has 3)"), std::string::npos) << cagr_last_error();
+  EXPECT_EQ(cagr_model_output_info(nullptr, 0, &info), CAGR_API_INVALID_ARGUMENT);
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+}
+
 TEST(CApi, BadModelPathIsAnErrorNotACrash) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;
