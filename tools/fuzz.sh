@@ -14,7 +14,7 @@ case "${1:-}" in --runs=*) runs=${1#--runs=}; shift ;; esac
 seconds=${1:-10}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_files fuzz_onnx fuzz_plugins_xml fuzz_npz fuzz_avazu_rows fuzz_criteo_rows)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_files fuzz_onnx fuzz_plugins_xml fuzz_npz fuzz_avazu_rows fuzz_criteo_rows fuzz_plan)
 build=${CAGR_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${CAGR_JOBS:-$(nproc)}
 
@@ -31,6 +31,7 @@ seeds_of() {
     fuzz_model_files) echo tests/fuzz/corpus/model_files ;;
     fuzz_onnx) echo tests/onnx/fixtures tests/fuzz/corpus/onnx ;;
     fuzz_plugins_xml) echo tests/fuzz/corpus/plugins_xml ;;
+    fuzz_plan) echo tests/fuzz/corpus/plan ;;
     fuzz_npz) mkdir -p "$build/seeds/npz" && cp tests/data/*.npz "$build/seeds/npz/" && echo "$build/seeds/npz" tests/fuzz/corpus/npz ;;
     fuzz_avazu_rows | fuzz_criteo_rows)
       local sample=../shared/data/avazu_sample.csv
