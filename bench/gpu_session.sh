@@ -9,6 +9,8 @@
 #   bash bench/gpu_session.sh models     #   tests (build + tests), models (DLRM against PyTorch,
 #   bash bench/gpu_session.sh embedding  #   profiles, every plugin), embedding (the embedding_bag bench),
 #   bash bench/gpu_session.sh linear     #   linear (every linear variant on DLRM's GEMM shapes)
+#   bash bench/gpu_session.sh recpipe    #   recpipe (two-stage ranking, docs/PIPELINES.md: light model on
+#                                        #   the CPU plugin or the GPU, heavy on the GPU; bench/recpipe_quality.py)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
@@ -83,4 +85,20 @@ if [ "$part" = all ] || [ "$part" = embedding ]; then
 python3 bench/gpu_vs_pytorch.py --bench $b/bench/bench_embedding_bag_gpu --plugin $cuda --iterations 100 \
   > "$out/embedding.md" 2>&1
 cat "$out/embedding.md"
+fi
+
+if [ "$part" = all ] || [ "$part" = recpipe ]; then
+# RecPipe (docs/PIPELINES.md): the light model on the host CPU (CPU plugin) and the heavy one on the
+# GPU, then both on the GPU; quality (NDCG@k, recall@k against the heavy model ranking all N) and
+# latency / queries/s beside the heavy model alone on the GPU. The light model is trained here for
+# 60 s on the CPU, as on the 2-core VM (docs/PERF.md, "RecPipe").
+CAGR_DEVICE_TARGETS="cagr-rank cagr-gen cagr_cpu cagr_cuda" tools/device-setup.sh build build-device > "$out/build-recpipe.txt" 2>&1 \
+  || { tail -30 "$out/build-recpipe.txt"; exit 1; }
+for placement in cpu:0,cuda:0 cuda:0,cuda:0; do
+  timeout ${RECPIPE_SECONDS:-400} python3 bench/recpipe_quality.py --build $b --workdir "$out/recpipe" --plugins=cpu,cuda \
+    --light-devices=${placement%,*} --heavy-devices=${placement#*,} --train-seconds 60 --rounds 3 \
+    --settings 1024:32,1024:64,1024:128,4096:128,16384:256 --queries 1024:200,4096:100,16384:40 \
+    --plot "$out/recpipe-${placement//[:,]/_}.png" > "$out/recpipe-${placement//[:,]/_}.md" 2> "$out/recpipe-${placement//[:,]/_}.log"
+  cat "$out/recpipe-${placement//[:,]/_}.md"
+done
 fi
