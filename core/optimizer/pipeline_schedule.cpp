@@ -109,10 +109,13 @@ std::string stage_table(const PipelineSchedule& schedule, const Graph& graph, co
     const PipelineStage& stage = schedule.stages[s];
     const std::string span = graph.nodes().at(static_cast<size_t>(stage.nodes.front())).name + " .. " +
                              graph.nodes().at(static_cast<size_t>(stage.nodes.back())).name;
-    const bool costed = s < schedule.costs.size();
+    char fixed[32] = "-", per_row[32] = "-";
+    if (s < schedule.costs.size()) {
+      std::snprintf(fixed, sizeof fixed, "%.1f", schedule.costs[s].fixed_us);
+      std::snprintf(per_row, sizeof per_row, "%.4f", schedule.costs[s].per_row_us);
+    }
     std::snprintf(line, sizeof line, "%-6zu %-12s %6zu  %-44s %14s %14s\n", s, targets.at(static_cast<size_t>(stage.target)).label().c_str(),
-                  stage.nodes.size(), span.c_str(), costed ? std::to_string(schedule.costs[s].fixed_us).c_str() : "-",
-                  costed ? std::to_string(schedule.costs[s].per_row_us).c_str() : "-");
+                  stage.nodes.size(), span.c_str(), fixed, per_row);
     out << line;
   }
   return out.str();

@@ -224,6 +224,23 @@ std::vector<StageCost> PipelineRunner::measure_costs(const std::vector<HostTenso
   return fitted_stage_costs(sub_batch_rows(batch, parts).front(), part, batch, whole);
 }
 
+PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions,
+                             int min_sub_batches) {
+  PipelinedModel made;
+  made.schedule.stages = cut_stages(compiled.graph(), compiled.placement());
+  made.runner = std::make_unique<PipelineRunner>(compiled.graph(), compiled.placement(), compiled.targets(), made.schedule.stages, inputs,
+                                                 sub_batches > 0 ? sub_batches : min_sub_batches);
+  if (sub_batches > 0) {
+    made.schedule.sub_batches = sub_batches;
+    made.schedule.decided_by = "given";
+  } else {
+    made.schedule.costs = made.runner->measure_costs(inputs, repetitions);
+    made.schedule.sub_batches = choose_sub_batches(made.schedule.costs, BatchSplitter(compiled.graph()).batch(inputs), 64, min_sub_batches);
+    made.schedule.decided_by = "measured";
+  }
+  return made;
+}
+
 std::string timeline_table(const std::vector<TimelineEntry>& timeline) {
   std::vector<TimelineEntry> sorted = timeline;
   std::sort(sorted.begin(), sorted.end(), [](const TimelineEntry& a, const TimelineEntry& b) { return a.start_us < b.start_us; });

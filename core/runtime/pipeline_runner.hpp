@@ -66,6 +66,19 @@ class PipelineRunner {
   std::vector<std::string> warnings_;
 };
 
+// A model compiled to run pipelined: its schedule and the runner that follows it.
+struct PipelinedModel {
+  PipelineSchedule schedule;
+  std::unique_ptr<PipelineRunner> runner;
+};
+
+// The pipeline for `compiled`'s placement (stages cut where the device changes) over batches like
+// `inputs`: `sub_batches` > 0 runs that many sub-batches (decided_by "given"); 0 chooses the count
+// from the stages' costs measured on `inputs` (PipelineRunner::measure_costs, `repetitions` runs
+// each; decided_by "measured"), at least `min_sub_batches` (a memory budget's).
+PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions = 3,
+                             int min_sub_batches = 1);
+
 // The timeline as a table: stage, device, sub-batch, rows, start, end (microseconds).
 std::string timeline_table(const std::vector<TimelineEntry>& timeline);
 

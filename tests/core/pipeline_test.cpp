@@ -12,48 +12,17 @@
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
-#include "node_desc.hpp"
 #include "pipeline_runner.hpp"
 #include "pipeline_schedule.hpp"
 #include "plan.hpp"
 #include "sample_inputs.hpp"
+#include "split_placement.hpp"
 
 namespace cagr {
 namespace {
 
 using testing::dims_of;
 using testing::random_inputs;
-
-// Places every node up to and including the embedding_bag (in run order) on `first`, every later
-// node on `second`, each with its device's default variant; a view stays with its input.
-class SplitAtEmbedding : public PlacementPolicy {
- public:
-  SplitAtEmbedding(int first, int second) : first_(first), second_(second) {}
-  Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override {
-    Placement p;
-    p.nodes.resize(graph.nodes().size());
-    bool past = false;
-    for (int n : graph.topological_order()) {
-      const Node& node = graph.nodes()[static_cast<size_t>(n)];
-      NodePlacement& out = p.nodes[static_cast<size_t>(n)];
-      const int producer = graph.producer(node.inputs.at(0));
-      if (graph.is_view(n)) {
-        out = NodePlacement{p.nodes[static_cast<size_t>(producer)].target, 0, "view", 0};
-        continue;
-      }
-      const int t = past ? second_ : first_;
-      const Target& target = targets[static_cast<size_t>(t)];
-      const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
-      if (!support.supported) throw std::runtime_error(node.name + " not offered by " + target.label() + ": " + support.reason);
-      out = NodePlacement{t, support.variants.front().index, support.variants.front().name, 1000.0};
-      past = past || node.op == "embedding_bag";
-    }
-    return p;
-  }
-
- private:
-  int first_, second_;
-};
 
 bool bitwise_equal(const HostTensor& a, const HostTensor& b) {
   return a.dtype == b.dtype && a.dims == b.dims && a.data.size() == b.data.size() &&
@@ -78,7 +47,7 @@ class Pipeline : public ::testing::Test {
   }
   // The sample DLRM placed with its embedding on targets_[first] and its MLPs after it on the other.
   std::unique_ptr<Executor> placed(const std::vector<HostTensor>& inputs, int first) const {
-    SplitAtEmbedding policy(first, 1 - first);
+    EmbeddingSplitPlacement policy(first, 1 - first);
     return std::make_unique<Executor>(graph_, targets_, dims_of(inputs), policy);
   }
   std::unique_ptr<PipelineRunner> runner(const Executor& e, const std::vector<HostTensor>& inputs, int sub_batches) const {

@@ -21,6 +21,7 @@
 #include "inputs.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
+#include "pipelined.hpp"
 #include "plan.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
@@ -79,6 +80,10 @@ DEFINE_string(measurement_cache, "",
               "with --optimizer=tune: the file of node timings to reuse and extend (default: measurements.tsv in the "
               "cache folder, CAGR_CACHE_DIR or ~/.cache/cagr); 'off': measure everything, keep nothing");
 DEFINE_string(save_plan, "", "write the plan (fusions; each node's plugin, device and variant, after --tune if given) to this file");
+DEFINE_string(pipeline, "off",
+              "off; N: cut the placed model into stages where the device changes and stream each batch through them in N "
+              "sub-batches, a thread per stage (docs/PIPELINE_SCHEDULE.md); auto: N chosen from the stages' times measured on "
+              "the first batch; a loaded plan's pipeline is followed unless this is given");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
@@ -345,13 +350,22 @@ int run() {
   if (planned)
     for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
+  std::vector<std::string> pipeline_warnings;
+  const std::optional<cagr::PipelinedModel> pipelined = cagr::run::pipelined_model(
+      executor, work.batches.front(), cagr::run::pipeline_flag(FLAGS_pipeline),
+      FLAGS_load_plan.empty() || given("pipeline") ? cagr::PlannedPipeline{} : cagr::load_plan(FLAGS_load_plan).pipeline, pipeline_warnings);
+  for (const std::string& w : pipeline_warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+  // One forward pass, pipelined where asked.
+  auto forward = [&](const std::vector<cagr::HostTensor>& inputs) {
+    return pipelined ? pipelined->runner->run(inputs, pipelined->schedule.sub_batches) : executor.run(inputs);
+  };
   if (!FLAGS_save_plan.empty()) {
-    cagr::save_plan(cagr::make_plan(graph, executor, decided_by), FLAGS_save_plan);
+    cagr::save_plan(cagr::make_plan(graph, executor, decided_by, pipelined ? &pipelined->schedule : nullptr), FLAGS_save_plan);
     report.saved_plan = FLAGS_save_plan;
   }
 
   // The first batch's outputs: saved and shown.
-  const std::vector<cagr::HostTensor> first = executor.run(work.batches.front());
+  const std::vector<cagr::HostTensor> first = forward(work.batches.front());
   if (!FLAGS_save_outputs.empty()) {
     std::map<std::string, cagr::data::NpyArray> arrays;
     for (size_t i = 0; i < first.size(); ++i) arrays[graph.tensor(graph.outputs()[i]).name] = cagr::run::to_npy(first[i]);
@@ -359,7 +373,7 @@ int run() {
     report.saved_outputs = FLAGS_save_outputs;
   }
 
-  for (int64_t i = 0; i < FLAGS_warmup; ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
+  for (int64_t i = 0; i < FLAGS_warmup; ++i) forward(work.batches[static_cast<size_t>(i) % work.batches.size()]);
 
   // Timed runs: --iterations passes (over every batch of --data), or whole runs for --time seconds.
   std::vector<double> latency_us;
@@ -376,7 +390,7 @@ int run() {
     if (FLAGS_resident_inputs) executor.bind(inputs);
     const auto t0 = Clock::now();
     if (FLAGS_resident_inputs) executor.run_bound();
-    else executor.run(inputs);
+    else forward(inputs);
     latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     samples += batch_of(graph, inputs);
     char line[128];
@@ -410,6 +424,8 @@ int run() {
   if (planned) report.warnings = planned->warnings();
   report.fusions = executor.fusions();
   report.placement_table = executor.plan_table();
+  if (pipelined) report.pipeline = cagr::run::pipeline_entry(*pipelined, executor);
+  report.warnings.insert(report.warnings.end(), pipeline_warnings.begin(), pipeline_warnings.end());
   std::vector<cagr::TensorShape> shapes;
   try {
     shapes = cagr::infer_shapes(executor.graph(), example);
@@ -495,6 +511,12 @@ void check_flags() {
   if (given("time") && !(FLAGS_time > 0 && FLAGS_time <= 1e6))
     throw UsageError("--time=" + std::to_string(FLAGS_time) + ": must be more than 0 seconds (and at most 1e6)");
   if (!(FLAGS_tune_time_box >= 0)) throw UsageError("--tune-time-box=" + std::to_string(FLAGS_tune_time_box) + ": must be at least 0");
+  try {
+    if (cagr::run::pipeline_flag(FLAGS_pipeline) && FLAGS_resident_inputs)
+      throw UsageError("--pipeline with --resident-inputs: a pipelined run takes its inputs from the host (each stage copies its own in)");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   if (given("time") && given("iterations"))
     throw UsageError("--time and --iterations both say how long to run: give one");
   if (FLAGS_report != "text" && FLAGS_report != "json")
@@ -551,6 +573,7 @@ const cagr::cli::ToolHelp& tool_help() {
         {"warmup", timing, "N"},
         {"resident_inputs", timing, ""},
         {"graph_capture", timing, ""},
+        {"pipeline", timing, "off|auto|N"},
         {"profile", timing, ""},
         {"progress", timing, ""},
         {"optimizer", placement, "MODE"},

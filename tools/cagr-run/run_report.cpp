@@ -59,6 +59,11 @@ std::string render_text(const RunReport& r, bool print_plan) {
   }
   out += "placement decided by " + r.decided_by + "\n";
   if (print_plan) out += "\nplacement:\n" + r.placement_table + "\n";
+  if (r.pipeline.sub_batches > 0) {
+    if (print_plan) out += "\n" + r.pipeline.stage_table + "\ntimeline (the last timed run, us from its start):\n" + r.pipeline.timeline_table;
+    else out += format("pipelined: %zu stages, %d sub-batches (decided by %s)\n", r.pipeline.stages.size(), r.pipeline.sub_batches,
+                       r.pipeline.decided_by.c_str());
+  }
 
   if (!r.predictions.empty()) {
     out += "\npredictions (" + r.output_name + ", first batch):\n";
@@ -136,6 +141,24 @@ std::string render_json(const RunReport& r) {
     j.field("estimated_us", n.estimated_us).field("view", n.view).field("output_shape", n.output_shape).end_object();
   }
   j.end_array().end_object();
+
+  j.key("pipeline");
+  if (r.pipeline.sub_batches == 0) {
+    j.null();
+  } else {
+    j.begin_object().field("sub_batches", r.pipeline.sub_batches).field("decided_by", r.pipeline.decided_by);
+    j.key("stages").begin_array();
+    for (const PipelineStageEntry& s : r.pipeline.stages) {
+      j.begin_object().field("stage", s.stage).field("device", s.device).field("first_node", s.first).field("last_node", s.last);
+      j.field("nodes", s.nodes).field("fixed_us", s.fixed_us).field("per_row_us", s.per_row_us).end_object();
+    }
+    j.end_array().key("timeline").begin_array();
+    for (const TimelineRow& t : r.pipeline.timeline) {
+      j.begin_object().field("stage", t.stage).field("device", t.device).field("sub_batch", t.sub_batch).field("rows", t.rows);
+      j.field("start_us", t.start_us).field("end_us", t.end_us).end_object();
+    }
+    j.end_array().end_object();
+  }
 
   j.field("warmup", r.warmup).field("runs", r.runs).field("seconds", r.seconds);
   j.key("time_limit_s");

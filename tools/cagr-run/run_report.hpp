@@ -40,6 +40,28 @@ struct ProfiledNode {
   bool device_timed = false;
 };
 
+// The pipeline a pipelined run followed (--pipeline; docs/PIPELINE_SCHEDULE.md).
+struct PipelineStageEntry {
+  int stage = 0;
+  std::string device, first, last;  // first and last node
+  int64_t nodes = 0;
+  double fixed_us = 0, per_row_us = 0;  // its cost model, where measured
+};
+struct TimelineRow {
+  int stage = 0;
+  std::string device;
+  int sub_batch = 0;
+  int64_t rows = 0;
+  double start_us = 0, end_us = 0;
+};
+struct PipelineEntry {
+  int sub_batches = 0;  // 0: the run was not pipelined
+  std::string decided_by;
+  std::vector<PipelineStageEntry> stages;
+  std::vector<TimelineRow> timeline;  // of the last timed run
+  std::string stage_table, timeline_table;  // the text renderings of the same
+};
+
 struct RunReport {
   std::string version, abi;             // cagr-run's and the plugin ABI's
   std::vector<std::string> arguments;   // the flags given
@@ -57,6 +79,7 @@ struct RunReport {
   std::vector<std::string> fusions;
   std::vector<PlacedNode> placement;
   std::string placement_table;          // the text rendering of the same (executor's plan_table)
+  PipelineEntry pipeline;
 
   int64_t warmup = 0, runs = 0;
   double seconds = 0;

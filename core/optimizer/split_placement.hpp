@@ -1,0 +1,24 @@
+// split_placement.hpp - a two-device placement for pipelines: every node up to and including the
+// last embedding lookup (in run order) on one target, every later node on another. The DLRM cut
+// the pipeline issue names: the embedding stage on the CPU, whose memory holds tables too large for
+// the GPU, and the MLPs on the GPU (or the other way round). Cost hints do not know device memory,
+// so they do not make this cut by themselves.
+#pragma once
+
+#include "placement.hpp"
+
+namespace cagr {
+
+class EmbeddingSplitPlacement : public PlacementPolicy {
+ public:
+  // Target indices (into place()'s targets) of the embedding side and of the rest.
+  EmbeddingSplitPlacement(int embeddings, int rest) : embeddings_(embeddings), rest_(rest) {}
+  // Each node gets its device's default (first) variant; a view stays with its input. Throws naming
+  // the node and the device where that device does not run it.
+  Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override;
+
+ private:
+  int embeddings_, rest_;
+};
+
+}  // namespace cagr

@@ -1,0 +1,70 @@
+// pipelined.cpp - see pipelined.hpp.
+#include "pipelined.hpp"
+
+#include <stdexcept>
+
+namespace cagr::run {
+
+std::optional<int> pipeline_flag(const std::string& value) {
+  if (value == "off") return std::nullopt;
+  if (value == "auto") return 0;
+  size_t used = 0;
+  int count = 0;
+  try {
+    count = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || value.empty() || count < 1)
+    throw std::invalid_argument("--pipeline=" + value + ": expected off, auto or a sub-batch count of at least 1");
+  return count;
+}
+
+std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const std::vector<HostTensor>& inputs, std::optional<int> sub_batches,
+                                              const PlannedPipeline& planned, std::vector<std::string>& warnings) {
+  const bool from_plan = !sub_batches && planned.sub_batches > 0;
+  if (!sub_batches && !from_plan) return std::nullopt;
+  PipelinedModel made = make_pipeline(compiled, inputs, from_plan ? planned.sub_batches : *sub_batches);
+  if (from_plan) {
+    made.schedule.decided_by = "plan";
+    const Graph& g = compiled.graph();
+    bool same = planned.stages.size() == made.schedule.stages.size();
+    for (size_t s = 0; same && s < planned.stages.size(); ++s) {
+      const PipelineStage& here = made.schedule.stages[s];
+      same = planned.stages[s].first == g.nodes()[static_cast<size_t>(here.nodes.front())].name &&
+             planned.stages[s].last == g.nodes()[static_cast<size_t>(here.nodes.back())].name;
+    }
+    if (!same)
+      warnings.push_back("the plan's pipeline had " + std::to_string(planned.stages.size()) + " stages; the placement here cuts " +
+                         std::to_string(made.schedule.stages.size()) + " (stages follow the placement; the sub-batch count is the plan's)");
+  }
+  return made;
+}
+
+PipelineEntry pipeline_entry(const PipelinedModel& pipelined, const Executor& compiled) {
+  const PipelineSchedule& schedule = pipelined.schedule;
+  PipelineEntry entry;
+  entry.sub_batches = schedule.sub_batches;
+  entry.decided_by = schedule.decided_by;
+  for (size_t s = 0; s < schedule.stages.size(); ++s) {
+    const PipelineStage& stage = schedule.stages[s];
+    PipelineStageEntry e;
+    e.stage = static_cast<int>(s);
+    e.device = compiled.targets().at(static_cast<size_t>(stage.target)).label();
+    e.first = compiled.graph().nodes()[static_cast<size_t>(stage.nodes.front())].name;
+    e.last = compiled.graph().nodes()[static_cast<size_t>(stage.nodes.back())].name;
+    e.nodes = static_cast<int64_t>(stage.nodes.size());
+    if (s < schedule.costs.size()) {
+      e.fixed_us = schedule.costs[s].fixed_us;
+      e.per_row_us = schedule.costs[s].per_row_us;
+    }
+    entry.stages.push_back(std::move(e));
+  }
+  for (const TimelineEntry& t : pipelined.runner->timeline())
+    entry.timeline.push_back(TimelineRow{t.stage, t.device, t.sub_batch, t.rows, t.start_us, t.end_us});
+  entry.stage_table = stage_table(schedule, compiled.graph(), compiled.targets());
+  entry.timeline_table = timeline_table(pipelined.runner->timeline());
+  return entry;
+}
+
+}  // namespace cagr::run

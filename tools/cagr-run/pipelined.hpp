@@ -1,0 +1,29 @@
+// pipelined.hpp - cagr-run's --pipeline: the flag, the pipeline it makes (core/runtime/
+// pipeline_runner.hpp) and what the report shows of it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor.hpp"
+#include "pipeline_runner.hpp"
+#include "plan.hpp"
+#include "run_report.hpp"
+
+namespace cagr::run {
+
+// --pipeline=off|auto|N: nullopt for off, 0 for auto (measured), else the sub-batch count. Throws
+// std::invalid_argument naming the value.
+std::optional<int> pipeline_flag(const std::string& value);
+
+// The pipelined model for `compiled`: `sub_batches` as pipeline_flag() gives it; where the flag was
+// not given, a loaded plan's pipeline (`planned`, sub_batches 0: none) is followed, with a warning
+// line where its stages differ from those cut here. Returns nullopt where the run is not pipelined.
+std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const std::vector<HostTensor>& inputs, std::optional<int> sub_batches,
+                                              const PlannedPipeline& planned, std::vector<std::string>& warnings);
+
+// The report's account of the pipeline and of the last run's timeline.
+PipelineEntry pipeline_entry(const PipelinedModel& pipelined, const Executor& compiled);
+
+}  // namespace cagr::run
