@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "plugin.hpp"
 
@@ -22,5 +24,17 @@ struct ProbeResult {
 // processes it started) after `timeout`. Call before the host starts threads: the child of a
 // multithreaded process may inherit a lock held by another thread.
 ProbeResult probe_plugin(const std::string& path, const Options& options, std::chrono::milliseconds timeout);
+
+struct ProbeRequest {
+  std::string path;
+  Options options;
+};
+
+// Probes each request as probe_plugin does, up to `parallel` children at once (all forked from the
+// calling thread, their pipes watched together), each with its own `timeout`. Results in the order
+// of `requests`. `finished`, when set, is told of each probe as it ends ("libcagr_x.so probed, 3
+// of 27"), so that a long discovery shows progress.
+std::vector<ProbeResult> probe_plugins(const std::vector<ProbeRequest>& requests, std::chrono::milliseconds timeout,
+                                       unsigned parallel, const std::function<void(const std::string&)>& finished = nullptr);
 
 }  // namespace cagr

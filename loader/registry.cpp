@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "log.hpp"
 #include "manifest.hpp"
@@ -72,14 +73,17 @@ void skip(PluginRecord& record, const std::string& reason) {
 }
 
 // Probes (when asked) and loads one plugin; a failure of any kind becomes the record's reason.
-void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std::chrono::milliseconds timeout,
-                  const std::optional<IsolationOptions>& isolation, const LogFn& log) {
+void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, const std::map<std::string, ProbeResult>& probed,
+                  std::chrono::milliseconds timeout, const std::optional<IsolationOptions>& isolation, const LogFn& log) {
   const auto no_device = [&record](const std::string& note) {
     return record.path + ": reports no device" + (note.empty() ? std::string() : ": " + note);
   };
   if (probe && !isolation) {
     std::optional<ProbeResult> cached = cache.find(record.path, record.options);
-    const ProbeResult result = cached ? *cached : probe_plugin(record.path, record.options, timeout);
+    const auto earlier = probed.find(record.path);
+    const ProbeResult result = cached                    ? *cached
+                               : earlier != probed.end() ? earlier->second
+                                                         : probe_plugin(record.path, record.options, timeout);
     if (!cached) cache.store(record.path, record.options, result);
     if (result.outcome != ProbeResult::Outcome::ok) return skip(record, result.message);
     if (result.devices == 0) return skip(record, no_device(result.no_device_note));
@@ -103,6 +107,56 @@ void vet_and_load(PluginRecord& record, bool probe, const ProbeCache& cache, std
   } catch (const std::exception& e) {
     skip(record, e.what());
   }
+}
+
+// A candidate's record before it is vetted: its file, name, and the manifest's and the caller's
+// settings for it. Returns the manifest entry that applies, if any.
+const ManifestEntry* prepare(PluginRecord& record, const Candidate& candidate, const std::vector<Manifest>& manifests,
+                             const DiscoveryOptions& options) {
+  record.path = candidate.path;
+  record.origin = candidate.origin;
+  record.name = plugin_name_from_file(candidate.path);
+  const std::string file = canonical_path(candidate.path);
+  const ManifestEntry* entry = nullptr;
+  for (const auto& m : manifests) {
+    if ((entry = m.find(record.name, file)) != nullptr) break;
+  }
+  if (entry != nullptr) {
+    record.priority = entry->priority.value_or(0);
+    record.options = entry->options;
+  }
+  if (const auto extra = options.plugin_options.find(record.name); extra != options.plugin_options.end()) {
+    for (const auto& [key, value] : extra->second) {
+      auto same = std::find_if(record.options.begin(), record.options.end(), [&k = key](const auto& o) { return o.first == k; });
+      if (same != record.options.end()) same->second = value;
+      else record.options.emplace_back(key, value);
+    }
+  }
+  return entry;
+}
+
+// Probes, all at once (up to `parallel` children), every candidate that will be vetted and whose
+// result is not in the cache: 27 plugins probed one after another took 31 s. A candidate found
+// shadowed only once an earlier plugin has told its own name is probed for nothing (rare).
+std::map<std::string, ProbeResult> probe_candidates(const std::vector<Candidate>& candidates, const std::vector<Manifest>& manifests,
+                                                    const DiscoveryOptions& options, const Selection& selection,
+                                                    const ProbeCache& cache) {
+  std::vector<ProbeRequest> requests;
+  std::set<std::string> names;
+  for (const Candidate& candidate : candidates) {
+    PluginRecord record;
+    const ManifestEntry* entry = prepare(record, candidate, manifests, options);
+    const bool vetted = names.insert(record.name).second && selection.selects(record.name, record.path) &&
+                        (entry == nullptr || entry->enabled);
+    if (vetted && !cache.find(record.path, record.options)) requests.push_back({record.path, record.options});
+  }
+  const unsigned parallel = options.parallel_probes > 0 ? options.parallel_probes : std::max(1u, std::thread::hardware_concurrency());
+  std::function<void(const std::string&)> finished;
+  if (options.progress) finished = [&options](const std::string& step) { options.progress("probing plugins: " + step); };
+  const std::vector<ProbeResult> results = probe_plugins(requests, options.probe_timeout, parallel, finished);
+  std::map<std::string, ProbeResult> probed;
+  for (size_t i = 0; i < requests.size(); ++i) probed.emplace(requests[i].path, results[i]);
+  return probed;
 }
 
 bool probe_enabled(const DiscoveryOptions& options) {
@@ -158,6 +212,9 @@ Registry Registry::discover(const DiscoveryOptions& options) {
   const bool probe = probe_enabled(options);
   const ProbeCache probe_cache = options.cache_probes ? ProbeCache::in_cache_dir() : ProbeCache({});
   const LogFn log = options.log ? options.log : stderr_logger(log_level_from_env());
+  const std::map<std::string, ProbeResult> probed =
+      probe && !options.isolation ? probe_candidates(candidates, manifests, options, selection, probe_cache)
+                                  : std::map<std::string, ProbeResult>{};
   std::map<std::string, std::string> first_with_name;  // plugin name -> path of the record that won it
   for (size_t c = 0; c < candidates.size(); ++c) {
     const Candidate& candidate = candidates[c];
@@ -165,25 +222,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
       options.progress("loading plugin " + fs::path(candidate.path).filename().string() + " (" + std::to_string(c + 1) + " of " +
                        std::to_string(candidates.size()) + ")");
     PluginRecord record;
-    record.path = candidate.path;
-    record.origin = candidate.origin;
-    record.name = plugin_name_from_file(candidate.path);
-    const std::string file = canonical_path(candidate.path);
-    const ManifestEntry* entry = nullptr;
-    for (const auto& m : manifests) {
-      if ((entry = m.find(record.name, file)) != nullptr) break;
-    }
-    if (entry != nullptr) {
-      record.priority = entry->priority.value_or(0);
-      record.options = entry->options;
-    }
-    if (const auto extra = options.plugin_options.find(record.name); extra != options.plugin_options.end()) {
-      for (const auto& [key, value] : extra->second) {
-        auto same = std::find_if(record.options.begin(), record.options.end(), [&k = key](const auto& o) { return o.first == k; });
-        if (same != record.options.end()) same->second = value;
-        else record.options.emplace_back(key, value);
-      }
-    }
+    const ManifestEntry* entry = prepare(record, candidate, manifests, options);
 
     const auto [earlier, first] = first_with_name.emplace(record.name, record.path);
     if (!first) {
@@ -195,7 +234,7 @@ Registry Registry::discover(const DiscoveryOptions& options) {
       record.status = PluginRecord::Status::disabled;
       record.reason = record.path + ": disabled by " + entry->where;
     } else {
-      vet_and_load(record, probe, probe_cache, options.probe_timeout, options.isolation, log);
+      vet_and_load(record, probe, probe_cache, probed, options.probe_timeout, options.isolation, log);
       // A plugin whose own name differs from its file's may still clash with an earlier one.
       if (record.plugin != nullptr) {
         auto [winner, inserted] = first_with_name.emplace(record.name, record.path);

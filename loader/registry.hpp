@@ -24,6 +24,8 @@ struct DiscoveryOptions {
   bool use_default_folders = true;  // the install's and the build tree's plugins folders
   bool probe = true;                // load each plugin in a child process first
   std::chrono::milliseconds probe_timeout{10000};
+  // Probes run at once, each in its own child; 0: one per core.
+  unsigned parallel_probes = 0;
   // Keep probe results in the cache folder (probe_cache.hpp), so an unchanged plugin is not probed
   // again: its init then runs once per run instead of twice.
   bool cache_probes = true;
@@ -36,7 +38,8 @@ struct DiscoveryOptions {
   // manifest's; a key given both ways takes this value (cagr-run --threads).
   std::map<std::string, Options> plugin_options;
   LogFn log;  // plugins' log messages; default: stderr at the CAGR_LOG_LEVEL threshold
-  // Called before each plugin is probed and loaded ("loading libcagr_cuda.so (2 of 3)"); may be empty.
+  // Called as each plugin's probe ends ("probing plugins: libcagr_cuda.so probed, 2 of 3") and before
+  // each plugin is loaded ("loading plugin libcagr_cuda.so (2 of 3)"); may be empty.
   std::function<void(const std::string&)> progress;
 };
 
