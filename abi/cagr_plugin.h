@@ -28,6 +28,11 @@
  *
  * Minor version history
  *   1.0  first release.
+ *   1.1  `event_elapsed` (device time between two events).
+ *   1.2  math precision per op: the host may chain a cagr_math_precision_extension to an op
+ *        description, allowing the plugin's variants to compute in TF32 or bf16; a variant says
+ *        which precision it computes in (cagr_variant_args.math_precision). A 1.0/1.1 plugin skips
+ *        the extension and computes in f32, which every allowance includes.
  *
  * This header depends on nothing but the C standard library: compiles as C99 and as C++.
  */
@@ -42,7 +47,7 @@ extern "C" {
 #endif
 
 #define CAGR_ABI_VERSION_MAJOR 1
-#define CAGR_ABI_VERSION_MINOR 1  /* 1.1: event_elapsed */
+#define CAGR_ABI_VERSION_MINOR 2  /* 1.2: math precision per op */
 /* The oldest major this header's host still speaks. Raised only after a deprecation period. */
 #define CAGR_ABI_OLDEST_SUPPORTED_MAJOR 1
 
@@ -100,7 +105,8 @@ typedef struct cagr_tensor_desc {
 /* Extension chain: optional, typed additions to any args struct that has an `extensions` field. */
 
 typedef enum cagr_extension_type {
-  CAGR_EXTENSION_NONE = 0
+  CAGR_EXTENSION_NONE = 0,
+  CAGR_EXTENSION_MATH_PRECISION = 1   /* 1.2: cagr_math_precision_extension, on a cagr_op_desc */
   /* Types are appended here as they are defined; values are never reused. */
 } cagr_extension_type;
 
@@ -109,6 +115,24 @@ typedef struct cagr_extension {
   int32_t type;                        /* a cagr_extension_type; unknown types are skipped */
   const struct cagr_extension* next;   /* NULL ends the chain */
 } cagr_extension;
+
+/* The arithmetic a kernel may use for f32 tensors, from strictest to loosest. Each allows those
+ * before it: a kernel may always compute in f32. Inputs, outputs and sums stay f32 in every mode;
+ * only the operands of products are rounded (TF32: 10-bit mantissa, bf16: 7-bit). */
+typedef enum cagr_math_precision {
+  CAGR_MATH_F32 = 0,
+  CAGR_MATH_TF32 = 1,
+  CAGR_MATH_BF16 = 2
+} cagr_math_precision;
+
+/* 1.2. Chained to cagr_op_desc.extensions when the user allows an op a looser precision than f32
+ * (per session, docs/PLANS.md); absent, the op computes in f32. */
+typedef struct cagr_math_precision_extension {
+  size_t struct_size;
+  int32_t type;                        /* CAGR_EXTENSION_MATH_PRECISION */
+  const struct cagr_extension* next;
+  int32_t allowed;                     /* a cagr_math_precision: the loosest the op may use */
+} cagr_math_precision_extension;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Operator descriptions (semantics of every op: abi/OPS.md)                                    */
@@ -246,6 +270,8 @@ typedef struct cagr_variant_args {
   double flops;               /* floating-point operations of one run */
   double bytes;               /* bytes moved to and from device memory by one run */
   double estimated_ns;        /* the plugin's estimate of one run; 0 when it has none */
+  int32_t math_precision;     /* 1.2: the cagr_math_precision the variant computes in; the host sets
+                                 CAGR_MATH_F32 before the call, which an older plugin leaves */
 } cagr_variant_args;
 
 typedef struct cagr_buffer_alloc_args {

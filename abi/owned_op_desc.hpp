@@ -3,6 +3,7 @@
 // graph builders): the raw ABI struct owns nothing.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "cagr_plugin.h"
 #include "cagr_struct.hpp"
+#include "math_precision.hpp"
 
 namespace cagr::abi {
 
@@ -39,6 +41,7 @@ class OwnedOpDesc {
       if (a.kind == CAGR_ATTR_FLOATS && a.floats != nullptr) own.floats.assign(a.floats, a.floats + a.count);
       copy.attrs_.push_back(std::move(own));
     }
+    copy.math_precision_ = allowed_math_precision(op);
     return copy;
   }
 
@@ -60,6 +63,21 @@ class OwnedOpDesc {
   OwnedOpDesc& attr(const std::string& name, const std::vector<int64_t>& value) {
     return add({name, CAGR_ATTR_INTS, 0, 0, {}, value, {}});
   }
+
+  // A copy without the attribute `name` (as if it were never set).
+  OwnedOpDesc without_attr(const std::string& name) const {
+    OwnedOpDesc copy = *this;
+    copy.attrs_.erase(std::remove_if(copy.attrs_.begin(), copy.attrs_.end(), [&](const Attr& a) { return a.name == name; }),
+                      copy.attrs_.end());
+    return copy;
+  }
+
+  // Chains a cagr_math_precision_extension allowing `p` to the view (none for f32, the default).
+  OwnedOpDesc& allow_math_precision(cagr_math_precision p) {
+    math_precision_ = p;
+    return *this;
+  }
+  cagr_math_precision math_precision() const { return math_precision_; }
 
   const std::string& type() const { return type_; }
   std::vector<cagr_tensor_desc>& inputs() { return inputs_; }
@@ -96,6 +114,12 @@ class OwnedOpDesc {
     desc_.outputs = output_ptrs_.data();
     desc_.num_attrs = attr_ptrs_.size();
     desc_.attrs = attr_ptrs_.data();
+    if (math_precision_ != CAGR_MATH_F32) {
+      precision_extension_ = abi::make_struct<cagr_math_precision_extension>();
+      precision_extension_.type = CAGR_EXTENSION_MATH_PRECISION;
+      precision_extension_.allowed = math_precision_;
+      desc_.extensions = reinterpret_cast<const cagr_extension*>(&precision_extension_);
+    }
     return desc_;
   }
 
@@ -117,11 +141,13 @@ class OwnedOpDesc {
   std::string type_;
   std::vector<cagr_tensor_desc> inputs_, outputs_;
   std::vector<Attr> attrs_;
+  cagr_math_precision math_precision_ = CAGR_MATH_F32;
   // The view handed out by desc().
   std::vector<const cagr_tensor_desc*> input_ptrs_, output_ptrs_;
   std::vector<cagr_attr> attr_structs_;
   std::vector<const cagr_attr*> attr_ptrs_;
   cagr_op_desc desc_{};
+  cagr_math_precision_extension precision_extension_{};
 };
 
 }  // namespace cagr::abi

@@ -137,4 +137,8 @@ std::vector<int> Graph::topological_order() const {
   return order;
 }
 
+void allow_math_precision(Graph& graph, cagr_math_precision p) {
+  for (Node& node : graph.nodes()) node.math_precision = p;
+}
+
 }  // namespace cagr

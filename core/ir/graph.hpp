@@ -43,11 +43,18 @@ struct Node {
   std::vector<int> outputs;                 // tensor ids
   std::map<std::string, AttrValue> attrs;
   int source_line = 0;                      // where it came from in model.xml (0: built in code)
+  // The loosest arithmetic the session allows this node (ABI 1.2): a choice of the run, not of the
+  // model, so model files and model_key() leave it out; make_executor (planned_executor.cpp) sets it from the session or plan.
+  cagr_math_precision math_precision = CAGR_MATH_F32;
 
   int64_t attr_int(const std::string& key, int64_t fallback) const;
   std::string attr_string(const std::string& key, const std::string& fallback) const;
   std::vector<int64_t> attr_ints(const std::string& key, const std::vector<int64_t>& fallback) const;
 };
+
+class Graph;
+// Allows every node `p` (Node::math_precision): the session's --precision, or a loaded plan's.
+void allow_math_precision(Graph& graph, cagr_math_precision p);
 
 class Graph {
  public:

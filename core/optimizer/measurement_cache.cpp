@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cagr_plugin_support.hpp"
+#include "math_precision.hpp"
 
 namespace cagr {
 
@@ -49,6 +50,10 @@ std::string MeasurementCache::key(const Target& target, const cagr_op_desc& op, 
       case CAGR_ATTR_FLOATS: for (size_t k = 0; k < a.count; ++k) text << a.floats[k] << ','; break;
     }
   }
+  // A variant may compute differently under a looser allowance (cuBLASLt in TF32): part of the key
+  // where it is not f32, so keys written before precision was a choice stay valid.
+  if (const cagr_math_precision allowed = abi::allowed_math_precision(op); allowed != CAGR_MATH_F32)
+    text << "|math=" << abi::math_precision_name(allowed);
   text << "|variant=" << variant;
   return text.str();
 }

@@ -86,7 +86,7 @@ Placement greedy_placement(const Graph& graph, const std::vector<TensorShape>& s
         const bool better = cost < best.estimated_ns ||
                             (cost == best.estimated_ns && best.target >= 0 &&
                              target.priority > targets[static_cast<size_t>(best.target)].priority);
-        if (better) best = NodePlacement{static_cast<int>(t), v.index, v.name, cost};
+        if (better) best = NodePlacement{static_cast<int>(t), v.index, v.name, cost, v.math_precision};
       }
     }
     if (best.target < 0)

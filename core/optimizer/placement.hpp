@@ -21,6 +21,7 @@ struct NodePlacement {
   int variant = 0;            // index among the variants the plugin reported
   std::string variant_name;
   double estimated_ns = 0;    // the cost the decision was made on, transfers included
+  cagr_math_precision math_precision = CAGR_MATH_F32;  // what the variant computes in (ABI 1.2)
 };
 
 struct Placement {

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "executor.hpp"
+#include "math_precision.hpp"
 #include "node_desc.hpp"
 
 namespace cagr {
@@ -84,6 +85,15 @@ void only_attributes(const std::string& path, const tinyxml2::XMLElement* e, con
     if (!allowed.count(a->Name())) bad_plan(path, e, "<" + std::string(e->Name()) + "> has no attribute '" + a->Name() + "'");
 }
 
+// f32 where absent (plans written before precision was a choice).
+cagr_math_precision precision_attribute(const std::string& path, const tinyxml2::XMLElement* e, const char* name) {
+  const char* v = e->Attribute(name);
+  if (v == nullptr) return CAGR_MATH_F32;
+  const auto p = abi::math_precision_named(v);
+  if (!p) bad_plan(path, e, "'" + std::string(name) + "' is '" + v + "'; expected f32, tf32 or bf16");
+  return *p;
+}
+
 // <pipeline sub_batches="N" decided_by="..."> with a <stage> per stage.
 PlannedPipeline read_pipeline(const std::string& path, const tinyxml2::XMLElement* e) {
   only_attributes(path, e, {"sub_batches", "decided_by"});
@@ -144,12 +154,13 @@ Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string&
   plan.decided_by = decided_by;
   plan.fusion_rules = compiled.fusion_rules();
   plan.fusions = compiled.fusions();
+  for (const Node& node : fused.nodes()) plan.math_precision = std::max(plan.math_precision, node.math_precision);
   for (const Target& t : targets) plan.devices.push_back(device_label(t));
   for (size_t n = 0; n < fused.nodes().size(); ++n) {
     const Node& node = fused.nodes()[n];
     const NodePlacement& p = placement.nodes.at(n);
     const Target& t = targets.at(static_cast<size_t>(p.target));
-    plan.nodes.push_back(PlannedNode{node.name, node.op, t.plugin->name(), t.device, t.info.name, p.variant_name});
+    plan.nodes.push_back(PlannedNode{node.name, node.op, t.plugin->name(), t.device, t.info.name, p.variant_name, p.math_precision});
   }
   if (pipeline) {
     plan.pipeline.sub_batches = pipeline->sub_batches;
@@ -176,6 +187,7 @@ void save_plan(const Plan& plan, const std::string& path) {
   root->SetAttribute("model", plan.model_key.c_str());
   root->SetAttribute("decided_by", plan.decided_by.c_str());
   root->SetAttribute("fusion_rules", join(plan.fusion_rules).c_str());
+  if (plan.math_precision != CAGR_MATH_F32) root->SetAttribute("math_precision", abi::math_precision_name(plan.math_precision));
   for (const std::string& d : plan.devices) root->InsertNewChildElement("device")->SetAttribute("target", d.c_str());
   for (const std::string& f : plan.fusions) root->InsertNewChildElement("fusion")->SetText(f.c_str());
   for (const PlannedNode& n : plan.nodes) {
@@ -186,6 +198,7 @@ void save_plan(const Plan& plan, const std::string& path) {
     e->SetAttribute("device", n.device);
     e->SetAttribute("device_name", n.device_name.c_str());
     e->SetAttribute("variant", n.variant.c_str());
+    if (n.precision != CAGR_MATH_F32) e->SetAttribute("precision", abi::math_precision_name(n.precision));
   }
   if (plan.pipeline.sub_batches > 0) {
     tinyxml2::XMLElement* p = root->InsertNewChildElement("pipeline");
@@ -213,7 +226,7 @@ Plan load_plan(const std::string& path) {
   }
   const tinyxml2::XMLElement* root = doc.RootElement();
   if (root == nullptr || std::string(root->Name()) != "plan") bad_plan(path, root, "not a plan file (the root element must be <plan>)");
-  only_attributes(path, root, {"version", "model", "decided_by", "fusion_rules"});
+  only_attributes(path, root, {"version", "model", "decided_by", "fusion_rules", "math_precision"});
   if (root->IntAttribute("version", -1) != kPlanVersion)
     bad_plan(path, root, "plan version " + attribute(path, root, "version") + ", this build reads version " + std::to_string(kPlanVersion));
   Plan plan;
@@ -227,6 +240,7 @@ Plan load_plan(const std::string& path) {
       bad_plan(path, root, e.what());
     }
   }
+  plan.math_precision = precision_attribute(path, root, "math_precision");
   for (const tinyxml2::XMLElement* e = root->FirstChildElement(); e; e = e->NextSiblingElement()) {
     const std::string kind = e->Name();
     if (kind == "device") {
@@ -236,9 +250,9 @@ Plan load_plan(const std::string& path) {
       only_attributes(path, e, {});
       plan.fusions.push_back(e->GetText() ? e->GetText() : "");
     } else if (kind == "node") {
-      only_attributes(path, e, {"name", "op", "plugin", "device", "device_name", "variant"});
+      only_attributes(path, e, {"name", "op", "plugin", "device", "device_name", "variant", "precision"});
       PlannedNode n{attribute(path, e, "name"), attribute(path, e, "op"), attribute(path, e, "plugin"), 0,
-                    attribute(path, e, "device_name"), attribute(path, e, "variant")};
+                    attribute(path, e, "device_name"), attribute(path, e, "variant"), precision_attribute(path, e, "precision")};
       if (e->QueryIntAttribute("device", &n.device) != tinyxml2::XML_SUCCESS || n.device < 0)
         bad_plan(path, e, "<node> needs a device index >= 0");
       plan.nodes.push_back(std::move(n));
@@ -290,7 +304,7 @@ Placement PlannedPlacement::place(const Graph& graph, const std::vector<TensorSh
         const Target& t = targets[static_cast<size_t>(found)];
         const OpSupport support = t.plugin->query(t.device, describe_node(node, shapes).desc());
         for (const Variant& v : support.variants)
-          if (v.name == want.variant) out = NodePlacement{found, v.index, v.name, variant_cost_ns(v, t.info)};
+          if (v.name == want.variant) out = NodePlacement{found, v.index, v.name, variant_cost_ns(v, t.info), v.math_precision};
         if (out.target < 0) why = "variant '" + want.variant + "' is not offered by " + t.label() + (support.supported ? "" : ": " + support.reason);
       }
     }

@@ -20,6 +20,7 @@ struct PlannedNode {
   int device = 0;                 // device index within the plugin
   std::string device_name;        // the device's own name, to recognise it on another machine
   std::string variant;            // variant name ("view" for a reshape that runs as a view)
+  cagr_math_precision precision = CAGR_MATH_F32;  // what that variant computes in (as its plugin said)
 };
 
 // A pipeline stage as saved: its device, its nodes (the first and last by name, and how many) and
@@ -42,6 +43,9 @@ struct Plan {
   std::string model_key;               // model_key() of the graph as loaded (before fusion)
   std::string decided_by;              // "none", "hints", "policy" or "tune"
   std::vector<std::string> fusion_rules = all_fusion_rules();  // the rules applied (fusion.hpp)
+  // The loosest arithmetic the session allowed every node (Node::math_precision); a loaded plan
+  // allows the same, so that its variants are offered again.
+  cagr_math_precision math_precision = CAGR_MATH_F32;
   std::vector<std::string> devices;    // "cpu:0 (AMD EPYC 7B13)" per target it was made for
   std::vector<std::string> fusions;    // one line per fused chain
   std::vector<PlannedNode> nodes;      // every node of the fused graph, in its order

@@ -488,6 +488,7 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     if (best == nullptr) throw Error(CAGR_ERROR_INTERNAL, "node '" + node.name + "': no variant ran while tuning");
     where.variant = best->index;
     where.variant_name = best->name;
+    where.math_precision = best->math_precision;
     where.estimated_ns = variant_cost_ns(*best, target.info);
     if (kernel_variant != best->index) create_kernel(n, shapes);
     ++plan_generation_;

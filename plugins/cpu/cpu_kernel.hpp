@@ -36,6 +36,7 @@ struct Variant {
   const char* name;
   bool parallel;  // uses every thread (else one): the cost estimate's divisor
   std::unique_ptr<Kernel> (*create)(const KernelInit&);
+  cagr_math_precision precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2)
 };
 
 struct Cost {
@@ -43,10 +44,22 @@ struct Cost {
   double bytes = 0;  // to and from memory
 };
 
+// Variants in order of precision, f32 first: an op allowed precision P is offered the leading
+// variants whose precision P allows (offered_variants), so variant indices mean the same under
+// every allowance and variant 0 is always f32.
 struct OpImpl {
   std::vector<Variant> variants;
   Cost (*cost)(const contract::Checked&);
 };
+
+inline size_t offered_variants(const OpImpl& impl, cagr_math_precision allowed) {
+  size_t n = 0;
+  while (n < impl.variants.size() && impl.variants[n].precision <= allowed) ++n;
+  return n;
+}
+
+// Whether this CPU computes bf16 dot products natively (AVX512_BF16 or AMX), as oneDNN sees it.
+bool has_bf16_dot_products();
 
 // The implementation of the op that `shapes` checked.
 const OpImpl& op_impl(const contract::Checked& shapes);

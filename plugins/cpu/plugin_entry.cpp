@@ -18,6 +18,7 @@
 #include "cagr_plugin_support.hpp"
 #include "cpu_device.hpp"
 #include "cpu_kernel.hpp"
+#include "math_precision.hpp"
 #include "host_memory.hpp"
 #include "op_contract.hpp"
 #include "owned_op_desc.hpp"
@@ -123,6 +124,10 @@ cagr_status device_count(cagr_context*, int32_t* count) {
   return guarded([&] { *non_null(count, "count") = 1; });
 }
 
+// bf16 dot products (vdpbf16ps) do twice the multiply-adds of an f32 FMA per instruction: the
+// peak from the instruction's width, not measured; 0 where the CPU has none.
+double bf16_peak_gflops(const cagr::cpu::CpuDevice& d) { return cagr::cpu::has_bf16_dot_products() ? 2 * d.peak_gflops_f32 : 0; }
+
 cagr_status device_properties(cagr_context* context, int32_t device, cagr_device_properties* properties) {
   return guarded([&] {
     check_device(device);
@@ -132,7 +137,7 @@ cagr_status device_properties(cagr_context* context, int32_t device, cagr_device
     p.kind = CAGR_DEVICE_CPU;
     p.compute_units = d.cores;
     p.peak_gflops_f32 = d.peak_gflops_f32;
-    p.peak_gflops_f16 = 0;  // no 16-bit kernels here
+    p.peak_gflops_f16 = bf16_peak_gflops(d);
     p.memory_bandwidth_gbps = d.bandwidth_gbps;
     p.memory_bytes = d.memory_bytes;
     p.last_level_cache_bytes = d.llc_bytes;
@@ -148,6 +153,11 @@ std::string& query_reason() {
   return reason;
 }
 
+// How many of the op's variants its allowed math precision admits (cpu_kernel.hpp: f32 ones first).
+size_t offered(const contract::Checked& checked, const cagr_op_desc& op) {
+  return cagr::cpu::offered_variants(cagr::cpu::op_impl(checked), cagr::abi::allowed_math_precision(op));
+}
+
 cagr_status op_query(cagr_context*, cagr_op_query_args* args) {
   return guarded([&] {
     auto q = abi::read_struct(non_null(args, "op_query args"));
@@ -155,7 +165,7 @@ cagr_status op_query(cagr_context*, cagr_op_query_args* args) {
     try {
       const auto checked = contract::check(OpView(non_null(q.op, "op")));
       q.supported = 1;
-      q.num_variants = static_cast<int32_t>(cagr::cpu::op_impl(checked).variants.size());
+      q.num_variants = static_cast<int32_t>(offered(checked, *q.op));
       q.reason = nullptr;
     } catch (const cagr::plugin::Error& e) {
       query_reason() = e.what();
@@ -173,18 +183,21 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
     check_device(v.device);
     const auto checked = contract::check(OpView(non_null(v.op, "op")));
     const auto& impl = cagr::cpu::op_impl(checked);
-    if (v.variant < 0 || static_cast<size_t>(v.variant) >= impl.variants.size())
-      invalid("variant " + std::to_string(v.variant) + " out of range (" + std::to_string(impl.variants.size()) + " variants)");
+    const size_t count = offered(checked, *v.op);
+    if (v.variant < 0 || static_cast<size_t>(v.variant) >= count)
+      invalid("variant " + std::to_string(v.variant) + " out of range (" + std::to_string(count) + " variants)");
     const auto& variant = impl.variants[v.variant];
     const auto cost = impl.cost(checked);
     // Roofline: the slower of compute and memory, on one thread's share when the variant uses one.
     const auto& d = non_null(context, "context")->device;
     const double share = variant.parallel ? 1.0 : 1.0 / d.threads;
+    const double peak = variant.precision == CAGR_MATH_BF16 ? bf16_peak_gflops(d) : d.peak_gflops_f32;
     v.name = variant.name;
     v.flops = cost.flops;
     v.bytes = cost.bytes;
-    v.estimated_ns = (d.peak_gflops_f32 > 0 && d.bandwidth_gbps > 0)
-                         ? std::max(cost.flops / (d.peak_gflops_f32 * share), cost.bytes / (d.bandwidth_gbps * share)) +
+    v.math_precision = variant.precision;
+    v.estimated_ns = (peak > 0 && d.bandwidth_gbps > 0)
+                         ? std::max(cost.flops / (peak * share), cost.bytes / (d.bandwidth_gbps * share)) +
                                (variant.parallel ? cagr::cpu::kParallelRegionNs : 0.0)
                          : 0;
     abi::write_struct(args, v);
@@ -289,9 +302,9 @@ cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) 
     const OpView view(non_null(a.op, "op"));
     const auto checked = contract::check(view);
     const auto& impl = cagr::cpu::op_impl(checked);
-    if (a.variant < 0 || static_cast<size_t>(a.variant) >= impl.variants.size())
-      invalid(view.type() + ": variant " + std::to_string(a.variant) + " out of range (" +
-              std::to_string(impl.variants.size()) + " variants)");
+    const size_t count = offered(checked, *a.op);
+    if (a.variant < 0 || static_cast<size_t>(a.variant) >= count)
+      invalid(view.type() + ": variant " + std::to_string(a.variant) + " out of range (" + std::to_string(count) + " variants)");
 
     auto kernel = std::make_unique<cagr_kernel>(cagr_kernel{cagr::abi::OwnedOpDesc::copy_of(*a.op), {}, {}, nullptr});
     kernel->constants.resize(view.num_inputs());

@@ -9,6 +9,7 @@
 #include "cagr_plugin_support.hpp"
 #include "context.hpp"
 #include "gpu_runtime.h"
+#include "math_precision.hpp"
 
 namespace cagr::gpu {
 
@@ -22,6 +23,7 @@ struct VariantInfo {
   // The share of the device's copy bandwidth the variant is expected to reach on those bytes: below
   // 1 for kernels bound by memory latency (too few loads in flight), which the cost hint then shows.
   double bandwidth_share = 1.0;
+  cagr_math_precision precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2)
 };
 
 struct OpVariants {
@@ -46,6 +48,15 @@ class GpuKernel {
   // captured into a graph.
   virtual void run(const RunTensors& tensors) = 0;
 };
+
+// TF32 / bf16 arithmetic where the plugin options allow it for every op (allow_tf32, allow_bf16:
+// docs/PLUGINS.md) or the op's own allowance does (ABI 1.2: per session, docs/PLANS.md).
+inline bool tf32_allowed(const OpView& op, const cagr_context& context) {
+  return context.allow_tf32 || abi::allowed_math_precision(op.desc()) >= CAGR_MATH_TF32;
+}
+inline bool bf16_allowed(const OpView& op, const cagr_context& context) {
+  return context.allow_bf16 || abi::allowed_math_precision(op.desc()) >= CAGR_MATH_BF16;
+}
 
 struct KernelSetup {
   const OpView& op;

@@ -533,7 +533,7 @@ class DotInteractionKernel : public GpuKernel {
 // the staged kernels where rows are short, warp_per_sample for every shape.
 class DotInteractionOp : public GpuOp {
  public:
-  OpVariants variants(const OpView& op, DeviceState&, const cagr_context&) const override {
+  OpVariants variants(const OpView& op, DeviceState&, const cagr_context& context) const override {
     const contract::DotInteraction s = interaction_sizes(op);
     if (s.features > 255) plugin::unsupported(op.type() + ": more than 255 features per sample");
     if (s.features * (s.dim + 4) * 4 > kMaxSharedFeatureBytes)
@@ -541,8 +541,10 @@ class DotInteractionOp : public GpuOp {
                           " bytes) exceed the 48 KiB of shared memory this kernel keeps them in");
     const double flops = 2.0 * s.batch * s.pairs * s.dim;
     const double bytes = 4.0 * s.batch * (s.features * s.dim + s.out_cols());
+    // The staged kernels take the tensor cores' TF32 dot products where allowed (launch_staged).
+    const cagr_math_precision staged_precision = tf32_allowed(op, context) ? CAGR_MATH_TF32 : CAGR_MATH_F32;
     OpVariants out;
-    for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method), flops, bytes});
+    for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method), flops, bytes, 1.0, staged_precision});
     out.variants.push_back({"warp_per_sample", flops, bytes});
     return out;
   }
@@ -554,7 +556,7 @@ class DotInteractionOp : public GpuOp {
     const std::vector<Staged> staged = staged_methods(s);
     std::optional<Staged> method;
     if (setup.variant < static_cast<int>(staged.size())) method = staged[static_cast<size_t>(setup.variant)];
-    return std::make_unique<DotInteractionKernel>(setup.op.type(), s, method, setup.context.allow_tf32);
+    return std::make_unique<DotInteractionKernel>(setup.op.type(), s, method, tf32_allowed(setup.op, setup.context));
   }
 };
 
@@ -607,8 +609,8 @@ class EmbeddingInteractionKernel : public GpuKernel {
 // the user has not allowed bf16 (plugin option allow_bf16=1).
 contract::DlrmEmbeddingInteraction embedding_interaction_sizes(const OpView& op, const cagr_context& context) {
   auto f = std::get<contract::DlrmEmbeddingInteraction>(contract::check(op));
-  if (f.output_dtype == CAGR_DTYPE_BF16 && !context.allow_bf16)
-    plugin::unsupported(op.type() + ": output_dtype bf16 only where bf16 is allowed (plugin option allow_bf16=1)");
+  if (f.output_dtype == CAGR_DTYPE_BF16 && !bf16_allowed(op, context))
+    plugin::unsupported(op.type() + ": output_dtype bf16 only where bf16 is allowed (--precision=bf16, or plugin option allow_bf16=1)");
   if (f.lookup.tables > kMaxEmbeddingTables)
     plugin::unsupported(op.type() + ": " + std::to_string(f.lookup.tables) + " tables, this plugin takes at most " +
                         std::to_string(kMaxEmbeddingTables));
@@ -627,8 +629,12 @@ class EmbeddingInteractionOp : public GpuOp {
     const double bytes = double(s.batch) * (4.0 * s.dim + double(abi::dtype_size(f.output_dtype)) * s.out_cols()) +
                          4.0 * double(f.lookup.num_indices) * s.dim +
                          double(op.input(1).bytes() + op.input(2).bytes());
+    const cagr_math_precision precision = f.output_dtype == CAGR_DTYPE_BF16 ? CAGR_MATH_BF16
+                                          : tf32_allowed(op, context)      ? CAGR_MATH_TF32
+                                                                           : CAGR_MATH_F32;
     OpVariants out;
-    for (Staged method : staged_methods(s)) out.variants.push_back({staged_name(method) + std::string("_lookup"), flops, bytes});
+    for (Staged method : staged_methods(s))
+      out.variants.push_back({staged_name(method) + std::string("_lookup"), flops, bytes, 1.0, precision});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
@@ -637,7 +643,7 @@ class EmbeddingInteractionOp : public GpuOp {
     if (setup.variant < 0 || setup.variant >= static_cast<int>(methods.size()))
       plugin::invalid(setup.op.type() + ": variant " + std::to_string(setup.variant) + " does not exist here");
     return std::make_unique<EmbeddingInteractionKernel>(f, methods[static_cast<size_t>(setup.variant)],
-                                                        setup.context.allow_tf32, setup.device);
+                                                        tf32_allowed(setup.op, setup.context), setup.device);
   }
 };
 

@@ -196,17 +196,20 @@ class LinearOp : public GpuOp {
     parse_activation(op.attr_string("activation", "none"), "linear");
     const double flops = 2.0 * s.m * s.n * s.k;
     const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
+    const bool tf32 = tf32_allowed(op, context);
     OpVariants out;
-    for (const Path& p : paths(s, context.allow_tf32, device.facts())) out.variants.push_back({p.name(), flops, bytes});
+    for (const Path& p : paths(s, tf32, device.facts()))  // cuBLASLt computes in TF32 where allowed; 3xTF32 is f32-accurate
+      out.variants.push_back({p.name(), flops, bytes, 1.0, tf32 && p.kind == Path::blaslt ? CAGR_MATH_TF32 : CAGR_MATH_F32});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {
     const LinearShape s(input_shapes(setup.op), output_shapes(setup.op));
     const Activation act = parse_activation(setup.op.attr_string("activation", "none"), "linear");
-    const std::vector<Path> available = paths(s, setup.context.allow_tf32, setup.device.facts());
+    const bool tf32 = tf32_allowed(setup.op, setup.context);
+    const std::vector<Path> available = paths(s, tf32, setup.device.facts());
     if (setup.variant < 0 || setup.variant >= static_cast<int>(available.size()))
       plugin::invalid("linear: variant " + std::to_string(setup.variant) + " does not exist here");
-    return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], setup.context.allow_tf32,
+    return std::make_unique<LinearKernel>(s, act, available[static_cast<size_t>(setup.variant)], tf32,
                                           setup.device, setup.constants.size() > 1 ? setup.constants[1] : nullptr);
   }
 };

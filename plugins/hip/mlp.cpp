@@ -40,8 +40,8 @@ Activation activation_of(contract::Activation a) {
 contract::Mlp mlp_sizes(const OpView& op, const DeviceState& device, const cagr_context& context) {
   const auto s = std::get<contract::Mlp>(contract::check(op));
   const std::string keep = "; the linears run one by one";
-  if (!context.allow_bf16)
-    plugin::unsupported("mlp: runs as one op only where bf16 is allowed (plugin option allow_bf16=1); in f32 and TF32 the "
+  if (!bf16_allowed(op, context))
+    plugin::unsupported("mlp: runs as one op only where bf16 is allowed (--precision=bf16, or plugin option allow_bf16=1); in f32 and TF32 the "
                         "linears one by one are as fast" + keep);
   if (s.k.size() < 2) plugin::unsupported("mlp: one layer is a linear; the chain starts at two" + keep);
   if (s.x_dtype == CAGR_DTYPE_BF16 && s.k[0] % 8 != 0)
@@ -189,7 +189,7 @@ class MlpOp : public GpuOp {
       if (l + 1 < s.k.size()) bytes += 4.0 * s.m * s.n[l];
     }
     OpVariants out;
-    out.variants.push_back({"bf16_cublaslt", flops, bytes});
+    out.variants.push_back({"bf16_cublaslt", flops, bytes, 1.0, CAGR_MATH_BF16});
     return out;
   }
   std::unique_ptr<GpuKernel> create(const KernelSetup& setup) const override {

@@ -208,6 +208,7 @@ cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
     a.name = variant_name.c_str();
     a.flops = info.flops;
     a.bytes = info.bytes;
+    a.math_precision = info.precision;
     const double compute_ns = peaks.gflops_f32 > 0 ? info.flops / peaks.gflops_f32 : 0;
     const double memory_ns = peaks.copy_gbps > 0 ? info.bytes / (peaks.copy_gbps * info.bandwidth_share) : 0;
     a.estimated_ns = std::max(compute_ns, memory_ns) + kLaunchOverheadNs;

@@ -17,7 +17,7 @@ std::vector<BrokenCase> broken_cases() {
   return {
       {"missing_dependency", "dlopen failed: libcagr_test_helper.so: cannot open shared object file", false},
       {"no_entry_symbol", "no entry symbol 'cagr_plugin_entry'", false},
-      {"refuses_abi", "plugin refused ABI 1.1: this plugin needs ABI major 99", false},
+      {"refuses_abi", "plugin refused ABI " + kAbi + ": this plugin needs ABI major 99", false},
       {"answers_major_2", "plugin speaks ABI major 2, host supports 1..1", false},
       {"missing_entry", "entry-point table lacks 'kernel_run'", false},
       {"init_fails", "init failed: no driver for the test device", false},

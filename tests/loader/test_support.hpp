@@ -15,6 +15,9 @@
 
 namespace cagr::test {
 
+// The host's ABI version as the loader prints it ("1.2").
+inline const std::string kAbi = std::to_string(CAGR_ABI_VERSION_MAJOR) + "." + std::to_string(CAGR_ABI_VERSION_MINOR);
+
 // The file of test plugin `name` (e.g. "good" -> .../libcagr_test_good.so).
 inline std::string test_plugin(const std::string& name) {
   return std::string(TEST_PLUGIN_DIR) + "/libcagr_test_" + name + ".so";

@@ -22,6 +22,12 @@ std::vector<Bytes> run_on_reference(Case& c, bool magnitude = false);
 // "" when `got` matches `want` (f32: |got - want| <= 1e-6 + 1e-5 * scale, scale being |want| or,
 // for ops that accumulate, the magnitude of the sum; NaN matches NaN; integers exactly), else a
 // message naming the output, its shape, the first mismatching index and the mismatch count.
-std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got);
+// f32 outputs within 1e-6 + `relative` x the scale (|want|, or for ops that sum products, the sum of
+// the products' magnitudes: the bound of rounding the operands); other dtypes exactly.
+std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got, double relative = 1e-5);
+
+// The `relative` tolerance of a variant computing in `precision` (ABI 1.2): 1e-5 for f32; for
+// TF32 and bf16 twice the operands' rounding (2^-11, 2^-8) plus margin: 2e-3 and 1e-2.
+double relative_tolerance(cagr_math_precision precision);
 
 }  // namespace cagr::conformance

@@ -85,17 +85,19 @@ class Conformance : public ::testing::Test {
                 << " (optional; such cases are not compared): " << support.reason << std::endl;
   }
 
-  // Creates a kernel from `create`, runs it with `run`'s shapes on every variant of every device,
-  // and checks the outputs against the reference.
-  static void check_against_reference(Case& create, Case& run, uint64_t seed) {
+  // Creates a kernel from `create`, runs it with `run`'s shapes on every variant of every device
+  // (`looser_only`: every variant computing in less than f32), and checks the outputs against the
+  // reference, within the bound of the variant's precision.
+  static void check_against_reference(Case& create, Case& run, uint64_t seed, bool looser_only = false) {
     const std::vector<Bytes> want = run_on_reference(run);
     for (int device = 0; device < device_count_; ++device) {
       for (const Variant& v : variants(device, create)) {
+        if (looser_only && v.math_precision == CAGR_MATH_F32) continue;
         const std::string where = plugin_->name() + " device " + std::to_string(device) + ", variant " +
                                   std::to_string(v.index) + " '" + v.name + "', " + run.label + ", " + seed_note(seed);
         try {
           const std::vector<Bytes> got = run_on_plugin(*plugin_, device, v.index, create, run);
-          const std::string mismatch = compare(run, want, got);
+          const std::string mismatch = compare(run, want, got, relative_tolerance(v.math_precision));
           EXPECT_TRUE(mismatch.empty()) << where << ": " << mismatch;
         } catch (const Error& e) {
           ADD_FAILURE() << where << ": " << e.what();
@@ -123,6 +125,17 @@ TEST_P(OpConformance, MatchesReference) {
   const uint64_t seed = base_seed() + std::hash<std::string>{}(GetParam());
   Rng rng(seed);
   for (Case& c : cases_for(GetParam(), rng)) check_against_reference(c, c, seed);
+}
+
+// ABI 1.2: with bf16 allowed, a plugin may add variants that round the operands of products (TF32,
+// bf16); each is held to its precision's bound.
+TEST_P(OpConformance, LooserPrecisionWithinItsBound) {
+  const uint64_t seed = base_seed() + std::hash<std::string>{}(GetParam()) + 1;
+  Rng rng(seed);
+  for (Case& c : cases_for(GetParam(), rng)) {
+    c.op.allow_math_precision(CAGR_MATH_BF16);
+    check_against_reference(c, c, seed, true);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, OpConformance, ::testing::ValuesIn(contract::op_types()),

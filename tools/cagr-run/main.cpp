@@ -19,6 +19,7 @@
 #include "criteo_reader.hpp"
 #include "executor.hpp"
 #include "inputs.hpp"
+#include "math_precision.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "pipelined.hpp"
@@ -89,6 +90,9 @@ DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA 
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
 namespace {
+DEFINE_string(precision, "f32",
+              "the loosest arithmetic allowed: f32, tf32 or bf16 (products' operands rounded; sums and tensors stay f32); "
+              "plugins then offer such variants too, and the optimiser chooses; a loaded plan brings its own");
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -291,11 +295,18 @@ int run() {
   const cagr::Registry registry = discover_plugins();
   if (FLAGS_list_plugins) {
     write_report(cagr::format_plugin_list(registry));
+cagr_math_precision math_precision_flag() {
+  const auto p = cagr::abi::math_precision_named(FLAGS_precision);
+  if (!p) throw std::invalid_argument("--precision=" + FLAGS_precision + ": expected f32, tf32 or bf16");
+  return *p;
+}
+
     return registry.loaded().empty() ? 1 : 0;  // nothing a run could use
   }
   if (FLAGS_threads > 0 && (registry.find("cpu") == nullptr || registry.find("cpu")->status != cagr::PluginRecord::Status::loaded))
     std::fprintf(stderr, "cagr-run: --threads=%d sets the CPU plugin's threads, and the CPU plugin is not loaded\n", FLAGS_threads);
-  const cagr::Graph graph = cagr::load_any_model(FLAGS_model);
+  cagr::Graph graph = cagr::load_any_model(FLAGS_model);
+  cagr::allow_math_precision(graph, math_precision_flag());
   const Workload work = load_workload(graph);
   cagr::run::RunReport report;
   if (!FLAGS_save_inputs.empty()) {
