@@ -79,6 +79,14 @@ struct PipelinedModel {
 PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions = 3,
                              int min_sub_batches = 1);
 
+// The fewest sub-batches whose buffers fit every device's memory (a batch too large for one
+// device is then run in sub-batches): per device, the weights its stages hold plus, per row of a
+// sub-batch, the bytes of every other tensor its stages' executors keep (a tensor crossing stages
+// counts in each), within `budget_bytes`, or where that is 0, the device's own memory size (no
+// limit where its plugin reports none). Throws std::invalid_argument naming the device where even
+// one row does not fit.
+int min_sub_batches_for_memory(const Executor& compiled, const std::vector<HostTensor>& inputs, uint64_t budget_bytes);
+
 // The timeline as a table: stage, device, sub-batch, rows, start, end (microseconds).
 std::string timeline_table(const std::vector<TimelineEntry>& timeline);
 

@@ -174,6 +174,26 @@ TEST_F(Pipeline, MeasuredCostsChooseSeveralSubBatchesForBalancedStages) {
   EXPECT_LE(k, 64);
 }
 
+// A batch whose buffers exceed a device's memory budget runs in sub-batches: the embedding side
+// holds its weights (3.4 MB: the tables and the bottom MLP) and about 2 KB a row, so 4096 rows need
+// about 12 MB.
+TEST_F(Pipeline, MemoryBudgetAsksForSubBatches) {
+  const std::vector<HostTensor> inputs = random_inputs(graph_, 4096, 10);
+  const auto e = placed(inputs, 0);
+  EXPECT_EQ(min_sub_batches_for_memory(*e, inputs, 0), 1) << "the devices' own memory holds the batch";
+  EXPECT_EQ(min_sub_batches_for_memory(*e, inputs, uint64_t{64} << 20), 1);
+  const int k = min_sub_batches_for_memory(*e, inputs, uint64_t{6} << 20);
+  EXPECT_GT(k, 1);
+  EXPECT_LT(k, 64);
+  EXPECT_GE(min_sub_batches_for_memory(*e, inputs, uint64_t{5} << 20), k) << "a smaller budget never needs fewer";
+  const std::string why = error_of([&] { min_sub_batches_for_memory(*e, inputs, uint64_t{1} << 20); });
+  EXPECT_NE(why.find("on cpu:0 holds not even one row"), std::string::npos) << why;
+  const PipelinedModel made = make_pipeline(*e, inputs, 0, 1, k);
+  EXPECT_GE(made.schedule.sub_batches, k) << "auto never goes below the budget's count";
+  const std::vector<HostTensor> want = e->run(inputs), got = made.runner->run(inputs, k);
+  EXPECT_TRUE(bitwise_equal(got.at(0), want.at(0)));
+}
+
 }  // namespace
 
 // The cost model: with no per-sub-batch cost, more sub-batches always help (up to the cap); with a

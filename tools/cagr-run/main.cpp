@@ -85,6 +85,9 @@ DEFINE_string(pipeline, "off",
               "off; N: cut the placed model into stages where the device changes and stream each batch through them in N "
               "sub-batches, a thread per stage (docs/PIPELINE_SCHEDULE.md); auto: N chosen from the stages' times measured on "
               "the first batch; a loaded plan's pipeline is followed unless this is given");
+DEFINE_int64(device_memory_budget, 0,
+             "bytes of memory each device may use for a batch (weights and buffers); a batch that needs more runs in "
+             "sub-batches (as --pipeline does); 0: each device's own memory size");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
@@ -364,8 +367,12 @@ cagr_math_precision math_precision_flag() {
   std::vector<std::string> pipeline_warnings;
   const std::optional<cagr::PipelinedModel> pipelined = cagr::run::pipelined_model(
       executor, work.batches.front(), cagr::run::pipeline_flag(FLAGS_pipeline),
-      FLAGS_load_plan.empty() || given("pipeline") ? cagr::PlannedPipeline{} : cagr::load_plan(FLAGS_load_plan).pipeline, pipeline_warnings);
+      FLAGS_load_plan.empty() || given("pipeline") ? cagr::PlannedPipeline{} : cagr::load_plan(FLAGS_load_plan).pipeline,
+      cagr::min_sub_batches_for_memory(executor, work.batches.front(), static_cast<uint64_t>(FLAGS_device_memory_budget)), pipeline_warnings);
   for (const std::string& w : pipeline_warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+  if (pipelined && FLAGS_resident_inputs)
+    throw std::invalid_argument("--resident-inputs: the batch runs in " + std::to_string(pipelined->schedule.sub_batches) +
+                                " sub-batches (" + pipelined->schedule.decided_by + "), whose inputs come from the host");
   // One forward pass, pipelined where asked.
   auto forward = [&](const std::vector<cagr::HostTensor>& inputs) {
     return pipelined ? pipelined->runner->run(inputs, pipelined->schedule.sub_batches) : executor.run(inputs);
@@ -522,6 +529,7 @@ void check_flags() {
   if (given("time") && !(FLAGS_time > 0 && FLAGS_time <= 1e6))
     throw UsageError("--time=" + std::to_string(FLAGS_time) + ": must be more than 0 seconds (and at most 1e6)");
   if (!(FLAGS_tune_time_box >= 0)) throw UsageError("--tune-time-box=" + std::to_string(FLAGS_tune_time_box) + ": must be at least 0");
+  at_least("device-memory-budget", FLAGS_device_memory_budget, 0);
   try {
     if (cagr::run::pipeline_flag(FLAGS_pipeline) && FLAGS_resident_inputs)
       throw UsageError("--pipeline with --resident-inputs: a pipelined run takes its inputs from the host (each stage copies its own in)");
@@ -585,6 +593,7 @@ const cagr::cli::ToolHelp& tool_help() {
         {"resident_inputs", timing, ""},
         {"graph_capture", timing, ""},
         {"pipeline", timing, "off|auto|N"},
+        {"device_memory_budget", timing, "BYTES"},
         {"profile", timing, ""},
         {"progress", timing, ""},
         {"optimizer", placement, "MODE"},

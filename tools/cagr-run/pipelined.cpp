@@ -21,10 +21,19 @@ std::optional<int> pipeline_flag(const std::string& value) {
 }
 
 std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const std::vector<HostTensor>& inputs, std::optional<int> sub_batches,
-                                              const PlannedPipeline& planned, std::vector<std::string>& warnings) {
+                                              const PlannedPipeline& planned, int min_sub_batches, std::vector<std::string>& warnings) {
   const bool from_plan = !sub_batches && planned.sub_batches > 0;
-  if (!sub_batches && !from_plan) return std::nullopt;
-  PipelinedModel made = make_pipeline(compiled, inputs, from_plan ? planned.sub_batches : *sub_batches);
+  if (!sub_batches && !from_plan) {
+    if (min_sub_batches <= 1) return std::nullopt;
+    PipelinedModel made = make_pipeline(compiled, inputs, min_sub_batches);
+    made.schedule.decided_by = "memory budget";
+    return made;
+  }
+  const int asked = from_plan ? planned.sub_batches : *sub_batches;
+  if (asked > 0 && asked < min_sub_batches)
+    throw std::invalid_argument(std::to_string(asked) + " sub-batches" + (from_plan ? " (the plan's)" : "") + " do not fit the memory budget: it needs at least " +
+                                std::to_string(min_sub_batches));
+  PipelinedModel made = make_pipeline(compiled, inputs, asked, 3, min_sub_batches);
   if (from_plan) {
     made.schedule.decided_by = "plan";
     const Graph& g = compiled.graph();
