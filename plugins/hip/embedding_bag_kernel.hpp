@@ -13,6 +13,8 @@
 //    of the A100 embedding study);
 //  - MinBlocks: __launch_bounds__ occupancy target (a register cap); 0 leaves the compiler free;
 //  - ShortBagPooler (below) instead pools several short bags at once;
+//  - ExtendedBagPooler (below) pools the bags of OPS.md's later additions (max, per-sample weights,
+//    padding rows), which the two above never see: their loops stay as tuned for sum and mean;
 //  - the host sizes the grid to one wave of resident groups, each pooling a contiguous run of bags.
 // Bad offsets or indices are reported through the device error record and contribute nothing.
 #pragma once
@@ -45,6 +47,11 @@ struct EmbeddingBagParams {
   int64_t row_bytes;  // bytes from one row to the next (u8: dim + 8, scale and bias after the codes)
   int bags_per_group;
   bool mean;
+  // Read by ExtendedBagPooler alone: mode max, per-sample weights [L] (nullptr: none) and each
+  // table's padding row (data nullptr: none).
+  bool max;
+  const float* weights;
+  IndexInput padding;
   float* pooled;
   DeviceErrorRecord* error;
   ErrorOp op;  // the op named in error reports (embedding_bag, or an op that looks up as part of its work)
@@ -380,7 +387,79 @@ struct ShortBagPooler {
   }
 };
 
-// Pooler: BagPooler or ShortBagPooler for G lanes; MinBlocks as above.
+// Bags with max pooling, per-sample weights or padding rows (OPS.md, embedding_bag; f32 tables): a
+// group pools a bag as BagPooler does, but every lane reads each position's index itself (one
+// broadcast load per group) and the rows are folded in the bag's order, kExtendedUnroll of them
+// loaded before any is folded. The order matters to max, which takes the first row and then a value
+// wherever it is greater, as PyTorch does (so a NaN counts only in a bag's first row). A padding row
+// is skipped: neither pooled nor counted (mean divides by the rows pooled), nor range-checked.
+constexpr int kExtendedUnroll = 4;
+
+template <int VEC>
+struct ExtendedBagPooler {
+  using Reader = RowReader<CAGR_DTYPE_F32, VEC>;
+
+  // The row at `pos`, or -1 where it is the table's padding row (`padding` < 0: the table has none)
+  // or out of range (reported once per group).
+  __device__ static int64_t row_at(const EmbeddingBagParams& p, int64_t pos, int table, int64_t padding, int lane) {
+    const int64_t row = p.indices[pos];
+    if (padding >= 0 && row == padding) return -1;
+    const int64_t rows = p.table[table].num_rows;
+    if (row >= 0 && row < rows) return row;
+    if (lane == 0) report_device_error(p.error, p.op, ErrorKind::index_out_of_range, table, pos, row, rows);
+    return -1;
+  }
+
+  __device__ static void run(const EmbeddingBagParams& p, int64_t first, int64_t last, int lane, unsigned, int chunk) {
+    const int col = chunk * VEC;
+    const bool col_ok = col < p.dim;
+    for (int64_t bag = first; bag < last; ++bag) {
+      const int table = int(bag / p.batch);
+      int64_t begin, end;
+      bag_extent(p, bag, table, lane, begin, end);
+      const int64_t padding = p.padding.data != nullptr ? p.padding[table] : -1;
+      const uint8_t* rows = p.table[table].rows;
+      float acc[VEC];
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) acc[i] = 0.f;
+      int64_t count = 0;  // rows pooled
+      for (int64_t pos = begin; pos < end; pos += kExtendedUnroll) {
+        int64_t row[kExtendedUnroll];
+        float v[kExtendedUnroll][VEC];
+#pragma unroll
+        for (int u = 0; u < kExtendedUnroll; ++u) {
+          row[u] = pos + u < end ? row_at(p, pos + u, table, padding, lane) : -1;
+          if (row[u] >= 0 && col_ok) {
+            Reader::read(rows + row[u] * p.row_bytes, col, p.dim, false, v[u]);
+          } else {
+#pragma unroll
+            for (int i = 0; i < VEC; ++i) v[u][i] = 0.f;
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < kExtendedUnroll; ++u) {
+          if (row[u] < 0) continue;
+          const float w = p.weights != nullptr ? p.weights[pos + u] : 1.f;
+#pragma unroll
+          for (int i = 0; i < VEC; ++i) {
+            if (p.max) acc[i] = count == 0 || v[u][i] > acc[i] ? v[u][i] : acc[i];
+            else acc[i] += w * v[u][i];
+          }
+          ++count;
+        }
+      }
+      if (col_ok) {  // a bag without rows keeps its zeros, in every mode
+        const int64_t b = bag - int64_t(table) * p.batch;
+        float* out = p.pooled + (b * p.tables + table) * p.dim + col;
+        const float scale = p.mean && count > 0 ? 1.f / float(count) : 1.f;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) out[i] = acc[i] * scale;
+      }
+    }
+  }
+};
+
+// Pooler: BagPooler, ShortBagPooler or ExtendedBagPooler for G lanes; MinBlocks as above.
 template <class Pooler, int G, int VEC, int MinBlocks>
 __global__ void __launch_bounds__(kBlockThreads, MinBlocks > 0 ? MinBlocks : 1)
     embedding_bag_kernel(const EmbeddingBagParams p) {

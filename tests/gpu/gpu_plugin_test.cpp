@@ -3,7 +3,8 @@
 //  - NoDevice.*: on a machine without a GPU it loads and reports zero devices with a reason (skips
 //    where a GPU is present);
 //  - Gpu.*: 16-bit and u8 row-wise tables against the reference on the dequantised f32 tables,
-//    every embedding_bag variant; out-of-range indices and bad offsets found on the device and
+//    every embedding_bag variant; max pooling, per-sample weights and padding rows offered and
+//    matching the reference (NaN in max-pooled tables included); out-of-range indices and bad offsets found on the device and
 //    reported at stream_synchronize; graph capture and replay; the allow_tf32 option; every linear
 //    variant with W given at run; which linear variant comes first (precision, K, wgmma, K split);
 //  - GpuMlp.*: an MLP's chain with bf16 activations (allow_bf16) against the reference, and where
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -242,6 +244,88 @@ TEST_F(GpuEmbedding, SixteenBitAndQuantizedTablesMatchTheReferenceInEveryVariant
                          Config{CAGR_DTYPE_BF16, 130}, Config{CAGR_DTYPE_U8, 32}, Config{CAGR_DTYPE_U8, 13},
                          Config{CAGR_DTYPE_F32, 16}, Config{CAGR_DTYPE_F32, 260}})
     for (bool mean : {false, true}) check_all_variants(EmbeddingProblem(rng_, 37, c.dim, {101, 7, 3001}, c.dtype, 41), mean);
+}
+
+// Max pooling, per-sample weights and padding rows (OPS.md's later additions) must be offered here:
+// the conformance harness compares them only where a plugin offers them, so a refusal would pass it
+// silently. Each against the reference in every variant: D with 16-byte lanes and without, bags
+// empty or holding padding rows only, a table without a padding row (whose index -1 is then out of
+// range, not padding: not drawn here), padding rows given at run time as well as as constants,
+// and, with max, NaN in the tables (max takes a value only where it is greater, so a NaN counts
+// only in a bag's first row).
+TEST_F(GpuEmbedding, MaxWeightsAndPaddingRowsAreOfferedAndMatchTheReference) {
+  struct Mode {
+    const char* mode;
+    bool weighted, padded;
+  };
+  const std::vector<int32_t> padding = {3, -1, 5};  // table 1 has none
+  for (const Mode m : {Mode{"max", false, false}, Mode{"sum", true, false}, Mode{"mean", false, true},
+                       Mode{"max", false, true}, Mode{"sum", true, true}, Mode{"sum", false, true}})
+    for (const int64_t dim : {int64_t{16}, int64_t{7}, int64_t{132}})
+      for (const bool padding_constant : {true, false}) {
+        if (!m.padded && !padding_constant) continue;
+        EmbeddingProblem p(rng_, 37, dim, {101, 7, 3001}, CAGR_DTYPE_F32, 9);
+        for (size_t t = 0; t < p.rows.size(); ++t)
+          for (int32_t i = p.offsets[t * 37]; i < p.offsets[(t + 1) * 37]; ++i)
+            if (m.padded && padding[t] >= 0 && rng_() % 3 == 0) p.indices[size_t(i)] = padding[t];
+        if (std::string(m.mode) == "max")
+          for (auto& table : p.f32)
+            for (size_t k = 0; k < table.size(); k += 13) table[k] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> weights(p.indices.size());
+        for (float& w : weights) w = std::uniform_real_distribution<float>(-2.f, 2.f)(rng_);
+
+        OpDesc d("embedding_bag");
+        d.input(CAGR_DTYPE_I32, {int64_t(p.indices.size())}).input(CAGR_DTYPE_I32, {int64_t(p.offsets.size())});
+        for (int64_t r : p.rows) d.input(CAGR_DTYPE_F32, {r, dim});
+        if (m.weighted) d.input(CAGR_DTYPE_F32, {int64_t(weights.size())}).attr("weighted", int64_t{1});
+        if (m.padded) d.input(CAGR_DTYPE_I32, {int64_t(padding.size())}).attr("padded", int64_t{1});
+        d.output(CAGR_DTYPE_F32, {37, 3, dim}).attr("mode", m.mode);
+        const std::string what = std::string(m.mode) + (m.weighted ? " weighted" : "") + (m.padded ? " padded" : "") +
+                                 " D=" + std::to_string(dim) + (m.padded && !padding_constant ? ", padding rows at run" : "");
+
+        std::vector<const void*> in = {p.indices.data(), p.offsets.data()};
+        for (const auto& t : p.f32) in.push_back(t.data());
+        if (m.weighted) in.push_back(weights.data());
+        if (m.padded) in.push_back(padding.data());
+        std::vector<float> want(size_t(37 * 3 * dim));
+        void* outs[] = {want.data()};
+        reference::run(d.desc(), in.data(), outs);
+
+        const OpSupport support = plugin_->query(0, d.desc());
+        ASSERT_TRUE(support.supported) << what << ": " << support.reason;
+        std::vector<cagr_constant> constants;
+        for (size_t t = 0; t < p.f32.size(); ++t) {
+          auto c = abi::make_struct<cagr_constant>();
+          c.input_index = 2 + t;
+          c.data = p.f32[t].data();
+          constants.push_back(c);
+        }
+        const size_t padding_input = d.inputs().size() - 1;
+        if (m.padded && padding_constant) {
+          auto c = abi::make_struct<cagr_constant>();
+          c.input_index = padding_input;
+          c.data = padding.data();
+          constants.push_back(c);
+        }
+        Buffer idx = upload(to_bytes(p.indices)), off = upload(to_bytes(p.offsets)), w = upload(to_bytes(weights)),
+               pad = upload(to_bytes(padding));
+        std::vector<cagr_buffer*> run_inputs = {idx.get(), off.get()};
+        std::vector<cagr_tensor_desc> run_descs = {d.inputs()[0], d.inputs()[1]};
+        if (m.weighted) run_inputs.push_back(w.get()), run_descs.push_back(d.inputs()[p.f32.size() + 2]);
+        if (m.padded && !padding_constant) run_inputs.push_back(pad.get()), run_descs.push_back(d.inputs()[padding_input]);
+        for (const Variant& v : support.variants) {
+          Kernel kernel = plugin_->create_kernel(0, d.desc(), v.index, constants);
+          Buffer out = upload(Bytes(want.size() * 4, std::byte{0xcd}));
+          kernel.run(stream_, run_inputs, run_descs, {out.get()}, {d.outputs()[0]});
+          const std::vector<float> got = from_bytes<float>(download(out, want.size() * 4));
+          size_t bad = 0;
+          for (size_t i = 0; i < want.size(); ++i) {
+            const bool same = std::isnan(want[i]) ? std::isnan(got[i]) : std::fabs(got[i] - want[i]) <= 1e-5f * (1.f + std::fabs(want[i]));
+            if (!same && bad++ < 3) ADD_FAILURE() << what << " variant " << v.name << " element " << i << ": got " << got[i] << " want " << want[i];
+          }
+          EXPECT_EQ(bad, 0u) << what << " variant " << v.name;
+        }
+      }
 }
 
 // A kernel run at once after kernel_create must see its whole constant. On the H100 (driver 580) a

@@ -568,21 +568,36 @@ Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_
   return c;
 }
 
-bool with_non_finite_inputs(Case& c, Rng& rng) {
-  const plugin::OpView view(&c.op.desc());
+namespace {
+
+// NaN, +Inf or -Inf at about one in `every` of input `i`'s f32 values (at least one); false where
+// the input is empty.
+bool poison(Case& c, size_t i, int64_t every, Rng& rng) {
   const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                             -std::numeric_limits<float>::infinity()};
+  float* values = reinterpret_cast<float*>(c.inputs[i].data());
+  const int64_t n = static_cast<int64_t>(c.inputs[i].size() / sizeof(float));
+  if (n == 0) return false;
+  for (int64_t k = 0; k < std::max<int64_t>(1, n / every); ++k) values[draw(rng, 0, n - 1)] = specials[draw(rng, 0, 2)];
+  return true;
+}
+
+}  // namespace
+
+bool with_non_finite_inputs(Case& c, Rng& rng) {
+  const plugin::OpView view(&c.op.desc());
   bool poisoned = false;
   for (size_t i = 0; i < c.inputs.size(); ++i) {
     if (c.op.inputs()[i].dtype != CAGR_DTYPE_F32 || contract::usually_constant(view, i)) continue;
-    float* values = reinterpret_cast<float*>(c.inputs[i].data());
-    const int64_t n = static_cast<int64_t>(c.inputs[i].size() / sizeof(float));
-    if (n == 0) continue;
-    for (int64_t k = 0; k < std::max<int64_t>(1, n / 12); ++k) values[draw(rng, 0, n - 1)] = specials[draw(rng, 0, 2)];
-    poisoned = true;
+    poisoned = poison(c, i, 12, rng) || poisoned;
   }
   if (poisoned) c.label += " with NaN and Inf inputs";
   return poisoned;
+}
+
+void with_non_finite_tables(Case& c, int64_t tables, Rng& rng) {
+  for (size_t t = 2; t < 2 + static_cast<size_t>(tables); ++t) poison(c, t, 6, rng);
+  c.label += " with NaN and Inf in its tables";
 }
 
 Case rebatched(const Case& c, int64_t batch, Rng& rng) {

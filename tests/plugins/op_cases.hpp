@@ -78,6 +78,10 @@ Case gather_case(Rng& rng, uint64_t data_seed, const std::vector<int64_t>& data_
 // one value in 12, at least one per such input); false when `c` has no such input.
 bool with_non_finite_inputs(Case& c, Rng& rng);
 
+// Puts NaN, +Inf and -Inf among the values of an embedding_bag case's `tables` tables (about one in
+// 6), which with_non_finite_inputs leaves finite (they are usually constant).
+void with_non_finite_tables(Case& c, int64_t tables, Rng& rng);
+
 // `c` with the first dimension of its inputs and outputs set to `batch` and the inputs redrawn:
 // for ops whose every input is [B, ...] (relu, sigmoid, dot_interaction, dlrm_interaction,
 // fm_interaction, top_k).
