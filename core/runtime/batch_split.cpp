@@ -175,7 +175,9 @@ BatchSplitter::BatchSplitter(const Graph& graph) {
   }
 
   // Rows: the tensors whose shape follows the batch, found by inferring every shape at two batches
-  // (3 and 5 rows; 7 and 11 bag values). Each must have the batch as its first dimension.
+  // (61 and 67 rows; 71 and 73 bag values: sizes no op's fixed sizes are likely to meet, and past
+  // such limits as a top_k's k). Each must have the batch as its first dimension.
+  constexpr int64_t kSmall = 61, kLarge = 67;
   auto dims_at = [&](int64_t batch, int64_t values) {
     std::vector<Dims> dims;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -188,16 +190,23 @@ BatchSplitter::BatchSplitter(const Graph& graph) {
     }
     return dims;
   };
-  const std::vector<TensorShape> small = infer_shapes(graph, dims_at(3, 7)), large = infer_shapes(graph, dims_at(5, 11));
+  std::vector<TensorShape> small, large;
+  try {
+    small = infer_shapes(graph, dims_at(kSmall, 71));
+    large = infer_shapes(graph, dims_at(kLarge, 73));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("the model's shapes at a batch of ") + std::to_string(kSmall) + " and " + std::to_string(kLarge) +
+                                " rows, which tell which tensors follow the batch, cannot be inferred: " + e.what());
+  }
   rows_.assign(graph.num_tensors(), false);
   for (size_t t = 0; t < graph.num_tensors(); ++t) {
     if (small[t].dims == large[t].dims || bag_input[t]) continue;
     const Dims& a = small[t].dims;
     const Dims& b = large[t].dims;
-    if (a.empty() || a[0] != 3 || b[0] != 5 || !std::equal(a.begin() + 1, a.end(), b.begin() + 1))
+    if (a.empty() || a[0] != kSmall || b[0] != kLarge || !std::equal(a.begin() + 1, a.end(), b.begin() + 1))
       throw std::invalid_argument("tensor " + quoted(graph.tensor(static_cast<int>(t)).name) +
-                                  " changes with the batch other than by its first dimension (" + dims_to_string(a) + " at 3 rows, " +
-                                  dims_to_string(b) + " at 5), so its rows are not the samples'");
+                                  " changes with the batch other than by its first dimension (" + dims_to_string(a) + " at " + std::to_string(kSmall) +
+                                  " rows, " + dims_to_string(b) + " at " + std::to_string(kLarge) + "), so its rows are not the samples'");
     rows_[t] = true;
   }
   for (const Node& node : graph.nodes()) {

@@ -244,7 +244,6 @@ PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTen
 
 int min_sub_batches_for_memory(const Executor& compiled, const std::vector<HostTensor>& inputs, uint64_t budget_bytes) {
   const Graph& graph = compiled.graph();
-  const int64_t batch = BatchSplitter(graph).batch(inputs);
   std::vector<Dims> dims;
   for (const HostTensor& t : inputs) dims.push_back(t.dims);
   const std::vector<TensorShape> shapes = infer_shapes(graph, dims);
@@ -252,35 +251,49 @@ int min_sub_batches_for_memory(const Executor& compiled, const std::vector<HostT
     return static_cast<double>(std::max<int64_t>(0, element_count(shapes[static_cast<size_t>(t)].dims))) *
            static_cast<double>(dtype_size(shapes[static_cast<size_t>(t)].dtype));
   };
+  // Per device: the weights (once) and the other tensors of the whole batch (once per stage).
   const std::vector<Target>& targets = compiled.targets();
-  std::vector<double> fixed(targets.size(), 0), per_row(targets.size(), 0);
+  std::vector<double> weights(targets.size(), 0), buffers(targets.size(), 0);
   std::vector<std::vector<bool>> weights_counted(targets.size(), std::vector<bool>(graph.num_tensors(), false));
   for (const PipelineStage& stage : cut_stages(graph, compiled.placement())) {
     const size_t t = static_cast<size_t>(stage.target);
-    std::vector<bool> counted(graph.num_tensors(), false);  // per stage: each stage's executor has its own buffers
+    std::vector<bool> counted(graph.num_tensors(), false);  // each stage's executor has its own buffers
     for (int n : stage.nodes) {
       const Node& node = graph.nodes()[static_cast<size_t>(n)];
       for (const auto* ids : {&node.inputs, &node.outputs})
         for (int id : *ids) {
           if (graph.tensor(id).is_constant()) {
-            if (!weights_counted[t][static_cast<size_t>(id)]) fixed[t] += bytes(id);
+            if (!weights_counted[t][static_cast<size_t>(id)]) weights[t] += bytes(id);
             weights_counted[t][static_cast<size_t>(id)] = true;
           } else if (!counted[static_cast<size_t>(id)] && !graph.is_view(n)) {
-            per_row[t] += bytes(id) / static_cast<double>(batch);
+            buffers[t] += bytes(id);
             counted[static_cast<size_t>(id)] = true;
           }
         }
     }
   }
+  auto budget_of = [&](size_t t) { return static_cast<double>(budget_bytes ? budget_bytes : targets[t].info.memory_bytes); };
+  size_t over = targets.size();  // a device the whole batch does not fit
+  for (size_t t = 0; t < targets.size(); ++t)
+    if (budget_of(t) > 0 && weights[t] + buffers[t] > budget_of(t)) over = t;
+  if (over == targets.size()) return 1;
+  int64_t batch = 0;
+  try {
+    batch = BatchSplitter(graph).batch(inputs);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("the batch needs " + std::to_string(static_cast<uint64_t>(weights[over] + buffers[over])) + " bytes on " +
+                                targets[over].label() + ", over its memory budget of " + std::to_string(static_cast<uint64_t>(budget_of(over))) +
+                                ", and cannot be cut into sub-batches: " + e.what());
+  }
   int64_t fewest = 1;
   for (size_t t = 0; t < targets.size(); ++t) {
-    const double budget = static_cast<double>(budget_bytes ? budget_bytes : targets[t].info.memory_bytes);
-    if (budget <= 0 || per_row[t] <= 0) continue;
-    const double rows = std::floor((budget - fixed[t]) / per_row[t]);
+    const double budget = budget_of(t), per_row = buffers[t] / static_cast<double>(batch);
+    if (budget <= 0 || per_row <= 0) continue;
+    const double rows = std::floor((budget - weights[t]) / per_row);
     if (rows < 1)
       throw std::invalid_argument("the memory budget of " + std::to_string(static_cast<uint64_t>(budget)) + " bytes on " + targets[t].label() +
-                                  " holds not even one row: its weights take " + std::to_string(static_cast<uint64_t>(fixed[t])) +
-                                  " bytes and a row " + std::to_string(static_cast<uint64_t>(std::ceil(per_row[t]))));
+                                  " holds not even one row: its weights take " + std::to_string(static_cast<uint64_t>(weights[t])) +
+                                  " bytes and a row " + std::to_string(static_cast<uint64_t>(std::ceil(per_row))));
     fewest = std::max(fewest, (batch + static_cast<int64_t>(rows) - 1) / static_cast<int64_t>(rows));
   }
   return static_cast<int>(std::min<int64_t>(fewest, std::numeric_limits<int>::max()));

@@ -61,7 +61,8 @@ std::string render_text(const RunReport& r, bool print_plan) {
   if (print_plan) out += "\nplacement:\n" + r.placement_table + "\n";
   if (r.pipeline.sub_batches > 0) {
     if (print_plan) out += "\n" + r.pipeline.stage_table + "\ntimeline (the last timed run, us from its start):\n" + r.pipeline.timeline_table;
-    else out += format("pipelined: %zu stages, %d sub-batches (decided by %s)\n", r.pipeline.stages.size(), r.pipeline.sub_batches,
+    else out += format("pipelined: %zu stage%s, %d sub-batch%s (decided by %s)\n", r.pipeline.stages.size(),
+                       r.pipeline.stages.size() == 1 ? "" : "s", r.pipeline.sub_batches, r.pipeline.sub_batches == 1 ? "" : "es",
                        r.pipeline.decided_by.c_str());
   }
 
