@@ -15,6 +15,7 @@
 #include "ipc_calls.hpp"
 #include "ipc_channel.hpp"
 #include "plugin_files.hpp"
+#include "required_entries.hpp"
 #include "shared_area.hpp"
 #include "worker_process.hpp"
 
@@ -458,19 +459,6 @@ cagr_status IsolatedModule::call_entry(cagr_plugin_entry_args* args) {
   args->refusal = refusal ? refusal_.c_str() : nullptr;
   args->api = nullptr;
   if (has_table != 0) {
-    // The entries in the order of cagr_plugin_api, as the worker reported which the plugin has.
-    void** entries[] = {reinterpret_cast<void**>(&table_.last_error_message), reinterpret_cast<void**>(&table_.init),
-                        reinterpret_cast<void**>(&table_.shutdown), reinterpret_cast<void**>(&table_.get_info),
-                        reinterpret_cast<void**>(&table_.device_count), reinterpret_cast<void**>(&table_.device_properties),
-                        reinterpret_cast<void**>(&table_.op_query), reinterpret_cast<void**>(&table_.op_variant),
-                        reinterpret_cast<void**>(&table_.buffer_alloc), reinterpret_cast<void**>(&table_.buffer_destroy),
-                        reinterpret_cast<void**>(&table_.buffer_host_pointer), reinterpret_cast<void**>(&table_.copy),
-                        reinterpret_cast<void**>(&table_.stream_create), reinterpret_cast<void**>(&table_.stream_destroy),
-                        reinterpret_cast<void**>(&table_.stream_synchronize), reinterpret_cast<void**>(&table_.event_create),
-                        reinterpret_cast<void**>(&table_.event_destroy), reinterpret_cast<void**>(&table_.event_record),
-                        reinterpret_cast<void**>(&table_.stream_wait_event), reinterpret_cast<void**>(&table_.event_synchronize),
-                        reinterpret_cast<void**>(&table_.kernel_create), reinterpret_cast<void**>(&table_.kernel_destroy),
-                        reinterpret_cast<void**>(&table_.kernel_run)};
     cagr_plugin_api proxy = make_struct<cagr_plugin_api>();
     proxy.last_error_message = proxy_last_error_message;
     proxy.init = proxy_init;
@@ -495,20 +483,9 @@ cagr_status IsolatedModule::call_entry(cagr_plugin_entry_args* args) {
     proxy.kernel_create = proxy_kernel_create;
     proxy.kernel_destroy = forward_handle<Call::kernel_destroy, cagr_kernel>;
     proxy.kernel_run = proxy_kernel_run;
-    void* const* proxies[] = {reinterpret_cast<void* const*>(&proxy.last_error_message), reinterpret_cast<void* const*>(&proxy.init),
-                              reinterpret_cast<void* const*>(&proxy.shutdown), reinterpret_cast<void* const*>(&proxy.get_info),
-                              reinterpret_cast<void* const*>(&proxy.device_count), reinterpret_cast<void* const*>(&proxy.device_properties),
-                              reinterpret_cast<void* const*>(&proxy.op_query), reinterpret_cast<void* const*>(&proxy.op_variant),
-                              reinterpret_cast<void* const*>(&proxy.buffer_alloc), reinterpret_cast<void* const*>(&proxy.buffer_destroy),
-                              reinterpret_cast<void* const*>(&proxy.buffer_host_pointer), reinterpret_cast<void* const*>(&proxy.copy),
-                              reinterpret_cast<void* const*>(&proxy.stream_create), reinterpret_cast<void* const*>(&proxy.stream_destroy),
-                              reinterpret_cast<void* const*>(&proxy.stream_synchronize), reinterpret_cast<void* const*>(&proxy.event_create),
-                              reinterpret_cast<void* const*>(&proxy.event_destroy), reinterpret_cast<void* const*>(&proxy.event_record),
-                              reinterpret_cast<void* const*>(&proxy.stream_wait_event), reinterpret_cast<void* const*>(&proxy.event_synchronize),
-                              reinterpret_cast<void* const*>(&proxy.kernel_create), reinterpret_cast<void* const*>(&proxy.kernel_destroy),
-                              reinterpret_cast<void* const*>(&proxy.kernel_run)};
-    static_assert(std::size(entries) == std::size(proxies));
-    for (size_t i = 0; i < std::size(entries); ++i) *entries[i] = (present & (1u << i)) != 0 ? *proxies[i] : nullptr;
+    // The proxy's entries where the worker reported the plugin's table has them (required_entries.hpp).
+    const auto slots = required_entries(table_), proxies = required_entries(proxy);
+    for (size_t i = 0; i < slots.size(); ++i) *slots[i].slot = (present & (1u << i)) != 0 ? *proxies[i].slot : nullptr;
     if ((optional & ipc::kCaptureEntries) != 0) {
       table_.stream_begin_capture = forward_handle<Call::stream_begin_capture, cagr_stream>;
       table_.stream_end_capture = proxy_stream_end_capture;

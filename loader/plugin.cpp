@@ -7,6 +7,7 @@
 
 #include "abi_rules.hpp"
 #include "cagr_struct.hpp"
+#include "required_entries.hpp"
 
 namespace cagr {
 
@@ -41,36 +42,11 @@ void log_trampoline(void* user_data, cagr_log_level level, const char* message) 
   if (fn->first) fn->first(level, fn->second, message ? message : "");
 }
 
-// The entry points a 1.0 table must have; a plugin missing one is refused at load.
-bool has_required_entries(const cagr_plugin_api& api, std::string* missing) {
-  const std::pair<const void*, const char*> required[] = {
-      {reinterpret_cast<const void*>(api.last_error_message), "last_error_message"},
-      {reinterpret_cast<const void*>(api.init), "init"},
-      {reinterpret_cast<const void*>(api.shutdown), "shutdown"},
-      {reinterpret_cast<const void*>(api.get_info), "get_info"},
-      {reinterpret_cast<const void*>(api.device_count), "device_count"},
-      {reinterpret_cast<const void*>(api.device_properties), "device_properties"},
-      {reinterpret_cast<const void*>(api.op_query), "op_query"},
-      {reinterpret_cast<const void*>(api.op_variant), "op_variant"},
-      {reinterpret_cast<const void*>(api.buffer_alloc), "buffer_alloc"},
-      {reinterpret_cast<const void*>(api.buffer_destroy), "buffer_destroy"},
-      {reinterpret_cast<const void*>(api.buffer_host_pointer), "buffer_host_pointer"},
-      {reinterpret_cast<const void*>(api.copy), "copy"},
-      {reinterpret_cast<const void*>(api.stream_create), "stream_create"},
-      {reinterpret_cast<const void*>(api.stream_destroy), "stream_destroy"},
-      {reinterpret_cast<const void*>(api.stream_synchronize), "stream_synchronize"},
-      {reinterpret_cast<const void*>(api.event_create), "event_create"},
-      {reinterpret_cast<const void*>(api.event_destroy), "event_destroy"},
-      {reinterpret_cast<const void*>(api.event_record), "event_record"},
-      {reinterpret_cast<const void*>(api.stream_wait_event), "stream_wait_event"},
-      {reinterpret_cast<const void*>(api.event_synchronize), "event_synchronize"},
-      {reinterpret_cast<const void*>(api.kernel_create), "kernel_create"},
-      {reinterpret_cast<const void*>(api.kernel_destroy), "kernel_destroy"},
-      {reinterpret_cast<const void*>(api.kernel_run), "kernel_run"},
-  };
-  for (const auto& [fn, name] : required) {
-    if (fn == nullptr) {
-      *missing = name;
+// Whether the table has every entry a 1.0 table must have; the first missing one in `missing`.
+bool has_required_entries(cagr_plugin_api api, std::string* missing) {
+  for (const RequiredEntry& e : required_entries(api)) {
+    if (*e.slot == nullptr) {
+      *missing = e.name;
       return false;
     }
   }

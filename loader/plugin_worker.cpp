@@ -19,6 +19,7 @@
 #include "cagr_struct.hpp"
 #include "ipc_calls.hpp"
 #include "ipc_channel.hpp"
+#include "required_entries.hpp"
 #include "shared_area.hpp"
 
 namespace {
@@ -114,24 +115,12 @@ class Worker {
     if (table_.stream_begin_capture && table_.stream_end_capture && table_.graph_launch && table_.graph_destroy)
       optional |= kCaptureEntries;
     if (table_.event_elapsed) optional |= kEventElapsed;
-    // Which required entries the table has, in the order of cagr_plugin_api; the host refuses a
-    // table that lacks one, naming it.
-    const void* required[] = {
-        reinterpret_cast<const void*>(table_.last_error_message), reinterpret_cast<const void*>(table_.init),
-        reinterpret_cast<const void*>(table_.shutdown), reinterpret_cast<const void*>(table_.get_info),
-        reinterpret_cast<const void*>(table_.device_count), reinterpret_cast<const void*>(table_.device_properties),
-        reinterpret_cast<const void*>(table_.op_query), reinterpret_cast<const void*>(table_.op_variant),
-        reinterpret_cast<const void*>(table_.buffer_alloc), reinterpret_cast<const void*>(table_.buffer_destroy),
-        reinterpret_cast<const void*>(table_.buffer_host_pointer), reinterpret_cast<const void*>(table_.copy),
-        reinterpret_cast<const void*>(table_.stream_create), reinterpret_cast<const void*>(table_.stream_destroy),
-        reinterpret_cast<const void*>(table_.stream_synchronize), reinterpret_cast<const void*>(table_.event_create),
-        reinterpret_cast<const void*>(table_.event_destroy), reinterpret_cast<const void*>(table_.event_record),
-        reinterpret_cast<const void*>(table_.stream_wait_event), reinterpret_cast<const void*>(table_.event_synchronize),
-        reinterpret_cast<const void*>(table_.kernel_create), reinterpret_cast<const void*>(table_.kernel_destroy),
-        reinterpret_cast<const void*>(table_.kernel_run)};
+    // Which required entries the table has (required_entries.hpp); the host refuses a table that
+    // lacks one, naming it.
     uint32_t present = 0;
-    for (size_t i = 0; i < std::size(required); ++i)
-      if (required[i] != nullptr) present |= 1u << i;
+    const auto required = cagr::required_entries(table_);
+    for (size_t i = 0; i < required.size(); ++i)
+      if (*required[i].slot != nullptr) present |= 1u << i;
     out.put<uint8_t>(1).put(table_.abi_major).put(table_.abi_minor).put(present).put(optional);
     return CAGR_OK;
   }

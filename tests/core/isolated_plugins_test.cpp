@@ -130,6 +130,8 @@ Failure failing_run(const std::string& plugin, int64_t timeout_ms) {
   f.message = cagr_last_error();
   f.second = run(session, graph, inputs, &prob);
   f.second_message = cagr_last_error();
+  ::testing::Test::RecordProperty("first_message", f.message);
+  ::testing::Test::RecordProperty("second_message", f.second_message);
   cagr_session_destroy(session);
   return f;
 }
@@ -174,6 +176,7 @@ TEST(IsolatedPlugins, ACrashInOpQueryMakesThatPluginRefuseAndTheNodesGoElsewhere
     std::vector<float> prob;
     EXPECT_NE(run(session, graph, inputs, &prob), CAGR_API_OK);
     const std::string message = cagr_last_error();
+    ::testing::Test::RecordProperty("message", message);
     EXPECT_NE(message.find("no loaded plugin can run it"), std::string::npos) << message;
     EXPECT_NE(message.find("op_query failed: "), std::string::npos) << message;
     EXPECT_NE(message.find("crashed (SIGSEGV: Segmentation fault) in op_query"), std::string::npos) << message;
