@@ -269,8 +269,10 @@ TEST_F(GpuEmbedding, MaxWeightsAndPaddingRowsAreOfferedAndMatchTheReference) {
           for (int32_t i = p.offsets[t * 37]; i < p.offsets[(t + 1) * 37]; ++i)
             if (m.padded && padding[t] >= 0 && rng_() % 3 == 0) p.indices[size_t(i)] = padding[t];
         if (std::string(m.mode) == "max")
-          for (auto& table : p.f32)
-            for (size_t k = 0; k < table.size(); k += 13) table[k] = std::numeric_limits<float>::quiet_NaN();
+          for (size_t t = 0; t < p.f32.size(); ++t) {
+            for (size_t k = 0; k < p.f32[t].size(); k += 13) p.f32[t][k] = std::numeric_limits<float>::quiet_NaN();
+            p.tables[t] = to_bytes(p.f32[t]);  // f32 tables are stored as they are
+          }
         std::vector<float> weights(p.indices.size());
         for (float& w : weights) w = std::uniform_real_distribution<float>(-2.f, 2.f)(rng_);
 
@@ -293,13 +295,7 @@ TEST_F(GpuEmbedding, MaxWeightsAndPaddingRowsAreOfferedAndMatchTheReference) {
 
         const OpSupport support = plugin_->query(0, d.desc());
         ASSERT_TRUE(support.supported) << what << ": " << support.reason;
-        std::vector<cagr_constant> constants;
-        for (size_t t = 0; t < p.f32.size(); ++t) {
-          auto c = abi::make_struct<cagr_constant>();
-          c.input_index = 2 + t;
-          c.data = p.f32[t].data();
-          constants.push_back(c);
-        }
+        std::vector<cagr_constant> constants = table_constants(p);
         const size_t padding_input = d.inputs().size() - 1;
         if (m.padded && padding_constant) {
           auto c = abi::make_struct<cagr_constant>();
