@@ -13,6 +13,7 @@
 #include "cagr_plugin.h"
 #include "cagr_struct.hpp"
 #include "ipc_message.hpp"
+#include "math_precision.hpp"
 #include "owned_op_desc.hpp"
 
 namespace cagr::ipc {
@@ -79,9 +80,11 @@ inline cagr_tensor_desc get_tensor_desc(MessageReader& r) {
   return d;
 }
 
-// An op description as the host got it (read within its struct sizes).
+// An op description as the host got it (read within its struct sizes), with the extensions of its
+// chain that the ABI defines (1.2: the math precision allowed).
 inline void put_op_desc(MessageWriter& w, const cagr_op_desc* op) {
   const cagr_op_desc d = abi::read_struct(op);
+  w.put<int32_t>(abi::allowed_math_precision(*op));
   w.put_string(d.op_type);
   w.put<uint64_t>(d.num_inputs);
   for (size_t i = 0; i < d.num_inputs; ++i) put_tensor_desc(w, d.inputs[i]);
@@ -101,8 +104,10 @@ inline void put_op_desc(MessageWriter& w, const cagr_op_desc* op) {
 }
 
 inline abi::OwnedOpDesc get_op_desc(MessageReader& r) {
+  const auto precision = static_cast<cagr_math_precision>(r.get<int32_t>());
   const std::optional<std::string> type = r.get_optional_string();
   abi::OwnedOpDesc op(type.value_or(""));
+  op.allow_math_precision(precision);
   for (auto n = r.get<uint64_t>(); n > 0; --n) op.inputs().push_back(get_tensor_desc(r));
   for (auto n = r.get<uint64_t>(); n > 0; --n) op.outputs().push_back(get_tensor_desc(r));
   for (auto n = r.get<uint64_t>(); n > 0; --n) {

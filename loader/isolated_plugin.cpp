@@ -51,6 +51,10 @@ class IsolatedModule : public PluginModule {
 
   const std::string& path() const override { return path_; }
   cagr_status call_entry(cagr_plugin_entry_args* args) override;
+  std::string failure() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return gone_;
+  }
 
   static IsolatedModule& of(cagr_context* context) { return *reinterpret_cast<IsolatedModule*>(context); }
 
@@ -101,7 +105,7 @@ class IsolatedModule : public PluginModule {
   ipc::SharedArea shared_;
   ipc::Channel channel_;
   WorkerProcess process_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::string gone_;  // why the worker is gone, once it is
   cagr_plugin_api table_{};
   std::string refusal_;
@@ -287,6 +291,7 @@ cagr_status proxy_op_variant(cagr_context* c, cagr_variant_args* args) {
                     v.flops = r.get<double>();
                     v.bytes = r.get<double>();
                     v.estimated_ns = r.get<double>();
+                    v.math_precision = r.get<int32_t>();
                     abi::write_struct(args, v);
                   });
   });

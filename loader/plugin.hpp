@@ -38,6 +38,9 @@ class PluginModule {
   virtual const std::string& path() const = 0;
   // Calls the plugin's cagr_plugin_entry. Throws Error where the module has none.
   virtual cagr_status call_entry(cagr_plugin_entry_args* args) = 0;
+  // Why the plugin can no longer be called (an isolated plugin whose worker crashed or hung), or ""
+  // while it can.
+  virtual std::string failure() const { return ""; }
 };
 
 // A dlopen'ed shared library; dlclose'd when the last reference goes.
@@ -232,6 +235,9 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   int abi_minor() const { return api_.abi_minor; }
   int built_abi_major() const { return built_major_; }  // what the plugin was compiled against
   int built_abi_minor() const { return built_minor_; }
+
+  // Why this plugin can no longer be called, or "" (PluginModule::failure).
+  std::string failure() const { return module_->failure(); }
 
   int device_count() const;
   // Whether the plugin's table has the optional capture entries (a device may still refuse).

@@ -194,12 +194,13 @@ class Worker {
       }
       case Call::op_variant: {
         auto v = make_struct<cagr_variant_args>();
+        v.math_precision = CAGR_MATH_F32;  // what an older plugin leaves
         v.device = in.get<int32_t>();
         v.variant = in.get<int32_t>();
         cagr::abi::OwnedOpDesc op = get_op_desc(in);
         v.op = &op.desc();
         const cagr_status s = a.op_variant(context(), &v);
-        out.put_string(v.name, kStringLimit).put(v.flops).put(v.bytes).put(v.estimated_ns);
+        out.put_string(v.name, kStringLimit).put(v.flops).put(v.bytes).put(v.estimated_ns).put(v.math_precision);
         return s;
       }
       case Call::buffer_alloc: {

@@ -180,6 +180,21 @@ void compile(cagr_session* session, const std::vector<cagr::HostTensor>& example
   session->executor->set_profiling(session->profile);
 }
 
+// Leaves out of the session the devices of every plugin that can no longer be called (an isolated
+// plugin whose worker crashed or hung, isolated_plugin.hpp), so that the next compile places their
+// nodes on the other devices. What was left out, one line each; none: nothing to do.
+std::vector<std::string> drop_failed_plugins(cagr_session* session) {
+  std::vector<std::string> dropped;
+  std::vector<cagr::Target> kept;
+  for (cagr::Target& t : session->targets) {
+    const std::string failure = t.plugin->failure();
+    if (failure.empty()) kept.push_back(std::move(t));
+    else dropped.push_back(t.label() + " left out: plugin " + t.plugin->name() + " (" + t.plugin->path() + ") failed: " + failure);
+  }
+  session->targets = std::move(kept);
+  return dropped;
+}
+
 }  // namespace
 
 extern "C" {
@@ -271,9 +286,25 @@ cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const
     require(session != nullptr, "cagr_session_run: session is NULL");
     const SessionUse use(session, "cagr_session_run");
     std::vector<cagr::HostTensor> ordered = order_inputs(session->graph, num_inputs, inputs);
-    if (!session->executor) compile(session, ordered);
     session->outputs.clear();
-    session->outputs = session->executor->run(ordered);
+    // A plugin that fails while running (isolated: its worker crashed or hung) is left out and the
+    // pass placed again on the devices left, once per plugin lost; the first error stands where no
+    // plugin was lost or none is left.
+    std::vector<std::string> replaced;
+    for (;;) {
+      try {
+        if (!session->executor) compile(session, ordered);
+        session->outputs = session->executor->run(ordered);
+        break;
+      } catch (const cagr::Error& e) {
+        const std::vector<std::string> dropped = drop_failed_plugins(session);
+        if (dropped.empty()) throw;
+        if (session->targets.empty()) throw cagr::Error(e.status(), std::string(e.what()) + "; no other device is left to run it");
+        replaced.insert(replaced.end(), dropped.begin(), dropped.end());
+        session->executor.reset();
+      }
+    }
+    for (const std::string& line : replaced) session->plan_warnings += line + "; its nodes were placed again\n";
   });
 }
 

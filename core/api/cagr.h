@@ -70,9 +70,10 @@ typedef struct cagr_runtime_options {
   int probe_in_child;        /* 1: load each plugin in a child process first, so a crashing one is skipped */
   /* Added later (read only where struct_size holds them; 0 where it does not): */
   /* 1: run each plugin in a worker process of its own, so that one crashing or hanging while it runs
-   * makes the call fail (CAGR_API_DEVICE_ERROR, the message naming the plugin, the entry point and
-   * the node) instead of ending the application; that plugin then fails every call, so create a
-   * runtime without it (plugins) to go on. Costs time per kernel (docs/RELIABILITY.md). */
+   * costs an error instead of the application: cagr_session_run then places the pass again on the
+   * other devices and runs it (cagr_session_plan_warnings names the plugin left out and why); where
+   * no other device can, it fails with CAGR_API_DEVICE_ERROR naming the plugin, the entry point and
+   * the node. Costs time per call into a plugin (docs/RELIABILITY.md). */
   int isolate_plugins;
   int64_t plugin_timeout_ms; /* with isolate_plugins: a call not answered within this is a hang; 0: 60000 */
 } cagr_runtime_options;

@@ -1,6 +1,7 @@
 // Plugins run isolated (cagr_runtime_options.isolate_plugins, loader/isolated_plugin.hpp): a plugin
-// that crashes or hangs while running is an error naming it, the entry point and the node, and the
-// application goes on; a healthy plugin gives bitwise the same outputs as in-process.
+// that crashes or hangs while running is left out and its nodes placed on the other devices, or,
+// where none is left, an error naming it, the entry point and the node; the application goes on. A
+// healthy plugin gives bitwise the same outputs as in-process.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -150,6 +151,30 @@ TEST(IsolatedPlugins, ACrashInKernelRunIsAnErrorNamingThePluginAndTheNodeAndARet
   // isolated alike.
   const auto want = cpu_predictions(false, {16});
   EXPECT_EQ(cpu_predictions(true, {16}), want);
+}
+
+TEST(IsolatedPlugins, NodesOfAPluginThatCrashesInKernelRunArePlacedAgainOnTheOtherDevices) {
+  Runtime rt;
+  open(&rt, misbehaving("segv_in_run") + "," + kCpuPlugin, true);
+  cagr_session* session = nullptr;
+  ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
+  const cagr::Graph graph = cagr::load_model(model_path());
+  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  std::vector<float> prob;
+  // The crashing plugin offers every op at almost no cost, so the first plan gives it nodes; its
+  // crash leaves it out, and the same call runs the pass on the CPU plugin.
+  ASSERT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
+  const std::string warnings = cagr_session_plan_warnings(session);
+  ::testing::Test::RecordProperty("warnings", warnings);
+  EXPECT_NE(warnings.find("test_segv_in_run:0 left out: plugin test_segv_in_run"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("crashed (SIGSEGV: Segmentation fault) in kernel_run; its nodes were placed again"), std::string::npos)
+      << warnings;
+  EXPECT_EQ(std::string(cagr_session_plan(session)).find("test_segv_in_run"), std::string::npos) << cagr_session_plan(session);
+  EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
+  // Later passes run on the CPU plugin without another try.
+  EXPECT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
+  EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
+  cagr_session_destroy(session);
 }
 
 TEST(IsolatedPlugins, AHangInKernelRunIsKilledAfterTheTimeoutAndNamed) {
