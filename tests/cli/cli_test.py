@@ -2,11 +2,11 @@
 """cagr-run, cagr-zoo and cagr-gen as a user meets them (issue 24): help, version, refusals of bad
 flags, --time, --threads, the latency statistics, --report-file, JSON valid for any input and
 untouched by a plugin that prints, --save-inputs replayed with --inputs, --batch with --inputs,
---list-plugins with nothing found, progress lines, and cagr-gen --model.
+--list-plugins with nothing found, progress lines, --isolate-plugins, and cagr-gen --model.
 
     cli_test.py [unittest arguments]
 Environment: CAGR_RUN, CAGR_ZOO, CAGR_GEN (the programs), CAGR_CPU_PLUGIN (libcagr_cpu.so),
-CAGR_NOISY_PLUGIN (a test plugin that prints to stdout).
+CAGR_NOISY_PLUGIN (a test plugin that prints to stdout), CAGR_SEGV_IN_RUN_PLUGIN (one that crashes in kernel_run).
 """
 import json
 import os
@@ -25,6 +25,7 @@ GEN = os.environ["CAGR_GEN"]
 CPU = os.environ["CAGR_CPU_PLUGIN"]
 NOISY = os.environ.get("CAGR_NOISY_PLUGIN", "")
 NO_DEVICE = os.environ.get("CAGR_NO_DEVICE_PLUGIN", "")
+SEGV_IN_RUN = os.environ["CAGR_SEGV_IN_RUN_PLUGIN"]  # a test plugin that crashes in kernel_run
 
 
 def call(args, env=None, check=None, timeout=300):
@@ -279,6 +280,16 @@ class Tools(unittest.TestCase):
         p = call([RUN, f"--model={self.model}", f"--plugins={NO_DEVICE}"], check=1)
         self.assertEqual(p.err.strip(), f"cagr-run: no device to run on: {NO_DEVICE}: reports no device: "
                                         "the test device's driver is not installed")
+
+    def test_isolated_plugins_predict_the_same_and_a_crash_names_the_plugin_and_the_node(self):
+        self.run_json(f"--save-outputs={self.path('in_process.npz')}")
+        self.run_json("--isolate-plugins", f"--save-outputs={self.path('isolated.npz')}")
+        with np.load(self.path("in_process.npz")) as a, np.load(self.path("isolated.npz")) as b:
+            self.assertEqual(a["prob"].tobytes(), b["prob"].tobytes())
+        p = call([RUN, f"--model={self.model}", f"--plugins={SEGV_IN_RUN},{CPU}", "--isolate-plugins", "--iterations=1"], check=1)
+        self.assertRegex(p.err, r"cagr-run: node '[^']+' \(\w+\): plugin test_segv_in_run \(\S+\): kernel_run failed: the plugin's "
+                                r"worker process \(pid \d+\) crashed \(SIGSEGV: Segmentation fault\) in kernel_run")
+        call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--isolate-plugins", "--plugin-timeout-ms=0"], check=2)
 
     # ---- cagr-gen ---------------------------------------------------------------------------
     def test_gen_writes_inputs_that_fit_a_model(self):
