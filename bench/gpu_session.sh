@@ -11,6 +11,8 @@
 #   bash bench/gpu_session.sh linear     #   linear (every linear variant on DLRM's GEMM shapes)
 #   bash bench/gpu_session.sh recpipe    #   recpipe (two-stage ranking, docs/PIPELINES.md: light model on
 #                                        #   the CPU plugin or the GPU, heavy on the GPU; bench/recpipe_quality.py)
+#   bash bench/gpu_session.sh pipeline   #   pipeline (cross-device pipeline, docs/PIPELINE_SCHEDULE.md: Kaggle
+#                                        #   DLRM, embeddings on the CPU plugin, MLPs on CUDA, batch 16384)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
@@ -101,4 +103,22 @@ for placement in cpu:0,cuda:0 cuda:0,cuda:0; do
     --plot "$out/recpipe-${placement//[:,]/_}.png" > "$out/recpipe-${placement//[:,]/_}.md" 2> "$out/recpipe-${placement//[:,]/_}.log"
   cat "$out/recpipe-${placement//[:,]/_}.md"
 done
+fi
+
+if [ "$part" = all ] || [ "$part" = pipeline ]; then
+# The cross-device pipeline (docs/PIPELINE_SCHEDULE.md, docs/PERF.md "## Pipeline"): the Kaggle DLRM
+# (2.1 GB of tables) at batch 16384, its embedding (and bottom MLP) on the CPU plugin and its
+# interaction and top MLP on CUDA: unpipelined, in k sub-batches one after another, and pipelined,
+# against the CPU alone and the GPU alone (every table resident on the GPU). Then cagr-run follows
+# the split plan the bench saved, pipelined, and prints its timeline.
+CAGR_DEVICE_TARGETS="pipeline_bench cagr-run cagr-zoo cagr_cpu cagr_cuda" tools/device-setup.sh build build-device > "$out/build-pipeline.txt" 2>&1 \
+  || { tail -30 "$out/build-pipeline.txt"; exit 1; }
+[ -f /tmp/dlrm_kaggle/model.xml ] || $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
+timeout ${PIPELINE_SECONDS:-500} $b/bench/pipeline_bench --plugins=$b/plugins --model=/tmp/dlrm_kaggle/model.xml --batch=16384 \
+  --embeddings=cpu --rest=cuda --sub_batches=2,4,8,16,auto --rounds=5 --passes=10 --save_plan="$out/pipeline-kaggle.plan.xml" \
+  > "$out/pipeline-kaggle.md" 2> "$out/pipeline-kaggle.log"
+head -20 "$out/pipeline-kaggle.md"
+$b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_cpu.so,$cuda --batch=16384 --iterations=20 \
+  --load-plan="$out/pipeline-kaggle.plan.xml" --print-plan --noprofile --noprogress > "$out/pipeline-kaggle-cagr-run.txt" 2>&1
+grep -A40 "^pipeline:" "$out/pipeline-kaggle-cagr-run.txt" | head -40; tail -1 "$out/pipeline-kaggle-cagr-run.txt"
 fi

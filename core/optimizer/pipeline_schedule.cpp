@@ -83,15 +83,25 @@ std::vector<StageCost> hinted_stage_costs(const Graph& graph, const Placement& p
   return costs;
 }
 
-std::vector<StageCost> fitted_stage_costs(int64_t rows_small, const std::vector<double>& small_us, int64_t rows_large,
-                                          const std::vector<double>& large_us) {
-  if (small_us.size() != large_us.size() || rows_large <= rows_small)
-    throw std::invalid_argument("fitted_stage_costs: two measurements of every stage at two different row counts are needed");
+std::vector<StageCost> fitted_stage_costs(const std::vector<int64_t>& rows, const std::vector<std::vector<double>>& us) {
+  const bool distinct = rows.size() >= 2 && std::any_of(rows.begin(), rows.end(), [&](int64_t r) { return r != rows.front(); });
+  if (!distinct || us.size() != rows.size() ||
+      std::any_of(us.begin(), us.end(), [&](const std::vector<double>& p) { return p.size() != us.front().size(); }))
+    throw std::invalid_argument("fitted_stage_costs: every stage measured at two or more different row counts is needed");
+  const double n = static_cast<double>(rows.size());
+  double mean_rows = 0;
+  for (int64_t r : rows) mean_rows += static_cast<double>(r) / n;
   std::vector<StageCost> costs;
-  for (size_t s = 0; s < small_us.size(); ++s) {
+  for (size_t s = 0; s < us.front().size(); ++s) {
+    double mean_us = 0, covariance = 0, variance = 0;
+    for (size_t p = 0; p < rows.size(); ++p) mean_us += us[p][s] / n;
+    for (size_t p = 0; p < rows.size(); ++p) {
+      covariance += (static_cast<double>(rows[p]) - mean_rows) * (us[p][s] - mean_us);
+      variance += (static_cast<double>(rows[p]) - mean_rows) * (static_cast<double>(rows[p]) - mean_rows);
+    }
     StageCost c;
-    c.per_row_us = std::max(0.0, (large_us[s] - small_us[s]) / static_cast<double>(rows_large - rows_small));
-    c.fixed_us = std::max(0.0, small_us[s] - c.per_row_us * static_cast<double>(rows_small));
+    c.per_row_us = std::max(0.0, covariance / variance);
+    c.fixed_us = std::max(0.0, mean_us - c.per_row_us * mean_rows);
     costs.push_back(c);
   }
   return costs;

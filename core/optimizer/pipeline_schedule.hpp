@@ -57,10 +57,9 @@ constexpr double kHintedLaunchUs = 10.0;
 std::vector<StageCost> hinted_stage_costs(const Graph& graph, const Placement& placement, const std::vector<PipelineStage>& stages,
                                           int64_t compiled_batch);
 
-// Stage costs fitted to measured times: `rows_small` and `rows_large` rows took `small_us[s]` and
-// `large_us[s]` in stage s; the line through both points, slopes and intercepts floored at 0.
-std::vector<StageCost> fitted_stage_costs(int64_t rows_small, const std::vector<double>& small_us, int64_t rows_large,
-                                          const std::vector<double>& large_us);
+// Stage costs fitted to measured times: sub-batches of `rows[p]` rows took `us[p][s]` in stage s;
+// per stage the least-squares line through the points, slope and intercept floored at 0.
+std::vector<StageCost> fitted_stage_costs(const std::vector<int64_t>& rows, const std::vector<std::vector<double>>& us);
 
 // The schedule as decided: the stages, the sub-batch count and what it was decided from.
 struct PipelineSchedule {

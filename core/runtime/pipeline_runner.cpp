@@ -204,25 +204,32 @@ std::vector<HostTensor> PipelineRunner::run(const std::vector<HostTensor>& input
 
 std::vector<StageCost> PipelineRunner::measure_costs(const std::vector<HostTensor>& inputs, int repetitions) {
   const int64_t batch = splitter_.batch(inputs);
-  const int parts = static_cast<int>(std::min<int64_t>(batch, 8));
-  auto fastest = [&](int sub_batches) {  // per stage: its fastest time on sub-batch 0
+  // Per stage: its fastest time on a sub-batch of the largest size, over every such sub-batch of
+  // `repetitions` runs in `sub_batches`.
+  auto fastest = [&](int sub_batches) {
+    const int64_t rows = sub_batch_rows(batch, sub_batches).front();
     std::vector<double> us(compiled_.size(), std::numeric_limits<double>::infinity());
     for (int r = 0; r < std::max(1, repetitions); ++r) {
       run(inputs, sub_batches, false);
       for (const TimelineEntry& e : timeline_)
-        if (e.sub_batch == 0) us[static_cast<size_t>(e.stage)] = std::min(us[static_cast<size_t>(e.stage)], e.end_us - e.start_us);
+        if (e.rows == rows) us[static_cast<size_t>(e.stage)] = std::min(us[static_cast<size_t>(e.stage)], e.end_us - e.start_us);
     }
     return us;
   };
   run(inputs, 1, false);  // warm-up: buffers sized for the whole batch
-  const std::vector<double> whole = fastest(1);
-  if (parts < 2) {  // one row: nothing to fit a slope to
+  std::vector<int64_t> rows;
+  std::vector<std::vector<double>> us;
+  for (int split : {1, 8, kMeasuredSplit}) {
+    if (split > batch || (!rows.empty() && sub_batch_rows(batch, split).front() == rows.back())) continue;
+    rows.push_back(sub_batch_rows(batch, split).front());
+    us.push_back(fastest(split));
+  }
+  if (rows.size() < 2) {  // one row: nothing to fit a slope to
     std::vector<StageCost> costs;
-    for (double us : whole) costs.push_back(StageCost{us, 0});
+    for (double t : us.front()) costs.push_back(StageCost{t, 0});
     return costs;
   }
-  const std::vector<double> part = fastest(parts);
-  return fitted_stage_costs(sub_batch_rows(batch, parts).front(), part, batch, whole);
+  return fitted_stage_costs(rows, us);
 }
 
 PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions,
@@ -236,7 +243,8 @@ PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTen
     made.schedule.decided_by = "given";
   } else {
     made.schedule.costs = made.runner->measure_costs(inputs, repetitions);
-    made.schedule.sub_batches = choose_sub_batches(made.schedule.costs, BatchSplitter(compiled.graph()).batch(inputs), 64, min_sub_batches);
+    made.schedule.sub_batches =
+        choose_sub_batches(made.schedule.costs, BatchSplitter(compiled.graph()).batch(inputs), PipelineRunner::kMeasuredSplit, min_sub_batches);
     made.schedule.decided_by = "measured";
   }
   return made;

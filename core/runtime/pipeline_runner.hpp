@@ -45,7 +45,10 @@ class PipelineRunner {
   const std::vector<TimelineEntry>& timeline() const { return timeline_; }
 
   // Each stage's cost model fitted to measured times: the stages run one after another on the whole
-  // batch and on sub-batches of an eighth of it (the fastest of `repetitions` runs of each).
+  // batch and on sub-batches of an eighth and a 32nd of it (the fastest of `repetitions` runs of
+  // each, every sub-batch of a run counting). The model is not to be trusted for sub-batches
+  // smaller than the smallest measured: kMeasuredSplit is the finest split measured.
+  static constexpr int kMeasuredSplit = 32;
   std::vector<StageCost> measure_costs(const std::vector<HostTensor>& inputs, int repetitions);
 
   const std::vector<PipelineStage>& stages() const { return stages_; }

@@ -213,11 +213,13 @@ TEST(PipelineSchedule, SubBatchChoiceFollowsTheCostModel) {
   for (int other = 1; other <= 64; ++other) EXPECT_LE(estimated_makespan_us(two, 1000, k), estimated_makespan_us(two, 1000, other));
   // At least the count a memory budget asks for.
   EXPECT_EQ(choose_sub_batches(costly_split, 1000, 64, 8), 8);
-  const std::vector<StageCost> fitted = fitted_stage_costs(100, {30, 60}, 1000, {120, 600});
-  EXPECT_DOUBLE_EQ(fitted[0].per_row_us, 0.1);
-  EXPECT_DOUBLE_EQ(fitted[0].fixed_us, 20);
-  EXPECT_DOUBLE_EQ(fitted[1].per_row_us, 0.6);
+  // Stage 0 exactly 20 us + 0.1 us a row; stage 1 0.6 us a row, its intercept floored at 0.
+  const std::vector<StageCost> fitted = fitted_stage_costs({100, 1000, 550}, {{30, 60}, {120, 600}, {75, 330}});
+  EXPECT_NEAR(fitted[0].per_row_us, 0.1, 1e-12);
+  EXPECT_NEAR(fitted[0].fixed_us, 20, 1e-9);
+  EXPECT_NEAR(fitted[1].per_row_us, 0.6, 1e-12);
   EXPECT_DOUBLE_EQ(fitted[1].fixed_us, 0);
+  EXPECT_NE(error_of([] { fitted_stage_costs({100, 100}, {{1}, {2}}); }).find("two or more different row counts"), std::string::npos);
 }
 
 // Sub-batches of bags: offsets sliced per table and rebased, indices and weights sliced to match.

@@ -43,7 +43,9 @@ std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const st
       same = planned.stages[s].first == g.nodes()[static_cast<size_t>(here.nodes.front())].name &&
              planned.stages[s].last == g.nodes()[static_cast<size_t>(here.nodes.back())].name;
     }
-    if (!same)
+    if (same)  // the plan's cost model, for the report
+      for (const PlannedStage& stage : planned.stages) made.schedule.costs.push_back(StageCost{stage.fixed_us, stage.per_row_us});
+    else
       warnings.push_back("the plan's pipeline had " + std::to_string(planned.stages.size()) + " stages; the placement here cuts " +
                          std::to_string(made.schedule.stages.size()) + " (stages follow the placement; the sub-batch count is the plan's)");
   }
