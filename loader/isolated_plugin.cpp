@@ -543,7 +543,7 @@ std::shared_ptr<PluginModule> start_isolated_plugin(const std::string& path, con
     ipc::SharedArea shared = ipc::SharedArea::create();
     std::optional<WorkerProcess> process;
     try {
-      process.emplace(WorkerProcess::start(program, {std::to_string(getpid())}, {sockets[1], shared.fd()}));
+      process.emplace(WorkerProcess::start(program, {}, {sockets[1], shared.fd()}));
     } catch (...) {
       close(sockets[0]);
       close(sockets[1]);

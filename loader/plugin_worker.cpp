@@ -3,10 +3,10 @@
 // and answers with the plugin's status and outputs. A plugin that crashes or hangs takes only this
 // process down; the host sees it end, or not answer, and reports it.
 //
-// Started by the host as: cagr-plugin-worker HOST_PID  (its socket on fd 3, the shared area on fd 4)
+// Started by the host as: cagr-plugin-worker  (its socket on fd 3, the shared area on fd 4)
 #include <dlfcn.h>
 #include <signal.h>
-#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -339,17 +339,18 @@ class Worker {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
+int main() {
+  struct stat socket_stat {};
+  if (fstat(kSocketFd, &socket_stat) != 0 || !S_ISSOCK(socket_stat.st_mode)) {
     std::fprintf(stderr, "cagr-plugin-worker: runs one plugin for a CAGR host that isolates plugins; not for use by hand\n");
     return 2;
   }
   // Crash signals take their default action, so that the host sees the signal even when this
   // program runs under a sanitizer (which turns a SIGSEGV into a report and exit(1)).
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, SIG_DFL);
-  // Ends with the host, should the host die without closing the socket first.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (std::to_string(getppid()) != argv[1]) return 1;  // the host is gone already
+  // No PR_SET_PDEATHSIG: it follows the host's thread that started the worker, not the host, so a
+  // runtime made on a thread that then ends would lose its plugins. The worker ends when the
+  // host's end of the socket closes, which the kernel does when the host dies.
   Worker worker;
   return worker.serve();
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "owned_op_desc.hpp"
 #include "test_support.hpp"
@@ -60,6 +62,16 @@ TEST(IsolatedLoading, APluginInAWorkerAnswersAsInProcessAndRunsItsKernels) {
     EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(e.what()).find("kernel_create failed: only relu"), std::string::npos) << e.what();
   }
+}
+
+TEST(IsolatedLoading, APluginLoadedOnAThreadThatEndedStillRuns) {
+  // The worker must outlive the thread that started it (PR_SET_PDEATHSIG would kill it here).
+  std::optional<Registry> registry;
+  std::thread([&] { registry.emplace(Registry::discover(isolating({test_plugin("good")}))); }).join();
+  ASSERT_EQ(registry->loaded().size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(registry->loaded().at(0)->device_count(), 1);
+  EXPECT_EQ(registry->loaded().at(0)->failure(), "");
 }
 
 TEST(IsolatedLoading, CrashesAndHangsWhileLoadingAreSkippedNamingTheEntry) {
