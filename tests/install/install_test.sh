@@ -53,6 +53,9 @@ use_the_install() {
   "$prefix/bin/cagr-zoo" --model=dlrm_avazu_sample --out="$work/model/model.xml" > /dev/null
   "$prefix/bin/cagr-run" --model="$work/model/model.xml" --plugins=cpu --iterations=2 > "$work/run.txt" ||
     { cat "$work/run.txt"; fail "the installed cagr-run could not run the model"; }
+  [ -x "$prefix/bin/cagr-plugin-worker" ] || fail "the plugin worker is not installed beside cagr-run"
+  "$prefix/bin/cagr-run" --model="$work/model/model.xml" --plugins=cpu --isolate-plugins --iterations=2 > "$work/run_isolated.txt" ||
+    { cat "$work/run_isolated.txt"; fail "the installed cagr-run could not run the model with --isolate-plugins"; }
 
   step "the C sample, built with find_package(cagr)"
   cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
