@@ -49,6 +49,41 @@ enum class Call : uint32_t {
   event_elapsed,
 };
 
+// The entry point a call is made for, as the host's messages name it.
+inline const char* entry_name(Call call) {
+  switch (call) {
+    case Call::open: return CAGR_PLUGIN_ENTRY_SYMBOL;
+    case Call::map_shared: return "map_shared";
+    case Call::init: return "init";
+    case Call::shutdown: return "shutdown";
+    case Call::get_info: return "get_info";
+    case Call::device_count: return "device_count";
+    case Call::device_properties: return "device_properties";
+    case Call::op_query: return "op_query";
+    case Call::op_variant: return "op_variant";
+    case Call::buffer_alloc: return "buffer_alloc";
+    case Call::buffer_destroy: return "buffer_destroy";
+    case Call::copy: return "copy";
+    case Call::stream_create: return "stream_create";
+    case Call::stream_destroy: return "stream_destroy";
+    case Call::stream_synchronize: return "stream_synchronize";
+    case Call::event_create: return "event_create";
+    case Call::event_destroy: return "event_destroy";
+    case Call::event_record: return "event_record";
+    case Call::stream_wait_event: return "stream_wait_event";
+    case Call::event_synchronize: return "event_synchronize";
+    case Call::kernel_create: return "kernel_create";
+    case Call::kernel_destroy: return "kernel_destroy";
+    case Call::kernel_run: return "kernel_run";
+    case Call::stream_begin_capture: return "stream_begin_capture";
+    case Call::stream_end_capture: return "stream_end_capture";
+    case Call::graph_launch: return "graph_launch";
+    case Call::graph_destroy: return "graph_destroy";
+    case Call::event_elapsed: return "event_elapsed";
+  }
+  return "an unknown entry";
+}
+
 enum class Frame : uint32_t { reply, log };
 
 // The optional entries of a table, as bits of the open call's answer.

@@ -72,14 +72,14 @@ class IsolatedModule : public PluginModule {
 
   // Sends `call` (its arguments written by `args`) and waits for the answer, read by `answer` when
   // the plugin answered OK. Hold the lock (locked()).
-  cagr_status call(Call call, const char* entry, const std::function<void(MessageWriter&)>& args,
+  cagr_status call(Call call, const std::function<void(MessageWriter&)>& args,
                    const std::function<void(MessageReader&)>& answer = nullptr);
 
   // The shared area at least `bytes` long, the worker told of any growth. Hold the lock.
   cagr_status reserve_shared(uint64_t bytes) {
     if (bytes <= shared_.size()) return CAGR_OK;
     shared_.reserve(bytes);
-    return call(Call::map_shared, "map_shared", [&](MessageWriter& w) { w.put<uint64_t>(shared_.size()); });
+    return call(Call::map_shared, [&](MessageWriter& w) { w.put<uint64_t>(shared_.size()); });
   }
   unsigned char* shared() const { return shared_.data(); }
 
@@ -111,8 +111,9 @@ class IsolatedModule : public PluginModule {
   std::string refusal_;
 };
 
-cagr_status IsolatedModule::call(Call call, const char* entry, const std::function<void(MessageWriter&)>& args,
+cagr_status IsolatedModule::call(Call call, const std::function<void(MessageWriter&)>& args,
                                  const std::function<void(MessageReader&)>& answer) {
+  const char* entry = ipc::entry_name(call);
   if (!gone_.empty()) return failed(CAGR_ERROR_DEVICE, gone_ + " earlier; " + entry + " cannot be called");
   MessageWriter request;
   request.put(call);
@@ -158,28 +159,15 @@ void put_handle(MessageWriter& w, Handle* handle) {
 template <Call call, class Handle>
 cagr_status forward_handle(cagr_context* c, Handle* handle) {
   IsolatedModule& m = IsolatedModule::of(c);
-  static const std::string entry = [] {
-    switch (call) {
-      case Call::buffer_destroy: return "buffer_destroy";
-      case Call::stream_destroy: return "stream_destroy";
-      case Call::stream_synchronize: return "stream_synchronize";
-      case Call::event_destroy: return "event_destroy";
-      case Call::event_synchronize: return "event_synchronize";
-      case Call::kernel_destroy: return "kernel_destroy";
-      case Call::stream_begin_capture: return "stream_begin_capture";
-      case Call::graph_destroy: return "graph_destroy";
-      default: return "?";
-    }
-  }();
-  return m.locked([&] { return m.call(call, entry.c_str(), [&](MessageWriter& w) { put_handle(w, handle); }); });
+  return m.locked([&] { return m.call(call, [&](MessageWriter& w) { put_handle(w, handle); }); });
 }
 
 // A create call: one int argument (the device), one handle answered.
 template <Call call, class Handle>
-cagr_status forward_create(cagr_context* c, int32_t device, Handle** made, const char* entry) {
+cagr_status forward_create(cagr_context* c, int32_t device, Handle** made) {
   IsolatedModule& m = IsolatedModule::of(c);
   return m.locked([&] {
-    return m.call(call, entry, [&](MessageWriter& w) { w.put(device); },
+    return m.call(call, [&](MessageWriter& w) { w.put(device); },
                   [&](MessageReader& r) { *made = ipc::handle_of<Handle>(r.get<uint64_t>()); });
   });
 }
@@ -194,8 +182,7 @@ cagr_status proxy_init(cagr_init_args* args) {
   m->log_user_data = a.log_user_data;
   uint64_t worker_context = 0;
   const cagr_status s = m->locked([&] {
-    return m->call(Call::init, "init",
-                   [&](MessageWriter& w) {
+    return m->call(Call::init, [&](MessageWriter& w) {
                      w.put<uint64_t>(a.num_options);
                      for (size_t i = 0; i < a.num_options; ++i) {
                        const cagr_option o = abi::read_struct(a.options[i]);
@@ -212,13 +199,13 @@ cagr_status proxy_init(cagr_init_args* args) {
 
 cagr_status proxy_shutdown(cagr_context* c) {
   IsolatedModule& m = IsolatedModule::of(c);
-  return m.locked([&] { return m.call(Call::shutdown, "shutdown", [](MessageWriter&) {}); });
+  return m.locked([&] { return m.call(Call::shutdown, [](MessageWriter&) {}); });
 }
 
 cagr_status proxy_get_info(cagr_context* c, cagr_plugin_info* info) {
   IsolatedModule& m = IsolatedModule::of(c);
   return m.locked([&] {
-    return m.call(Call::get_info, "get_info", [](MessageWriter&) {}, [&](MessageReader& r) {
+    return m.call(Call::get_info, [](MessageWriter&) {}, [&](MessageReader& r) {
       auto i = make_struct<cagr_plugin_info>();
       const char** fields[] = {&i.name, &i.version, &i.vendor};
       for (int f = 0; f < 3; ++f) {
@@ -235,7 +222,7 @@ cagr_status proxy_get_info(cagr_context* c, cagr_plugin_info* info) {
 
 cagr_status proxy_device_count(cagr_context* c, int32_t* count) {
   IsolatedModule& m = IsolatedModule::of(c);
-  return m.locked([&] { return m.call(Call::device_count, "device_count", [](MessageWriter&) {}, [&](MessageReader& r) { *count = r.get<int32_t>(); }); });
+  return m.locked([&] { return m.call(Call::device_count, [](MessageWriter&) {}, [&](MessageReader& r) { *count = r.get<int32_t>(); }); });
 }
 
 // The string answered, or NULL, kept in this thread's slot `slot`.
@@ -248,7 +235,7 @@ const char* answered_string(MessageReader& r, int slot) {
 cagr_status proxy_device_properties(cagr_context* c, int32_t device, cagr_device_properties* out) {
   IsolatedModule& m = IsolatedModule::of(c);
   return m.locked([&] {
-    return m.call(Call::device_properties, "device_properties", [&](MessageWriter& w) { w.put(device); }, [&](MessageReader& r) {
+    return m.call(Call::device_properties, [&](MessageWriter& w) { w.put(device); }, [&](MessageReader& r) {
       auto p = make_struct<cagr_device_properties>();
       p.name = answered_string(r, 0);
       p.kind = r.get<cagr_device_kind>();
@@ -271,7 +258,7 @@ cagr_status proxy_op_query(cagr_context* c, cagr_op_query_args* args) {
   IsolatedModule& m = IsolatedModule::of(c);
   cagr_op_query_args q = abi::read_struct(args);
   return m.locked([&] {
-    return m.call(Call::op_query, "op_query", [&](MessageWriter& w) { w.put(q.device); ipc::put_op_desc(w, q.op); },
+    return m.call(Call::op_query, [&](MessageWriter& w) { w.put(q.device); ipc::put_op_desc(w, q.op); },
                   [&](MessageReader& r) {
                     q.supported = r.get<int32_t>();
                     q.num_variants = r.get<int32_t>();
@@ -285,7 +272,7 @@ cagr_status proxy_op_variant(cagr_context* c, cagr_variant_args* args) {
   IsolatedModule& m = IsolatedModule::of(c);
   cagr_variant_args v = abi::read_struct(args);
   return m.locked([&] {
-    return m.call(Call::op_variant, "op_variant", [&](MessageWriter& w) { w.put(v.device).put(v.variant); ipc::put_op_desc(w, v.op); },
+    return m.call(Call::op_variant, [&](MessageWriter& w) { w.put(v.device).put(v.variant); ipc::put_op_desc(w, v.op); },
                   [&](MessageReader& r) {
                     v.name = answered_string(r, 0);
                     v.flops = r.get<double>();
@@ -301,7 +288,7 @@ cagr_status proxy_buffer_alloc(cagr_context* c, cagr_buffer_alloc_args* args) {
   IsolatedModule& m = IsolatedModule::of(c);
   cagr_buffer_alloc_args b = abi::read_struct(args);
   return m.locked([&] {
-    return m.call(Call::buffer_alloc, "buffer_alloc", [&](MessageWriter& w) { w.put(b.device).put(b.bytes); },
+    return m.call(Call::buffer_alloc, [&](MessageWriter& w) { w.put(b.device).put(b.bytes); },
                   [&](MessageReader& r) {
                     b.buffer = ipc::handle_of<cagr_buffer>(r.get<uint64_t>());
                     abi::write_struct(args, b);
@@ -321,7 +308,7 @@ cagr_status proxy_copy(cagr_context* c, cagr_copy_args* args) {
       if (const cagr_status s = m.reserve_shared(a.bytes); s != CAGR_OK) return s;
     }
     if (from_host && a.bytes > 0) std::memcpy(m.shared(), a.src_host, a.bytes);
-    const cagr_status s = m.call(Call::copy, "copy", [&](MessageWriter& w) {
+    const cagr_status s = m.call(Call::copy, [&](MessageWriter& w) {
       w.put(a.kind);
       put_handle(w, a.stream);
       put_handle(w, a.src_buffer);
@@ -335,27 +322,27 @@ cagr_status proxy_copy(cagr_context* c, cagr_copy_args* args) {
 }
 
 cagr_status proxy_stream_create(cagr_context* c, int32_t device, cagr_stream** stream) {
-  return forward_create<Call::stream_create>(c, device, stream, "stream_create");
+  return forward_create<Call::stream_create>(c, device, stream);
 }
 cagr_status proxy_event_create(cagr_context* c, int32_t device, cagr_event** event) {
-  return forward_create<Call::event_create>(c, device, event, "event_create");
+  return forward_create<Call::event_create>(c, device, event);
 }
 
 // A call of two handles whose answer is the status.
 template <class A, class B>
-cagr_status forward_pair(cagr_context* c, Call call, const char* entry, A* a, B* b) {
+cagr_status forward_pair(cagr_context* c, Call call, A* a, B* b) {
   IsolatedModule& m = IsolatedModule::of(c);
-  return m.locked([&] { return m.call(call, entry, [&](MessageWriter& w) { put_handle(w, a); put_handle(w, b); }); });
+  return m.locked([&] { return m.call(call, [&](MessageWriter& w) { put_handle(w, a); put_handle(w, b); }); });
 }
 
 cagr_status proxy_event_record(cagr_context* c, cagr_event* event, cagr_stream* stream) {
-  return forward_pair(c, Call::event_record, "event_record", event, stream);
+  return forward_pair(c, Call::event_record, event, stream);
 }
 cagr_status proxy_stream_wait_event(cagr_context* c, cagr_stream* stream, cagr_event* event) {
-  return forward_pair(c, Call::stream_wait_event, "stream_wait_event", stream, event);
+  return forward_pair(c, Call::stream_wait_event, stream, event);
 }
 cagr_status proxy_graph_launch(cagr_context* c, cagr_graph* graph, cagr_stream* stream) {
-  return forward_pair(c, Call::graph_launch, "graph_launch", graph, stream);
+  return forward_pair(c, Call::graph_launch, graph, stream);
 }
 
 // Constants are laid out in the shared area, each at a 64-byte boundary, at the sizes their
@@ -386,8 +373,7 @@ cagr_status proxy_kernel_create(cagr_context* c, cagr_kernel_create_args* args) 
     if (const cagr_status s = m.reserve_shared(end); s != CAGR_OK) return s;
     for (const Placed& p : placed)
       if (p.bytes > 0 && p.constant.data != nullptr) std::memcpy(m.shared() + p.offset, p.constant.data, p.bytes);
-    return m.call(Call::kernel_create, "kernel_create",
-                  [&](MessageWriter& w) {
+    return m.call(Call::kernel_create, [&](MessageWriter& w) {
                     w.put(k.device).put(k.variant);
                     ipc::put_op_desc(w, k.op);
                     w.put<uint64_t>(placed.size());
@@ -404,7 +390,7 @@ cagr_status proxy_kernel_run(cagr_context* c, cagr_kernel_run_args* args) {
   IsolatedModule& m = IsolatedModule::of(c);
   const cagr_kernel_run_args a = abi::read_struct(args);
   return m.locked([&] {
-    return m.call(Call::kernel_run, "kernel_run", [&](MessageWriter& w) {
+    return m.call(Call::kernel_run, [&](MessageWriter& w) {
       put_handle(w, a.kernel);
       put_handle(w, a.stream);
       w.put<uint64_t>(a.num_inputs);
@@ -424,7 +410,7 @@ cagr_status proxy_kernel_run(cagr_context* c, cagr_kernel_run_args* args) {
 cagr_status proxy_stream_end_capture(cagr_context* c, cagr_stream* stream, cagr_graph** graph) {
   IsolatedModule& m = IsolatedModule::of(c);
   return m.locked([&] {
-    return m.call(Call::stream_end_capture, "stream_end_capture", [&](MessageWriter& w) { put_handle(w, stream); },
+    return m.call(Call::stream_end_capture, [&](MessageWriter& w) { put_handle(w, stream); },
                   [&](MessageReader& r) { *graph = ipc::handle_of<cagr_graph>(r.get<uint64_t>()); });
   });
 }
@@ -432,7 +418,7 @@ cagr_status proxy_stream_end_capture(cagr_context* c, cagr_stream* stream, cagr_
 cagr_status proxy_event_elapsed(cagr_context* c, cagr_event* start, cagr_event* end, double* microseconds) {
   IsolatedModule& m = IsolatedModule::of(c);
   return m.locked([&] {
-    return m.call(Call::event_elapsed, "event_elapsed", [&](MessageWriter& w) { put_handle(w, start); put_handle(w, end); },
+    return m.call(Call::event_elapsed, [&](MessageWriter& w) { put_handle(w, start); put_handle(w, end); },
                   [&](MessageReader& r) { *microseconds = r.get<double>(); });
   });
 }
@@ -443,8 +429,7 @@ cagr_status IsolatedModule::call_entry(cagr_plugin_entry_args* args) {
   cagr_status entry_status = CAGR_OK;
   std::optional<std::string> refusal;
   const cagr_status s = locked([&] {
-    return call(Call::open, "cagr_plugin_entry",
-                [&](MessageWriter& w) { w.put_string(path_).put(args->host_abi_major).put(args->host_abi_minor); },
+    return call(Call::open, [&](MessageWriter& w) { w.put_string(path_).put(args->host_abi_major).put(args->host_abi_minor); },
                 [&](MessageReader& r) {
                   entry_status = r.get<cagr_status>();
                   args->plugin_abi_major = r.get<int32_t>();
