@@ -17,6 +17,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX import
   libonnx-testdata       # ONNX's own node test cases: tests/onnx/conformance_test.cpp
   python3 python3-numpy  # numpy: the tests' .npz checks (tests/onnx/check_outputs.py, Npz.*), never the runtime
+  python3-dev python3-venv python3-pytest  # the Python module (python/): headers, pip install's test venv, its tests
   clang libclang-rt-14-dev  # clang and its libFuzzer: the fuzz targets of tests/fuzz (tools/fuzz.sh)
 )
 
@@ -38,3 +39,11 @@ fi
 # The tests run the first python3 on PATH, which may not be Debian's (pyenv, a virtual
 # environment): give that one numpy too, from the package registry.
 python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# The Python module's build tools, which Debian 12 does not package: nanobind (the binding) and
+# scikit-build-core (pip install's build backend over our CMake). Debian's own python3 refuses pip
+# installs outside a virtual environment (PEP 668) unless told; these two are pure Python.
+if ! python3 -c 'import nanobind, scikit_build_core' 2>/dev/null; then
+  python3 -m pip install --quiet nanobind scikit-build-core 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages nanobind scikit-build-core
+fi
