@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cagr.h"
@@ -107,6 +108,36 @@ TEST(IsolatedPlugins, AHealthyPluginGivesBitwiseTheSameOutputsAsInProcess) {
     EXPECT_EQ(std::memcmp(isolated[b].data(), in_process[b].data(), isolated[b].size() * sizeof(float)), 0)
         << "batch " << batches[b];
   }
+}
+
+TEST(IsolatedPlugins, SessionsOnSeveralThreadsShareAnIsolatedPlugin) {
+  // Each thread its own session over one model; their calls take turns in the one worker, and the
+  // shared area carries one copy at a time.
+  const std::vector<int64_t> batches{3, 64, 17, 256};
+  const auto want = cpu_predictions(false, batches);
+  Runtime rt;
+  open(&rt, kCpuPlugin, true);
+  const cagr::Graph graph = cagr::load_model(model_path());
+  std::vector<std::string> failures(batches.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < batches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      cagr_session* session = nullptr;
+      if (cagr_session_create(rt.model, nullptr, &session) != CAGR_API_OK) {
+        failures[t] = cagr_last_error();
+        return;
+      }
+      std::vector<cagr::HostTensor> inputs = inputs_of_batch(batches[t]);
+      for (int pass = 0; pass < 20 && failures[t].empty(); ++pass) {
+        std::vector<float> prob;
+        if (run(session, graph, inputs, &prob) != CAGR_API_OK) failures[t] = cagr_last_error();
+        else if (prob != want[t]) failures[t] = "pass " + std::to_string(pass) + " differs from in-process";
+      }
+      cagr_session_destroy(session);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t t = 0; t < batches.size(); ++t) EXPECT_EQ(failures[t], "") << "batch " << batches[t];
 }
 
 // A session on a plugin that fails while running: the status and message of its first pass, and
