@@ -118,17 +118,19 @@ cagr_status IsolatedModule::call(Call call, const std::function<void(MessageWrit
   MessageWriter request;
   request.put(call);
   args(request);
-  if (!channel_.send(request.bytes())) return worker_ended(process_.wait() + " before " + entry);
+  // A worker that closed its socket is ending, or a plugin closed it: waited for briefly, then killed.
+  const auto ended = [this] { return process_.wait(std::chrono::milliseconds(2000)); };
+  if (!channel_.send(request.bytes())) return worker_ended(ended() + " before " + entry);
   const auto deadline = std::chrono::steady_clock::now() + options_.call_timeout;
   for (;;) {
     std::string frame;
     switch (channel_.receive(&frame, deadline)) {
-      case ipc::Channel::Received::closed: return worker_ended(process_.wait() + " in " + entry);
+      case ipc::Channel::Received::closed: return worker_ended(ended() + " in " + entry);
       case ipc::Channel::Received::timed_out:
         process_.kill();
         process_.wait();
-        return worker_ended("did not answer " + std::string(entry) + " within " +
-                                       std::to_string(options_.call_timeout.count()) + " ms (a hang?) and was killed");
+        return worker_ended("did not answer " + std::string(entry) + " within " + std::to_string(options_.call_timeout.count()) +
+                            " ms (a hang?) and was killed");
       case ipc::Channel::Received::message: break;
     }
     MessageReader in(std::move(frame));
