@@ -57,43 +57,51 @@ void open(Runtime* rt, const std::string& plugins, bool isolate, int64_t timeout
   ASSERT_EQ(cagr_model_load(rt->runtime, model_path().c_str(), &rt->model), CAGR_API_OK) << cagr_last_error();
 }
 
-std::vector<cagr::HostTensor> inputs_of_batch(int64_t batch) {
-  return cagr::testing::random_inputs(cagr::load_model(model_path()), batch, 7);
-}
-
-// One pass of `session` on `inputs`; the status, and the output 'prob' where it ran.
-cagr_api_status run(cagr_session* session, const cagr::Graph& graph, std::vector<cagr::HostTensor>& inputs,
-                    std::vector<float>* prob) {
-  std::vector<cagr_tensor> given;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const int id = graph.inputs()[i];
-    given.push_back({sizeof(cagr_tensor), graph.tensor(id).name.c_str(), inputs[i].dtype,
-                     static_cast<int32_t>(inputs[i].dims.size()), inputs[i].dims.data(), inputs[i].data.data()});
+// A session over a runtime's model, running it on the test's inputs at any batch.
+class Session {
+ public:
+  explicit Session(const Runtime& rt) : graph_(cagr::load_model(model_path())) {
+    EXPECT_EQ(cagr_session_create(rt.model, nullptr, &session_), CAGR_API_OK) << cagr_last_error();
   }
-  const cagr_api_status s = cagr_session_run(session, given.size(), given.data());
-  if (s != CAGR_API_OK) return s;
-  cagr_tensor out{};
-  out.struct_size = sizeof out;
-  EXPECT_EQ(cagr_session_output(session, "prob", &out), CAGR_API_OK) << cagr_last_error();
-  const float* p = static_cast<const float*>(out.data);
-  prob->assign(p, p + out.dims[0]);
-  return s;
-}
+  ~Session() { cagr_session_destroy(session_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // One pass at `batch`; the status, and the output 'prob' where it ran.
+  cagr_api_status run(int64_t batch, std::vector<float>* prob) {
+    std::vector<cagr::HostTensor> inputs = cagr::testing::random_inputs(graph_, batch, 7);
+    std::vector<cagr_tensor> given;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      given.push_back({sizeof(cagr_tensor), graph_.tensor(graph_.inputs()[i]).name.c_str(), inputs[i].dtype,
+                       static_cast<int32_t>(inputs[i].dims.size()), inputs[i].dims.data(), inputs[i].data.data()});
+    }
+    const cagr_api_status s = cagr_session_run(session_, given.size(), given.data());
+    if (s != CAGR_API_OK) return s;
+    cagr_tensor out{};
+    out.struct_size = sizeof out;
+    EXPECT_EQ(cagr_session_output(session_, "prob", &out), CAGR_API_OK) << cagr_last_error();
+    const float* p = static_cast<const float*>(out.data);
+    prob->assign(p, p + out.dims[0]);
+    return s;
+  }
+  std::string plan() const { return cagr_session_plan(session_); }
+  std::string plan_warnings() const { return cagr_session_plan_warnings(session_); }
+
+ private:
+  cagr::Graph graph_;
+  cagr_session* session_ = nullptr;
+};
 
 // The predictions of the CPU plugin, in this process or isolated, at each batch of `batches`.
 std::vector<std::vector<float>> cpu_predictions(bool isolate, const std::vector<int64_t>& batches) {
   Runtime rt;
   open(&rt, kCpuPlugin, isolate);
-  cagr_session* session = nullptr;
-  EXPECT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
-  const cagr::Graph graph = cagr::load_model(model_path());
+  Session session(rt);
   std::vector<std::vector<float>> predictions;
   for (int64_t batch : batches) {
-    std::vector<cagr::HostTensor> inputs = inputs_of_batch(batch);
     predictions.emplace_back();
-    EXPECT_EQ(run(session, graph, inputs, &predictions.back()), CAGR_API_OK) << cagr_last_error();
+    EXPECT_EQ(session.run(batch, &predictions.back()), CAGR_API_OK) << cagr_last_error();
   }
-  cagr_session_destroy(session);
   return predictions;
 }
 
@@ -117,23 +125,16 @@ TEST(IsolatedPlugins, SessionsOnSeveralThreadsShareAnIsolatedPlugin) {
   const auto want = cpu_predictions(false, batches);
   Runtime rt;
   open(&rt, kCpuPlugin, true);
-  const cagr::Graph graph = cagr::load_model(model_path());
   std::vector<std::string> failures(batches.size());
   std::vector<std::thread> threads;
   for (size_t t = 0; t < batches.size(); ++t) {
     threads.emplace_back([&, t] {
-      cagr_session* session = nullptr;
-      if (cagr_session_create(rt.model, nullptr, &session) != CAGR_API_OK) {
-        failures[t] = cagr_last_error();
-        return;
-      }
-      std::vector<cagr::HostTensor> inputs = inputs_of_batch(batches[t]);
+      Session session(rt);
       for (int pass = 0; pass < 20 && failures[t].empty(); ++pass) {
         std::vector<float> prob;
-        if (run(session, graph, inputs, &prob) != CAGR_API_OK) failures[t] = cagr_last_error();
+        if (session.run(batches[t], &prob) != CAGR_API_OK) failures[t] = cagr_last_error();
         else if (prob != want[t]) failures[t] = "pass " + std::to_string(pass) + " differs from in-process";
       }
-      cagr_session_destroy(session);
     });
   }
   for (std::thread& t : threads) t.join();
@@ -150,21 +151,17 @@ struct Failure {
 Failure failing_run(const std::string& plugin, int64_t timeout_ms) {
   Runtime rt;
   open(&rt, plugin, true, timeout_ms);
-  cagr_session* session = nullptr;
-  EXPECT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
-  const cagr::Graph graph = cagr::load_model(model_path());
-  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  Session session(rt);
   std::vector<float> prob;
   Failure f;
   const auto start = std::chrono::steady_clock::now();
-  f.first = run(session, graph, inputs, &prob);
+  f.first = session.run(16, &prob);
   f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   f.message = cagr_last_error();
-  f.second = run(session, graph, inputs, &prob);
+  f.second = session.run(16, &prob);
   f.second_message = cagr_last_error();
   ::testing::Test::RecordProperty("first_message", f.message);
   ::testing::Test::RecordProperty("second_message", f.second_message);
-  cagr_session_destroy(session);
   return f;
 }
 
@@ -187,25 +184,22 @@ TEST(IsolatedPlugins, ACrashInKernelRunIsAnErrorNamingThePluginAndTheNodeAndARet
 TEST(IsolatedPlugins, NodesOfAPluginThatCrashesInKernelRunArePlacedAgainOnTheOtherDevices) {
   Runtime rt;
   open(&rt, misbehaving("segv_in_run") + "," + kCpuPlugin, true);
-  cagr_session* session = nullptr;
-  ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
-  const cagr::Graph graph = cagr::load_model(model_path());
-  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  Session session(rt);
   std::vector<float> prob;
   // The crashing plugin offers every op at almost no cost, so the first plan gives it nodes; its
   // crash leaves it out, and the same call runs the pass on the CPU plugin.
-  ASSERT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
-  const std::string warnings = cagr_session_plan_warnings(session);
+  ASSERT_EQ(session.run(16, &prob), CAGR_API_OK) << cagr_last_error();
+  const std::string warnings = session.plan_warnings();
   ::testing::Test::RecordProperty("warnings", warnings);
   EXPECT_NE(warnings.find("test_segv_in_run:0 left out: plugin test_segv_in_run"), std::string::npos) << warnings;
   EXPECT_NE(warnings.find("crashed (SIGSEGV: Segmentation fault) in kernel_run; its nodes were placed again"), std::string::npos)
       << warnings;
-  EXPECT_EQ(std::string(cagr_session_plan(session)).find("test_segv_in_run"), std::string::npos) << cagr_session_plan(session);
-  EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
+  EXPECT_EQ(session.plan().find("test_segv_in_run"), std::string::npos) << session.plan();
+  const std::vector<float> want = cpu_predictions(false, {16}).front();
+  EXPECT_EQ(prob, want);
   // Later passes run on the CPU plugin without another try.
-  EXPECT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
-  EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
-  cagr_session_destroy(session);
+  EXPECT_EQ(session.run(16, &prob), CAGR_API_OK) << cagr_last_error();
+  EXPECT_EQ(prob, want);
 }
 
 TEST(IsolatedPlugins, AHangInKernelRunIsKilledAfterTheTimeoutAndNamed) {
@@ -225,31 +219,23 @@ TEST(IsolatedPlugins, ACrashInOpQueryMakesThatPluginRefuseAndTheNodesGoElsewhere
   {
     Runtime rt;
     open(&rt, misbehaving("segv_in_query"), true);
-    cagr_session* session = nullptr;
-    ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
-    const cagr::Graph graph = cagr::load_model(model_path());
-    std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+    Session session(rt);
     std::vector<float> prob;
-    EXPECT_NE(run(session, graph, inputs, &prob), CAGR_API_OK);
+    EXPECT_NE(session.run(16, &prob), CAGR_API_OK);
     const std::string message = cagr_last_error();
     ::testing::Test::RecordProperty("message", message);
     EXPECT_NE(message.find("no loaded plugin can run it"), std::string::npos) << message;
     EXPECT_NE(message.find("op_query failed: "), std::string::npos) << message;
     EXPECT_NE(message.find("crashed (SIGSEGV: Segmentation fault) in op_query"), std::string::npos) << message;
-    cagr_session_destroy(session);
   }
   // Beside the CPU plugin, every node is placed on the CPU plugin, with its predictions.
   Runtime rt;
   open(&rt, misbehaving("segv_in_query") + "," + kCpuPlugin, true);
-  cagr_session* session = nullptr;
-  ASSERT_EQ(cagr_session_create(rt.model, nullptr, &session), CAGR_API_OK) << cagr_last_error();
-  const cagr::Graph graph = cagr::load_model(model_path());
-  std::vector<cagr::HostTensor> inputs = inputs_of_batch(16);
+  Session session(rt);
   std::vector<float> prob;
-  EXPECT_EQ(run(session, graph, inputs, &prob), CAGR_API_OK) << cagr_last_error();
-  EXPECT_EQ(std::string(cagr_session_plan(session)).find("test_segv_in_query:"), std::string::npos) << cagr_session_plan(session);
+  EXPECT_EQ(session.run(16, &prob), CAGR_API_OK) << cagr_last_error();
+  EXPECT_EQ(session.plan().find("test_segv_in_query:"), std::string::npos) << session.plan();
   EXPECT_EQ(prob, cpu_predictions(false, {16}).front());
-  cagr_session_destroy(session);
 }
 
 }  // namespace
