@@ -18,6 +18,10 @@
  *  - Optional features travel as a typed extension chain (`cagr_extension`), never as a new major.
  *    A reader skips extension types it does not know.
  *  - Arrays of structs are passed as arrays of pointers, so a grown struct never changes a stride.
+ *  - Every entry point added from 1.2 on takes one argument struct that starts with struct_size
+ *    (as op_query does), so that it can grow like the structs. The entries of 1.0 and 1.1 with
+ *    positional arguments (stream_create, the event_* calls, event_elapsed, the capture calls)
+ *    cannot grow; they keep their signatures until a new major.
  *
  * Errors: every entry point returns a cagr_status. On failure the plugin keeps a message describing
  * it that the host reads with `last_error_message` on the same thread, before its next call.

@@ -1,19 +1,17 @@
-// plugin.cpp - the OpenCL plugin's table of entry points (abi/cagr_plugin.h). Each entry point
-// checks its arguments and goes through cagr::plugin::guarded, so nothing ever throws into the host.
+// plugin.cpp - the OpenCL plugin's hooks for the plugin kit (abi/cagr_plugin_kit.hpp), which makes
+// its table of entry points and checks their arguments: every device of every OpenCL platform,
+// buffers in device memory, a stream per in-order command queue.
 #include <algorithm>
 #include <mutex>
 
-#include "cagr_plugin_support.hpp"
+#include "cagr_plugin_kit.hpp"
 #include "context.hpp"
 #include "error_record.hpp"
-#include "owned_op_desc.hpp"
 #include "op_registry.hpp"
 
-using cagr::abi::read_struct;
-using cagr::abi::write_struct;
-using cagr::plugin::guarded;
 using cagr::plugin::invalid;
 using namespace cagr::opencl;
+namespace kit = cagr::plugin::kit;
 
 struct cagr_buffer {
   Device* device;
@@ -32,27 +30,10 @@ struct cagr_event {
   EventHandle marker;  // empty until recorded
 };
 
-struct cagr_kernel {
-  cagr_kernel(Device* d, cagr::abi::OwnedOpDesc created) : device(d), op(std::move(created)) {}
-  Device* device;
-  cagr::abi::OwnedOpDesc op;        // as created; a run's descs replace the non-constant ones
-  std::vector<MemHandle> constants;  // per input: its device copy when given as a constant
-  std::unique_ptr<OpKernel> impl;
-  std::mutex mutex;  // an OpenCL kernel's arguments are shared state: one run at a time
-};
-
 namespace {
-
-constexpr const char* kPluginName = "opencl";
 
 // Typical launch latency of a GPU queue: the floor of every estimate.
 constexpr double kLaunchOverheadNs = 5000;
-
-template <class T>
-T* require_object(T* object, const char* what) {
-  if (object == nullptr) invalid(std::string("opencl: ") + what + " is NULL");
-  return object;
-}
 
 void require_same_context(const Device& a, const Device& b, const char* what) {
   if (a.context() != b.context()) invalid(std::string("opencl: ") + what + " belong to different OpenCL platforms");
@@ -67,67 +48,45 @@ MemHandle create_buffer(const Device& device, uint64_t bytes, cl_mem_flags flags
   return mem;
 }
 
-void zero_error_record(cagr_stream* stream) {
+void zero_error_record(cagr_stream& stream) {
   const cl_int zero = 0;
-  check_cl(clEnqueueFillBuffer(stream->queue.get(), stream->errors.get(), &zero, sizeof(zero), 0, sizeof(ErrorRecord), 0,
+  check_cl(clEnqueueFillBuffer(stream.queue.get(), stream.errors.get(), &zero, sizeof(zero), 0, sizeof(ErrorRecord), 0,
                                nullptr, nullptr),
            "clEnqueueFillBuffer (error record)");
 }
 
-// `op` checked against OPS.md (the shared contract), with the plugin's definition of it.
-std::pair<const OpDefinition&, cagr::contract::Checked> checked_op(const cagr_op_desc* desc) {
-  const cagr::plugin::OpView op(desc);
-  cagr::contract::Checked sizes = cagr::contract::check(op);
+// The plugin's definition of `op`, which the shared contract (OPS.md) has checked.
+const OpDefinition& definition_of(const cagr::plugin::OpView& op) {
   const OpDefinition* definition = find_op(op.type());
   if (definition == nullptr) cagr::plugin::unsupported("opencl: op '" + op.type() + "' has no kernel in this plugin");
-  return {*definition, std::move(sizes)};
+  return *definition;
 }
 
-std::string& thread_text() {
-  thread_local std::string text;
-  return text;
-}
+// A prepared op: the device copies of its constants and the op's kernel.
+struct OpenclKernel {
+  Device* device;
+  std::vector<MemHandle> constants;  // per input: its device copy when given as a constant
+  std::unique_ptr<OpKernel> impl;
+  std::mutex mutex;  // an OpenCL kernel's arguments are shared state: one run at a time
+};
 
-cagr_status init(cagr_init_args* args) {
-  return guarded([&] {
-    require_object(args, "init args");
-    cagr_init_args a = read_struct(args);
+struct OpenclPlugin : kit::DeleteObjects {
+  static constexpr kit::Identity kIdentity = {"opencl", "0.1.0", "CAGR"};
+  using Kernel = OpenclKernel;
+
+  static cagr_context* init(const kit::InitArgs& args) {
     std::string cache_folder;
-    for (size_t i = 0; i < a.num_options; ++i) {
-      const cagr_option o = read_struct(a.options[i]);
-      if (o.key == nullptr || o.value == nullptr) invalid("opencl: option with a NULL key or value");
-      if (std::string(o.key) == "cache_dir") cache_folder = o.value;
-      else invalid(std::string("opencl: unknown option '") + o.key + "' (known: cache_dir)");
+    for (const auto& [key, value] : args.options) {
+      if (key == "cache_dir") cache_folder = value;
+      else invalid("opencl: unknown option '" + key + "' (known: cache_dir)");
     }
-    a.context = new cagr_context(cache_folder, a.log, a.log_user_data);
-    write_struct(args, a);
-  });
-}
+    return new cagr_context(cache_folder, args.log.fn, args.log.user_data);
+  }
 
-cagr_status shutdown(cagr_context* context) {
-  return guarded([&] { delete context; });
-}
+  static int32_t device_count(cagr_context& context) { return context.device_count(); }
 
-cagr_status get_info(cagr_context*, cagr_plugin_info* info) {
-  return guarded([&] {
-    cagr_plugin_info i = read_struct(require_object(info, "info"));
-    i.name = kPluginName;
-    i.version = "0.1.0";
-    i.vendor = "CAGR";
-    i.abi_major = CAGR_ABI_VERSION_MAJOR;
-    i.abi_minor = CAGR_ABI_VERSION_MINOR;
-    write_struct(info, i);
-  });
-}
-
-cagr_status device_count(cagr_context* context, int32_t* count) {
-  return guarded([&] { *require_object(count, "count") = require_object(context, "context")->device_count(); });
-}
-
-cagr_status device_properties(cagr_context* context, int32_t index, cagr_device_properties* properties) {
-  return guarded([&] {
-    Device& device = require_object(context, "context")->device(index);
-    cagr_device_properties p = read_struct(require_object(properties, "properties"));
+  static void device_properties(cagr_context& context, int32_t index, cagr_device_properties& p) {
+    Device& device = context.device(index);
     p.name = device.name().c_str();
     p.kind = device.kind();
     p.compute_units = device.compute_units();
@@ -135,7 +94,7 @@ cagr_status device_properties(cagr_context* context, int32_t index, cagr_device_
       p.peak_gflops_f32 = device.speed().gflops_f32;
       p.memory_bandwidth_gbps = device.speed().bandwidth_gbps;
     } catch (const std::exception& e) {
-      context->log(CAGR_LOG_WARNING, "measuring " + device.name() + " failed, its speed is reported unknown: " + e.what());
+      context.log(CAGR_LOG_WARNING, "measuring " + device.name() + " failed, its speed is reported unknown: " + e.what());
     }
     p.peak_gflops_f16 = 0;
     p.memory_bytes = device.memory_bytes();
@@ -143,107 +102,86 @@ cagr_status device_properties(cagr_context* context, int32_t index, cagr_device_
     p.numa_node = -1;
     p.pci_bus_id = device.pci_bus_id().c_str();
     p.host_accessible = 0;
-    write_struct(properties, p);
-  });
-}
+  }
 
-cagr_status op_query(cagr_context* context, cagr_op_query_args* args) {
-  return guarded([&] {
-    cagr_op_query_args a = read_struct(require_object(args, "op_query args"));
-    Device& device = require_object(context, "context")->device(a.device);
-    a.supported = 0;
-    a.num_variants = 0;
-    a.reason = nullptr;
-    try {
-      const auto [definition, sizes] = checked_op(a.op);
-      const auto variants = definition.variants(sizes, device);
-      a.num_variants = static_cast<int32_t>(variants.size());
-      a.supported = variants.empty() ? 0 : 1;
-      if (variants.empty()) thread_text() = std::string("opencl: ") + definition.type + ": no variant fits device " + device.name();
-    } catch (const cagr::plugin::Error& e) {
-      thread_text() = e.what();
+  // Each variant's time from its flops and bytes at the device's measured peak rates, scaled by
+  // the fraction of peak it reaches; none when the device could not be measured.
+  static kit::Offer offer(cagr_context& context, int32_t index, const cagr::plugin::OpView& op) {
+    Device& device = context.device(index);
+    const cagr::contract::Checked sizes = cagr::contract::check(op);
+    const OpDefinition& definition = definition_of(op);
+    kit::Offer offer;
+    for (const VariantCost& v : definition.variants(sizes, device)) {
+      double ns = 0;
+      try {
+        const DeviceSpeed& speed = device.speed();
+        ns = kLaunchOverheadNs + std::max(v.flops / (speed.gflops_f32 * v.efficiency), v.bytes / (speed.bandwidth_gbps * v.efficiency));
+      } catch (const std::exception& e) {
+        context.log(CAGR_LOG_WARNING, "no cost estimate on " + device.name() + ": " + e.what());
+      }
+      offer.variants.push_back({v.name, v.flops, v.bytes, ns, CAGR_MATH_F32});
     }
-    if (!a.supported) a.reason = thread_text().c_str();
-    write_struct(args, a);
-  });
-}
+    if (offer.variants.empty()) offer.note = "opencl: " + op.type() + ": no variant fits device " + device.name();
+    return offer;
+  }
 
-cagr_status op_variant(cagr_context* context, cagr_variant_args* args) {
-  return guarded([&] {
-    cagr_variant_args a = read_struct(require_object(args, "op_variant args"));
-    Device& device = require_object(context, "context")->device(a.device);
-    const auto [definition, sizes] = checked_op(a.op);
-    const auto variants = definition.variants(sizes, device);
-    if (a.variant < 0 || a.variant >= static_cast<int32_t>(variants.size()))
-      invalid(std::string("opencl: ") + definition.type + " has no variant " + std::to_string(a.variant));
-    const VariantCost& v = variants[static_cast<size_t>(a.variant)];
-    thread_text() = v.name;
-    a.name = thread_text().c_str();
-    a.flops = v.flops;
-    a.bytes = v.bytes;
-    a.estimated_ns = 0;
-    try {
-      const DeviceSpeed& speed = device.speed();
-      const double compute_ns = v.flops / (speed.gflops_f32 * v.efficiency);
-      const double memory_ns = v.bytes / (speed.bandwidth_gbps * v.efficiency);
-      a.estimated_ns = kLaunchOverheadNs + std::max(compute_ns, memory_ns);
-    } catch (const std::exception& e) {
-      context->log(CAGR_LOG_WARNING, "no cost estimate on " + device.name() + ": " + e.what());
+  static std::unique_ptr<OpenclKernel> create_kernel(cagr_context& context, const kit::KernelSetup& setup) {
+    Device& device = context.device(setup.device);
+    auto kernel = std::make_unique<OpenclKernel>();
+    kernel->device = &device;
+    kernel->constants.resize(setup.op.num_inputs());
+    std::vector<cl_mem> constants(setup.op.num_inputs(), nullptr);
+    for (size_t i = 0; i < constants.size(); ++i) {
+      if (setup.constants[i] == nullptr) continue;
+      kernel->constants[i] =
+          create_buffer(device, setup.op.input(i).bytes(), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, setup.constants[i]);
+      constants[i] = kernel->constants[i].get();
     }
-    write_struct(args, a);
-  });
-}
+    kernel->impl = definition_of(setup.op).create(device, cagr::contract::check(setup.op), setup.chosen.name, constants);
+    return kernel;
+  }
 
-cagr_status buffer_alloc(cagr_context* context, cagr_buffer_alloc_args* args) {
-  return guarded([&] {
-    cagr_buffer_alloc_args a = read_struct(require_object(args, "buffer_alloc args"));
-    Device& device = require_object(context, "context")->device(a.device);
-    if (a.bytes > device.max_alloc_bytes())
-      throw cagr::plugin::Error(CAGR_ERROR_OUT_OF_MEMORY, "opencl: " + std::to_string(a.bytes) + " bytes exceed " +
+  static void run_kernel(cagr_context&, OpenclKernel& kernel, const kit::Run& run) {
+    require_same_context(*kernel.device, *run.stream.device, "kernel and stream");
+    std::vector<cl_mem> inputs, outputs;
+    for (size_t i = 0; i < run.inputs.size(); ++i) {
+      if (run.inputs[i] != nullptr) require_same_context(*kernel.device, *run.inputs[i]->device, "kernel and buffer");
+      inputs.push_back(run.inputs[i] != nullptr ? run.inputs[i]->mem.get() : kernel.constants[i].get());
+    }
+    for (cagr_buffer* buffer : run.outputs) {
+      require_same_context(*kernel.device, *buffer->device, "kernel and buffer");
+      outputs.push_back(buffer->mem.get());
+    }
+    const cagr::contract::Checked sizes = cagr::contract::check(run.op);
+    std::lock_guard lock(kernel.mutex);
+    kernel.impl->run(Launch{run.stream.queue.get(), run.stream.errors.get(), std::move(inputs), std::move(outputs), sizes});
+  }
+
+  static cagr_buffer* buffer_alloc(cagr_context& context, int32_t index, uint64_t bytes) {
+    Device& device = context.device(index);
+    if (bytes > device.max_alloc_bytes())
+      throw cagr::plugin::Error(CAGR_ERROR_OUT_OF_MEMORY, "opencl: " + std::to_string(bytes) + " bytes exceed " +
                                                               device.name() + "'s largest allocation, " +
                                                               std::to_string(device.max_alloc_bytes()));
-    a.buffer = new cagr_buffer{&device, create_buffer(device, a.bytes, CL_MEM_READ_WRITE, nullptr), a.bytes};
-    write_struct(args, a);
-  });
-}
+    return new cagr_buffer{&device, create_buffer(device, bytes, CL_MEM_READ_WRITE, nullptr), bytes};
+  }
+  static uint64_t buffer_bytes(const cagr_buffer& buffer) { return buffer.bytes; }
+  static void* buffer_host_pointer(cagr_buffer&) { return nullptr; }
 
-cagr_status buffer_destroy(cagr_context*, cagr_buffer* buffer) {
-  return guarded([&] { delete buffer; });
-}
-
-void* buffer_host_pointer(cagr_context*, cagr_buffer*) { return nullptr; }
-
-void require_range(const cagr_buffer* buffer, uint64_t offset, uint64_t bytes, const char* which) {
-  if (offset > buffer->bytes || bytes > buffer->bytes - offset)
-    invalid(std::string("opencl: copy: ") + which + " range [" + std::to_string(offset) + ", " +
-            std::to_string(offset + bytes) + ") is outside its buffer of " + std::to_string(buffer->bytes) + " bytes");
-}
-
-cagr_status copy(cagr_context*, cagr_copy_args* args) {
-  return guarded([&] {
-    const cagr_copy_args a = read_struct(require_object(args, "copy args"));
-    cagr_stream* stream = require_object(a.stream, "copy stream");
-    const cl_command_queue queue = stream->queue.get();
-    // Copying nothing succeeds whatever the pointers (an empty batch's tensors have none: OPS.md).
-    if (a.bytes == 0) return;
+  static void copy(cagr_context&, cagr_stream& stream, const cagr_copy_args& a) {
+    const cl_command_queue queue = stream.queue.get();
     switch (a.kind) {
       case CAGR_COPY_HOST_TO_DEVICE:
-        require_object(a.src_host, "copy source");
-        require_range(require_object(a.dst_buffer, "copy destination"), a.dst_offset, a.bytes, "destination");
         check_cl(clEnqueueWriteBuffer(queue, a.dst_buffer->mem.get(), CL_FALSE, a.dst_offset, a.bytes, a.src_host, 0,
                                       nullptr, nullptr),
                  "clEnqueueWriteBuffer");
         return;
       case CAGR_COPY_DEVICE_TO_HOST:
-        require_object(a.dst_host, "copy destination");
-        require_range(require_object(a.src_buffer, "copy source"), a.src_offset, a.bytes, "source");
         check_cl(clEnqueueReadBuffer(queue, a.src_buffer->mem.get(), CL_FALSE, a.src_offset, a.bytes, a.dst_host, 0,
                                      nullptr, nullptr),
                  "clEnqueueReadBuffer");
         return;
       case CAGR_COPY_DEVICE_TO_DEVICE:
-        require_range(require_object(a.src_buffer, "copy source"), a.src_offset, a.bytes, "source");
-        require_range(require_object(a.dst_buffer, "copy destination"), a.dst_offset, a.bytes, "destination");
         require_same_context(*a.src_buffer->device, *a.dst_buffer->device, "copy source and destination");
         if (a.src_buffer == a.dst_buffer && a.src_offset < a.dst_offset + a.bytes && a.dst_offset < a.src_offset + a.bytes)
           invalid("opencl: copy: source and destination ranges overlap in one buffer");
@@ -252,207 +190,67 @@ cagr_status copy(cagr_context*, cagr_copy_args* args) {
                  "clEnqueueCopyBuffer");
         return;
     }
-    invalid("opencl: copy: unknown copy kind " + std::to_string(static_cast<int>(a.kind)));
-  });
-}
+  }
 
-cagr_status stream_create(cagr_context* context, int32_t index, cagr_stream** stream) {
-  return guarded([&] {
-    require_object(stream, "stream output");
-    Device& device = require_object(context, "context")->device(index);
+  static cagr_stream* stream_create(cagr_context& context, int32_t index) {
+    Device& device = context.device(index);
     cl_int status = CL_SUCCESS;
     QueueHandle queue(clCreateCommandQueue(device.context(), device.id(), 0, &status));  // in order
     check_cl(status, "clCreateCommandQueue");
     auto created = std::make_unique<cagr_stream>(
         cagr_stream{&device, std::move(queue), create_buffer(device, sizeof(ErrorRecord), CL_MEM_READ_WRITE, nullptr)});
-    zero_error_record(created.get());
-    *stream = created.release();
-  });
-}
+    zero_error_record(*created);
+    return created.release();
+  }
 
-cagr_status stream_destroy(cagr_context*, cagr_stream* stream) {
-  return guarded([&] {
+  // Work still queued finishes before its queue goes.
+  static void destroy(cagr_stream* stream) {
     if (stream != nullptr) clFinish(stream->queue.get());
     delete stream;
-  });
-}
+  }
+  using kit::DeleteObjects::destroy;
 
-// Waits for the stream, then reports the first fault its kernels recorded (and clears it).
-cagr_status stream_synchronize(cagr_context*, cagr_stream* stream) {
-  return guarded([&] {
-    require_object(stream, "stream");
-    check_cl(clFinish(stream->queue.get()), "clFinish");
+  // Waits for the stream, then reports the first fault its kernels recorded (and clears it).
+  static void stream_synchronize(cagr_context&, cagr_stream& stream) {
+    check_cl(clFinish(stream.queue.get()), "clFinish");
     ErrorRecord record{};
-    check_cl(clEnqueueReadBuffer(stream->queue.get(), stream->errors.get(), CL_TRUE, 0, sizeof(record), &record, 0,
+    check_cl(clEnqueueReadBuffer(stream.queue.get(), stream.errors.get(), CL_TRUE, 0, sizeof(record), &record, 0,
                                  nullptr, nullptr),
              "reading the error record");
     if (record.flag != 0) {
       zero_error_record(stream);
-      check_cl(clFinish(stream->queue.get()), "clFinish");
+      check_cl(clFinish(stream.queue.get()), "clFinish");
       invalid(describe(record));
     }
-  });
-}
+  }
 
-cagr_status event_create(cagr_context* context, int32_t index, cagr_event** event) {
-  return guarded([&] {
-    Device& device = require_object(context, "context")->device(index);
-    *require_object(event, "event output") = new cagr_event{&device, EventHandle()};
-  });
-}
+  static cagr_event* event_create(cagr_context& context, int32_t index) {
+    return new cagr_event{&context.device(index), EventHandle()};
+  }
 
-cagr_status event_destroy(cagr_context*, cagr_event* event) {
-  return guarded([&] { delete event; });
-}
-
-cagr_status event_record(cagr_context*, cagr_event* event, cagr_stream* stream) {
-  return guarded([&] {
-    require_object(event, "event");
-    require_same_context(*event->device, *require_object(stream, "stream")->device, "event and stream");
+  static void event_record(cagr_context&, cagr_event& event, cagr_stream& stream) {
+    require_same_context(*event.device, *stream.device, "event and stream");
     cl_event marker = nullptr;
-    check_cl(clEnqueueMarkerWithWaitList(stream->queue.get(), 0, nullptr, &marker), "clEnqueueMarkerWithWaitList");
-    event->marker = EventHandle(marker);
-  });
-}
+    check_cl(clEnqueueMarkerWithWaitList(stream.queue.get(), 0, nullptr, &marker), "clEnqueueMarkerWithWaitList");
+    event.marker = EventHandle(marker);
+  }
 
-cagr_status stream_wait_event(cagr_context*, cagr_stream* stream, cagr_event* event) {
-  return guarded([&] {
-    require_object(stream, "stream");
-    require_same_context(*stream->device, *require_object(event, "event")->device, "stream and event");
-    if (!event->marker) return;  // never recorded: nothing to wait for
-    const cl_event marker = event->marker.get();
-    check_cl(clEnqueueBarrierWithWaitList(stream->queue.get(), 1, &marker, nullptr), "clEnqueueBarrierWithWaitList");
-  });
-}
+  static void stream_wait_event(cagr_context&, cagr_stream& stream, cagr_event& event) {
+    require_same_context(*stream.device, *event.device, "stream and event");
+    if (!event.marker) return;  // never recorded: nothing to wait for
+    const cl_event marker = event.marker.get();
+    check_cl(clEnqueueBarrierWithWaitList(stream.queue.get(), 1, &marker, nullptr), "clEnqueueBarrierWithWaitList");
+  }
 
-cagr_status event_synchronize(cagr_context*, cagr_event* event) {
-  return guarded([&] {
-    if (!require_object(event, "event")->marker) return;
-    const cl_event marker = event->marker.get();
+  static void event_synchronize(cagr_context&, cagr_event& event) {
+    if (!event.marker) return;
+    const cl_event marker = event.marker.get();
     check_cl(clWaitForEvents(1, &marker), "clWaitForEvents");
-  });
-}
-
-cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args* args) {
-  return guarded([&] {
-    cagr_kernel_create_args a = read_struct(require_object(args, "kernel_create args"));
-    Device& device = require_object(context, "context")->device(a.device);
-    const auto [definition, sizes] = checked_op(a.op);
-    const auto variants = definition.variants(sizes, device);
-    if (a.variant < 0 || a.variant >= static_cast<int32_t>(variants.size()))
-      invalid(std::string("opencl: ") + definition.type + " has no variant " + std::to_string(a.variant));
-
-    auto kernel = std::make_unique<cagr_kernel>(&device, cagr::abi::OwnedOpDesc::copy_of(*a.op));
-    const size_t num_inputs = kernel->op.inputs().size();
-    kernel->constants.resize(num_inputs);
-    std::vector<cl_mem> constants(num_inputs, nullptr);
-    for (size_t i = 0; i < a.num_constants; ++i) {
-      const cagr_constant c = read_struct(require_object(a.constants[i], "constant"));
-      if (c.input_index >= num_inputs)
-        invalid(std::string("opencl: ") + definition.type + ": constant for input " + std::to_string(c.input_index) +
-                ", which does not exist");
-      const size_t bytes = cagr::plugin::Shape(&kernel->op.inputs()[c.input_index]).bytes();
-      if (c.data == nullptr && bytes > 0)
-        invalid(std::string("opencl: ") + definition.type + ": constant input " + std::to_string(c.input_index) + " has no data");
-      kernel->constants[c.input_index] = create_buffer(device, bytes, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, c.data);
-      constants[c.input_index] = kernel->constants[c.input_index].get();
-    }
-    kernel->impl = definition.create(device, sizes, variants[static_cast<size_t>(a.variant)].name, constants);
-    a.kernel = kernel.release();
-    write_struct(args, a);
-  });
-}
-
-cagr_status kernel_destroy(cagr_context*, cagr_kernel* kernel) {
-  return guarded([&] { delete kernel; });
-}
-
-// The run's desc of a tensor that was `created` at kernel_create, checked to fit its buffer: shapes
-// may change between runs (OPS.md's contract checks how), element types may not.
-cagr_tensor_desc run_desc(const cagr_kernel& kernel, const cagr_buffer* buffer, const cagr_tensor_desc* given,
-                          const cagr_tensor_desc& created, const std::string& what) {
-  const std::string op = kernel.op.type();
-  if (buffer == nullptr) invalid("opencl: " + op + ": " + what + " buffer is NULL");
-  require_same_context(*kernel.device, *buffer->device, "kernel and buffer");
-  const cagr_tensor_desc desc = read_struct(require_object(given, "tensor desc"));
-  const cagr::plugin::Shape shape(&desc);
-  if (shape.dtype != created.dtype)
-    invalid("opencl: " + op + ": " + what + " is " + cagr::plugin::dtype_name(shape.dtype) + ", the kernel was created for " +
-            cagr::plugin::dtype_name(created.dtype));
-  for (int64_t d : shape.dims)
-    if (d < 0) invalid("opencl: " + op + ": " + what + " has a negative dimension " + cagr::contract::dims_string(shape.dims));
-  if (shape.bytes() > buffer->bytes)
-    invalid("opencl: " + op + ": " + what + " of shape " + cagr::contract::dims_string(shape.dims) + " needs " +
-            std::to_string(shape.bytes()) + " bytes, its buffer has " + std::to_string(buffer->bytes));
-  return desc;
-}
-
-cagr_status kernel_run(cagr_context*, cagr_kernel_run_args* args) {
-  return guarded([&] {
-    const cagr_kernel_run_args a = read_struct(require_object(args, "kernel_run args"));
-    cagr_kernel& kernel = *require_object(a.kernel, "kernel");
-    cagr_stream& stream = *require_object(a.stream, "stream");
-    require_same_context(*kernel.device, *stream.device, "kernel and stream");
-    const std::string op = kernel.op.type();
-    cagr::abi::OwnedOpDesc run_op = kernel.op;
-    std::vector<cl_mem> inputs(kernel.constants.size()), outputs;
-    std::vector<bool> is_constant(kernel.constants.size());
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      is_constant[i] = static_cast<bool>(kernel.constants[i]);
-      if (is_constant[i]) inputs[i] = kernel.constants[i].get();
-    }
-    const std::vector<size_t> slots = cagr::plugin::run_input_slots(is_constant, a, kernel.op.outputs().size(), "opencl: " + op);
-    for (size_t r = 0; r < slots.size(); ++r) {
-      const size_t i = slots[r];
-      run_op.inputs()[i] = run_desc(kernel, a.inputs[r], a.input_descs[r], kernel.op.inputs()[i], "input " + std::to_string(i));
-      inputs[i] = a.inputs[r]->mem.get();
-    }
-    for (size_t o = 0; o < a.num_outputs; ++o) {
-      run_op.outputs()[o] = run_desc(kernel, a.outputs[o], a.output_descs[o], kernel.op.outputs()[o], "output " + std::to_string(o));
-      outputs.push_back(a.outputs[o]->mem.get());
-    }
-    const cagr::contract::Checked sizes = cagr::contract::check(cagr::plugin::OpView(&run_op.desc()));
-    std::lock_guard lock(kernel.mutex);
-    kernel.impl->run(Launch{stream.queue.get(), stream.errors.get(), std::move(inputs), std::move(outputs), sizes});
-  });
-}
-
-const cagr_plugin_api kApi = {
-    sizeof(cagr_plugin_api),
-    CAGR_ABI_VERSION_MAJOR,
-    CAGR_ABI_VERSION_MINOR,
-    cagr::plugin::last_error_message,
-    init,
-    shutdown,
-    get_info,
-    device_count,
-    device_properties,
-    op_query,
-    op_variant,
-    buffer_alloc,
-    buffer_destroy,
-    buffer_host_pointer,
-    copy,
-    stream_create,
-    stream_destroy,
-    stream_synchronize,
-    event_create,
-    event_destroy,
-    event_record,
-    stream_wait_event,
-    event_synchronize,
-    kernel_create,
-    kernel_destroy,
-    kernel_run,
-    nullptr,  // stream_begin_capture: OpenCL has no graph capture
-    nullptr,  // stream_end_capture
-    nullptr,  // graph_launch
-    nullptr,  // graph_destroy
-    nullptr,  // event_elapsed: its queues are made without profiling; the host synchronises instead
+  }
+  // No event_elapsed: its queues are made without profiling; the host synchronises instead. No
+  // graph capture: OpenCL has none.
 };
 
 }  // namespace
 
-extern "C" CAGR_PLUGIN_EXPORT cagr_status cagr_plugin_entry(cagr_plugin_entry_args* args) {
-  return cagr::plugin::negotiate_entry(args, &kApi);
-}
+CAGR_PLUGIN_KIT_ENTRY(OpenclPlugin)

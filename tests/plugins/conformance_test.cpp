@@ -13,6 +13,7 @@
 #include <string>
 
 #include "case_runner.hpp"
+#include "conformance_options.hpp"
 #include "op_cases.hpp"
 #include "op_contract.hpp"
 #include "plugin.hpp"
@@ -54,11 +55,11 @@ class Conformance : public ::testing::Test {
   }
 
   // The variants `plugin` offers for `c` on `device`; a failure when it refuses an op of OPS.md that
-  // is not optional. An optional op it refuses (none: nothing to check) must be refused with a
-  // reason, and by kernel_create too.
+  // is not optional (unless --offered-ops). An op it may refuse (none: nothing to check) must be
+  // refused with a reason, and by kernel_create too.
   static std::vector<Variant> variants(int device, Case& c) {
     const OpSupport support = plugin_->query(device, c.op.desc());
-    if (!support.supported && (optional_op(c.op.type()) || c.optional)) {
+    if (!support.supported && (offered_ops_only() || optional_op(c.op.type()) || c.optional)) {
       expect_refused(device, c, support);
       return {};
     }
