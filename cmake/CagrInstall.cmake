@@ -18,7 +18,7 @@ install(EXPORT cagrTargets NAMESPACE cagr:: DESTINATION ${CAGR_INSTALL_CMAKEDIR}
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/cagrConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/cagrConfig.cmake
                               INSTALL_DESTINATION ${CAGR_INSTALL_CMAKEDIR}
-                              PATH_VARS CAGR_INSTALL_PLUGIN_DIR)
+                              PATH_VARS CAGR_INSTALL_PLUGIN_DIR CMAKE_INSTALL_BINDIR)
 # 0.x: a minor release may change the API, so only the same minor version is compatible.
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/cagrConfigVersion.cmake
                                  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)

@@ -5,7 +5,10 @@
 #  - the installed cagr-run finds the installed plugins (and only those) and cagr-zoo writes a model;
 #  - the C sample (samples/c_api/predict.c), copied out of the source tree, builds against the
 #    install with CMake (find_package(cagr), cagr::cagr) and with pkg-config (cagr.pc), and runs
-#    with no LD_LIBRARY_PATH and no CAGR_PLUGIN_PATH, its plugins found relative to libcagr.so.
+#    with no LD_LIBRARY_PATH and no CAGR_PLUGIN_PATH, its plugins found relative to libcagr.so;
+#  - the plugin template (examples/plugin_template), copied out of the source tree, builds against
+#    the install (find_package(cagr), cagr::plugin_kit); dropped into a folder named by
+#    CAGR_PLUGIN_PATH, the installed cagr-run lists it and the installed cagr-conformance passes it.
 # Everything after the install runs, where unprivileged user namespaces are allowed, with the build
 # tree gone: an empty tmpfs is mounted over it in a mount namespace of its own (unshare -rm).
 # Elsewhere the build tree stays, and the checks make sure nothing is taken from it.
@@ -80,6 +83,28 @@ use_the_install() {
   "$work/predict_pc" "$work/model/model.xml" | tee "$work/predict_pc.txt"
   grep -q "sample 1: click probability 0\.[0-9]" "$work/predict_pc.txt" || fail "predict (pkg-config) printed no prediction"
   cmp -s "$work/predict.txt" "$work/predict_pc.txt" || fail "the two builds of the sample disagree"
+
+  step "the plugin template, built against the install and dropped into CAGR_PLUGIN_PATH"
+  cmake -S "$work/plugin_template" -B "$work/plugin_template/build" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$extra_cflags" > "$work/template.log" 2>&1 ||
+    { cat "$work/template.log"; fail "configuring the plugin template"; }
+  cmake --build "$work/plugin_template/build" > "$work/template.log" 2>&1 ||
+    { cat "$work/template.log"; fail "building the plugin template"; }
+  exported=$(nm -D --defined-only "$work/plugin_template/build/libcagr_relu_example.so" | awk '{print $3}' | tr '\n' ' ')
+  [ "$exported" = "cagr_plugin_entry " ] || fail "the template plugin exports '$exported', not only cagr_plugin_entry"
+  ctest --test-dir "$work/plugin_template/build" -N > "$work/template_tests.txt"
+  grep -q "Test *#1: conformance" "$work/template_tests.txt" ||
+    fail "the plugin template registered no conformance test (find_package(cagr) set no cagr_CONFORMANCE?)"
+  mkdir "$work/dropped"
+  cp "$work/plugin_template/build/libcagr_relu_example.so" "$work/dropped/"
+  CAGR_PLUGIN_PATH="$work/dropped" "$prefix/bin/cagr-run" --list-plugins > "$work/list_dropped.txt" ||
+    { cat "$work/list_dropped.txt"; fail "cagr-run --list-plugins with the template plugin"; }
+  grep -q "^loaded  *relu_example .*$work/dropped/libcagr_relu_example.so" "$work/list_dropped.txt" ||
+    { cat "$work/list_dropped.txt"; fail "the installed cagr-run did not load the plugin dropped into CAGR_PLUGIN_PATH"; }
+  "$prefix/bin/cagr-conformance" --plugin="$work/dropped/libcagr_relu_example.so" --offered-ops > "$work/conformance.txt" 2>&1 ||
+    { cat "$work/conformance.txt"; fail "the installed cagr-conformance failed the template plugin"; }
+  grep -q "PASSED" "$work/conformance.txt" || { cat "$work/conformance.txt"; fail "cagr-conformance passed no test"; }
+  tail -n 3 "$work/conformance.txt"
 }
 
 if [ "$phase" = use ]; then
@@ -102,12 +127,16 @@ mv "$work/staged" "$work/prefix"
 prefix=$work/prefix
 for f in "$prefix/$libdir/libcagr.so" "$prefix/include/cagr/cagr.h" "$prefix/$libdir/cmake/cagr/cagrConfig.cmake" \
          "$prefix/$libdir/cmake/cagr/cagrConfigVersion.cmake" "$prefix/$libdir/pkgconfig/cagr.pc" \
-         "$prefix/$libdir/cagr/plugins/libcagr_cpu.so" "$prefix/bin/cagr-run" "$prefix/bin/cagr-zoo" "$prefix/bin/cagr-gen"; do
+         "$prefix/$libdir/cagr/plugins/libcagr_cpu.so" "$prefix/bin/cagr-run" "$prefix/bin/cagr-zoo" "$prefix/bin/cagr-gen" \
+         "$prefix/bin/cagr-conformance" "$prefix/include/cagr/cagr_plugin_kit.hpp" "$prefix/$libdir/libcagr_op_contract.a" \
+         "$prefix/share/cagr/cagr_plugin.map"; do
   [ -e "$f" ] || fail "the install lacks ${f#"$prefix"/}"
 done
 mkdir -p "$work/app"
 cp "$source/samples/c_api/predict.c" "$source/tests/install/consumer/CMakeLists.txt" \
    "$source/tests/install/consumer/list_plugins.c" "$work/app/"
+cp -r "$source/examples/plugin_template" "$work/plugin_template"
+rm -rf "$work/plugin_template/build"
 
 export CAGR_INSTALL_TEST_WORK=$work
 if unshare -rm true 2> /dev/null; then
