@@ -9,6 +9,7 @@
 
 #include "batch_split.hpp"
 #include "built_plugins.hpp"
+#include "error_of.hpp"
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "model_zoo.hpp"
@@ -22,20 +23,12 @@ namespace cagr {
 namespace {
 
 using testing::dims_of;
+using testing::error_of;
 using testing::random_inputs;
 
 bool bitwise_equal(const HostTensor& a, const HostTensor& b) {
   return a.dtype == b.dtype && a.dims == b.dims && a.data.size() == b.data.size() &&
          (a.data.empty() || std::memcmp(a.data.data(), b.data.data(), a.data.size()) == 0);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 class Pipeline : public ::testing::Test {

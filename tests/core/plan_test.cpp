@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "built_plugins.hpp"
+#include "error_of.hpp"
 #include "executor.hpp"
 #include "model_zoo.hpp"
 #include "node_desc.hpp"
@@ -19,6 +20,7 @@ namespace cagr {
 namespace {
 
 using testing::dims_of;
+using testing::error_of;
 using testing::max_relative_error;
 using testing::random_inputs;
 
@@ -29,15 +31,6 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class Plans : public ::testing::Test {
  protected:
