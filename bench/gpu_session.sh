@@ -8,7 +8,10 @@
 #   bash bench/gpu_session.sh tests      # or in parts, each within one device call:
 #   bash bench/gpu_session.sh models     #   tests (build + tests), models (DLRM against PyTorch,
 #   bash bench/gpu_session.sh embedding  #   profiles, every plugin), embedding (the embedding_bag bench),
-#   bash bench/gpu_session.sh linear     #   linear (every linear variant on DLRM's GEMM shapes)
+#   bash bench/gpu_session.sh linear     #   linear (every linear variant on DLRM's GEMM shapes),
+#   bash bench/gpu_session.sh optimizer  #   optimizer (cost samples from every device here, then
+#                                        #   optimizer_bench: every optimiser mode, policy held out),
+#   bash bench/gpu_session.sh precision  #   precision (DLRM on CPU and CUDA: f32 / tf32 / bf16 allowed)
 #   bash bench/gpu_session.sh recpipe    #   recpipe (two-stage ranking, docs/PIPELINES.md: light model on
 #                                        #   the CPU plugin or the GPU, heavy on the GPU; bench/recpipe_quality.py)
 #   bash bench/gpu_session.sh pipeline   #   pipeline (cross-device pipeline, docs/PIPELINE_SCHEDULE.md: Kaggle
@@ -22,7 +25,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 b=build-device
 cuda=$b/plugins/libcagr_cuda.so
 
-CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests bench_embedding_bag_gpu bench_linear_gpu" \
+CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests planner_tests cagr-policy optimizer_bench bench_embedding_bag_gpu bench_linear_gpu" \
   tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
 
 # NVIDIA's OpenCL library through the ICD loader.
@@ -31,7 +34,7 @@ export OCL_ICD_VENDORS=/tmp/icd
 
 if [ "$part" = all ] || [ "$part" = tests ]; then
 # The tests that read ../shared/data are left out: the GPU machine has no copy of it.
-ctest --test-dir build-device -j8 --timeout 600 --output-on-failure -R "conformance|gpu\.|opencl|Executor|ModelZoo|OnnxFixture|CApi|sample" \
+ctest --test-dir build-device -j8 --timeout 600 --output-on-failure -R "conformance|gpu\.|opencl|Executor|ModelZoo|Onnx|Gallery|CApi|sample|Planner|Policy" \
   -E "RealAvazuRows|sample.c_api_predict|sample.cagr_run_avazu" > "$out/ctest.txt" 2>&1
 tail -15 "$out/ctest.txt"
 # The conformance cases again with fresh random seeds (each run prints its seed on failure).
@@ -89,6 +92,26 @@ python3 bench/gpu_vs_pytorch.py --bench $b/bench/bench_embedding_bag_gpu --plugi
 cat "$out/embedding.md"
 fi
 
+if [ "$part" = all ] || [ "$part" = optimizer ]; then
+# Cost samples for the learned policy from every device of this machine (the CUDA plugin, NVIDIA's
+# OpenCL, the host CPU; docs/OPTIMISER.md), each bounded in time (collect appends per model and
+# batch, so a timeout keeps what was measured); then every optimiser mode side by side, each row's
+# policy trained without that row's model and device (optimizer_bench).
+for p in cuda opencl cpu; do
+  timeout ${COLLECT_SECONDS:-100} $b/tools/cagr-policy/cagr-policy collect --plugins=$b/plugins/libcagr_$p.so \
+    --batches=64,2048 --out="$out/samples-$p.tsv" > "$out/collect-$p.txt" 2>&1 || echo "collect on $p: stopped (exit $?)"
+  tail -8 "$out/collect-$p.txt"
+done
+samples=policy/samples/cpu-pocl-2core.tsv
+for p in cuda opencl cpu; do [ -s "$out/samples-$p.tsv" ] && samples="$samples,$out/samples-$p.tsv"; done
+$b/tools/cagr-policy/cagr-policy check --samples="$samples" --leave_one_out > "$out/policy-check.txt" 2>&1; tail -20 "$out/policy-check.txt"
+timeout ${BENCH_SECONDS:-240} $b/bench/optimizer_bench --samples="$samples" --plugins=$cuda --batches=64,2048 --rounds=5 --passes=20 \
+  --csv="$out/optimizer-cuda.csv" > "$out/optimizer-cuda.md" 2>"$out/optimizer-cuda.log"; cat "$out/optimizer-cuda.md"
+timeout ${BENCH_SECONDS:-240} $b/bench/optimizer_bench --samples="$samples" --plugins=$cuda,$b/plugins/libcagr_cpu.so \
+  --models=dlrm_avazu_sample,deepfm_avazu,dlrm_kaggle_small --batches=64,2048 --rounds=3 --passes=10 \
+  --csv="$out/optimizer-cuda-cpu.csv" > "$out/optimizer-cuda-cpu.md" 2>"$out/optimizer-cuda-cpu.log"; cat "$out/optimizer-cuda-cpu.md"
+fi
+
 if [ "$part" = all ] || [ "$part" = recpipe ]; then
 # RecPipe (docs/PIPELINES.md): the light model on the host CPU (CPU plugin) and the heavy one on the
 # GPU, then both on the GPU; quality (NDCG@k, recall@k against the heavy model ranking all N) and
@@ -121,4 +144,32 @@ head -20 "$out/pipeline-kaggle.md"
 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_cpu.so,$cuda --batch=16384 --iterations=20 \
   --load-plan="$out/pipeline-kaggle.plan.xml" --print-plan --noprofile --noprogress > "$out/pipeline-kaggle-cagr-run.txt" 2>&1
 grep -A40 "^pipeline:" "$out/pipeline-kaggle-cagr-run.txt" | head -40; tail -1 "$out/pipeline-kaggle-cagr-run.txt"
+fi
+
+if [ "$part" = all ] || [ "$part" = precision ]; then
+# --precision (docs/PLANS.md): the Kaggle DLRM (tables capped at 100K rows) on the host CPU and on
+# CUDA, f32 against TF32 and bf16 allowed, every mode tuned on the same inputs; end-to-end p50 and
+# the largest change of the click probability against the f32 run.
+$b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle_small --out=/tmp/dlrm_small/model.xml > /dev/null
+for p in cpu cuda; do
+  for batch in 64 2048; do
+    for prec in f32 tf32 bf16; do
+      io="--save-inputs=$out/in-$batch.npz"; [ -f "$out/in-$batch.npz" ] && io="--inputs=$out/in-$batch.npz"
+      $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_small/model.xml --plugins=$b/plugins/libcagr_$p.so --batch=$batch \
+        --iterations=200 --precision=$prec --optimizer=tune --measurement_cache=off --profile=false --print-plan $io \
+        --save-outputs="$out/prec-$p-$batch-$prec.npz" > "$out/prec-$p-$batch-$prec.txt" 2>&1
+      echo "$p batch $batch $prec: $(grep -E 'end to end' "$out/prec-$p-$batch-$prec.txt")"
+    done
+  done
+done | tee "$out/precision.txt"
+python3 - "$out" <<'PY' | tee -a "$out/precision.txt"
+import sys, glob, numpy as np
+out = sys.argv[1]
+for f in sorted(glob.glob(out + "/prec-*-f32.npz")):
+    base = np.load(f)
+    for prec in ("tf32", "bf16"):
+        other = np.load(f.replace("-f32.npz", "-" + prec + ".npz"))
+        d = max(float(np.max(np.abs(base[k] - other[k]))) for k in base.files)
+        print(f"{f.split('/')[-1][5:-8]} {prec}: max |prob - prob_f32| = {d:.3g}")
+PY
 fi

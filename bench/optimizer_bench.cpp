@@ -36,6 +36,7 @@ DEFINE_int32(repetitions, 5, "passes per measurement while planning");
 DEFINE_int32(rounds, 5, "rounds of latency measurement, in turns over the modes");
 DEFINE_int32(passes, 20, "passes per round (the round's median counts)");
 DEFINE_string(csv, "", "also write the rows to this CSV file");
+DEFINE_string(precision, "f32", "the loosest arithmetic every mode may use (f32, tf32, bf16); `none` keeps each node's first variant");
 
 namespace {
 
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
     std::printf("| model | batch | devices | none us | hints us (s) | tune us (s) | policy us (s) | policy speed, %% of tune | policy time, %% of tune | tuned / none | policy trained without |\n");
     std::printf("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (const std::string& model : cagr::cli::comma_list(FLAGS_models)) {
-      const cagr::Graph graph = cagr::zoo::find_model(model).build(1);
+      cagr::Graph graph = cagr::zoo::find_model(model).build(1);
+      cagr::allow_math_precision(graph, cagr::cli::math_precision("precision", FLAGS_precision));
       for (const std::string& b : cagr::cli::comma_list(FLAGS_batches)) {
         const auto inputs = cagr::run::random_inputs(graph, std::stoll(b), 1);
         for (const std::vector<cagr::Target>& targets : device_sets) {

@@ -21,7 +21,7 @@ size_t op_class(const char* op) {
     return std::any_of(names.begin(), names.end(), [&](const char* n) { return std::strcmp(op, n) == 0; });
   };
   if (is({"embedding_bag", "dlrm_embedding_interaction", "take", "gather", "gather_elements"})) return 0;
-  if (is({"linear", "mlp", "matmul"})) return 1;
+  if (is({"linear", "mlp", "cross_layer", "matmul"})) return 1;
   if (is({"dlrm_interaction", "dot_interaction", "fm_interaction"})) return 2;
   if (is({"elementwise", "relu", "sigmoid", "add", "mul", "cast"})) return 3;
   if (is({"concat", "reshape", "transpose", "slice", "expand", "fixed_bag_offsets", "table_offsets"})) return 4;
@@ -42,7 +42,7 @@ const std::vector<std::string>& cost_feature_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n{"bias",          "log_hint_ns",     "log_roofline_ns",    "log_flops", "log_bytes",
                                "log_density",   "log_peak_gflops", "log_bandwidth_gbps", "log_balance", "offloaded",
-                               "log_batch",     "log_compute_units", "later_variant"};
+                               "log_batch",     "log_compute_units", "later_variant", "tf32_variant", "bf16_variant"};
     for (const char* c : kOpClasses) n.push_back(std::string("class_") + c);
     for (const char* c : kOpClasses) n.push_back(std::string("class_") + c + "_x_log_roofline_ns");
     return n;
@@ -67,7 +67,9 @@ std::vector<double> cost_features(const cagr_op_desc& op, const Variant& variant
                         device.host_accessible ? 0.0 : 1.0,
                         std::log(batch_of(op)),
                         log1(device.compute_units),
-                        variant.index > 0 ? 1.0 : 0.0};
+                        variant.index > 0 ? 1.0 : 0.0,
+                        variant.math_precision == CAGR_MATH_TF32 ? 1.0 : 0.0,
+                        variant.math_precision == CAGR_MATH_BF16 ? 1.0 : 0.0};
   const size_t c = op_class(op.op_type);
   for (size_t k = 0; k < kNumClasses; ++k) f.push_back(k == c ? 1.0 : 0.0);
   for (size_t k = 0; k < kNumClasses; ++k) f.push_back(k == c ? roofline : 0.0);

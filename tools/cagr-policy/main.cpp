@@ -27,6 +27,7 @@ DEFINE_string(models, "dlrm_avazu_sample,dlrm_kaggle_small,deepfm_avazu,ngcf,two
 DEFINE_string(batches, "64,2048", "collect: batch sizes");
 DEFINE_string(plugins, "auto", "collect: auto, plugin names (cpu,opencl) or plugin files");
 DEFINE_int32(repetitions, 5, "collect: passes per timing (the median counts)");
+DEFINE_string(precision, "f32", "collect: the loosest arithmetic allowed (f32, tf32, bf16), so that such variants are timed too");
 DEFINE_string(out, "", "collect: the sample file to extend; train: the policy file to write");
 DEFINE_string(samples, "", "train, check: sample files, comma-separated");
 DEFINE_string(policy, "", "check: the policy file (default: the shipped one)");
@@ -56,7 +57,8 @@ int collect() {
   if (targets.empty()) throw std::runtime_error("no device: no plugin loaded, or none has a device");
   for (const std::string& model : cagr::cli::comma_list(FLAGS_models)) {
     const bool file = model.find('.') != std::string::npos;
-    const cagr::Graph graph = file ? cagr::load_any_model(model) : cagr::zoo::find_model(model).build(1);
+    cagr::Graph graph = file ? cagr::load_any_model(model) : cagr::zoo::find_model(model).build(1);
+    cagr::allow_math_precision(graph, cagr::cli::math_precision("precision", FLAGS_precision));
     for (const std::string& b : cagr::cli::comma_list(FLAGS_batches)) {
       const int64_t batch = std::stoll(b);
       const auto inputs = cagr::run::random_inputs(graph, batch, 1);

@@ -19,7 +19,6 @@
 #include "criteo_reader.hpp"
 #include "executor.hpp"
 #include "inputs.hpp"
-#include "math_precision.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "pipelined.hpp"
@@ -298,18 +297,12 @@ int run() {
   const cagr::Registry registry = discover_plugins();
   if (FLAGS_list_plugins) {
     write_report(cagr::format_plugin_list(registry));
-cagr_math_precision math_precision_flag() {
-  const auto p = cagr::abi::math_precision_named(FLAGS_precision);
-  if (!p) throw std::invalid_argument("--precision=" + FLAGS_precision + ": expected f32, tf32 or bf16");
-  return *p;
-}
-
     return registry.loaded().empty() ? 1 : 0;  // nothing a run could use
   }
   if (FLAGS_threads > 0 && (registry.find("cpu") == nullptr || registry.find("cpu")->status != cagr::PluginRecord::Status::loaded))
     std::fprintf(stderr, "cagr-run: --threads=%d sets the CPU plugin's threads, and the CPU plugin is not loaded\n", FLAGS_threads);
   cagr::Graph graph = cagr::load_any_model(FLAGS_model);
-  cagr::allow_math_precision(graph, math_precision_flag());
+  cagr::allow_math_precision(graph, cagr::cli::math_precision("precision", FLAGS_precision));
   const Workload work = load_workload(graph);
   cagr::run::RunReport report;
   if (!FLAGS_save_inputs.empty()) {

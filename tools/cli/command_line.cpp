@@ -10,6 +10,8 @@
 #include <map>
 #include <sstream>
 
+#include "math_precision.hpp"
+
 namespace cagr::cli {
 
 namespace {
@@ -232,6 +234,12 @@ void ProgressLine::update(const std::string& text) {
 void ProgressLine::clear(bool keep) {
   if (shown_ && tty_) std::fprintf(stderr, keep ? "\n" : "\r%-100s\r", "");
   shown_ = false;
+}
+
+cagr_math_precision math_precision(const std::string& flag, const std::string& value) {
+  const auto p = abi::math_precision_named(value);
+  if (!p) throw UsageError("--" + flag + "=" + value + ": expected f32, tf32 or bf16");
+  return *p;
 }
 
 std::vector<std::string> comma_list(const std::string& text) {

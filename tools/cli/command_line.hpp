@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cagr_plugin.h"
+
 namespace cagr::cli {
 
 // A command line the tool cannot run: the message names the argument. Exit status 2.
@@ -47,6 +49,10 @@ std::string help_text(const ToolHelp& help);
 
 // A flag's comma-separated list ("cpu,opencl", "64,2048"), empty items dropped.
 std::vector<std::string> comma_list(const std::string& text);
+
+// A --precision flag's value (f32, tf32, bf16: ABI 1.2's math precision); throws UsageError naming
+// the flag and the values for anything else.
+cagr_math_precision math_precision(const std::string& flag, const std::string& value);
 
 // Whether `flag` (gflags name) was given on the command line parsed by parse().
 bool given(const std::string& flag);
