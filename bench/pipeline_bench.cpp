@@ -119,7 +119,7 @@ int main(int argc, char** argv) try {
   // One runner (its stages compiled once, the tables held once) serves every count; `auto` is the
   // count chosen from the stages' costs measured on these inputs.
   std::fprintf(stderr, "pipeline: measuring the stages ...\n");
-  const cagr::PipelinedModel pipeline = cagr::make_pipeline(*whole, inputs, 0);
+  const cagr::PipelinedModel pipeline = cagr::make_pipeline(*whole, inputs, cagr::PipelineRequest{});
   cagr::PipelineRunner* runner = pipeline.runner.get();
   cagr::PipelineSchedule saved = pipeline.schedule;
   for (const std::string& text : split_list(args.at("sub_batches"))) {

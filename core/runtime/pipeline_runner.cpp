@@ -232,20 +232,25 @@ std::vector<StageCost> PipelineRunner::measure_costs(const std::vector<HostTenso
   return fitted_stage_costs(rows, us);
 }
 
-PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions,
-                             int min_sub_batches) {
+PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, const PipelineRequest& request) {
   PipelinedModel made;
   made.schedule.stages = cut_stages(compiled.graph(), compiled.placement());
   made.runner = std::make_unique<PipelineRunner>(compiled.graph(), compiled.placement(), compiled.targets(), made.schedule.stages, inputs,
-                                                 sub_batches > 0 ? sub_batches : min_sub_batches);
-  if (sub_batches > 0) {
-    made.schedule.sub_batches = sub_batches;
+                                                 request.sub_batches > 0 ? request.sub_batches : request.min_sub_batches);
+  if (request.sub_batches > 0) {
+    made.schedule.sub_batches = request.sub_batches;
     made.schedule.decided_by = "given";
-  } else {
-    made.schedule.costs = made.runner->measure_costs(inputs, repetitions);
-    made.schedule.sub_batches =
-        choose_sub_batches(made.schedule.costs, BatchSplitter(compiled.graph()).batch(inputs), PipelineRunner::kMeasuredSplit, min_sub_batches);
+    return made;
+  }
+  const int64_t batch = BatchSplitter(compiled.graph()).batch(inputs);
+  if (request.measure) {
+    made.schedule.costs = made.runner->measure_costs(inputs, request.repetitions);
+    made.schedule.sub_batches = choose_sub_batches(made.schedule.costs, batch, PipelineRunner::kMeasuredSplit, request.min_sub_batches);
     made.schedule.decided_by = "measured";
+  } else {
+    made.schedule.costs = hinted_stage_costs(compiled.graph(), compiled.placement(), made.schedule.stages, batch);
+    made.schedule.sub_batches = choose_sub_batches(made.schedule.costs, batch, 64, request.min_sub_batches);
+    made.schedule.decided_by = "hints";
   }
   return made;
 }

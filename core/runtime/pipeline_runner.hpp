@@ -27,7 +27,7 @@ struct TimelineEntry {
 class PipelineRunner {
  public:
   // `graph`, `placement` and `targets`: the whole model as an executor compiled them (Executor::graph(),
-  // placement(), targets()); `stages`: cut_stages() of that placement. Each stage is compiled at the
+  // placement(), targets(); the runner keeps its own copies); `stages`: cut_stages() of that placement. Each stage is compiled at the
   // shapes of the first of `sub_batches` sub-batches of `example_inputs` (later runs may use any
   // sub-batch size). Throws std::invalid_argument where the graph cannot be cut into sub-batches
   // (BatchSplitter says why) or the count does not fit the batch.
@@ -60,7 +60,7 @@ class PipelineRunner {
   struct Stage;
   void run_stage(size_t s, std::vector<std::vector<HostTensor>>& values, int sub_batch);
 
-  const Graph& graph_;
+  const Graph graph_;  // a copy: the weights are shared, so it costs the structure only
   std::vector<PipelineStage> stages_;
   std::vector<Target> targets_;
   BatchSplitter splitter_;
@@ -75,12 +75,19 @@ struct PipelinedModel {
   std::unique_ptr<PipelineRunner> runner;
 };
 
+// How make_pipeline decides the sub-batch count.
+struct PipelineRequest {
+  int sub_batches = 0;      // > 0: this many (decided_by "given"); 0: chosen from the stages' costs
+  bool measure = true;      // chosen: from costs measured on the inputs (PipelineRunner::measure_costs,
+                            // "measured"), else from the plugins' hints (hinted_stage_costs, "hints")
+  int repetitions = 3;      // measured: runs of each measurement
+  int min_sub_batches = 1;  // at least this many (a memory budget's, min_sub_batches_for_memory)
+};
+
 // The pipeline for `compiled`'s placement (stages cut where the device changes) over batches like
-// `inputs`: `sub_batches` > 0 runs that many sub-batches (decided_by "given"); 0 chooses the count
-// from the stages' costs measured on `inputs` (PipelineRunner::measure_costs, `repetitions` runs
-// each; decided_by "measured"), at least `min_sub_batches` (a memory budget's).
-PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, int sub_batches, int repetitions = 3,
-                             int min_sub_batches = 1);
+// `inputs`, its sub-batch count as `request` says. The runner reads `compiled`'s graph only while
+// it is made (it keeps its own copy, sharing the weights).
+PipelinedModel make_pipeline(const Executor& compiled, const std::vector<HostTensor>& inputs, const PipelineRequest& request);
 
 // The fewest sub-batches whose buffers fit every device's memory (a batch too large for one
 // device is then run in sub-batches): per device, the weights its stages hold plus, per row of a

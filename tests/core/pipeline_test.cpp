@@ -165,6 +165,19 @@ TEST_F(Pipeline, MeasuredCostsChooseSeveralSubBatchesForBalancedStages) {
   const int k = choose_sub_batches(costs, 4096);
   EXPECT_GE(k, 1);
   EXPECT_LE(k, 64);
+  // From the plugins' hints instead: 10 us a kernel, and the placement's estimates per row.
+  PipelineRequest hinted;
+  hinted.measure = false;
+  const PipelinedModel made = make_pipeline(*e, inputs, hinted);
+  EXPECT_EQ(made.schedule.decided_by, "hints");
+  ASSERT_EQ(made.schedule.costs.size(), 2u);
+  for (size_t s = 0; s < 2; ++s) {
+    size_t kernels = 0;
+    for (int n : made.schedule.stages[s].nodes) kernels += e->graph().is_view(n) ? 0 : 1;
+    EXPECT_DOUBLE_EQ(made.schedule.costs[s].fixed_us, kHintedLaunchUs * static_cast<double>(kernels));
+    EXPECT_GT(made.schedule.costs[s].per_row_us, 0);
+  }
+  EXPECT_EQ(made.schedule.sub_batches, choose_sub_batches(made.schedule.costs, 4096));
 }
 
 // A batch whose buffers exceed a device's memory budget runs in sub-batches: the embedding side
@@ -181,7 +194,10 @@ TEST_F(Pipeline, MemoryBudgetAsksForSubBatches) {
   EXPECT_GE(min_sub_batches_for_memory(*e, inputs, uint64_t{5} << 20), k) << "a smaller budget never needs fewer";
   const std::string why = error_of([&] { min_sub_batches_for_memory(*e, inputs, uint64_t{1} << 20); });
   EXPECT_NE(why.find("on cpu:0 holds not even one row"), std::string::npos) << why;
-  const PipelinedModel made = make_pipeline(*e, inputs, 0, 1, k);
+  PipelineRequest request;
+  request.repetitions = 1;
+  request.min_sub_batches = k;
+  const PipelinedModel made = make_pipeline(*e, inputs, request);
   EXPECT_GE(made.schedule.sub_batches, k) << "auto never goes below the budget's count";
   const std::vector<HostTensor> want = e->run(inputs), got = made.runner->run(inputs, k);
   EXPECT_TRUE(bitwise_equal(got.at(0), want.at(0)));

@@ -83,7 +83,7 @@ DEFINE_string(save_plan, "", "write the plan (fusions; each node's plugin, devic
 DEFINE_string(pipeline, "off",
               "off; N: cut the placed model into stages where the device changes and stream each batch through them in N "
               "sub-batches, a thread per stage (docs/PIPELINE_SCHEDULE.md); auto: N chosen from the stages' times measured on "
-              "the first batch; a loaded plan's pipeline is followed unless this is given");
+              "the first batch, hints: from the plugins' cost hints; a loaded plan's pipeline is followed unless this is given");
 DEFINE_int64(device_memory_budget, 0,
              "bytes of memory each device may use for a batch (weights and buffers); a batch that needs more runs in "
              "sub-batches (as --pipeline does); 0: each device's own memory size");
@@ -585,7 +585,7 @@ const cagr::cli::ToolHelp& tool_help() {
         {"warmup", timing, "N"},
         {"resident_inputs", timing, ""},
         {"graph_capture", timing, ""},
-        {"pipeline", timing, "off|auto|N"},
+        {"pipeline", timing, "off|auto|hints|N"},
         {"device_memory_budget", timing, "BYTES"},
         {"profile", timing, ""},
         {"progress", timing, ""},

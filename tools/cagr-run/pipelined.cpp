@@ -5,9 +5,13 @@
 
 namespace cagr::run {
 
-std::optional<int> pipeline_flag(const std::string& value) {
+std::optional<PipelineRequest> pipeline_flag(const std::string& value) {
   if (value == "off") return std::nullopt;
-  if (value == "auto") return 0;
+  if (value == "auto" || value == "hints") {
+    PipelineRequest chosen;
+    chosen.measure = value == "auto";
+    return chosen;
+  }
   size_t used = 0;
   int count = 0;
   try {
@@ -16,24 +20,33 @@ std::optional<int> pipeline_flag(const std::string& value) {
     used = 0;
   }
   if (used != value.size() || value.empty() || count < 1)
-    throw std::invalid_argument("--pipeline=" + value + ": expected off, auto or a sub-batch count of at least 1");
-  return count;
+    throw std::invalid_argument("--pipeline=" + value + ": expected off, auto, hints or a sub-batch count of at least 1");
+  PipelineRequest given;
+  given.sub_batches = count;
+  return given;
 }
 
-std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const std::vector<HostTensor>& inputs, std::optional<int> sub_batches,
-                                              const PlannedPipeline& planned, int min_sub_batches, std::vector<std::string>& warnings) {
-  const bool from_plan = !sub_batches && planned.sub_batches > 0;
-  if (!sub_batches && !from_plan) {
+std::optional<PipelinedModel> pipelined_model(const Executor& compiled, const std::vector<HostTensor>& inputs,
+                                              std::optional<PipelineRequest> request, const PlannedPipeline& planned, int min_sub_batches,
+                                              std::vector<std::string>& warnings) {
+  const bool from_plan = !request && planned.sub_batches > 0;
+  if (!request && !from_plan) {
     if (min_sub_batches <= 1) return std::nullopt;
-    PipelinedModel made = make_pipeline(compiled, inputs, min_sub_batches);
+    PipelineRequest fit;
+    fit.sub_batches = min_sub_batches;
+    PipelinedModel made = make_pipeline(compiled, inputs, fit);
     made.schedule.decided_by = "memory budget";
     return made;
   }
-  const int asked = from_plan ? planned.sub_batches : *sub_batches;
-  if (asked > 0 && asked < min_sub_batches)
-    throw std::invalid_argument(std::to_string(asked) + " sub-batches" + (from_plan ? " (the plan's)" : "") + " do not fit the memory budget: it needs at least " +
-                                std::to_string(min_sub_batches));
-  PipelinedModel made = make_pipeline(compiled, inputs, asked, 3, min_sub_batches);
+  if (from_plan) {
+    request.emplace();
+    request->sub_batches = planned.sub_batches;
+  }
+  if (request->sub_batches > 0 && request->sub_batches < min_sub_batches)
+    throw std::invalid_argument(std::to_string(request->sub_batches) + " sub-batches" + (from_plan ? " (the plan's)" : "") +
+                                " do not fit the memory budget: it needs at least " + std::to_string(min_sub_batches));
+  request->min_sub_batches = min_sub_batches;
+  PipelinedModel made = make_pipeline(compiled, inputs, *request);
   if (from_plan) {
     made.schedule.decided_by = "plan";
     const Graph& g = compiled.graph();
