@@ -16,7 +16,7 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 }
 
 const std::vector<std::string>& op_types() {
-  static const std::vector<std::string> types = {"embedding_bag", "linear", "mlp", "relu", "sigmoid", "add", "mul",
+  static const std::vector<std::string> types = {"embedding_bag", "linear", "mlp", "cross_layer", "relu", "sigmoid", "add", "mul",
                                                  "concat", "reshape", "dot_interaction", "dlrm_interaction",
                                                  "dlrm_embedding_interaction", "fm_interaction", "reduce_sum", "top_k", "gather"};
   static const std::vector<std::string> all = [] {
@@ -244,6 +244,41 @@ Mlp check_mlp(const Checker& c) {
   c.dtype(y, "Y (output 0)", CAGR_DTYPE_F32);
   c.dims(y, "Y (output 0)", {p.m, k});
   return p;
+}
+
+CrossLayer check_cross_layer(const Checker& c) {
+  const OpView& op = c.op();
+  c.arity(4, 5, 1);
+  CrossLayer x;
+  const Shape& x0 = c.in(0);
+  const Shape& in = c.in(1);
+  const Shape& w = c.in(2);
+  const Shape& bias = c.in(3);
+  c.dtype(x0, "x0 (input 0)", CAGR_DTYPE_F32);
+  c.dtype(in, "X (input 1)", CAGR_DTYPE_F32);
+  c.dtype(w, "W (input 2)", CAGR_DTYPE_F32);
+  c.dtype(bias, "bias (input 3)", CAGR_DTYPE_F32);
+  c.rank(in, "X (input 1)", 2);
+  c.rank(w, "W (input 2)", 2);
+  x.linear = Linear{in.dims[0], in.dims[1], w.dims[0], true, Activation::none};
+  if (w.dims[1] != x.linear.k)
+    c.fail("W (input 2) " + dims_string(w.dims) + " does not match X (input 1) " + dims_string(in.dims) +
+           ": W must be [N, K]");
+  c.dims(bias, "bias (input 3)", {x.linear.n});
+  const std::vector<int64_t> rows{x.linear.m, x.linear.n};
+  c.dims(x0, "x0 (input 0)", rows);
+  x.residual_input = op.num_inputs() == 5;
+  if (x.residual_input) {
+    c.dtype(c.in(4), "R (input 4)", CAGR_DTYPE_F32);
+    c.dims(c.in(4), "R (input 4)", rows);
+  } else if (x.linear.k != x.linear.n) {
+    c.fail("without R (input 4) X (input 1) is the residual and must be [M, N] = " + dims_string(rows) + ", got " +
+           dims_string(in.dims));
+  }
+  const Shape& y = c.out(0);
+  c.dtype(y, "Y (output 0)", CAGR_DTYPE_F32);
+  c.dims(y, "Y (output 0)", rows);
+  return x;
 }
 
 Unary check_unary(const Checker& c, Activation activation) {
@@ -548,6 +583,7 @@ Checked check(const OpView& op) {
   if (t == "embedding_bag") return check_embedding_bag(c);
   if (t == "linear") return check_linear(c);
   if (t == "mlp") return check_mlp(c);
+  if (t == "cross_layer") return check_cross_layer(c);
   if (t == "relu") return check_unary(c, Activation::relu);
   if (t == "sigmoid") return check_unary(c, Activation::sigmoid);
   if (t == "add") return check_binary(c, false);
@@ -565,6 +601,11 @@ Checked check(const OpView& op) {
   plugin::unsupported("unknown op_type '" + t + "' (not in abi/OPS.md)");
 }
 
+LinearOperands linear_operands(const Checked& checked) {
+  if (const auto* c = std::get_if<CrossLayer>(&checked)) return {c->linear, 1, 2, 3, true, 0, c->residual_input ? size_t{4} : size_t{1}};
+  return {std::get<Linear>(checked)};
+}
+
 bool usually_constant(const OpView& op, size_t input_index) {
   const std::string t = op.type();
   if (t == "embedding_bag") {  // the tables and the padding rows; not the per-sample weights
@@ -575,6 +616,7 @@ bool usually_constant(const OpView& op, size_t input_index) {
   }
   if (t == "dlrm_embedding_interaction") return input_index >= 3;
   if (t == "linear" || t == "mlp") return input_index >= 1;
+  if (t == "cross_layer") return input_index == 2 || input_index == 3;
   return false;
 }
 

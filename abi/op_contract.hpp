@@ -69,6 +69,21 @@ inline std::vector<std::string> activation_names(const std::string& list) {
   return names;
 }
 
+// cross_layer: Y = x0 * (X · Wᵀ + bias) + R, `linear` being the product's sizes (with a bias, no
+// activation); R is input 4 where `residual_input`, else X (input 1, then [M, N]).
+struct CrossLayer {
+  Linear linear;
+  bool residual_input = false;
+};
+
+// The matmul of a linear or a cross_layer, as a plugin that runs both with one kernel sees it: its
+// sizes, where X, W and the bias are among the op's inputs, and for cross_layer where x0 and R are.
+struct LinearOperands {
+  Linear sizes;
+  size_t x = 0, w = 1, bias = 2;
+  bool cross = false;  // Y = x0 * (the product) + R
+  size_t x0 = 0, residual = 0;
+};
 // relu, sigmoid: one tensor of `numel` elements.
 struct Unary {
   Activation activation = Activation::relu;
@@ -145,7 +160,11 @@ struct Gather {
 // ops' sizes (tensor_ops.hpp) come after OPS.md's recommendation ops.
 using Checked = std::variant<EmbeddingBag, Linear, Unary, Binary, Concat, Reshape, DotInteraction, FmInteraction,
                              ReduceSum, TopK, Gather, DlrmEmbeddingInteraction, Mlp, Elementwise, Cast, StridedCopy,
-                             MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets, TableOffsets>;
+                             MatMul, Take, GatherElements, Softmax, Reduce, LayerNorm, BagOffsets, TableOffsets,
+                             CrossLayer>;
+
+// For a checked linear or cross_layer (std::bad_variant_access for any other op).
+LinearOperands linear_operands(const Checked& checked);
 
 // The op types of OPS.md, in its order (the general tensor ops last).
 const std::vector<std::string>& op_types();

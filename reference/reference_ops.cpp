@@ -112,6 +112,24 @@ void mlp(const Mlp& p, const void* const* in, void* const* out) {
   }
 }
 
+// The product and bias in double as linear's, then x0 * that + R, rounded once.
+void cross_layer(const CrossLayer& c, const void* const* in, void* const* out) {
+  const Linear& l = c.linear;
+  const float* x0 = static_cast<const float*>(in[0]);
+  const float* x = static_cast<const float*>(in[1]);
+  const float* w = static_cast<const float*>(in[2]);
+  const float* bias = static_cast<const float*>(in[3]);
+  const float* r = static_cast<const float*>(in[c.residual_input ? 4 : 1]);
+  float* y = static_cast<float*>(out[0]);
+  for (int64_t m = 0; m < l.m; ++m) {
+    for (int64_t n = 0; n < l.n; ++n) {
+      double acc = bias[n];
+      for (int64_t k = 0; k < l.k; ++k) acc += static_cast<double>(x[m * l.k + k]) * w[n * l.k + k];
+      y[m * l.n + n] = static_cast<float>(x0[m * l.n + n] * acc + r[m * l.n + n]);
+    }
+  }
+}
+
 void unary(const Unary& u, const void* const* in, void* const* out) {
   const float* x = static_cast<const float*>(in[0]);
   float* y = static_cast<float*>(out[0]);
@@ -253,6 +271,7 @@ void run(const cagr_op_desc& op, const void* const* inputs, void* const* outputs
                  [&](const EmbeddingBag& e) { embedding_bag(e, inputs, outputs); },
                  [&](const Linear& l) { linear(l, inputs, outputs); },
                  [&](const Mlp& p) { mlp(p, inputs, outputs); },
+                 [&](const CrossLayer& c) { cross_layer(c, inputs, outputs); },
                  [&](const Unary& u) { unary(u, inputs, outputs); },
                  [&](const Binary& b) { binary(b, inputs, outputs); },
                  [&](const Concat& c) { concat(c, inputs, outputs); },

@@ -11,6 +11,7 @@ const std::vector<std::string>* attributes_of_op(const std::string& op) {
       {"embedding_bag", {"mode", "weighted", "padded"}},
       {"linear", {"activation"}},
       {"mlp", {"activations"}},
+      {"cross_layer", {}},
       {"relu", {}},
       {"sigmoid", {}},
       {"add", {}},

@@ -65,6 +65,7 @@ class NodeShapes {
     if (op == "embedding_bag") return embedding_bag();
     if (op == "linear") return linear();
     if (op == "mlp") return mlp();
+    if (op == "cross_layer") return cross_layer();
     if (op == "relu" || op == "sigmoid") return unary();
     if (op == "add" || op == "mul") return binary();
     if (op == "concat") return concat();
@@ -178,6 +179,26 @@ class NodeShapes {
       k = unify(in(w).dims[0], in(w + 1).dims[0], "input '" + in_name(w + 1) + "': bias length and W's rows (N) differ");
     }
     set_out(0, CAGR_DTYPE_F32, {in(0).dims[0], k});
+  }
+
+  // x0 [M, N], X [M, K], W [N, K], bias [N], optionally R [M, N] (else X is R: K = N) -> [M, N].
+  void cross_layer() {
+    expect_inputs(4, 5);
+    expect_outputs(1);
+    for (size_t i = 0; i < node_.inputs.size(); ++i) {
+      expect_dtype(i, {CAGR_DTYPE_F32});
+      expect_rank(i, i == 3 ? 1 : 2);
+    }
+    const int64_t k = unify(in(1).dims[1], in(2).dims[1], "X's columns and W's columns (K) differ");
+    const int64_t n = unify(in(2).dims[0], in(3).dims[0], "bias length and W's rows (N) differ");
+    const size_t residual = node_.inputs.size() == 5 ? 4 : 1;
+    int64_t m = unify(in(0).dims[0], in(1).dims[0], "x0's rows and X's rows (M) differ");
+    m = unify(m, in(residual).dims[0], "the residual's rows and X's rows (M) differ");
+    unify(n, in(0).dims[1], "x0's columns and W's rows (N) differ");
+    unify(n, in(residual).dims[1], residual == 1 ? "without a fifth input X is the residual: K and N differ"
+                                                 : "the residual's columns and W's rows (N) differ");
+    unify(k, in(1).dims[1], "X's columns (K) differ");
+    set_out(0, CAGR_DTYPE_F32, {m, n});
   }
 
   void unary() {

@@ -1,4 +1,5 @@
-// fusion.cpp - the DLRM interaction and lookup fusions and the linear chain fusion (fusion.hpp).
+// fusion.cpp - the DLRM interaction and lookup fusions, DCN-v2's cross layer and the linear chain
+// fusion (fusion.hpp).
 #include "fusion.hpp"
 
 #include <algorithm>
@@ -254,6 +255,49 @@ int previous_layer(const Graph& g, const Node& n, const std::vector<int>& reader
   return producer;
 }
 
+// The node computing `tensor` when it is read by one node input alone (not a graph output), else -1.
+int sole_producer(const Graph& g, int tensor, const std::vector<int>& readers) {
+  return readers[static_cast<size_t>(tensor)] == 1 ? g.producer(tensor) : -1;
+}
+
+// add(mul(x0, linear(X, W, b)), R), either operand of the mul and of the add, where the linear has
+// constant W and bias and no activation, its output and the product are read only by the mul and
+// the add, and x0, the linear's output and R all have one shape [M, N] -> one cross_layer node in
+// the add's place (inputs x0, X, W, b, and R unless R is X): DCN-v2's cross layer, the product
+// multiplied and added as it leaves the matmul instead of in two more passes over [M, N].
+std::optional<Fusion> fuse_cross_layer(const Graph& g, int node, const std::vector<TensorShape>& shapes,
+                                       const std::vector<int>& readers) {
+  const Node& add = g.nodes()[static_cast<size_t>(node)];
+  if (add.op != "add" || add.inputs.size() != 2) return std::nullopt;
+  const Dims& rows = shapes[static_cast<size_t>(add.outputs[0])].dims;
+  if (rows.size() != 2) return std::nullopt;
+  auto same_rows = [&](int tensor) { return shapes[static_cast<size_t>(tensor)].dims == rows; };
+  for (size_t a = 0; a < 2; ++a) {
+    const int mul_index = sole_producer(g, add.inputs[a], readers);
+    const int residual = add.inputs[1 - a];
+    if (mul_index < 0 || !same_rows(residual)) continue;
+    const Node& mul = g.nodes()[static_cast<size_t>(mul_index)];
+    if (mul.op != "mul" || mul.inputs.size() != 2) continue;
+    for (size_t m = 0; m < 2; ++m) {  // the linear is usually the mul's second operand: x0 * layer(x)
+      const int linear_index = sole_producer(g, mul.inputs[1 - m], readers);
+      const int x0 = mul.inputs[m];
+      if (linear_index < 0 || !same_rows(x0) || !same_rows(mul.inputs[1 - m])) continue;
+      const Node& linear = g.nodes()[static_cast<size_t>(linear_index)];
+      if (!fusable_linear(g, linear) || linear.attr_string("activation", "none") != "none") continue;
+      const int x = linear.inputs[0];
+      std::vector<int> inputs{x0, x, linear.inputs[1], linear.inputs[2]};
+      if (residual != x) inputs.push_back(residual);
+      Fusion f;
+      f.fused_node = add.name;
+      f.dropped = {linear_index, mul_index};
+      f.changed[node] = {"cross_layer", {}, tensor_names(g, inputs)};
+      f.description = "cross_layer '" + add.name + "': fused linear '" + linear.name + "' + mul '" + mul.name + "' + add";
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
 // A chain of >= 2 fusable linears, each one's output read only by the next (as its X) -> one mlp
 // node in the last linear's place, so that a device keeps the activations between the layers on
 // chip. The rule matches at the chain's last linear and reaches back as far as the chain goes.
@@ -353,24 +397,27 @@ Graph apply_rule(Graph graph, FusionRule rule, const std::vector<Target>& target
 }  // namespace
 
 const std::vector<std::string>& all_fusion_rules() {
-  static const std::vector<std::string> rules{"interaction", "lookup_interaction", "mlp", "bf16_mlp_input"};
+  static const std::vector<std::string> rules{"interaction", "lookup_interaction", "cross", "mlp", "bf16_mlp_input"};
   return rules;
 }
 
 void check_fusion_rules(const std::vector<std::string>& rules) {
   for (const std::string& r : rules)
     if (std::find(all_fusion_rules().begin(), all_fusion_rules().end(), r) == all_fusion_rules().end())
-      throw std::invalid_argument("fusion rule '" + r + "': the rules are interaction, lookup_interaction, mlp and bf16_mlp_input");
+      throw std::invalid_argument("fusion rule '" + r +
+                                  "': the rules are interaction, lookup_interaction, cross, mlp and bf16_mlp_input");
 }
 
 Graph fuse_for_targets(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs,
                        std::vector<std::string>* applied, const std::vector<std::string>& rules) {
   check_fusion_rules(rules);
   // The chain first: the lookup rule fuses into the dlrm_interaction nodes that the chain rule makes.
-  // The linears last, so that the top MLP's first layer is fused with the zero columns the chain
-  // rule gives its weights.
+  // The cross layers before the linear chains, so that a low-rank cross layer's U stays its linear
+  // (not an mlp layer after V). The linears last, so that the top MLP's first layer is fused with
+  // the zero columns the chain rule gives its weights.
   const std::pair<const char*, FusionRule> in_order[] = {{"interaction", fuse_interaction_chain},
                                                          {"lookup_interaction", fuse_lookup_into_interaction},
+                                                         {"cross", fuse_cross_layer},
                                                          {"mlp", fuse_linear_chain},
                                                          {"bf16_mlp_input", narrow_mlp_input}};
   for (const auto& [name, rule] : in_order)

@@ -19,7 +19,7 @@ const std::vector<std::string>& all_fusion_rules();
 // Throws std::invalid_argument naming the rules for a name that is none of them.
 void check_fusion_rules(const std::vector<std::string>& rules);
 
-// Four rules, named and applied in this order (a plan or the planner may enable any subset):
+// Five rules, named and applied in this order (a plan or the planner may enable any subset):
 //  1. "interaction", DLRM's interaction layer: reshape(dense -> [B, 1, D]), concat with the pooled embeddings
 //     [B, T, D], dot_interaction, concat of dense with the dots -> one dlrm_interaction node that
 //     keeps the last concat's name and output. The chain's intermediate tensors must have no other
@@ -31,7 +31,12 @@ void check_fusion_rules(const std::vector<std::string>& rules);
 //     dlrm_embedding_interaction node (inputs: dense, then the embedding_bag's) that keeps the
 //     dlrm_interaction's name, output, self_interaction and pad_to, and the embedding_bag's mode:
 //     the pooled embeddings are never written to memory.
-//  3. "mlp", MLPs: a chain of >= 2 linears, each with X, W and bias where W and bias are constants, each
+//  3. "cross", DCN-v2's cross layer: add(mul(x0, linear(X, W, b)), R) (either operand order), the
+//     linear with constant W and bias and no activation, its output read only by the mul and the
+//     product only by the add, x0, the product and R of one [M, N] shape -> one cross_layer node
+//     (inputs x0, X, W, b, and R unless R is X) that keeps the add's name and output: the product is
+//     multiplied and added as it leaves the matmul instead of in two more passes over [M, N].
+//  4. "mlp", MLPs: a chain of >= 2 linears, each with X, W and bias where W and bias are constants, each
 //     one's output read only by the next linear (as its X) and not a graph output -> one mlp node
 //     (inputs: X, W_0, b_0, W_1, b_1, ...; `activations`: the linears' activations) that keeps the
 //     last linear's name and output: a device may keep the activations between the layers on chip,
@@ -39,7 +44,7 @@ void check_fusion_rules(const std::vector<std::string>& rules);
 //     whole (from a linear whose X no such linear computes for it alone, to one whose output no
 //     such linear reads alone); where no target offers it, it stays as linears. After rule 1, so
 //     the top MLP's first layer comes with its zero-padded weights.
-//  4. "bf16_mlp_input", an mlp's X in bf16: where it is a dlrm_embedding_interaction's output that the mlp alone
+//  5. "bf16_mlp_input", an mlp's X in bf16: where it is a dlrm_embedding_interaction's output that the mlp alone
 //     reads (not a graph output), that node gets output_dtype = "bf16", so the tensor is written
 //     and read in half the bytes, where a target offers both nodes so (the GPU plugin does where
 //     the user allows bf16).

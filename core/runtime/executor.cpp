@@ -19,6 +19,7 @@ bool is_weight_input(const std::string& op, size_t index) {
   if (op == "embedding_bag") return index >= 2;
   if (op == "dlrm_embedding_interaction") return index >= 3;  // embedding_bag's tables, after the dense input
   if (op == "linear" || op == "mlp") return index >= 1;
+  if (op == "cross_layer") return index == 2 || index == 3;  // W and bias
   return false;
 }
 

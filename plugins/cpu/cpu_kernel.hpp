@@ -76,7 +76,7 @@ class FunctionKernel final : public Kernel {
 
 // One OpImpl per op family; defined next to the kernels.
 OpImpl embedding_bag_impl();
-OpImpl linear_impl();
+OpImpl linear_impl();  // and cross_layer's: the same matmul with its epilogue as post-ops
 OpImpl unary_impl();
 OpImpl binary_impl();
 OpImpl concat_impl();

@@ -1,4 +1,8 @@
-// linear_onednn.cpp - Y = act(X · Wᵀ + bias) through oneDNN's matmul.
+// linear_onednn.cpp - Y = act(X · Wᵀ + bias) through oneDNN's matmul, and cross_layer,
+// Y = x0 * (X · Wᵀ + bias) + R, as the same matmul with two binary post-ops (multiply by x0, add R):
+// the product's tile is still in registers when it is multiplied and added, so [M, N] is written
+// once instead of three times (linear, mul, add). The post-ops are plain IEEE multiplies and adds,
+// so NaN propagates as OPS.md wants (unlike oneDNN's relu and logistic, below).
 //
 // W, when constant, is reordered once at kernel_create into the layout oneDNN prefers (blocked for
 // its JIT kernels), so runs never touch the PyTorch layout again. The batch M varies per run, and a
@@ -55,10 +59,11 @@ const dnnl::engine& cpu_engine() {
 class LinearKernel final : public Kernel {
  public:
   // `math`: f32, or bf16 for X and W (Y, the bias and the sums stay f32).
-  LinearKernel(const KernelInit& init, memory::data_type math) : shape_(std::get<Linear>(init.shapes)), math_(math) {
-    if (const void* bias = init.constants.size() > 2 ? init.constants[2] : nullptr)
+  LinearKernel(const KernelInit& init, memory::data_type math)
+      : operands_(contract::linear_operands(init.shapes)), math_(math) {
+    if (const void* bias = init.constants.size() > operands_.bias ? init.constants[operands_.bias] : nullptr)
       bias_ = static_cast<const float*>(bias);
-    if (const void* w = init.constants[1]) {
+    if (const void* w = init.constants[operands_.w]) {
       // Pack for the batch the kernel was compiled for; other batches reuse the packing if they can.
       const int64_t m = std::max<int64_t>(shape_.m, 1);
       auto pd = make_primitive_desc(m);
@@ -69,18 +74,25 @@ class LinearKernel final : public Kernel {
   }
 
   void run(const contract::Checked& shapes, const void* const* inputs, void* const* outputs) override {
-    const Linear& l = std::get<Linear>(shapes);
+    const Linear l = contract::linear_operands(shapes).sizes;
     if (l.m == 0 || l.n == 0) return;
     // One run at a time per kernel: the cache, and the reordered copy of a W given at run, are shared.
     std::lock_guard<std::mutex> lock(mutex_);
-    const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[1]));
+    const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[operands_.w]));
     const auto& pd = entry.primitive_desc;
-    memory src = source_of(pd, l, inputs[0]);
+    memory src = source_of(pd, l, inputs[operands_.x]);
     memory dst(pd.dst_desc(), cpu_engine(), outputs[0]);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
     if (shape_.has_bias) {
-      const float* bias = bias_ ? bias_ : static_cast<const float*>(inputs[2]);
+      const float* bias = bias_ ? bias_ : static_cast<const float*>(inputs[operands_.bias]);
       args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+    }
+    if (operands_.cross) {
+      const memory::desc rows = rows_desc(l.m);
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                   memory(rows, cpu_engine(), const_cast<void*>(inputs[operands_.x0])));
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+                   memory(rows, cpu_engine(), const_cast<void*>(inputs[operands_.residual])));
     }
     // oneDNN's OpenMP build uses omp_get_max_threads() workers per execution: a small product runs
     // on this thread alone (kParallelThreshold: a parallel region would cost more than it saves).
@@ -118,15 +130,25 @@ class LinearKernel final : public Kernel {
     memory weights;  // in primitive_desc's layout
   };
 
+  // An [m, N] f32 row-major tensor: Y, and cross_layer's x0 and R.
+  memory::desc rows_desc(int64_t m) const { return memory::desc({m, shape_.n}, memory::data_type::f32, Tag::ab); }
+
   dnnl::matmul::primitive_desc make_primitive_desc(int64_t m) const {
     const memory::desc src({m, shape_.k}, math_, Tag::ab);
     const memory::desc weights({shape_.k, shape_.n}, math_, Tag::any);
-    const memory::desc dst({m, shape_.n}, memory::data_type::f32, Tag::ab);
+    const memory::desc dst = rows_desc(m);
+    dnnl::primitive_attr attr;
+    if (operands_.cross) {
+      dnnl::post_ops ops;
+      ops.append_binary(dnnl::algorithm::binary_mul, rows_desc(m));
+      ops.append_binary(dnnl::algorithm::binary_add, rows_desc(m));
+      attr.set_post_ops(ops);
+    }
     if (shape_.has_bias) {
       const memory::desc bias({1, shape_.n}, memory::data_type::f32, Tag::ab);
-      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), cpu_engine());
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr, cpu_engine());
     }
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), cpu_engine());
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, cpu_engine());
   }
 
   // W is [N, K] row-major: as the matmul's [K, N] weights that is layout "ba".
@@ -164,7 +186,8 @@ class LinearKernel final : public Kernel {
     return it->second;
   }
 
-  Linear shape_;
+  contract::LinearOperands operands_;  // as created; the run's M may differ
+  const Linear& shape_ = operands_.sizes;
   memory::data_type math_;
   memory rounded_;               // bf16: X rounded, reused across runs of the same batch
   const float* bias_ = nullptr;  // the plugin's copy when constant
@@ -178,14 +201,18 @@ std::unique_ptr<Kernel> create(const KernelInit& init) {
   try {
     return std::make_unique<LinearKernel>(init, Math);
   } catch (const dnnl::error& e) {
-    plugin::unsupported(std::string("linear: oneDNN refused the matmul: ") + e.what());
+    const char* op = contract::linear_operands(init.shapes).cross ? "cross_layer" : "linear";
+    plugin::unsupported(std::string(op) + ": oneDNN refused the matmul: " + e.what());
   }
 }
 
+// cross_layer adds a multiply and an add per output, and reads x0 and R.
 Cost cost(const contract::Checked& shapes) {
-  const auto& l = std::get<Linear>(shapes);
-  return Cost{2.0 * l.m * l.k * l.n,
-              sizeof(float) * (static_cast<double>(l.m) * l.k + static_cast<double>(l.k) * l.n + l.m * l.n + l.n)};
+  const contract::LinearOperands o = contract::linear_operands(shapes);
+  const Linear& l = o.sizes;
+  const double epilogue = o.cross ? 2.0 * l.m * l.n : 0.0;
+  return Cost{2.0 * l.m * l.k * l.n + epilogue,
+              sizeof(float) * (static_cast<double>(l.m) * l.k + static_cast<double>(l.k) * l.n + l.m * l.n + l.n + epilogue)};
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ const OpImpl& once() {
 struct ImplOf {
   const OpImpl& operator()(const contract::EmbeddingBag&) const { return once<embedding_bag_impl>(); }
   const OpImpl& operator()(const contract::Linear&) const { return once<linear_impl>(); }
+  const OpImpl& operator()(const contract::CrossLayer&) const { return once<linear_impl>(); }
   const OpImpl& operator()(const contract::Unary&) const { return once<unary_impl>(); }
   const OpImpl& operator()(const contract::Binary&) const { return once<binary_impl>(); }
   const OpImpl& operator()(const contract::Concat&) const { return once<concat_impl>(); }

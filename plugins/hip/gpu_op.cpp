@@ -20,6 +20,8 @@ const GpuOp* find_op(const std::string& type) {
       {"dlrm_embedding_interaction", &embedding_interaction_op()},
       {"fm_interaction", &fm_interaction_op()},
       {"mlp", &mlp_op()},
+      // cross_layer (DCN-v2's cross layer) has no kernel here yet: refused as unknown, so the core's
+      // "cross" fusion does not fire where only this plugin's devices run the linears.
       {"reduce_sum", &reduce_sum_op()},
       {"top_k", &top_k_op()},
       // General tensor ops; the others of OPS.md's list (cast, matmul, gather_elements, softmax,

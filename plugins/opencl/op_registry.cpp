@@ -9,7 +9,7 @@
 namespace cagr::opencl {
 
 const OpDefinition* find_op(const std::string& type) {
-  static const OpDefinition* const kAll[] = {&kEmbeddingBag, &kLinear, &kRelu, &kSigmoid, &kAdd, &kMul, &kConcat,
+  static const OpDefinition* const kAll[] = {&kEmbeddingBag, &kLinear, &kCrossLayer, &kRelu, &kSigmoid, &kAdd, &kMul, &kConcat,
                                              &kReshape, &kDotInteraction, &kDlrmInteraction, &kFmInteraction, &kReduceSum, &kTopK, &kGather,
                                              // the general tensor ops it runs (ops/tensor_ops.cpp)
                                              &kTranspose, &kSlice, &kExpand, &kTake, &kFixedBagOffsets, &kTableOffsets,

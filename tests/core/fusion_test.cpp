@@ -1,5 +1,5 @@
-// The DLRM interaction and lookup fusions and the linear chain (mlp) fusion: where they fire, where
-// they must not, and that the fused graph computes what the unfused one computed.
+// The DLRM interaction and lookup fusions, the cross layer fusion and the linear chain (mlp) fusion:
+// where they fire, where they must not, and that the fused graph computes what the unfused one computed.
 #include "fusion.hpp"
 
 #include <gtest/gtest.h>
@@ -417,6 +417,75 @@ TEST(Fusion, LinearsStayWhereNoTargetOffersMlp) {
     EXPECT_EQ(count_op(fused, "linear"), 7);
     for (const std::string& line : applied) EXPECT_EQ(line.find("mlp"), std::string::npos) << line;
   }
+}
+
+// DCN-v2's cross network over x0 [B, 7]: a full-rank layer written x0 * layer(x) + x, one with the
+// operands of the mul and the add swapped, and a low-rank one (V to rank 3 without bias, then U);
+// `side` names what may break a layer's pattern.
+Graph cross_network(const std::string& side) {
+  GraphBuilder b("cross", 5);
+  const std::string x0 = b.input("x0", CAGR_DTYPE_F32, {kDynamic, 7});
+  const std::string p1 = b.op("m1", "mul", {x0, b.linear("w1", x0, 7, 7, side == "relu" ? "relu" : "none")});
+  const std::string x1 = b.op("c1", "add", {p1, x0});
+  const std::string p2 = b.op("m2", "mul", {b.linear("w2", x1, 7, 7, "none"), x0});
+  const std::string x2 = b.op("c2", "add", {x1, p2});
+  const std::string v = b.op("v3", "linear", {x2, b.random_constant("v3.weight", {3, 7}, 0.5f)});
+  const std::string x3 = b.op("c3", "add", {b.op("m3", "mul", {x0, b.linear("u3", v, 3, 7, "none")}), x2});
+  b.output(b.linear("out", x3, 7, 1, "sigmoid"));
+  if (side == "product read elsewhere") b.output(p1);
+  return b.finish();
+}
+
+// Each cross layer becomes one cross_layer node in its add's place (R an input of its own where it
+// is not X), and the fused graph computes what the unfused one did: on the reference, and on every
+// built plugin that offers the op (the CPU plugin's oneDNN post-ops, OpenCL's epilogue).
+TEST(Fusion, CrossLayersBecomeOneNodeEach) {
+  const Graph graph = cross_network("");
+  const std::vector<Dims> dims{{9, 7}};
+  std::vector<std::string> applied;
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  const Graph fused = fuse_for_targets(graph, cpu, dims, &applied);
+  EXPECT_EQ(applied, (std::vector<std::string>{"cross_layer 'c1': fused linear 'w1' + mul 'm1' + add",
+                                               "cross_layer 'c2': fused linear 'w2' + mul 'm2' + add",
+                                               "cross_layer 'c3': fused linear 'u3' + mul 'm3' + add"}));
+  EXPECT_EQ(count_op(fused, "mul") + count_op(fused, "add"), 0);
+  EXPECT_EQ(input_names(fused, node_named(fused, "c1")), (std::vector<std::string>{"x0", "x0", "w1.weight", "w1.bias"}));
+  EXPECT_EQ(input_names(fused, node_named(fused, "c2")), (std::vector<std::string>{"x0", "c1", "w2.weight", "w2.bias"}));
+  EXPECT_EQ(input_names(fused, node_named(fused, "c3")), (std::vector<std::string>{"x0", "v3", "u3.weight", "u3.bias", "c2"}));
+  EXPECT_EQ(node_named(fused, "v3").op, "linear");  // V stays a linear: rule "cross" comes before "mlp"
+
+  WeightRng rng(3);
+  for (int64_t batch : {1, 9, 70}) {
+    HostTensor x(CAGR_DTYPE_F32, {batch, 7});
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = rng.uniform(-1, 1);
+    const std::vector<HostTensor> want = testing::run_reference(graph, {x});
+    expect_same_outputs(testing::run_reference(fused, {x}), want, "reference, batch " + std::to_string(batch));
+    for (const Target& target : testing::built_targets()) {
+      CostHintPlacement policy;
+      Executor exec(graph, {target}, {x.dims}, policy);
+      EXPECT_EQ(exec.fusions().size(), 3u) << target.label();
+      expect_same_outputs(exec.run({x}), want, target.label() + ", batch " + std::to_string(batch));
+    }
+  }
+}
+
+// A layer whose linear has an activation, or whose product is also a graph output, stays three
+// nodes; so does every layer where no target offers cross_layer.
+TEST(Fusion, CrossLayerStaysWhereItsPatternIsBroken) {
+  for (const std::string side : {"relu", "product read elsewhere"}) {
+    SCOPED_TRACE(side);
+    const Graph graph = cross_network(side);
+    std::vector<std::string> applied;
+    const Graph fused = fuse_for_targets(graph, testing::built_targets("cpu"), {{4, 7}}, &applied, {"cross"});
+    EXPECT_EQ(applied.size(), 2u);
+    EXPECT_EQ(node_named(fused, "c1").op, "add");
+    EXPECT_EQ(node_named(fused, "m1").op, "mul");
+    EXPECT_EQ(node_named(fused, "c2").op, "cross_layer");
+  }
+  std::vector<std::string> applied;
+  fuse_for_targets(cross_network(""), {offers_every_fusion()}, {{4, 7}}, &applied);
+  EXPECT_TRUE(applied.empty());
 }
 
 }  // namespace

@@ -227,6 +227,29 @@ TEST(Gallery, UsualDlrmCompilesToTheZooDlrmsOps) {
   }
 }
 
+// DCN-v2's cross layers, x0 * layer(x) + x, import as linear + mul + add (Gemm, Mul, Add) and
+// compile to one cross_layer each on the CPU plugin; the deep MLP's and the output's linears stay.
+TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  for (const char* exporter : {"torchscript", "dynamo"}) {
+    const Graph graph = load_any_model(kGallery + "/dcn_v2_" + exporter + ".onnx");
+    const auto a = data::read_npz(kGallery + "/dcn_v2.npz");
+    const auto inputs = inputs_of(graph, a);
+    std::vector<Dims> dims;
+    for (const auto& t : inputs) dims.push_back(t.dims);
+    CostHintPlacement policy;
+    Executor exec(graph, cpu, dims, policy);
+    std::map<std::string, int> ops = op_counts(exec.graph());
+    EXPECT_EQ(ops["cross_layer"], 2) << exporter;
+    EXPECT_EQ(ops["mul"] + ops["add"], 0) << exporter;
+    EXPECT_EQ(ops["linear"], 3) << exporter;
+    const auto got = exec.run(inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5) << exporter;
+  }
+}
+
 // DLRM with nn.Embedding per table: the 26 lookups become one embedding_bag (the zoo's op).
 const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_offsets", 1}, {"gather", 0}, {"take", 0}, {"linear", 4}};
 // DeepFM: first-order and second-order lookups, one embedding_bag each; the FM term as one op.

@@ -175,6 +175,10 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case run_linear = linear_case(rng, constants_seed, {run_batch, 65, 31, true, "relu"});
     check_against_reference(create_linear, run_linear, seed);
 
+    Case create_cross = cross_layer_case(rng, constants_seed, {create_batch, 29, 29, false});  // where offered
+    Case run_cross = cross_layer_case(rng, constants_seed, {run_batch, 29, 29, false});
+    check_against_reference(create_cross, run_cross, seed);
+
     Case create_mlp = mlp_case(rng, constants_seed, {create_batch, {13, 50, 24, 1}, "relu,relu,sigmoid"});  // where offered
     Case run_mlp = mlp_case(rng, constants_seed, {run_batch, {13, 50, 24, 1}, "relu,relu,sigmoid"});
     check_against_reference(create_mlp, run_mlp, seed);
@@ -412,6 +416,9 @@ TEST_F(Conformance, EmptyBatchIsValid) {
     Case empty = linear_case(rng, constants, {0, 33, 5, true, activation});
     both_ways(rows, empty);
   }
+  Case cross_rows = cross_layer_case(rng, constants, {7, 5, 11, true});
+  Case cross_empty = cross_layer_case(rng, constants, {0, 5, 11, true});
+  both_ways(cross_rows, cross_empty);
   Case mlp_rows = mlp_case(rng, constants, {7, {13, 50, 1}, "relu,sigmoid"});
   Case mlp_empty = mlp_case(rng, constants, {0, {13, 50, 1}, "relu,sigmoid"});
   both_ways(mlp_rows, mlp_empty);

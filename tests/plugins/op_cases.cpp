@@ -536,6 +536,21 @@ Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p) {
   return c;
 }
 
+Case cross_layer_case(Rng& rng, uint64_t weight_seed, const CrossLayerParams& p) {
+  Rng weight_rng(weight_seed);
+  Case c{"cross_layer M=" + std::to_string(p.m) + " K=" + std::to_string(p.k) + " N=" + std::to_string(p.n) +
+             (p.residual ? " R given" : " R = X"),
+         OpDesc("cross_layer"),
+         {uniform(rng, p.m * p.n), uniform(rng, p.m * p.k), uniform(weight_rng, p.n * p.k), uniform(weight_rng, p.n)}};
+  c.op.input(F32, {p.m, p.n}).input(F32, {p.m, p.k}).input(F32, {p.n, p.k}).input(F32, {p.n});
+  if (p.residual) {
+    c.op.input(F32, {p.m, p.n});
+    c.inputs.push_back(uniform(rng, p.m * p.n));
+  }
+  c.op.output(F32, {p.m, p.n});
+  return c;
+}
+
 // W_l and b_l uniform(+-1/sqrt(K_l)), PyTorch's default: the activations then stay near 1 through
 // the chain (a sigmoid is not saturated), and so does the tolerance, which grows with the sum of the
 // terms' magnitudes through every layer.
@@ -615,11 +630,13 @@ Case rebatched(const Case& c, int64_t batch, Rng& rng) {
 // The general tensor ops too: a plugin may refuse any of them (the core then places the node on one
 // that runs it; the CPU plugin runs them all).
 bool optional_op(const std::string& op_type) {
-  return op_type == "dlrm_embedding_interaction" || op_type == "mlp" || contract::is_tensor_op(op_type);
+  return op_type == "dlrm_embedding_interaction" || op_type == "mlp" || op_type == "cross_layer" ||
+         contract::is_tensor_op(op_type);
 }
 
 bool accumulates(const std::string& op_type) {
-  return op_type == "embedding_bag" || op_type == "linear" || op_type == "mlp" || op_type == "dot_interaction" ||
+  return op_type == "embedding_bag" || op_type == "linear" || op_type == "mlp" || op_type == "cross_layer" ||
+         op_type == "dot_interaction" ||
          op_type == "dlrm_interaction" || op_type == "dlrm_embedding_interaction" || op_type == "fm_interaction" ||
          op_type == "reduce_sum" || op_type == "matmul" || op_type == "reduce";
 }
@@ -672,6 +689,13 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     // wgmma (Hopper): partial blocks of 128 / 256 rows and of 128 columns, a K tail of 4.
     cases.push_back(linear_case(rng, seed, {300, 516, 257, true, "relu"}));
     cases.push_back(linear_case(rng, seed, {131, 36, 128, false, "sigmoid"}));
+  } else if (op == "cross_layer") {
+    cases.push_back(cross_layer_case(rng, seed, {1, 1, 1, false}));
+    cases.push_back(cross_layer_case(rng, seed, {17, 33, 33, false}));
+    cases.push_back(cross_layer_case(rng, seed, {3, 5, 1, true}));
+    cases.push_back(cross_layer_case(rng, seed, {65, 429, 429, false}));  // the gallery's DCN-v2 at benchmark size
+    cases.push_back(cross_layer_case(rng, seed, {131, 37, 345, true}));   // low rank: K < N, odd sizes
+    cases.push_back(cross_layer_case(rng, seed, {1027, 9, 13, true}));
   } else if (op == "mlp") {
     cases.push_back(mlp_case(rng, seed, {1, {1, 1}, "none"}));
     cases.push_back(mlp_case(rng, seed, {37, {13, 50, 24, 1}, "relu,relu,sigmoid"}));

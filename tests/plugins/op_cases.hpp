@@ -63,6 +63,13 @@ struct LinearParams {
 // W and bias are drawn from `weight_seed` alone.
 Case linear_case(Rng& rng, uint64_t weight_seed, const LinearParams& p);
 
+struct CrossLayerParams {
+  int64_t m = 1, k = 1, n = 1;  // without `residual`, k must equal n (X is then the residual)
+  bool residual = false;        // R as input 4
+};
+// W and bias are drawn from `weight_seed` alone; x0, X and R from `rng`.
+Case cross_layer_case(Rng& rng, uint64_t weight_seed, const CrossLayerParams& p);
+
 struct MlpParams {
   int64_t m = 1;
   std::vector<int64_t> widths;   // K_0, N_0, .., N_{L-1}

@@ -1,4 +1,5 @@
-// linear.cpp - the fully connected layer with bias and activation fused (OPS.md, linear).
+// linear.cpp - the fully connected layer with bias and activation fused (OPS.md, linear), and
+// cross_layer: the same tiled product with its multiply-add epilogue (linear.cl's `cross`).
 #include "device.hpp"
 #include "linear_cl.hpp"
 #include "ops/ops.hpp"
@@ -8,6 +9,7 @@ namespace cagr::opencl {
 namespace {
 
 using Sizes = contract::Linear;
+using Operands = contract::LinearOperands;
 
 // ACTIVATION_* of linear.cl.
 cl_int activation_code(contract::Activation a) {
@@ -27,9 +29,11 @@ size_t group_size(const Tiling& t) { return static_cast<size_t>(t.tile / t.per_i
 uint64_t local_bytes(const Tiling& t) { return 2ull * t.tile * (t.tile + 1) * sizeof(float); }
 
 std::vector<VariantCost> variants(const contract::Checked& checked, const Device& device) {
-  const Sizes& s = std::get<Sizes>(checked);
-  const double flops = 2.0 * s.m * s.n * s.k;
-  const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0));
+  const Operands o = contract::linear_operands(checked);
+  const Sizes& s = o.sizes;
+  const double epilogue = o.cross ? 2.0 * s.m * s.n : 0.0;  // x0 and R: a multiply-add and two reads
+  const double flops = 2.0 * s.m * s.n * s.k + epilogue;
+  const double bytes = 4.0 * (s.m * s.k + s.n * s.k + s.m * s.n + (s.has_bias ? s.n : 0) + epilogue);
   std::vector<VariantCost> out;
   for (const Tiling& t : kTilings)
     if (group_size(t) <= device.max_work_group_size() && local_bytes(t) <= device.local_memory_bytes())
@@ -51,12 +55,15 @@ class Linear final : public OpKernel {
   }
 
   void run(const Launch& launch) override {
-    const Sizes& s = std::get<Sizes>(launch.sizes);
+    const Operands o = contract::linear_operands(launch.sizes);
+    const Sizes& s = o.sizes;
     if (s.m == 0 || s.n == 0) return;
-    const cl_mem bias = s.has_bias ? launch.inputs[2] : nullptr;
-    set_args(kernel_.get(), launch.inputs[0], launch.inputs[1], bias, launch.outputs[0], static_cast<cl_int>(s.m),
-             static_cast<cl_int>(s.n), static_cast<cl_int>(s.k), static_cast<cl_int>(s.has_bias),
-             activation_code(s.activation));
+    const cl_mem bias = s.has_bias ? launch.inputs[o.bias] : nullptr;
+    const cl_mem x0 = o.cross ? launch.inputs[o.x0] : nullptr;
+    const cl_mem residual = o.cross ? launch.inputs[o.residual] : nullptr;
+    set_args(kernel_.get(), launch.inputs[o.x], launch.inputs[o.w], bias, x0, residual, launch.outputs[0],
+             static_cast<cl_int>(s.m), static_cast<cl_int>(s.n), static_cast<cl_int>(s.k), static_cast<cl_int>(s.has_bias),
+             activation_code(s.activation), static_cast<cl_int>(o.cross));
     const size_t threads = static_cast<size_t>(tiling_.tile / tiling_.per_item);
     const size_t tiles_n = static_cast<size_t>((s.n + tiling_.tile - 1) / tiling_.tile);
     const size_t tiles_m = static_cast<size_t>((s.m + tiling_.tile - 1) / tiling_.tile);
@@ -71,15 +78,16 @@ class Linear final : public OpKernel {
   KernelHandle kernel_;
 };
 
-std::unique_ptr<OpKernel> create(Device& device, const contract::Checked&, const std::string& variant,
+std::unique_ptr<OpKernel> create(Device& device, const contract::Checked& checked, const std::string& variant,
                                  const std::vector<cl_mem>&) {
   for (const Tiling& t : kTilings)
     if (variant == t.name) return std::make_unique<Linear>(device, t);
-  plugin::unsupported("linear: no variant named " + variant);
+  plugin::unsupported(std::string(contract::linear_operands(checked).cross ? "cross_layer" : "linear") + ": no variant named " + variant);
 }
 
 }  // namespace
 
 const OpDefinition kLinear = {"linear", variants, create};
+const OpDefinition kCrossLayer = {"cross_layer", variants, create};
 
 }  // namespace cagr::opencl

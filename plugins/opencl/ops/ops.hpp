@@ -6,7 +6,7 @@
 namespace cagr::opencl {
 
 extern const OpDefinition kEmbeddingBag;
-extern const OpDefinition kLinear;
+extern const OpDefinition kLinear, kCrossLayer;  // linear.cpp
 extern const OpDefinition kRelu, kSigmoid, kAdd, kMul;  // elementwise.cpp
 extern const OpDefinition kConcat, kReshape;            // layout.cpp
 extern const OpDefinition kDotInteraction, kDlrmInteraction, kFmInteraction;  // interaction.cpp
