@@ -2,6 +2,7 @@
 while it runs): every result is the one a lone thread gets for the same inputs."""
 
 import threading
+import time
 
 import numpy as np
 
@@ -31,3 +32,24 @@ def test_eight_threads_share_one_model(sample_model_path, sample_inputs):
     for t in threads:
         t.join()
     assert not failures, failures[:5]
+
+
+def test_the_gil_is_released_while_a_pass_runs(sample_model_path, sample_inputs):
+    # A pass of a quarter of a second or so: while one thread is inside it, this thread keeps
+    # running Python; were the GIL held, it would stand still for the whole pass.
+    model = cagr.Model(str(sample_model_path), plugins="cpu", optimizer=None)
+    inputs = sample_inputs(50000, seed=7)
+    model.run(inputs)
+    start = time.perf_counter()
+    model.run(inputs)
+    one_pass = time.perf_counter() - start
+    runner = threading.Thread(target=model.run, args=(inputs,))
+    gaps, last = [], time.perf_counter()
+    runner.start()
+    while runner.is_alive():
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    runner.join()
+    assert len(gaps) > 1000, f"{len(gaps)} iterations beside a {one_pass:.3f} s pass"
+    assert max(gaps) < one_pass / 2, f"this thread stood still {max(gaps):.3f} s of a {one_pass:.3f} s pass"
