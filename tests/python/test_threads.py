@@ -1,5 +1,5 @@
-"""Several Python threads share one cagr.Model (each run on a session of its own, the GIL released
-while it runs): every result is the one a lone thread gets for the same inputs."""
+"""Several Python threads share one cagr.Model (each run on a session of its own): every result is
+the one a lone thread gets for the same inputs; and the GIL is released while a pass runs."""
 
 import threading
 import time
