@@ -35,6 +35,27 @@ struct DlrmConfig {
 };
 Graph dlrm(const std::string& name, const DlrmConfig& config, uint64_t seed);
 
+// MLPerf's DLRM-v2 (DCNv2; the MLPerf inference and training recommendation benchmark, torchrec's
+// DLRM_DCN): bottom MLP over the 13 dense features, 26 multi-hot tables of MLPerf's sizes
+// (dlrm_v2_table_rows, capped at `max_rows`) pooled by sum, the bottom output and the 26 pooled rows
+// flattened into one [B, 27 * dim] row x0, `cross_layers` low-rank cross layers
+// x_{l+1} = x0 * (U_l (V_l x_l) + b_l) + x_l (V_l: [rank, 27 dim] without bias, U_l: [27 dim, rank]),
+// written as linear + linear + mul + add (the "cross" fusion makes each layer's U, mul and add one
+// cross_layer where a device offers it), then the top MLP and a sigmoid.
+struct DlrmV2Config {
+  int64_t max_rows = 0;  // 0: MLPerf's table sizes, up to 40M rows
+  int64_t dim = 128;
+  std::vector<int64_t> bottom{512, 256};  // hidden sizes after the 13 dense features, before dim
+  int64_t cross_layers = 3;
+  int64_t rank = 512;
+  std::vector<int64_t> top{1024, 1024, 512, 256};  // hidden sizes before the final 1
+};
+Graph dlrm_v2(const std::string& name, const DlrmV2Config& config, uint64_t seed);
+// MLPerf's rows per table (the Criteo 1TB tables hashed to at most 40M rows), in input order.
+const std::vector<int64_t>& dlrm_v2_table_rows();
+// MLPerf's ids per sample and table (its synthetic multi-hot Criteo: 214 per sample in all).
+const std::vector<int64_t>& dlrm_v2_multi_hot_sizes();
+
 // DeepFM over the Avazu fields: first-order weights (a dim-1 embedding_bag), the FM second-order
 // term and a deep MLP over the concatenated field embeddings, summed, then sigmoid.
 Graph deepfm_avazu(uint64_t seed, int64_t dim, int64_t max_rows, const std::vector<int64_t>& hidden);
