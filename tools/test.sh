@@ -22,16 +22,18 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAGR_SANITIZE=ON -DCAGR_BUIL
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$jobs" --timeout 900)
 
-echo "== ThreadSanitizer: cagr.h's thread rules (8 threads x 200 passes, and one session misused by 8)"
+echo "== ThreadSanitizer: cagr.h's thread rules (8 threads x 200 passes, and one session misused by 8), isolated plugins"
 # Only that test and what it runs (libcagr, the CPU plugin) are built: about 4 CPU-minutes. The CPU
 # plugin runs one OpenMP thread per call there (its manifest), as libgomp is not instrumented.
 tsan=-fsanitize=thread
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAGR_BUILD_HIP=OFF -DCAGR_BUILD_CUDA=OFF -DCAGR_BUILD_BENCH=OFF \
   -DCAGR_BUILD_OPENCL=OFF -DCMAKE_C_FLAGS=$tsan -DCMAKE_CXX_FLAGS=$tsan -DCMAKE_EXE_LINKER_FLAGS=$tsan \
   -DCMAKE_SHARED_LINKER_FLAGS=$tsan -DCMAKE_MODULE_LINKER_FLAGS=$tsan
-cmake --build build-tsan -j"$jobs" --target c_api_threads_tests
+cmake --build build-tsan -j"$jobs" --target c_api_threads_tests isolated_plugins_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/core/c_api_threads_tests
+# Plugins isolated in worker processes, sessions on 4 threads sharing one (docs/RELIABILITY.md).
+OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/core/isolated_plugins_tests
 
 echo "== libFuzzer smoke run: every parser of outside input, 10 s each (clang, ASan + UBSan)"
-# The longer documented run: tools/fuzz.sh 600 (docs/RELIABILITY.md).
+# The long documented run, one target at a time: tools/fuzz.sh --runs=1000000 SECONDS TARGET (docs/RELIABILITY.md).
 CAGR_JOBS="$jobs" bash tools/fuzz.sh 10
