@@ -886,7 +886,7 @@ TEST(GpuMlp, Bf16ChainMatchesTheReferenceToBf16Precision) {
   }
 }
 
-// The top MLP's X in bf16, as the core's rule 4 places it (allow_bf16=1): the fused lookup +
+// The top MLP's X in bf16, as the core's rule bf16_mlp_input places it (allow_bf16=1): the fused lookup +
 // interaction writes its output rounded to bf16 (every variant; within one bf16 rounding of the
 // reference's, which rounds the f32 result), and an mlp reads that bf16 X as given and equals the
 // reference on the same bits to bf16 precision. Without allow_bf16 the bf16 output is refused.

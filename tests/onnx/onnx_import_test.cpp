@@ -101,12 +101,16 @@ TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
 // Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
 // GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
 // The graph placed by cost hints on `targets`, run once on `inputs`.
-std::vector<HostTensor> run_placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs) {
+// The graph fused and placed by cost hints on `targets` at the shapes of `inputs`.
+std::unique_ptr<Executor> placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs) {
   std::vector<Dims> dims;
   for (const auto& t : inputs) dims.push_back(t.dims);
   CostHintPlacement policy;
-  Executor exec(graph, targets, dims, policy);
-  return exec.run(inputs);
+  return std::make_unique<Executor>(graph, targets, dims, policy);
+}
+
+std::vector<HostTensor> run_placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs) {
+  return placed(graph, targets, inputs)->run(inputs);
 }
 
 TEST_P(OnnxFixture, EveryPluginMatchesPyTorchAndOnnxRuntime) {
@@ -214,11 +218,7 @@ TEST(Gallery, UsualDlrmCompilesToTheZooDlrmsOps) {
   for (const char* exporter : {"torchscript", "dynamo"}) {
     const Graph graph = load_any_model(kGallery + "/dlrm_embedding_" + exporter + ".onnx");
     const auto inputs = inputs_of(graph, data::read_npz(kGallery + "/dlrm_embedding.npz"));
-    std::vector<Dims> dims;
-    for (const auto& t : inputs) dims.push_back(t.dims);
-    CostHintPlacement policy;
-    Executor exec(graph, cpu, dims, policy);
-    std::map<std::string, int> ops = op_counts(exec.graph());
+    std::map<std::string, int> ops = op_counts(placed(graph, cpu, inputs)->graph());
     EXPECT_EQ(ops["embedding_bag"], 1) << exporter;
     EXPECT_EQ(ops["dlrm_interaction"], 1) << exporter;
     EXPECT_EQ(ops["linear"], 4) << exporter;
@@ -236,15 +236,12 @@ TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) {
     const Graph graph = load_any_model(kGallery + "/dcn_v2_" + exporter + ".onnx");
     const auto a = data::read_npz(kGallery + "/dcn_v2.npz");
     const auto inputs = inputs_of(graph, a);
-    std::vector<Dims> dims;
-    for (const auto& t : inputs) dims.push_back(t.dims);
-    CostHintPlacement policy;
-    Executor exec(graph, cpu, dims, policy);
-    std::map<std::string, int> ops = op_counts(exec.graph());
+    const std::unique_ptr<Executor> exec = placed(graph, cpu, inputs);
+    std::map<std::string, int> ops = op_counts(exec->graph());
     EXPECT_EQ(ops["cross_layer"], 2) << exporter;
     EXPECT_EQ(ops["mul"] + ops["add"], 0) << exporter;
     EXPECT_EQ(ops["linear"], 3) << exporter;
-    const auto got = exec.run(inputs);
+    const auto got = exec->run(inputs);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5) << exporter;
   }
