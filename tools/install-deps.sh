@@ -19,6 +19,7 @@ packages=(
   python3 python3-numpy  # numpy: the tests' .npz checks (tests/onnx/check_outputs.py, Npz.*), never the runtime
   python3-dev python3-venv python3-pytest  # the Python module (python/): headers, pip install's test venv, its tests
   clang libclang-rt-14-dev  # clang and its libFuzzer: the fuzz targets of tests/fuzz (tools/fuzz.sh)
+  ccache                 # tools/test.sh's builds and the pip install test reuse unchanged objects
 )
 
 missing=()

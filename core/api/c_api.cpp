@@ -12,8 +12,10 @@
 #include <string>
 
 #include "executor.hpp"
+#include "math_precision.hpp"
 #include "model_loading.hpp"
 #include "plan.hpp"
+#include "planned_executor.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
 #include "targets.hpp"
@@ -160,23 +162,16 @@ std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, c
 }
 
 void compile(cagr_session* session, const std::vector<cagr::HostTensor>& examples) {
-  std::vector<cagr::Dims> dims;
-  for (const auto& e : examples) dims.push_back(e.dims);
-  if (session->loaded_plan) {
-    cagr::PlannedPlacement policy(*session->loaded_plan);
-    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
-    session->plan_warnings.clear();
-    for (const std::string& w : policy.warnings()) session->plan_warnings += w + "\n";
-  } else if (session->optimizer) {
-    cagr::PlannerOptions options;
-    options.mode = *session->optimizer;
-    options.policy = session->policy ? &*session->policy : nullptr;
-    cagr::PlannedPlacement follow(cagr::plan_model(session->graph, session->targets, examples, options).plan);
-    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, follow);
-  } else {
-    cagr::CostHintPlacement policy;
-    session->executor = std::make_unique<cagr::Executor>(session->graph, session->targets, dims, policy);
+  std::optional<cagr::PlannerOptions> planner;
+  if (session->optimizer) {
+    planner.emplace();
+    planner->mode = *session->optimizer;
+    planner->policy = session->policy ? &*session->policy : nullptr;
   }
+  cagr::PlannedExecutor made = cagr::make_executor(session->graph, session->targets, examples, session->loaded_plan, planner);
+  session->executor = std::move(made.executor);
+  session->plan_warnings.clear();
+  for (const std::string& w : made.warnings) session->plan_warnings += w + "\n";
   session->executor->set_profiling(session->profile);
 }
 
@@ -267,6 +262,11 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
     s->graph = model->graph;
     s->targets = model->targets;
     s->profile = o.profile != 0;
+    if (o.math_precision != nullptr) {
+      const auto allowed = cagr::abi::math_precision_named(o.math_precision);
+      require(allowed.has_value(), "cagr_session_options.math_precision is '" + std::string(o.math_precision) + "': expected f32, tf32 or bf16");
+      cagr::allow_math_precision(s->graph, *allowed);
+    }
     if (o.struct_size >= offsetof(cagr_session_options, plan_path) + sizeof o.plan_path && o.plan_path != nullptr) {
       s->loaded_plan = cagr::load_plan(o.plan_path);
       cagr::check_plan_fits(*s->loaded_plan, s->graph, o.plan_path);

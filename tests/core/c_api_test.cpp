@@ -154,6 +154,64 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   cagr_runtime_destroy(rt);
 }
 
+// cagr_session_options.math_precision: a bf16 session predicts what an f32 one does to bf16's
+// precision, its saved plan keeps the allowance, and an unknown precision is refused by name.
+TEST(CApi, MathPrecisionIsASessionOption) {
+  cagr_runtime* rt = cpu_runtime();
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  const int64_t batch = 5, tables = 22;
+  std::vector<float> dense;
+  std::vector<int64_t> indices, offsets{0};
+  for (int64_t i = 0; i < batch * 2; ++i) dense.push_back(0.1f * static_cast<float>(i % 7));
+  for (int64_t i = 0; i < batch * tables; ++i) {
+    indices.push_back(i % 3);
+    offsets.push_back(i + 1);
+  }
+  const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
+  const cagr_tensor inputs[] = {
+      {sizeof(cagr_tensor), "dense", CAGR_F32, 2, dense_dims, dense.data()},
+      {sizeof(cagr_tensor), "indices", CAGR_I64, 1, idx_dims, indices.data()},
+      {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
+  };
+  const std::string plan = ::testing::TempDir() + "/c_api_bf16.plan.xml";
+  auto predict = [&](const char* precision) {
+    cagr_session_options so{};
+    so.struct_size = sizeof so;
+    so.optimizer = "tune";
+    so.math_precision = precision;
+    cagr_session* s = nullptr;
+    std::vector<float> values;
+    EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
+    if (s == nullptr) return values;
+    EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
+    cagr_tensor out{};
+    out.struct_size = sizeof out;
+    EXPECT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
+    values.assign(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
+    EXPECT_EQ(cagr_session_save_plan(s, plan.c_str()), CAGR_API_OK) << cagr_last_error();
+    cagr_session_destroy(s);
+    return values;
+  };
+  const std::vector<float> f32 = predict(nullptr);
+  const std::vector<float> bf16 = predict("bf16");
+  ASSERT_EQ(bf16.size(), f32.size());
+  for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(bf16[i], f32[i], 2e-2);
+  std::ifstream saved(plan);
+  const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("math_precision=\"bf16\""), std::string::npos) << text.substr(0, 300);
+
+  cagr_session_options so{};
+  so.struct_size = sizeof so;
+  so.math_precision = "fp8";
+  cagr_session* s = nullptr;
+  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("math_precision is 'fp8': expected f32, tf32 or bf16"), std::string::npos)
+      << cagr_last_error();
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+}
+
 TEST(CApi, ModelDescribesItsInputsAndOutputs) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;

@@ -78,7 +78,7 @@ TEST(NoDevice, LoadsAndReportsZeroDevicesWithAReason) {
     ADD_FAILURE() << "device 0 should not exist";
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), CAGR_ERROR_INVALID_ARGUMENT);
-    EXPECT_NE(std::string(e.what()).find("0 device(s)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not exist (0 devices)"), std::string::npos) << e.what();
   }
 }
 

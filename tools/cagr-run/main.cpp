@@ -23,6 +23,7 @@
 #include "npz.hpp"
 #include "pipelined.hpp"
 #include "plan.hpp"
+#include "planned_executor.hpp"
 #include "planner.hpp"
 #include "registry.hpp"
 #include "run_report.hpp"
@@ -88,13 +89,13 @@ DEFINE_int64(device_memory_budget, 0,
              "bytes of memory each device may use for a batch (weights and buffers); a batch that needs more runs in "
              "sub-batches (as --pipeline does); 0: each device's own memory size");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
+DEFINE_string(precision, "f32",
+              "the loosest arithmetic allowed: f32, tf32 or bf16 (products' operands rounded; sums and tensors stay f32); "
+              "plugins then offer such variants too, and the optimiser chooses; a loaded plan brings its own");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
 namespace {
-DEFINE_string(precision, "f32",
-              "the loosest arithmetic allowed: f32, tf32 or bf16 (products' operands rounded; sums and tensors stay f32); "
-              "plugins then offer such variants too, and the optimiser chooses; a loaded plan brings its own");
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -315,47 +316,35 @@ int run() {
   const std::vector<cagr::Target> targets = cagr::targets_of(registry);
   if (targets.empty()) throw std::runtime_error(no_device_message(registry));
   const cagr::OptimizerMode mode = FLAGS_tune ? cagr::OptimizerMode::tune : cagr::optimizer_mode(FLAGS_optimizer);
-  std::unique_ptr<cagr::PlacementPolicy> policy;
-  cagr::PlannedPlacement* planned = nullptr;
-  std::vector<std::string> planning;  // what the planner measured
-  std::string decided_by = "hints";
-  if (!FLAGS_load_plan.empty() || targets.size() > 1 || mode != cagr::OptimizerMode::hints) {
-    cagr::Plan plan;
-    if (!FLAGS_load_plan.empty()) {
-      plan = cagr::load_plan(FLAGS_load_plan);
-      cagr::check_plan_fits(plan, graph, FLAGS_load_plan);
-      decided_by = "plan";
-    } else {
-      std::optional<cagr::MeasurementCache> cache;
-      if (FLAGS_measurement_cache != "off")
-        cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
-                                                      : std::filesystem::path(FLAGS_measurement_cache));
-      std::optional<cagr::LearnedPolicy> learned;
-      if (mode == cagr::OptimizerMode::policy)
-        learned.emplace(cagr::LearnedPolicy::load(FLAGS_policy.empty() ? cagr::LearnedPolicy::default_file() : std::filesystem::path(FLAGS_policy)));
-      cagr::PlannerOptions options;
-      options.cache = cache ? &*cache : nullptr;
-      options.policy = learned ? &*learned : nullptr;
-      options.time_box_seconds = FLAGS_tune_time_box;
-      options.mode = mode;
-      options.repetitions = FLAGS_tune_repetitions;
-      ProgressLine progress("cagr-run", FLAGS_progress);
-      options.progress = [&progress](const std::string& step) { progress.update(step); };
-      cagr::PlannedModel made = cagr::plan_model(graph, targets, work.batches.front(), options);
-      progress.clear();
-      planning = std::move(made.report);
-      plan = std::move(made.plan);
-      decided_by = plan.decided_by;
-    }
-    auto p = std::make_unique<cagr::PlannedPlacement>(std::move(plan));
-    planned = p.get();
-    policy = std::move(p);
-  } else {
-    policy = std::make_unique<cagr::CostHintPlacement>();  // one device, hints: nothing to measure
+  std::optional<cagr::Plan> plan;
+  std::optional<cagr::MeasurementCache> cache;
+  std::optional<cagr::LearnedPolicy> learned;
+  std::optional<cagr::PlannerOptions> planner;  // none: one device and cost hints, nothing to measure
+  std::optional<ProgressLine> planning_progress;
+  if (!FLAGS_load_plan.empty()) {
+    plan = cagr::load_plan(FLAGS_load_plan);
+    cagr::check_plan_fits(*plan, graph, FLAGS_load_plan);
+  } else if (targets.size() > 1 || mode != cagr::OptimizerMode::hints) {
+    if (FLAGS_measurement_cache != "off")
+      cache.emplace(FLAGS_measurement_cache.empty() ? cagr::MeasurementCache::default_file()
+                                                    : std::filesystem::path(FLAGS_measurement_cache));
+    if (mode == cagr::OptimizerMode::policy)
+      learned.emplace(cagr::LearnedPolicy::load(FLAGS_policy.empty() ? cagr::LearnedPolicy::default_file() : std::filesystem::path(FLAGS_policy)));
+    planner.emplace();
+    planner->cache = cache ? &*cache : nullptr;
+    planner->policy = learned ? &*learned : nullptr;
+    planner->time_box_seconds = FLAGS_tune_time_box;
+    planner->mode = mode;
+    planner->repetitions = FLAGS_tune_repetitions;
+    planning_progress.emplace("cagr-run", FLAGS_progress);
+    planner->progress = [&planning_progress](const std::string& step) { planning_progress->update(step); };
   }
-  cagr::Executor executor(graph, targets, example, *policy);
-  if (planned)
-    for (const std::string& w : planned->warnings()) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+  cagr::PlannedExecutor made = cagr::make_executor(graph, targets, work.batches.front(), plan, planner);
+  if (planning_progress) planning_progress->clear();
+  const std::vector<std::string>& planning = made.planning;
+  const std::string& decided_by = made.decided_by;
+  cagr::Executor& executor = *made.executor;
+  for (const std::string& w : made.warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
   executor.set_graph_capture(FLAGS_graph_capture);
   std::vector<std::string> pipeline_warnings;
   const std::optional<cagr::PipelinedModel> pipelined = cagr::run::pipelined_model(
@@ -432,7 +421,7 @@ int run() {
   report.threads = FLAGS_threads;
   report.decided_by = decided_by;
   report.planning = planning;
-  if (planned) report.warnings = planned->warnings();
+  report.warnings = made.warnings;
   report.fusions = executor.fusions();
   report.placement_table = executor.plan_table();
   if (pipelined) report.pipeline = cagr::run::pipeline_entry(*pipelined, executor);
