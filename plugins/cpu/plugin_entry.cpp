@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "cpu_kernel.hpp"
 #include "math_precision.hpp"
 #include "op_contract.hpp"
+#include "shared_cores.hpp"
 
 namespace kit = cagr::plugin::kit;
 namespace contract = cagr::contract;
@@ -26,6 +28,7 @@ using cagr::plugin::OpView;
 struct cagr_context {
   cagr::cpu::CpuDevice device;
   int threads = 0;  // option "threads": OpenMP threads for the kernels; 0: OpenMP's default
+  std::unique_ptr<cagr::cpu::TeamSize> team;  // option "wait_policy": the team on shared cores
   kit::Log log;
 };
 
@@ -42,9 +45,21 @@ int threads_option(const kit::InitArgs& args) {
   return static_cast<int>(n);
 }
 
+// Option "wait_policy": auto, active or passive (shared_cores.hpp), checked against the
+// environment libgomp was started with.
+cagr::cpu::WaitPolicy wait_policy_option(const kit::InitArgs& args) {
+  try {
+    return cagr::cpu::parse_wait_policy(args.option("wait_policy"), std::getenv("OMP_WAIT_POLICY"),
+                                        std::getenv("GOMP_SPINCOUNT"));
+  } catch (const std::invalid_argument& e) {
+    invalid(e.what());
+  }
+}
+
 // The kernels' thread count is OpenMP's per-thread setting: set it on whichever thread calls.
 void use_threads(const cagr_context& context) {
-  if (context.threads > 0 && omp_get_max_threads() != context.threads) omp_set_num_threads(context.threads);
+  const int threads = context.team ? context.team->threads() : context.threads;
+  if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }
 
 // bf16 dot products (vdpbf16ps) do twice the multiply-adds of an f32 FMA per instruction: the
@@ -64,9 +79,15 @@ struct CpuPlugin : kit::HostDevice {
   static cagr_context* init(const kit::InitArgs& args) {
     auto context = std::make_unique<cagr_context>();
     context->threads = threads_option(args);
+    const auto policy = wait_policy_option(args);
     use_threads(*context);  // the device is measured, and its cache file named, with these threads
     context->log = args.log;
     context->device = cagr::cpu::probe_cpu_device(args.log);
+    // Shrinking the team helps only while OpenMP spins: sleeping workers cost a wake-up per region,
+    // not a time slice, and two of them still beat one thread under load (docs/PERF.md).
+    const bool adapt = policy == cagr::cpu::WaitPolicy::kAuto &&
+                       !cagr::cpu::openmp_waits_sleep(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT"));
+    context->team = std::make_unique<cagr::cpu::TeamSize>(omp_get_max_threads(), omp_get_num_procs(), adapt);
     return context.release();
   }
 

@@ -168,6 +168,24 @@ class Tools(unittest.TestCase):
         listing = call([RUN, "--list-plugins", f"--plugins={CPU}", "--threads=3"], check=0).out
         self.assertIn("option threads = 3", listing)
 
+    def test_wait_policy_is_parsed_and_a_bad_value_refused_with_the_reason(self):
+        def listing(value, env=None, check=0):
+            manifest = self.path(f"wait_{value}.xml")
+            with open(manifest, "w") as f:
+                f.write(f"<plugins><plugin name='cpu'><option key='wait_policy' value='{value}'/></plugin></plugins>")
+            return call([RUN, "--list-plugins", f"--plugins={CPU}", f"--plugin-manifest={manifest}"],
+                        env=env, check=check).out
+        spinning = {"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": ""}  # an empty count is unset to libgomp
+        for value in ("auto", "active"):
+            self.assertRegex(listing(value, spinning), rf"loaded +cpu .*\n(.*\n)*.*option wait_policy = {value}")
+        self.assertIn("init failed: option wait_policy='sometimes': must be auto, active or passive",
+                      listing("sometimes", spinning, check=1))
+        # passive only where libgomp was started sleeping: it reads the environment once, at load.
+        self.assertIn("init failed: option wait_policy='passive': OpenMP was started with spinning waits",
+                      listing("passive", spinning, check=1))
+        self.assertRegex(listing("passive", dict(spinning, OMP_WAIT_POLICY="passive")), r"loaded +cpu ")
+        self.assertRegex(listing("passive", dict(spinning, GOMP_SPINCOUNT="0")), r"loaded +cpu ")
+
     def test_json_report_carries_what_the_text_shows(self):
         report, _ = self.run_json("--batch=8", "--print-plan")
         for key in ("version", "abi", "arguments", "model", "source", "batch", "machine", "plugins", "placement", "runs",

@@ -1,0 +1,65 @@
+// shared_cores.hpp - how many OpenMP threads the CPU plugin's kernels use when other processes
+// share the cores (option "wait_policy", docs/PLUGINS.md; measurements in docs/PERF.md, "Shared
+// cores").
+//
+// Why the plugin cannot simply switch OpenMP to sleeping waits: libgomp reads OMP_WAIT_POLICY and
+// GOMP_SPINCOUNT once, in its own constructor, when it is loaded - and it is loaded as a dependency
+// of this plugin (and of oneDNN), so its constructor has run before the plugin's constructors or
+// init; a setenv there changes nothing, and libgomp offers no call to change its spinning later.
+// What the plugin does control is the team size of each parallel region. With OpenMP's default
+// (spinning) waits, a region on a machine whose cores are taken by other processes ends only when
+// every worker has been scheduled again: a time slice (milliseconds) per region instead of
+// microseconds, while the spinning workers take CPU from the other load. So under "auto", while
+// other runnable threads leave fewer free cores than the team, the team shrinks to the free cores
+// (at least 1, the calling thread: then no region waits at a barrier).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cagr::cpu {
+
+enum class WaitPolicy {
+  kAuto,     // shrink the team while other threads hold the cores, unless OpenMP already sleeps
+  kActive,   // always the whole team (OpenMP's waits as libgomp was started)
+  kPassive,  // the whole team; OpenMP must have been started with sleeping waits (checked at init)
+};
+
+// The option's value: auto (also when absent), active or passive; anything else throws
+// std::invalid_argument with the reason. `env_wait_policy` / `env_spincount`: the environment's
+// OMP_WAIT_POLICY and GOMP_SPINCOUNT (nullptr when unset), as libgomp read them at load.
+WaitPolicy parse_wait_policy(const std::optional<std::string>& value, const char* env_wait_policy,
+                             const char* env_spincount);
+
+// Whether libgomp, started with this environment, sleeps in its waits instead of spinning.
+bool openmp_waits_sleep(const char* env_wait_policy, const char* env_spincount);
+
+// The runnable threads of the whole machine now ("R" of /proc/loadavg's "R/T" field, which counts
+// the reader); -1 where it cannot be read.
+int runnable_threads();
+
+// The team for each kernel: `threads` (the configured team) or, when adapting, fewer while the
+// machine is oversubscribed. Sampled at most every kSampleNs; safe to call from several threads.
+class TeamSize {
+ public:
+  static constexpr int64_t kSampleNs = 10'000'000;
+  // Free cores must be seen this many samples in a row before the team grows again, so that a
+  // short-lived process does not make it flip back and forth.
+  static constexpr int kSamplesToGrow = 3;
+
+  TeamSize(int threads, int cpus, bool adapt) : threads_(threads), cpus_(cpus), adapt_(adapt), team_(threads) {}
+  int threads();
+  // The team after seeing `runnable` threads on the machine (the decision threads() applies).
+  int next_team(int runnable);
+
+ private:
+  const int threads_, cpus_;
+  const bool adapt_;
+  std::atomic<int> team_;
+  std::atomic<int> grow_votes_{0};
+  std::atomic<int64_t> next_sample_ns_{0};
+};
+
+}  // namespace cagr::cpu
