@@ -178,7 +178,9 @@ void RankingPipeline::run_stage(size_t s, Work& work) {
   const std::vector<int64_t> best = best_candidates(score.as<float>(), n, keep);
   std::vector<int64_t> ids(best.size());
   for (size_t i = 0; i < best.size(); ++i) ids[i] = work.ids[static_cast<size_t>(best[i])];
-  if (s + 1 < stages_.size()) {
+  // The description's stage count, not stages_'s: while the constructor builds the stages, a stage
+  // run there to shape the next one is not the last (its kept candidates must shrink with its ids).
+  if (s + 1 < description_.stages.size()) {
     work.candidates = work.candidates.select(best);
   } else {
     work.ranking.scores.resize(best.size());

@@ -60,6 +60,19 @@ use_the_install() {
   "$prefix/bin/cagr-run" --model="$work/model/model.xml" --plugins=cpu --isolate-plugins --iterations=2 > "$work/run_isolated.txt" ||
     { cat "$work/run_isolated.txt"; fail "the installed cagr-run could not run the model with --isolate-plugins"; }
 
+  step "the installed cagr-run plans by the installed learned policy (share/cagr), not the source tree's"
+  policy=$prefix/share/cagr/cagr_policy.xml
+  [ -f "$policy" ] || fail "the install lacks share/cagr/cagr_policy.xml"
+  "$prefix/bin/cagr-run" --model="$work/model/model.xml" --plugins=cpu --optimizer=policy --iterations=2 > "$work/run_policy.txt" 2>&1 ||
+    { cat "$work/run_policy.txt"; fail "the installed cagr-run could not plan by the policy"; }
+  grep -q "decided by policy" "$work/run_policy.txt" || { cat "$work/run_policy.txt"; fail "the plan was not decided by the policy"; }
+  cp "$policy" "$work/policy.xml"
+  echo "<not-a-policy/>" > "$policy"  # what cagr-run reads now names the file it looked at
+  ! "$prefix/bin/cagr-run" --model="$work/model/model.xml" --plugins=cpu --optimizer=policy --iterations=1 > "$work/run_bad_policy.txt" 2>&1 ||
+    fail "cagr-run planned with a damaged policy file"
+  grep -qF "$policy" "$work/run_bad_policy.txt" || { cat "$work/run_bad_policy.txt"; fail "the installed policy was not the one read"; }
+  cp "$work/policy.xml" "$policy"
+
   step "the C sample, built with find_package(cagr)"
   cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_C_FLAGS="$extra_cflags" > "$work/app.log" 2>&1 || { cat "$work/app.log"; fail "configuring the sample"; }
