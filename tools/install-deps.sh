@@ -48,3 +48,9 @@ if ! python3 -c 'import nanobind, scikit_build_core' 2>/dev/null; then
   python3 -m pip install --quiet nanobind scikit-build-core 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages nanobind scikit-build-core
 fi
+# Ray Serve: the scale-out example in serving/ and its test (ctest serving.ray_two_replicas), never
+# the runtime. Pinned, as Serve's API moves between releases; about 240 MB installed.
+if ! python3 -c 'import ray.serve' 2>/dev/null; then
+  python3 -m pip install --quiet "ray[serve]==2.60.0" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "ray[serve]==2.60.0"
+fi
