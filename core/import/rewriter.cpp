@@ -360,7 +360,8 @@ class Rewriter {
   // body) and the dynamo form (rows gathered before the loop, times all-ones per-sample weights,
   // sliced per bag inside).
   std::optional<Bag> match_bag_loop(const OnnxNode& loop) const {
-    if (loop.op != "Loop" || !loop.subgraphs.count("body")) return std::nullopt;
+    // A Loop without outputs (a damaged file: fuzz_onnx) gives no bag's output to replace.
+    if (loop.op != "Loop" || !loop.subgraphs.count("body") || loop.outputs.empty()) return std::nullopt;
     const OnnxGraph& body = *loop.subgraphs.at("body");
     std::vector<const OnnxNode*> inner;
     nodes_of(body, inner);
