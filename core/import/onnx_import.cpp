@@ -143,6 +143,9 @@ OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder)
     node.domain = n.domain() == "ai.onnx" ? "" : n.domain();
     node.inputs.assign(n.input().begin(), n.input().end());
     node.outputs.assign(n.output().begin(), n.output().end());
+    // A damaged file's Constant without its output (fuzz_onnx) is refused, not read past its end.
+    if (node.op == "Constant" && node.outputs.size() != 1)
+      throw std::runtime_error(node.where() + ": a Constant node has one output, this one has " + std::to_string(node.outputs.size()));
     for (const auto& a : n.attribute()) {
       if (a.type() == pb::AttributeProto::GRAPH) node.subgraphs[a.name()] = std::make_shared<OnnxGraph>(graph_of(a.g(), folder));
       else if (a.type() == pb::AttributeProto::TENSOR) {
