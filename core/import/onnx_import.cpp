@@ -67,8 +67,10 @@ std::vector<std::byte> read_external(const pb::TensorProto& t, const std::filesy
 
 template <class Field>
 std::vector<std::byte> bytes_of_field(const Field& field, cagr_dtype dtype, size_t count) {
-  std::vector<std::byte> data(count * dtype_size(dtype));
+  // Checked before allocating: a damaged shape claiming 2^60 elements over a short field asked for
+  // that much memory (fuzz_onnx).
   if (static_cast<size_t>(field.size()) != count) throw std::runtime_error("element count does not match the shape");
+  std::vector<std::byte> data(count * dtype_size(dtype));
   for (size_t i = 0; i < count; ++i) {
     const auto v = field.Get(static_cast<int>(i));
     switch (dtype) {
