@@ -1738,6 +1738,9 @@ class Rewriter {
       node.name = n.name;
       node.op = n.op;
       node.attrs = n.attrs;
+      for (const std::string& in : n.inputs)  // a damaged file (fuzz_onnx): an input nothing before gives
+        if (!graph.has_tensor(in))
+          throw std::runtime_error(n.where() + " reads '" + in + "', which no earlier node, input or initializer gives");
       graph.add_node(std::move(node), n.inputs, n.outputs);
     }
     for (const std::string& o : g_.outputs) {
