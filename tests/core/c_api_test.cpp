@@ -34,6 +34,33 @@ cagr_runtime* cpu_runtime() {
   return rt;
 }
 
+// A batch of the sample DLRM's inputs (2 dense features, 22 bags of one id per sample) that owns
+// its data, as the cagr_tensor array cagr_session_run takes.
+class SampleBatch {
+ public:
+  explicit SampleBatch(int64_t batch) : dims_{batch, 2, batch * kTables, batch * kTables + 1} {
+    for (int64_t i = 0; i < batch * 2; ++i) dense_.push_back(0.1f * static_cast<float>(i % 7 + 1));
+    offsets_.push_back(0);
+    for (int64_t i = 0; i < batch * kTables; ++i) {
+      indices_.push_back(i % 5);
+      offsets_.push_back(i + 1);
+    }
+    tensors_[0] = {sizeof(cagr_tensor), "dense", CAGR_F32, 2, &dims_[0], dense_.data()};
+    tensors_[1] = {sizeof(cagr_tensor), "indices", CAGR_I64, 1, &dims_[2], indices_.data()};
+    tensors_[2] = {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, &dims_[3], offsets_.data()};
+  }
+  SampleBatch(const SampleBatch&) = delete;  // the tensors point into this object
+  SampleBatch& operator=(const SampleBatch&) = delete;
+  const cagr_tensor* tensors() const { return tensors_; }
+
+ private:
+  static constexpr int64_t kTables = 22;
+  int64_t dims_[4];
+  std::vector<float> dense_;
+  std::vector<int64_t> indices_, offsets_;
+  cagr_tensor tensors_[3];
+};
+
 TEST(CApi, LoadRunAndReadOutputs) {
   cagr_runtime* rt = cpu_runtime();
   ASSERT_NE(rt, nullptr);
@@ -87,19 +114,8 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   ASSERT_NE(rt, nullptr);
   cagr_model* model = nullptr;
   ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
-  const int64_t batch = 3, tables = 22;
-  std::vector<float> dense{0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
-  std::vector<int64_t> indices, offsets{0};
-  for (int64_t i = 0; i < batch * tables; ++i) {
-    indices.push_back(i % 5);
-    offsets.push_back(i + 1);
-  }
-  const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
-  const cagr_tensor inputs[] = {
-      {sizeof(cagr_tensor), "dense", CAGR_F32, 2, dense_dims, dense.data()},
-      {sizeof(cagr_tensor), "indices", CAGR_I64, 1, idx_dims, indices.data()},
-      {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
-  };
+  const SampleBatch batch(3);
+  const cagr_tensor* inputs = batch.tensors();
   const std::string plan = ::testing::TempDir() + "/c_api.plan.xml";
   auto predict = [&](const char* plan_path, const char* save_to, const char* optimizer = nullptr) {
     cagr_session_options so{};
@@ -160,20 +176,8 @@ TEST(CApi, MathPrecisionIsASessionOption) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;
   ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
-  const int64_t batch = 5, tables = 22;
-  std::vector<float> dense;
-  std::vector<int64_t> indices, offsets{0};
-  for (int64_t i = 0; i < batch * 2; ++i) dense.push_back(0.1f * static_cast<float>(i % 7));
-  for (int64_t i = 0; i < batch * tables; ++i) {
-    indices.push_back(i % 3);
-    offsets.push_back(i + 1);
-  }
-  const int64_t dense_dims[] = {batch, 2}, idx_dims[] = {batch * tables}, off_dims[] = {batch * tables + 1};
-  const cagr_tensor inputs[] = {
-      {sizeof(cagr_tensor), "dense", CAGR_F32, 2, dense_dims, dense.data()},
-      {sizeof(cagr_tensor), "indices", CAGR_I64, 1, idx_dims, indices.data()},
-      {sizeof(cagr_tensor), "offsets", CAGR_I64, 1, off_dims, offsets.data()},
-  };
+  const SampleBatch batch(5);
+  const cagr_tensor* inputs = batch.tensors();
   const std::string plan = ::testing::TempDir() + "/c_api_bf16.plan.xml";
   auto predict = [&](const char* precision) {
     cagr_session_options so{};
