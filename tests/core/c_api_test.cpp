@@ -61,6 +61,27 @@ class SampleBatch {
   cagr_tensor tensors_[3];
 };
 
+// The sample DLRM's probabilities from a session made with `options` over `inputs` (a
+// SampleBatch's); with `save_plan_to`, the session's plan is saved there too. Failures are test failures.
+std::vector<float> predict(cagr_model* model, const cagr_session_options& options, const cagr_tensor* inputs,
+                           const char* save_plan_to) {
+  cagr_session* s = nullptr;
+  std::vector<float> values;
+  EXPECT_EQ(cagr_session_create(model, &options, &s), CAGR_API_OK) << cagr_last_error();
+  if (s == nullptr) return values;
+  EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
+  cagr_tensor out{};
+  out.struct_size = sizeof out;
+  EXPECT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
+  values.assign(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
+  if (save_plan_to != nullptr) {
+    EXPECT_EQ(cagr_session_save_plan(s, save_plan_to), CAGR_API_OK) << cagr_last_error();
+  }
+  EXPECT_STREQ(cagr_session_plan_warnings(s), "");
+  cagr_session_destroy(s);
+  return values;
+}
+
 TEST(CApi, LoadRunAndReadOutputs) {
   cagr_runtime* rt = cpu_runtime();
   ASSERT_NE(rt, nullptr);
@@ -117,30 +138,16 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   const SampleBatch batch(3);
   const cagr_tensor* inputs = batch.tensors();
   const std::string plan = ::testing::TempDir() + "/c_api.plan.xml";
-  auto predict = [&](const char* plan_path, const char* save_to, const char* optimizer = nullptr) {
+  auto predict_with = [&](const char* plan_path, const char* save_to, const char* optimizer = nullptr) {
     cagr_session_options so{};
     so.struct_size = sizeof so;
     so.plan_path = plan_path;
     so.optimizer = optimizer;
-    cagr_session* s = nullptr;
-    std::vector<float> values;
-    EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
-    if (s == nullptr) return values;
-    EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
-    cagr_tensor out{};
-    out.struct_size = sizeof out;
-    EXPECT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
-    values.assign(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
-    if (save_to != nullptr) {
-      EXPECT_EQ(cagr_session_save_plan(s, save_to), CAGR_API_OK) << cagr_last_error();
-    }
-    EXPECT_STREQ(cagr_session_plan_warnings(s), "");
-    cagr_session_destroy(s);
-    return values;
+    return predict(model, so, inputs, save_to);
   };
-  const std::vector<float> first = predict(nullptr, plan.c_str());
+  const std::vector<float> first = predict_with(nullptr, plan.c_str());
   ASSERT_EQ(first.size(), 3u);
-  EXPECT_EQ(predict(plan.c_str(), nullptr), first);
+  EXPECT_EQ(predict_with(plan.c_str(), nullptr), first);
   cagr_session_options so{};
   so.struct_size = sizeof so;
   so.plan_path = "/nonexistent/plan.xml";
@@ -151,7 +158,7 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   // Every optimizer decides a plan that predicts the same, and the saved plan says which decided it.
   for (const char* mode : {"none", "hints", "policy", "tune"}) {
     SCOPED_TRACE(mode);
-    const std::vector<float> got = predict(nullptr, plan.c_str(), mode);
+    const std::vector<float> got = predict_with(nullptr, plan.c_str(), mode);
     ASSERT_EQ(got.size(), first.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], first[i], 1e-5 * std::max(1.0f, std::abs(first[i])));
     std::ifstream saved(plan);
@@ -179,26 +186,15 @@ TEST(CApi, MathPrecisionIsASessionOption) {
   const SampleBatch batch(5);
   const cagr_tensor* inputs = batch.tensors();
   const std::string plan = ::testing::TempDir() + "/c_api_bf16.plan.xml";
-  auto predict = [&](const char* precision) {
+  auto predict_in = [&](const char* precision) {
     cagr_session_options so{};
     so.struct_size = sizeof so;
     so.optimizer = "tune";
     so.math_precision = precision;
-    cagr_session* s = nullptr;
-    std::vector<float> values;
-    EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
-    if (s == nullptr) return values;
-    EXPECT_EQ(cagr_session_run(s, 3, inputs), CAGR_API_OK) << cagr_last_error();
-    cagr_tensor out{};
-    out.struct_size = sizeof out;
-    EXPECT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
-    values.assign(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
-    EXPECT_EQ(cagr_session_save_plan(s, plan.c_str()), CAGR_API_OK) << cagr_last_error();
-    cagr_session_destroy(s);
-    return values;
+    return predict(model, so, inputs, plan.c_str());
   };
-  const std::vector<float> f32 = predict(nullptr);
-  const std::vector<float> bf16 = predict("bf16");
+  const std::vector<float> f32 = predict_in(nullptr);
+  const std::vector<float> bf16 = predict_in("bf16");
   ASSERT_EQ(bf16.size(), f32.size());
   for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(bf16[i], f32[i], 2e-2);
   std::ifstream saved(plan);
