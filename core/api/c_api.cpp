@@ -175,21 +175,6 @@ void compile(cagr_session* session, const std::vector<cagr::HostTensor>& example
   session->executor->set_profiling(session->profile);
 }
 
-// Leaves out of the session the devices of every plugin that can no longer be called (an isolated
-// plugin whose worker crashed or hung, isolated_plugin.hpp), so that the next compile places their
-// nodes on the other devices. What was left out, one line each; none: nothing to do.
-std::vector<std::string> drop_failed_plugins(cagr_session* session) {
-  std::vector<std::string> dropped;
-  std::vector<cagr::Target> kept;
-  for (cagr::Target& t : session->targets) {
-    const std::string failure = t.plugin->failure();
-    if (failure.empty()) kept.push_back(std::move(t));
-    else dropped.push_back(t.label() + " left out: plugin " + t.plugin->name() + " (" + t.plugin->path() + ") failed: " + failure);
-  }
-  session->targets = std::move(kept);
-  return dropped;
-}
-
 }  // namespace
 
 extern "C" {
@@ -297,7 +282,7 @@ cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const
         session->outputs = session->executor->run(ordered);
         break;
       } catch (const cagr::Error& e) {
-        const std::vector<std::string> dropped = drop_failed_plugins(session);
+        const std::vector<std::string> dropped = cagr::drop_failed_targets(session->targets);
         if (dropped.empty()) throw;
         if (session->targets.empty()) throw cagr::Error(e.status(), std::string(e.what()) + "; no other device is left to run it");
         replaced.insert(replaced.end(), dropped.begin(), dropped.end());

@@ -195,10 +195,12 @@ double predicted_us(const Graph& graph, const Candidate& c, const std::vector<Di
   return ns / 1000.0;
 }
 
-// Every candidate ranked by the policy without running it; measured: the best two overall and the
-// best of each device alone (so that a policy misled about a device, say by its peaks, is caught).
-// Then, in the chosen plan, a node's two best variants are timed where the policy cannot tell them
-// apart (predictions within kUnsure of each other); elsewhere its choice stands unmeasured.
+// Every candidate ranked by the policy without running it; measured: the best overall, the second
+// best where the policy cannot tell the two apart (predictions within kUnsure of each other), and
+// the best of each device alone (so that a policy misled about a device, say by its peaks, is
+// caught). Then, in the chosen plan, a node's two best variants are timed where their predictions
+// are within kUnsure; elsewhere the policy's choice stands unmeasured. A policy sure of itself on
+// one device thus measures nothing.
 Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs,
                     const PlannerOptions& options, std::vector<std::string>& report) {
   if (options.policy == nullptr) throw std::invalid_argument("optimizer 'policy' needs a learned policy (LearnedPolicy::load)");
@@ -213,12 +215,14 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   }
   if (ranked.empty()) throw std::runtime_error("no candidate plan can run this model on " + label_of(targets));
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  constexpr double kUnsure = 2.0;
   std::vector<const Candidate*> chosen;
   std::map<std::string, int> alone;  // best of each device alone, taken once
   for (size_t i = 0; i < ranked.size(); ++i) {
     const Candidate& c = ranked[i].second;
     const bool first_alone = !c.all_targets && alone[c.targets[0].label()]++ == 0;
-    if (i < 2 || first_alone) chosen.push_back(&c);
+    const bool close_second = i == 1 && ranked[1].first <= kUnsure * ranked[0].first;
+    if (i == 0 || close_second || first_alone) chosen.push_back(&c);
     report.push_back(c.what() + ": predicted " + microseconds(ranked[i].first));
   }
   std::vector<Compiled> compiled;
@@ -229,7 +233,6 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   // Two rounds in turns, not one: on a shared CPU a device's passes right after another's can be
   // slowed many times (PoCL's workers still spinning while the CPU plugin's threads start).
   Executor& chosen_plan = *fastest(compiled, inputs, 2, options, report).executor;
-  constexpr double kUnsure = 2.0;
   Executor::TuneOptions unsure{options.repetitions, options.progress, nullptr, false};
   unsure.choose = [&](const Node&, const cagr_op_desc& op, const Target& target, const std::vector<Variant>& offered) {
     std::vector<std::pair<double, size_t>> predicted;

@@ -21,4 +21,16 @@ std::vector<Target> targets_of(const Registry& registry) {
   return targets;
 }
 
+std::vector<std::string> drop_failed_targets(std::vector<Target>& targets) {
+  std::vector<std::string> dropped;
+  std::vector<Target> kept;
+  for (Target& t : targets) {
+    const std::string failure = t.plugin->failure();
+    if (failure.empty()) kept.push_back(std::move(t));
+    else dropped.push_back(t.label() + " left out: plugin " + t.plugin->name() + " (" + t.plugin->path() + ") failed: " + failure);
+  }
+  targets = std::move(kept);
+  return dropped;
+}
+
 }  // namespace cagr

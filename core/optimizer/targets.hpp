@@ -27,4 +27,10 @@ OpSupport ask(const Target& target, const cagr_op_desc& op);
 // Every device of every plugin in `registry`.
 std::vector<Target> targets_of(const Registry& registry);
 
+// Leaves out of `targets` the devices of every plugin that can no longer be called (an isolated
+// plugin whose worker crashed or hung, isolated_plugin.hpp), so that compiling again places their
+// nodes on the other devices. Returns what was left out, one line each naming the device, the
+// plugin, its file and the failure; empty: nothing failed.
+std::vector<std::string> drop_failed_targets(std::vector<Target>& targets);
+
 }  // namespace cagr

@@ -299,14 +299,29 @@ class Tools(unittest.TestCase):
         self.assertEqual(p.err.strip(), f"cagr-run: no device to run on: {NO_DEVICE}: reports no device: "
                                         "the test device's driver is not installed")
 
-    def test_isolated_plugins_predict_the_same_and_a_crash_names_the_plugin_and_the_node(self):
+    def test_isolated_plugins_predict_the_same_and_a_crashed_plugin_is_left_out(self):
         self.run_json(f"--save-outputs={self.path('in_process.npz')}")
         self.run_json("--isolate-plugins", f"--save-outputs={self.path('isolated.npz')}")
         with np.load(self.path("in_process.npz")) as a, np.load(self.path("isolated.npz")) as b:
             self.assertEqual(a["prob"].tobytes(), b["prob"].tobytes())
-        p = call([RUN, f"--model={self.model}", f"--plugins={SEGV_IN_RUN},{CPU}", "--isolate-plugins", "--iterations=1"], check=1)
+        # A plugin that crashes while running is left out and the model placed again on the devices
+        # left, in the same run (the crashing plugin offers every op at almost no cost, so the first
+        # plan gives it nodes); its predictions are the CPU plugin's.
+        p = call([RUN, f"--model={self.model}", f"--plugins={SEGV_IN_RUN},{CPU}", "--isolate-plugins", "--iterations=2",
+                  f"--save-outputs={self.path('replaced.npz')}", "--report=json"], check=0)
+        self.assertRegex(p.err, r"cagr-run: test_segv_in_run:0 left out: plugin test_segv_in_run \(\S+\) failed: the plugin's "
+                                r"worker process \(pid \d+\) crashed \(SIGSEGV: Segmentation fault\) in kernel_run; its nodes "
+                                r"are placed again")
+        placement = json.loads(p.out)["placement"]
+        self.assertTrue(any("test_segv_in_run:0 left out" in w for w in placement["warnings"]), placement["warnings"])
+        self.assertTrue(all(n["device"] == "cpu:0" for n in placement["nodes"] if n["device"]), placement["nodes"])
+        with np.load(self.path("in_process.npz")) as a, np.load(self.path("replaced.npz")) as b:
+            self.assertEqual(a["prob"].tobytes(), b["prob"].tobytes())
+        # With no other device left, the crash is the error, naming the plugin and the node.
+        p = call([RUN, f"--model={self.model}", f"--plugins={SEGV_IN_RUN}", "--isolate-plugins", "--iterations=1"], check=1)
         self.assertRegex(p.err, r"cagr-run: node '[^']+' \(\w+\): plugin test_segv_in_run \(\S+\): kernel_run failed: the plugin's "
-                                r"worker process \(pid \d+\) crashed \(SIGSEGV: Segmentation fault\) in kernel_run")
+                                r"worker process \(pid \d+\) crashed \(SIGSEGV: Segmentation fault\) in kernel_run; no other "
+                                r"device is left to run it")
         call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--isolate-plugins", "--plugin-timeout-ms=0"], check=2)
 
     # ---- cagr-gen ---------------------------------------------------------------------------

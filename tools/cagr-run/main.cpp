@@ -313,7 +313,7 @@ int run() {
 
   std::vector<cagr::Dims> example;
   for (const auto& t : work.batches.front()) example.push_back(t.dims);
-  const std::vector<cagr::Target> targets = cagr::targets_of(registry);
+  std::vector<cagr::Target> targets = cagr::targets_of(registry);
   if (targets.empty()) throw std::runtime_error(no_device_message(registry));
   const cagr::OptimizerMode mode = FLAGS_tune ? cagr::OptimizerMode::tune : cagr::optimizer_mode(FLAGS_optimizer);
   std::optional<cagr::Plan> plan;
@@ -339,28 +339,65 @@ int run() {
     planning_progress.emplace("cagr-run", FLAGS_progress);
     planner->progress = [&planning_progress](const std::string& step) { planning_progress->update(step); };
   }
-  cagr::PlannedExecutor made = cagr::make_executor(graph, targets, work.batches.front(), plan, planner);
-  if (planning_progress) planning_progress->clear();
-  const std::vector<std::string>& planning = made.planning;
-  const std::string& decided_by = made.decided_by;
-  cagr::Executor& executor = *made.executor;
-  for (const std::string& w : made.warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
-  executor.set_graph_capture(FLAGS_graph_capture);
-  std::vector<std::string> pipeline_warnings;
-  const std::optional<cagr::PipelinedModel> pipelined = cagr::run::pipelined_model(
-      executor, work.batches.front(), cagr::run::pipeline_flag(FLAGS_pipeline),
-      FLAGS_load_plan.empty() || given("pipeline") ? cagr::PlannedPipeline{} : cagr::load_plan(FLAGS_load_plan).pipeline,
-      cagr::min_sub_batches_for_memory(executor, work.batches.front(), static_cast<uint64_t>(FLAGS_device_memory_budget)), pipeline_warnings);
-  for (const std::string& w : pipeline_warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
-  if (pipelined && FLAGS_resident_inputs)
-    throw std::invalid_argument("--resident-inputs: the batch runs in " + std::to_string(pipelined->schedule.sub_batches) +
-                                " sub-batches (" + pipelined->schedule.decided_by + "), whose inputs come from the host");
+  // The model compiled for `targets`: planned (or following the loaded plan) and pipelined where
+  // asked. Compiled again on the devices left when an isolated plugin fails while running.
+  struct Compiled {
+    cagr::PlannedExecutor made;
+    std::optional<cagr::PipelinedModel> pipelined;
+    std::vector<std::string> pipeline_warnings;
+  };
+  auto compile = [&] {
+    auto c = std::make_unique<Compiled>();
+    c->made = cagr::make_executor(graph, targets, work.batches.front(), plan, planner);
+    if (planning_progress) planning_progress->clear();
+    for (const std::string& w : c->made.warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+    cagr::Executor& executor = *c->made.executor;
+    executor.set_graph_capture(FLAGS_graph_capture);
+    c->pipelined = cagr::run::pipelined_model(
+        executor, work.batches.front(), cagr::run::pipeline_flag(FLAGS_pipeline),
+        FLAGS_load_plan.empty() || given("pipeline") ? cagr::PlannedPipeline{} : cagr::load_plan(FLAGS_load_plan).pipeline,
+        cagr::min_sub_batches_for_memory(executor, work.batches.front(), static_cast<uint64_t>(FLAGS_device_memory_budget)),
+        c->pipeline_warnings);
+    for (const std::string& w : c->pipeline_warnings) std::fprintf(stderr, "cagr-run: %s\n", w.c_str());
+    if (c->pipelined && FLAGS_resident_inputs)
+      throw std::invalid_argument("--resident-inputs: the batch runs in " + std::to_string(c->pipelined->schedule.sub_batches) +
+                                  " sub-batches (" + c->pipelined->schedule.decided_by + "), whose inputs come from the host");
+    return c;
+  };
+  // `step` on the compiled model, compiling it first where it is not. A plugin that fails while
+  // planning or running (isolated: its worker crashed or hung) is left out and the model compiled
+  // again on the devices left, once per plugin lost, as the C API's cagr_session_run does; the first
+  // error stands where no plugin was lost or none is left.
+  std::unique_ptr<Compiled> compiled;
+  std::vector<std::string> replaced;
+  auto resilient = [&](auto&& step) {
+    for (;;) {
+      try {
+        if (!compiled) compiled = compile();
+        return step(*compiled);
+      } catch (const cagr::Error& e) {
+        const std::vector<std::string> dropped = cagr::drop_failed_targets(targets);
+        if (dropped.empty()) throw;
+        if (targets.empty()) throw cagr::Error(e.status(), std::string(e.what()) + "; no other device is left to run it");
+        for (const std::string& d : dropped) {
+          std::fprintf(stderr, "cagr-run: %s; its nodes are placed again\n", d.c_str());
+          replaced.push_back(d + "; its nodes were placed again");
+        }
+        compiled.reset();
+      }
+    }
+  };
   // One forward pass, pipelined where asked.
   auto forward = [&](const std::vector<cagr::HostTensor>& inputs) {
-    return pipelined ? pipelined->runner->run(inputs, pipelined->schedule.sub_batches) : executor.run(inputs);
+    return resilient([&](Compiled& c) {
+      return c.pipelined ? c.pipelined->runner->run(inputs, c.pipelined->schedule.sub_batches) : c.made.executor->run(inputs);
+    });
   };
+  resilient([](Compiled&) {});  // plan and compile now (the plan is saved before the first pass)
   if (!FLAGS_save_plan.empty()) {
-    cagr::save_plan(cagr::make_plan(graph, executor, decided_by, pipelined ? &pipelined->schedule : nullptr), FLAGS_save_plan);
+    cagr::save_plan(cagr::make_plan(graph, *compiled->made.executor, compiled->made.decided_by,
+                                    compiled->pipelined ? &compiled->pipelined->schedule : nullptr),
+                    FLAGS_save_plan);
     report.saved_plan = FLAGS_save_plan;
   }
 
@@ -387,9 +424,17 @@ int run() {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (for_time ? (i > 0 && elapsed >= FLAGS_time) : i >= planned_runs) break;
     const auto& inputs = work.batches[static_cast<size_t>(i) % work.batches.size()];
-    if (FLAGS_resident_inputs) executor.bind(inputs);
+    const Compiled* bound = nullptr;
+    if (FLAGS_resident_inputs) resilient([&](Compiled& c) {
+        c.made.executor->bind(inputs);
+        bound = &c;
+      });
     const auto t0 = Clock::now();
-    if (FLAGS_resident_inputs) executor.run_bound();
+    if (FLAGS_resident_inputs)
+      resilient([&](Compiled& c) {
+        if (&c != bound) c.made.executor->bind(inputs);  // compiled again after a plugin failed
+        c.made.executor->run_bound();
+      });
     else forward(inputs);
     latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     samples += batch_of(graph, inputs);
@@ -401,10 +446,13 @@ int run() {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress.clear();
   const int64_t runs = static_cast<int64_t>(latency_us.size());
-  if (FLAGS_profile) {
-    executor.set_profiling(true);
-    for (int64_t i = 0; i < std::min<int64_t>(runs, 20); ++i) executor.run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
-  }
+  if (FLAGS_profile)
+    for (int64_t i = 0; i < std::min<int64_t>(runs, 20); ++i)
+      resilient([&](Compiled& c) {
+        c.made.executor->set_profiling(true);
+        c.made.executor->run(work.batches[static_cast<size_t>(i) % work.batches.size()]);
+      });
+  const cagr::Executor& executor = *compiled->made.executor;
 
   // The report.
   report.version = CAGR_VERSION;
@@ -419,13 +467,14 @@ int run() {
   report.machine = cagr::run::machine_info();
   report.plugins = plugin_entries(registry);
   report.threads = FLAGS_threads;
-  report.decided_by = decided_by;
-  report.planning = planning;
-  report.warnings = made.warnings;
+  report.decided_by = compiled->made.decided_by;
+  report.planning = compiled->made.planning;
+  report.warnings = compiled->made.warnings;
+  report.warnings.insert(report.warnings.end(), replaced.begin(), replaced.end());
   report.fusions = executor.fusions();
   report.placement_table = executor.plan_table();
-  if (pipelined) report.pipeline = cagr::run::pipeline_entry(*pipelined, executor);
-  report.warnings.insert(report.warnings.end(), pipeline_warnings.begin(), pipeline_warnings.end());
+  if (compiled->pipelined) report.pipeline = cagr::run::pipeline_entry(*compiled->pipelined, executor);
+  report.warnings.insert(report.warnings.end(), compiled->pipeline_warnings.begin(), compiled->pipeline_warnings.end());
   std::vector<cagr::TensorShape> shapes;
   try {
     shapes = cagr::infer_shapes(executor.graph(), example);
