@@ -16,7 +16,7 @@ Activation parse_activation(const std::string& name, const std::string& op);
 
 __device__ __forceinline__ float activate(Activation act, float x) {
   switch (act) {
-    case Activation::relu: return x > 0.f ? x : 0.f;
+    case Activation::relu: return x < 0.f ? 0.f : x;  // NaN stays NaN (OPS.md), as IEEE max would not
     case Activation::sigmoid: return 1.f / (1.f + expf(-x));
     default: return x;
   }

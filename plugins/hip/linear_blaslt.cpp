@@ -17,6 +17,13 @@ void check_blas(cublasStatus_t status, const char* what) {
   throw plugin::Error(code, std::string("cuBLASLt: ") + what + " failed: status " + std::to_string(int(status)));
 }
 
+// cuBLASLt's relu epilogue turns NaN into 0 (OPS.md keeps NaN) and it has no sigmoid, so on an f32 Y
+// the activation is a second pass (launch_activation); a bf16 Y (the bf16 mlp's inner layers, where
+// bf16 was allowed) keeps the relu epilogue.
+bool activation_in_second_pass(Activation act, const BlasLtTypes& types) {
+  return act != Activation::none && types.output == CUDA_R_32F;
+}
+
 cublasLtEpilogue_t epilogue(bool has_bias, Activation act) {
   if (act == Activation::relu) return has_bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
   return has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
@@ -39,7 +46,7 @@ BlasLtLinear::BlasLtLinear(int64_t n, int64_t k, bool has_bias, Activation act, 
   check_blas(cublasLtMatmulDescCreate(&matmul_, types.compute, CUDA_R_32F), "creating a matmul");
   set_attribute(matmul_, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
   set_attribute(matmul_, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
-  set_attribute(matmul_, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue(has_bias, act));
+  set_attribute(matmul_, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue(has_bias, activation_in_second_pass(act, types) ? Activation::none : act));
 }
 
 BlasLtLinear::~BlasLtLinear() {
@@ -90,7 +97,7 @@ void BlasLtLinear::run(const void* x, const void* w, const void* bias, void* y, 
   if (m == 0 || n_ == 0) return;
   const Plan& plan = plan_for(m);
   matmul(plan, plan.algo, x, w, bias, y, stream);
-  if (act_ == Activation::sigmoid) launch_activation(Activation::sigmoid, static_cast<float*>(y), static_cast<float*>(y), m * n_, stream);
+  if (activation_in_second_pass(act_, types_)) launch_activation(act_, static_cast<float*>(y), static_cast<float*>(y), m * n_, stream);
 }
 
 void BlasLtLinear::choose_fastest(const void* x, const void* w, const void* bias, void* y, int64_t m, hipStream_t stream) {

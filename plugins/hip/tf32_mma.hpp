@@ -19,11 +19,17 @@ namespace cagr::gpu {
 //   big   = x's bits + 0x1000: truncated by the unit, that is x rounded to nearest (ties away);
 //   small = x - (those bits with the low 13 cleared), exact; the unit truncates it, which costs
 //           at most 2^-21 of x.
-// (An infinite x leaves NaN in small: such an input gives NaN, not f32's inf.)
-__device__ __forceinline__ uint32_t tf32_rounded(float x) { return __float_as_uint(x) + 0x1000u; }
+// An infinite or NaN x is its own big (adding 0x1000 would carry into the exponent or the sign:
+// inf would read as NaN, a NaN as a number) and its small is 0 (x - x would be NaN for inf), so
+// products with it give what f32 gives (conformance: NonFiniteInputsGiveWhatIeeeArithmeticGives).
+__device__ __forceinline__ bool finite_bits(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
+__device__ __forceinline__ uint32_t tf32_rounded(float x) {
+  const uint32_t bits = __float_as_uint(x);
+  return finite_bits(bits) ? bits + 0x1000u : bits;
+}
 __device__ __forceinline__ void split(float x, uint32_t& big, uint32_t& small) {
   big = tf32_rounded(x);
-  small = __float_as_uint(x - __uint_as_float(big & 0xffffe000u));
+  small = finite_bits(big) ? __float_as_uint(x - __uint_as_float(big & 0xffffe000u)) : 0u;
 }
 __device__ __forceinline__ void split(const float4& v, uint32_t (&big)[4], uint32_t (&small)[4]) {
   split(v.x, big[0], small[0]), split(v.y, big[1], small[1]), split(v.z, big[2], small[2]), split(v.w, big[3], small[3]);
