@@ -354,7 +354,9 @@ struct TensorCoreDots {
 #pragma unroll
       for (int r = 0; r < 4; ++r) {  // C fragment r: row 16m + g + 8 (r / 2), column 8n + 2t + r % 2
         const int i = 16 * kTileM[u] + g + 8 * (r / 2), j = 8 * kTileN[u] + 2 * t + r % 2;
-        if (i < features && (self ? j <= i : j < i)) dots[(self ? i * (i + 1) / 2 : i * (i - 1) / 2) + j] = acc[u][r];
+        if (i < features && (self ? j <= i : j < i))
+          dots[(self ? i * (i + 1) / 2 : i * (i - 1) / 2) + j] =
+              kPasses == 3 ? f32_sum_where_nan(acc[u][r], rows + i * kStride, rows + j * kStride, 4 * kVectors) : acc[u][r];
       }
     }
   }

@@ -95,7 +95,7 @@ class LinearKernel : public GpuKernel {
     if (blaslt_) return blaslt_->run(x, w, bias, y, s.m, t.stream);
     if (path_.kind == Path::split_tf32_wgmma && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
       if (!split_is_current_) split_linear_wgmma_weights(w, s.n, s.k, path_.cols, split_data(), t.stream);  // W may change between runs
-      return launch_linear_wgmma({path_.suggestion, path_.cols}, x, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
+      return launch_linear_wgmma({path_.suggestion, path_.cols}, x, w, split_data(), bias, y, s.m, s.n, s.k, act_, t.stream);
     }
     // (An X that is not 16-byte aligned, a view into another tensor, takes the mma.sync kernel.)
     if (path_.kind == Path::split_tf32_wgmma) return launch_linear_3xtf32(x, w, bias, y, s.m, s.n, s.k, act_, 1, t.stream);

@@ -163,7 +163,8 @@ __global__ void __launch_bounds__(Split<Groups>::kThreads, V == 4 ? Split<Groups
       for (int e = 0; e < 4; ++e) {
         const int64_t row = row0 + warp_row + i * 16 + g + e / 2 * 8;
         const int64_t col = col0 + warp_col + j * 8 + 2 * t + e % 2;
-        if (row < m && col < n) y[row * n + col] = activate(act, acc[i][j][e] + (bias != nullptr ? bias[col] : 0.f));
+        if (row < m && col < n)
+          y[row * n + col] = activate(act, f32_sum_where_nan(acc[i][j][e], x + row * k, w + col * k, k) + (bias != nullptr ? bias[col] : 0.f));
       }
     }
   }

@@ -120,10 +120,10 @@ __device__ __forceinline__ void wgmma_tile(float (&d)[kCols / 2], uint32_t a0, u
 
 template <int kGroups, int kCols>
 __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
-    linear_wgmma_kernel(const float* __restrict__ x, const float* __restrict__ w_split, const float* __restrict__ bias,
-                        float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
+    linear_wgmma_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ w_split,
+                        const float* __restrict__ bias, float* __restrict__ y, int64_t m, int64_t n, int64_t k, Activation act) {
 #if !defined(CAGR_WGMMA_PASS)
-  (void)x, (void)w_split, (void)bias, (void)y, (void)m, (void)n, (void)k, (void)act;
+  (void)x, (void)w, (void)w_split, (void)bias, (void)y, (void)m, (void)n, (void)k, (void)act;
   __trap();  // never launched: linear_wgmma_runs_on() admits sm_90 only, which the plugin builds as sm_90a
 #else
   constexpr int kRows = 64 * kGroups, kThreads = kGroups * kGroupThreads, kXFloats = kRows * kTileK;
@@ -208,7 +208,9 @@ __global__ void __launch_bounds__(kGroups * kGroupThreads, 1)
     for (int half = 0; half < 2; ++half) {
       const int64_t r = row0 + row + 8 * half;
       if (r >= m) continue;
-      const float v0 = activate(act, acc[4 * j + 2 * half] + b0), v1 = activate(act, acc[4 * j + 2 * half + 1] + b1);
+      // (w: the unsplit W, read only where a split sum came out NaN)
+      const float v0 = activate(act, c < n ? f32_sum_where_nan(acc[4 * j + 2 * half], x + r * k, w + c * k, k) + b0 : 0.f);
+      const float v1 = activate(act, c + 1 < n ? f32_sum_where_nan(acc[4 * j + 2 * half + 1], x + r * k, w + (c + 1) * k, k) + b1 : 0.f);
       if (pairs && c + 1 < n) {
         *reinterpret_cast<float2*>(y + r * n + c) = make_float2(v0, v1);
       } else {
@@ -258,8 +260,8 @@ void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, int cols, 
   check_launch("split_weights_kernel");
 }
 
-void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
-                         int64_t n, int64_t k, Activation act, hipStream_t stream) {
+void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w, const float* w_split, const float* bias, float* y,
+                         int64_t m, int64_t n, int64_t k, Activation act, hipStream_t stream) {
   if (m == 0 || n == 0) return;
   const int64_t row_blocks = (m + tile.rows - 1) / tile.rows, col_blocks = (n + tile.cols - 1) / tile.cols;
   if (row_blocks > 65535 || col_blocks > std::numeric_limits<int32_t>::max())
@@ -270,7 +272,7 @@ void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w_split, c
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes),
           "allowing linear_wgmma_kernel its shared memory");
     kernel<<<dim3(unsigned(col_blocks), unsigned(row_blocks)), groups * kGroupThreads, shared_bytes, stream>>>(
-        x, w_split, bias, y, m, n, k, act);
+        x, w, w_split, bias, y, m, n, k, act);
     check_launch("linear_wgmma_kernel");
   };
   if (tile.rows == 256 && tile.cols == 128) return launch(linear_wgmma_kernel<4, 128>, 4, kSharedBytes<4, 128>);

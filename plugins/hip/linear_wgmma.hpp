@@ -34,9 +34,10 @@ int64_t linear_wgmma_split_floats(int64_t n, int64_t k, int cols);
 // (linear_wgmma_split_floats(n, k, cols) floats).
 void split_linear_wgmma_weights(const float* w, int64_t n, int64_t k, int cols, float* split, hipStream_t stream);
 
-// X [M, K] with 16-byte aligned rows and K a multiple of 4, W as split above for `tile.cols`, bias
-// [N] or nullptr, Y [M, N]; `tile` one of kWgmmaTiles.
-void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w_split, const float* bias, float* y, int64_t m,
-                         int64_t n, int64_t k, Activation act, hipStream_t stream);
+// X [M, K] with 16-byte aligned rows and K a multiple of 4, W [N, K] itself (read only to sum again
+// in f32 where a split sum came out NaN: tf32_mma.hpp) and as split above for `tile.cols`, bias [N]
+// or nullptr, Y [M, N]; `tile` one of kWgmmaTiles.
+void launch_linear_wgmma(WgmmaTile tile, const float* x, const float* w, const float* w_split, const float* bias, float* y,
+                         int64_t m, int64_t n, int64_t k, Activation act, hipStream_t stream);
 
 }  // namespace cagr::gpu

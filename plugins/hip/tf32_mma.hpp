@@ -35,6 +35,17 @@ __device__ __forceinline__ void split(const float4& v, uint32_t (&big)[4], uint3
   split(v.x, big[0], small[0]), split(v.y, big[1], small[1]), split(v.z, big[2], small[2]), split(v.w, big[3], small[3]);
 }
 
+// 3xTF32 gives NaN where f32 gives +-inf: an infinite operand's big times the other operand's small
+// (0, or of the other sign) is inf * 0 or inf - inf. A sum that came out NaN (which finite operands
+// do not give) is taken again in plain f32 from the K floats of `a` and `b`, giving f32's inf or
+// NaN; every other sum costs one compare.
+__device__ __forceinline__ float f32_sum_where_nan(float split_sum, const float* a, const float* b, int64_t k) {
+  if (!isnan(split_sum)) return split_sum;
+  float sum = 0.f;
+  for (int64_t i = 0; i < k; ++i) sum = fmaf(a[i], b[i], sum);
+  return sum;
+}
+
 // d += a b for one 16x8 (m x n) tile over k = 8, TF32 inputs, f32 accumulation.
 __device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
   asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
