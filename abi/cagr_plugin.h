@@ -37,6 +37,11 @@
  *        description, allowing the plugin's variants to compute in TF32 or bf16; a variant says
  *        which precision it computes in (cagr_variant_args.math_precision). A 1.0/1.1 plugin skips
  *        the extension and computes in f32, which every allowance includes.
+ *   1.3  CAGR_MATH_INT8: the host may allow an op int8 products (operands quantised to 8-bit
+ *        integers with f32 scales; sums, inputs and outputs stay f32), which also allows TF32 and
+ *        bf16. A 1.2 plugin reads an allowance it does not know as f32 (abi/math_precision.hpp's
+ *        allowed_math_precision), so it offers only its f32 variants; a 1.0/1.1 plugin skips the
+ *        extension as before.
  *
  * This header depends on nothing but the C standard library: compiles as C99 and as C++.
  */
@@ -51,7 +56,7 @@ extern "C" {
 #endif
 
 #define CAGR_ABI_VERSION_MAJOR 1
-#define CAGR_ABI_VERSION_MINOR 2  /* 1.2: math precision per op */
+#define CAGR_ABI_VERSION_MINOR 3  /* 1.3: int8 math precision */
 /* The oldest major this header's host still speaks. Raised only after a deprecation period. */
 #define CAGR_ABI_OLDEST_SUPPORTED_MAJOR 1
 
@@ -122,11 +127,14 @@ typedef struct cagr_extension {
 
 /* The arithmetic a kernel may use for f32 tensors, from strictest to loosest. Each allows those
  * before it: a kernel may always compute in f32. Inputs, outputs and sums stay f32 in every mode;
- * only the operands of products are rounded (TF32: 10-bit mantissa, bf16: 7-bit). */
+ * only the operands of products are rounded (TF32: 10-bit mantissa, bf16: 7-bit) or quantised
+ * (int8: 8-bit integers times an f32 scale each operand chooses, e.g. per output channel of a
+ * weight and per tensor of an activation; the products are summed exactly in int32). */
 typedef enum cagr_math_precision {
   CAGR_MATH_F32 = 0,
   CAGR_MATH_TF32 = 1,
-  CAGR_MATH_BF16 = 2
+  CAGR_MATH_BF16 = 2,
+  CAGR_MATH_INT8 = 3   /* 1.3 */
 } cagr_math_precision;
 
 /* 1.2. Chained to cagr_op_desc.extensions when the user allows an op a looser precision than f32

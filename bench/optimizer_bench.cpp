@@ -36,7 +36,7 @@ DEFINE_int32(repetitions, 5, "passes per measurement while planning");
 DEFINE_int32(rounds, 5, "rounds of latency measurement, in turns over the modes");
 DEFINE_int32(passes, 20, "passes per round (the round's median counts)");
 DEFINE_string(csv, "", "also write the rows to this CSV file");
-DEFINE_string(precision, "f32", "the loosest arithmetic every mode may use (f32, tf32, bf16); `none` keeps each node's first variant");
+DEFINE_string(precision, "f32", "the loosest arithmetic every mode may use (f32, tf32, bf16, int8); `none` keeps each node's first variant");
 
 namespace {
 

@@ -228,7 +228,7 @@ OpSupport Plugin::query(int device, const cagr_op_desc& op) const {
                                          variant.non_negative(v.bytes, "bytes"),
                                          variant.non_negative(v.estimated_ns, "estimated_ns"),
                                          static_cast<cagr_math_precision>(
-                                             variant.count(v.math_precision, CAGR_MATH_F32, CAGR_MATH_BF16, "math_precision"))});
+                                             variant.count(v.math_precision, CAGR_MATH_F32, CAGR_MATH_INT8, "math_precision"))});
     }
   } catch (const AbiViolation& broken) {
     return OpSupport{false, broken.what(), {}};

@@ -249,7 +249,7 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
     s->profile = o.profile != 0;
     if (o.math_precision != nullptr) {
       const auto allowed = cagr::abi::math_precision_named(o.math_precision);
-      require(allowed.has_value(), "cagr_session_options.math_precision is '" + std::string(o.math_precision) + "': expected f32, tf32 or bf16");
+      require(allowed.has_value(), "cagr_session_options.math_precision is '" + std::string(o.math_precision) + "': expected " + cagr::abi::math_precision_choices());
       cagr::allow_math_precision(s->graph, *allowed);
     }
     if (o.struct_size >= offsetof(cagr_session_options, plan_path) + sizeof o.plan_path && o.plan_path != nullptr) {

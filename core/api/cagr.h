@@ -124,8 +124,9 @@ typedef struct cagr_session_options {
   const char* optimizer;
   /* With optimizer "policy": the policy file; NULL: the one shipped (or $CAGR_POLICY). */
   const char* policy_path;
-  /* The loosest arithmetic the session allows every node (docs/PLANS.md): NULL or "f32", "tf32" or
-   * "bf16" (the operands of products rounded; sums, inputs and outputs stay f32). The plugins then
+  /* The loosest arithmetic the session allows every node (docs/PLANS.md): NULL or "f32", "tf32",
+   * "bf16" (the operands of products rounded) or "int8" (quantised; sums, inputs and outputs stay
+   * f32). The plugins then
    * offer such variants beside their f32 ones and the optimiser chooses; a plan_path plan brings
    * the allowance it was made with. Added after policy_path: older callers' struct_size leaves it
    * out, and they get f32. */

@@ -90,7 +90,7 @@ cagr_math_precision precision_attribute(const std::string& path, const tinyxml2:
   const char* v = e->Attribute(name);
   if (v == nullptr) return CAGR_MATH_F32;
   const auto p = abi::math_precision_named(v);
-  if (!p) bad_plan(path, e, "'" + std::string(name) + "' is '" + v + "'; expected f32, tf32 or bf16");
+  if (!p) bad_plan(path, e, "'" + std::string(name) + "' is '" + v + "'; expected " + abi::math_precision_choices());
   return *p;
 }
 

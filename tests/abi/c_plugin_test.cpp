@@ -118,7 +118,8 @@ TEST(CPlugin, WritesNothingPastTheHostsStructs) {
 
 TEST(CPlugin, OffersItsF32VariantsWhateverPrecisionIsAllowed) {
   const auto plugin = Plugin::load(c_plugin());
-  for (const cagr_math_precision allowed : {CAGR_MATH_F32, CAGR_MATH_TF32, CAGR_MATH_BF16}) {
+  // int8 too: this plugin never reads the allowance (f32 is always allowed).
+  for (const cagr_math_precision allowed : {CAGR_MATH_F32, CAGR_MATH_TF32, CAGR_MATH_BF16, CAGR_MATH_INT8}) {
     abi::OwnedOpDesc op = relu({3, 1001});
     op.allow_math_precision(allowed);
     const OpSupport support = plugin->query(0, op.desc());

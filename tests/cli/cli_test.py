@@ -115,6 +115,7 @@ class Tools(unittest.TestCase):
             ([model, "--data=x.csv", "--inputs=y.npz"], "--data and --inputs both give the inputs"),
             ([model, "--skip-malformed"], "--skip-malformed applies to --data only"),
             ([model, "--optimizer=fastest"], "--optimizer=fastest:"),
+            ([model, "--precision=fp8"], "--precision=fp8: expected f32, tf32, bf16 or int8"),
             ([model, "--iterations"], "--iterations needs a value"),
             (["--model=/nonexistent/m.xml"], "--model=/nonexistent/m.xml: no such file"),
             ([f"--model={self.dir}"], "a folder, not a file"),
@@ -268,6 +269,15 @@ class Tools(unittest.TestCase):
             self.assertEqual(z["dense"].shape, (8, 2))
         with np.load(first_out) as a, np.load(replay_out) as b:
             np.testing.assert_array_equal(a["prob"], b["prob"])
+
+    def test_int8_predicts_within_its_bound_and_its_plan_keeps_it(self):
+        saved, f32_out, int8_out, plan = self.path("in64.npz"), self.path("f32.npz"), self.path("int8.npz"), self.path("int8.plan.xml")
+        self.run_json("--batch=64", f"--save-inputs={saved}", f"--save-outputs={f32_out}")
+        self.run_json(f"--inputs={saved}", "--precision=int8", "--optimizer=tune", f"--save-plan={plan}", f"--save-outputs={int8_out}")
+        with open(plan) as f:
+            self.assertIn('math_precision="int8"', f.read())
+        with np.load(f32_out) as a, np.load(int8_out) as b:
+            self.assertLess(float(np.max(np.abs(a["prob"] - b["prob"]))), 1e-2)
 
     def test_list_plugins_with_nothing_found_says_where_it_looked(self):
         empty = self.path("no_plugins")

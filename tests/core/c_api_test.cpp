@@ -177,8 +177,9 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   cagr_runtime_destroy(rt);
 }
 
-// cagr_session_options.math_precision: a bf16 session predicts what an f32 one does to bf16's
-// precision, its saved plan keeps the allowance, and an unknown precision is refused by name.
+// cagr_session_options.math_precision: a bf16 (int8) session predicts what an f32 one does to
+// bf16's (int8's) precision, its saved plan keeps the allowance, and an unknown precision is
+// refused by name.
 TEST(CApi, MathPrecisionIsASessionOption) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;
@@ -200,13 +201,20 @@ TEST(CApi, MathPrecisionIsASessionOption) {
   std::ifstream saved(plan);
   const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("math_precision=\"bf16\""), std::string::npos) << text.substr(0, 300);
+  // int8 (ABI 1.3): the tuner may run the linears quantised; the probabilities within 1e-2.
+  const std::vector<float> int8 = predict_in("int8");
+  ASSERT_EQ(int8.size(), f32.size());
+  for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(int8[i], f32[i], 1e-2);
+  std::ifstream saved_int8(plan);
+  const std::string int8_text((std::istreambuf_iterator<char>(saved_int8)), std::istreambuf_iterator<char>());
+  EXPECT_NE(int8_text.find("math_precision=\"int8\""), std::string::npos) << int8_text.substr(0, 300);
 
   cagr_session_options so{};
   so.struct_size = sizeof so;
   so.math_precision = "fp8";
   cagr_session* s = nullptr;
   EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("math_precision is 'fp8': expected f32, tf32 or bf16"), std::string::npos)
+  EXPECT_NE(std::string(cagr_last_error()).find("math_precision is 'fp8': expected f32, tf32, bf16 or int8"), std::string::npos)
       << cagr_last_error();
   cagr_model_destroy(model);
   cagr_runtime_destroy(rt);

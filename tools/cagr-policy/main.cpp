@@ -27,7 +27,7 @@ DEFINE_string(models, "dlrm_avazu_sample,dlrm_kaggle_small,deepfm_avazu,ngcf,two
 DEFINE_string(batches, "64,2048", "collect: batch sizes");
 DEFINE_string(plugins, "auto", "collect: auto, plugin names (cpu,opencl) or plugin files");
 DEFINE_int32(repetitions, 5, "collect: passes per timing (the median counts)");
-DEFINE_string(precision, "f32", "collect: the loosest arithmetic allowed (f32, tf32, bf16), so that such variants are timed too");
+DEFINE_string(precision, "f32", "collect: the loosest arithmetic allowed (f32, tf32, bf16, int8), so that such variants are timed too");
 DEFINE_string(out, "", "collect: the sample file to extend; train: the policy file to write");
 DEFINE_string(samples, "", "train, check: sample files, comma-separated");
 DEFINE_string(policy, "", "check: the policy file (default: the shipped one)");

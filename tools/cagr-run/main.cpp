@@ -90,7 +90,8 @@ DEFINE_int64(device_memory_budget, 0,
              "sub-batches (as --pipeline does); 0: each device's own memory size");
 DEFINE_string(load_plan, "", "place the nodes by this plan file (from --save-plan) instead of deciding, measuring nothing");
 DEFINE_string(precision, "f32",
-              "the loosest arithmetic allowed: f32, tf32 or bf16 (products' operands rounded; sums and tensors stay f32); "
+              "the loosest arithmetic allowed: f32, tf32, bf16 or int8 (products' operands rounded or quantised; sums and tensors "
+              "stay f32); "
               "plugins then offer such variants too, and the optimiser chooses; a loaded plan brings its own");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");

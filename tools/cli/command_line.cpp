@@ -238,7 +238,7 @@ void ProgressLine::clear(bool keep) {
 
 cagr_math_precision math_precision(const std::string& flag, const std::string& value) {
   const auto p = abi::math_precision_named(value);
-  if (!p) throw UsageError("--" + flag + "=" + value + ": expected f32, tf32 or bf16");
+  if (!p) throw UsageError("--" + flag + "=" + value + ": expected " + abi::math_precision_choices());
   return *p;
 }
 

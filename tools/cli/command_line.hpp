@@ -50,7 +50,7 @@ std::string help_text(const ToolHelp& help);
 // A flag's comma-separated list ("cpu,opencl", "64,2048"), empty items dropped.
 std::vector<std::string> comma_list(const std::string& text);
 
-// A --precision flag's value (f32, tf32, bf16: ABI 1.2's math precision); throws UsageError naming
+// A --precision flag's value (f32, tf32, bf16, int8: ABI 1.3's math precision); throws UsageError naming
 // the flag and the values for anything else.
 cagr_math_precision math_precision(const std::string& flag, const std::string& value);
 

@@ -5,15 +5,15 @@
  * One device (the host CPU; buffers are host memory, streams run work as it is queued, so events
  * only mark points already passed), one op (relu, f32, any shape; abi/OPS.md) with two variants
  * and cost hints. What it shows:
- *  - negotiation: any host of major 1 or later gets 1.2 and the table; an older major is refused
- *    with a reason (written only inside the host's struct_size);
+ *  - negotiation: any host of major 1 or later gets this header's minor (1.3) and the table; an
+ *    older major is refused with a reason (written only inside the host's struct_size);
  *  - every struct the host passes is read only inside its struct_size (CAGR_STRUCT_HAS), and every
  *    output is written only inside it (SET below);
  *  - the optional entries stay NULL: the capture entries (nothing to capture), and 1.1's
  *    event_elapsed (the host then times nodes by synchronising, as for a 1.0 plugin);
- *  - 1.2's math-precision extension needs nothing: the variants compute in f32, which every
- *    allowance includes, and say so in cagr_variant_args.math_precision; extension chains are
- *    never walked, so types this plugin does not know cannot trouble it;
+ *  - the math-precision extension (1.2; int8 since 1.3) needs nothing: the variants compute in
+ *    f32, which every allowance includes, and say so in cagr_variant_args.math_precision;
+ *    extension chains are never walked, so types this plugin does not know cannot trouble it;
  *  - every failure returns a status and leaves a message per thread for last_error_message.
  */
 #include "cagr_plugin.h"
@@ -569,7 +569,7 @@ static cagr_status kernel_run(cagr_context* context, cagr_kernel_run_args* a) {
 /* The table and the one exported symbol                                                           */
 
 static const cagr_plugin_api kApi = {
-    sizeof(cagr_plugin_api), /* the table this file was built with: 1.2 */
+    sizeof(cagr_plugin_api), /* the table this file was built with: 1.3 (1.2's: no entry was added) */
     CAGR_ABI_VERSION_MAJOR,
     CAGR_ABI_VERSION_MINOR,
     last_error_message,
