@@ -36,7 +36,7 @@ struct Variant {
   const char* name;
   bool parallel;  // uses every thread (else one): the cost estimate's divisor
   std::unique_ptr<Kernel> (*create)(const KernelInit&);
-  cagr_math_precision precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2)
+  cagr_math_precision precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2; int8 1.3)
 };
 
 struct Cost {
@@ -60,6 +60,8 @@ inline size_t offered_variants(const OpImpl& impl, cagr_math_precision allowed) 
 
 // Whether this CPU computes bf16 dot products natively (AVX512_BF16 or AMX), as oneDNN sees it.
 bool has_bf16_dot_products();
+// Whether it computes u8 x s8 dot products natively (AVX512 VNNI, AVX-VNNI or AMX), as oneDNN sees it.
+bool has_int8_dot_products();
 
 // The implementation of the op that `shapes` checked.
 const OpImpl& op_impl(const contract::Checked& shapes);

@@ -14,6 +14,13 @@
 // run), summing in f32: about twice the f32 matmul's speed on DLRM's layers (2-core Zen 5 VM,
 // M=2048: 512x256 10.2 ms against 19.9 ms, one thread, loaded machine).
 //
+// With int8 allowed (ABI 1.3) and a CPU with int8 dot products (VNNI), a third variant keeps W as
+// s8 per output channel and quantises X to s8 per row each run (int8_quantise.hpp), through
+// oneDNN's s8 x s8 matmul summing in int32 and giving f32 without attributes; its own loop then
+// scales each sum by its row's and column's scales and adds the bias, before cross_layer's
+// multiply and add and the activation. X or W holding NaN or an infinity has no int8 form: that run
+// computes in f32 (the kernel keeps an f32 twin for it), so NaN propagates.
+//
 // The activation is applied after the matmul, in a loop that keeps NaN, not as oneDNN's post-op:
 // its relu and logistic turn NaN into a number (a max / clamp that keeps the non-NaN operand), and
 // OPS.md wants NaN to propagate. On the sample DLRM (2 threads, idle VM) the end-to-end p50 did not
@@ -28,6 +35,7 @@
 #include <unordered_map>
 
 #include "cpu_kernel.hpp"
+#include "int8_quantise.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "sigmoid.hpp"
 
@@ -56,13 +64,18 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
+// What the products' operands are (Y, the bias and the sums stay f32).
+enum class Math { f32, bf16, int8 };
+
 class LinearKernel final : public Kernel {
  public:
-  // `math`: f32, or bf16 for X and W (Y, the bias and the sums stay f32).
-  LinearKernel(const KernelInit& init, memory::data_type math)
-      : operands_(contract::linear_operands(init.shapes)), math_(math) {
+  LinearKernel(const KernelInit& init, Math math) : operands_(contract::linear_operands(init.shapes)), math_(math) {
     if (const void* bias = init.constants.size() > operands_.bias ? init.constants[operands_.bias] : nullptr)
       bias_ = static_cast<const float*>(bias);
+    if (math_ == Math::int8) {
+      exact_ = std::make_unique<LinearKernel>(init, Math::f32);
+      w_scales_.resize(shape_.n);
+    }
     if (const void* w = init.constants[operands_.w]) {
       // Pack for the batch the kernel was compiled for; other batches reuse the packing if they can.
       const int64_t m = std::max<int64_t>(shape_.m, 1);
@@ -80,27 +93,38 @@ class LinearKernel final : public Kernel {
     std::lock_guard<std::mutex> lock(mutex_);
     const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[operands_.w]));
     const auto& pd = entry.primitive_desc;
-    memory src = source_of(pd, l, inputs[operands_.x]);
-    memory dst(pd.dst_desc(), cpu_engine(), outputs[0]);
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
-    if (shape_.has_bias) {
-      const float* bias = bias_ ? bias_ : static_cast<const float*>(inputs[operands_.bias]);
-      args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
-    }
-    if (operands_.cross) {
-      const memory::desc rows = rows_desc(l.m);
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                   memory(rows, cpu_engine(), const_cast<void*>(inputs[operands_.x0])));
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
-                   memory(rows, cpu_engine(), const_cast<void*>(inputs[operands_.residual])));
-    }
+    std::unordered_map<int, memory> args = {{DNNL_ARG_WEIGHTS, entry.weights},
+                                            {DNNL_ARG_DST, memory(pd.dst_desc(), cpu_engine(), outputs[0])}};
     // oneDNN's OpenMP build uses omp_get_max_threads() workers per execution: a small product runs
     // on this thread alone (kParallelThreshold: a parallel region would cost more than it saves).
-    const OmpThreadsFor threads(l.m * l.n * l.k < 4 * kParallelThreshold ? 1 : omp_get_max_threads());
+    const bool parallel = l.m * l.n * l.k >= 4 * kParallelThreshold;
+    const OmpThreadsFor threads(parallel ? omp_get_max_threads() : 1);
+    const float* bias = !shape_.has_bias ? nullptr : bias_ ? bias_ : static_cast<const float*>(inputs[operands_.bias]);
+    if (math_ == Math::int8) {
+      if (!weights_finite_ || !quantise_source(pd, l, static_cast<const float*>(inputs[operands_.x]), parallel))
+        return exact_->run(shapes, inputs, outputs);
+      args.emplace(DNNL_ARG_SRC, rounded_);
+    } else {
+      args.emplace(DNNL_ARG_SRC, source_of(pd, l, inputs[operands_.x]));
+      if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+      if (operands_.cross) {
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                     memory(rows_desc(l.m), cpu_engine(), const_cast<void*>(inputs[operands_.x0])));
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+                     memory(rows_desc(l.m), cpu_engine(), const_cast<void*>(inputs[operands_.residual])));
+      }
+    }
     dnnl::stream stream(cpu_engine());
     entry.primitive.execute(stream, args);
     stream.wait();
-    activate_keeping_nan(static_cast<float*>(outputs[0]), l.m * l.n);
+    float* y = static_cast<float*>(outputs[0]);
+    if (math_ == Math::int8) {
+      int8::dequantise_rows(y, l.m, l.n, x_scales_.data(), w_scales_.data(), bias);
+      if (operands_.cross)
+        cross_epilogue(y, l.m * l.n, static_cast<const float*>(inputs[operands_.x0]),
+                       static_cast<const float*>(inputs[operands_.residual]));
+    }
+    activate_keeping_nan(y, l.m * l.n);
   }
 
  private:
@@ -116,12 +140,23 @@ class LinearKernel final : public Kernel {
   // X as the matmul reads it: the caller's f32 rows, or their bf16 rounding in a scratch buffer.
   memory source_of(const dnnl::matmul::primitive_desc& pd, const Linear& l, const void* x) {
     memory given(memory::desc({l.m, shape_.k}, memory::data_type::f32, Tag::ab), cpu_engine(), const_cast<void*>(x));
-    if (math_ == memory::data_type::f32) return given;
+    if (math_ == Math::f32) return given;
     if (!rounded_ || rounded_.get_desc() != pd.src_desc()) rounded_ = memory(pd.src_desc(), cpu_engine());
-    dnnl::stream stream(cpu_engine());
-    dnnl::reorder(given, rounded_).execute(stream, given, rounded_);
-    stream.wait();
+    reorder(given, rounded_);
     return rounded_;
+  }
+
+  // int8: X quantised per row into rounded_ (scales: x_scales_); false when X has no int8 form
+  // (NaN, infinities: int8_quantise.hpp).
+  bool quantise_source(const dnnl::matmul::primitive_desc& pd, const Linear& l, const float* x, bool parallel) {
+    if (!rounded_ || rounded_.get_desc() != pd.src_desc()) rounded_ = memory(pd.src_desc(), cpu_engine());
+    x_scales_.resize(static_cast<size_t>(l.m));
+    return int8::quantise_rows(x, l.m, shape_.k, static_cast<int8_t*>(rounded_.get_data_handle()), x_scales_.data(), parallel);
+  }
+
+  // int8's cross_layer: y = x0 * y + R, after the scales and bias (the f32 variants' post-ops).
+  static void cross_epilogue(float* y, int64_t count, const float* x0, const float* residual) {
+    for (int64_t i = 0; i < count; ++i) y[i] = x0[i] * y[i] + residual[i];
   }
 
   struct Entry {
@@ -133,30 +168,50 @@ class LinearKernel final : public Kernel {
   // An [m, N] f32 row-major tensor: Y, and cross_layer's x0 and R.
   memory::desc rows_desc(int64_t m) const { return memory::desc({m, shape_.n}, memory::data_type::f32, Tag::ab); }
 
+  memory::data_type operand_type() const {
+    return math_ == Math::int8 ? memory::data_type::s8 : math_ == Math::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  }
+
+  // int8's matmul is the bare product: its scales, bias and cross_layer's epilogue follow in run().
   dnnl::matmul::primitive_desc make_primitive_desc(int64_t m) const {
-    const memory::desc src({m, shape_.k}, math_, Tag::ab);
-    const memory::desc weights({shape_.k, shape_.n}, math_, Tag::any);
+    const memory::desc src({m, shape_.k}, operand_type(), Tag::ab);
+    const memory::desc weights({shape_.k, shape_.n}, operand_type(), Tag::any);
     const memory::desc dst = rows_desc(m);
     dnnl::primitive_attr attr;
-    if (operands_.cross) {
+    if (operands_.cross && math_ != Math::int8) {
       dnnl::post_ops ops;
       ops.append_binary(dnnl::algorithm::binary_mul, rows_desc(m));
       ops.append_binary(dnnl::algorithm::binary_add, rows_desc(m));
       attr.set_post_ops(ops);
     }
-    if (shape_.has_bias) {
+    if (shape_.has_bias && math_ != Math::int8) {
       const memory::desc bias({1, shape_.n}, memory::data_type::f32, Tag::ab);
       return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr, cpu_engine());
     }
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, cpu_engine());
   }
 
-  // W is [N, K] row-major: as the matmul's [K, N] weights that is layout "ba".
-  void reorder_plain_weights(const float* w, memory& into) const {
-    const memory::desc plain({shape_.k, shape_.n}, memory::data_type::f32, Tag::ba);
-    memory source(plain, cpu_engine(), const_cast<float*>(w));
+  // W is [N, K] row-major: as the matmul's [K, N] weights that is layout "ba". int8 quantises it
+  // first (quantised_w_, w_scales_, weights_finite_).
+  void reorder_plain_weights(const float* w, memory& into) {
+    if (math_ == Math::int8) {
+      quantised_w_.resize(static_cast<size_t>(shape_.n * shape_.k));
+      weights_finite_ = int8::quantise_rows(w, shape_.n, shape_.k, quantised_w_.data(), w_scales_.data(), false);
+      return reorder(quantised_weights(), into);
+    }
+    memory source(memory::desc({shape_.k, shape_.n}, memory::data_type::f32, Tag::ba), cpu_engine(), const_cast<float*>(w));
+    reorder(source, into);
+  }
+
+  // int8: quantised_w_ as the matmul's plain [K, N] weights. A source for every layout: oneDNN's
+  // blocked s8 layouts carry compensation terms that are not reordered from one to another.
+  memory quantised_weights() {
+    return memory(memory::desc({shape_.k, shape_.n}, memory::data_type::s8, Tag::ba), cpu_engine(), quantised_w_.data());
+  }
+
+  static void reorder(memory from, memory to) {  // handles: copies share the data
     dnnl::stream stream(cpu_engine());
-    dnnl::reorder(source, into).execute(stream, source, into);
+    dnnl::reorder(from, to).execute(stream, from, to);
     stream.wait();
   }
 
@@ -172,9 +227,7 @@ class LinearKernel final : public Kernel {
           entry.weights = packed_;
         } else {
           entry.weights = memory(pd.weights_desc(), cpu_engine());
-          dnnl::stream stream(cpu_engine());
-          dnnl::reorder(packed_, entry.weights).execute(stream, packed_, entry.weights);
-          stream.wait();
+          reorder(math_ == Math::int8 ? quantised_weights() : packed_, entry.weights);
         }
       }
       it = cache_.emplace(m, std::move(entry)).first;
@@ -188,18 +241,25 @@ class LinearKernel final : public Kernel {
 
   contract::LinearOperands operands_;  // as created; the run's M may differ
   const Linear& shape_ = operands_.sizes;
-  memory::data_type math_;
-  memory rounded_;               // bf16: X rounded, reused across runs of the same batch
+  Math math_;
+  memory rounded_;               // bf16, int8: X rounded or quantised, reused across runs of the same batch
+  // int8: W quantised ([N, K]) with each output channel's scale, whether W had an int8 form, the
+  // run's scale of each row of X, and the f32 kernel for runs without an int8 form.
+  std::vector<int8_t> quantised_w_;
+  std::vector<float> w_scales_;
+  bool weights_finite_ = true;
+  std::vector<float> x_scales_;
+  std::unique_ptr<LinearKernel> exact_;
   const float* bias_ = nullptr;  // the plugin's copy when constant
   memory packed_;                // W in the compiled batch's layout, when constant
   std::mutex mutex_;
   std::map<int64_t, Entry> cache_;
 };
 
-template <memory::data_type Math>
+template <Math M>
 std::unique_ptr<Kernel> create(const KernelInit& init) {
   try {
-    return std::make_unique<LinearKernel>(init, Math);
+    return std::make_unique<LinearKernel>(init, M);
   } catch (const dnnl::error& e) {
     const char* op = contract::linear_operands(init.shapes).cross ? "cross_layer" : "linear";
     plugin::unsupported(std::string(op) + ": oneDNN refused the matmul: " + e.what());
@@ -218,16 +278,23 @@ Cost cost(const contract::Checked& shapes) {
 }  // namespace
 
 OpImpl linear_impl() {
-  OpImpl impl{{{"onednn_matmul", true, create<memory::data_type::f32>}}, cost};
-  if (has_bf16_dot_products())
-    impl.variants.push_back({"onednn_matmul_bf16", true, create<memory::data_type::bf16>, CAGR_MATH_BF16});
+  OpImpl impl{{{"onednn_matmul", true, create<Math::f32>}}, cost};
+  if (has_bf16_dot_products()) impl.variants.push_back({"onednn_matmul_bf16", true, create<Math::bf16>, CAGR_MATH_BF16});
+  if (has_int8_dot_products()) impl.variants.push_back({"onednn_matmul_int8", true, create<Math::int8>, CAGR_MATH_INT8});
   return impl;
 }
 
-bool has_bf16_dot_products() {
+namespace {
+// oneDNN's ISA values are bit sets: a later ISA includes the earlier ones' bits (AMX includes
+// AVX512_BF16 and VNNI).
+bool isa_includes(dnnl::cpu_isa wanted) {
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  return (isa & bf16) == bf16;  // oneDNN's ISA values are bit sets: AMX includes AVX512_BF16
+  return (isa & static_cast<unsigned>(wanted)) == static_cast<unsigned>(wanted);
 }
+}  // namespace
+
+bool has_bf16_dot_products() { return isa_includes(dnnl::cpu_isa::avx512_core_bf16); }
+
+bool has_int8_dot_products() { return isa_includes(dnnl::cpu_isa::avx512_core_vnni) || isa_includes(dnnl::cpu_isa::avx2_vnni); }
 
 }  // namespace cagr::cpu

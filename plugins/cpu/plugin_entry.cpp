@@ -66,6 +66,16 @@ void use_threads(const cagr_context& context) {
 // peak from the instruction's width, not measured; 0 where the CPU has none.
 double bf16_peak_gflops(const cagr::cpu::CpuDevice& d) { return cagr::cpu::has_bf16_dot_products() ? 2 * d.peak_gflops_f32 : 0; }
 
+// The peak of a variant computing in `precision`: int8 dot products (vpdpbusd) do four times the
+// multiply-adds of an f32 FMA per instruction (from the width, not measured).
+double peak_gflops(const cagr::cpu::CpuDevice& d, cagr_math_precision precision) {
+  switch (precision) {
+    case CAGR_MATH_BF16: return bf16_peak_gflops(d);
+    case CAGR_MATH_INT8: return cagr::cpu::has_int8_dot_products() ? 4 * d.peak_gflops_f32 : 0;
+    default: return d.peak_gflops_f32;
+  }
+}
+
 // A prepared op: the plugin's copies of the constants, and the variant's kernel.
 struct CpuKernel {
   std::vector<kit::HostMemory> constants;  // per input; empty when the input comes at run
@@ -121,7 +131,7 @@ struct CpuPlugin : kit::HostDevice {
     for (size_t i = 0; i < count; ++i) {
       const auto& variant = impl.variants[i];
       const double share = variant.parallel ? 1.0 : 1.0 / d.threads;
-      const double peak = variant.precision == CAGR_MATH_BF16 ? bf16_peak_gflops(d) : d.peak_gflops_f32;
+      const double peak = peak_gflops(d, variant.precision);
       const double ns = (peak > 0 && d.bandwidth_gbps > 0)
                             ? std::max(cost.flops / (peak * share), cost.bytes / (d.bandwidth_gbps * share)) +
                                   (variant.parallel ? cagr::cpu::kParallelRegionNs : 0.0)

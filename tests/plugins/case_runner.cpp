@@ -122,12 +122,61 @@ double relative_tolerance(cagr_math_precision precision) {
   return precision == CAGR_MATH_BF16 ? 1e-2 : precision == CAGR_MATH_TF32 ? 2e-3 : 1e-5;
 }
 
-std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got, double relative) {
+namespace {
+
+// int8 (ABI 1.3) quantises each operand of a product to 8-bit codes times a scale: W per output
+// channel (at worst symmetric s8: a half step of max|W[n,:]| / 254), X per tensor or finer (at
+// worst symmetric s8 per tensor: max|X| / 254; the CPU plugin's per row is finer). A product
+// x*w then errs by at most |x| dw + |w| dx + dx dw, so the sum over k by at most
+//   (1/254) (max|W[n,:]| sum_k |x_mk| + (1 + 1/254) max|X| sum_k |w_nk|)
+// (the int32 sums are exact). That is relative to the operands' ranges, not to each product: a
+// row of X far smaller than X's largest value loses most of its digits, which a tolerance
+// relative to the products (as for bf16) would call wrong. Both terms are the op before its
+// activation on magnitudes (the activations change an error by at most 1x), with W's rows, or
+// X, replaced by their largest magnitude; a bias and cross_layer's R are exact, so 0 here, while
+// its x0 multiplies the error. Ops other than linear and cross_layer have no int8 form here.
+std::vector<Bytes> int8_quantisation_bound(const Case& c) {
+  const std::string& op = c.op.type();
+  if (op != "linear" && op != "cross_layer")
+    throw std::runtime_error("an int8 variant of " + op + ": the suite knows int8's error bound only for linear and cross_layer");
+  const size_t x = op == "linear" ? 0 : 1;  // cross_layer: x0, X, W, bias, R
+  const size_t w = x + 1;
+  const auto floats = [](Bytes& b) { return std::make_pair(reinterpret_cast<float*>(b.data()), b.size() / sizeof(float)); };
+  Case magnitudes{c.label, c.op.without_attr("activation"), c.inputs, c.optional};
+  for (size_t i = 0; i < magnitudes.inputs.size(); ++i) {
+    auto [f, n] = floats(magnitudes.inputs[i]);
+    const bool operand = i == x || i == w || (op == "cross_layer" && i == 0);
+    for (size_t e = 0; e < n; ++e) f[e] = operand ? std::fabs(f[e]) : 0.0f;
+  }
+  const int64_t k = c.op.inputs()[w].dims[1];
+  Case w_rows = magnitudes, x_largest = magnitudes;
+  auto [wf, wn] = floats(w_rows.inputs[w]);
+  for (size_t row = 0; row < wn / std::max<int64_t>(k, 1); ++row) {
+    float* r = wf + row * k;
+    std::fill(r, r + k, *std::max_element(r, r + k));
+  }
+  auto [xf, xn] = floats(x_largest.inputs[x]);
+  if (xn > 0) std::fill(xf, xf + xn, *std::max_element(xf, xf + xn));
+  std::vector<Bytes> bound = run_on_reference(w_rows);
+  const std::vector<Bytes> second = run_on_reference(x_largest);
+  for (size_t o = 0; o < bound.size(); ++o) {
+    auto [b, n] = floats(bound[o]);
+    const float* s = reinterpret_cast<const float*>(second[o].data());
+    for (size_t e = 0; e < n; ++e) b[e] = static_cast<float>((b[e] + (1.0 + 1.0 / 254) * s[e]) / 254);
+  }
+  return bound;
+}
+
+}  // namespace
+
+std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got, cagr_math_precision precision) {
+  const double relative = relative_tolerance(precision);
   const bool sums = accumulates(c.op.type());
   // The scale of a sum is its products' magnitudes before any activation: relu and sigmoid change
   // an error by at most 1x and 1/4x, while sigmoid of the magnitudes would saturate at 1.
   Case before_activation{c.label, c.op.without_attr("activation"), c.inputs, c.optional};
   const std::vector<Bytes> scale = sums ? run_on_reference(before_activation, true) : std::vector<Bytes>();
+  const std::vector<Bytes> quantisation = precision == CAGR_MATH_INT8 ? int8_quantisation_bound(c) : std::vector<Bytes>();
   std::ostringstream message;
   for (size_t o = 0; o < want.size(); ++o) {
     const cagr_tensor_desc& d = c.op.outputs()[o];
@@ -138,13 +187,17 @@ std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<B
       const float* w = reinterpret_cast<const float*>(want[o].data());
       const float* g = reinterpret_cast<const float*>(got[o].data());
       const float* s = sums ? reinterpret_cast<const float*>(scale[o].data()) : w;
+      const float* q = quantisation.empty() ? nullptr : reinterpret_cast<const float*>(quantisation[o].data());
       for (size_t i = 0; i < want[o].size() / sizeof(float); ++i) {
         // A scale made non-finite by NaN or Inf inputs elsewhere in the sum says nothing: |want| then.
         const double scale_i = std::isfinite(s[i]) ? std::max(std::fabs(double{w[i]}), std::fabs(double{s[i]})) : std::fabs(double{w[i]});
-        const double tolerance = 1e-6 + relative * scale_i;
-        // NaN matches NaN, an infinity only the same infinity (OPS.md: non-finite values).
+        const double tolerance = 1e-6 + relative * scale_i + (q != nullptr && std::isfinite(q[i]) ? q[i] : 0.0);
+        // NaN matches NaN, an infinity only the same infinity (OPS.md: non-finite values). Except
+        // in a looser precision, where any non-finite value matches: an infinity times a sum that
+        // rounding moved across 0 (cross_layer's x0 * (X W + b)) is the other infinity, or NaN.
         const bool ok = std::isfinite(w[i]) ? std::fabs(double{g[i]} - w[i]) <= tolerance
-                                            : (std::isnan(w[i]) ? std::isnan(g[i]) : g[i] == w[i]);
+                        : precision != CAGR_MATH_F32 ? !std::isfinite(g[i])
+                                                     : (std::isnan(w[i]) ? std::isnan(g[i]) : g[i] == w[i]);
         if (ok) continue;
         if (mismatches++ == 0)
           first << "first mismatch at flat index " << i << " " << coords(dims, i) << ": got " << g[i] << ", want "

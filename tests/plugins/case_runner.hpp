@@ -22,12 +22,17 @@ std::vector<Bytes> run_on_reference(Case& c, bool magnitude = false);
 // "" when `got` matches `want` (f32: |got - want| <= 1e-6 + 1e-5 * scale, scale being |want| or,
 // for ops that accumulate, the magnitude of the sum; NaN matches NaN; integers exactly), else a
 // message naming the output, its shape, the first mismatching index and the mismatch count.
-// f32 outputs within 1e-6 + `relative` x the scale (|want|, or for ops that sum products, the sum of
-// the products' magnitudes: the bound of rounding the operands); other dtypes exactly.
-std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got, double relative = 1e-5);
+// For a variant computing in `precision`: f32 outputs within 1e-6 + relative_tolerance(precision) x
+// the scale (|want|, or for ops that sum products, the sum of the products' magnitudes: the bound
+// of rounding the operands), plus for int8 the bound of quantising the operands (case_runner.cpp);
+// other dtypes exactly. NaN matches NaN and an infinity the same one; in a looser precision than
+// f32, any non-finite value matches a non-finite one (never a finite one).
+std::string compare(Case& c, const std::vector<Bytes>& want, const std::vector<Bytes>& got,
+                    cagr_math_precision precision = CAGR_MATH_F32);
 
-// The `relative` tolerance of a variant computing in `precision` (ABI 1.2): 1e-5 for f32; for
-// TF32 and bf16 twice the operands' rounding (2^-11, 2^-8) plus margin: 2e-3 and 1e-2.
+// The `relative` tolerance of a variant computing in `precision` (ABI 1.2): 1e-5 for f32 (and for
+// int8's f32 part); for TF32 and bf16 twice the operands' rounding (2^-11, 2^-8) plus margin: 2e-3
+// and 1e-2.
 double relative_tolerance(cagr_math_precision precision);
 
 }  // namespace cagr::conformance

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <random>
 #include <set>
@@ -98,7 +99,7 @@ class Conformance : public ::testing::Test {
                                   std::to_string(v.index) + " '" + v.name + "', " + run.label + ", " + seed_note(seed);
         try {
           const std::vector<Bytes> got = run_on_plugin(*plugin_, device, v.index, create, run);
-          const std::string mismatch = compare(run, want, got, relative_tolerance(v.math_precision));
+          const std::string mismatch = compare(run, want, got, v.math_precision);
           EXPECT_TRUE(mismatch.empty()) << where << ": " << mismatch;
         } catch (const Error& e) {
           ADD_FAILURE() << where << ": " << e.what();
@@ -128,13 +129,14 @@ TEST_P(OpConformance, MatchesReference) {
   for (Case& c : cases_for(GetParam(), rng)) check_against_reference(c, c, seed);
 }
 
-// ABI 1.2: with bf16 allowed, a plugin may add variants that round the operands of products (TF32,
-// bf16); each is held to its precision's bound.
+// ABI 1.2 and 1.3: with int8 allowed (which allows TF32 and bf16 too), a plugin may add variants
+// that round the operands of products (TF32, bf16) or quantise them (int8); each is held to its
+// precision's bound (case_runner.hpp).
 TEST_P(OpConformance, LooserPrecisionWithinItsBound) {
   const uint64_t seed = base_seed() + std::hash<std::string>{}(GetParam()) + 1;
   Rng rng(seed);
   for (Case& c : cases_for(GetParam(), rng)) {
-    c.op.allow_math_precision(CAGR_MATH_BF16);
+    c.op.allow_math_precision(CAGR_MATH_INT8);
     check_against_reference(c, c, seed, true);
   }
 }
@@ -373,7 +375,20 @@ TEST_F(Conformance, NonFiniteInputsGiveWhatIeeeArithmeticGives) {
     for (Case& c : cases_for(op, rng)) {
       if (!with_non_finite_inputs(c, rng)) continue;
       check_against_reference(c, c, seed);
+      // Looser variants too: int8 has no code for NaN or Inf, so such a run must not quantise them.
+      c.op.allow_math_precision(CAGR_MATH_INT8);
+      check_against_reference(c, c, seed, true);
     }
+  }
+  // The same for a constant W (quantised once, at kernel_create): one NaN and one Inf in it.
+  for (const cagr_math_precision allowed : {CAGR_MATH_F32, CAGR_MATH_INT8}) {
+    Case c = linear_case(rng, rng(), {17, 13, 5, true, "relu"});
+    float* w = reinterpret_cast<float*>(c.inputs[1].data());
+    w[7] = std::numeric_limits<float>::quiet_NaN();
+    w[40] = -std::numeric_limits<float>::infinity();
+    c.label += " with NaN and -Inf in W";
+    c.op.allow_math_precision(allowed);
+    check_against_reference(c, c, seed);
   }
   // embedding_bag's max takes a bag's first row, then a value wherever it is greater, so a NaN counts
   // only in a bag's first row: NaN and Inf in the tables (constants, which the loop above leaves
