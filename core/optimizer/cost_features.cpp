@@ -42,7 +42,8 @@ const std::vector<std::string>& cost_feature_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n{"bias",          "log_hint_ns",     "log_roofline_ns",    "log_flops", "log_bytes",
                                "log_density",   "log_peak_gflops", "log_bandwidth_gbps", "log_balance", "offloaded",
-                               "log_batch",     "log_compute_units", "later_variant", "tf32_variant", "bf16_variant"};
+                               "log_batch",     "log_compute_units", "later_variant", "tf32_variant", "bf16_variant",
+                               "int8_variant"};
     for (const char* c : kOpClasses) n.push_back(std::string("class_") + c);
     for (const char* c : kOpClasses) n.push_back(std::string("class_") + c + "_x_log_roofline_ns");
     return n;
@@ -69,7 +70,8 @@ std::vector<double> cost_features(const cagr_op_desc& op, const Variant& variant
                         log1(device.compute_units),
                         variant.index > 0 ? 1.0 : 0.0,
                         variant.math_precision == CAGR_MATH_TF32 ? 1.0 : 0.0,
-                        variant.math_precision == CAGR_MATH_BF16 ? 1.0 : 0.0};
+                        variant.math_precision == CAGR_MATH_BF16 ? 1.0 : 0.0,
+                        variant.math_precision == CAGR_MATH_INT8 ? 1.0 : 0.0};
   const size_t c = op_class(op.op_type);
   for (size_t k = 0; k < kNumClasses; ++k) f.push_back(k == c ? 1.0 : 0.0);
   for (size_t k = 0; k < kNumClasses; ++k) f.push_back(k == c ? roofline : 0.0);
