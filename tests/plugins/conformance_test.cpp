@@ -173,12 +173,18 @@ TEST_F(Conformance, RunShapesVaryInBatchDims) {
     Case run_fused = dlrm_embedding_case(rng, constants_seed, {q, true, 4});
     check_against_reference(create_fused, run_fused, seed);
 
+    // linear and cross_layer with every precision allowed, so that looser variants (bf16, int8:
+    // their scratch buffers and scales follow the run's batch) are checked too.
     Case create_linear = linear_case(rng, constants_seed, {create_batch, 65, 31, true, "relu"});
     Case run_linear = linear_case(rng, constants_seed, {run_batch, 65, 31, true, "relu"});
+    create_linear.op.allow_math_precision(CAGR_MATH_INT8);
+    run_linear.op.allow_math_precision(CAGR_MATH_INT8);
     check_against_reference(create_linear, run_linear, seed);
 
     Case create_cross = cross_layer_case(rng, constants_seed, {create_batch, 29, 29, false});  // where offered
     Case run_cross = cross_layer_case(rng, constants_seed, {run_batch, 29, 29, false});
+    create_cross.op.allow_math_precision(CAGR_MATH_INT8);
+    run_cross.op.allow_math_precision(CAGR_MATH_INT8);
     check_against_reference(create_cross, run_cross, seed);
 
     Case create_mlp = mlp_case(rng, constants_seed, {create_batch, {13, 50, 24, 1}, "relu,relu,sigmoid"});  // where offered
