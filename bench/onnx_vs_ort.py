@@ -113,7 +113,7 @@ class CagrSession:
 
     DTYPES = {np.dtype(np.float32): 1, np.dtype(np.int64): 5}
 
-    def __init__(self, lib, plugin, model_path):
+    def __init__(self, lib, plugin, model_path, manifest=None):
         self.lib = lib
         lib.cagr_last_error.restype = ctypes.c_char_p
         lib.cagr_model_input_count.restype = ctypes.c_size_t
@@ -121,7 +121,8 @@ class CagrSession:
         lib.cagr_model_input_name.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         lib.cagr_model_input_count.argtypes = [ctypes.c_void_p]
         self.runtime, self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
-        options = self.RuntimeOptions(ctypes.sizeof(self.RuntimeOptions), plugin.encode(), None, 0)
+        options = self.RuntimeOptions(ctypes.sizeof(self.RuntimeOptions), plugin.encode(),
+                                      manifest.encode() if manifest else None, 0)
         self.check(lib.cagr_runtime_create(ctypes.byref(options), ctypes.byref(self.runtime)))
         self.check(lib.cagr_model_load(self.runtime, model_path.encode(), ctypes.byref(self.model)))
         self.input_names = [lib.cagr_model_input_name(self.model, i).decode()
@@ -200,9 +201,9 @@ class CagrRunRunner:
     """CAGR through `cagr-run` in a child process per block: --iterations sized from the last p50 so
     that a block runs about `seconds` (plus the model's load, not timed)."""
 
-    def __init__(self, exe, plugin, model, npz, threads, output=None, save=None):
+    def __init__(self, exe, plugin, model, npz, threads, output=None, save=None, manifest=None):
         self.base = [exe, f"--model={model}", f"--inputs={npz}", f"--plugins={plugin}", "--probe=false",
-                     "--profile=false", "--report=json", "--warmup=3"]
+                     "--profile=false", "--report=json", "--warmup=3"] + ([f"--plugin-manifest={manifest}"] if manifest else [])
         self.env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         self.estimate = None
         result = self.call(["--iterations=3"] + ([f"--save-outputs={save}"] if save else []))
@@ -437,13 +438,13 @@ def run_gallery(args, lib):
 
     def cagr_runner(model_path, inputs, tag, output):
         if lib is not None:
-            session = CagrSession(lib, args.plugin, model_path)
+            session = CagrSession(lib, args.plugin, model_path, args.manifest)
             session.bind(inputs)
             session.run()
             return InProcessRunner(session.run, session.close), session.output(output)
         npz = os.path.join(npz_dir, f"{tag}.npz")
         np.savez(npz, **inputs)
-        runner = CagrRunRunner(args.cagr_run, args.plugin, model_path, npz, args.threads, output,
+        runner = CagrRunRunner(args.cagr_run, args.plugin, model_path, npz, args.threads, output, manifest=args.manifest,
                                save=os.path.join(npz_dir, f"{tag}.out.npz"))
         return runner, runner.first_output
 
@@ -582,14 +583,15 @@ def run_dlrm_kaggle(args, lib):
         for name, path in paths.items():
             want, ort_session = R.run_onnxruntime(path, inputs, threads=args.threads)
             if lib is not None:
-                cagr = CagrSession(lib, args.plugin, path)
+                cagr = CagrSession(lib, args.plugin, path, args.manifest)
                 cagr.bind(inputs)
                 cagr.run()
                 got = cagr.output("prob")
             else:
                 npz = os.path.join(args.workdir, f"dlrm_kaggle_inputs_{batch}.npz")
                 np.savez(npz, **inputs)
-                cagr = CagrRunRunner(args.cagr_run, args.plugin, path, npz, args.threads, "prob", save=npz + ".out.npz")
+                cagr = CagrRunRunner(args.cagr_run, args.plugin, path, npz, args.threads, "prob", save=npz + ".out.npz",
+                                     manifest=args.manifest)
                 got = cagr.first_output
             diff = relative_error(got, want)
             if diff > TOLERANCE:
@@ -616,6 +618,7 @@ def main():
     parser.add_argument("--libcagr", help="libcagr.so (the C API); where absent or missing, --cagr-run is used")
     parser.add_argument("--cagr-run", help="the cagr-run program, used where --libcagr is not given or missing")
     parser.add_argument("--plugin", required=True, help="the CPU plugin's .so")
+    parser.add_argument("--manifest", help="a plugins.xml for CAGR (the CPU plugin's options, e.g. wait_policy)")
     parser.add_argument("--zoo", help="cagr-zoo, for the gallery's dlrm_embedding against the zoo's " + ZOO_MODEL)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batches", default="64,2048")

@@ -10,8 +10,11 @@
 // (spinning) waits, a region on a machine whose cores are taken by other processes ends only when
 // every worker has been scheduled again: a time slice (milliseconds) per region instead of
 // microseconds, while the spinning workers take CPU from the other load. So under "auto", while
-// other runnable threads leave fewer free cores than the team, the team shrinks to the free cores
-// (at least 1, the calling thread: then no region waits at a barrier).
+// other processes' runnable threads leave fewer free cores than the team, the team shrinks to the
+// free cores (at least 1, the calling thread: then no region waits at a barrier). Threads of this
+// process are not other load: they take turns with the plugin's calls (another thread pool in it,
+// such as onnxruntime's beside CAGR in bench/onnx_vs_ort.py, spins 20-100 ms after each of its runs
+// and then sleeps).
 #pragma once
 
 #include <atomic>
@@ -40,24 +43,31 @@ bool openmp_waits_sleep(const char* env_wait_policy, const char* env_spincount);
 // the reader); -1 where it cannot be read.
 int runnable_threads();
 
+// The runnable threads of this process now (state R in /proc/self/task/*/stat: the reader, this
+// team's workers while they spin, any other thread pool of the process); -1 where unreadable.
+int runnable_threads_of_this_process();
+
 // The team for each kernel: `threads` (the configured team) or, when adapting, fewer while the
 // machine is oversubscribed. Sampled at most every kSampleNs; safe to call from several threads.
 class TeamSize {
  public:
   static constexpr int64_t kSampleNs = 10'000'000;
-  // Free cores must be seen this many samples in a row before the team grows again, so that a
-  // short-lived process does not make it flip back and forth.
+  // Fewer free cores must be seen this many samples in a row before the team shrinks, and more
+  // before it grows again, so that a short-lived thread does not make it flip back and forth.
+  static constexpr int kSamplesToShrink = 2;
   static constexpr int kSamplesToGrow = 3;
 
   TeamSize(int threads, int cpus, bool adapt) : threads_(threads), cpus_(cpus), adapt_(adapt), team_(threads) {}
   int threads();
-  // The team after seeing `runnable` threads on the machine (the decision threads() applies).
-  int next_team(int runnable);
+  // The team after seeing `others` runnable threads of other processes (the decision threads()
+  // applies; negative: unknown, the team stays).
+  int next_team(int others);
 
  private:
   const int threads_, cpus_;
   const bool adapt_;
   std::atomic<int> team_;
+  std::atomic<int> shrink_votes_{0};
   std::atomic<int> grow_votes_{0};
   std::atomic<int64_t> next_sample_ns_{0};
 };
