@@ -133,14 +133,21 @@ EmbeddingBag check_lookup(const Checker& c, size_t first) {
   e.offset_dtype = offsets.dtype;
   e.num_indices = indices.dims[0];
   e.tables = static_cast<int64_t>(op.num_inputs() - first - optional) - 2;
+  e.table_dtype = c.in(first + 2).dtype;
+  const bool quantised = e.table_dtype == CAGR_DTYPE_U8;
+  if (e.table_dtype != CAGR_DTYPE_F32 && e.table_dtype != CAGR_DTYPE_F16 && e.table_dtype != CAGR_DTYPE_BF16 && !quantised)
+    c.fail("table 0 (input " + std::to_string(first + 2) + ") must be f32, f16, bf16 or u8 (row-wise quantised), got " +
+           plugin::dtype_name(e.table_dtype));
   for (size_t t = 0; t < static_cast<size_t>(e.tables); ++t) {
     const Shape& table = c.in(first + 2 + t);
     const std::string what = "table " + std::to_string(t) + " (input " + std::to_string(first + 2 + t) + ")";
-    c.dtype(table, what, CAGR_DTYPE_F32);
+    c.dtype(table, what + ", as table 0,", e.table_dtype);
     c.rank(table, what, 2);
-    if (t == 0) e.dim = table.dims[1];
-    if (table.dims[1] != e.dim)
-      c.fail(what + " has dim " + std::to_string(table.dims[1]) + ", table 0 has " + std::to_string(e.dim));
+    // A u8 row: D codes, then its f32 scale and bias.
+    const int64_t dim = quantised ? table.dims[1] - 8 : table.dims[1];
+    if (quantised && dim < 0) c.fail(what + " is u8 [R, D + 8] (D codes, f32 scale, f32 bias), got " + dims_string(table.dims));
+    if (t == 0) e.dim = dim;
+    if (dim != e.dim) c.fail(what + " has dim " + std::to_string(dim) + ", table 0 has " + std::to_string(e.dim));
     e.rows.push_back(table.dims[0]);
   }
   if (offsets.dims[0] < 1 || (offsets.dims[0] - 1) % e.tables != 0)
@@ -419,6 +426,9 @@ DlrmEmbeddingInteraction check_dlrm_embedding_interaction(const Checker& c) {
   c.rank(dense, "dense (input 0)", 2);
   DlrmEmbeddingInteraction f;
   f.lookup = check_lookup(c, 1);
+  if (f.lookup.table_dtype != CAGR_DTYPE_F32)
+    c.fail("takes f32 tables (the 16-bit and u8 tables are embedding_bag's alone), got " +
+           std::string(plugin::dtype_name(f.lookup.table_dtype)));
   if (f.lookup.extended())
     c.fail("pools by mode sum or mean, without per-sample weights or padding rows (embedding_bag's alone), got mode '" +
            op.attr_string("mode", "sum") + "'" + (f.lookup.weighted ? ", weighted" : "") + (f.lookup.padded ? ", padded" : ""));

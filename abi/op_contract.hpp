@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <variant>
 #include <vector>
@@ -34,6 +35,14 @@ struct EmbeddingBag {
   cagr_dtype index_dtype = CAGR_DTYPE_INVALID;
   cagr_dtype offset_dtype = CAGR_DTYPE_INVALID;
   cagr_dtype padding_dtype = CAGR_DTYPE_INVALID;  // with `padded`
+  // Every table's dtype (OPS.md's optional extension): f32, f16, bf16, or u8 row-wise quantised
+  // ([R, D + 8]: D codes, then the row's f32 scale and bias).
+  cagr_dtype table_dtype = CAGR_DTYPE_F32;
+
+  // Bytes of one stored table row.
+  int64_t row_bytes() const {
+    return table_dtype == CAGR_DTYPE_U8 ? dim + 8 : dim * static_cast<int64_t>(abi::dtype_size(table_dtype));
+  }
 
   // Positions of the optional inputs, counted from the lookup's first input (the indices).
   size_t weights_input() const { return 2 + static_cast<size_t>(tables); }
@@ -41,6 +50,30 @@ struct EmbeddingBag {
   // Whether the op goes beyond plain sum/mean pooling of every index (OPS.md's later additions).
   bool extended() const { return pooling == Pooling::max || weighted || padded; }
 };
+
+// table_t[row, d] as OPS.md defines it for each table dtype, `table` being the table's stored bytes:
+// the plain reading, for the reference and for checks.
+inline float table_value(const EmbeddingBag& e, const void* table, int64_t row, int64_t d) {
+  const auto* bytes = static_cast<const unsigned char*>(table) + row * e.row_bytes();
+  switch (e.table_dtype) {
+    case CAGR_DTYPE_F16: case CAGR_DTYPE_BF16: {
+      uint16_t bits;
+      std::memcpy(&bits, bytes + 2 * d, 2);
+      return e.table_dtype == CAGR_DTYPE_F16 ? abi::float_from_f16(bits) : abi::float_from_bf16(bits);
+    }
+    case CAGR_DTYPE_U8: {
+      float scale, bias;
+      std::memcpy(&scale, bytes + e.dim, 4);
+      std::memcpy(&bias, bytes + e.dim + 4, 4);
+      return static_cast<float>(bytes[d]) * scale + bias;
+    }
+    default: {
+      float value;
+      std::memcpy(&value, bytes + 4 * d, 4);
+      return value;
+    }
+  }
+}
 
 struct Linear {
   int64_t m = 0, k = 0, n = 0;

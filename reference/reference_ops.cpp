@@ -53,7 +53,7 @@ void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* ou
   float* pooled = static_cast<float*>(out[0]);
   std::vector<double> acc(static_cast<size_t>(e.dim));
   for (int64_t t = 0; t < e.tables; ++t) {
-    const float* table = static_cast<const float*>(in[2 + t]);
+    const void* table = in[2 + t];  // of any table dtype: read as OPS.md defines its values
     const int64_t padding = e.padded ? read_index(in[e.padding_input()], e.padding_dtype, t) : -1;
     for (int64_t b = 0; b < e.batch; ++b) {
       const int64_t begin = read_index(offsets, e.offset_dtype, t * e.batch + b);
@@ -69,7 +69,7 @@ void embedding_bag(const EmbeddingBag& e, const void* const* in, void* const* ou
                                       std::to_string(e.rows[t]) + " rows");
         const double w = weights ? weights[i] : 1.0;
         for (int64_t d = 0; d < e.dim; ++d) {
-          const double v = table[row * e.dim + d];
+          const double v = contract::table_value(e, table, row, d);
           if (e.pooling != Pooling::max) acc[d] += w * v;
           else if (count == 0 || v > acc[d]) acc[d] = v;
         }

@@ -85,7 +85,7 @@ class NodeShapes {
   void embedding_bag() {
     if (node_.inputs.size() < 3) fail("needs indices, offsets and at least one table");
     expect_outputs(1);
-    set_out(0, CAGR_DTYPE_F32, pooled_dims(0, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}, true));
+    set_out(0, CAGR_DTYPE_F32, pooled_dims(0, {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16, CAGR_DTYPE_U8}, true));
   }
 
   // embedding_bag's inputs (indices, offsets, tables whose dtype is one of `table_dtypes`, and where
@@ -112,7 +112,11 @@ class NodeShapes {
     for (size_t t = first + 2; t < end_tables; ++t) {
       expect_rank(t, 2);
       expect_dtype(t, table_dtypes);
-      dim = unify(dim, in(t).dims[1], "tables differ in embedding dimension");
+      // A u8 row-wise quantised row holds D codes, then its f32 scale and bias (OPS.md).
+      const int64_t stored = in(t).dims[1];
+      const int64_t row_dim = in(t).dtype == CAGR_DTYPE_U8 && stored >= 0 ? stored - 8 : stored;
+      if (row_dim < -1) fail("a u8 table is [R, D + 8] (D codes, f32 scale, f32 bias), has " + std::to_string(stored) + " columns");
+      dim = unify(dim, row_dim, "tables differ in embedding dimension");
     }
     if (weighted) {
       expect_rank(end_tables, 1);

@@ -2,10 +2,11 @@
 //
 // Each bag (table t, sample b) is pooled into its output row: blocks of columns are summed (or
 // weighted-summed, or maximised) in vector registers across the bag's rows (combine_rows, compiled
-// per instruction set), and rows a few indices ahead are prefetched, since the lookups are random
+// per instruction set and table dtype: f32, f16, bf16, u8 row-wise quantised, summed in f32), and rows a few indices ahead are prefetched, since the lookups are random
 // and each row costs a memory latency. Bags are spread over threads; indices
 // are bounds-checked in the same pass, and the first bad one (lowest position) is reported.
 #include <algorithm>
+#include <cstring>
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
@@ -21,7 +22,7 @@ using contract::EmbeddingBag;
 constexpr int64_t kPrefetchDistance = 16;
 // Cache lines of a row that are prefetched (a row of D=128 f32 is 8 lines).
 constexpr int64_t kPrefetchLines = 8;
-constexpr int64_t kFloatsPerLine = 64 / sizeof(float);
+constexpr int64_t kLineBytes = 64;
 // Rows summed per call of add_rows: their pointers are gathered (and checked) first.
 constexpr int kRowsPerStep = 32;
 // Columns summed in registers at a time: one AVX-512 register, two AVX2 ones, four SSE ones.
@@ -30,24 +31,81 @@ constexpr int64_t kColumnBlock = 16;
 // How a step of rows is folded into a bag's output row.
 enum class Combine { add, add_weighted, max };
 
-// dst[0, dim) = fold of (accumulate ? dst : the fold's start) and rows[0 .. count)[0, dim): their
-// sum, their sum weighted by weights[0 .. count), or their column-wise maximum, which starts from
-// the first row and takes a value only where it is greater, as PyTorch's does (a NaN is kept only
-// from the first row).
+// A stored table row read as f32 (OPS.md: f32, f16, bf16, or u8 codes * the row's scale + its
+// bias). Inlined into the folds, each compiled per table dtype, so that the conversions vectorise
+// with the sums: f16 by abi::float_from_f16's branch-free rebiasing, bf16 by a shift, u8 by a
+// widening and a multiply-add.
+template <cagr_dtype DT>
+struct StoredRow {
+  const unsigned char* bytes;
+  float scale = 1.0f, bias = 0.0f;  // u8's, read once per row
+
+  StoredRow(const unsigned char* row, int64_t dim) : bytes(row) {
+    if constexpr (DT == CAGR_DTYPE_U8) {
+      std::memcpy(&scale, row + dim, 4);
+      std::memcpy(&bias, row + dim + 4, 4);
+    }
+  }
+  // Element d, for the columns after the last whole block.
+  float operator[](int64_t d) const {
+    float v[1];
+    read<1>(d, v);
+    return v[0];
+  }
+  // Elements d .. d + N - 1: the stored bytes copied as one block, then converted element-wise, a
+  // loop the compiler vectorises.
+  template <int64_t N>
+  void read(int64_t d, float* out) const {
+    if constexpr (DT == CAGR_DTYPE_F32) {
+      std::memcpy(out, bytes + 4 * d, 4 * N);
+    } else if constexpr (DT == CAGR_DTYPE_U8) {
+      for (int64_t i = 0; i < N; ++i) out[i] = static_cast<float>(bytes[d + i]) * scale + bias;
+    } else if constexpr (DT == CAGR_DTYPE_F16 && N == kColumnBlock) {
+      // abi::float_from_f16 on a whole block in GCC's generic vectors (the compiler leaves its
+      // scalar form unvectorised): the bits shifted into f32's place and rebiased by 2^112, f32's
+      // all-ones exponent for infinity and NaN, the sign put back.
+      using Bits16 = uint16_t __attribute__((vector_size(2 * kColumnBlock)));
+      using Bits32 = uint32_t __attribute__((vector_size(4 * kColumnBlock)));
+      using Floats = float __attribute__((vector_size(4 * kColumnBlock)));
+      Bits16 bits;
+      std::memcpy(&bits, bytes + 2 * d, sizeof bits);
+      const Bits32 wide = __builtin_convertvector(bits, Bits32);
+      const Bits32 magnitude = wide & 0x7fffu;
+      const Floats rebiased = reinterpret_cast<const Floats&>(static_cast<const Bits32&>(magnitude << 13)) * 5.192296858534828e33f;
+      const Bits32 special = reinterpret_cast<const Bits32&>(static_cast<const decltype(magnitude >= 0x7c00u)&>(magnitude >= 0x7c00u)) & 0x7f800000u;
+      const Bits32 value = reinterpret_cast<const Bits32&>(rebiased) | special | ((wide & 0x8000u) << 16);
+      std::memcpy(out, &value, sizeof value);
+    } else {
+      uint16_t bits[N];
+      std::memcpy(bits, bytes + 2 * d, 2 * N);
+      for (int64_t i = 0; i < N; ++i) out[i] = DT == CAGR_DTYPE_F16 ? abi::float_from_f16(bits[i]) : abi::float_from_bf16(bits[i]);
+    }
+  }
+};
+
+// dst[0, dim) = fold of (accumulate ? dst : the fold's start) and rows[0 .. count)[0, dim) (stored
+// as DT): their sum, their sum weighted by weights[0 .. count), or their column-wise maximum, which
+// starts from the first row and takes a value only where it is greater, as PyTorch's does (a NaN
+// is kept only from the first row).
 // The fold of a column block stays in registers across all the rows (a running value in dst would
-// be a load and a store per row). Inlined into one function per Combine, each compiled for
-// AVX-512, AVX2 and the baseline; the loader picks the best the CPU has when the plugin is loaded
-// (GCC function multi-versioning).
-template <Combine C>
-__attribute__((always_inline)) inline void combine_rows(float* __restrict dst, const float* const* rows,
+// be a load and a store per row). Inlined into one function per Combine and table dtype, each
+// compiled for AVX-512, AVX2 and the baseline; the loader picks the best the CPU has when the
+// plugin is loaded (GCC function multi-versioning).
+template <Combine C, cagr_dtype DT>
+__attribute__((always_inline)) inline void combine_rows(float* __restrict dst, const unsigned char* const* rows,
                                                         const float* weights, int count, int64_t dim, bool accumulate) {
-  const float* start = C == Combine::max && count > 0 ? rows[0] : nullptr;  // else the fold starts at 0
+  const bool from_first = C == Combine::max && count > 0 && !accumulate;  // else the fold starts at dst or 0
   int64_t d = 0;
   for (; d + kColumnBlock <= dim; d += kColumnBlock) {
     float acc[kColumnBlock];
-    for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : start ? start[d + i] : 0.0f;
+    if (from_first) {
+      StoredRow<DT>(rows[0], dim).template read<kColumnBlock>(d, acc);
+    } else {
+      for (int64_t i = 0; i < kColumnBlock; ++i) acc[i] = accumulate ? dst[d + i] : 0.0f;
+    }
     for (int r = 0; r < count; ++r) {
-      const float* __restrict src = rows[r] + d;
+      float src[kColumnBlock];
+      StoredRow<DT>(rows[r], dim).template read<kColumnBlock>(d, src);
       for (int64_t i = 0; i < kColumnBlock; ++i) {
         if constexpr (C == Combine::add) acc[i] += src[i];
         else if constexpr (C == Combine::add_weighted) acc[i] += weights[r] * src[i];
@@ -57,25 +115,47 @@ __attribute__((always_inline)) inline void combine_rows(float* __restrict dst, c
     for (int64_t i = 0; i < kColumnBlock; ++i) dst[d + i] = acc[i];
   }
   for (; d < dim; ++d) {
-    float acc = accumulate ? dst[d] : start ? start[d] : 0.0f;
+    float acc = accumulate ? dst[d] : from_first ? StoredRow<DT>(rows[0], dim)[d] : 0.0f;
     for (int r = 0; r < count; ++r) {
-      if constexpr (C == Combine::add) acc += rows[r][d];
-      else if constexpr (C == Combine::add_weighted) acc += weights[r] * rows[r][d];
-      else acc = rows[r][d] > acc ? rows[r][d] : acc;
+      const float v = StoredRow<DT>(rows[r], dim)[d];
+      if constexpr (C == Combine::add) acc += v;
+      else if constexpr (C == Combine::add_weighted) acc += weights[r] * v;
+      else acc = v > acc ? v : acc;
     }
     dst[d] = acc;
   }
 }
 
-#define CAGR_ROW_FOLD(name, combine)                                                                                  \
+using Fold = void (*)(float* __restrict, const unsigned char* const*, const float*, int, int64_t, bool);
+
+#define CAGR_ROW_FOLD(name, combine, dtype)                                                                          \
   __attribute__((target_clones("avx512f", "avx2", "default"))) void name(                                            \
-      float* __restrict dst, const float* const* rows, const float* weights, int count, int64_t dim, bool accumulate) { \
-    combine_rows<combine>(dst, rows, weights, count, dim, accumulate);                                                \
+      float* __restrict dst, const unsigned char* const* rows, const float* weights, int count, int64_t dim,         \
+      bool accumulate) {                                                                                             \
+    combine_rows<combine, dtype>(dst, rows, weights, count, dim, accumulate);                                        \
   }
-CAGR_ROW_FOLD(add_rows, Combine::add)
-CAGR_ROW_FOLD(add_weighted_rows, Combine::add_weighted)
-CAGR_ROW_FOLD(max_rows, Combine::max)
+#define CAGR_ROW_FOLDS(suffix, dtype)                                   \
+  CAGR_ROW_FOLD(add_rows_##suffix, Combine::add, dtype)                 \
+  CAGR_ROW_FOLD(add_weighted_rows_##suffix, Combine::add_weighted, dtype) \
+  CAGR_ROW_FOLD(max_rows_##suffix, Combine::max, dtype)
+CAGR_ROW_FOLDS(f32, CAGR_DTYPE_F32)
+CAGR_ROW_FOLDS(f16, CAGR_DTYPE_F16)
+CAGR_ROW_FOLDS(bf16, CAGR_DTYPE_BF16)
+CAGR_ROW_FOLDS(u8, CAGR_DTYPE_U8)
+#undef CAGR_ROW_FOLDS
 #undef CAGR_ROW_FOLD
+
+// The fold of the op's pooling and table dtype.
+Fold fold_for(const EmbeddingBag& e) {
+  struct Folds {
+    Fold add, add_weighted, max;
+  };
+  const Folds folds = e.table_dtype == CAGR_DTYPE_F16    ? Folds{add_rows_f16, add_weighted_rows_f16, max_rows_f16}
+                      : e.table_dtype == CAGR_DTYPE_BF16 ? Folds{add_rows_bf16, add_weighted_rows_bf16, max_rows_bf16}
+                      : e.table_dtype == CAGR_DTYPE_U8   ? Folds{add_rows_u8, add_weighted_rows_u8, max_rows_u8}
+                                                         : Folds{add_rows_f32, add_weighted_rows_f32, max_rows_f32};
+  return e.pooling == contract::Pooling::max ? folds.max : e.weighted ? folds.add_weighted : folds.add;
+}
 
 void check_offsets(const EmbeddingBag& e, const void* offsets) {
   const int64_t bags = e.tables * e.batch;
@@ -101,11 +181,13 @@ struct BagExtras {
 // Extras: whether the bags have per-sample weights or padding rows (the plain case reads neither per
 // index).
 template <bool Prefetch, bool Extras, class Index, class Offset>
-int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets, const float* const* tables,
+int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets, const unsigned char* const* tables,
              const BagExtras& extras, float* out, bool parallel) {
   const int64_t bags = e.tables * e.batch;
   const int64_t dim = e.dim;
-  const auto fold = e.pooling == contract::Pooling::max ? max_rows : extras.weights ? add_weighted_rows : add_rows;
+  const int64_t row_bytes = e.row_bytes();
+  const int64_t prefetch_lines = std::min(kPrefetchLines, (row_bytes + kLineBytes - 1) / kLineBytes);
+  const Fold fold = fold_for(e);
   int64_t first_bad = kNoBadIndex;
 #pragma omp parallel for schedule(dynamic, 8) reduction(min : first_bad) \
     if (parallel && e.num_indices * dim >= kParallelThreshold)
@@ -114,14 +196,14 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
     const int64_t b = bag % e.batch;
     const int64_t rows = e.rows[t];
     const int64_t padding = extras.padding[t];
-    const float* table = tables[t];
+    const unsigned char* table = tables[t];
     float* __restrict dst = out + (b * e.tables + t) * dim;
     const int64_t begin = offsets[bag];
     const int64_t end = offsets[bag + 1];
     // Prefetching looks past the bag into the next bags of the same table (with pooling 1 a bag
     // holds one index), which this thread usually takes next (chunks of 8 bags).
     const int64_t table_end = offsets[(t + 1) * e.batch];
-    const float* rows_of_step[kRowsPerStep];
+    const unsigned char* rows_of_step[kRowsPerStep];
     float weights_of_step[kRowsPerStep];
     int pending = 0;
     int64_t pooled = 0;  // rows folded into dst so far
@@ -130,9 +212,8 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
         if (i + kPrefetchDistance < table_end) {
           const int64_t ahead = indices[i + kPrefetchDistance];
           if (ahead >= 0 && ahead < rows) {
-            const float* p = table + ahead * dim;
-            for (int64_t line = 0; line < std::min(kPrefetchLines, (dim + kFloatsPerLine - 1) / kFloatsPerLine); ++line)
-              __builtin_prefetch(p + line * kFloatsPerLine, 0, 0);
+            const unsigned char* p = table + ahead * row_bytes;
+            for (int64_t line = 0; line < prefetch_lines; ++line) __builtin_prefetch(p + line * kLineBytes, 0, 0);
           }
         }
       }
@@ -147,7 +228,7 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
       if constexpr (Extras) {
         if (extras.weights) weights_of_step[pending] = extras.weights[i];
       }
-      rows_of_step[pending++] = table + row * dim;
+      rows_of_step[pending++] = table + row * row_bytes;
       if (pending == kRowsPerStep) {
         fold(dst, rows_of_step, weights_of_step, pending, dim, pooled > 0);
         pooled += pending;
@@ -168,8 +249,8 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
 template <bool Prefetch, bool Parallel>
 void embedding_bag(const EmbeddingBag& e, const void* const* inputs, void* const* outputs) {
   check_offsets(e, inputs[1]);
-  std::vector<const float*> tables;
-  for (int64_t t = 0; t < e.tables; ++t) tables.push_back(static_cast<const float*>(inputs[2 + t]));
+  std::vector<const unsigned char*> tables;  // of e.table_dtype, read by the fold
+  for (int64_t t = 0; t < e.tables; ++t) tables.push_back(static_cast<const unsigned char*>(inputs[2 + t]));
   BagExtras extras;
   if (e.weighted) extras.weights = static_cast<const float*>(inputs[e.weights_input()]);
   for (int64_t t = 0; t < e.tables; ++t) {
@@ -195,7 +276,7 @@ void embedding_bag(const EmbeddingBag& e, const void* const* inputs, void* const
 
 Cost cost(const contract::Checked& shapes) {
   const auto& e = std::get<EmbeddingBag>(shapes);
-  const double row_bytes = static_cast<double>(e.num_indices) * e.dim * sizeof(float);
+  const double row_bytes = static_cast<double>(e.num_indices) * static_cast<double>(e.row_bytes());
   const double index_bytes = static_cast<double>(e.num_indices) * (abi::dtype_size(e.index_dtype) + (e.weighted ? 4 : 0)) +
                              static_cast<double>(e.tables * e.batch + 1) * abi::dtype_size(e.offset_dtype);
   return Cost{static_cast<double>(e.num_indices) * e.dim,

@@ -282,6 +282,16 @@ TEST_F(Conformance, UnsupportedDescsAreRefused) {
                     .input(CAGR_DTYPE_F32, {4}).output(CAGR_DTYPE_F32, {2, 1, 2}));
   bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2})
                     .input(CAGR_DTYPE_I64, {1}).output(CAGR_DTYPE_F32, {2, 1, 2}));
+  // Tables of two dtypes in one op; a u8 table without room for its scale and bias; i32 tables.
+  bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F16, {9, 2})
+                    .input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {1, 2, 2}));
+  bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_U8, {9, 5})
+                    .output(CAGR_DTYPE_F32, {2, 1, 5}));
+  bad.push_back(OpDesc("embedding_bag").input(CAGR_DTYPE_I64, {4}).input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_I32, {9, 2})
+                    .output(CAGR_DTYPE_F32, {2, 1, 2}));
+  // dlrm_embedding_interaction takes f32 tables only (OPS.md: the 16-bit and u8 ones are embedding_bag's).
+  bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 2}).input(CAGR_DTYPE_I64, {3})
+                    .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F16, {9, 2}).output(CAGR_DTYPE_F32, {2, 3}));
   // dlrm_embedding_interaction pools by sum or mean only.
   bad.push_back(OpDesc("dlrm_embedding_interaction").input(CAGR_DTYPE_F32, {2, 2}).input(CAGR_DTYPE_I64, {3})
                     .input(CAGR_DTYPE_I64, {3}).input(CAGR_DTYPE_F32, {9, 2}).output(CAGR_DTYPE_F32, {2, 3}).attr("mode", "max"));

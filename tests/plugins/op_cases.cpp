@@ -455,6 +455,36 @@ Case layer_norm_case(Rng& rng, const std::vector<int64_t>& dims, int64_t axis, b
   return c;
 }
 
+// A table of `rows` x `dim` values stored as `dtype` (OPS.md): f32 values in -1..1, those rounded to
+// f16 or bf16, or u8 rows of random codes with a scale (0.001 .. 0.02) and a bias (-1 .. 1) each.
+Bytes table_values(Rng& rng, cagr_dtype dtype, int64_t rows, int64_t dim) {
+  if (dtype == F32) return uniform(rng, rows * dim);
+  Bytes out;
+  auto put = [&out](const void* p, size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f), scale(0.001f, 0.02f);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t d = 0; d < dim; ++d) {
+      if (dtype == U8) {
+        const auto code = static_cast<uint8_t>(draw(rng, 0, 255));
+        put(&code, 1);
+      } else {
+        const float v = value(rng);
+        const uint16_t bits = dtype == CAGR_DTYPE_F16 ? abi::f16_from_float(v) : abi::bf16_from_float(v);
+        put(&bits, 2);
+      }
+    }
+    if (dtype == U8) {
+      const float row_scale = scale(rng), row_bias = value(rng);
+      put(&row_scale, 4);
+      put(&row_bias, 4);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams& p) {
@@ -482,14 +512,15 @@ Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams&
   Case c{"embedding_bag T=" + std::to_string(tables) + " (" + rows + ") D=" + std::to_string(p.dim) + " B=" +
              std::to_string(p.batch) + " L=" + std::to_string(count) + " indices " + abi::dtype_name(p.index_dtype) +
              " offsets " + abi::dtype_name(p.offset_dtype) + " " + mode + (p.weighted ? ", weighted" : "") +
+             (p.table_dtype != F32 ? std::string(", ") + abi::dtype_name(p.table_dtype) + " tables" : "") +
              (p.padded ? ", padding rows " + dims_label(padding) : ""),
          OpDesc("embedding_bag"),
          {index_values(indices, p.index_dtype), index_values(offsets, p.offset_dtype)}};
   c.op.input(p.index_dtype, {count}).input(p.offset_dtype, {static_cast<int64_t>(offsets.size())});
   Rng table_rng(table_seed);
   for (int64_t t = 0; t < tables; ++t) {
-    c.op.input(F32, {p.rows[t], p.dim});
-    c.inputs.push_back(uniform(table_rng, p.rows[t] * p.dim));
+    c.op.input(p.table_dtype, {p.rows[t], p.table_dtype == U8 ? p.dim + 8 : p.dim});
+    c.inputs.push_back(table_values(table_rng, p.table_dtype, p.rows[t], p.dim));
   }
   if (p.weighted) {
     c.op.input(F32, {count}).attr("weighted", int64_t{1});
@@ -500,7 +531,7 @@ Case embedding_bag_case(Rng& rng, uint64_t table_seed, const EmbeddingBagParams&
     c.inputs.push_back(index_values(padding, p.offset_dtype));
   }
   c.op.output(F32, {p.batch, tables, p.dim}).attr("mode", mode);
-  c.optional = p.max || p.weighted || p.padded;
+  c.optional = p.max || p.weighted || p.padded || p.table_dtype != F32;
   return c;
 }
 
@@ -663,6 +694,22 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 8, 9, 4, I32, I32, true, 0, false, false, true}));
     cases.push_back(embedding_bag_case(rng, seed, {{17, 1000, 3}, 7, 9, 4, I64, I32, false, 0, true, false, true}));
     cases.push_back(embedding_bag_case(rng, seed, {{127, 50, 9}, 64, 33, 40, I32, I64, false, 1, false, true, true}));
+    // 16-bit and u8 row-wise tables (optional): odd D, rows and bag lengths 0..n, every pooling.
+    for (cagr_dtype table : {CAGR_DTYPE_F16, CAGR_DTYPE_BF16, U8}) {
+      auto with_table = [table](EmbeddingBagParams p) {
+        p.table_dtype = table;
+        return p;
+      };
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{1}, 1, 1, 1, I32, I32, false})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{17, 1001, 3}, 3, 17, 5, I64, I64, false})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{127, 31}, 13, 33, 9, I32, I64, true})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{5, 1, 63, 301}, 16, 9, 40, I64, I32, false})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{37, 2001}, 17, 65, 7, I32, I32, true})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{3, 9}, 17, 5, 0, I32, I32, false})));  // every bag empty
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{17, 1001, 3}, 13, 17, 5, I64, I64, false, 0, true})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{17, 1001, 3}, 16, 17, 5, I32, I64, false, 0, false, true})));
+      cases.push_back(embedding_bag_case(rng, seed, with_table({{17, 1001, 3, 5}, 3, 9, 5, I64, I64, false, 0, false, false, true})));
+    }
   } else if (op == "linear") {
     cases.push_back(linear_case(rng, seed, {1, 1, 1, false, "none"}));
     cases.push_back(linear_case(rng, seed, {3, 17, 33, true, "relu"}));

@@ -41,6 +41,8 @@ struct EmbeddingBagParams {
   bool weighted = false;      // per-sample weights (mode sum)
   bool padded = false;        // a padding row per table, about a third of the indices (table 1 has none;
                               // table 2's is one past its end, skipped unchecked)
+  // The tables' dtype (OPS.md's optional extension): f32, f16, bf16, or u8 row-wise quantised.
+  cagr_dtype table_dtype = CAGR_DTYPE_F32;
 };
 // Tables (and padding rows) are drawn from `table_seed` alone, so cases with equal seed, rows and
 // dim share them.
