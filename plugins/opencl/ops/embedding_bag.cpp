@@ -11,7 +11,7 @@ namespace {
 
 using Sizes = contract::EmbeddingBag;
 
-// A variant: loads of `vec` floats, work-groups of `group` work-items.
+// A variant: loads of `vec` table values, work-groups of `group` work-items.
 struct Layout {
   const char* name;
   int vec;
@@ -26,9 +26,19 @@ constexpr Layout kLayouts[] = {
     {"scalar_wg128", 1, 128, 0.4},
 };
 
+// The kernel's TABLE_DTYPE (embedding_bag.cl).
+int table_dtype_code(cagr_dtype dtype) {
+  switch (dtype) {
+    case CAGR_DTYPE_F16: return 1;
+    case CAGR_DTYPE_BF16: return 2;
+    case CAGR_DTYPE_U8: return 3;
+    default: return 0;
+  }
+}
+
 std::vector<VariantCost> variants(const contract::Checked& checked, const Device& device) {
   const Sizes& s = std::get<Sizes>(checked);
-  const double rows_read = static_cast<double>(s.num_indices) * s.dim * 4.0;
+  const double rows_read = static_cast<double>(s.num_indices) * static_cast<double>(s.row_bytes());
   const double index_bytes = static_cast<double>(plugin::dtype_size(s.index_dtype)) * s.num_indices +
                              static_cast<double>(plugin::dtype_size(s.offset_dtype)) * (s.tables * s.batch + 1);
   const double weight_bytes = s.weighted ? 4.0 * s.num_indices : 0.0;
@@ -44,12 +54,13 @@ std::vector<VariantCost> variants(const contract::Checked& checked, const Device
 class EmbeddingBag final : public OpKernel {
  public:
   EmbeddingBag(Device& device, const Sizes& s, const Layout& layout, const std::vector<cl_mem>& constants)
-      : device_(device), layout_(layout), dim_(s.dim), rows_(s.rows.begin(), s.rows.end()) {
+      : device_(device), layout_(layout), dim_(s.dim), row_bytes_(s.row_bytes()), rows_(s.rows.begin(), s.rows.end()) {
     const std::string options =
         std::string("-DINDEX_T=") + cl_index_type(s.index_dtype) + " -DOFFSET_T=" + cl_index_type(s.offset_dtype) +
         " -DPADDING_T=" + cl_index_type(s.padded ? s.padding_dtype : CAGR_DTYPE_I64) +
         " -DVEC=" + std::to_string(layout.vec) + " -DMODE=" + std::to_string(static_cast<int>(s.pooling)) +
-        " -DWEIGHTED=" + std::to_string(int{s.weighted}) + " -DPADDED=" + std::to_string(int{s.padded});
+        " -DWEIGHTED=" + std::to_string(int{s.weighted}) + " -DPADDED=" + std::to_string(int{s.padded}) +
+        " -DTABLE_DTYPE=" + std::to_string(table_dtype_code(s.table_dtype));
     kernel_ = make_kernel(device, source::embedding_bag, options, "embedding_bag");
 
     std::vector<cl_long> first;
@@ -63,7 +74,7 @@ class EmbeddingBag final : public OpKernel {
     const auto first_table = constants.begin() + 2, end_table = first_table + s.tables;
     packed_once_ = std::all_of(first_table, end_table, [](cl_mem m) { return m != nullptr; });
     cl_int status = CL_SUCCESS;
-    const size_t bytes = static_cast<size_t>((first.back() + rows_.back()) * dim_) * 4;
+    const size_t bytes = static_cast<size_t>((first.back() + rows_.back()) * row_bytes_);
     packed_ = MemHandle(clCreateBuffer(device.context(), CL_MEM_READ_ONLY, std::max<size_t>(4, bytes), nullptr, &status));
     check_cl(status, "embedding_bag: allocating the packed tables");
     if (packed_once_) {
@@ -104,7 +115,7 @@ class EmbeddingBag final : public OpKernel {
   void pack(cl_command_queue queue, const std::vector<cl_mem>& tables) {
     size_t offset = 0;
     for (size_t t = 0; t < tables.size(); ++t) {
-      const size_t bytes = static_cast<size_t>(rows_[t] * dim_) * 4;
+      const size_t bytes = static_cast<size_t>(rows_[t] * row_bytes_);
       if (bytes > 0)
         check_cl(clEnqueueCopyBuffer(queue, tables[t], packed_.get(), 0, offset, bytes, 0, nullptr, nullptr),
                  "embedding_bag: packing a table");
@@ -115,6 +126,7 @@ class EmbeddingBag final : public OpKernel {
   Device& device_;
   Layout layout_;
   int64_t dim_;
+  int64_t row_bytes_;  // of a stored table row
   std::vector<cl_long> rows_;  // of each table
   bool packed_once_ = false;
   KernelHandle kernel_;
