@@ -13,6 +13,7 @@
 
 #include "executor.hpp"
 #include "math_precision.hpp"
+#include "table_precision.hpp"
 #include "model_loading.hpp"
 #include "plan.hpp"
 #include "planned_executor.hpp"
@@ -252,6 +253,8 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
       require(allowed.has_value(), "cagr_session_options.math_precision is '" + std::string(o.math_precision) + "': expected " + cagr::abi::math_precision_choices());
       cagr::allow_math_precision(s->graph, *allowed);
     }
+    if (o.table_precision != nullptr)
+      cagr::request_table_dtype(s->graph, cagr::table_precision_named(o.table_precision, "cagr_session_options.table_precision"));
     if (o.struct_size >= offsetof(cagr_session_options, plan_path) + sizeof o.plan_path && o.plan_path != nullptr) {
       s->loaded_plan = cagr::load_plan(o.plan_path);
       cagr::check_plan_fits(*s->loaded_plan, s->graph, o.plan_path);

@@ -131,6 +131,12 @@ typedef struct cagr_session_options {
    * the allowance it was made with. Added after policy_path: older callers' struct_size leaves it
    * out, and they get f32. */
   const char* math_precision;
+  /* How embedding_bag's constant f32 tables are stored: NULL or "f32" (as the model has them),
+   * "f16", "bf16" or "u8" (row-wise quantised: per row scale = (max - min) / 255, bias = min; abi/OPS.md).
+   * Converted when the session compiles, where the device's plugin accepts such tables; the others
+   * stay f32 and cagr_session_plan_warnings names them. A plan_path plan brings its own. Added after
+   * math_precision: older callers' struct_size leaves it out, and they get f32. */
+  const char* table_precision;
 } cagr_session_options;
 
 cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session);

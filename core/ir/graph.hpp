@@ -46,6 +46,10 @@ struct Node {
   // The loosest arithmetic the session allows this node (ABI 1.2): a choice of the run, not of the
   // model, so model files and model_key() leave it out; make_executor (planned_executor.cpp) sets it from the session or plan.
   cagr_math_precision math_precision = CAGR_MATH_F32;
+  // embedding_bag: the dtype the session asks its constant f32 tables stored in (f16, bf16, u8
+  // row-wise quantised; f32: as the model has them). Like math_precision a choice of the run;
+  // make_executor converts them (table_precision.cpp) where a target accepts the node so.
+  cagr_dtype table_dtype = CAGR_DTYPE_F32;
 
   int64_t attr_int(const std::string& key, int64_t fallback) const;
   std::string attr_string(const std::string& key, const std::string& fallback) const;

@@ -12,6 +12,7 @@
 
 #include "executor.hpp"
 #include "math_precision.hpp"
+#include "table_precision.hpp"
 #include "node_desc.hpp"
 
 namespace cagr {
@@ -154,7 +155,10 @@ Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string&
   plan.decided_by = decided_by;
   plan.fusion_rules = compiled.fusion_rules();
   plan.fusions = compiled.fusions();
-  for (const Node& node : fused.nodes()) plan.math_precision = std::max(plan.math_precision, node.math_precision);
+  for (const Node& node : fused.nodes()) {
+    plan.math_precision = std::max(plan.math_precision, node.math_precision);
+    if (node.table_dtype != CAGR_DTYPE_F32) plan.table_dtype = node.table_dtype;
+  }
   for (const Target& t : targets) plan.devices.push_back(device_label(t));
   for (size_t n = 0; n < fused.nodes().size(); ++n) {
     const Node& node = fused.nodes()[n];
@@ -188,6 +192,7 @@ void save_plan(const Plan& plan, const std::string& path) {
   root->SetAttribute("decided_by", plan.decided_by.c_str());
   root->SetAttribute("fusion_rules", join(plan.fusion_rules).c_str());
   if (plan.math_precision != CAGR_MATH_F32) root->SetAttribute("math_precision", abi::math_precision_name(plan.math_precision));
+  if (plan.table_dtype != CAGR_DTYPE_F32) root->SetAttribute("table_dtype", dtype_name(plan.table_dtype));
   for (const std::string& d : plan.devices) root->InsertNewChildElement("device")->SetAttribute("target", d.c_str());
   for (const std::string& f : plan.fusions) root->InsertNewChildElement("fusion")->SetText(f.c_str());
   for (const PlannedNode& n : plan.nodes) {
@@ -226,7 +231,7 @@ Plan load_plan(const std::string& path) {
   }
   const tinyxml2::XMLElement* root = doc.RootElement();
   if (root == nullptr || std::string(root->Name()) != "plan") bad_plan(path, root, "not a plan file (the root element must be <plan>)");
-  only_attributes(path, root, {"version", "model", "decided_by", "fusion_rules", "math_precision"});
+  only_attributes(path, root, {"version", "model", "decided_by", "fusion_rules", "math_precision", "table_dtype"});
   if (root->IntAttribute("version", -1) != kPlanVersion)
     bad_plan(path, root, "plan version " + attribute(path, root, "version") + ", this build reads version " + std::to_string(kPlanVersion));
   Plan plan;
@@ -241,6 +246,13 @@ Plan load_plan(const std::string& path) {
     }
   }
   plan.math_precision = precision_attribute(path, root, "math_precision");
+  if (const char* tables = root->Attribute("table_dtype")) {  // absent: plans of f32 tables
+    try {
+      plan.table_dtype = table_precision_named(tables, "'table_dtype'");
+    } catch (const std::invalid_argument& e) {
+      bad_plan(path, root, e.what());
+    }
+  }
   for (const tinyxml2::XMLElement* e = root->FirstChildElement(); e; e = e->NextSiblingElement()) {
     const std::string kind = e->Name();
     if (kind == "device") {

@@ -46,6 +46,9 @@ struct Plan {
   // The loosest arithmetic the session allowed every node (Node::math_precision); a loaded plan
   // allows the same, so that its variants are offered again.
   cagr_math_precision math_precision = CAGR_MATH_F32;
+  // The embedding tables' dtype the session asked for (Node::table_dtype, table_precision.hpp); a
+  // loaded plan asks the same, so that its nodes see the tables it was made with. f32: none asked.
+  cagr_dtype table_dtype = CAGR_DTYPE_F32;
   std::vector<std::string> devices;    // "cpu:0 (AMD EPYC 7B13)" per target it was made for
   std::vector<std::string> fusions;    // one line per fused chain
   std::vector<PlannedNode> nodes;      // every node of the fused graph, in its order

@@ -20,12 +20,13 @@ struct PlannedExecutor {
   std::unique_ptr<Executor> executor;
   std::string decided_by;             // "plan", the planner's mode, or "hints" (cost hints, nothing measured)
   std::vector<std::string> planning;  // what the planner measured, a line per candidate
-  std::vector<std::string> warnings;  // what a loaded plan could not follow on these targets
+  std::vector<std::string> warnings;  // what a loaded plan could not follow on these targets, tables left f32
 };
 
 // `examples`: inputs in graph input order, whose shapes are the compiled ones (the planner times
 // passes over them). With `plan`, its decisions are followed; else with `planner`, the planner
-// decides; else each node goes where the plugins' cost hints say.
+// decides; else each node goes where the plugins' cost hints say. Embedding tables are first
+// converted to the dtype their nodes ask for (Node::table_dtype, or the plan's; table_precision.hpp).
 PlannedExecutor make_executor(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& examples,
                               const std::optional<Plan>& plan, const std::optional<PlannerOptions>& planner);
 

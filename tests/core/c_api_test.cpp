@@ -220,6 +220,41 @@ TEST(CApi, MathPrecisionIsASessionOption) {
   cagr_runtime_destroy(rt);
 }
 
+// Tables stored as u8 (cagr_session_options.table_precision): predictions within 1e-3 of f32's and
+// not all equal to them, the choice saved in the plan; an unknown dtype refused naming the option.
+TEST(CApi, TablePrecisionIsASessionOption) {
+  cagr_runtime* rt = cpu_runtime();
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  const SampleBatch batch(5);
+  const std::string plan = ::testing::TempDir() + "/c_api_u8.plan.xml";
+  auto predict_with = [&](const char* tables) {
+    cagr_session_options so{};
+    so.struct_size = sizeof so;
+    so.table_precision = tables;
+    return predict(model, so, batch.tensors(), plan.c_str());
+  };
+  const std::vector<float> f32 = predict_with(nullptr);
+  const std::vector<float> u8 = predict_with("u8");
+  ASSERT_EQ(u8.size(), f32.size());
+  EXPECT_NE(u8, f32) << "u8 tables changed no prediction: were they converted?";
+  for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(u8[i], f32[i], 1e-3);
+  std::ifstream saved(plan);
+  const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("table_dtype=\"u8\""), std::string::npos) << text.substr(0, 300);
+
+  cagr_session_options so{};
+  so.struct_size = sizeof so;
+  so.table_precision = "int4";
+  cagr_session* s = nullptr;
+  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cagr_last_error()).find("cagr_session_options.table_precision is 'int4': expected f32, f16, bf16 or u8"),
+            std::string::npos)
+      << cagr_last_error();
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+}
+
 TEST(CApi, ModelDescribesItsInputsAndOutputs) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;

@@ -28,6 +28,7 @@
 #include "registry.hpp"
 #include "run_report.hpp"
 #include "shape_inference.hpp"
+#include "table_precision.hpp"
 #include "targets.hpp"
 
 #ifndef CAGR_VERSION
@@ -93,6 +94,10 @@ DEFINE_string(precision, "f32",
               "the loosest arithmetic allowed: f32, tf32, bf16 or int8 (products' operands rounded or quantised; sums and tensors "
               "stay f32); "
               "plugins then offer such variants too, and the optimiser chooses; a loaded plan brings its own");
+DEFINE_string(table_precision, "f32",
+              "store embedding_bag's constant f32 tables as f32, f16, bf16 or u8 (row-wise quantised: per row "
+              "scale = (max - min) / 255, bias = min), where the device's plugin accepts them; others stay f32 with a "
+              "warning; a loaded plan brings its own");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
@@ -305,6 +310,7 @@ int run() {
     std::fprintf(stderr, "cagr-run: --threads=%d sets the CPU plugin's threads, and the CPU plugin is not loaded\n", FLAGS_threads);
   cagr::Graph graph = cagr::load_any_model(FLAGS_model);
   cagr::allow_math_precision(graph, cagr::cli::math_precision("precision", FLAGS_precision));
+  cagr::request_table_dtype(graph, cagr::table_precision_named(FLAGS_table_precision, "--table-precision"));
   const Workload work = load_workload(graph);
   cagr::run::RunReport report;
   if (!FLAGS_save_inputs.empty()) {
@@ -634,6 +640,7 @@ const cagr::cli::ToolHelp& tool_help() {
         {"tune_time_box", placement, "SECONDS"},
         {"policy", placement, "FILE"},
         {"measurement_cache", placement, "FILE"},
+        {"table_precision", placement, "f32|f16|bf16|u8"},
         {"load_plan", placement, "FILE"},
         {"save_plan", placement, "FILE"},
         {"print_plan", placement, ""},
