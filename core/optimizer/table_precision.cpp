@@ -22,13 +22,16 @@ std::vector<size_t> table_inputs(const Node& node) {
   return tables;
 }
 
-// Why `node`'s tables cannot be converted without asking a plugin, or "" where they can.
-std::string unconvertible(const Graph& graph, const Node& node) {
+// Why `node`'s tables are not converted to `dtype`, known without asking a plugin, or "" where they may be.
+std::string unconvertible(const Graph& graph, const Node& node, cagr_dtype dtype) {
   for (size_t i : table_inputs(node)) {
     const TensorInfo& t = graph.tensor(node.inputs[i]);
     if (!t.is_constant()) return "table '" + t.name + "' is an input, not a constant";
     if (t.dtype != CAGR_DTYPE_F32) return "table '" + t.name + "' is " + dtype_name(t.dtype) + ", not f32";
     if (t.dims.size() != 2) return "table '" + t.name + "' is not 2-d";
+    // A u8 row carries 8 bytes of scale and bias: with D <= 2 it is no smaller than the f32 row.
+    if (dtype == CAGR_DTYPE_U8 && t.dims[1] + 8 >= 4 * t.dims[1])
+      return "u8 rows of D + 8 = " + std::to_string(t.dims[1] + 8) + " bytes are no smaller than f32's " + std::to_string(4 * t.dims[1]);
   }
   return "";
 }
@@ -92,7 +95,7 @@ std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>&
     auto stays_f32 = [&](const std::string& why) {
       warnings.push_back("embedding_bag '" + node.name + "': its tables stay f32, not " + wanted + ": " + why);
     };
-    if (const std::string why = unconvertible(graph, node); !why.empty()) {
+    if (const std::string why = unconvertible(graph, node, node.table_dtype); !why.empty()) {
       stays_f32(why);
       continue;
     }

@@ -143,6 +143,35 @@ TEST_F(TablePrecision, TablesThatAreInputsStayF32WithAWarning) {
   EXPECT_EQ(g.tensor(g.nodes()[0].inputs[2]).dtype, CAGR_DTYPE_F32);
 }
 
+// DeepFM's first-order tables have D = 1: as u8 a row would take 9 bytes for f32's 4, so they stay
+// f32 with a warning while its D = 16 embeddings convert; f16 converts both.
+TEST_F(TablePrecision, U8LeavesTablesItWouldEnlarge) {
+  const Graph g = zoo::find_model("deepfm_avazu").build(7);
+  const int64_t tables = static_cast<int64_t>(g.nodes()[0].inputs.size()) - 2, batch = 9;  // a lookup is its first node
+  const std::vector<Dims> dims = {{tables * batch}, {tables * batch + 1}};  // indices, offsets: one id a bag
+  for (const cagr_dtype dtype : {CAGR_DTYPE_U8, CAGR_DTYPE_F16}) {
+    Graph asked = g;
+    request_table_dtype(asked, dtype);
+    const std::vector<std::string> warnings = convert_tables(asked, cpu_, dims);
+    int converted = 0, lookups = 0;
+    for (const Node& node : asked.nodes()) {
+      if (node.op != "embedding_bag") continue;
+      ++lookups;
+      converted += asked.tensor(node.inputs[2]).dtype == dtype;
+    }
+    EXPECT_EQ(lookups, 2);
+    if (dtype == CAGR_DTYPE_F16) {
+      EXPECT_TRUE(warnings.empty()) << warnings.front();
+      EXPECT_EQ(converted, 2);
+      continue;
+    }
+    EXPECT_EQ(converted, 1);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("its tables stay f32, not u8: u8 rows of D + 8 = 9 bytes are no smaller than f32's 4"), std::string::npos)
+        << warnings[0];
+  }
+}
+
 TEST_F(TablePrecision, PlansKeepTheTableDtype) {
   predict(CAGR_DTYPE_U8);
   const std::string file = ::testing::TempDir() + "/u8.plan.xml";
