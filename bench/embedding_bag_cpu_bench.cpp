@@ -1,7 +1,8 @@
 // embedding_bag_cpu_bench.cpp - the CPU plugin's embedding_bag variants, run through the loader as
 // the runtime runs them, side by side with the plain reference loop on the same data.
 //
-// Reports GB/s of embedding-row bytes read (L * D * 4 per run). Each benchmark's name carries its
+// Reports GB/s of embedding-row bytes read (L * the stored row's bytes per run: 4 D for f32 tables,
+// 2 D for f16 / bf16, D + 8 for u8 row-wise quantised; every config runs with each table dtype). Each benchmark's name carries its
 // config, and the config is also written as counters, so bench/embedding_bag_cpu_torch.py can
 // read --benchmark_out JSON, time PyTorch's nn.EmbeddingBag on the same configs and print ratios.
 //
@@ -20,6 +21,7 @@
 #include "owned_op_desc.hpp"
 #include "plugin.hpp"
 #include "reference_ops.hpp"
+#include "table_precision.hpp"
 
 namespace {
 
@@ -27,12 +29,16 @@ using OpDesc = cagr::abi::OwnedOpDesc;
 
 struct Config {
   int64_t tables, rows, dim, pooling, batch;
+  cagr_dtype table_dtype = CAGR_DTYPE_F32;
   std::string label() const {
     return std::to_string(tables) + "x" + std::to_string(rows) + "x" + std::to_string(dim) + "/pool" +
-           std::to_string(pooling) + "/batch" + std::to_string(batch);
+           std::to_string(pooling) + "/batch" + std::to_string(batch) + "/" + cagr::abi::dtype_name(table_dtype);
   }
   int64_t num_indices() const { return tables * batch * pooling; }
-  double row_bytes() const { return static_cast<double>(num_indices()) * dim * sizeof(float); }
+  int64_t stored_row_bytes() const {
+    return table_dtype == CAGR_DTYPE_U8 ? dim + 8 : dim * static_cast<int64_t>(cagr::abi::dtype_size(table_dtype));
+  }
+  double row_bytes() const { return static_cast<double>(num_indices()) * static_cast<double>(stored_row_bytes()); }
 };
 
 // One config's op and data, i64 indices uniformly random, every bag `pooling` long. Built for the
@@ -41,7 +47,7 @@ struct Workload {
   Config config;
   OpDesc op{"embedding_bag"};
   std::vector<int64_t> indices, offsets;
-  std::vector<std::vector<float>> tables;
+  std::vector<std::vector<std::byte>> tables;  // stored as config.table_dtype
 
   explicit Workload(const Config& c) : config(c) {
     std::mt19937_64 rng(42);
@@ -52,11 +58,17 @@ struct Workload {
     for (int64_t b = 0; b <= c.tables * c.batch; ++b) offsets.push_back(b * c.pooling);
     op.input(CAGR_DTYPE_I64, {c.num_indices()}).input(CAGR_DTYPE_I64, {static_cast<int64_t>(offsets.size())});
     for (int64_t t = 0; t < c.tables; ++t) {
-      tables.emplace_back(static_cast<size_t>(c.rows * c.dim));
+      std::vector<float> values(static_cast<size_t>(c.rows * c.dim));
       // Tables are mostly cold in real models; random values only in a prefix keeps setup fast
       // without changing what is read.
-      for (size_t i = 0; i < std::min<size_t>(tables.back().size(), 1 << 16); ++i) tables.back()[i] = value(rng);
-      op.input(CAGR_DTYPE_F32, {c.rows, c.dim});
+      for (size_t i = 0; i < std::min<size_t>(values.size(), 1 << 16); ++i) values[i] = value(rng);
+      if (c.table_dtype == CAGR_DTYPE_F32) {
+        tables.emplace_back(values.size() * sizeof(float));
+        std::memcpy(tables.back().data(), values.data(), tables.back().size());
+      } else {
+        tables.push_back(cagr::converted_table(values.data(), c.rows, c.dim, c.table_dtype));  // as --table-precision makes them
+      }
+      op.input(c.table_dtype, {c.rows, c.table_dtype == CAGR_DTYPE_U8 ? c.dim + 8 : c.dim});
     }
     op.output(CAGR_DTYPE_F32, {c.batch, c.tables, c.dim});
   }
@@ -118,8 +130,16 @@ void bench_plugin(benchmark::State& state, std::shared_ptr<cagr::Plugin> plugin,
 }
 
 std::vector<Config> configs(bool quick) {
-  if (quick) return {{4, 100000, 64, 1, 512}, {4, 100000, 64, 32, 512}};
-  return {{8, 1000000, 64, 1, 2048}, {8, 1000000, 64, 32, 2048}, {4, 1000000, 128, 8, 1024}};
+  const std::vector<Config> shapes = quick ? std::vector<Config>{{4, 100000, 64, 1, 512}, {4, 100000, 64, 32, 512}}
+                                           : std::vector<Config>{{8, 1000000, 64, 1, 2048}, {8, 1000000, 64, 32, 2048}, {4, 1000000, 128, 8, 1024}};
+  std::vector<Config> all;
+  for (Config c : shapes) {
+    for (cagr_dtype d : {CAGR_DTYPE_F32, CAGR_DTYPE_F16, CAGR_DTYPE_BF16, CAGR_DTYPE_U8}) {
+      c.table_dtype = d;
+      all.push_back(c);
+    }
+  }
+  return all;
 }
 
 }  // namespace

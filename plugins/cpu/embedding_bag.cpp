@@ -31,6 +31,11 @@ constexpr int64_t kColumnBlock = 16;
 // How a step of rows is folded into a bag's output row.
 enum class Combine { add, add_weighted, max };
 
+// A column block in GCC's generic vectors, which each clone compiles to its widest registers.
+using BlockFloats = float __attribute__((vector_size(4 * kColumnBlock)));
+using BlockBits32 = uint32_t __attribute__((vector_size(4 * kColumnBlock)));
+using BlockBits16 = uint16_t __attribute__((vector_size(2 * kColumnBlock)));
+
 // A stored table row read as f32 (OPS.md: f32, f16, bf16, or u8 codes * the row's scale + its
 // bias). Inlined into the folds, each compiled per table dtype, so that the conversions vectorise
 // with the sums: f16 by abi::float_from_f16's branch-free rebiasing, bf16 by a shift, u8 by a
@@ -52,33 +57,48 @@ struct StoredRow {
     read<1>(d, v);
     return v[0];
   }
-  // Elements d .. d + N - 1: the stored bytes copied as one block, then converted element-wise, a
-  // loop the compiler vectorises.
+  // Elements d .. d + N - 1. A whole column block is converted in forms GCC vectorises (it leaves
+  // the plain scalar conversions unvectorised): u8 codes widened to i32, then floats times the row's
+  // scale plus its bias; in generic vectors, bf16 shifted into f32's high half and f16 by
+  // abi::float_from_f16's rebiasing (the 15 bits shifted into f32's place times 2^112, f32's all-ones
+  // exponent for infinity and NaN, the sign put back).
   template <int64_t N>
   void read(int64_t d, float* out) const {
     if constexpr (DT == CAGR_DTYPE_F32) {
       std::memcpy(out, bytes + 4 * d, 4 * N);
+    } else if constexpr (N != kColumnBlock) {  // the columns after the last whole block, one by one
+      for (int64_t i = 0; i < N; ++i) {
+        uint16_t bits;
+        if constexpr (DT != CAGR_DTYPE_U8) std::memcpy(&bits, bytes + 2 * (d + i), 2);
+        out[i] = DT == CAGR_DTYPE_U8 ? static_cast<float>(bytes[d + i]) * scale + bias
+                 : DT == CAGR_DTYPE_F16 ? abi::float_from_f16(bits) : abi::float_from_bf16(bits);
+      }
     } else if constexpr (DT == CAGR_DTYPE_U8) {
-      for (int64_t i = 0; i < N; ++i) out[i] = static_cast<float>(bytes[d + i]) * scale + bias;
-    } else if constexpr (DT == CAGR_DTYPE_F16 && N == kColumnBlock) {
-      // abi::float_from_f16 on a whole block in GCC's generic vectors (the compiler leaves its
-      // scalar form unvectorised): the bits shifted into f32's place and rebiased by 2^112, f32's
-      // all-ones exponent for infinity and NaN, the sign put back.
-      using Bits16 = uint16_t __attribute__((vector_size(2 * kColumnBlock)));
-      using Bits32 = uint32_t __attribute__((vector_size(4 * kColumnBlock)));
-      using Floats = float __attribute__((vector_size(4 * kColumnBlock)));
-      Bits16 bits;
-      std::memcpy(&bits, bytes + 2 * d, sizeof bits);
-      const Bits32 wide = __builtin_convertvector(bits, Bits32);
-      const Bits32 magnitude = wide & 0x7fffu;
-      const Floats rebiased = reinterpret_cast<const Floats&>(static_cast<const Bits32&>(magnitude << 13)) * 5.192296858534828e33f;
-      const Bits32 special = reinterpret_cast<const Bits32&>(static_cast<const decltype(magnitude >= 0x7c00u)&>(magnitude >= 0x7c00u)) & 0x7f800000u;
-      const Bits32 value = reinterpret_cast<const Bits32&>(rebiased) | special | ((wide & 0x8000u) << 16);
-      std::memcpy(out, &value, sizeof value);
+      // Widened to i32 in a loop of its own, which GCC vectorises (vpmovzx), where it converts u8
+      // generic vectors element by element.
+      int32_t codes[kColumnBlock];
+      for (int64_t i = 0; i < kColumnBlock; ++i) codes[i] = bytes[d + i];
+      for (int64_t i = 0; i < kColumnBlock; ++i) out[i] = static_cast<float>(codes[i]) * scale + bias;
     } else {
-      uint16_t bits[N];
-      std::memcpy(bits, bytes + 2 * d, 2 * N);
-      for (int64_t i = 0; i < N; ++i) out[i] = DT == CAGR_DTYPE_F16 ? abi::float_from_f16(bits[i]) : abi::float_from_bf16(bits[i]);
+      BlockBits16 bits;
+      std::memcpy(&bits, bytes + 2 * d, sizeof bits);
+      const BlockBits32 wide = __builtin_convertvector(bits, BlockBits32);
+      BlockBits32 value;
+      if constexpr (DT == CAGR_DTYPE_BF16) {
+        value = wide << 16;
+      } else {
+        const BlockBits32 magnitude = wide & 0x7fffu;
+        const BlockBits32 shifted = magnitude << 13;
+        BlockFloats rebiased;
+        std::memcpy(&rebiased, &shifted, sizeof shifted);
+        rebiased *= 5.192296858534828e33f;  // 2^112
+        const auto special = magnitude >= 0x7c00u;  // all ones where infinity or NaN
+        BlockBits32 special_bits, rebiased_bits;
+        std::memcpy(&special_bits, &special, sizeof special_bits);
+        std::memcpy(&rebiased_bits, &rebiased, sizeof rebiased_bits);
+        value = rebiased_bits | (special_bits & 0x7f800000u) | ((wide & 0x8000u) << 16);
+      }
+      std::memcpy(out, &value, sizeof value);
     }
   }
 };

@@ -408,15 +408,20 @@ TEST_F(Conformance, NonFiniteInputsGiveWhatIeeeArithmeticGives) {
   }
   // embedding_bag's max takes a bag's first row, then a value wherever it is greater, so a NaN counts
   // only in a bag's first row: NaN and Inf in the tables (constants, which the loop above leaves
-  // finite), bags of up to 7 rows, with and without padding rows, D with and without 4-wide lanes.
-  for (const bool padded : {false, true}) {
-    for (const int64_t dim : {int64_t{8}, int64_t{5}}) {
-      EmbeddingBagParams p{{17, 50, 3}, dim, 33, 7, CAGR_DTYPE_I64, CAGR_DTYPE_I32, false};
-      p.max = true;
-      p.padded = padded;
-      Case c = embedding_bag_case(rng, rng(), p);
-      with_non_finite_tables(c, static_cast<int64_t>(p.rows.size()), rng);
-      check_against_reference(c, c, seed);
+  // finite), bags of up to 7 rows, with and without padding rows, D with and without 4-wide lanes
+  // (and, f32 and f16 tables, 16-wide blocks: the f16 tables then hold NaN halves, an f32 NaN's or
+  // infinity's high bits).
+  for (const cagr_dtype table : {CAGR_DTYPE_F32, CAGR_DTYPE_F16}) {
+    for (const bool padded : {false, true}) {
+      for (const int64_t dim : {int64_t{8}, int64_t{5}, int64_t{17}}) {
+        EmbeddingBagParams p{{17, 50, 3}, dim, 33, 7, CAGR_DTYPE_I64, CAGR_DTYPE_I32, false};
+        p.max = true;
+        p.padded = padded;
+        p.table_dtype = table;
+        Case c = embedding_bag_case(rng, rng(), p);
+        with_non_finite_tables(c, static_cast<int64_t>(p.rows.size()), rng);
+        check_against_reference(c, c, seed);
+      }
     }
   }
 }
