@@ -33,19 +33,21 @@ NB_MODULE(_cagr, m) {
       .def(
           "__init__",
           [](cagr_python::Model* self, const std::string& path, const std::string& plugins, std::optional<std::string> optimizer,
-             std::optional<std::string> plan, std::optional<std::string> policy, std::optional<std::string> manifest, bool probe) {
+             std::optional<std::string> plan, std::optional<std::string> policy, std::optional<std::string> manifest, bool probe,
+             std::optional<std::string> table_precision) {
             cagr_python::ModelOptions options;
             options.plugins = plugins;
             options.manifest = std::move(manifest);
             options.probe = probe;
-            options.sessions = {std::move(optimizer), std::move(plan), std::move(policy)};
+            options.sessions = {std::move(optimizer), std::move(plan), std::move(policy), std::move(table_precision)};
             new (self) cagr_python::Model(path, std::move(options));
           },
           "path"_a, "plugins"_a = "auto", "optimizer"_a = "hints", "plan"_a = nb::none(), "policy"_a = nb::none(),
-          "manifest"_a = nb::none(), "probe"_a = true,
+          "manifest"_a = nb::none(), "probe"_a = true, "table_precision"_a = nb::none(),
           "Loads model.xml or .onnx on the plugins selected (\"auto\": all found). optimizer: how the graph is placed "
           "at the first run (None: cost hints, \"none\", \"hints\", \"policy\", \"tune\"); plan: a plan file to "
-          "follow instead; policy: the learned policy for optimizer=\"policy\".")
+          "follow instead; policy: the learned policy for optimizer=\"policy\"; table_precision: store the embedding tables "
+          "as \"f16\", \"bf16\" or \"u8\" (row-wise quantised) where the device's plugin accepts them (None: f32).")
       .def("run", &cagr_python::Model::run, "inputs"_a,
            "One forward pass: {input name: array} -> {output name: numpy array}. Arrays may be numpy, torch CPU tensors, "
            "or anything with __dlpack__ or the buffer protocol in host memory. The GIL is released while it runs.")

@@ -41,6 +41,7 @@ cagr_session* SessionPool::make_session() const {
   options.optimizer = settings_.optimizer ? settings_.optimizer->c_str() : nullptr;
   options.plan_path = settings_.plan_path ? settings_.plan_path->c_str() : nullptr;
   options.policy_path = settings_.policy_path ? settings_.policy_path->c_str() : nullptr;
+  options.table_precision = settings_.table_precision ? settings_.table_precision->c_str() : nullptr;
   cagr_session* session = nullptr;
   check(cagr_session_create(model_, &options, &session));
   return session;

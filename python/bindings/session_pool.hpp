@@ -27,6 +27,7 @@ struct SessionSettings {
   std::optional<std::string> optimizer;
   std::optional<std::string> plan_path;
   std::optional<std::string> policy_path;
+  std::optional<std::string> table_precision;  // embedding tables' dtype: f32, f16, bf16, u8
 };
 
 class SessionPool {

@@ -30,6 +30,7 @@ class Model:
         policy: str | None = None,
         manifest: str | None = None,
         probe: bool = True,
+        table_precision: str | None = None,
     ) -> None: ...
     def run(self, inputs: dict[str, Any]) -> dict[str, npt.NDArray[Any]]:
         """One forward pass: {input name: array} -> {output name: numpy array}."""

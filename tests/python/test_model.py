@@ -26,6 +26,23 @@ def test_model_describes_its_inputs_and_outputs(sample_model):
     assert "dense" in repr(specs["dense"]) and "(None, 2)" in repr(specs["dense"])
 
 
+def test_table_precision_changes_predictions_within_bound(sample_model_path):
+    # u8 tables: predictions within 1e-3 of the f32 model's and not all equal to them; a dtype outside
+    # f32/f16/bf16/u8 is refused naming the option.
+    rng = np.random.default_rng(4)
+    f32 = cagr.Model(str(sample_model_path), plugins="cpu")
+    u8 = cagr.Model(str(sample_model_path), plugins="cpu", table_precision="u8")
+    tables = 22  # the sample DLRM's
+    inputs = {"dense": rng.random((16, 2), dtype=np.float32),
+              "indices": rng.integers(0, 5, 16 * tables).astype(np.int64),
+              "offsets": np.arange(16 * tables + 1, dtype=np.int64)}
+    want, got = f32.run(inputs)["prob"], u8.run(inputs)["prob"]
+    assert np.abs(got - want).max() < 1e-3
+    assert not np.array_equal(got, want)
+    with pytest.raises(Exception, match="table_precision is 'int4'"):
+        cagr.Model(str(sample_model_path), plugins="cpu", table_precision="int4")
+
+
 def test_zoo_model_matches_cagr_run(sample_model, sample_model_path, tmp_path):
     # cagr-run (through python -m cagr.run) makes random inputs and saves them with its outputs.
     subprocess.run(
