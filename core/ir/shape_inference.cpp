@@ -114,9 +114,9 @@ class NodeShapes {
       expect_dtype(t, table_dtypes);
       // A u8 row-wise quantised row holds D codes, then its f32 scale and bias (OPS.md).
       const int64_t stored = in(t).dims[1];
-      const int64_t row_dim = in(t).dtype == CAGR_DTYPE_U8 && stored >= 0 ? stored - 8 : stored;
-      if (row_dim < -1) fail("a u8 table is [R, D + 8] (D codes, f32 scale, f32 bias), has " + std::to_string(stored) + " columns");
-      dim = unify(dim, row_dim, "tables differ in embedding dimension");
+      const bool quantised = in(t).dtype == CAGR_DTYPE_U8 && stored >= 0;  // a known number of columns
+      if (quantised && stored < 8) fail("a u8 table is [R, D + 8] (D codes, f32 scale, f32 bias), has " + std::to_string(stored) + " columns");
+      dim = unify(dim, quantised ? stored - 8 : stored, "tables differ in embedding dimension");
     }
     if (weighted) {
       expect_rank(end_tables, 1);

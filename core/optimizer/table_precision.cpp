@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include "node_desc.hpp"
@@ -36,12 +37,12 @@ std::string unconvertible(const Graph& graph, const Node& node, cagr_dtype dtype
   return "";
 }
 
-// The id of `table` stored as `dtype`: a tensor named after both, made once and shared by every node
-// that reads the table.
+// `table` stored as `dtype`: a new constant named after both (with a number where the model has a
+// tensor of that name already).
 int converted_tensor(Graph& graph, int table, cagr_dtype dtype) {
   const TensorInfo source = graph.tensor(table);
-  const std::string name = source.name + "." + dtype_name(dtype);
-  if (graph.has_tensor(name)) return graph.tensor_id(name);
+  std::string name = source.name + "." + dtype_name(dtype);
+  for (int n = 1; graph.has_tensor(name); ++n) name = source.name + "." + dtype_name(dtype) + "." + std::to_string(n);
   const int64_t rows = source.dims[0], dim = source.dims[1];
   return graph.add_constant(name, dtype, {rows, dtype == CAGR_DTYPE_U8 ? dim + 8 : dim},
                             converted_table(reinterpret_cast<const float*>(source.data->data()), rows, dim, dtype));
@@ -88,6 +89,7 @@ std::vector<std::byte> converted_table(const float* values, int64_t rows, int64_
 
 std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs) {
   std::vector<std::string> warnings;
+  std::map<std::pair<int, cagr_dtype>, int> converted_tables;  // (f32 table, dtype) -> its converted tensor
   for (size_t n = 0; n < graph.nodes().size(); ++n) {
     const Node node = graph.nodes()[n];
     if (node.op != "embedding_bag" || node.table_dtype == CAGR_DTYPE_F32) continue;
@@ -101,7 +103,12 @@ std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>&
     }
     Graph candidate = graph;
     Node& converted = candidate.nodes()[n];
-    for (size_t i : table_inputs(node)) converted.inputs[i] = converted_tensor(candidate, node.inputs[i], node.table_dtype);
+    std::map<std::pair<int, cagr_dtype>, int> made = converted_tables;  // kept only where the node is
+    for (size_t i : table_inputs(node)) {
+      const auto key = std::make_pair(node.inputs[i], node.table_dtype);
+      if (!made.count(key)) made[key] = converted_tensor(candidate, node.inputs[i], node.table_dtype);
+      converted.inputs[i] = made[key];
+    }
     abi::OwnedOpDesc desc = describe_node(converted, infer_shapes(candidate, example_inputs));
     std::string refusals;
     bool accepted = false;
@@ -115,6 +122,7 @@ std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>&
       continue;
     }
     graph = std::move(candidate);
+    converted_tables = std::move(made);
   }
   return warnings;
 }

@@ -21,8 +21,8 @@ void request_table_dtype(Graph& graph, cagr_dtype dtype);
 
 // Converts the tables of every embedding_bag node that asks for a narrower dtype, where its tables
 // are constant f32 and some target accepts the converted node (op_query at `example_inputs`'
-// shapes). A table read by several nodes is converted once; the f32 tensor stays for any other
-// reader. Returns one warning per node whose tables stay f32, naming it and why.
+// shapes). A table read by several nodes is converted once (a new constant, "<table>.<dtype>");
+// the f32 tensor stays for any other reader. Returns one warning per node whose tables stay f32, naming it and why.
 std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs);
 
 // A row-major [rows, dim] f32 table stored as `dtype` (OPS.md's layouts): f16 and bf16 rounded to

@@ -74,6 +74,25 @@ TEST(ShapeInference, OffsetsThatDoNotFitTheTablesAreRejected) {
 }
 
 // Per-sample weights and padding rows follow the tables and are not tables themselves.
+// u8 row-wise tables are [R, D + 8] (OPS.md): the pooled D is 8 less; fewer than 8 columns is an error.
+TEST(ShapeInference, U8TablesPoolTheirCodesOnly) {
+  for (const int64_t columns : {int64_t{24}, int64_t{7}}) {
+    Graph g;
+    g.add_input("idx", CAGR_DTYPE_I64, {kDynamic});
+    g.add_input("off", CAGR_DTYPE_I64, {kDynamic});
+    g.add_constant("t0", CAGR_DTYPE_U8, {10, columns}, std::vector<std::byte>(static_cast<size_t>(10 * columns)));
+    g.add_node(node("emb", "embedding_bag"), {"idx", "off", "t0"}, {"e"});
+    g.mark_output("e");
+    if (columns == 24) {
+      EXPECT_EQ(infer_shapes(g, {{6}, {4}})[static_cast<size_t>(g.tensor_id("e"))].dims, (Dims{3, 1, 16}));
+    } else {
+      EXPECT_NE(inference_error(g, {{6}, {4}}).find("a u8 table is [R, D + 8] (D codes, f32 scale, f32 bias), has 7 columns"),
+                std::string::npos)
+          << inference_error(g, {{6}, {4}});
+    }
+  }
+}
+
 TEST(ShapeInference, WeightedAndPaddedBagsPoolTheirTablesOnly) {
   auto graph = [](int64_t padding_count, const std::string& mode) {
     Graph g;
