@@ -90,8 +90,13 @@ int TeamSize::threads() {
   int64_t due = next_sample_ns_.load(std::memory_order_relaxed);
   // One caller samples per period; the others use the team as it stands.
   if (now >= due && next_sample_ns_.compare_exchange_strong(due, now + kSampleNs, std::memory_order_relaxed)) {
-    const int machine = runnable_threads(), ours = runnable_threads_of_this_process();
-    team_.store(next_team(machine < 0 || ours < 0 ? -1 : std::max(0, machine - ours)), std::memory_order_relaxed);
+    // This process's runnable threads read before and after the machine's, the larger counting: a
+    // worker of ours falling asleep between two reads would otherwise be taken for another
+    // process's thread.
+    const int ours_before = runnable_threads_of_this_process();
+    const int machine = runnable_threads();
+    const int ours = std::max(ours_before, runnable_threads_of_this_process());
+    team_.store(next_team(machine < 0 || ours_before < 0 ? -1 : std::max(0, machine - ours)), std::memory_order_relaxed);
   }
   return team_.load(std::memory_order_relaxed);
 }
