@@ -8,10 +8,22 @@
 namespace cagr::abi_test {
 namespace {
 
-cagr_math_precision read_back(int32_t allowed) {
+cagr_math_precision read_back(cagr_math_precision allowed) {
   abi::OwnedOpDesc op("linear");
-  op.allow_math_precision(static_cast<cagr_math_precision>(allowed));
+  op.allow_math_precision(allowed);
   return abi::allowed_math_precision(op.desc());
+}
+
+// The extension's field as a newer host may fill it: an int32_t that need not be a value of this
+// header's enum (so it is never held in the enum type here: UBSan refuses such a load).
+cagr_math_precision read_back_raw(int32_t allowed) {
+  abi::OwnedOpDesc op("linear");
+  cagr_op_desc desc = op.desc();
+  auto extension = abi::make_struct<cagr_math_precision_extension>();
+  extension.type = CAGR_EXTENSION_MATH_PRECISION;
+  extension.allowed = allowed;
+  desc.extensions = reinterpret_cast<const cagr_extension*>(&extension);
+  return abi::allowed_math_precision(desc);
 }
 
 TEST(MathPrecision, EveryKnownAllowanceReadsBack) {
@@ -23,8 +35,9 @@ TEST(MathPrecision, EveryKnownAllowanceReadsBack) {
 // so a 1.2 plugin reads 1.3's CAGR_MATH_INT8 as f32 and offers its f32 variants; 1.3's reader keeps
 // that rule for whatever comes after int8.
 TEST(MathPrecision, UnknownAllowanceReadsAsF32) {
-  EXPECT_EQ(read_back(CAGR_MATH_INT8 + 1), CAGR_MATH_F32);
-  EXPECT_EQ(read_back(-1), CAGR_MATH_F32);
+  EXPECT_EQ(read_back_raw(CAGR_MATH_INT8), CAGR_MATH_INT8);
+  EXPECT_EQ(read_back_raw(CAGR_MATH_INT8 + 1), CAGR_MATH_F32);
+  EXPECT_EQ(read_back_raw(-1), CAGR_MATH_F32);
   EXPECT_EQ(abi::allowed_math_precision(abi::OwnedOpDesc("linear").desc()), CAGR_MATH_F32) << "no extension chained";
 }
 
