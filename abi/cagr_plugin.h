@@ -42,6 +42,11 @@
  *        bf16. A 1.2 plugin reads an allowance it does not know as f32 (abi/math_precision.hpp's
  *        allowed_math_precision), so it offers only its f32 variants; a 1.0/1.1 plugin skips the
  *        extension as before.
+ *   1.4  `kernel_statistics` (optional): named counters and times a kernel keeps, e.g. an embedding
+ *        cache's hits and misses per table, which the host shows in its reports. A 1.3 table ends
+ *        before it, so the host reports none for such a plugin. And cagr_hot_rows_extension: an
+ *        embedding_bag's most looked-up rows per table, from an id profile, at kernel_create; a
+ *        plugin that caches the tables may keep them resident, others skip it.
  *
  * This header depends on nothing but the C standard library: compiles as C99 and as C++.
  */
@@ -56,7 +61,7 @@ extern "C" {
 #endif
 
 #define CAGR_ABI_VERSION_MAJOR 1
-#define CAGR_ABI_VERSION_MINOR 3  /* 1.3: int8 math precision */
+#define CAGR_ABI_VERSION_MINOR 4  /* 1.4: kernel_statistics */
 /* The oldest major this header's host still speaks. Raised only after a deprecation period. */
 #define CAGR_ABI_OLDEST_SUPPORTED_MAJOR 1
 
@@ -115,7 +120,8 @@ typedef struct cagr_tensor_desc {
 
 typedef enum cagr_extension_type {
   CAGR_EXTENSION_NONE = 0,
-  CAGR_EXTENSION_MATH_PRECISION = 1   /* 1.2: cagr_math_precision_extension, on a cagr_op_desc */
+  CAGR_EXTENSION_MATH_PRECISION = 1,  /* 1.2: cagr_math_precision_extension, on a cagr_op_desc */
+  CAGR_EXTENSION_HOT_ROWS = 2         /* 1.4: cagr_hot_rows_extension, on cagr_kernel_create_args */
   /* Types are appended here as they are defined; values are never reused. */
 } cagr_extension_type;
 
@@ -145,6 +151,20 @@ typedef struct cagr_math_precision_extension {
   const struct cagr_extension* next;
   int32_t allowed;                     /* a cagr_math_precision: the loosest the op may use */
 } cagr_math_precision_extension;
+
+/* 1.4. Chained to cagr_kernel_create_args.extensions of an embedding_bag when the user gives an id
+ * profile (cagr-run --hot-ids): per table, the rows looked up most often, most frequent first. A
+ * plugin that keeps the tables in host memory behind a device cache may hold some of them in the
+ * cache for good (its static part); the rows need not be in range (a profile of another model):
+ * the plugin then refuses the kernel, naming the table. Host-owned, valid for the call. */
+typedef struct cagr_hot_rows_extension {
+  size_t struct_size;
+  int32_t type;                        /* CAGR_EXTENSION_HOT_ROWS */
+  const struct cagr_extension* next;
+  size_t num_tables;                   /* the op's tables, in input order */
+  const size_t* num_rows;              /* [num_tables] */
+  const int64_t* const* rows;          /* [num_tables] arrays of num_rows[t] row numbers */
+} cagr_hot_rows_extension;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Operator descriptions (semantics of every op: abi/OPS.md)                                    */
@@ -352,6 +372,23 @@ typedef struct cagr_kernel_run_args {
   const cagr_extension* extensions;
 } cagr_kernel_run_args;
 
+/* 1.4. One named figure a kernel keeps, counted from kernel_create on: a count ("table0.hits") or a
+ * time in microseconds (a name ending in "_us"). */
+typedef struct cagr_statistic {
+  size_t struct_size;
+  const char* name;   /* 1..256 printable characters */
+  double value;       /* finite and >= 0 */
+} cagr_statistic;
+
+typedef struct cagr_kernel_statistics_args {
+  size_t struct_size;
+  /* in */
+  cagr_kernel* kernel;
+  /* out; plugin-owned, valid until the next call on this thread */
+  size_t num_statistics;
+  const cagr_statistic* const* statistics;
+} cagr_kernel_statistics_args;
+
 /* ------------------------------------------------------------------------------------------ */
 /* The table of entry points. Plugin-owned and static: valid until the library is unloaded.    */
 
@@ -413,6 +450,10 @@ typedef struct cagr_plugin_api {
    * latency to every figure). Optional: NULL where the device cannot time events; a plugin that
    * sets it answers for any two of its recorded events. */
   cagr_status (*event_elapsed)(cagr_context* context, cagr_event* start, cagr_event* end, double* microseconds);
+  /* 1.4. The named figures `args->kernel` has kept since it was made (none is an answer: 0
+   * statistics). The host calls it between runs of the kernel, never during one. Optional: NULL
+   * where the plugin keeps none. */
+  cagr_status (*kernel_statistics)(cagr_context* context, cagr_kernel_statistics_args* args);
   /* New entry points of later minors are appended here. */
 } cagr_plugin_api;
 

@@ -32,6 +32,7 @@
 //     template <class T> static void destroy(T* object);  // context, buffer, stream, event, graph
 //     // Optional (the table's entry stays NULL without them):
 //     static double event_elapsed(cagr_context&, cagr_event& start, cagr_event& end);  // microseconds
+//     static std::vector<std::pair<std::string, double>> kernel_statistics(cagr_context&, Kernel&);  // ABI 1.4
 //     static void begin_capture(cagr_context&, cagr_stream&);
 //     static cagr_graph* end_capture(cagr_context&, cagr_stream&);
 //     static void graph_launch(cagr_context&, cagr_graph&, cagr_stream&);
@@ -111,6 +112,7 @@ struct KernelSetup {
   int32_t variant;
   const Variant& chosen;                // offer.variants[variant]
   std::vector<const void*> constants;   // per op input: the host's data (copy it), or nullptr
+  const cagr_extension* extensions;     // kernel_create's chain (1.4: hot rows), valid for the call
 };
 
 // One kernel_run, checked: as many buffers as the op takes, each big enough for its tensor at this
@@ -151,6 +153,10 @@ class Table {
   struct has_event_elapsed : std::false_type {};
   template <class Q>
   struct has_event_elapsed<Q, std::void_t<decltype(&Q::event_elapsed)>> : std::true_type {};
+  template <class Q, class = void>
+  struct has_kernel_statistics : std::false_type {};
+  template <class Q>
+  struct has_kernel_statistics<Q, std::void_t<decltype(&Q::kernel_statistics)>> : std::true_type {};
   template <class Q, class = void>
   struct has_capture : std::false_type {};
   template <class Q>
@@ -376,7 +382,7 @@ class Table {
         is_constant[k.input_index] = true;
       }
       auto kernel = std::make_unique<KernelState>(KernelState{abi::OwnedOpDesc::copy_of(*a.op), std::move(is_constant), nullptr});
-      kernel->impl = P::create_kernel(c, KernelSetup{device, op, a.variant, variant, std::move(constants)});
+      kernel->impl = P::create_kernel(c, KernelSetup{device, op, a.variant, variant, std::move(constants), a.extensions});
       a.kernel = reinterpret_cast<cagr_kernel*>(kernel.release());
       abi::write_struct(args, a);
     });
@@ -426,6 +432,29 @@ class Table {
       }
       const OpView op(&run_op.desc());
       P::run_kernel(c, *kernel.impl, Run{stream, op, std::move(inputs), std::move(outputs)});
+    });
+  }
+
+  // The answer stays valid until the next call on this thread: kept in thread-local storage.
+  static cagr_status kernel_statistics(cagr_context* context, cagr_kernel_statistics_args* args) {
+    return guarded([&] {
+      cagr_context& c = require(context, "context");
+      auto a = abi::read_struct(&require(args, "kernel_statistics args"));
+      KernelState& kernel = require(reinterpret_cast<KernelState*>(a.kernel), "kernel");
+      thread_local std::vector<std::pair<std::string, double>> figures;
+      thread_local std::vector<cagr_statistic> structs;
+      thread_local std::vector<const cagr_statistic*> pointers;
+      figures = P::kernel_statistics(c, *kernel.impl);
+      structs.assign(figures.size(), abi::make_struct<cagr_statistic>());
+      pointers.clear();
+      for (size_t i = 0; i < figures.size(); ++i) {
+        structs[i].name = figures[i].first.c_str();
+        structs[i].value = figures[i].second;
+        pointers.push_back(&structs[i]);
+      }
+      a.num_statistics = pointers.size();
+      a.statistics = pointers.data();
+      abi::write_struct(args, a);
     });
   }
 
@@ -480,6 +509,7 @@ class Table {
       t.graph_destroy = graph_destroy;
     }
     if constexpr (has_event_elapsed<P>::value) t.event_elapsed = event_elapsed;
+    if constexpr (has_kernel_statistics<P>::value) t.kernel_statistics = kernel_statistics;
     return t;
   }
 };

@@ -264,7 +264,8 @@ Event Plugin::create_event(int device) {
   return Event(shared_from_this(), e);
 }
 
-Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants) {
+Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants,
+                             const cagr_extension* extensions) {
   std::vector<const cagr_constant*> ptrs;
   for (const auto& c : constants) ptrs.push_back(&c);
   auto k = make_struct<cagr_kernel_create_args>();
@@ -273,6 +274,7 @@ Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, co
   k.variant = variant;
   k.num_constants = ptrs.size();
   k.constants = ptrs.data();
+  k.extensions = extensions;
   check_call("kernel_create", api_.kernel_create, context_, &k);
   AnswerRules(path(), "kernel_create").handle(k.kernel, "a kernel");
   return Kernel(shared_from_this(), k.kernel);
@@ -461,6 +463,23 @@ void Kernel::run(Stream& stream, const std::vector<cagr_buffer*>& inputs, const 
   r.outputs = outputs.data();
   r.output_descs = out_ptrs.data();
   plugin_->check_call("kernel_run", plugin_->api().kernel_run, plugin_->context(), &r);
+}
+
+std::vector<std::pair<std::string, double>> Kernel::statistics() const {
+  std::vector<std::pair<std::string, double>> out;
+  if (plugin_->api().kernel_statistics == nullptr) return out;
+  auto a = make_struct<cagr_kernel_statistics_args>();
+  a.kernel = kernel_;
+  plugin_->check_call("kernel_statistics", plugin_->api().kernel_statistics, plugin_->context(), &a);
+  const AnswerRules rules(plugin_->path(), "kernel_statistics");
+  rules.count(static_cast<int64_t>(a.num_statistics), 0, 4096, "the number of statistics");
+  if (a.num_statistics > 0) rules.handle(a.statistics, "statistics");
+  for (size_t i = 0; i < a.num_statistics; ++i) {
+    rules.handle(a.statistics[i], "a statistic");
+    const auto figure = abi::read_struct(a.statistics[i]);
+    out.emplace_back(rules.name(figure.name, "a statistic's name"), rules.non_negative(figure.value, "a statistic's value"));
+  }
+  return out;
 }
 
 }  // namespace cagr

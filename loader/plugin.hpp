@@ -207,6 +207,9 @@ class Kernel {
   // Inputs: the buffers of the op's non-constant inputs in order; descs give this run's shapes.
   void run(Stream& stream, const std::vector<cagr_buffer*>& inputs, const std::vector<cagr_tensor_desc>& input_descs,
            const std::vector<cagr_buffer*>& outputs, const std::vector<cagr_tensor_desc>& output_descs);
+  // The named figures the plugin kept for this kernel since it was made (ABI 1.4
+  // kernel_statistics; empty where the plugin keeps none). Call it between runs.
+  std::vector<std::pair<std::string, double>> statistics() const;
   explicit operator bool() const { return kernel_ != nullptr; }
 
  private:
@@ -249,7 +252,9 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   Buffer alloc(int device, uint64_t bytes);
   Stream create_stream(int device);
   Event create_event(int device);
-  Kernel create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants);
+  // `extensions`: chained to kernel_create's args (ABI 1.4: an embedding_bag's hot rows).
+  Kernel create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants,
+                       const cagr_extension* extensions = nullptr);
 
   // Throws Error naming this plugin and `what`, with the plugin's last error message.
   void check(cagr_status status, const char* what) const;

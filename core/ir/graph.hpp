@@ -50,6 +50,10 @@ struct Node {
   // row-wise quantised; f32: as the model has them). Like math_precision a choice of the run;
   // make_executor converts them (table_precision.cpp) where a target accepts the node so.
   cagr_dtype table_dtype = CAGR_DTYPE_F32;
+  // embedding_bag: per table, the rows an id profile found most looked up, most frequent first
+  // (cagr-run --hot-ids; id_profile.hpp). Passed to kernel_create (ABI 1.4 hot rows extension),
+  // where a plugin that caches the tables may keep them resident. A choice of the run, as above.
+  std::vector<std::vector<int64_t>> hot_rows;
 
   int64_t attr_int(const std::string& key, int64_t fallback) const;
   std::string attr_string(const std::string& key, const std::string& fallback) const;

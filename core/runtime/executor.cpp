@@ -91,8 +91,22 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
     }
   }
   abi::OwnedOpDesc desc = describe_node(node, shapes);
+  // The hot rows of an id profile (ABI 1.4), where the run has one for this node.
+  auto hot = abi::make_struct<cagr_hot_rows_extension>();
+  std::vector<size_t> hot_counts;
+  std::vector<const int64_t*> hot_rows;
+  for (const std::vector<int64_t>& rows : node.hot_rows) {
+    hot_counts.push_back(rows.size());
+    hot_rows.push_back(rows.data());
+  }
+  hot.type = CAGR_EXTENSION_HOT_ROWS;
+  hot.num_tables = hot_rows.size();
+  hot.num_rows = hot_counts.data();
+  hot.rows = hot_rows.data();
+  const cagr_extension* extensions = node.hot_rows.empty() ? nullptr : reinterpret_cast<const cagr_extension*>(&hot);
   try {
-    kernels_[static_cast<size_t>(n)] = target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants);
+    kernels_[static_cast<size_t>(n)] =
+        target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants, extensions);
   } catch (const Error& e) {
     throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
   }
@@ -497,6 +511,20 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     result.timings.push_back(std::move(timing));
   }
   return result;
+}
+
+std::vector<NodeStatistics> Executor::kernel_statistics() const {
+  std::vector<NodeStatistics> out;
+  for (int n : order_) {
+    const Kernel& kernel = kernels_[static_cast<size_t>(n)];
+    if (!kernel) continue;
+    auto figures = kernel.statistics();
+    if (figures.empty()) continue;
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];
+    out.push_back({node.name, node.op, targets_[static_cast<size_t>(p.target)].label(), std::move(figures)});
+  }
+  return out;
 }
 
 std::string Executor::plan_table() const {

@@ -29,6 +29,13 @@ struct NodeProfile {
   bool device_timed = false;
 };
 
+// What a node's kernel counted since it was made (ABI 1.4 kernel_statistics: an embedding cache's
+// hits and misses per table, its host and copy times).
+struct NodeStatistics {
+  std::string node, op, target;
+  std::vector<std::pair<std::string, double>> figures;
+};
+
 class Executor {
  public:
   // Fuses what the targets offer with the policy's fusion rules (fusion.hpp), places `graph` on `targets` with `policy` at the
@@ -101,6 +108,8 @@ class Executor {
   void set_graph_capture(bool on) { capture_ = on; }
   bool captures() const;  // whether runs are replayed from a recorded graph
   const std::vector<NodeProfile>& profile() const { return profile_; }
+  // Every node whose plugin reports figures for its kernel; call it between passes.
+  std::vector<NodeStatistics> kernel_statistics() const;
 
   const Graph& graph() const { return graph_; }  // as fused
   const std::vector<std::string>& fusions() const { return fusions_; }  // one line per fused chain

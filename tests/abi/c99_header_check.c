@@ -18,7 +18,7 @@ int main(void) {
   entry.host_abi_major = CAGR_ABI_VERSION_MAJOR;
   entry.host_abi_minor = CAGR_ABI_VERSION_MINOR;
   if (entry.host_abi_major < CAGR_ABI_OLDEST_SUPPORTED_MAJOR) ++failures;
-  if (CAGR_STRUCT_SIZE(cagr_plugin_api, event_elapsed) != sizeof(cagr_plugin_api)) ++failures;
+  if (CAGR_STRUCT_SIZE(cagr_plugin_api, kernel_statistics) != sizeof(cagr_plugin_api)) ++failures;
 
   if (failures != 0) fprintf(stderr, "%d check(s) of cagr_plugin.h's macros failed in C\n", failures);
   return failures == 0 ? 0 : 1;

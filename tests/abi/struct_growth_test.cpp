@@ -28,19 +28,23 @@ TEST(AbiLayout, EveryStructStartsWithItsSize) {
   expect_struct_size_first<cagr_tensor_desc, cagr_extension, cagr_attr, cagr_op_desc, cagr_option, cagr_init_args,
                            cagr_plugin_info, cagr_device_properties, cagr_op_query_args, cagr_variant_args,
                            cagr_buffer_alloc_args, cagr_copy_args, cagr_constant, cagr_kernel_create_args,
-                           cagr_kernel_run_args, cagr_plugin_api, cagr_plugin_entry_args>();
+                           cagr_kernel_run_args, cagr_statistic, cagr_kernel_statistics_args, cagr_plugin_api,
+                           cagr_plugin_entry_args>();
 }
 
-// The layout on LP64 (1.0, plus 1.1's event_elapsed), worked out by hand from the header: changing
-// it breaks every plugin.
-TEST(AbiLayout, Version11SizesOnLp64) {
+// The layout on LP64 (1.0, plus 1.1's event_elapsed and 1.4's kernel_statistics), worked out by
+// hand from the header: changing it breaks every plugin.
+TEST(AbiLayout, Version14SizesOnLp64) {
   static_assert(sizeof(void*) == 8 && sizeof(size_t) == 8, "the expected sizes are for LP64");
   EXPECT_EQ(sizeof(cagr_tensor_desc), 8u + 4 + 4 + 8 * 8);
   EXPECT_EQ(sizeof(cagr_option), 3 * 8u);
   EXPECT_EQ(sizeof(cagr_extension), 8u + 4 + 4 /* padding */ + 8);
   EXPECT_EQ(sizeof(cagr_plugin_entry_args), 8u + 4 * 4 + 8 + 8);
-  // 23 required entries, 4 capture entries (1.0), event_elapsed (1.1)
-  EXPECT_EQ(sizeof(cagr_plugin_api), 8u + 4 + 4 + 28 * 8);
+  // 23 required entries, 4 capture entries (1.0), event_elapsed (1.1), kernel_statistics (1.4)
+  EXPECT_EQ(sizeof(cagr_plugin_api), 8u + 4 + 4 + 29 * 8);
+  EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, event_elapsed), 8u + 4 + 4 + 28 * 8);
+  EXPECT_EQ(sizeof(cagr_statistic), 3 * 8u);
+  EXPECT_EQ(sizeof(cagr_kernel_statistics_args), 4 * 8u);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, kernel_run), 8u + 4 + 4 + 23 * 8);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, graph_destroy), 8u + 4 + 4 + 27 * 8);
 }

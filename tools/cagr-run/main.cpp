@@ -18,6 +18,7 @@
 #include "command_line.hpp"
 #include "criteo_reader.hpp"
 #include "executor.hpp"
+#include "id_profile.hpp"
 #include "inputs.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
@@ -98,6 +99,12 @@ DEFINE_string(table_precision, "f32",
               "store embedding_bag's constant f32 tables as f32, f16, bf16 or u8 (row-wise quantised: per row "
               "scale = (max - min) / 255, bias = min), where the device's plugin accepts them; others stay f32 with a "
               "warning; a loaded plan brings its own");
+DEFINE_string(profile_ids, "",
+              "count how often each id of every embedding_bag is looked up over the run's batches and write it to this "
+              "file (for --hot-ids; docs/EMBEDDING_CACHE.md)");
+DEFINE_string(hot_ids, "",
+              "an id profile from --profile-ids: each embedding_bag's most looked-up rows go to its plugin, which may keep "
+              "them in its device cache for good (docs/EMBEDDING_CACHE.md)");
 DEFINE_bool(graph_capture, true, "record the kernels once and replay them (CUDA / HIP graphs) where the device can");
 DEFINE_int64(show_predictions, 10, "predictions to print (text report)");
 
@@ -311,8 +318,14 @@ int run() {
   cagr::Graph graph = cagr::load_any_model(FLAGS_model);
   cagr::allow_math_precision(graph, cagr::cli::math_precision("precision", FLAGS_precision));
   cagr::request_table_dtype(graph, cagr::table_precision_named(FLAGS_table_precision, "--table-precision"));
+  if (!FLAGS_hot_ids.empty()) cagr::run::read_hot_rows(graph, FLAGS_hot_ids);
   const Workload work = load_workload(graph);
   cagr::run::RunReport report;
+  if (!FLAGS_profile_ids.empty()) {
+    for (const std::string& line : cagr::run::write_id_profile(graph, work.batches, FLAGS_profile_ids))
+      std::fprintf(stderr, "cagr-run: %s\n", line.c_str());
+    report.saved_profile = FLAGS_profile_ids;
+  }
   if (!FLAGS_save_inputs.empty()) {
     save_inputs(graph, work.batches.front(), FLAGS_save_inputs);
     report.saved_inputs = FLAGS_save_inputs;
@@ -514,6 +527,8 @@ int run() {
   if (FLAGS_profile)
     for (const auto& p : executor.profile())
       report.profile.push_back({p.node, p.op, p.target, p.variant, cagr::run::latency_stats(p.microseconds), p.device_timed});
+  for (cagr::NodeStatistics& k : executor.kernel_statistics())
+    report.kernel_statistics.push_back({k.node, k.op, k.target, cagr::run::with_hit_rates(std::move(k.figures))});
   const cagr::HostTensor& out0 = first.front();
   report.output_name = graph.tensor(graph.outputs()[0]).name;
   if (out0.dtype == CAGR_DTYPE_F32) {
@@ -597,10 +612,12 @@ void check_flags() {
   must_exist("inputs", FLAGS_inputs);
   must_exist("plugin-manifest", FLAGS_plugin_manifest);
   must_exist("load-plan", FLAGS_load_plan);
+  must_exist("hot-ids", FLAGS_hot_ids);
   can_write("report-file", FLAGS_report_file);
   can_write("save-outputs", FLAGS_save_outputs);
   can_write("save-inputs", FLAGS_save_inputs);
   can_write("save-plan", FLAGS_save_plan);
+  can_write("profile-ids", FLAGS_profile_ids);
 }
 
 const cagr::cli::ToolHelp& tool_help() {
@@ -644,11 +661,13 @@ const cagr::cli::ToolHelp& tool_help() {
         {"load_plan", placement, "FILE"},
         {"save_plan", placement, "FILE"},
         {"print_plan", placement, ""},
+        {"hot_ids", placement, "FILE"},
         {"report", report, "FORMAT"},
         {"report_file", report, "FILE"},
         {"show_predictions", report, "N"},
         {"save_inputs", report, "NPZ"},
         {"save_outputs", report, "NPZ"},
+        {"profile_ids", report, "FILE"},
         {"list_plugins", info, ""},
     };
     h.flags_defined_in = "tools/cagr-run/";

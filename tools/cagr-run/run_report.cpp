@@ -37,6 +37,18 @@ void stats_fields(JsonWriter& j, const LatencyStats& s) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, double>> with_hit_rates(std::vector<std::pair<std::string, double>> figures) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, value] : figures) {
+    out.emplace_back(name, value);
+    const size_t dot = name.find('.');
+    if (name.rfind("table", 0) != 0 || dot == std::string::npos || name.substr(dot) != ".hits") continue;
+    for (const auto& [other, lookups] : figures)
+      if (other == name.substr(0, dot) + ".lookups" && lookups > 0) out.emplace_back(name.substr(0, dot) + ".hit_rate", value / lookups);
+  }
+  return out;
+}
+
 std::string render_text(const RunReport& r, bool print_plan) {
   std::string out = format("cagr-run %s: model %s (%zu nodes) on %s\n", r.version.c_str(), r.model.c_str(), r.model_nodes,
                            r.source.c_str());
@@ -82,13 +94,30 @@ std::string render_text(const RunReport& r, bool print_plan) {
       out += format("%-24s %-16s %-12s %-26s %10.2f  %s\n", p.node.c_str(), p.op.c_str(), p.device.c_str(), p.variant.c_str(),
                     p.stats.p50, p.device_timed ? "device" : "host");
   }
+  if (print_plan && !r.kernel_statistics.empty()) {
+    out += "\nkernel statistics (counted by the plugin over the whole run, warm-up and profiled passes included):\n";
+    for (const KernelStatisticsEntry& k : r.kernel_statistics) {
+      out += "  " + k.node + " (" + k.op + ", " + k.device + "):";
+      std::string table;  // figures of one table share a line
+      for (const auto& [name, value] : k.figures) {
+        const size_t dot = name.find('.');
+        const std::string group = dot == std::string::npos ? "" : name.substr(0, dot);
+        if (group != table || group.empty()) out += "\n    " + (group.empty() ? "" : group + ":");
+        table = group;
+        const std::string field = dot == std::string::npos ? name : name.substr(dot + 1);
+        out += " " + field + " " + (field == "hit_rate" ? format("%.1f%%", 100 * value) : format("%.6g", value));
+      }
+      out += "\n";
+    }
+  }
   const char* what = r.resident_inputs ? "forward pass (inputs and outputs resident on the device)" : "end to end";
   const LatencyStats& s = r.latency;
   out += format("\nlatency, %s, %lld runs in %.2f s (us):\n  mean %.1f  min %.1f  max %.1f  p50 %.1f  p90 %.1f  p95 %.1f  "
                 "p99 %.1f  p99.9 %.1f\n",
                 what, (long long)r.runs, r.seconds, s.mean, s.min, s.max, s.p50, s.p90, s.p95, s.p99, s.p999);
   for (const auto& [path, what_saved] : {std::pair{r.saved_inputs, "inputs (first batch)"}, std::pair{r.saved_outputs, "outputs (first batch)"},
-                                         std::pair{r.saved_plan, "plan"}})
+                                         std::pair{r.saved_plan, "plan"},
+                                         std::pair{r.saved_profile, "id profile"}})
     if (!path.empty()) out += std::string("saved ") + what_saved + " to " + path + "\n";
   out += format("%s: %lld runs, latency p50 %.1f us, p99 %.1f us, throughput %.0f samples/s\n", what, (long long)r.runs, s.p50,
                 s.p99, r.throughput);
@@ -180,6 +209,15 @@ std::string render_json(const RunReport& r) {
   }
   j.end_array();
 
+  j.key("kernel_statistics").begin_array();
+  for (const KernelStatisticsEntry& k : r.kernel_statistics) {
+    j.begin_object().field("node", k.node).field("op", k.op).field("device", k.device);
+    j.key("figures").begin_object();
+    for (const auto& [name, value] : k.figures) j.field(name, value);
+    j.end_object().end_object();
+  }
+  j.end_array();
+
   j.key("predictions").begin_object().field("output", r.output_name);
   j.key("values").begin_array();
   for (double v : r.predictions) j.value(v);
@@ -188,7 +226,8 @@ std::string render_json(const RunReport& r) {
   j.end_array().end_object();
 
   j.key("saved").begin_object();
-  for (const auto& [name, path] : {std::pair{"inputs", r.saved_inputs}, std::pair{"outputs", r.saved_outputs}, std::pair{"plan", r.saved_plan}}) {
+  for (const auto& [name, path] : {std::pair{"inputs", r.saved_inputs}, std::pair{"outputs", r.saved_outputs}, std::pair{"plan", r.saved_plan},
+                                      std::pair{"id_profile", r.saved_profile}}) {
     j.key(name);
     if (path.empty()) j.null();
     else j.value(path);

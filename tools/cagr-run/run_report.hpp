@@ -40,6 +40,15 @@ struct ProfiledNode {
   bool device_timed = false;
 };
 
+// What a node's kernel counted over the whole run, warm-up and profiled passes included (ABI 1.4
+// kernel_statistics), with each table's hit rate derived where the kernel counts lookups and hits.
+struct KernelStatisticsEntry {
+  std::string node, op, device;
+  std::vector<std::pair<std::string, double>> figures;
+};
+// `figures` with "table<t>.hit_rate" (hits / lookups) added after each table's hits.
+std::vector<std::pair<std::string, double>> with_hit_rates(std::vector<std::pair<std::string, double>> figures);
+
 // The pipeline a pipelined run followed (--pipeline; docs/PIPELINE_SCHEDULE.md).
 struct PipelineStageEntry {
   int stage = 0;
@@ -89,11 +98,12 @@ struct RunReport {
   double throughput = 0;                // samples per second
   bool profiled = false;
   std::vector<ProfiledNode> profile;
+  std::vector<KernelStatisticsEntry> kernel_statistics;
 
   std::string output_name;              // the first output, whose first values are shown
   std::vector<double> predictions;
   std::vector<double> labels;           // of those samples, when the data has labels
-  std::string saved_inputs, saved_outputs, saved_plan;
+  std::string saved_inputs, saved_outputs, saved_plan, saved_profile;
 };
 
 // print_plan: include the placement table; show_predictions: how many predictions to print.

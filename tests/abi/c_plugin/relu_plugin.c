@@ -5,12 +5,13 @@
  * One device (the host CPU; buffers are host memory, streams run work as it is queued, so events
  * only mark points already passed), one op (relu, f32, any shape; abi/OPS.md) with two variants
  * and cost hints. What it shows:
- *  - negotiation: any host of major 1 or later gets this header's minor (1.3) and the table; an
+ *  - negotiation: any host of major 1 or later gets this header's minor (1.4) and the table; an
  *    older major is refused with a reason (written only inside the host's struct_size);
  *  - every struct the host passes is read only inside its struct_size (CAGR_STRUCT_HAS), and every
  *    output is written only inside it (SET below);
  *  - the optional entries stay NULL: the capture entries (nothing to capture), and 1.1's
- *    event_elapsed (the host then times nodes by synchronising, as for a 1.0 plugin);
+ *    event_elapsed (the host then times nodes by synchronising, as for a 1.0 plugin) and 1.4's
+ *    kernel_statistics (the host then reports no figures for its kernels);
  *  - the math-precision extension (1.2; int8 since 1.3) needs nothing: the variants compute in
  *    f32, which every allowance includes, and say so in cagr_variant_args.math_precision;
  *    extension chains are never walked, so types this plugin does not know cannot trouble it;
@@ -569,7 +570,7 @@ static cagr_status kernel_run(cagr_context* context, cagr_kernel_run_args* a) {
 /* The table and the one exported symbol                                                           */
 
 static const cagr_plugin_api kApi = {
-    sizeof(cagr_plugin_api), /* the table this file was built with: 1.3 (1.2's: no entry was added) */
+    sizeof(cagr_plugin_api), /* the table this file was built with: 1.4 */
     CAGR_ABI_VERSION_MAJOR,
     CAGR_ABI_VERSION_MINOR,
     last_error_message,
@@ -599,7 +600,8 @@ static const cagr_plugin_api kApi = {
     NULL, /* stream_end_capture */
     NULL, /* graph_launch */
     NULL, /* graph_destroy */
-    NULL  /* event_elapsed (1.1): optional; without it the host times nodes by synchronising */
+    NULL, /* event_elapsed (1.1): optional; without it the host times nodes by synchronising */
+    NULL  /* kernel_statistics (1.4): optional; its kernels keep no figures */
 };
 
 CAGR_PLUGIN_EXPORT cagr_status cagr_plugin_entry(cagr_plugin_entry_args* args);
