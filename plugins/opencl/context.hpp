@@ -2,7 +2,9 @@
 // their devices, the disk cache and the host's log callback.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ struct cagr_context {
   cagr::opencl::Device& device(int32_t index) const;
   int32_t device_count() const { return static_cast<int32_t>(devices.size()); }
 
+  // Option table_budget_bytes: device memory an op's constant embedding tables may take before
+  // they stay in host memory behind a device cache; unset: per device (plugin.cpp).
+  std::optional<uint64_t> table_budget_bytes;
   cagr_log_fn log_fn;
   void* log_user_data;
   cagr::opencl::DiskCache cache;

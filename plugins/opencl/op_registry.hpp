@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cl_handle.hpp"
@@ -40,6 +41,9 @@ class OpKernel {
  public:
   virtual ~OpKernel() = default;
   virtual void run(const Launch& launch) = 0;
+  // Counters and times the kernel keeps since it was made, for kernel_statistics (ABI 1.4); most
+  // kernels keep none.
+  virtual std::vector<std::pair<std::string, double>> statistics() const { return {}; }
 };
 
 struct OpDefinition {
@@ -49,6 +53,13 @@ struct OpDefinition {
   // `constants[i]` is the device copy of input i when it was given as a constant, else nullptr.
   std::unique_ptr<OpKernel> (*create)(Device& device, const contract::Checked& sizes, const std::string& variant,
                                       const std::vector<cl_mem>& constants);
+  // Optional, asked before any constant is uploaded: a kernel that keeps its constants (given as
+  // the host's data per input, nullptr for the others) in host memory because they exceed
+  // `budget_bytes` of device memory (embedding tables: docs/EMBEDDING_CACHE.md), or nullptr to be
+  // made by `create` as usual. `extensions`: kernel_create's chain (hot rows, ABI 1.4).
+  std::unique_ptr<OpKernel> (*create_from_host)(Device& device, const contract::Checked& sizes, const std::string& variant,
+                                                const std::vector<const void*>& host_constants, uint64_t budget_bytes,
+                                                const cagr_extension* extensions) = nullptr;
 };
 
 // The definition of `type`, or nullptr for an op this plugin does not know.

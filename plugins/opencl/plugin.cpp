@@ -3,6 +3,7 @@
 // buffers in device memory, a stream per in-order command queue.
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "cagr_plugin_kit.hpp"
 #include "context.hpp"
@@ -48,6 +49,28 @@ MemHandle create_buffer(const Device& device, uint64_t bytes, cl_mem_flags flags
   return mem;
 }
 
+uint64_t parse_bytes(const std::string& key, const std::string& value) {
+  size_t used = 0;
+  unsigned long long bytes = 0;
+  try {
+    bytes = std::stoull(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || value[0] == '-')
+    invalid("opencl: option " + key + "='" + value + "' is not a number of bytes");
+  return bytes;
+}
+
+// Device memory that an op's constant embedding tables may take before they are kept in host
+// memory behind a device cache (docs/EMBEDDING_CACHE.md): the option, else three quarters of the
+// device's memory (OpenCL cannot say how much is free; the rest is the margin for activations and
+// other kernels), and never more than one allocation, since a launch reads all tables from one.
+uint64_t table_budget(const cagr_context& context, const Device& device) {
+  if (context.table_budget_bytes) return *context.table_budget_bytes;
+  return std::min(device.memory_bytes() / 4 * 3, device.max_alloc_bytes());
+}
+
 void zero_error_record(cagr_stream& stream) {
   const cl_int zero = 0;
   check_cl(clEnqueueFillBuffer(stream.queue.get(), stream.errors.get(), &zero, sizeof(zero), 0, sizeof(ErrorRecord), 0,
@@ -76,11 +99,15 @@ struct OpenclPlugin : kit::DeleteObjects {
 
   static cagr_context* init(const kit::InitArgs& args) {
     std::string cache_folder;
+    std::optional<uint64_t> table_budget;
     for (const auto& [key, value] : args.options) {
       if (key == "cache_dir") cache_folder = value;
-      else invalid("opencl: unknown option '" + key + "' (known: cache_dir)");
+      else if (key == "table_budget_bytes") table_budget = parse_bytes(key, value);
+      else invalid("opencl: unknown option '" + key + "' (known: cache_dir, table_budget_bytes)");
     }
-    return new cagr_context(cache_folder, args.log.fn, args.log.user_data);
+    auto context = std::make_unique<cagr_context>(cache_folder, args.log.fn, args.log.user_data);
+    context->table_budget_bytes = table_budget;
+    return context.release();
   }
 
   static int32_t device_count(cagr_context& context) { return context.device_count(); }
@@ -130,6 +157,12 @@ struct OpenclPlugin : kit::DeleteObjects {
     auto kernel = std::make_unique<OpenclKernel>();
     kernel->device = &device;
     kernel->constants.resize(setup.op.num_inputs());
+    const OpDefinition& definition = definition_of(setup.op);
+    if (definition.create_from_host != nullptr) {
+      kernel->impl = definition.create_from_host(device, cagr::contract::check(setup.op), setup.chosen.name, setup.constants,
+                                                 table_budget(context, device), setup.extensions);
+      if (kernel->impl) return kernel;  // its constants stay in host memory: none is uploaded
+    }
     std::vector<cl_mem> constants(setup.op.num_inputs(), nullptr);
     for (size_t i = 0; i < constants.size(); ++i) {
       if (setup.constants[i] == nullptr) continue;
@@ -137,8 +170,14 @@ struct OpenclPlugin : kit::DeleteObjects {
           create_buffer(device, setup.op.input(i).bytes(), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, setup.constants[i]);
       constants[i] = kernel->constants[i].get();
     }
-    kernel->impl = definition_of(setup.op).create(device, cagr::contract::check(setup.op), setup.chosen.name, constants);
+    kernel->impl = definition.create(device, cagr::contract::check(setup.op), setup.chosen.name, constants);
     return kernel;
+  }
+
+  // ABI 1.4: what a kernel counted (the embedding cache's hits and times; most kernels count nothing).
+  static std::vector<std::pair<std::string, double>> kernel_statistics(cagr_context&, OpenclKernel& kernel) {
+    std::lock_guard lock(kernel.mutex);
+    return kernel.impl->statistics();
   }
 
   static void run_kernel(cagr_context&, OpenclKernel& kernel, const kit::Run& run) {

@@ -2,7 +2,8 @@
 """cagr-run, cagr-zoo and cagr-gen as a user meets them (issue 24): help, version, refusals of bad
 flags, --time, --threads, the latency statistics, --report-file, JSON valid for any input and
 untouched by a plugin that prints, --save-inputs replayed with --inputs, --batch with --inputs,
---list-plugins with nothing found, progress lines, --isolate-plugins, and cagr-gen --model.
+--list-plugins with nothing found, progress lines, --isolate-plugins, cached embedding tables with
+--profile-ids / --hot-ids and their kernel statistics, and cagr-gen --model.
 
     cli_test.py [unittest arguments]
 Environment: CAGR_RUN, CAGR_ZOO, CAGR_GEN (the programs), CAGR_CPU_PLUGIN (libcagr_cpu.so),
@@ -26,6 +27,7 @@ CPU = os.environ["CAGR_CPU_PLUGIN"]
 NOISY = os.environ.get("CAGR_NOISY_PLUGIN", "")
 NO_DEVICE = os.environ.get("CAGR_NO_DEVICE_PLUGIN", "")
 SEGV_IN_RUN = os.environ["CAGR_SEGV_IN_RUN_PLUGIN"]  # a test plugin that crashes in kernel_run
+OPENCL = os.environ.get("CAGR_OPENCL_PLUGIN", "")  # libcagr_opencl.so, where built
 
 
 def call(args, env=None, check=None, timeout=300):
@@ -333,6 +335,46 @@ class Tools(unittest.TestCase):
                                 r"worker process \(pid \d+\) crashed \(SIGSEGV: Segmentation fault\) in kernel_run; no other "
                                 r"device is left to run it")
         call([RUN, f"--model={self.model}", f"--plugins={CPU}", "--isolate-plugins", "--plugin-timeout-ms=0"], check=2)
+
+    # ---- the embedding cache (docs/EMBEDDING_CACHE.md) --------------------------------------
+    def test_cached_tables_predict_the_same_and_report_their_hits(self):
+        if not OPENCL or not os.path.exists(OPENCL):
+            self.skipTest("no OpenCL plugin built")
+        inputs, profile = self.path("cache_in.npz"), self.path("ids.txt")
+        manifest = self.path("tiny_budget.xml")
+        with open(manifest, "w") as f:
+            f.write('<plugins><plugin name="opencl"><option key="table_budget_bytes" value="4096"/></plugin></plugins>\n')
+        flags = [f"--model={self.model}", f"--plugins={OPENCL}", "--report=json", "--iterations=2", "--warmup=1",
+                 "--batch=32"]
+        p = call([RUN, *flags, f"--save-inputs={inputs}", f"--profile-ids={profile}",
+                  f"--save-outputs={self.path('resident.npz')}"], check=0)
+        resident = json.loads(p.out)
+        if not resident["plugins"][0]["devices"]:
+            self.skipTest("no OpenCL device")
+        self.assertEqual(resident["kernel_statistics"], [])  # the tables fit: nothing cached
+        self.assertEqual(resident["saved"]["id_profile"], profile)
+        with open(profile) as f:
+            lines = [l.split() for l in f if not l.startswith("#")]
+        self.assertTrue(lines)
+        self.assertEqual(sum(int(l[3]) for l in lines if l[1] == "0" and l[0] == lines[0][0]), 32)  # one id per bag
+        p = call([RUN, *flags, f"--inputs={inputs}", f"--plugin-manifest={manifest}", f"--hot-ids={profile}",
+                  f"--save-outputs={self.path('cached.npz')}"], check=0)
+        cached = json.loads(p.out)
+        with np.load(self.path("resident.npz")) as a, np.load(self.path("cached.npz")) as b:
+            self.assertEqual(a["prob"].tobytes(), b["prob"].tobytes())
+        self.assertTrue(cached["kernel_statistics"], cached)
+        figures = cached["kernel_statistics"][0]["figures"]
+        self.assertEqual(cached["kernel_statistics"][0]["op"], "embedding_bag")
+        self.assertLess(figures["table0.cache_rows"], figures["table0.rows"])
+        # the profile was of these very inputs: its hottest rows, pinned, are hit
+        self.assertGreater(sum(v for k, v in figures.items() if k.endswith(".pinned_rows")), 0)
+        self.assertGreater(sum(v for k, v in figures.items() if k.endswith(".static_hits")), 0)
+        self.assertEqual(figures["table0.hits"] + figures["table0.misses"], figures["table0.lookups"])
+        self.assertAlmostEqual(figures["table0.hit_rate"], figures["table0.hits"] / figures["table0.lookups"])
+        text = call([RUN, *flags[:2], "--iterations=1", f"--inputs={inputs}", f"--plugin-manifest={manifest}",
+                     "--print-plan"], check=0).out
+        self.assertRegex(text, r"kernel statistics .*\n  \S+ \(embedding_bag, opencl:0\):\n    table0: cache_rows \d+")
+        self.assertRegex(text, r"hit_rate \d+\.\d%")
 
     # ---- cagr-gen ---------------------------------------------------------------------------
     def test_gen_writes_inputs_that_fit_a_model(self):

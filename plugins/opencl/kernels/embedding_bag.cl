@@ -156,3 +156,14 @@ __kernel void embedding_bag(__global const INDEX_T* indices, long num_indices, _
     out[lane] = TO_ROW(acc);
   }
 }
+
+// The embedding cache's fills (docs/EMBEDDING_CACHE.md): staged row r, of `row_bytes` bytes, into
+// slot `slots[r]` of the cache, whose rows the kernel above then reads as its tables.
+__kernel void fill_cache_rows(__global const uchar* staged, __global const long* slots, __global uchar* cache,
+                              long row_bytes, long count) {
+  const long r = get_global_id(0);
+  if (r >= count) return;
+  __global const uchar* from = staged + r * row_bytes;
+  __global uchar* to = cache + slots[r] * row_bytes;
+  for (long i = 0; i < row_bytes; ++i) to[i] = from[i];
+}
