@@ -95,6 +95,12 @@ std::vector<int64_t> EmbeddingCache::lru_order(int32_t t) const {
   return out;
 }
 
+void EmbeddingCache::check_row(int32_t t, int64_t position, int64_t row) const {
+  if (row < 0 || row >= rows_[t])
+    invalid("embedding_bag: table " + std::to_string(t) + " index out of range at position " + std::to_string(position) +
+            ": value " + std::to_string(row) + " (valid: 0 .. " + std::to_string(rows_[t] - 1) + ")");
+}
+
 int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::vector<int64_t>& scratch) const {
   const Table& table = tables_[t];
   scratch.clear();
@@ -102,9 +108,7 @@ int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::ve
   for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
     const int64_t row = in.indices[i];
     if (is_padding(in, t, row)) continue;
-    if (row < 0 || row >= rows_[t])
-      invalid("embedding_bag: table " + std::to_string(t) + " index out of range at position " + std::to_string(i) +
-              ": value " + std::to_string(row) + " (valid: 0 .. " + std::to_string(rows_[t] - 1) + ")");
+    check_row(t, i, row);
     const int32_t slot = table.slot_of_row[row];
     if (slot < 0 || (slot >= pinned_[t] && table.piece_of_slot[slot] != piece_)) scratch.push_back(row);
   }
@@ -112,10 +116,12 @@ int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::ve
   return std::unique(scratch.begin(), scratch.end()) - scratch.begin();
 }
 
-// The slot of `row` for the current piece: its own where cached, else the least recently used
-// slot, whose row is evicted (never one the piece uses: map() admits a sample only when the
-// piece's rows fit, and the piece's slots are the most recently used).
-int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
+// The slot of `row` (at `position` of the ids) for the current piece: its own where cached, else
+// the least recently used slot, whose row is evicted (never one the piece uses: map() admits a
+// sample only when the piece's rows fit, and the piece's slots are the most recently used).
+// Counts the rows the piece holds in piece_rows_.
+int64_t EmbeddingCache::slot_for(int32_t t, int64_t position, int64_t row, Piece& piece) {
+  check_row(t, position, row);
   Table& table = tables_[t];
   TableCounters& count = counters_[t];
   ++count.lookups;
@@ -127,16 +133,20 @@ int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
   }
   if (slot >= 0) {
     ++count.hits;
+    if (table.piece_of_slot[slot] != piece_) ++piece_rows_[t];
   } else {
     ++count.misses;
+    ++piece_rows_[t];
     slot = table.head;
     if (table.row_of_slot[slot] >= 0) table.slot_of_row[table.row_of_slot[slot]] = -1;
     table.row_of_slot[slot] = row;
     table.slot_of_row[row] = slot;
     piece.fills.push_back({t, row, slot});
   }
-  table.unlink(slot);
-  table.push_back(slot);
+  if (slot != table.tail) {
+    table.unlink(slot);
+    table.push_back(slot);
+  }
   table.piece_of_slot[slot] = piece_;
   return slot;
 }
@@ -157,7 +167,8 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
   // Per table: the current piece's remapped ids, weights and bag ends, joined when it is run.
   std::vector<std::vector<int64_t>> ids(static_cast<size_t>(T)), ends(static_cast<size_t>(T));
   std::vector<std::vector<float>> weights(static_cast<size_t>(T));
-  std::vector<int64_t> used(static_cast<size_t>(T), 0), need(static_cast<size_t>(T), 0), scratch;
+  std::vector<int64_t> need(static_cast<size_t>(T), 0), scratch;
+  piece_rows_.assign(static_cast<size_t>(T), 0);
   Piece piece;
   for (int64_t t = 0; t < T; ++t)
     piece.padding.push_back(in.padding != nullptr && (*in.padding)[t] >= 0 ? capacity_[t] : -1);
@@ -173,7 +184,7 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
       ids[t].clear();
       ends[t].clear();
       weights[t].clear();
-      used[t] = 0;
+      piece_rows_[t] = 0;
     }
     run_piece(piece);
     piece.fills.clear();
@@ -181,33 +192,37 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
     piece.samples = 0;
     ++piece_;
   };
+  auto fits = [&](const std::vector<int64_t>& rows) {
+    for (int32_t t = 0; t < T; ++t)
+      if (piece_rows_[t] + rows[t] > capacity_[t] - pinned_[t]) return false;
+    return true;
+  };
 
   for (int64_t b = 0; b < B; ++b) {
-    bool fits = true;
-    for (int32_t t = 0; t < T; ++t) {
-      need[t] = new_rows(in, t, b, scratch);
-      fits = fits && used[t] + need[t] <= capacity_[t] - pinned_[t];
-    }
-    if (!fits) {
-      // The piece so far runs, and this sample starts the next one, where it must fit alone.
-      if (piece.samples > 0) {
-        run();
-        for (int32_t t = 0; t < T; ++t) need[t] = new_rows(in, t, b, scratch);
+    // At most every id of the sample is new to the piece: where even that fits, nothing is counted.
+    for (int32_t t = 0; t < T; ++t) need[t] = in.offsets[t * B + b + 1] - in.offsets[t * B + b];
+    if (!fits(need)) {
+      for (int32_t t = 0; t < T; ++t) need[t] = new_rows(in, t, b, scratch);
+      if (!fits(need)) {
+        // The piece so far runs, and this sample starts the next one, where it must fit alone.
+        if (piece.samples > 0) {
+          run();
+          for (int32_t t = 0; t < T; ++t) need[t] = new_rows(in, t, b, scratch);
+        }
+        for (int32_t t = 0; t < T; ++t)
+          if (need[t] > capacity_[t] - pinned_[t])
+            invalid("embedding_bag: sample " + std::to_string(b) + " looks up " + std::to_string(need[t]) +
+                    " distinct rows of table " + std::to_string(t) + ", whose device cache holds " +
+                    std::to_string(capacity_[t] - pinned_[t]) +
+                    (pinned_[t] > 0 ? " besides its " + std::to_string(pinned_[t]) + " pinned rows" : std::string()) +
+                    " (raise the plugin option table_budget_bytes)");
       }
-      for (int32_t t = 0; t < T; ++t)
-        if (need[t] > capacity_[t] - pinned_[t])
-          invalid("embedding_bag: sample " + std::to_string(b) + " looks up " + std::to_string(need[t]) +
-                  " distinct rows of table " + std::to_string(t) + ", whose device cache holds " +
-                  std::to_string(capacity_[t] - pinned_[t]) +
-                  (pinned_[t] > 0 ? " besides its " + std::to_string(pinned_[t]) + " pinned rows" : std::string()) +
-                  " (raise the plugin option table_budget_bytes)");
     }
     for (int32_t t = 0; t < T; ++t) {
-      used[t] += need[t];
       const int64_t bag = t * B + b;
       for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
         const int64_t row = in.indices[i];
-        ids[t].push_back(is_padding(in, t, row) ? piece.padding[t] : slot_for(t, row, piece));
+        ids[t].push_back(is_padding(in, t, row) ? piece.padding[t] : slot_for(t, i, row, piece));
         if (in.weights != nullptr) weights[t].push_back((*in.weights)[i]);
       }
       ends[t].push_back(static_cast<int64_t>(ids[t].size()));

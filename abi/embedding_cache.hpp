@@ -89,14 +89,17 @@ class EmbeddingCache {
     void unlink(int32_t slot);
     void push_back(int32_t slot);
   };
+  // INVALID_ARGUMENT naming the position where `row` is out of table t's range.
+  void check_row(int32_t t, int64_t position, int64_t row) const;
   // Rows of table t that sample b needs and the current piece does not hold yet.
   int64_t new_rows(const Lookup& lookup, int32_t t, int64_t b, std::vector<int64_t>& scratch) const;
-  int64_t slot_for(int32_t t, int64_t row, Piece& piece);
+  int64_t slot_for(int32_t t, int64_t position, int64_t row, Piece& piece);
 
   std::vector<int64_t> rows_, capacity_, pinned_;
   std::vector<Table> tables_;
   std::vector<TableCounters> counters_;
   uint64_t piece_ = 1;  // the current piece's number; slots are stamped with it when used
+  std::vector<int64_t> piece_rows_;  // per table: rows of the dynamic part the current piece uses
 };
 
 }  // namespace cagr::cache
