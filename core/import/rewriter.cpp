@@ -375,13 +375,18 @@ class Rewriter {
     if (bag.mode.empty()) return std::nullopt;
     std::set<std::string> captured;
     captures_of(body, captured);
+    // Nodes of the body are matched only where they have the inputs and outputs their op takes: a
+    // damaged file may give a Gather, Slice, Mul or Unsqueeze none (fuzz_onnx).
+    auto has = [](const OnnxNode* n, size_t inputs, size_t outputs) {
+      return n != nullptr && n->inputs.size() >= inputs && n->outputs.size() >= outputs;
+    };
     for (const OnnxNode* n : inner) {  // TorchScript: Gather(table, Slice(indices, ...)) in the body
-      const OnnxConstant* t = n->op == "Gather" ? constant(n->inputs.at(0)) : nullptr;
+      const OnnxConstant* t = n->op == "Gather" && has(n, 2, 1) ? constant(n->inputs[0]) : nullptr;
       if (!t || t->dims.size() != 2 || t->dtype != CAGR_DTYPE_F32) continue;
       bag.table = n->inputs[0];
       const OnnxNode* rows_slice = nullptr;
       for (const OnnxNode* s : inner) {
-        if (s->op == "Slice" && s->outputs[0] == n->inputs[1] && captured.count(s->inputs[0])) {
+        if (s->op == "Slice" && has(s, 1, 1) && s->outputs[0] == n->inputs[1] && captured.count(s->inputs[0])) {
           bag.indices = s->inputs[0];
           rows_slice = s;
         }
@@ -391,12 +396,12 @@ class Rewriter {
     for (const std::string& c : captured) {  // dynamo: Mul(Gather(table, indices), weights or ones) captured
       if (!bag.table.empty()) break;
       const OnnxNode* mul = producer_of(through_views(c), "Mul");
-      const OnnxNode* gather = mul ? producer_of(mul->inputs[0], "Gather") : nullptr;
-      const OnnxConstant* t = gather ? constant(gather->inputs[0]) : nullptr;
+      const OnnxNode* gather = has(mul, 2, 1) ? producer_of(mul->inputs[0], "Gather") : nullptr;
+      const OnnxConstant* t = has(gather, 2, 1) ? constant(gather->inputs[0]) : nullptr;
       if (!t || t->dims.size() != 2) continue;
       if (!all_ones(mul->inputs[1])) {  // per_sample_weights: Unsqueeze(weights [L], 1)
         const OnnxNode* unsq = producer_of(mul->inputs[1], "Unsqueeze");
-        const auto w = unsq ? probes_.dims(unsq->inputs[0]) : std::nullopt;
+        const auto w = has(unsq, 1, 1) ? probes_.dims(unsq->inputs[0]) : std::nullopt;
         if (!w || w->size() != 1 || probes_.find(unsq->inputs[0])->dtype != CAGR_DTYPE_F32) continue;
         bag.weights = unsq->inputs[0];
       }
@@ -439,9 +444,9 @@ class Rewriter {
     for (const OnnxNode* mul : inner) {
       if (mul->op != "Mul" || mul->inputs.size() != 2 || (mul->inputs[0] != rows && mul->inputs[1] != rows)) continue;
       const OnnxNode* unsq = made_by(mul->inputs[0] == rows ? mul->inputs[1] : mul->inputs[0], "Unsqueeze");
-      const OnnxNode* slice = unsq ? made_by(unsq->inputs[0], "Slice") : nullptr;
+      const OnnxNode* slice = unsq && !unsq->inputs.empty() ? made_by(unsq->inputs[0], "Slice") : nullptr;
       // The same bounds as the indices' slice: the weights line up with the bag's indices.
-      if (slice && captured.count(slice->inputs[0]) && slice->inputs.size() >= 3 && rows_slice.inputs.size() >= 3 &&
+      if (slice && slice->inputs.size() >= 3 && captured.count(slice->inputs[0]) && rows_slice.inputs.size() >= 3 &&
           slice->inputs[1] == rows_slice.inputs[1] && slice->inputs[2] == rows_slice.inputs[2])
         return slice->inputs[0];
     }
@@ -451,7 +456,7 @@ class Rewriter {
   // to it, Not(Equal(index, padding_idx)) with padding_idx a constant. -1 when there is none.
   int64_t padding_row(const std::vector<const OnnxNode*>& inner) const {
     for (const OnnxNode* eq : inner) {
-      if (eq->op != "Equal" || eq->inputs.size() != 2) continue;
+      if (eq->op != "Equal" || eq->inputs.size() != 2 || eq->outputs.empty()) continue;
       const bool negated = std::any_of(inner.begin(), inner.end(), [&](const OnnxNode* n) {
         return n->op == "Not" && n->inputs.size() == 1 && n->inputs[0] == eq->outputs[0];
       });
