@@ -726,7 +726,11 @@ class Evaluator {
         }
         first[a] = s;
         step[a] = steps[k];
-        dims[a] = std::max<int64_t>(steps[k] > 0 ? (e - s + steps[k] - 1) / steps[k] : (e - s + steps[k] + 1) / steps[k], 0);
+        // Elements from s towards e, every |step|-th: counted without adding the step to the span
+        // (a step near INT64_MAX overflowed that: fuzz_onnx); |step| as unsigned, as -INT64_MIN is not an int64.
+        const int64_t span = steps[k] > 0 ? e - s : s - e;
+        const uint64_t stride = steps[k] > 0 ? uint64_t(steps[k]) : 0 - uint64_t(steps[k]);
+        dims[a] = span > 0 ? int64_t((uint64_t(span) - 1) / stride + 1) : 0;
       }
       const auto src_strides = strides_of(in.dims), out_strides = strides_of(dims);
       return set(n, gathered(in, dims, [&](int64_t i) {
