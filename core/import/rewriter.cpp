@@ -1678,6 +1678,9 @@ class Rewriter {
       return true;
     }
     if (axes.empty()) for (size_t k = 0; k < in.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+    const int64_t rank = static_cast<int64_t>(in.size());
+    for (const int64_t a : axes)  // (an axis out of range reached in.at() below: fuzz_onnx)
+      if (a < -rank || a >= rank) fail(n, "axis " + std::to_string(a) + " is out of range for an input of rank " + std::to_string(rank));
     const std::map<std::string, AttrValue> attrs{{"axes", axes}, {"keepdims", attr_int(n, "keepdims", 1)}};
     const bool over_batch = std::any_of(axes.begin(), axes.end(), [&](int64_t a) {
       return in.at(static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(in.size()) : a)) < 0;
