@@ -61,6 +61,20 @@ class SampleBatch {
   cagr_tensor tensors_[3];
 };
 
+// A saved plan's text.
+std::string text_of(const std::string& path) {
+  std::ifstream file(path);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// The error of a session `options` must refuse: INVALID_ARGUMENT, and cagr_last_error()'s text.
+std::string refusal_of(cagr_model* model, const cagr_session_options& options) {
+  cagr_session* s = nullptr;
+  EXPECT_EQ(cagr_session_create(model, &options, &s), CAGR_API_INVALID_ARGUMENT);
+  if (s != nullptr) cagr_session_destroy(s);
+  return cagr_last_error();
+}
+
 // The sample DLRM's probabilities from a session made with `options` over `inputs` (a
 // SampleBatch's); with `save_plan_to`, the session's plan is saved there too. Failures are test failures.
 std::vector<float> predict(cagr_model* model, const cagr_session_options& options, const cagr_tensor* inputs,
@@ -151,9 +165,7 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
   cagr_session_options so{};
   so.struct_size = sizeof so;
   so.plan_path = "/nonexistent/plan.xml";
-  cagr_session* s = nullptr;
-  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("no such plan file"), std::string::npos) << cagr_last_error();
+  EXPECT_NE(refusal_of(model, so).find("no such plan file"), std::string::npos) << cagr_last_error();
 
   // Every optimizer decides a plan that predicts the same, and the saved plan says which decided it.
   for (const char* mode : {"none", "hints", "policy", "tune"}) {
@@ -161,18 +173,15 @@ TEST(CApi, SessionsSaveAndLoadPlans) {
     const std::vector<float> got = predict_with(nullptr, plan.c_str(), mode);
     ASSERT_EQ(got.size(), first.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], first[i], 1e-5 * std::max(1.0f, std::abs(first[i])));
-    std::ifstream saved(plan);
-    const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+    const std::string text = text_of(plan);
     EXPECT_NE(text.find("decided_by=\"" + std::string(mode) + "\""), std::string::npos) << text.substr(0, 200);
   }
   so.plan_path = nullptr;
   so.optimizer = "fastest";
-  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("the optimizers are none"), std::string::npos) << cagr_last_error();
+  EXPECT_NE(refusal_of(model, so).find("the optimizers are none"), std::string::npos) << cagr_last_error();
   so.optimizer = "policy";
   so.policy_path = "/nonexistent/policy.xml";
-  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("no such policy file"), std::string::npos) << cagr_last_error();
+  EXPECT_NE(refusal_of(model, so).find("no such policy file"), std::string::npos) << cagr_last_error();
   cagr_model_destroy(model);
   cagr_runtime_destroy(rt);
 }
@@ -198,24 +207,20 @@ TEST(CApi, MathPrecisionIsASessionOption) {
   const std::vector<float> bf16 = predict_in("bf16");
   ASSERT_EQ(bf16.size(), f32.size());
   for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(bf16[i], f32[i], 2e-2);
-  std::ifstream saved(plan);
-  const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+  const std::string text = text_of(plan);
   EXPECT_NE(text.find("math_precision=\"bf16\""), std::string::npos) << text.substr(0, 300);
   // int8 (ABI 1.3): the tuner may run the linears quantised; the probabilities within 1e-2.
   const std::vector<float> int8 = predict_in("int8");
   ASSERT_EQ(int8.size(), f32.size());
   for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(int8[i], f32[i], 1e-2);
-  std::ifstream saved_int8(plan);
-  const std::string int8_text((std::istreambuf_iterator<char>(saved_int8)), std::istreambuf_iterator<char>());
+  const std::string int8_text = text_of(plan);
   EXPECT_NE(int8_text.find("math_precision=\"int8\""), std::string::npos) << int8_text.substr(0, 300);
 
   cagr_session_options so{};
   so.struct_size = sizeof so;
   so.math_precision = "fp8";
-  cagr_session* s = nullptr;
-  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("math_precision is 'fp8': expected f32, tf32, bf16 or int8"), std::string::npos)
-      << cagr_last_error();
+  const std::string error = refusal_of(model, so);
+  EXPECT_NE(error.find("math_precision is 'fp8': expected f32, tf32, bf16 or int8"), std::string::npos) << error;
   cagr_model_destroy(model);
   cagr_runtime_destroy(rt);
 }
@@ -239,18 +244,14 @@ TEST(CApi, TablePrecisionIsASessionOption) {
   ASSERT_EQ(u8.size(), f32.size());
   EXPECT_NE(u8, f32) << "u8 tables changed no prediction: were they converted?";
   for (size_t i = 0; i < f32.size(); ++i) EXPECT_NEAR(u8[i], f32[i], 1e-3);
-  std::ifstream saved(plan);
-  const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+  const std::string text = text_of(plan);
   EXPECT_NE(text.find("table_dtype=\"u8\""), std::string::npos) << text.substr(0, 300);
 
   cagr_session_options so{};
   so.struct_size = sizeof so;
   so.table_precision = "int4";
-  cagr_session* s = nullptr;
-  EXPECT_EQ(cagr_session_create(model, &so, &s), CAGR_API_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cagr_last_error()).find("cagr_session_options.table_precision is 'int4': expected f32, f16, bf16 or u8"),
-            std::string::npos)
-      << cagr_last_error();
+  const std::string error = refusal_of(model, so);
+  EXPECT_NE(error.find("cagr_session_options.table_precision is 'int4': expected f32, f16, bf16 or u8"), std::string::npos) << error;
   cagr_model_destroy(model);
   cagr_runtime_destroy(rt);
 }
