@@ -1,8 +1,10 @@
 // split_placement.cpp - see split_placement.hpp.
 #include "split_placement.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "fusion.hpp"
 #include "node_desc.hpp"
 
 namespace cagr {
@@ -12,7 +14,7 @@ Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<T
   size_t last_lookup = 0;  // steps up to here go to the embedding side
   for (size_t step = 0; step < order.size(); ++step) {
     const std::string& op = graph.nodes()[static_cast<size_t>(order[step])].op;
-    if (op == "embedding_bag" || op == "dlrm_embedding_interaction") last_lookup = step;
+    if (op == "embedding_bag") last_lookup = step;
   }
   Placement p;
   p.nodes.resize(graph.nodes().size());
@@ -33,6 +35,12 @@ Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<T
     out = NodePlacement{t, v.index, v.name, variant_cost_ns(v, target.info)};
   }
   return p;
+}
+
+std::vector<std::string> EmbeddingSplitPlacement::fusion_rules() const {
+  std::vector<std::string> rules = all_fusion_rules();
+  rules.erase(std::find(rules.begin(), rules.end(), "lookup_interaction"));
+  return rules;
 }
 
 }  // namespace cagr

@@ -16,6 +16,10 @@ class EmbeddingSplitPlacement : public PlacementPolicy {
   // Each node gets its device's default (first) variant; a view stays with its input. Throws naming
   // the node and the device where that device does not run it.
   Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override;
+  // Every rule but "lookup_interaction": it fuses the last lookup into the interaction after it,
+  // a node that would straddle the cut (on the GPU plugin, which offers it, the pipeline bench's
+  // CPU-embeddings split failed with the fused node placed on the CPU).
+  std::vector<std::string> fusion_rules() const override;
 
  private:
   int embeddings_, rest_;
