@@ -195,12 +195,15 @@ double predicted_us(const Graph& graph, const Candidate& c, const std::vector<Di
   return ns / 1000.0;
 }
 
+// Predictions within this factor of each other the policy cannot tell apart.
+constexpr double kUnsure = 2.0;
+
 // Every candidate ranked by the policy without running it; measured: the best overall, the second
 // best where the policy cannot tell the two apart (predictions within kUnsure of each other), and
 // the best of each device alone (so that a policy misled about a device, say by its peaks, is
-// caught). Then, in the chosen plan, a node's two best variants are timed where their predictions
-// are within kUnsure; elsewhere the policy's choice stands unmeasured. A policy sure of itself on
-// one device thus measures nothing.
+// caught). Then, in the chosen plan, a node's predicted best variant is timed against its second
+// where their predictions are within kUnsure, and against the plugin's first variant where that is
+// not the pick; a node whose pick is the first variant, sure of it, is not measured.
 Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs,
                     const PlannerOptions& options, std::vector<std::string>& report) {
   if (options.policy == nullptr) throw std::invalid_argument("optimizer 'policy' needs a learned policy (LearnedPolicy::load)");
@@ -215,7 +218,6 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   }
   if (ranked.empty()) throw std::runtime_error("no candidate plan can run this model on " + label_of(targets));
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  constexpr double kUnsure = 2.0;
   std::vector<const Candidate*> chosen;
   std::map<std::string, int> alone;  // best of each device alone, taken once
   for (size_t i = 0; i < ranked.size(); ++i) {
@@ -235,18 +237,27 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   Executor& chosen_plan = *fastest(compiled, inputs, 2, options, report).executor;
   Executor::TuneOptions unsure{options.repetitions, options.progress, nullptr, false};
   unsure.choose = [&](const Node&, const cagr_op_desc& op, const Target& target, const std::vector<Variant>& offered) {
-    std::vector<std::pair<double, size_t>> predicted;
-    for (size_t k = 0; k < offered.size(); ++k)
-      predicted.emplace_back(options.policy->predict_us(cost_features(op, offered[k], target.info), offered[k].name), k);
-    std::sort(predicted.begin(), predicted.end());
-    if (predicted.size() < 2 || predicted[1].first > kUnsure * predicted[0].first) return std::vector<size_t>{};
-    return std::vector<size_t>{predicted[0].second, predicted[1].second};
+    std::vector<double> predicted;
+    for (const Variant& v : offered) predicted.push_back(options.policy->predict_us(cost_features(op, v, target.info), v.name));
+    return variants_to_time(predicted);
   };
   for (std::string& line : chosen_plan.tune(inputs, unsure).report) report.push_back("unsure, timed: " + line);
   return make_plan(graph, chosen_plan, "policy");
 }
 
 }  // namespace
+
+std::vector<size_t> variants_to_time(const std::vector<double>& predicted_us) {
+  std::vector<size_t> order(predicted_us.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return predicted_us[a] < predicted_us[b]; });
+  std::vector<size_t> timed(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(1, order.size())));
+  if (order.size() >= 2 && predicted_us[order[1]] <= kUnsure * predicted_us[order[0]]) timed.push_back(order[1]);
+  // On the H100, where the policy ranked half of the CUDA plugin's variant pairs wrong, plans that
+  // trusted a sure prediction ran up to 1.3x slower than `none` (docs/PERF.md).
+  if (!order.empty() && std::find(timed.begin(), timed.end(), size_t{0}) == timed.end()) timed.push_back(0);
+  return timed.size() < 2 ? std::vector<size_t>{} : timed;
+}
 
 OptimizerMode optimizer_mode(const std::string& name) {
   for (OptimizerMode m : {OptimizerMode::none, OptimizerMode::hints, OptimizerMode::policy, OptimizerMode::tune})

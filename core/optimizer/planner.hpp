@@ -45,4 +45,10 @@ struct PlannedModel {
 PlannedModel plan_model(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs,
                         const PlannerOptions& options);
 
+// The policy mode's choice of a node's variants to time, from their predicted times (in the order
+// the plugin offers them): the predicted best, the second where predicted within 2x of it, and the
+// plugin's first variant (what `none` runs) where it is not among them, so that it is replaced only
+// where a measurement says so. Fewer than two: none timed, the predicted best kept.
+std::vector<size_t> variants_to_time(const std::vector<double>& predicted_us);
+
 }  // namespace cagr

@@ -246,5 +246,16 @@ TEST_F(Modes, PolicyPlansFromPredictionsAndMeasuresFew) {
   expect_reference_outputs(*reload(planned.plan));
 }
 
+// Which of a node's variants the policy mode times, from their predictions in the plugin's order.
+TEST(VariantsToTime, ThePickAgainstTheCloseSecondAndThePluginsFirst) {
+  using V = std::vector<size_t>;
+  EXPECT_EQ(variants_to_time({10, 1, 50}), (V{1, 0})) << "a sure pick off the first variant is still measured against it";
+  EXPECT_EQ(variants_to_time({5, 1, 1.5}), (V{1, 2, 0})) << "a close second too";
+  EXPECT_EQ(variants_to_time({1, 1.5, 9}), (V{0, 1}));
+  EXPECT_EQ(variants_to_time({1, 9, 9}), V{}) << "sure of the first variant: nothing measured";
+  EXPECT_EQ(variants_to_time({3}), V{});
+  EXPECT_EQ(variants_to_time({}), V{});
+}
+
 }  // namespace
 }  // namespace cagr
