@@ -261,6 +261,9 @@ class Rewriter {
     int64_t row = 0, bag_size = 0;
     bool vectors = false;
     bool last_included = false;  // the offsets rows end with L (include_last_offset = True): [T, B + 1]
+    // With `weights`: the f32 input [T, L] whose row `row` they are (per_sample_weights=lS_w[t]),
+    // so that merged tables take it flattened, table-major as the indices ("" when they are not).
+    std::string matrix_weights;
   };
 
   // Which graph-input element a labelled value is (labelled_values), or input -1 for a number.
@@ -271,15 +274,16 @@ class Rewriter {
   }
   // The graph evaluated at the first probe's shapes with every integer input filled with labels:
   // element p of input k holds (k + 1) * kLabel + p, so a computed index tensor tells where each of
-  // its elements came from.
-  EvalValues labelled_values() const {
+  // its elements came from. With `floats`, f32 inputs are labelled too (where per-sample weights
+  // come from); only then, since the labels are no data a model's arithmetic on floats expects.
+  EvalValues labelled_values(bool floats) const {
     EvalValues seeds;
     for (size_t k = 0; k < g_.inputs.size(); ++k) {
       const OnnxInput& in = g_.inputs[k];
       const EvalValue* probed = probes_.find(in.name, 0);
       if (!probed) continue;
       EvalValue v{in.dtype, probed->dims, std::nullopt};
-      if (in.dtype == CAGR_DTYPE_I64 || in.dtype == CAGR_DTYPE_I32) {
+      if (in.dtype == CAGR_DTYPE_I64 || in.dtype == CAGR_DTYPE_I32 || (floats && in.dtype == CAGR_DTYPE_F32)) {
         std::vector<double> labels(static_cast<size_t>(element_count(v.dims)));
         for (size_t p = 0; p < labels.size(); ++p) labels[p] = static_cast<double>(k + 1) * kLabel + static_cast<double>(p);
         v.values = std::move(labels);
@@ -324,6 +328,7 @@ class Rewriter {
       bag.row = row;
       bag.vectors = vectors;
       bag.last_included = !appended;
+      bag.matrix_weights = weights_row_source(bag, labelled, probed_ids);
       return;
     }
     // Fixed-size bags: all of a [B, P] input, offsets 0, P, 2P, .. (with or without the final B*P).
@@ -334,6 +339,23 @@ class Rewriter {
     if (offs.size() != static_cast<size_t>(id_dims[0]) && offs.size() != static_cast<size_t>(id_dims[0]) + 1) return;
     bag.matrix_indices = id_input.name;
     bag.bag_size = size;
+  }
+
+  // The f32 input, shaped as the index matrix (`index_dims`), whose row bag.row the bag's per-sample
+  // weights are, element for element ("" when they are computed otherwise, or the bag has none).
+  std::string weights_row_source(const Bag& bag, const EvalValues& labelled, const Dims& index_dims) const {
+    auto vw = labelled.find(bag.weights);
+    if (bag.weights.empty() || vw == labelled.end() || !vw->second.values || vw->second.values->empty()) return "";
+    const std::vector<double>& w = *vw->second.values;
+    const auto [k, first] = label_of(w[0]);
+    const int64_t length = static_cast<int64_t>(w.size());
+    if (k < 0 || g_.inputs[static_cast<size_t>(k)].dtype != CAGR_DTYPE_F32 || first != bag.row * length) return "";
+    const OnnxInput& source = g_.inputs[static_cast<size_t>(k)];
+    const Dims& dims = probes_.find(source.name, 0)->dims;
+    if (index_dims.size() != 2 || dims != index_dims || length != index_dims[1]) return "";
+    for (int64_t j = 0; j < length; ++j)
+      if (label_of(w[static_cast<size_t>(j)]) != std::make_pair(k, first + j)) return "";
+    return source.name;
   }
 
   static void nodes_of(const OnnxGraph& g, std::vector<const OnnxNode*>& out) {
@@ -508,9 +530,10 @@ class Rewriter {
       if (auto bag = match_bag_loop(n)) bags[bag->output] = *bag;
     if (bags.empty()) return;
     std::optional<EvalValues> labelled;
+    const bool weighted = std::any_of(bags.begin(), bags.end(), [](const auto& b) { return !b.second.weights.empty(); });
     for (auto& [out, bag] : bags) {
       if (!bag.shared_offsets.empty() || (is_input(bag.indices) && is_input(bag.offsets))) continue;
-      if (!labelled) labelled = labelled_values();
+      if (!labelled) labelled = labelled_values(weighted);
       find_bag_source(bag, *labelled);
       if (bag.last_included) offsets_with_last_.insert(bag.matrix_offsets);
     }
@@ -578,14 +601,14 @@ class Rewriter {
     // Nodes were appended: restore the order every consumer relies on.
     sort_topologically();
   }
-  // The attributes of the embedding_bag that pools `parts` (its tables in order; one part where it
-  // has per-sample weights: weighted bags are not merged), and its optional inputs, appended to
-  // `inputs` after the tables: the weights flattened to [L] (a reshape before node i), the padding
-  // rows as a constant [T].
+  // The attributes of the embedding_bag that pools `parts` (its tables in order), and its optional
+  // inputs, appended to `inputs` after the tables: the weights flattened to [L] (a reshape before
+  // node i; one bag's own, or for merged tables the [T, L] matrix whose rows they are, table-major
+  // as the indices), the padding rows as a constant [T].
   std::map<std::string, AttrValue> pooling(const std::vector<const Bag*>& parts, size_t& i, std::vector<std::string>& inputs) {
     std::map<std::string, AttrValue> attrs{{"mode", parts[0]->mode}};
     if (!parts[0]->weights.empty()) {
-      const std::string& w = parts[0]->weights;
+      const std::string& w = parts.size() == 1 ? parts[0]->weights : parts[0]->matrix_weights;
       inputs.push_back(insert_before(i, w + "_flat", "reshape", {w}, {{"shape", std::vector<int64_t>{-1}}}, w + "_flat"));
       attrs["weighted"] = int64_t{1};
     }
@@ -652,16 +675,18 @@ class Rewriter {
       if (changed) g_.nodes[i].inputs = inputs;
     }
   }
-  // Tables 0..T-1 in order: bag t reads row t of the same [T, L] indices and [T, B] offsets, all T rows.
+  // Tables 0..T-1 in order: bag t reads row t of the same [T, L] indices and [T, B] offsets, all T rows,
+  // and either none has per-sample weights or each has row t of the same [T, L] weights.
   bool rows_line_up(const std::vector<const Bag*>& parts) const {
     const Bag& first = *parts[0];
-    if (first.matrix_offsets.empty() || first.vectors) return false;
+    if (first.matrix_offsets.empty() || first.vectors || (!first.weights.empty() && first.matrix_weights.empty())) return false;
     const Dims& rows = probes_.find(first.matrix_indices, 0)->dims;
     if (static_cast<int64_t>(parts.size()) != rows[0]) return false;
     for (size_t t = 0; t < parts.size(); ++t) {
       const Bag& b = *parts[t];
       if (b.matrix_indices != first.matrix_indices || b.matrix_offsets != first.matrix_offsets || b.row != static_cast<int64_t>(t) ||
-          b.mode != first.mode || !b.weights.empty() || constant(b.table)->dims[1] != constant(first.table)->dims[1])
+          b.mode != first.mode || b.weights.empty() != first.weights.empty() || b.matrix_weights != first.matrix_weights ||
+          constant(b.table)->dims[1] != constant(first.table)->dims[1])
         return false;
     }
     return true;

@@ -253,6 +253,7 @@ const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_
 const std::map<std::string, int> kGalleryDeepFm{{"embedding_bag", 2}, {"gather", 0}, {"take", 0}, {"fm_interaction", 1}};
 
 const std::map<std::string, int> kGalleryBagPooling{{"embedding_bag", 2}, {"table_offsets", 1}, {"linear", 2}};
+const std::map<std::string, int> kGalleryWeighted{{"embedding_bag", 1}, {"table_offsets", 1}, {"take", 0}, {"slice", 0}, {"linear", 4}};
 
 // What the bags of bag_pooling and bag_padding import as: modes, per-sample weights, padding rows.
 TEST(Gallery, BagsKeepTheirModeWeightsAndPaddingRows) {
@@ -269,13 +270,16 @@ TEST(Gallery, BagsKeepTheirModeWeightsAndPaddingRows) {
   for (const char* exporter : {"torchscript", "dynamo"})
     EXPECT_EQ(bags(std::string("bag_pooling_") + exporter), (std::vector<std::string>{"max T=3", "sum weighted T=1"})) << exporter;
   EXPECT_EQ(bags("bag_padding_dynamo"), (std::vector<std::string>{"max padded T=1", "mean padded T=1", "sum padded T=2"}));
+  // 26 weighted tables whose weights lS_w [T, L] line up with lS_i: one weighted embedding_bag.
+  for (const char* exporter : {"torchscript", "dynamo"})
+    EXPECT_EQ(bags(std::string("dlrm_weighted_") + exporter), (std::vector<std::string>{"sum weighted T=26"})) << exporter;
 }
 
 // The bag models on each plugin alone (not beside the CPU plugin, whose cost may win the bags), so
 // that every plugin's embedding_bag runs max, weights and padding rows: OpenCL (PoCL) here.
 TEST(Gallery, BagModelsRunOnEachPluginAlone) {
   ASSERT_FALSE(testing::built_targets("cpu").empty());
-  for (const std::string file : {"bag_pooling_torchscript", "bag_pooling_dynamo", "bag_padding_dynamo"}) {
+  for (const std::string file : {"bag_pooling_torchscript", "bag_pooling_dynamo", "bag_padding_dynamo", "dlrm_weighted_torchscript", "dlrm_weighted_dynamo"}) {
     const Graph graph = load_any_model(kGallery + "/" + file + ".onnx");
     const auto a = data::read_npz(kGallery + "/" + file.substr(0, file.rfind('_')) + ".npz");
     for (const Target& target : testing::built_targets()) {
@@ -310,7 +314,10 @@ INSTANTIATE_TEST_SUITE_P(
                       GalleryModel{"bag_pooling_torchscript", kGalleryBagPooling}, GalleryModel{"bag_pooling_dynamo", kGalleryBagPooling},
                       // padding_idx (dynamo only): two padded tables on [T, B] offsets merged, a padded
                       // [B, 6] history pooled by mean and by max.
-                      GalleryModel{"bag_padding_dynamo", {{"embedding_bag", 3}, {"table_offsets", 1}, {"fixed_bag_offsets", 2}}}),
+                      GalleryModel{"bag_padding_dynamo", {{"embedding_bag", 3}, {"table_offsets", 1}, {"fixed_bag_offsets", 2}}},
+                      // dlrm_bag2d with per_sample_weights lS_w [T, L]: still one embedding_bag, whose
+                      // weights are lS_w flattened as lS_i is (table-major); no per-table slices left.
+                      GalleryModel{"dlrm_weighted_torchscript", kGalleryWeighted}, GalleryModel{"dlrm_weighted_dynamo", kGalleryWeighted}),
     [](const auto& info) { return info.param.file; });
 
 // Both exporters' mean-pooling loops (the dynamo body holds ReduceSum, Div and ReduceMean) give

@@ -74,6 +74,9 @@ Models (B = batch; all ids int64, all dense features float32; tables of 10-100 r
      hist_ids [B, 6], lS_o [2, B], lS_i [2, L].  Output prob [B, 1]. Exported by the dynamo exporter
      only: the TorchScript exporter refuses padding_idx ("Unsupported: ONNX export of operator
      embedding_bag with padding_idx").
+10. dlrm_weighted  dlrm_bag2d whose categorical features carry weights (multi-hot ids with a weight
+     each, e.g. counts or tf-idf): emb_l[t](lS_i[t], lS_o[t], per_sample_weights=lS_w[t]).
+     dense [B, 13], lS_o [26, B], lS_i [26, L], lS_w [26, L] float32 in 0..2.  Output prob [B, 1].
 """
 import argparse
 import collections
@@ -190,6 +193,15 @@ class DlrmBag2d(DlrmBase):
     def forward(self, dense, lS_o, lS_i):
         x = self.bot_l(dense)
         ly = self.apply_emb(lS_o, lS_i, self.emb_l)
+        return self.top_l(self.interact_features(x, ly))
+
+
+class DlrmWeighted(DlrmBag2d):
+    """dlrm_bag2d with per-sample weights: lS_w [T, L] beside lS_i, one weight per id."""
+
+    def forward(self, dense, lS_o, lS_i, lS_w):
+        x = self.bot_l(dense)
+        ly = [E(lS_i[k], lS_o[k], per_sample_weights=lS_w[k]) for k, E in enumerate(self.emb_l)]
         return self.top_l(self.interact_features(x, ly))
 
 
@@ -381,6 +393,12 @@ def bag2d_inputs(rng, rows, batch, n_dense):
             "lS_i": np.stack(indices).astype(np.int64)}
 
 
+def weighted_bag2d_inputs(rng, rows, batch, n_dense):
+    inputs = bag2d_inputs(rng, rows, batch, n_dense)
+    inputs["lS_w"] = (2 * rng.random(inputs["lS_i"].shape)).astype(np.float32)
+    return inputs
+
+
 def bag_offsets(rng, rows, batch, min_len, max_len, pad=None, include_last=False):
     """facebookresearch/dlrm's layout with bags of min_len..max_len ids: lS_o [T, B] start offsets
     ([T, B + 1] ending with L with `include_last`), lS_i [T, L] (every table the same L: the last bag
@@ -471,6 +489,9 @@ def gallery():
                         {"hist_ids": 0, "lS_o": 1, "lS_i": (1, "num_indices")},
                         {"exporters": ("dynamo",),
                          "why": "the TorchScript exporter refuses embedding_bag with padding_idx"}),
+        "dlrm_weighted": (lambda: DlrmWeighted(13, CRITEO_ROWS, 8, [32], [32]),
+                          lambda rng, b: weighted_bag2d_inputs(rng, CRITEO_ROWS, b, 13), "prob",
+                          {"dense": 0, "lS_o": 1, "lS_i": 1, "lS_w": (1, "num_indices")}),
     }
 
 
