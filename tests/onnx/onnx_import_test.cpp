@@ -275,6 +275,38 @@ TEST(Gallery, BagsKeepTheirModeWeightsAndPaddingRows) {
     EXPECT_EQ(bags(std::string("dlrm_weighted_") + exporter), (std::vector<std::string>{"sum weighted T=26"})) << exporter;
 }
 
+// Weighted bags merge only where bag t's weights are row t of lS_w: with tables 0 and 1 reading
+// each other's weight rows (their Gather(lS_w, k) indices swapped in the file's graph), lS_w
+// flattened would pair table 0's ids with table 0's weights, so the bags must stay apart, and the
+// model then computes what the original computes on lS_w with rows 0 and 1 swapped.
+TEST(Gallery, WeightedBagsMergeOnlyWhereTheirWeightRowsLineUp) {
+  const auto a = data::read_npz(kGallery + "/dlrm_weighted.npz");
+  std::map<std::string, data::NpyArray> swapped_rows = a;
+  std::vector<std::byte>& w = swapped_rows.at("lS_w").data;
+  const size_t row_bytes = w.size() / static_cast<size_t>(a.at("lS_w").shape[0]);
+  std::swap_ranges(w.begin(), w.begin() + static_cast<long>(row_bytes), w.begin() + static_cast<long>(row_bytes));
+  for (const char* exporter : {"torchscript", "dynamo"}) {
+    SCOPED_TRACE(exporter);
+    const std::string path = kGallery + "/dlrm_weighted_" + std::string(exporter) + ".onnx";
+    onnx::OnnxGraph g = onnx::read_onnx(path);
+    std::map<double, std::string*> row_index;  // k -> the index input of Gather(lS_w, k)
+    for (onnx::OnnxNode& n : g.nodes)
+      if (n.op == "Gather" && n.inputs.size() == 2 && n.inputs[0] == "lS_w" && g.constants.count(n.inputs[1]))
+        row_index[onnx::constant_values(g.constants.at(n.inputs[1]))[0]] = &n.inputs[1];
+    ASSERT_EQ(row_index.size(), 26u);
+    std::swap(*row_index.at(0), *row_index.at(1));
+    onnx::RewriteReport report;
+    const Graph crossed = onnx::rewrite_to_cagr(std::move(g), "crossed", report);
+    EXPECT_EQ(op_counts(crossed)["embedding_bag"], 26) << report.to_string();
+    const Graph original = load_any_model(path);
+    const auto got = testing::run_reference(crossed, inputs_of(crossed, a));
+    const auto want = testing::run_reference(original, inputs_of(original, swapped_rows));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], want[0]), 1e-6);
+    EXPECT_GT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-4);  // the swap mattered
+  }
+}
+
 // The bag models on each plugin alone (not beside the CPU plugin, whose cost may win the bags), so
 // that every plugin's embedding_bag runs max, weights and padding rows: OpenCL (PoCL) here.
 TEST(Gallery, BagModelsRunOnEachPluginAlone) {
