@@ -25,7 +25,7 @@ at benchmark sizes instead of the gallery's tiny tables:
                   deep MLP 429-512-256
   din             100,000 items of dim 16, history of 20 (1-20 ids, zero-padded), attention MLP
                   64-80-1, 4 dense, MLP 36-200-80-1
-  (dlrm_bag2d and two_tower with --only: at the same sizes as dlrm_embedding / 100,000 items;
+  (dlrm_bag2d, dlrm_weighted and two_tower with --only: at the same sizes as dlrm_embedding / 100,000 items;
    bag_pooling and bag_padding with --only, dynamo exports only: nn.EmbeddingBag with mode max,
    per_sample_weights and padding_idx at the gallery's own sizes)
 Weights are drawn by gallery.init_weights (DeepFM's embeddings with std 0.1, see INIT_WEIGHTS), inline
@@ -302,6 +302,10 @@ def gallery_models():
                 {"target_id": 0, "hist_ids": 0, "dense": 0}, "100k items, dim 16, history 20, attention 64-80-1, 36-200-80-1"),
         "dlrm_bag2d": (lambda: G.DlrmBag2d(13, rows, 16, [512, 256, 64], [512, 256]), bag2d_inputs, "prob",
                        {"dense": 0, "lS_o": 1, "lS_i": 1}, "as dlrm_embedding, nn.EmbeddingBag per table, 1-3 ids per bag"),
+        "dlrm_weighted": (lambda: G.DlrmWeighted(13, rows, 16, [512, 256, 64], [512, 256]),
+                          lambda rng, b: G.weighted_bag2d_inputs(rng, rows, b, 13), "prob",
+                          {"dense": 0, "lS_o": 1, "lS_i": 1, "lS_w": (1, "num_indices")},
+                          "as dlrm_bag2d, per_sample_weights lS_w [26, L]"),
         "two_tower": (lambda: G.TwoTower(n_items, n_items, 16, 64, 16), two_tower_inputs, "score",
                       {"user_id": 0, "hist_ids": 0, "item_id": 0}, "100k users and items, dim 16, history 20, towers 32-64-16 / 16-64-16"),
         # nn.EmbeddingBag's other forms at the gallery's own sizes (tables of 12-60 rows, MLP 36-16-1 /
