@@ -54,6 +54,7 @@ class Rewriter {
     probe(offsets_lengths());
     count("constant folding (shape computations)", fold_probed());
     remove_dead_nodes(g_);
+    for_each_onnx_node([&](size_t i) { return fold_concat_combinations(i); });
     for_each_onnx_node([&](size_t i) { return rewrite_linear(i); });
     for_each_onnx_node([&](size_t i) { return rewrite_dot_interaction(i); });
     for_each_onnx_node([&](size_t i) { return rewrite_fm_interaction(i); });
@@ -790,6 +791,75 @@ class Rewriter {
     if (!c || c->dtype != CAGR_DTYPE_F32 || element_count(c->dims) != n) return std::nullopt;
     if (c->dims == Dims{n}) return t;
     return add_constant(t + "_row", OnnxConstant{c->dtype, {n}, c->data});
+  }
+  // MatMul(Concat(.., a, .., b, .., a - b, ..), W) with constant W, the concat on the last axis and
+  // read by nothing else: W's rows for the part a - b fold into a's (added) and b's (subtracted), and
+  // the part leaves the concat (a + b likewise). DIN's attention unit, an MLP over
+  // concat(q, k, q - k, q * k), then multiplies 3D columns instead of 4D and computes no q - k.
+  // Exact in real arithmetic; in f32 the sums round differently (the gallery checks 1e-5).
+  bool fold_concat_combinations(size_t i) {
+    const OnnxNode& n = g_.nodes[i];
+    const OnnxConstant* w = n.op == "MatMul" && n.inputs.size() == 2 ? constant(n.inputs[1]) : nullptr;
+    if (!w || w->dims.size() != 2 || w->dtype != CAGR_DTYPE_F32) return false;
+    const OnnxNode* cat = producer_of(n.inputs[0], "Concat");
+    const auto cat_dims = cat ? probes_.dims(cat->outputs[0]) : std::nullopt;
+    if (!cat || sole_reader(cat->outputs[0]) != &n || !cat_dims || cat_dims->empty()) return false;
+    const auto rank = static_cast<int64_t>(cat_dims->size());
+    if (int64_t axis = attr_int(*cat, "axis", 0); axis != rank - 1 && axis != -1) return false;
+    std::vector<int64_t> start;
+    int64_t k = 0;
+    for (const std::string& part : cat->inputs) {
+      const auto d = probes_.dims(part);
+      if (!d || static_cast<int64_t>(d->size()) != rank || d->back() <= 0) return false;
+      start.push_back(k);
+      k += d->back();
+    }
+    if (k != w->dims[0]) return false;
+    auto part_of = [&](const std::string& t, size_t not_j) -> std::optional<size_t> {
+      for (size_t p = 0; p < cat->inputs.size(); ++p)
+        if (p != not_j && cat->inputs[p] == t) return p;
+      return std::nullopt;
+    };
+    for (size_t j = 0; j < cat->inputs.size(); ++j) {
+      const OnnxNode* comb = producer(cat->inputs[j]);
+      if (!comb || comb->is_cagr() || (comb->op != "Sub" && comb->op != "Add") || comb->inputs.size() != 2) continue;
+      const auto a = part_of(comb->inputs[0], j), b = part_of(comb->inputs[1], j);
+      // Same shapes all round: a broadcasting Sub is not a column-wise combination of the parts.
+      if (!a || !b || *a == *b || probes_.dims(comb->inputs[0]) != probes_.dims(cat->inputs[j]) ||
+          probes_.dims(comb->inputs[1]) != probes_.dims(cat->inputs[j]))
+        continue;
+      const int64_t cols = w->dims[1], width = probes_.dims(cat->inputs[j])->back();
+      const float* from = reinterpret_cast<const float*>(w->data->data());
+      std::vector<float> folded(from, from + w->dims[0] * cols);
+      const float sign = comb->op == "Sub" ? -1.0f : 1.0f;
+      for (int64_t r = 0; r < width; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          const float d = folded[static_cast<size_t>((start[j] + r) * cols + c)];
+          folded[static_cast<size_t>((start[*a] + r) * cols + c)] += d;
+          folded[static_cast<size_t>((start[*b] + r) * cols + c)] += sign * d;
+        }
+      folded.erase(folded.begin() + start[j] * cols, folded.begin() + (start[j] + width) * cols);
+      auto bytes = std::make_shared<std::vector<std::byte>>(folded.size() * sizeof(float));
+      std::memcpy(bytes->data(), folded.data(), bytes->size());
+      const std::string weight = add_constant(n.inputs[1] + "_folded", OnnxConstant{w->dtype, {k - width, cols}, std::move(bytes)});
+      const std::string out = fresh(cat->outputs[0] + "_folded");
+      for (auto& probe : probes_.at)  // the concat's probed shape less the part's width; its values are not needed
+        if (auto it = probe.find(cat->outputs[0]); it != probe.end()) {
+          EvalValue v{it->second.dtype, it->second.dims, std::nullopt};
+          v.dims.back() -= width;
+          probe[out] = std::move(v);
+        }
+      const std::string cat_name = cat->name;
+      g_.nodes[i].inputs = {out, weight};
+      for (OnnxNode& c : g_.nodes)
+        if (c.name == cat_name && !c.is_cagr()) {
+          c.inputs.erase(c.inputs.begin() + static_cast<long>(j));
+          c.outputs[0] = out;
+        }
+      count("linear over a concat: a Sub/Add of two of its parts folded into the weights");
+      return true;
+    }
+    return false;
   }
   // Gemm(X, W, C) with constant W (alpha = beta = 1, X not transposed), or MatMul(X, W) with a
   // constant 2-D W, optionally followed by Add(bias): linear(X, W as [N, K], bias).

@@ -247,6 +247,27 @@ TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) {
   }
 }
 
+// DIN's attention unit, an MLP over concat(q, k, q - k, q * k) of dim-8 embeddings into 16 units
+// (gallery.py's test size): the rewriter folds the q - k columns of that layer's weights into q's
+// and k's, so it reads 3 x 8 columns, not 4 x 8, and nothing computes q - k; the outputs stay
+// PyTorch's (the Gallery cases above).
+TEST(Gallery, DinAttentionFoldsItsDifferenceIntoTheWeights) {
+  for (const char* exporter : {"torchscript", "dynamo"}) {
+    onnx::RewriteReport report;
+    const Graph graph = onnx::rewrite_to_cagr(onnx::read_onnx(kGallery + "/din_" + exporter + ".onnx"), "din", report);
+    EXPECT_EQ(report.counts["linear over a concat: a Sub/Add of two of its parts folded into the weights"], 1) << exporter;
+    std::vector<Dims> attention;
+    for (const Node& n : graph.nodes()) {
+      if (n.op == "elementwise") EXPECT_NE(std::get<std::string>(n.attrs.at("fn")), "sub") << exporter << ": " << n.name;
+      // The attention's layers read [B x S, K] rows: a reshape of a [B, S, K] tensor.
+      const int rows = n.op == "linear" ? graph.producer(n.inputs[0]) : -1;
+      if (rows >= 0 && graph.nodes()[static_cast<size_t>(rows)].op == "reshape" && graph.tensor(n.inputs[1]).dims[0] == 16)
+        attention.push_back(graph.tensor(n.inputs[1]).dims);
+    }
+    EXPECT_EQ(attention, (std::vector<Dims>{{16, 24}})) << exporter << ": the attention's first layer, [16, 3 x 8]";
+  }
+}
+
 // DLRM with nn.Embedding per table: the 26 lookups become one embedding_bag (the zoo's op).
 const std::map<std::string, int> kGalleryDlrm{{"embedding_bag", 1}, {"fixed_bag_offsets", 1}, {"gather", 0}, {"take", 0}, {"linear", 4}};
 // DeepFM: first-order and second-order lookups, one embedding_bag each; the FM term as one op.
