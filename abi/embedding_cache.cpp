@@ -13,6 +13,10 @@ using plugin::invalid;
 
 namespace {
 
+// How many ids ahead map() asks for an id's slot entry: enough to cover a memory latency with the
+// work of the ids between.
+constexpr int64_t kPrefetchAhead = 16;
+
 // PyTorch's padding_idx (OPS.md): skipped, not looked up; a negative padding row means none.
 bool is_padding(const Lookup& in, int64_t t, int64_t row) {
   return in.padding != nullptr && (*in.padding)[t] >= 0 && row == (*in.padding)[t];
@@ -95,10 +99,14 @@ std::vector<int64_t> EmbeddingCache::lru_order(int32_t t) const {
   return out;
 }
 
-void EmbeddingCache::check_row(int32_t t, int64_t position, int64_t row) const {
-  if (row < 0 || row >= rows_[t])
-    invalid("embedding_bag: table " + std::to_string(t) + " index out of range at position " + std::to_string(position) +
-            ": value " + std::to_string(row) + " (valid: 0 .. " + std::to_string(rows_[t] - 1) + ")");
+void EmbeddingCache::check_rows(const Lookup& in) const {
+  for (int64_t t = 0; t < in.tables; ++t)
+    for (int64_t i = in.offsets[t * in.batch]; i < in.offsets[(t + 1) * in.batch]; ++i) {
+      const int64_t row = in.indices[i];
+      if ((row < 0 || row >= rows_[t]) && !is_padding(in, t, row))
+        invalid("embedding_bag: table " + std::to_string(t) + " index out of range at position " + std::to_string(i) +
+                ": value " + std::to_string(row) + " (valid: 0 .. " + std::to_string(rows_[t] - 1) + ")");
+    }
 }
 
 int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::vector<int64_t>& scratch) const {
@@ -108,7 +116,6 @@ int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::ve
   for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
     const int64_t row = in.indices[i];
     if (is_padding(in, t, row)) continue;
-    check_row(t, i, row);
     const int32_t slot = table.slot_of_row[row];
     if (slot < 0 || (slot >= pinned_[t] && table.piece_of_slot[slot] != piece_)) scratch.push_back(row);
   }
@@ -116,12 +123,11 @@ int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::ve
   return std::unique(scratch.begin(), scratch.end()) - scratch.begin();
 }
 
-// The slot of `row` (at `position` of the ids) for the current piece: its own where cached, else
+// The slot of `row` (in range) for the current piece: its own where cached, else
 // the least recently used slot, whose row is evicted (never one the piece uses: map() admits a
 // sample only when the piece's rows fit, and the piece's slots are the most recently used).
 // Counts the rows the piece holds in piece_rows_.
-int64_t EmbeddingCache::slot_for(int32_t t, int64_t position, int64_t row, Piece& piece) {
-  check_row(t, position, row);
+int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
   Table& table = tables_[t];
   TableCounters& count = counters_[t];
   ++count.lookups;
@@ -151,7 +157,7 @@ int64_t EmbeddingCache::slot_for(int32_t t, int64_t position, int64_t row, Piece
   return slot;
 }
 
-void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&)>& run_piece) {
+void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&)>& run_piece, int64_t max_piece_ids) {
   const int64_t T = in.tables, B = in.batch, L = static_cast<int64_t>(in.indices.size());
   if (T != static_cast<int64_t>(rows_.size())) invalid("embedding cache: the lookup has a different number of tables");
   if (static_cast<int64_t>(in.offsets.size()) != T * B + 1) invalid("embedding_bag: offsets must hold T*B + 1 values");
@@ -163,33 +169,41 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
               " offsets invalid at position " + std::to_string(p) + ": value " + std::to_string(v) +
               " (offsets must start at 0, never decrease and end at the number of indices, " + std::to_string(L) + ")");
   }
+  // Every id before any is mapped: a run refused half way would leave rows assigned to slots
+  // whose fills were never copied, and later hits on them would read stale slots.
+  check_rows(in);
 
-  // Per table: the current piece's remapped ids, weights and bag ends, joined when it is run.
-  std::vector<std::vector<int64_t>> ids(static_cast<size_t>(T)), ends(static_cast<size_t>(T));
-  std::vector<std::vector<float>> weights(static_cast<size_t>(T));
+  ids_.resize(static_cast<size_t>(T));
+  ends_.resize(static_cast<size_t>(T));
+  weights_.resize(static_cast<size_t>(T));
   std::vector<int64_t> need(static_cast<size_t>(T), 0), scratch;
   piece_rows_.assign(static_cast<size_t>(T), 0);
-  Piece piece;
+  Piece& piece = piece_out_;
+  piece.first_sample = piece.samples = 0;
+  piece.fills.clear();
+  piece.padding.clear();
   for (int64_t t = 0; t < T; ++t)
     piece.padding.push_back(in.padding != nullptr && (*in.padding)[t] >= 0 ? capacity_[t] : -1);
+  int64_t piece_ids = 0;
 
   auto run = [&] {
     piece.indices.clear();
     piece.weights.clear();
     piece.offsets.assign(1, 0);
     for (int64_t t = 0; t < T; ++t) {
-      for (int64_t end : ends[t]) piece.offsets.push_back(static_cast<int64_t>(piece.indices.size()) + end);
-      piece.indices.insert(piece.indices.end(), ids[t].begin(), ids[t].end());
-      piece.weights.insert(piece.weights.end(), weights[t].begin(), weights[t].end());
-      ids[t].clear();
-      ends[t].clear();
-      weights[t].clear();
+      for (int64_t end : ends_[t]) piece.offsets.push_back(static_cast<int64_t>(piece.indices.size()) + end);
+      piece.indices.insert(piece.indices.end(), ids_[t].begin(), ids_[t].end());
+      piece.weights.insert(piece.weights.end(), weights_[t].begin(), weights_[t].end());
+      ids_[t].clear();
+      ends_[t].clear();
+      weights_[t].clear();
       piece_rows_[t] = 0;
     }
     run_piece(piece);
     piece.fills.clear();
     piece.first_sample += piece.samples;
     piece.samples = 0;
+    piece_ids = 0;
     ++piece_;
   };
   auto fits = [&](const std::vector<int64_t>& rows) {
@@ -200,7 +214,9 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
 
   for (int64_t b = 0; b < B; ++b) {
     // At most every id of the sample is new to the piece: where even that fits, nothing is counted.
-    for (int32_t t = 0; t < T; ++t) need[t] = in.offsets[t * B + b + 1] - in.offsets[t * B + b];
+    int64_t sample_ids = 0;
+    for (int32_t t = 0; t < T; ++t) sample_ids += need[t] = in.offsets[t * B + b + 1] - in.offsets[t * B + b];
+    if (max_piece_ids > 0 && piece.samples > 0 && piece_ids + sample_ids > max_piece_ids) run();
     if (!fits(need)) {
       for (int32_t t = 0; t < T; ++t) need[t] = new_rows(in, t, b, scratch);
       if (!fits(need)) {
@@ -219,14 +235,23 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
       }
     }
     for (int32_t t = 0; t < T; ++t) {
-      const int64_t bag = t * B + b;
+      const int64_t bag = t * B + b, table_end = in.offsets[(t + 1) * B];
+      const std::vector<int32_t>& slot_of_row = tables_[t].slot_of_row;
       for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
+        // The slot table is too large for the CPU's caches at large tables, and each id reads a
+        // random entry of it: asking for the entry of an id a few lookups ahead overlaps those
+        // memory latencies instead of taking them one after another.
+        if (i + kPrefetchAhead < table_end) {
+          const uint64_t ahead = static_cast<uint64_t>(in.indices[i + kPrefetchAhead]);
+          if (ahead < slot_of_row.size()) __builtin_prefetch(&slot_of_row[ahead]);
+        }
         const int64_t row = in.indices[i];
-        ids[t].push_back(is_padding(in, t, row) ? piece.padding[t] : slot_for(t, i, row, piece));
-        if (in.weights != nullptr) weights[t].push_back((*in.weights)[i]);
+        ids_[t].push_back(is_padding(in, t, row) ? piece.padding[t] : slot_for(t, row, piece));
+        if (in.weights != nullptr) weights_[t].push_back((*in.weights)[i]);
       }
-      ends[t].push_back(static_cast<int64_t>(ids[t].size()));
+      ends_[t].push_back(static_cast<int64_t>(ids_[t].size()));
     }
+    piece_ids += sample_ids;
     ++piece.samples;
   }
   if (piece.samples > 0) run();

@@ -69,8 +69,10 @@ class EmbeddingCache {
   // Checks `lookup` as OPS.md does (offsets in order, ids in range; INVALID_ARGUMENT naming the
   // position), maps it, and calls `run_piece` for each piece in sample order. A sample whose bags
   // need more rows of one table than its cache holds is refused (INVALID_ARGUMENT naming the
-  // sample, the table and both counts).
-  void map(const Lookup& lookup, const std::function<void(const Piece&)>& run_piece);
+  // sample, the table and both counts). A piece also ends before a sample that would take it past
+  // `max_piece_ids` ids (a sample with more is a piece of its own), so that a plugin can overlap
+  // one piece's host work with the device's work on the one before; 0: no such limit.
+  void map(const Lookup& lookup, const std::function<void(const Piece&)>& run_piece, int64_t max_piece_ids = 0);
 
   const std::vector<int64_t>& capacity() const { return capacity_; }
   const std::vector<TableCounters>& counters() const { return counters_; }
@@ -89,17 +91,23 @@ class EmbeddingCache {
     void unlink(int32_t slot);
     void push_back(int32_t slot);
   };
-  // INVALID_ARGUMENT naming the position where `row` is out of table t's range.
-  void check_row(int32_t t, int64_t position, int64_t row) const;
+  // INVALID_ARGUMENT naming the first position whose id is out of its table's range (padding ids
+  // excepted).
+  void check_rows(const Lookup& lookup) const;
   // Rows of table t that sample b needs and the current piece does not hold yet.
   int64_t new_rows(const Lookup& lookup, int32_t t, int64_t b, std::vector<int64_t>& scratch) const;
-  int64_t slot_for(int32_t t, int64_t position, int64_t row, Piece& piece);
+  int64_t slot_for(int32_t t, int64_t row, Piece& piece);
 
   std::vector<int64_t> rows_, capacity_, pinned_;
   std::vector<Table> tables_;
   std::vector<TableCounters> counters_;
   uint64_t piece_ = 1;  // the current piece's number; slots are stamped with it when used
   std::vector<int64_t> piece_rows_;  // per table: rows of the dynamic part the current piece uses
+  // map()'s working vectors, kept so that their memory is reused from run to run: per table the
+  // current piece's remapped ids, weights and bag ends (joined into piece_ when it runs).
+  std::vector<std::vector<int64_t>> ids_, ends_;
+  std::vector<std::vector<float>> weights_;
+  Piece piece_out_;
 };
 
 }  // namespace cagr::cache

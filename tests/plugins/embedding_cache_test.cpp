@@ -210,6 +210,66 @@ TEST(EmbeddingCache, BadIdsAndOffsetsAreRefusedNamingThePosition) {
   }
 }
 
+// A run refused for an id out of range maps nothing: the ids before the bad one must not be left
+// assigned to slots whose fills were never copied, or the next run would hit stale slots.
+TEST(EmbeddingCache, ARefusedRunLeavesTheCacheAsItWas) {
+  EmbeddingCache cache({10}, {4});
+  std::vector<std::map<int64_t, int64_t>> device(1);
+  const Batch first = one_table({{1, 2}});
+  expect_pieces_read_the_ids(first, map_all(cache, first), {4}, device);
+  EXPECT_THROW(map_all(cache, one_table({{3, 5}, {1, 10}})), cagr::plugin::Error);
+  EXPECT_EQ(cache.lru_order(0), (std::vector<int64_t>{-1, -1, 1, 2}));
+  EXPECT_EQ(cache.counters()[0].lookups, 2);
+  const Batch again = one_table({{3, 5}, {2}});
+  expect_pieces_read_the_ids(again, map_all(cache, again), {4}, device);
+}
+
+// A limit on ids per piece cuts a batch that fits the cache into pieces of whole samples of at
+// most that many ids (a longer sample alone), which read the same rows; an empty batch runs none.
+TEST(EmbeddingCache, PiecesStayWithinTheirIdLimit) {
+  std::mt19937_64 rng(std::random_device{}());
+  const uint64_t seed = rng();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  rng.seed(seed);
+  for (int round = 0; round < 20; ++round) {
+    const int64_t tables = std::uniform_int_distribution<int64_t>(1, 3)(rng);
+    const int64_t limit = std::uniform_int_distribution<int64_t>(1, 40)(rng);
+    std::vector<int64_t> rows, capacity;
+    for (int64_t t = 0; t < tables; ++t) {
+      rows.push_back(std::uniform_int_distribution<int64_t>(1, 500)(rng));
+      capacity.push_back(std::uniform_int_distribution<int64_t>(std::min<int64_t>(rows.back(), 9), rows.back())(rng));
+    }
+    EmbeddingCache cache(rows, capacity);
+    std::vector<std::map<int64_t, int64_t>> device(static_cast<size_t>(tables));
+    for (const int64_t batch : {std::uniform_int_distribution<int64_t>(1, 61)(rng), int64_t{0}}) {
+      Batch b{tables, batch, {}, {0}};
+      for (int64_t t = 0; t < tables; ++t)
+        for (int64_t s = 0; s < batch; ++s) {
+          const int64_t length = std::uniform_int_distribution<int64_t>(0, std::min<int64_t>(capacity[t], 9))(rng);
+          for (int64_t k = 0; k < length; ++k) b.indices.push_back(std::uniform_int_distribution<int64_t>(0, rows[t] - 1)(rng));
+          b.offsets.push_back(static_cast<int64_t>(b.indices.size()));
+        }
+      std::vector<Piece> pieces;
+      cache.map(Lookup{b.tables, b.batch, b.indices, b.offsets, nullptr, nullptr}, [&](const Piece& p) { pieces.push_back(p); },
+                limit);
+      if (batch == 0) {
+        EXPECT_TRUE(pieces.empty());
+      }
+      int64_t ids = 0;
+      for (const Piece& p : pieces) {
+        const int64_t n = static_cast<int64_t>(p.indices.size());
+        EXPECT_TRUE(n <= limit || p.samples == 1) << n << " ids in a piece of " << p.samples << " samples, limit " << limit;
+        ids += n;
+      }
+      EXPECT_EQ(ids, static_cast<int64_t>(b.indices.size()));
+      if (static_cast<int64_t>(b.indices.size()) > limit) {
+        EXPECT_GT(pieces.size(), 1u);
+      }
+      expect_pieces_read_the_ids(b, pieces, capacity, device);
+    }
+  }
+}
+
 // Skewed ids (Zipf, s = 1.05, as click logs are) hit a cache of 10% of the rows far more often than
 // uniform ids, whose hit rate is about the cache's fraction.
 TEST(EmbeddingCache, ZipfIdsHitMoreOftenThanUniformIds) {
