@@ -51,10 +51,7 @@ EmbeddingCache::EmbeddingCache(std::vector<int64_t> rows, std::vector<int64_t> c
               std::to_string(capacity_[t]) + " slots (1 .. rows, up to 2^31 - 1)");
     Table& table = tables_[t];
     table.slot_of_row.assign(static_cast<size_t>(rows_[t]), -1);
-    table.row_of_slot.assign(static_cast<size_t>(capacity_[t]), -1);
-    table.prev.assign(static_cast<size_t>(capacity_[t]), -1);
-    table.next.assign(static_cast<size_t>(capacity_[t]), -1);
-    table.piece_of_slot.assign(static_cast<size_t>(capacity_[t]), 0);
+    table.slots.assign(static_cast<size_t>(capacity_[t]), Slot{});
     for (int64_t row : pinned.empty() ? std::vector<int64_t>{} : pinned[t]) {
       if (row < 0 || row >= rows_[t])
         invalid("embedding cache: table " + std::to_string(t) + ": pinned row " + std::to_string(row) +
@@ -64,7 +61,7 @@ EmbeddingCache::EmbeddingCache(std::vector<int64_t> rows, std::vector<int64_t> c
         invalid("embedding cache: table " + std::to_string(t) + ": more pinned rows than its " + std::to_string(capacity_[t]) +
                 " slots less one");
       table.slot_of_row[row] = static_cast<int32_t>(pinned_[t]);
-      table.row_of_slot[pinned_[t]] = row;
+      table.slots[pinned_[t]].row = row;
       ++pinned_[t];
     }
     for (int32_t s = static_cast<int32_t>(pinned_[t]); s < static_cast<int32_t>(capacity_[t]); ++s) table.push_back(s);
@@ -74,28 +71,28 @@ EmbeddingCache::EmbeddingCache(std::vector<int64_t> rows, std::vector<int64_t> c
 std::vector<Fill> EmbeddingCache::pinned_fills() const {
   std::vector<Fill> out;
   for (size_t t = 0; t < tables_.size(); ++t)
-    for (int64_t s = 0; s < pinned_[t]; ++s) out.push_back({static_cast<int32_t>(t), tables_[t].row_of_slot[s], s});
+    for (int64_t s = 0; s < pinned_[t]; ++s) out.push_back({static_cast<int32_t>(t), tables_[t].slots[s].row, s});
   return out;
 }
 
 void EmbeddingCache::Table::unlink(int32_t slot) {
-  const int32_t p = prev[slot], n = next[slot];
-  (p >= 0 ? next[p] : head) = n;
-  (n >= 0 ? prev[n] : tail) = p;
-  prev[slot] = next[slot] = -1;
+  const int32_t p = slots[slot].prev, n = slots[slot].next;
+  (p >= 0 ? slots[p].next : head) = n;
+  (n >= 0 ? slots[n].prev : tail) = p;
+  slots[slot].prev = slots[slot].next = -1;
 }
 
 void EmbeddingCache::Table::push_back(int32_t slot) {
-  prev[slot] = tail;
-  next[slot] = -1;
-  (tail >= 0 ? next[tail] : head) = slot;
+  slots[slot].prev = tail;
+  slots[slot].next = -1;
+  (tail >= 0 ? slots[tail].next : head) = slot;
   tail = slot;
 }
 
 std::vector<int64_t> EmbeddingCache::lru_order(int32_t t) const {
   std::vector<int64_t> out;
   const Table& table = tables_.at(static_cast<size_t>(t));
-  for (int32_t s = table.head; s >= 0; s = table.next[s]) out.push_back(table.row_of_slot[s]);
+  for (int32_t s = table.head; s >= 0; s = table.slots[s].next) out.push_back(table.slots[s].row);
   return out;
 }
 
@@ -116,8 +113,8 @@ int64_t EmbeddingCache::new_rows(const Lookup& in, int32_t t, int64_t b, std::ve
   for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
     const int64_t row = in.indices[i];
     if (is_padding(in, t, row)) continue;
-    const int32_t slot = table.slot_of_row[row];
-    if (slot < 0 || (slot >= pinned_[t] && table.piece_of_slot[slot] != piece_)) scratch.push_back(row);
+    const int32_t slot = table.slot_holding(row);
+    if (slot < 0 || (slot >= pinned_[t] && table.slots[slot].piece != piece_)) scratch.push_back(row);
   }
   std::sort(scratch.begin(), scratch.end());
   return std::unique(scratch.begin(), scratch.end()) - scratch.begin();
@@ -131,7 +128,7 @@ int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
   Table& table = tables_[t];
   TableCounters& count = counters_[t];
   ++count.lookups;
-  int32_t slot = table.slot_of_row[row];
+  int32_t slot = table.slot_holding(row);
   if (slot >= 0 && slot < pinned_[t]) {
     ++count.hits;
     ++count.static_hits;
@@ -139,13 +136,12 @@ int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
   }
   if (slot >= 0) {
     ++count.hits;
-    if (table.piece_of_slot[slot] != piece_) ++piece_rows_[t];
+    if (table.slots[slot].piece != piece_) ++piece_rows_[t];
   } else {
     ++count.misses;
     ++piece_rows_[t];
     slot = table.head;
-    if (table.row_of_slot[slot] >= 0) table.slot_of_row[table.row_of_slot[slot]] = -1;
-    table.row_of_slot[slot] = row;
+    table.slots[slot].row = row;
     table.slot_of_row[row] = slot;
     piece.fills.push_back({t, row, slot});
   }
@@ -153,7 +149,10 @@ int64_t EmbeddingCache::slot_for(int32_t t, int64_t row, Piece& piece) {
     table.unlink(slot);
     table.push_back(slot);
   }
-  table.piece_of_slot[slot] = piece_;
+  // The next miss evicts the new head, whose unlinking writes its successor's slot: a random
+  // memory access, asked for now (the head's own slot was just written, so its link is at hand).
+  if (table.head >= 0 && table.slots[table.head].next >= 0) __builtin_prefetch(&table.slots[table.slots[table.head].next]);
+  table.slots[slot].piece = piece_;
   return slot;
 }
 
@@ -237,6 +236,7 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
     for (int32_t t = 0; t < T; ++t) {
       const int64_t bag = t * B + b, table_end = in.offsets[(t + 1) * B];
       const std::vector<int32_t>& slot_of_row = tables_[t].slot_of_row;
+      const std::vector<Slot>& slots = tables_[t].slots;
       for (int64_t i = in.offsets[bag]; i < in.offsets[bag + 1]; ++i) {
         // The slot table is too large for the CPU's caches at large tables, and each id reads a
         // random entry of it: asking for the entry of an id a few lookups ahead overlaps those
@@ -244,6 +244,11 @@ void EmbeddingCache::map(const Lookup& in, const std::function<void(const Piece&
         if (i + kPrefetchAhead < table_end) {
           const uint64_t ahead = static_cast<uint64_t>(in.indices[i + kPrefetchAhead]);
           if (ahead < slot_of_row.size()) __builtin_prefetch(&slot_of_row[ahead]);
+        }
+        // Halfway there, that entry has arrived, and the slot it names is asked for in turn.
+        if (i + kPrefetchAhead / 2 < table_end) {
+          const uint64_t ahead = static_cast<uint64_t>(in.indices[i + kPrefetchAhead / 2]);
+          if (ahead < slot_of_row.size() && slot_of_row[ahead] >= 0) __builtin_prefetch(&slots[slot_of_row[ahead]]);
         }
         const int64_t row = in.indices[i];
         ids_[t].push_back(is_padding(in, t, row) ? piece.padding[t] : slot_for(t, row, piece));

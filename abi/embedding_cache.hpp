@@ -81,13 +81,24 @@ class EmbeddingCache {
   std::vector<int64_t> lru_order(int32_t table) const;
 
  private:
+  // What the host knows of a slot, in one place: a lookup reads and writes all of it, and its list
+  // neighbours' links, so a slot costs one cache line of the CPU rather than one per field.
+  struct alignas(32) Slot {
+    int64_t row = -1;     // -1: empty
+    uint64_t piece = 0;   // the piece that last used the slot
+    int32_t prev = -1, next = -1;  // the list; -1 ends it
+  };
   // One table's slots, in a doubly linked list from least (head) to most (tail) recently used.
   struct Table {
-    std::vector<int32_t> slot_of_row;   // -1: not cached
-    std::vector<int64_t> row_of_slot;   // -1: empty
-    std::vector<int32_t> prev, next;    // the list; -1 ends it
-    std::vector<uint64_t> piece_of_slot;  // the piece that last used the slot
+    // -1: not cached. An evicted row's entry is left as it was (clearing it would cost a random
+    // memory access per miss): the slot it names holds the row only while its `row` says so.
+    std::vector<int32_t> slot_of_row;
+    std::vector<Slot> slots;
     int32_t head = -1, tail = -1;
+    int32_t slot_holding(int64_t row) const {  // -1: not cached
+      const int32_t slot = slot_of_row[static_cast<size_t>(row)];
+      return slot >= 0 && slots[static_cast<size_t>(slot)].row == row ? slot : -1;
+    }
     void unlink(int32_t slot);
     void push_back(int32_t slot);
   };

@@ -279,6 +279,38 @@ TEST_F(OpenClEmbeddingCache, BatchesBeyondTheCacheComeInPieces) {
   EXPECT_GT(stats.at("pieces"), 5) << "30 samples of up to 4 rows each through 4 slots";
 }
 
+// A batch that fits the cache but holds more ids than a piece takes (4096 or a quarter of the
+// batch's, whichever is more) is cut into pieces whose copies and pooling overlap the host's
+// mapping of the next: odd sizes, several runs (an empty one among them), outputs equal.
+TEST_F(OpenClEmbeddingCache, OverlappedPiecesEqualResidentTables) {
+  std::mt19937_64 rng(std::random_device{}());
+  const uint64_t seed = rng();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  rng.seed(seed);
+  for (const Config& c : {Config{{3001, 517, 1999}, 13, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false},
+                          Config{{2003, 999}, 7, CAGR_DTYPE_F16, CAGR_DTYPE_I32, "sum", true, true},
+                          Config{{1501}, 5, CAGR_DTYPE_U8, CAGR_DTYPE_I64, "max", false, true}}) {
+    SCOPED_TRACE(describe(c));
+    int64_t total_rows = 0;
+    for (int64_t r : c.rows) total_rows += r;
+    const auto cached_plugin = load(std::to_string(total_rows / 2 * row_bytes(c)));  // half of each table
+    std::mt19937_64 rng_b = rng;
+    CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
+    cached.create(0, 211, 1000);
+    resident.create(0, 211, 1000);
+    double pieces = 0;
+    for (const int64_t batch : {211, 0, 97, 301}) {
+      const auto b = cached.random_batch(rng, batch, 30);  // about 15 ids per bag: 3,000 to 13,500 per batch
+      ASSERT_EQ(cached.run(b), resident.run(b)) << "batch " << batch;
+      const double now = cached.statistics().at("pieces");
+      if (b.indices.size() > 2 * 4096) {
+        EXPECT_GE(now - pieces, 2) << b.indices.size() << " ids in one piece";
+      }
+      pieces = now;
+    }
+  }
+}
+
 // A sample that needs more distinct rows of a table than its cache holds cannot be run in pieces:
 // refused, naming the sample, the table, both counts and the option.
 TEST_F(OpenClEmbeddingCache, ASampleBeyondTheCacheIsRefused) {

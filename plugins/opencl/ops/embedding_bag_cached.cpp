@@ -1,9 +1,10 @@
 // embedding_bag_cached.cpp - embedding_bag on tables larger than the device's table budget: the
 // tables stay in host memory and the device holds a cache of rows (docs/EMBEDDING_CACHE.md). Per
-// run the ids are read back, mapped to cache slots on the host (abi/embedding_cache.hpp), the
-// missing rows gathered into one staging buffer, copied in one copy and scattered into their slots
-// on the device, and embedding_bag.cl runs on the cache with the remapped ids: the same kernel,
-// reading the same row values in the same order, so the outputs equal an uncached run's bit for bit.
+// run the ids are read back and mapped to cache slots on the host (abi/embedding_cache.hpp) a piece
+// of the batch at a time; per piece the missing rows are gathered into a staging buffer, copied
+// (without waiting) and scattered into their slots on the device, and embedding_bag.cl runs on the
+// cache with the remapped ids, while the host goes on to the next piece. The same kernel reads the
+// same row values in the same order, so the outputs equal an uncached run's bit for bit.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -19,6 +20,14 @@ namespace {
 
 using Sizes = EmbeddingBagSizes;
 using Clock = std::chrono::steady_clock;
+
+// Rows gather_rows asks for ahead of the one it copies.
+constexpr size_t kRowsAhead = 8;
+// Pieces a batch is cut into at most, and the fewest ids worth a piece of its own (piece_ids).
+// Chosen on PoCL (docs/PERF.md, "Embedding cache"): 2, 4 and 8 pieces were within the noise of
+// one another and ahead of 1 by 0-12%.
+constexpr int64_t kPieces = 4;
+constexpr int64_t kMinPieceIds = 4096;
 
 double us_since(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
@@ -36,13 +45,17 @@ class GrowingBuffer {
     }
     return mem_.get();
   }
-  // Copies `values` in (blocking: the host vector is reused by the next piece) and returns the buffer.
+  // Queues a copy of `values` in, without waiting for it: `values` must stay as they are until the
+  // copy has completed (`done`, when given, is set to an event for it). Returns the buffer.
   template <class T>
-  cl_mem write(const Device& device, cl_command_queue queue, const std::vector<T>& values) {
+  cl_mem write(const Device& device, cl_command_queue queue, const std::vector<T>& values, EventHandle* done = nullptr) {
     const cl_mem mem = at_least(device, values.size() * sizeof(T));
+    cl_event event = nullptr;
     if (!values.empty())
-      check_cl(clEnqueueWriteBuffer(queue, mem, CL_TRUE, 0, values.size() * sizeof(T), values.data(), 0, nullptr, nullptr),
+      check_cl(clEnqueueWriteBuffer(queue, mem, CL_FALSE, 0, values.size() * sizeof(T), values.data(), 0, nullptr,
+                                    done != nullptr ? &event : nullptr),
                "embedding_bag (cached): copying to the device");
+    if (done != nullptr) *done = EventHandle(event);
     return mem;
   }
 
@@ -51,21 +64,21 @@ class GrowingBuffer {
   size_t bytes_ = 0;
 };
 
-// `count` integers of `dtype` (i32 / i64) from `mem`, widened; blocking, so it waits for the work
-// queued before it (the upload of this run's ids).
-std::vector<int64_t> read_ints(cl_command_queue queue, cl_mem mem, int64_t count, cagr_dtype dtype) {
-  std::vector<int64_t> out(static_cast<size_t>(count));
-  if (count == 0) return out;
+// `count` integers of `dtype` (i32 / i64) from `mem`, widened into `out`; blocking, so it waits
+// for the work queued before it (the upload of this run's ids).
+void read_ints(cl_command_queue queue, cl_mem mem, int64_t count, cagr_dtype dtype, std::vector<int64_t>& out,
+               std::vector<int32_t>& narrow) {
+  out.resize(static_cast<size_t>(count));
+  if (count == 0) return;
   if (dtype == CAGR_DTYPE_I64) {
     check_cl(clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, out.size() * 8, out.data(), 0, nullptr, nullptr),
              "embedding_bag (cached): reading the ids");
-    return out;
+    return;
   }
-  std::vector<int32_t> narrow(out.size());
+  narrow.resize(out.size());
   check_cl(clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, narrow.size() * 4, narrow.data(), 0, nullptr, nullptr),
            "embedding_bag (cached): reading the ids");
   std::copy(narrow.begin(), narrow.end(), out.begin());
-  return out;
 }
 
 std::vector<int64_t> ints_of(const void* data, int64_t count, cagr_dtype dtype) {
@@ -117,31 +130,37 @@ class CachedEmbeddingBag final : public OpKernel {
     upload_pinned_rows();
   }
 
+  ~CachedEmbeddingBag() override {
+    // Copies still queued read the staging vectors: they must complete before the vectors go.
+    for (Staging& staging : staging_) staging.wait();
+  }
+
   void run(const Launch& launch) override {
     const Sizes& s = std::get<Sizes>(launch.sizes);
     const Clock::time_point start = Clock::now();
-    const std::vector<int64_t> indices = read_ints(launch.queue, launch.inputs[0], s.num_indices, s.index_dtype);
-    const std::vector<int64_t> offsets = read_ints(launch.queue, launch.inputs[1], s.tables * s.batch + 1, s.offset_dtype);
-    std::vector<float> weights;
-    if (s.weighted && s.num_indices > 0) {
-      weights.resize(static_cast<size_t>(s.num_indices));
-      check_cl(clEnqueueReadBuffer(launch.queue, launch.inputs[s.weights_input()], CL_TRUE, 0, weights.size() * 4,
-                                   weights.data(), 0, nullptr, nullptr),
-               "embedding_bag (cached): reading the weights");
+    read_ints(launch.queue, launch.inputs[0], s.num_indices, s.index_dtype, indices_, narrow_);
+    read_ints(launch.queue, launch.inputs[1], s.tables * s.batch + 1, s.offset_dtype, offsets_, narrow_);
+    if (s.weighted) {
+      weights_.resize(static_cast<size_t>(s.num_indices));
+      if (s.num_indices > 0)
+        check_cl(clEnqueueReadBuffer(launch.queue, launch.inputs[s.weights_input()], CL_TRUE, 0, weights_.size() * 4,
+                                     weights_.data(), 0, nullptr, nullptr),
+                 "embedding_bag (cached): reading the weights");
     }
-    const std::vector<int64_t> padding =
-        s.padded && padding_.empty() ? read_ints(launch.queue, launch.inputs[s.padding_input()], s.tables, s.padding_dtype)
-                                     : padding_;
+    if (s.padded && padding_.empty())
+      read_ints(launch.queue, launch.inputs[s.padding_input()], s.tables, s.padding_dtype, run_padding_, narrow_);
+    const std::vector<int64_t>& padding = padding_.empty() ? run_padding_ : padding_;
     times_.read_us += us_since(start);
 
     const Clock::time_point mapping = Clock::now();
     double in_pieces_us = 0;
-    cache_.map(cache::Lookup{s.tables, s.batch, indices, offsets, s.weighted ? &weights : nullptr, s.padded ? &padding : nullptr},
+    cache_.map(cache::Lookup{s.tables, s.batch, indices_, offsets_, s.weighted ? &weights_ : nullptr, s.padded ? &padding : nullptr},
                [&](const cache::Piece& piece) {
                  const Clock::time_point piece_start = Clock::now();
                  run_piece(launch, s, piece);
                  in_pieces_us += us_since(piece_start);
-               });
+               },
+               piece_ids(s.num_indices));
     times_.map_us += us_since(mapping) - in_pieces_us;
     ++times_.runs;
   }
@@ -169,48 +188,72 @@ class CachedEmbeddingBag final : public OpKernel {
   }
 
  private:
+  // One piece's inputs on their way to the device: host vectors the queued copies read, and the
+  // device buffers they go to. Two sets alternate between pieces.
+  struct Staging {
+    std::vector<uint8_t> rows;
+    std::vector<int64_t> slots, ids, offsets, padding;
+    std::vector<float> weights;
+    GrowingBuffer rows_buffer, slots_buffer, ids_buffer, offsets_buffer, weights_buffer, padding_buffer;
+    EventHandle copied;  // the last copy queued from the vectors (the queue is in order: all of them)
+    // Until the vectors may be written again.
+    void wait() {
+      if (!copied) return;
+      const cl_event event = copied.get();
+      check_cl(clWaitForEvents(1, &event), "embedding_bag (cached): waiting for a piece's copies");
+      copied.reset();
+    }
+  };
+
   // The static part: pinned rows take each table's first slots, so each table's are one copy.
   void upload_pinned_rows() {
     cl_int status = CL_SUCCESS;
     QueueHandle queue(clCreateCommandQueue(device_.context(), device_.id(), 0, &status));
     check_cl(status, "clCreateCommandQueue");
     const std::vector<cache::Fill> fills = cache_.pinned_fills();
+    std::vector<uint8_t> staged;
     for (size_t t = 0; t < host_tables_.size(); ++t) {
-      staged_.clear();
+      staged.clear();
       for (const cache::Fill& f : fills)
         if (f.table == static_cast<int32_t>(t))
-          staged_.insert(staged_.end(), host_tables_[t].data() + f.row * row_bytes_,
+          staged.insert(staged.end(), host_tables_[t].data() + f.row * row_bytes_,
                          host_tables_[t].data() + (f.row + 1) * row_bytes_);
-      if (!staged_.empty())
+      if (!staged.empty())
         check_cl(clEnqueueWriteBuffer(queue.get(), cache_rows_.get(), CL_TRUE, static_cast<size_t>(first_slot_[t] * row_bytes_),
-                                      staged_.size(), staged_.data(), 0, nullptr, nullptr),
+                                      staged.size(), staged.data(), 0, nullptr, nullptr),
                  "embedding_bag (cached): copying the pinned rows");
     }
   }
 
-  // Gathers the piece's missing rows on the host, copies them and the remapped ids over, fills the
-  // cache's slots, and pools the piece's samples into the output (through a scratch buffer when
-  // the batch came in several pieces: a launch writes its output from the first sample on).
+  // Gathers the piece's missing rows on the host into a staging set, queues their copies and the
+  // remapped ids', fills the cache's slots, and pools the piece's samples into the output (through
+  // a scratch buffer when the batch came in several pieces: a launch writes its output from the
+  // first sample on). Nothing here waits for the device, except for the copies of the piece two
+  // before, which used the same staging set: so the host maps and gathers piece i + 1 while the
+  // device copies and pools piece i. The queue is in order, so piece i + 2's copies into the set's
+  // device buffers start only after piece i's kernels have read them.
   void run_piece(const Launch& launch, const Sizes& s, const cache::Piece& piece) {
-    ++times_.pieces;
+    Staging& staging = staging_[static_cast<size_t>(times_.pieces++ % 2)];
     Clock::time_point step = Clock::now();
-    staged_.resize(piece.fills.size() * static_cast<size_t>(row_bytes_));
-    slots_.clear();
-    for (size_t f = 0; f < piece.fills.size(); ++f) {
-      const cache::Fill& fill = piece.fills[f];
-      std::memcpy(&staged_[f * static_cast<size_t>(row_bytes_)], &host_tables_[fill.table][fill.row * row_bytes_],
-                  static_cast<size_t>(row_bytes_));
-      slots_.push_back(first_slot_[fill.table] + fill.slot);
-    }
+    staging.wait();
+    times_.copy_us += us_since(step);
+
+    step = Clock::now();
+    gather_rows(piece.fills, staging);
+    staging.ids = piece.indices;
+    staging.offsets = piece.offsets;
+    if (s.weighted) staging.weights = piece.weights;
+    if (s.padded) staging.padding = piece.padding;
     times_.gather_us += us_since(step);
 
     step = Clock::now();
-    const cl_mem staged = staged_buffer_.write(device_, launch.queue, staged_);
-    const cl_mem slots = slots_buffer_.write(device_, launch.queue, slots_);
-    const cl_mem ids = ids_buffer_.write(device_, launch.queue, piece.indices);
-    const cl_mem offsets = offsets_buffer_.write(device_, launch.queue, piece.offsets);
-    const cl_mem weights = s.weighted ? weights_buffer_.write(device_, launch.queue, piece.weights) : ids;
-    const cl_mem padding = s.padded ? padding_buffer_.write(device_, launch.queue, piece.padding) : ids;
+    EventHandle* done = &staging.copied;
+    const cl_mem staged = staging.rows_buffer.write(device_, launch.queue, staging.rows, done);
+    const cl_mem slots = staging.slots_buffer.write(device_, launch.queue, staging.slots, done);
+    const cl_mem ids = staging.ids_buffer.write(device_, launch.queue, staging.ids, done);
+    const cl_mem offsets = staging.offsets_buffer.write(device_, launch.queue, staging.offsets, done);
+    const cl_mem weights = s.weighted ? staging.weights_buffer.write(device_, launch.queue, staging.weights, done) : ids;
+    const cl_mem padding = s.padded ? staging.padding_buffer.write(device_, launch.queue, staging.padding, done) : ids;
     times_.copy_us += us_since(step);
 
     step = Clock::now();
@@ -234,6 +277,33 @@ class CachedEmbeddingBag final : public OpKernel {
     times_.enqueue_us += us_since(step);
   }
 
+  // The rows of `fills` from the host tables into `staging.rows`, one after another, and their
+  // slots in the cache buffer into `staging.slots`. The rows are scattered over tables far larger
+  // than the CPU's caches: the row a few fills ahead is asked for while this one is copied, so
+  // that their memory latencies overlap.
+  void gather_rows(const std::vector<cache::Fill>& fills, Staging& staging) const {
+    const size_t row_bytes = static_cast<size_t>(row_bytes_);
+    staging.rows.resize(fills.size() * row_bytes);
+    staging.slots.resize(fills.size());
+    for (size_t f = 0; f < fills.size(); ++f) {
+      if (f + kRowsAhead < fills.size()) {
+        const cache::Fill& ahead = fills[f + kRowsAhead];
+        const uint8_t* row = &host_tables_[ahead.table][static_cast<size_t>(ahead.row) * row_bytes];
+        for (size_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte);
+      }
+      const cache::Fill& fill = fills[f];
+      std::memcpy(&staging.rows[f * row_bytes], &host_tables_[fill.table][static_cast<size_t>(fill.row) * row_bytes], row_bytes);
+      staging.slots[f] = first_slot_[fill.table] + fill.slot;
+    }
+  }
+
+  // The most ids a piece takes: a batch is cut into about kPieces pieces, so that the host's work
+  // on one overlaps the device's on another, but not into pieces of fewer than kMinPieceIds ids,
+  // whose launches would cost more than they hide.
+  static int64_t piece_ids(int64_t num_indices) {
+    return std::max<int64_t>((num_indices + kPieces - 1) / kPieces, kMinPieceIds);
+  }
+
   Device& device_;
   BagLayout layout_;
   int64_t dim_, row_bytes_;
@@ -244,9 +314,12 @@ class CachedEmbeddingBag final : public OpKernel {
   TableLayout tables_layout_;
   KernelHandle bags_, fill_;
   MemHandle cache_rows_;
-  std::vector<uint8_t> staged_;
-  std::vector<int64_t> slots_;
-  GrowingBuffer staged_buffer_, slots_buffer_, ids_buffer_, offsets_buffer_, weights_buffer_, padding_buffer_, pooled_buffer_;
+  // A run's inputs read back to the host, kept so that their memory is reused from run to run.
+  std::vector<int64_t> indices_, offsets_, run_padding_;
+  std::vector<int32_t> narrow_;
+  std::vector<float> weights_;
+  Staging staging_[2];
+  GrowingBuffer pooled_buffer_;
   struct {
     int64_t runs = 0, pieces = 0;
     double read_us = 0, map_us = 0, gather_us = 0, copy_us = 0, enqueue_us = 0;
