@@ -24,8 +24,9 @@ using Clock = std::chrono::steady_clock;
 // Rows gather_rows asks for ahead of the one it copies.
 constexpr size_t kRowsAhead = 8;
 // Pieces a batch is cut into at most, and the fewest ids worth a piece of its own (piece_ids).
-// Chosen on PoCL (docs/PERF.md, "Embedding cache"): 2, 4 and 8 pieces were within the noise of
-// one another and ahead of 1 by 0-12%.
+// On PoCL on the 2-core VM, 1, 4, 8 and 16 pieces measured alike (docs/PERF.md, "Embedding
+// cache"): the host's gather slows down as much as the overlap gains while PoCL's thread works
+// beside it. Four keeps the overlap for a device that works apart from the host.
 constexpr int64_t kPieces = 4;
 constexpr int64_t kMinPieceIds = 4096;
 
@@ -274,6 +275,10 @@ class CachedEmbeddingBag final : public OpKernel {
       check_cl(clEnqueueCopyBuffer(launch.queue, pooled, launch.outputs[0], 0, at, out_bytes, 0, nullptr, nullptr),
                "embedding_bag (cached): placing a piece's output");
     }
+    // OpenCL promises to issue queued commands to the device only once they are flushed (PoCL
+    // starts them at once; others may hold them until the next blocking call), and the piece is
+    // to run while the host maps the next.
+    check_cl(clFlush(launch.queue), "embedding_bag (cached): clFlush");
     times_.enqueue_us += us_since(step);
   }
 
