@@ -1,10 +1,10 @@
 // embedding_bag_cached.cpp - embedding_bag on tables larger than the device's table budget: the
 // tables stay in host memory and the device holds a cache of rows (docs/EMBEDDING_CACHE.md). Per
 // run the ids are read back and mapped to cache slots on the host (abi/embedding_cache.hpp) a piece
-// of the batch at a time; per piece the missing rows are gathered into a staging buffer, copied
-// (without waiting) and scattered into their slots on the device, and embedding_bag.cl runs on the
-// cache with the remapped ids, while the host goes on to the next piece. The same kernel reads the
-// same row values in the same order, so the outputs equal an uncached run's bit for bit.
+// of the batch at a time. Per piece the missing rows are gathered into a staging buffer, which the
+// device reads in place, and scattered into their slots, and embedding_bag.cl runs on the cache
+// with the remapped ids, while the host goes on to the next piece. The same kernel reads the same
+// row values in the same order, so the outputs equal an uncached run's bit for bit.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -46,20 +46,6 @@ class GrowingBuffer {
     }
     return mem_.get();
   }
-  // Queues a copy of `values` in, without waiting for it: `values` must stay as they are until the
-  // copy has completed (`done`, when given, is set to an event for it). Returns the buffer.
-  template <class T>
-  cl_mem write(const Device& device, cl_command_queue queue, const std::vector<T>& values, EventHandle* done = nullptr) {
-    const cl_mem mem = at_least(device, values.size() * sizeof(T));
-    cl_event event = nullptr;
-    if (!values.empty())
-      check_cl(clEnqueueWriteBuffer(queue, mem, CL_FALSE, 0, values.size() * sizeof(T), values.data(), 0, nullptr,
-                                    done != nullptr ? &event : nullptr),
-               "embedding_bag (cached): copying to the device");
-    if (done != nullptr) *done = EventHandle(event);
-    return mem;
-  }
-
  private:
   MemHandle mem_;
   size_t bytes_ = 0;
@@ -132,7 +118,7 @@ class CachedEmbeddingBag final : public OpKernel {
   }
 
   ~CachedEmbeddingBag() override {
-    // Copies still queued read the staging vectors: they must complete before the vectors go.
+    // Commands still queued read the staging vectors: they must complete before the vectors go.
     for (Staging& staging : staging_) staging.wait();
   }
 
@@ -189,20 +175,35 @@ class CachedEmbeddingBag final : public OpKernel {
   }
 
  private:
-  // One piece's inputs on their way to the device: host vectors the queued copies read, and the
-  // device buffers they go to. Two sets alternate between pieces.
+  // One piece's inputs for the device: host vectors, which the device reads in place through
+  // buffers made on them (CL_MEM_USE_HOST_PTR), so no copy is queued: on PoCL the kernels read the
+  // host's memory itself, and a GPU's runtime copies them over when the kernels need them. The
+  // vectors may change only once the piece's commands are done (`done`). Two sets alternate.
   struct Staging {
     std::vector<uint8_t> rows;
     std::vector<int64_t> slots, ids, offsets, padding;
     std::vector<float> weights;
-    GrowingBuffer rows_buffer, slots_buffer, ids_buffer, offsets_buffer, weights_buffer, padding_buffer;
-    EventHandle copied;  // the last copy queued from the vectors (the queue is in order: all of them)
-    // Until the vectors may be written again.
+    std::vector<MemHandle> buffers;  // made on the vectors for the piece that used them last
+    EventHandle done;                // that piece's last command (the queue is in order: all of them)
+    // Until the vectors may be written again; then the buffers made on them go.
     void wait() {
-      if (!copied) return;
-      const cl_event event = copied.get();
-      check_cl(clWaitForEvents(1, &event), "embedding_bag (cached): waiting for a piece's copies");
-      copied.reset();
+      if (done) {
+        const cl_event event = done.get();
+        check_cl(clWaitForEvents(1, &event), "embedding_bag (cached): waiting for a piece");
+        done.reset();
+      }
+      buffers.clear();
+    }
+    // A buffer the device reads `values` through, or `empty` where there are none (OpenCL has no
+    // buffers of 0 bytes; the kernels then read nothing from it).
+    template <class T>
+    cl_mem on(const Device& device, std::vector<T>& values, cl_mem empty) {
+      if (values.empty()) return empty;
+      cl_int status = CL_SUCCESS;
+      buffers.emplace_back(clCreateBuffer(device.context(), CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, values.size() * sizeof(T),
+                                          values.data(), &status));
+      check_cl(status, "embedding_bag (cached): making a buffer on the staged values");
+      return buffers.back().get();
     }
   };
 
@@ -226,13 +227,12 @@ class CachedEmbeddingBag final : public OpKernel {
     }
   }
 
-  // Gathers the piece's missing rows on the host into a staging set, queues their copies and the
-  // remapped ids', fills the cache's slots, and pools the piece's samples into the output (through
-  // a scratch buffer when the batch came in several pieces: a launch writes its output from the
-  // first sample on). Nothing here waits for the device, except for the copies of the piece two
-  // before, which used the same staging set: so the host maps and gathers piece i + 1 while the
-  // device copies and pools piece i. The queue is in order, so piece i + 2's copies into the set's
-  // device buffers start only after piece i's kernels have read them.
+  // Gathers the piece's missing rows on the host into a staging set with the remapped ids, queues
+  // the fill of the cache's slots from them and the pooling of the piece's samples into the output
+  // (through a scratch buffer when the batch came in several pieces: a launch writes its output
+  // from the first sample on). Nothing here waits for the device, except for the piece two before,
+  // which used the same staging set: so the host maps and gathers piece i + 1 while the device
+  // fills and pools piece i.
   void run_piece(const Launch& launch, const Sizes& s, const cache::Piece& piece) {
     Staging& staging = staging_[static_cast<size_t>(times_.pieces++ % 2)];
     Clock::time_point step = Clock::now();
@@ -248,13 +248,13 @@ class CachedEmbeddingBag final : public OpKernel {
     times_.gather_us += us_since(step);
 
     step = Clock::now();
-    EventHandle* done = &staging.copied;
-    const cl_mem staged = staging.rows_buffer.write(device_, launch.queue, staging.rows, done);
-    const cl_mem slots = staging.slots_buffer.write(device_, launch.queue, staging.slots, done);
-    const cl_mem ids = staging.ids_buffer.write(device_, launch.queue, staging.ids, done);
-    const cl_mem offsets = staging.offsets_buffer.write(device_, launch.queue, staging.offsets, done);
-    const cl_mem weights = s.weighted ? staging.weights_buffer.write(device_, launch.queue, staging.weights, done) : ids;
-    const cl_mem padding = s.padded ? staging.padding_buffer.write(device_, launch.queue, staging.padding, done) : ids;
+    const cl_mem none = cache_rows_.get();
+    const cl_mem staged = staging.on(device_, staging.rows, none);
+    const cl_mem slots = staging.on(device_, staging.slots, none);
+    const cl_mem ids = staging.on(device_, staging.ids, none);
+    const cl_mem offsets = staging.on(device_, staging.offsets, none);
+    const cl_mem weights = s.weighted ? staging.on(device_, staging.weights, none) : none;
+    const cl_mem padding = s.padded ? staging.on(device_, staging.padding, none) : none;
     times_.copy_us += us_since(step);
 
     step = Clock::now();
@@ -275,6 +275,9 @@ class CachedEmbeddingBag final : public OpKernel {
       check_cl(clEnqueueCopyBuffer(launch.queue, pooled, launch.outputs[0], 0, at, out_bytes, 0, nullptr, nullptr),
                "embedding_bag (cached): placing a piece's output");
     }
+    cl_event done = nullptr;
+    check_cl(clEnqueueMarkerWithWaitList(launch.queue, 0, nullptr, &done), "embedding_bag (cached): marking a piece's end");
+    staging.done = EventHandle(done);
     // OpenCL promises to issue queued commands to the device only once they are flushed (PoCL
     // starts them at once; others may hold them until the next blocking call), and the piece is
     // to run while the host maps the next.
