@@ -119,7 +119,13 @@ class CachedEmbeddingBag final : public OpKernel {
 
   ~CachedEmbeddingBag() override {
     // Commands still queued read the staging vectors: they must complete before the vectors go.
-    for (Staging& staging : staging_) staging.wait();
+    // A failed wait cannot be reported from here (nor thrown from a destructor); the stream's own
+    // synchronisation reports what failed.
+    for (Staging& staging : staging_)
+      if (staging.done) {
+        const cl_event event = staging.done.get();
+        clWaitForEvents(1, &event);
+      }
   }
 
   void run(const Launch& launch) override {
