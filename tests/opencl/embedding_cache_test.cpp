@@ -279,6 +279,25 @@ TEST_F(OpenClEmbeddingCache, BatchesBeyondTheCacheComeInPieces) {
   EXPECT_GT(stats.at("pieces"), 5) << "30 samples of up to 4 rows each through 4 slots";
 }
 
+// The budget is shared as equal rows per table, small tables whole (each table takes one lookup
+// per sample): 1,000 rows over tables of 18, 15, 5,000 and 3,000 rows give 18, 15, 484 and 483.
+TEST_F(OpenClEmbeddingCache, SmallTablesAreCachedWholeAndTheRestShareAlike) {
+  std::mt19937_64 rng(std::random_device{}());
+  const Config c{{18, 15, 5000, 3000}, 4, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false};
+  const auto cached_plugin = load(std::to_string(1000 * row_bytes(c)));
+  std::mt19937_64 rng_b = rng;
+  CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
+  cached.create(0, 64, 256);
+  resident.create(0, 64, 256);
+  const auto b = cached.random_batch(rng, 64, 4);
+  EXPECT_EQ(cached.run(b), resident.run(b));
+  const auto stats = cached.statistics();
+  EXPECT_EQ(stats.at("table0.cache_rows"), 18);
+  EXPECT_EQ(stats.at("table1.cache_rows"), 15);
+  EXPECT_EQ(stats.at("table2.cache_rows"), 484);
+  EXPECT_EQ(stats.at("table3.cache_rows"), 483);
+}
+
 // A batch that fits the cache but holds more ids than a piece takes (4096 or a quarter of the
 // batch's, whichever is more) is cut into pieces whose copies and pooling overlap the host's
 // mapping of the next: odd sizes, several runs (an empty one among them), outputs equal.
@@ -336,11 +355,11 @@ TEST_F(OpenClEmbeddingCache, ASampleBeyondTheCacheIsRefused) {
 TEST_F(OpenClEmbeddingCache, HotRowsArePinnedAndHit) {
   std::mt19937_64 rng(std::random_device{}());
   const Config c{{300, 50}, 8, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false};
-  const auto cached_plugin = load(std::to_string(70 * row_bytes(c)));  // caches of 60 and 10 rows
+  const auto cached_plugin = load(std::to_string(70 * row_bytes(c)));  // caches of 35 rows each
   std::mt19937_64 rng_b = rng;
   CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
   std::vector<int64_t> hot0, hot1 = {7};
-  for (int64_t r = 0; r < 45; ++r) hot0.push_back(r * 6);  // more than half of 60 slots: 30 are pinned
+  for (int64_t r = 0; r < 45; ++r) hot0.push_back(r * 6);  // more than half of 35 slots: 17 are pinned
   const std::vector<size_t> counts = {hot0.size(), hot1.size()};
   const std::vector<const int64_t*> rows = {hot0.data(), hot1.data()};
   auto hot = cagr::abi::make_struct<cagr_hot_rows_extension>();
@@ -357,7 +376,7 @@ TEST_F(OpenClEmbeddingCache, HotRowsArePinnedAndHit) {
   CachedLookup::Batch pinned_only{2, {0, 6, 12, 7, 7}, {0, 2, 3, 4, 5}, {}};  // table 0: 0 6 | 12, table 1: 7 | 7
   EXPECT_EQ(cached.run(pinned_only), resident.run(pinned_only));
   const auto stats = cached.statistics();
-  EXPECT_EQ(stats.at("table0.pinned_rows"), 30);
+  EXPECT_EQ(stats.at("table0.pinned_rows"), 17);
   EXPECT_EQ(stats.at("table1.pinned_rows"), 1);
   EXPECT_GE(stats.at("table0.static_hits"), 3);
   EXPECT_GE(stats.at("table1.static_hits"), 2);

@@ -82,15 +82,23 @@ std::vector<int64_t> ints_of(const void* data, int64_t count, cagr_dtype dtype) 
   return out;
 }
 
-// Cache rows per table: the budget shared in proportion to the tables' rows, at least one each
-// (none for a table without rows, where every id is out of range).
+// Cache rows per table: each table gets the same number of rows L, or all of its rows where it has
+// fewer, with L as large as the budget allows (water-filling), and at least one (none for a table
+// without rows, where every id is out of range). Every table takes one lookup per sample, so a
+// slot of a small table is hit far more often than one of a large table: shared in proportion to
+// the rows instead, the sample DLRM's tables of 15-18 rows got one slot each under a 1 MiB budget
+// and hit 5-7% of their lookups, beside 90% for the 100,000-row tables.
 std::vector<int64_t> capacities(const Sizes& s, uint64_t budget_bytes) {
-  int64_t total_rows = 0;
-  for (int64_t r : s.rows) total_rows += r;
-  const double budget_rows = static_cast<double>(budget_bytes) / static_cast<double>(s.row_bytes());
-  std::vector<int64_t> out;
-  for (int64_t r : s.rows)
-    out.push_back(std::clamp<int64_t>(static_cast<int64_t>(budget_rows * static_cast<double>(r) / total_rows), std::min<int64_t>(1, r), r));
+  std::vector<size_t> by_rows(s.rows.size());
+  for (size_t t = 0; t < by_rows.size(); ++t) by_rows[t] = t;
+  std::sort(by_rows.begin(), by_rows.end(), [&](size_t a, size_t b) { return s.rows[a] < s.rows[b]; });
+  int64_t left = static_cast<int64_t>(budget_bytes / s.row_bytes());
+  std::vector<int64_t> out(s.rows.size());
+  for (size_t k = 0; k < by_rows.size(); ++k) {
+    const int64_t rows = s.rows[by_rows[k]], share = left / static_cast<int64_t>(by_rows.size() - k);
+    out[by_rows[k]] = std::clamp<int64_t>(share, std::min<int64_t>(1, rows), rows);
+    left = std::max<int64_t>(0, left - out[by_rows[k]]);
+  }
   return out;
 }
 
