@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 namespace cagr::cpu {
@@ -49,7 +50,7 @@ int runnable_threads_of_this_process() {
   int running = 0;
   while (const dirent* task = readdir(tasks)) {
     if (task->d_name[0] == '.') continue;
-    char path[64], line[512];
+    char path[300], line[512];
     std::snprintf(path, sizeof path, "/proc/self/task/%s/stat", task->d_name);
     FILE* f = std::fopen(path, "r");
     if (f == nullptr) continue;  // the thread ended meanwhile
@@ -64,39 +65,96 @@ int runnable_threads_of_this_process() {
   return running;
 }
 
-int TeamSize::next_team(int others) {
-  const int team = team_.load(std::memory_order_relaxed);
+std::vector<ThreadSchedule> schedule_of_this_process() {
+  std::vector<ThreadSchedule> threads;
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return threads;
+  while (const dirent* task = readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    char path[300];
+    std::snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", task->d_name);
+    FILE* f = std::fopen(path, "r");
+    if (f == nullptr) continue;  // the thread ended meanwhile, or the kernel keeps no schedstat
+    long long ran = 0, waited = 0;
+    if (std::fscanf(f, "%lld %lld", &ran, &waited) == 2) threads.push_back({std::atoi(task->d_name), ran, waited});
+    std::fclose(f);
+  }
+  closedir(tasks);
+  std::sort(threads.begin(), threads.end(), [](const ThreadSchedule& a, const ThreadSchedule& b) { return a.tid < b.tid; });
+  return threads;
+}
+
+double waited_share(const std::vector<ThreadSchedule>& before, const std::vector<ThreadSchedule>& after) {
+  int64_t ran = 0, waited = 0;
+  auto b = before.begin();
+  for (const ThreadSchedule& a : after) {  // both sorted by tid: threads present in both count
+    while (b != before.end() && b->tid < a.tid) ++b;
+    if (b == before.end() || b->tid != a.tid) continue;
+    ran += a.ran_ns - b->ran_ns;
+    waited += a.waited_ns - b->waited_ns;
+  }
+  return ran + waited > 0 ? static_cast<double>(waited) / static_cast<double>(ran + waited) : -1;
+}
+
+int TeamSize::next_team(int others, bool crowded) {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  const int team = team_.load(relaxed);
   if (others < 0) return team;
   const int fits = std::clamp(cpus_ - others, 1, threads_);
-  // Each way takes samples in a row: a shrink on one sample followed every transient thread (and
-  // the two /proc reads, a few microseconds apart, disagree while a worker falls asleep), and with
-  // growing taking three, the team stayed at 1 on a machine whose other processes used 0-1% of the
-  // CPUs (Kaggle DLRM capped, batch 2048, 2 threads: 23 ms a pass against 11.9 ms).
-  std::atomic<int>& votes = fits < team ? shrink_votes_ : grow_votes_;
-  (fits < team ? grow_votes_ : shrink_votes_).store(0, std::memory_order_relaxed);
-  if (fits == team) {
-    votes.store(0, std::memory_order_relaxed);
+  if (crowded && fits < team) {
+    // A shrink on one sample followed every transient thread (and the /proc reads, a few
+    // microseconds apart, disagree while a worker falls asleep).
+    grow_votes_.store(0, relaxed);
+    if (shrink_votes_.fetch_add(1, relaxed) + 1 < kSamplesToShrink) return team;
+    shrink_votes_.store(0, relaxed);
+    if (trying_for_.exchange(-1, relaxed) >= 0) try_after_.store(std::min(2 * try_after_.load(relaxed), kLastTryAfter), relaxed);
+    return fits;
+  }
+  shrink_votes_.store(0, relaxed);
+  if (crowded || team >= threads_) {
+    grow_votes_.store(0, relaxed);
+    if (!crowded && trying_for_.load(relaxed) >= 0 && trying_for_.fetch_add(1, relaxed) + 1 >= kTryHoldsAfter) {
+      trying_for_.store(-1, relaxed);
+      try_after_.store(kFirstTryAfter, relaxed);
+    }
     return team;
   }
-  if (votes.fetch_add(1, std::memory_order_relaxed) + 1 < (fits < team ? kSamplesToShrink : kSamplesToGrow)) return team;
-  votes.store(0, std::memory_order_relaxed);
-  return fits;
+  // Uncrowded and short of the whole team: grow when the count has shown free cores for
+  // kSamplesToGrow samples, or try the whole team when uncrowded long enough.
+  const int votes = grow_votes_.fetch_add(1, relaxed) + 1;
+  if (fits > team && votes >= kSamplesToGrow) {
+    grow_votes_.store(0, relaxed);
+    return fits;
+  }
+  if (votes >= try_after_.load(relaxed)) {
+    grow_votes_.store(0, relaxed);
+    trying_for_.store(0, relaxed);
+    return threads_;
+  }
+  return team;
 }
 
 int TeamSize::threads() {
   if (!adapt_ || threads_ <= 1) return threads_;
   const int64_t now =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  int64_t due = next_sample_ns_.load(std::memory_order_relaxed);
   // One caller samples per period; the others use the team as it stands.
-  if (now >= due && next_sample_ns_.compare_exchange_strong(due, now + kSampleNs, std::memory_order_relaxed)) {
+  if (now >= next_sample_ns_.load(std::memory_order_relaxed) && sampling_.try_lock()) {
+    std::lock_guard<std::mutex> sampling(sampling_, std::adopt_lock);
+    if (now < next_sample_ns_.load(std::memory_order_relaxed)) return team_.load(std::memory_order_relaxed);
+    next_sample_ns_.store(now + kSampleNs, std::memory_order_relaxed);
     // This process's runnable threads read before and after the machine's, the larger counting: a
     // worker of ours falling asleep between two reads would otherwise be taken for another
     // process's thread.
     const int ours_before = runnable_threads_of_this_process();
     const int machine = runnable_threads();
     const int ours = std::max(ours_before, runnable_threads_of_this_process());
-    team_.store(next_team(machine < 0 || ours_before < 0 ? -1 : std::max(0, machine - ours)), std::memory_order_relaxed);
+    std::vector<ThreadSchedule> schedule = schedule_of_this_process();
+    const double share = waited_share(last_schedule_, schedule);
+    last_schedule_ = std::move(schedule);
+    // Unknown (the first sample, or no schedstat): the count alone decides, as before the check.
+    const bool crowded = share < 0 || share >= kCrowdedShare;
+    team_.store(next_team(machine < 0 || ours_before < 0 ? -1 : std::max(0, machine - ours), crowded), std::memory_order_relaxed);
   }
   return team_.load(std::memory_order_relaxed);
 }

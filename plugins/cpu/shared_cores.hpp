@@ -11,7 +11,10 @@
 // every worker has been scheduled again: a time slice (milliseconds) per region instead of
 // microseconds, while the spinning workers take CPU from the other load. So under "auto", while
 // other processes' runnable threads leave fewer free cores than the team, the team shrinks to the
-// free cores (at least 1, the calling thread: then no region waits at a barrier). Threads of this
+// free cores (at least 1, the calling thread: then no region waits at a barrier) - but only while
+// this process's threads themselves wait for cores: runnable threads of lower priority (a build at
+// nice 19 in another session) yield to ours, and shrinking beside them cost 1.75x (docs/PERF.md,
+// "Shared cores"). Threads of this
 // process are not other load: they take turns with the plugin's calls (another thread pool in it,
 // such as onnxruntime's beside CAGR in bench/onnx_vs_ort.py, spins 20-100 ms after each of its runs
 // and then sleeps).
@@ -19,8 +22,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cagr::cpu {
 
@@ -47,21 +52,55 @@ int runnable_threads();
 // team's workers while they spin, any other thread pool of the process); -1 where unreadable.
 int runnable_threads_of_this_process();
 
-// The team for each kernel: `threads` (the configured team) or, when adapting, fewer while the
-// machine is oversubscribed. Sampled at most every kSampleNs; safe to call from several threads.
+// A thread's CPU time and time spent runnable but waiting for a core, in nanoseconds (the first
+// two fields of its /proc schedstat).
+struct ThreadSchedule {
+  int tid;
+  int64_t ran_ns, waited_ns;
+};
+
+// Every thread of this process, sorted by tid; empty where the kernel keeps no schedstat.
+std::vector<ThreadSchedule> schedule_of_this_process();
+
+// The share of their runnable time that the threads present in both readings spent waiting for a
+// core between them; negative where they did not run at all.
+double waited_share(const std::vector<ThreadSchedule>& before, const std::vector<ThreadSchedule>& after);
+
+// The team for each kernel: `threads` (the configured team) or, when adapting, fewer while other
+// threads crowd the calling one out. Sampled at most every kSampleNs; safe to call from several
+// threads.
+//
+// Shrinking needs two things at once: this process's threads waited for cores (kCrowdedShare of
+// their runnable time since the last sample, /proc/self/task/*/schedstat; other runnable threads
+// of lower priority yield to ours and do not count), and the machine's runnable threads leave
+// fewer free cores than the team (the count says how far to shrink). Growing back: as soon as the
+// count says the cores are free, or, while runnable threads the count cannot tell from crowding
+// ones are there, by trying the whole team after a stretch of uncrowded samples; a try that crowds
+// this process's threads is undone and the next one waits twice as long (a failed try costs
+// kSamplesToShrink samples of a too-large team).
 class TeamSize {
  public:
   static constexpr int64_t kSampleNs = 10'000'000;
-  // Fewer free cores must be seen this many samples in a row before the team shrinks, and more
-  // before it grows again, so that a short-lived thread does not make it flip back and forth.
+  // Samples in a row before the team shrinks or grows on the count, so that a short-lived thread
+  // does not make it flip back and forth.
   static constexpr int kSamplesToShrink = 2;
   static constexpr int kSamplesToGrow = 3;
+  // Threads of this process that waited for cores this share of their runnable time were crowded.
+  static constexpr double kCrowdedShare = 0.2;
+  // Uncrowded samples of a shrunk team before it tries the whole team (first, and at most), and
+  // uncrowded samples of the whole team after which a try counts as good.
+  static constexpr int kFirstTryAfter = 5;
+  static constexpr int kLastTryAfter = 100;
+  static constexpr int kTryHoldsAfter = 10;
 
   TeamSize(int threads, int cpus, bool adapt) : threads_(threads), cpus_(cpus), adapt_(adapt), team_(threads) {}
   int threads();
-  // The team after seeing `others` runnable threads of other processes (the decision threads()
-  // applies; negative: unknown, the team stays).
-  int next_team(int others);
+  // The team after seeing `others` runnable threads of other processes and whether this process's
+  // threads were crowded since the last sample (the decision threads() applies and stores; others
+  // negative: unknown, the team stays).
+  int next_team(int others, bool crowded);
+  // Tests drive next_team as threads() does, storing each answer.
+  void set_team_for_test(int team) { team_.store(team, std::memory_order_relaxed); }
 
  private:
   const int threads_, cpus_;
@@ -69,7 +108,11 @@ class TeamSize {
   std::atomic<int> team_;
   std::atomic<int> shrink_votes_{0};
   std::atomic<int> grow_votes_{0};
+  std::atomic<int> try_after_{kFirstTryAfter};
+  std::atomic<int> trying_for_{-1};  // uncrowded samples of the whole team since a try; -1: no try
   std::atomic<int64_t> next_sample_ns_{0};
+  std::mutex sampling_;                        // held by the one caller that samples
+  std::vector<ThreadSchedule> last_schedule_;  // this process's threads at the last sample
 };
 
 }  // namespace cagr::cpu
