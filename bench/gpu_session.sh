@@ -145,6 +145,16 @@ head -20 "$out/pipeline-kaggle.md"
 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_cpu.so,$cuda --batch=16384 --iterations=20 \
   --load-plan="$out/pipeline-kaggle.plan.xml" --print-plan --noprofile --noprogress > "$out/pipeline-kaggle-cagr-run.txt" 2>&1
 grep -A40 "^pipeline:" "$out/pipeline-kaggle-cagr-run.txt" | head -40; tail -1 "$out/pipeline-kaggle-cagr-run.txt"
+# The GPU paging the tables through host memory (the issue's other baseline): the OpenCL plugin on
+# NVIDIA's OpenCL with a 1 GiB table budget, so the 2.1 GB of tables stay in host memory behind its
+# embedding cache (docs/EMBEDDING_CACHE.md); then the same plugin with every table resident.
+CAGR_DEVICE_TARGETS="cagr_opencl" tools/device-setup.sh build build-device >> "$out/build-pipeline.txt" 2>&1
+printf '<plugins><plugin name="opencl"><option key="table_budget_bytes" value="1073741824"/></plugin></plugins>\n' > /tmp/budget.xml
+for m in /tmp/budget.xml ""; do
+  timeout 120 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_opencl.so \
+    ${m:+--plugin-manifest=$m} --batch=16384 --iterations=10 --print-plan --noprogress > "$out/opencl${m:+-paged}-kaggle.txt" 2>&1
+  echo "opencl ${m:+(1 GiB table budget)}: $(grep -E '^end to end' "$out/opencl${m:+-paged}-kaggle.txt")"
+done
 fi
 
 if [ "$part" = all ] || [ "$part" = precision ]; then
