@@ -7,8 +7,10 @@
 #include <functional>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "cpu_kernel.hpp"
+#include "row_odometer.hpp"
 
 namespace cagr::cpu {
 namespace {
@@ -17,25 +19,17 @@ using contract::Cast;
 using contract::Elementwise;
 using Fn = contract::ElementwiseFn;
 
-// Calls body(row, offsets) for every row of the output, offsets[i] being input i's first element.
+// Calls body(first, inner, offsets) for every row of the output, offsets[i] being input i's first
+// element of that row.
 template <class Body>
 void for_each_row(const Elementwise& e, Body body) {
-  const int rank = static_cast<int>(e.out_dims.size());
-  const int64_t inner = rank > 0 ? e.out_dims.back() : 1;
+  const int64_t inner = e.out_dims.empty() ? 1 : e.out_dims.back();
   if (inner == 0 || e.numel == 0) return;
-  const int64_t rows = e.numel / inner;
-  const size_t inputs = e.strides.size();
-#pragma omp parallel for schedule(static) if (e.numel >= kParallelThreshold)
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t offsets[3] = {0, 0, 0};
-    int64_t rest = row;
-    for (int d = rank - 2; d >= 0; --d) {
-      const int64_t c = rest % e.out_dims[static_cast<size_t>(d)];
-      rest /= e.out_dims[static_cast<size_t>(d)];
-      for (size_t i = 0; i < inputs; ++i) offsets[i] += c * e.strides[i][static_cast<size_t>(d)];
-    }
-    body(row * inner, inner, offsets);
-  }
+  std::vector<const std::vector<int64_t>*> strides;
+  for (const auto& s : e.strides) strides.push_back(&s);
+  const int64_t start[3] = {0, 0, 0};
+  cpu::for_each_row(e.out_dims, e.numel / inner, strides, start, e.numel >= kParallelThreshold,
+                    [&](int64_t row, const int64_t* offsets) { body(row * inner, inner, offsets); });
 }
 
 int64_t inner_stride(const Elementwise& e, size_t input) { return e.out_dims.empty() ? 0 : e.strides[input].back(); }
@@ -56,9 +50,19 @@ void map2(const Elementwise& e, const void* const* in, void* const* out, F f) {
   const In* b = static_cast<const In*>(in[1]);
   Out* y = static_cast<Out*>(out[0]);
   const int64_t sa = inner_stride(e, 0), sb = inner_stride(e, 1);
-  for_each_row(e, [&](int64_t first, int64_t n, const int64_t* o) {
-    for (int64_t j = 0; j < n; ++j) y[first + j] = f(a[o[0] + j * sa], b[o[1] + j * sb]);
-  });
+  // Each input's stride along a row is 1 or 0 (broadcast): as compile-time constants the loop
+  // vectorises.
+  auto rows_with = [&](auto stride_a, auto stride_b) {
+    for_each_row(e, [&](int64_t first, int64_t n, const int64_t* o) {
+      for (int64_t j = 0; j < n; ++j) y[first + j] = f(a[o[0] + j * stride_a], b[o[1] + j * stride_b]);
+    });
+  };
+  using One = std::integral_constant<int64_t, 1>;
+  using Zero = std::integral_constant<int64_t, 0>;
+  if (sa == 1 && sb == 1) return rows_with(One{}, One{});
+  if (sa == 1 && sb == 0) return rows_with(One{}, Zero{});
+  if (sa == 0 && sb == 1) return rows_with(Zero{}, One{});
+  rows_with(sa, sb);
 }
 
 template <class T>

@@ -868,6 +868,9 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     add("where", {F32, I32, I64, U8, I8, CAGR_DTYPE_F16, CAGR_DTYPE_BF16}, 3);
     cases.push_back(pow_integer_exponents_case(rng, {17, 33}, {33}));
     cases.push_back(elementwise_case(rng, "div", I32, {{127, 33}, {1}}));  // one divisor for all
+    // Enough elements for the threads' row ranges (each starts its odometer mid-way), broadcast
+    // both ways, as DIN's score x keys: [64, 21, 1] x [1, 21, 33].
+    cases.push_back(elementwise_case(rng, "mul", F32, {{64, 21, 1}, {1, 21, 33}}));
   } else if (op == "cast") {
     const std::vector<std::vector<int64_t>> shapes = {{1}, {17, 33}, {3, 5, 127}, {1000}, {2, 3, 4, 5}, {}};
     size_t turn = 0;
@@ -882,6 +885,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(transpose_case(rng, I32, {1, 33, 1, 17}, {0, 3, 2, 1}));
     cases.push_back(transpose_case(rng, I8, {4, 5, 6, 7}, {0, 1, 3, 2}));
     cases.push_back(transpose_case(rng, U8, {1000, 3}, {1, 0}));
+    cases.push_back(transpose_case(rng, F32, {7, 129, 41}, {1, 2, 0}));  // enough for the threads' row ranges
     cases.push_back(transpose_case(rng, F32, {2, 3, 4}, {}));
   } else if (op == "slice") {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
@@ -902,6 +906,8 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(expand_case(rng, I32, {2, 1, 4, 1}, {3, 1, 5}));
     cases.push_back(expand_case(rng, F32, {127}, {}));
     cases.push_back(expand_case(rng, I8, {1, 1}, {127, 33}));
+    // Enough elements for the threads' row ranges: DIN's query over its history, odd sizes.
+    cases.push_back(expand_case(rng, F32, {65, 1, 17}, {65, 37, 17}));
   } else if (op == "matmul") {
     cases.push_back(matmul_case(rng, {1, 1}, {1, 1}));
     cases.push_back(matmul_case(rng, {17}, {17, 33}));     // 1-D x 2-D
