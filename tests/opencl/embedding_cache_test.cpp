@@ -206,6 +206,19 @@ class OpenClEmbeddingCache : public ::testing::Test {
     resident_ = load("");
     if (resident_->device_count() == 0) GTEST_SKIP() << "no OpenCL device here";
   }
+  // One random batch of `batch` samples (bags of up to `max_bag` ids) through a cache of
+  // `budget_rows` rows and through resident tables: the outputs must agree; the cache's statistics.
+  std::map<std::string, double> one_random_batch(const Config& c, int64_t budget_rows, int64_t batch, int64_t max_bag) {
+    std::mt19937_64 rng(std::random_device{}());
+    const auto cached_plugin = load(std::to_string(budget_rows * row_bytes(c)));
+    std::mt19937_64 rng_b = rng;
+    CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
+    cached.create(0, batch, batch * max_bag * static_cast<int64_t>(c.rows.size()));
+    resident.create(0, batch, batch * max_bag * static_cast<int64_t>(c.rows.size()));
+    const auto b = cached.random_batch(rng, batch, max_bag);
+    EXPECT_EQ(cached.run(b), resident.run(b));
+    return cached.statistics();
+  }
   std::shared_ptr<cagr::Plugin> resident_;
 };
 
@@ -265,16 +278,7 @@ TEST_F(OpenClEmbeddingCache, OutputsEqualResidentTablesBitForBit) {
 
 // A cache of 4 rows: a batch of 30 samples comes in many pieces, each placed in the output.
 TEST_F(OpenClEmbeddingCache, BatchesBeyondTheCacheComeInPieces) {
-  std::mt19937_64 rng(std::random_device{}());
-  const Config c{{500}, 8, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false};
-  const auto cached_plugin = load(std::to_string(4 * row_bytes(c)));
-  std::mt19937_64 rng_b = rng;
-  CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
-  cached.create(0, 30, 60);
-  resident.create(0, 30, 60);
-  const auto b = cached.random_batch(rng, 30, 4);
-  EXPECT_EQ(cached.run(b), resident.run(b));
-  const auto stats = cached.statistics();
+  const auto stats = one_random_batch({{500}, 8, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false}, 4, 30, 4);
   EXPECT_EQ(stats.at("table0.cache_rows"), 4);
   EXPECT_GT(stats.at("pieces"), 5) << "30 samples of up to 4 rows each through 4 slots";
 }
@@ -282,16 +286,7 @@ TEST_F(OpenClEmbeddingCache, BatchesBeyondTheCacheComeInPieces) {
 // The budget is shared as equal rows per table, small tables whole (each table takes one lookup
 // per sample): 1,000 rows over tables of 18, 15, 5,000 and 3,000 rows give 18, 15, 484 and 483.
 TEST_F(OpenClEmbeddingCache, SmallTablesAreCachedWholeAndTheRestShareAlike) {
-  std::mt19937_64 rng(std::random_device{}());
-  const Config c{{18, 15, 5000, 3000}, 4, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false};
-  const auto cached_plugin = load(std::to_string(1000 * row_bytes(c)));
-  std::mt19937_64 rng_b = rng;
-  CachedLookup cached(*cached_plugin, rng, c), resident(*resident_, rng_b, c);
-  cached.create(0, 64, 256);
-  resident.create(0, 64, 256);
-  const auto b = cached.random_batch(rng, 64, 4);
-  EXPECT_EQ(cached.run(b), resident.run(b));
-  const auto stats = cached.statistics();
+  const auto stats = one_random_batch({{18, 15, 5000, 3000}, 4, CAGR_DTYPE_F32, CAGR_DTYPE_I64, "sum", false, false}, 1000, 64, 4);
   EXPECT_EQ(stats.at("table0.cache_rows"), 18);
   EXPECT_EQ(stats.at("table1.cache_rows"), 15);
   EXPECT_EQ(stats.at("table2.cache_rows"), 484);
