@@ -3,6 +3,8 @@
 // abi/cagr_plugin_host_device.hpp. Parallelism comes from inside the kernels (OpenMP over bags,
 // rows, samples), so there is nothing to capture into a graph.
 #include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -62,6 +64,15 @@ void use_threads(const cagr_context& context) {
   if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }
 
+// The thread ids of the OpenMP team of n threads that kernels called on this thread run on (a
+// parallel region asks each member; libgomp keeps a calling thread's workers between regions).
+std::vector<int> team_thread_ids(int n) {
+  std::vector<int> ids(static_cast<size_t>(n), 0);
+#pragma omp parallel num_threads(n)
+  ids[static_cast<size_t>(omp_get_thread_num())] = static_cast<int>(syscall(SYS_gettid));
+  return ids;
+}
+
 // bf16 dot products (vdpbf16ps) do twice the multiply-adds of an f32 FMA per instruction: the
 // peak from the instruction's width, not measured; 0 where the CPU has none.
 double bf16_peak_gflops(const cagr::cpu::CpuDevice& d) { return cagr::cpu::has_bf16_dot_products() ? 2 * d.peak_gflops_f32 : 0; }
@@ -97,7 +108,7 @@ struct CpuPlugin : kit::HostDevice {
     // not a time slice, and two of them still beat one thread under load (docs/PERF.md).
     const bool adapt = policy == cagr::cpu::WaitPolicy::kAuto &&
                        !cagr::cpu::openmp_waits_sleep(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT"));
-    context->team = std::make_unique<cagr::cpu::TeamSize>(omp_get_max_threads(), omp_get_num_procs(), adapt);
+    context->team = std::make_unique<cagr::cpu::TeamSize>(omp_get_max_threads(), omp_get_num_procs(), adapt, team_thread_ids);
     return context.release();
   }
 

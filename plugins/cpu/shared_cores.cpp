@@ -2,6 +2,8 @@
 #include "shared_cores.hpp"
 
 #include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,21 +67,27 @@ int runnable_threads_of_this_process() {
   return running;
 }
 
-std::vector<ThreadSchedule> schedule_of_this_process() {
-  std::vector<ThreadSchedule> threads;
+std::vector<int> threads_of_this_process() {
+  std::vector<int> tids;
   DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return threads;
-  while (const dirent* task = readdir(tasks)) {
-    if (task->d_name[0] == '.') continue;
-    char path[300];
-    std::snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", task->d_name);
+  if (tasks == nullptr) return tids;
+  while (const dirent* task = readdir(tasks))
+    if (task->d_name[0] != '.') tids.push_back(std::atoi(task->d_name));
+  closedir(tasks);
+  return tids;
+}
+
+std::vector<ThreadSchedule> schedule_of_threads(const std::vector<int>& tids) {
+  std::vector<ThreadSchedule> threads;
+  for (int tid : tids) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
     FILE* f = std::fopen(path, "r");
-    if (f == nullptr) continue;  // the thread ended meanwhile, or the kernel keeps no schedstat
+    if (f == nullptr) continue;  // the thread ended, or the kernel keeps no schedstat
     long long ran = 0, waited = 0;
-    if (std::fscanf(f, "%lld %lld", &ran, &waited) == 2) threads.push_back({std::atoi(task->d_name), ran, waited});
+    if (std::fscanf(f, "%lld %lld", &ran, &waited) == 2) threads.push_back({tid, ran, waited});
     std::fclose(f);
   }
-  closedir(tasks);
   std::sort(threads.begin(), threads.end(), [](const ThreadSchedule& a, const ThreadSchedule& b) { return a.tid < b.tid; });
   return threads;
 }
@@ -149,12 +157,24 @@ int TeamSize::threads() {
     const int ours_before = runnable_threads_of_this_process();
     const int machine = runnable_threads();
     const int ours = std::max(ours_before, runnable_threads_of_this_process());
-    std::vector<ThreadSchedule> schedule = schedule_of_this_process();
+    const int caller = static_cast<int>(syscall(SYS_gettid));
+    const bool fresh = watched_.empty() || caller != watched_for_ || ++watched_samples_ >= kTeamThreadsFor;
+    if (fresh) {
+      watched_ = team_threads_(threads_);
+      watched_.erase(std::remove(watched_.begin(), watched_.end(), 0), watched_.end());
+      std::sort(watched_.begin(), watched_.end());
+      watched_for_ = caller;
+      watched_samples_ = 0;
+      last_schedule_.clear();
+    }
+    std::vector<ThreadSchedule> schedule = schedule_of_threads(watched_);
     const double share = waited_share(last_schedule_, schedule);
     last_schedule_ = std::move(schedule);
-    // Unknown (the first sample, or no schedstat): the count alone decides, as before the check.
-    const bool crowded = share < 0 || share >= kCrowdedShare;
-    team_.store(next_team(machine < 0 || ours_before < 0 ? -1 : std::max(0, machine - ours), crowded), std::memory_order_relaxed);
+    // No schedstat: the count alone decides, as before the check. Freshly watched threads have no
+    // baseline yet: the team stands for this sample.
+    const bool crowded = last_schedule_.empty() || share >= kCrowdedShare;
+    const bool known = machine >= 0 && ours_before >= 0 && (last_schedule_.empty() || share >= 0);
+    team_.store(next_team(known ? std::max(0, machine - ours) : -1, crowded), std::memory_order_relaxed);
   }
   return team_.load(std::memory_order_relaxed);
 }

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -59,8 +60,12 @@ struct ThreadSchedule {
   int64_t ran_ns, waited_ns;
 };
 
-// Every thread of this process, sorted by tid; empty where the kernel keeps no schedstat.
-std::vector<ThreadSchedule> schedule_of_this_process();
+// The ids of this process's threads (/proc/self/task).
+std::vector<int> threads_of_this_process();
+
+// The schedule of each of these threads of this process that still runs, sorted by tid; empty
+// where the kernel keeps no schedstat.
+std::vector<ThreadSchedule> schedule_of_threads(const std::vector<int>& tids);
 
 // The share of their runnable time that the threads present in both readings spent waiting for a
 // core between them; negative where they did not run at all.
@@ -93,7 +98,15 @@ class TeamSize {
   static constexpr int kLastTryAfter = 100;
   static constexpr int kTryHoldsAfter = 10;
 
-  TeamSize(int threads, int cpus, bool adapt) : threads_(threads), cpus_(cpus), adapt_(adapt), team_(threads) {}
+  // The threads whose waits count: those of the calling thread's OpenMP team of n threads (the
+  // plugin runs a parallel region to learn them), so that another thread pool of the process
+  // waiting while ours runs is not read as ours being crowded out. Asked again when another thread
+  // samples, and every kTeamThreadsFor samples (libgomp may replace its workers).
+  using TeamThreads = std::function<std::vector<int>(int n)>;
+  static constexpr int kTeamThreadsFor = 100;
+
+  TeamSize(int threads, int cpus, bool adapt, TeamThreads team_threads = [](int) { return threads_of_this_process(); })
+      : threads_(threads), cpus_(cpus), adapt_(adapt), team_threads_(std::move(team_threads)), team_(threads) {}
   int threads();
   // The team after seeing `others` runnable threads of other processes and whether this process's
   // threads were crowded since the last sample (the decision threads() applies and stores; others
@@ -105,14 +118,17 @@ class TeamSize {
  private:
   const int threads_, cpus_;
   const bool adapt_;
+  const TeamThreads team_threads_;
   std::atomic<int> team_;
   std::atomic<int> shrink_votes_{0};
   std::atomic<int> grow_votes_{0};
   std::atomic<int> try_after_{kFirstTryAfter};
   std::atomic<int> trying_for_{-1};  // uncrowded samples of the whole team since a try; -1: no try
   std::atomic<int64_t> next_sample_ns_{0};
-  std::mutex sampling_;                        // held by the one caller that samples
-  std::vector<ThreadSchedule> last_schedule_;  // this process's threads at the last sample
+  std::mutex sampling_;  // held by the one caller that samples; it guards the three below
+  std::vector<int> watched_;                   // team_threads_'s answer, sorted
+  int watched_for_ = 0, watched_samples_ = 0;  // the thread it was asked on, samples since
+  std::vector<ThreadSchedule> last_schedule_;  // the watched threads at the last sample
 };
 
 }  // namespace cagr::cpu

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -95,16 +96,43 @@ TEST(ProcessSchedule, WaitedShareCountsThreadsPresentInBothReadings) {
 }
 
 TEST(ProcessSchedule, ReadsThisProcessesThreads) {
-  const std::vector<ThreadSchedule> first = schedule_of_this_process();
+  const std::vector<int> tids = threads_of_this_process();
+  ASSERT_FALSE(tids.empty());
+  const std::vector<ThreadSchedule> first = schedule_of_threads(tids);
   if (first.empty()) GTEST_SKIP() << "this kernel keeps no /proc/self/task/*/schedstat";
   volatile double x = 0;
   for (int i = 0; i < 20'000'000; ++i) x = x + 1e-9 * i;
-  const std::vector<ThreadSchedule> second = schedule_of_this_process();
+  const std::vector<ThreadSchedule> second = schedule_of_threads(tids);
   EXPECT_TRUE(std::is_sorted(second.begin(), second.end(),
                              [](const ThreadSchedule& a, const ThreadSchedule& b) { return a.tid < b.tid; }));
   const double share = waited_share(first, second);
   EXPECT_GE(share, 0) << "the loop ran on this thread";
   EXPECT_LE(share, 1);
+}
+
+// The threads whose waits are read: the sampling thread's OpenMP team, asked on the first sample
+// and again when another thread samples (its kernels run on another team), not on every sample.
+TEST(TeamSize, AsksForTheSamplingThreadsTeam) {
+  std::vector<std::thread::id> asked_on;
+  std::mutex mutex;
+  TeamSize team(2, 2, true, [&](int n) {
+    std::lock_guard<std::mutex> lock(mutex);
+    asked_on.push_back(std::this_thread::get_id());
+    EXPECT_EQ(n, 2);
+    return threads_of_this_process();
+  });
+  const auto next_sample = [] { std::this_thread::sleep_for(std::chrono::nanoseconds(TeamSize::kSampleNs + 1'000'000)); };
+  team.threads();
+  next_sample();
+  team.threads();
+  ASSERT_EQ(asked_on.size(), 1u) << "the same thread's second sample reads the same team";
+  std::thread other([&] {
+    next_sample();
+    team.threads();
+  });
+  other.join();
+  ASSERT_EQ(asked_on.size(), 2u);
+  EXPECT_NE(asked_on[0], asked_on[1]);
 }
 
 TEST(TeamSize, ATeamThatDoesNotAdaptIsAlwaysWhole) {
