@@ -396,18 +396,19 @@ class Table {
   // the bytes of its shape.
   static cagr_tensor_desc run_tensor(const KernelState& kernel, const cagr_tensor_desc* given, const cagr_tensor_desc& created,
                                      const cagr_buffer* buffer, bool is_output, size_t index) {
-    const std::string op = kernel.op.type();
-    const std::string what = (is_output ? "output " : "input ") + std::to_string(index);
+    // The messages' names are built only for a message: at batch 1 these strings were a good part
+    // of a run's cost.
+    const auto what = [&] { return kernel.op.type() + ": " + (is_output ? "output " : "input ") + std::to_string(index); };
     const cagr_tensor_desc desc = abi::read_struct(&require(given, "kernel_run tensor desc"));
     const Shape run(&desc), made(&created);
     if (run.dtype != made.dtype)
-      invalid(op + ": " + what + " is " + dtype_name(run.dtype) + " at run, " + dtype_name(made.dtype) + " at kernel_create");
+      invalid(what() + " is " + dtype_name(run.dtype) + " at run, " + dtype_name(made.dtype) + " at kernel_create");
     for (int64_t d : run.dims)
-      if (d < 0) invalid(op + ": " + what + " has a negative dimension: " + contract::dims_string(run.dims));
-    contract::check_run_dims(op, is_output, index, made.dims, run.dims);
-    if (buffer == nullptr) invalid(op + ": " + what + " buffer is NULL");
+      if (d < 0) invalid(what() + " has a negative dimension: " + contract::dims_string(run.dims));
+    contract::check_run_dims(kernel.op.type(), is_output, index, made.dims, run.dims);
+    if (buffer == nullptr) invalid(what() + " buffer is NULL");
     if (run.bytes() > P::buffer_bytes(*buffer))
-      invalid(op + ": " + what + " of shape " + contract::dims_string(run.dims) + " needs " + std::to_string(run.bytes()) +
+      invalid(what() + " of shape " + contract::dims_string(run.dims) + " needs " + std::to_string(run.bytes()) +
               " bytes, its buffer has " + std::to_string(P::buffer_bytes(*buffer)));
     return desc;
   }

@@ -284,10 +284,14 @@ void Executor::bind(const std::vector<HostTensor>& inputs) {
       throw std::invalid_argument("input '" + info.name + "': data size does not match its shape [" + dims_to_string(inputs[i].dims) + "]");
     input_dims.push_back(inputs[i].dims);
   }
-  bound_shapes_ = infer_shapes(graph_, input_dims);
-  fit_kernels(bound_shapes_);
+  if (bound_shapes_.empty() || input_dims != bound_dims_ || bound_generation_ != plan_generation_) {
+    bound_shapes_ = infer_shapes(graph_, input_dims);
+    fit_kernels(bound_shapes_);
+    bound_dims_ = std::move(input_dims);
+  }
   upload_inputs(inputs);
   size_outputs(bound_shapes_);
+  bound_generation_ = plan_generation_;
   passed_ = false;
   // The caller's memory may go once bind() returns.
   synchronize("copying inputs");

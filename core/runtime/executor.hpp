@@ -168,6 +168,11 @@ class Executor {
   uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
                                   // a recorded graph holds their addresses
   std::vector<TensorShape> bound_shapes_;  // of the inputs last bound
+  // Their input dims, and the plan_generation_ the kernels were fitted to them at: a bind with the
+  // same dims and no kernel made since infers and fits nothing (at batch 1 shape inference and its
+  // op-contract checks were a large part of a pass).
+  std::vector<Dims> bound_dims_;
+  uint64_t bound_generation_ = 0;
   bool passed_ = false;                    // whether a pass has run over them (outputs() has values)
   CapturedGraph graph_replay_;
   std::vector<TensorShape> replay_shapes_;
