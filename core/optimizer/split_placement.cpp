@@ -39,7 +39,7 @@ Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<T
 
 std::vector<std::string> EmbeddingSplitPlacement::fusion_rules() const {
   std::vector<std::string> rules = all_fusion_rules();
-  rules.erase(std::find(rules.begin(), rules.end(), "lookup_interaction"));
+  rules.erase(std::remove(rules.begin(), rules.end(), "lookup_interaction"), rules.end());
   return rules;
 }
 
