@@ -212,9 +212,14 @@ void Executor::size_outputs(const std::vector<TensorShape>& shapes) {
   }
 }
 
-Executor::NodeIo Executor::node_io(int n, const std::vector<TensorShape>& shapes) {
+const Executor::NodeIo& Executor::node_io(int n, const std::vector<TensorShape>& shapes) {
   const int target = placement_.nodes[static_cast<size_t>(n)].target;
-  NodeIo io;
+  if (node_io_.size() != graph_.nodes().size()) node_io_.resize(graph_.nodes().size());
+  NodeIo& io = node_io_[static_cast<size_t>(n)];
+  io.inputs.clear();
+  io.outputs.clear();
+  io.input_descs.clear();
+  io.output_descs.clear();
   for (int in : runtime_inputs_[static_cast<size_t>(n)]) {
     io.inputs.push_back(stored(in, target).get());
     io.input_descs.push_back(tensor_desc_of(shapes[static_cast<size_t>(in)]));
@@ -237,7 +242,7 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
 
     for (int in : runtime_inputs_[static_cast<size_t>(n)])
       if (producer_[static_cast<size_t>(in)] >= 0) move_to(in, target, shapes);
-    const NodeIo io = node_io(n, shapes);
+    const NodeIo& io = node_io(n, shapes);
     for (int out : node.outputs) home_[static_cast<size_t>(out)] = target;
     if (graph_.is_view(n)) {  // runs nothing: its output's storage is its input's
       if (profiling_) profile_[step].microseconds.push_back(0.0);

@@ -126,8 +126,9 @@ class Executor {
     std::vector<cagr_buffer*> inputs, outputs;
     std::vector<cagr_tensor_desc> input_descs, output_descs;
   };
-  // The buffers and run shapes of node `n`, whose inputs are already on its device.
-  NodeIo node_io(int n, const std::vector<TensorShape>& shapes);
+  // The buffers and run shapes of node `n`, whose inputs are already on its device: node_io_'s
+  // entry for it, refilled (its vectors keep their memory from pass to pass).
+  const NodeIo& node_io(int n, const std::vector<TensorShape>& shapes);
   void create_kernel(int node, const std::vector<TensorShape>& shapes);
   void fit_kernels(const std::vector<TensorShape>& shapes);
   Buffer& buffer(int tensor, int target, uint64_t bytes);
@@ -167,6 +168,7 @@ class Executor {
   bool capture_ = false;
   uint64_t plan_generation_ = 0;  // bumped on every buffer (re)allocation and kernel (re)creation:
                                   // a recorded graph holds their addresses
+  std::vector<NodeIo> node_io_;            // per node: node_io()'s answer
   std::vector<TensorShape> bound_shapes_;  // of the inputs last bound
   // Their input dims, and the plan_generation_ the kernels were fitted to them at: a bind with the
   // same dims and no kernel made since infers and fits nothing (at batch 1 shape inference and its
