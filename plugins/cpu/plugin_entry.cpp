@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -87,10 +88,48 @@ double peak_gflops(const cagr::cpu::CpuDevice& d, cagr_math_precision precision)
   }
 }
 
-// A prepared op: the plugin's copies of the constants, and the variant's kernel.
+// A prepared op: the plugin's copies of the constants, the variant's kernel, and the last run's
+// checked contract with the dims it was checked at. A run at the same dims (the common case: a
+// model served at one batch) reuses it: checking the contract anew, with its messages' strings,
+// was a good part of a small op's run at batch 1.
 struct CpuKernel {
   std::vector<kit::HostMemory> constants;  // per input; empty when the input comes at run
   std::unique_ptr<cagr::cpu::Kernel> impl;
+  std::mutex last_mutex;
+  std::vector<int64_t> last_dims;  // every input's and output's dims, each after its rank
+  std::shared_ptr<const contract::Checked> last_checked;
+
+  // The contract of `op` checked: last_checked where op's dims are last_dims, else checked now.
+  std::shared_ptr<const contract::Checked> checked(const cagr::plugin::OpView& op) {
+    std::lock_guard<std::mutex> lock(last_mutex);
+    if (!last_checked || !same_dims(op)) {
+      last_checked = std::make_shared<const contract::Checked>(contract::check(op));
+      last_dims.clear();
+      for (size_t i = 0; i < op.num_inputs(); ++i) append_dims(op.input(i));
+      for (size_t o = 0; o < op.num_outputs(); ++o) append_dims(op.output(o));
+    }
+    return last_checked;
+  }
+
+ private:
+  void append_dims(const cagr::plugin::Shape& s) {
+    last_dims.push_back(s.rank());
+    last_dims.insert(last_dims.end(), s.dims.begin(), s.dims.end());
+  }
+  bool same_dims(const cagr::plugin::OpView& op) const {
+    size_t k = 0;
+    auto same = [&](const cagr::plugin::Shape& s) {
+      if (k >= last_dims.size() || last_dims[k++] != s.rank() || k + s.dims.size() > last_dims.size()) return false;
+      const bool equal = std::equal(s.dims.begin(), s.dims.end(), last_dims.begin() + static_cast<std::ptrdiff_t>(k));
+      k += s.dims.size();
+      return equal;
+    };
+    for (size_t i = 0; i < op.num_inputs(); ++i)
+      if (!same(op.input(i))) return false;
+    for (size_t o = 0; o < op.num_outputs(); ++o)
+      if (!same(op.output(o))) return false;
+    return k == last_dims.size();
+  }
 };
 
 struct CpuPlugin : kit::HostDevice {
@@ -176,7 +215,7 @@ struct CpuPlugin : kit::HostDevice {
       inputs.push_back(run.inputs[i] != nullptr ? data(run.inputs[i]) : kernel.constants[i].data());
     std::vector<void*> outputs;
     for (cagr_buffer* buffer : run.outputs) outputs.push_back(data(buffer));
-    kernel.impl->run(contract::check(run.op), inputs.data(), outputs.data());
+    kernel.impl->run(*kernel.checked(run.op), inputs.data(), outputs.data());
   }
 };
 
