@@ -124,9 +124,21 @@ std::optional<AttrValue> attr_of(const pb::AttributeProto& a) {
 
 OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder) {
   OnnxGraph out;
-  for (const auto& init : g.initializer()) out.constants[init.name()] = constant_of(init, folder);
+  // A graph defines each name once (ONNX's SSA rule). A damaged file's second definition (fuzz_onnx:
+  // an input listed twice) is refused here, naming it, instead of reaching Graph::add_tensor after
+  // the rewrite, whose std::invalid_argument is no import error.
+  std::set<std::string> defined;
+  auto define = [&](const std::string& name, const std::string& by) {
+    if (!name.empty() && !defined.insert(name).second)
+      throw std::runtime_error(by + " defines tensor '" + name + "', which the graph already defines");
+  };
+  for (const auto& init : g.initializer()) {
+    define(init.name(), "initializer '" + init.name() + "'");
+    out.constants[init.name()] = constant_of(init, folder);
+  }
   for (const auto& in : g.input()) {
     if (out.constants.count(in.name())) continue;  // old exporters list initializers as inputs
+    define(in.name(), "input '" + in.name() + "'");
     OnnxInput input{in.name(), CAGR_DTYPE_INVALID, {}};
     if (in.type().has_tensor_type()) {
       const auto& tt = in.type().tensor_type();
@@ -145,6 +157,7 @@ OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder)
     node.domain = n.domain() == "ai.onnx" ? "" : n.domain();
     node.inputs.assign(n.input().begin(), n.input().end());
     node.outputs.assign(n.output().begin(), n.output().end());
+    for (const std::string& o : node.outputs) define(o, node.where());
     // A damaged file's Constant without its output (fuzz_onnx) is refused, not read past its end.
     if (node.op == "Constant" && node.outputs.size() != 1)
       throw std::runtime_error(node.where() + ": a Constant node has one output, this one has " + std::to_string(node.outputs.size()));

@@ -458,6 +458,18 @@ TEST(OnnxImport, DamagedFilesGiveErrorsNotCrashes) {
   std::cout << refused << " damaged files refused, " << imported << " imported" << std::endl;
 }
 
+// fuzz_onnx's input whose graph lists the input 'offsets' and the initializer 'table.weight' twice
+// (and, after a crossover, holds every node twice): it reached Graph::add_tensor after the rewrite,
+// whose std::invalid_argument ended the host. The reader refuses a name's second definition,
+// naming the file and the name.
+TEST(OnnxImport, TensorDefinedTwiceIsRefusedNamingIt) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/input_listed_twice.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("defines tensor '"), std::string::npos) << error;
+  EXPECT_NE(error.find("which the graph already defines"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
