@@ -42,7 +42,7 @@ seeds_of() {
   esac
 }
 
-# fuzz_onnx's seeds range from a 100-byte graph to 450 KB exports that take up to 8x longer each to
+# fuzz_onnx's seeds range from a 100-byte graph to 450 KB exports that take 4-9x longer each to
 # import than the small seeds of tests/fuzz/make_onnx_seeds.py (docs/RELIABILITY.md): its power
 # schedule is scaled by execution time, so the small ones are mutated most while the big fixtures
 # stay in the corpus and are still picked.

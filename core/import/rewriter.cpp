@@ -1194,7 +1194,7 @@ class Rewriter {
   }
   std::optional<std::string> squared(const std::string& t) const {
     const OnnxNode* p = producer(t);
-    if (!p || p->is_cagr()) return std::nullopt;
+    if (!p || p->is_cagr() || p->inputs.size() != 2) return std::nullopt;  // Mul and Pow take two
     if (p->op == "Mul" && same_value(p->inputs[0], p->inputs[1])) return p->inputs[0];
     if (p->op == "Pow" && scalar_constant(p->inputs[1]) == 2.0) return p->inputs[0];
     return std::nullopt;
@@ -1202,7 +1202,7 @@ class Rewriter {
   // ReduceSum over exactly `axis` of a `rank`-D input with the given keepdims: its input.
   std::optional<std::string> summed(const std::string& t, int64_t axis, int64_t keepdims) const {
     const OnnxNode* p = producer_of(t, "ReduceSum");
-    if (!p || attr_int(*p, "keepdims", 1) != keepdims) return std::nullopt;
+    if (!p || p->inputs.empty() || attr_int(*p, "keepdims", 1) != keepdims) return std::nullopt;
     const auto axes = p->inputs.size() > 1 ? const_ints(p->inputs[1]) : std::optional<std::vector<int64_t>>{};
     const auto d = probes_.dims(p->inputs[0]);
     if (!axes || axes->size() != 1 || !d) return std::nullopt;
@@ -1211,7 +1211,9 @@ class Rewriter {
   }
   bool rewrite_fm_interaction(size_t i) {
     const OnnxNode n = g_.nodes[i];
-    if (n.op != "Mul") return false;
+    // A damaged file's Mul or Sub short of inputs (fuzz_onnx: a Mul of one input was indexed past
+    // its end, ASan heap-buffer-overflow) is not an FM term.
+    if (n.op != "Mul" || n.inputs.size() != 2 || n.outputs.empty()) return false;
     const bool half_first = scalar_constant(n.inputs[0]) == 0.5;
     if (!half_first && scalar_constant(n.inputs[1]) != 0.5) return false;
     // The field sums keep their axis (k = 1: [B, 1, D], the outer sum over axis 2 drops it) or not
@@ -1219,7 +1221,7 @@ class Rewriter {
     for (int64_t k = 0; k < 2; ++k) {
       const auto diff = summed(n.inputs[half_first ? 1 : 0], 1 + k, 1 - k);
       const OnnxNode* sub = diff ? producer_of(*diff, "Sub") : nullptr;
-      if (!sub) continue;
+      if (!sub || sub->inputs.size() != 2) continue;
       const auto sum = squared(sub->inputs[0]);
       const auto x = sum ? summed(*sum, 1, k) : std::nullopt;
       const auto sq = summed(sub->inputs[1], 1, k);

@@ -470,6 +470,15 @@ TEST(OnnxImport, TensorDefinedTwiceIsRefusedNamingIt) {
   EXPECT_NE(error.find("which the graph already defines"), std::string::npos) << error;
 }
 
+// fuzz_onnx's input with a Mul of one input where the FM-interaction matcher looks (0.5 * ...): the
+// matcher indexed its second input (ASan: heap-buffer-overflow, so the sanitizer build is the one
+// that fails without the check). Such a node is no FM term; the file gets an import error.
+TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/mul_of_one_input.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
