@@ -8,6 +8,7 @@
 #include "tensor_ops.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -40,13 +41,23 @@ cagr_dtype dtype_of(int32_t onnx_type, const std::string& what) {
   }
 }
 
+// An external-data offset or length: the whole value a non-negative decimal number. std::stoll
+// threw std::invalid_argument on a damaged file's non-number (fuzz_onnx) and took "12x" as 12.
+int64_t external_number(const pb::TensorProto& t, const std::string& key, const std::string& value) {
+  int64_t n = -1;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (error != std::errc() || end != value.data() + value.size() || n < 0)
+    throw std::runtime_error("initializer '" + t.name() + "': external data " + key + " '" + value + "' is not a non-negative number");
+  return n;
+}
+
 std::vector<std::byte> read_external(const pb::TensorProto& t, const std::filesystem::path& folder, size_t bytes) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    if (kv.key() == "offset") offset = std::stoll(kv.value());
-    if (kv.key() == "length") length = std::stoll(kv.value());
+    if (kv.key() == "offset") offset = external_number(t, kv.key(), kv.value());
+    if (kv.key() == "length") length = external_number(t, kv.key(), kv.value());
   }
   const std::filesystem::path file = folder / location;
   // Weights live beside the model: absolute paths and ".." could read any file.

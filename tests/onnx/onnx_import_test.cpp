@@ -479,6 +479,17 @@ TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
   EXPECT_NE(error.find(path), std::string::npos) << error;
 }
 
+// fuzz_onnx's input whose external-data length is not a number: std::stoll's std::invalid_argument
+// escaped the import. It is refused naming the initializer, the key and the value; so is a number
+// with trailing bytes, which stoll read as its leading digits.
+TEST(OnnxImport, ExternalDataLengthMustBeANumber) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/external_length_not_a_number.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("initializer 'bottom.2.weight': external data length '"), std::string::npos) << error;
+  EXPECT_NE(error.find("' is not a non-negative number"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
