@@ -100,7 +100,15 @@ OnnxConstant constant_of(const pb::TensorProto& t, const std::filesystem::path& 
   const std::string what = "tensor '" + t.name() + "'";
   OnnxConstant c;
   c.dtype = dtype_of(t.data_type(), what);
-  for (int64_t d : t.dims()) c.dims.push_back(d);
+  // The shape is the file's: a negative dimension, or dimensions whose product overflows (fuzz_onnx:
+  // UBSan, signed overflow in element_count), is refused before anything is counted or sized by it.
+  uint64_t shape_bytes = dtype_size(c.dtype);
+  for (int64_t d : t.dims()) {
+    c.dims.push_back(d);
+    if (d < 0) throw std::runtime_error(what + ": dimension " + std::to_string(d) + " is negative");
+    if (__builtin_mul_overflow(shape_bytes, static_cast<uint64_t>(d), &shape_bytes) || shape_bytes > static_cast<uint64_t>(INT64_MAX))
+      throw std::runtime_error(what + ": shape " + dims_to_string(c.dims) + "... holds more bytes than 64 bits count");
+  }
   const size_t count = static_cast<size_t>(element_count(c.dims));
   const size_t bytes = count * dtype_size(c.dtype);
   std::vector<std::byte> data;

@@ -490,6 +490,16 @@ TEST(OnnxImport, ExternalDataLengthMustBeANumber) {
   EXPECT_NE(error.find("' is not a non-negative number"), std::string::npos) << error;
 }
 
+// fuzz_onnx's input with an initializer of ten dimensions whose product overflows int64 (UBSan:
+// signed overflow counting its elements). It is refused naming the tensor and its shape so far.
+TEST(OnnxImport, InitializerShapeTooLargeToCountIsRefused) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/initializer_shape_overflowing.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("tensor 'out.weight': shape 1,8,64,"), std::string::npos) << error;
+  EXPECT_NE(error.find("holds more bytes than 64 bits count"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
