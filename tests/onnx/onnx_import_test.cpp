@@ -500,6 +500,14 @@ TEST(OnnxImport, InitializerShapeTooLargeToCountIsRefused) {
   EXPECT_NE(error.find("holds more bytes than 64 bits count"), std::string::npos) << error;
 }
 
+// fuzz_onnx's input with a Gather of one input: the lowering read its indices past the end (ASan).
+TEST(OnnxImport, GatherShortOfInputsIsRefusedNamingIt) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/gather_of_one_input.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("node '/table/Gather' (Gather): Gather takes 2 inputs (data, indices), this one has 1"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
