@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <numeric>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -141,6 +142,58 @@ std::optional<AttrValue> attr_of(const pb::AttributeProto& a) {
   }
 }
 
+// ONNX's input counts (the fewest and the most over the opsets) of the ops the importer reads, and
+// that each has at least one output: a damaged file's node short of an input or an output is
+// refused here, naming it, before a rewrite reads it by position. fuzz_onnx found that class one
+// op at a time (a one-input Mul in the FM matcher, a one-input Gather, a Constant without its
+// output); this closes it for every op listed. Optional inputs may be given as "".
+void check_arity(const OnnxNode& node) {
+  struct Arity {
+    size_t min, max;
+  };
+  constexpr size_t kMany = static_cast<size_t>(-1);
+  static const std::map<std::string, Arity> arity = [] {
+    std::map<std::string, Arity> a;
+    for (const char* op : {"Relu", "Sigmoid", "Tanh", "Neg", "Sqrt", "Exp", "Log", "Abs", "Reciprocal", "Floor", "Ceil", "Not",
+                           "Identity", "Shape", "Size", "Flatten", "Transpose", "Softmax", "LogSoftmax", "Cast", "ConstantOfShape",
+                           "Erf", "Sign", "IsNaN", "IsInf", "Softplus", "LeakyRelu", "Elu"})
+      a[op] = {1, 1};
+    for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And",
+                           "Or", "Xor", "MatMul", "Gather", "GatherElements", "Expand", "Mod"})
+      a[op] = {2, 2};
+    for (const char* op : {"Max", "Min", "Sum", "Mean", "Concat"}) a[op] = {1, kMany};
+    for (const char* op : {"Reshape", "Squeeze", "Unsqueeze", "Split", "TopK", "ReduceSum", "ReduceMean", "ReduceMax",
+                           "ReduceMin", "ReduceProd"})
+      a[op] = {1, 2};
+    a["Where"] = {3, 3};
+    a["Range"] = {3, 3};
+    a["Gemm"] = {2, 3};
+    a["Slice"] = {1, 5};
+    a["Dropout"] = {1, 3};
+    a["Clip"] = {1, 3};
+    a["Tile"] = {2, 3};
+    a["BatchNormalization"] = {5, 5};
+    a["LayerNormalization"] = {2, 3};
+    a["If"] = {1, 1};
+    a["Loop"] = {2, kMany};
+    return a;
+  }();
+  if (!node.domain.empty()) return;
+  const auto it = arity.find(node.op);
+  if (it == arity.end()) return;
+  const Arity want = it->second;
+  const size_t given = node.inputs.size();
+  std::string expected = std::to_string(want.min);
+  if (want.max != want.min) expected += want.max == kMany ? " or more" : " to " + std::to_string(want.max);
+  if (given < want.min || given > want.max)
+    throw std::runtime_error(node.where() + ": " + node.op + " takes " + expected + " input(s), this one has " + std::to_string(given));
+  for (size_t k = 0; k < want.min; ++k)
+    if (node.inputs[k].empty() && node.op != "Loop")  // Loop's trip count and condition may be omitted
+      throw std::runtime_error(node.where() + ": " + node.op + "'s input " + std::to_string(k) + " is required but not given");
+  if (node.outputs.empty() || node.outputs[0].empty())
+    throw std::runtime_error(node.where() + ": " + node.op + " has no output");
+}
+
 OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder) {
   OnnxGraph out;
   // A graph defines each name once (ONNX's SSA rule). A damaged file's second definition (fuzz_onnx:
@@ -177,6 +230,7 @@ OnnxGraph graph_of(const pb::GraphProto& g, const std::filesystem::path& folder)
     node.inputs.assign(n.input().begin(), n.input().end());
     node.outputs.assign(n.output().begin(), n.output().end());
     for (const std::string& o : node.outputs) define(o, node.where());
+    check_arity(node);
     // A damaged file's Constant without its output (fuzz_onnx) is refused, not read past its end.
     if (node.op == "Constant" && node.outputs.size() != 1)
       throw std::runtime_error(node.where() + ": a Constant node has one output, this one has " + std::to_string(node.outputs.size()));

@@ -477,6 +477,8 @@ TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
   const std::string path = kFixtures + "/../../fuzz/corpus/onnx/mul_of_one_input.onnx";
   const std::string error = load_error(path);
   EXPECT_NE(error.find(path), std::string::npos) << error;
+  // Since the reader checks every listed op's input count (check_arity), it is refused there.
+  EXPECT_NE(error.find("(Mul): Mul takes 2 input(s), this one has 1"), std::string::npos) << error;
 }
 
 // fuzz_onnx's input whose external-data length is not a number: std::stoll's std::invalid_argument
@@ -505,7 +507,7 @@ TEST(OnnxImport, GatherShortOfInputsIsRefusedNamingIt) {
   const std::string path = kFixtures + "/../../fuzz/corpus/onnx/gather_of_one_input.onnx";
   const std::string error = load_error(path);
   EXPECT_NE(error.find(path), std::string::npos) << error;
-  EXPECT_NE(error.find("node '/table/Gather' (Gather): Gather takes 2 inputs (data, indices), this one has 1"), std::string::npos) << error;
+  EXPECT_NE(error.find("node '/table/Gather' (Gather): Gather takes 2 input(s), this one has 1"), std::string::npos) << error;
 }
 
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
