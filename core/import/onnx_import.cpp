@@ -793,6 +793,9 @@ class Evaluator {
       std::vector<int64_t> axes = get(n, 3) ? need_ints(n, 3) : std::vector<int64_t>{};
       std::vector<int64_t> steps = get(n, 4) ? need_ints(n, 4) : std::vector<int64_t>(starts.size(), 1);
       if (axes.empty()) for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      // ONNX gives one entry each per sliced axis (fuzz_onnx: axes longer than starts read past them).
+      if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+        throw std::invalid_argument("slice: starts, ends, axes and steps of different lengths");
       Dims dims = in.dims;
       std::vector<int64_t> first(in.dims.size(), 0), step(in.dims.size(), 1);
       for (size_t k = 0; k < axes.size(); ++k) {

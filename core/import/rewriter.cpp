@@ -1432,8 +1432,11 @@ class Rewriter {
     if (auto a = ints(3, "axes")) axes = *a;
     std::vector<int64_t> steps(starts.size(), 1);
     if (auto s = ints(4, "steps")) steps = *s;
+    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      fail(n, "its starts, ends, axes and steps must have one entry per sliced axis, they have " + std::to_string(starts.size()) +
+                  ", " + std::to_string(ends.size()) + ", " + std::to_string(axes.size()) + " and " + std::to_string(steps.size()));
     const auto s0 = ints_at(n.inputs[1], 0), s1 = ints_at(n.inputs[1], 1), e0 = ints_at(n.inputs[2], 0), e1 = ints_at(n.inputs[2], 1);
-    for (size_t k = 0; k < ends.size() && k < axes.size(); ++k) {
+    for (size_t k = 0; k < starts.size(); ++k) {
       if ((*s0)[k] != (*s1)[k]) fail(n, "its start follows the batch; CAGR's slice takes starts fixed at load time");
       if ((*e0)[k] == (*e1)[k]) continue;
       const size_t a = static_cast<size_t>(axes[k] < 0 ? axes[k] + static_cast<int64_t>(in.size()) : axes[k]);

@@ -473,6 +473,15 @@ TEST(OnnxImport, TensorDefinedTwiceIsRefusedNamingIt) {
 // fuzz_onnx's input with a Mul of one input where the FM-interaction matcher looks (0.5 * ...): the
 // matcher indexed its second input (ASan: heap-buffer-overflow, so the sanitizer build is the one
 // that fails without the check). Such a node is no FM term; the file gets an import error.
+// fuzz_onnx (on main, after the merge): a Slice whose axes list is longer than its starts was
+// evaluated reading past the starts (UBSan). Both the evaluator and the rewriter now require one
+// entry per sliced axis; this input then fails later with an import error naming the file.
+TEST(OnnxImport, SliceWithMoreAxesThanStartsIsAnErrorNotACrash) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/slice_axes_longer_than_starts.onnx";
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
   const std::string path = kFixtures + "/../../fuzz/corpus/onnx/mul_of_one_input.onnx";
   const std::string error = load_error(path);
