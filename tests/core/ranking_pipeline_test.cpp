@@ -185,25 +185,30 @@ TEST_F(RankingPipelineTest, StreamedQueriesOverlapStages) {
   const std::vector<Candidate> query = draw(400, 3);
   RankingPipeline pipeline(d, testing::built_targets(), Candidates(d.candidates, assemble(query)));
   constexpr int64_t kQueries = 8;
-  int64_t next = 0, finished = 0;
-  pipeline.stream([&]() -> std::optional<Candidates> {
-                    if (next == kQueries) return std::nullopt;
-                    ++next;
-                    return Candidates(d.candidates, assemble(query));
-                  },
-                  [&](int64_t q, RankedCandidates, double) { EXPECT_EQ(q, finished++); });
-  EXPECT_EQ(finished, kQueries);
-  std::map<std::pair<int, int64_t>, RankingPipeline::Span> span;
-  for (const auto& s : pipeline.timeline()) span[{s.stage, s.query}] = s;
-  ASSERT_EQ(span.size(), 2u * kQueries);
+  // On a loaded 2-core machine (a full ctest -j2) the two stage threads may be scheduled one after
+  // the other for a whole stream: up to three streams are asked for one overlapping pair, as the
+  // cross-device pipeline's timeline test does; the order checks hold for every stream.
   int overlapping = 0;
-  for (int64_t q = 0; q < kQueries; ++q) {
-    const auto& first = span[{0, q}];
-    const auto& second = span[{1, q}];
-    EXPECT_GE(second.start, first.end) << "query " << q << ": stage 2 started before stage 1 gave it the candidates";
-    if (q + 1 < kQueries && span[{0, q + 1}].start < second.end) ++overlapping;
+  for (int attempt = 0; attempt < 3 && overlapping == 0; ++attempt) {
+    int64_t next = 0, finished = 0;
+    pipeline.stream([&]() -> std::optional<Candidates> {
+                      if (next == kQueries) return std::nullopt;
+                      ++next;
+                      return Candidates(d.candidates, assemble(query));
+                    },
+                    [&](int64_t q, RankedCandidates, double) { EXPECT_EQ(q, finished++); });
+    EXPECT_EQ(finished, kQueries);
+    std::map<std::pair<int, int64_t>, RankingPipeline::Span> span;
+    for (const auto& s : pipeline.timeline()) span[{s.stage, s.query}] = s;
+    ASSERT_EQ(span.size(), 2u * kQueries);
+    for (int64_t q = 0; q < kQueries; ++q) {
+      const auto& first = span[{0, q}];
+      const auto& second = span[{1, q}];
+      EXPECT_GE(second.start, first.end) << "query " << q << ": stage 2 started before stage 1 gave it the candidates";
+      if (q + 1 < kQueries && span[{0, q + 1}].start < second.end) ++overlapping;
+    }
   }
-  EXPECT_GT(overlapping, 0) << "stage 1 never scored a query while stage 2 ranked the one before";
+  EXPECT_GT(overlapping, 0) << "stage 1 never scored a query while stage 2 ranked the one before, in three streams";
 }
 
 TEST_F(RankingPipelineTest, BestCandidatesBreakTiesByIndexAndPutNanLast) {
