@@ -458,34 +458,34 @@ TEST(OnnxImport, DamagedFilesGiveErrorsNotCrashes) {
   std::cout << refused << " damaged files refused, " << imported << " imported" << std::endl;
 }
 
+// The import error of a fuzz_onnx finding kept in tests/fuzz/corpus/onnx; it must name the file.
+std::string corpus_error(const std::string& file) {
+  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/" + file;
+  const std::string error = load_error(path);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  return error;
+}
+
 // fuzz_onnx's input whose graph lists the input 'offsets' and the initializer 'table.weight' twice
 // (and, after a crossover, holds every node twice): it reached Graph::add_tensor after the rewrite,
 // whose std::invalid_argument ended the host. The reader refuses a name's second definition,
 // naming the file and the name.
 TEST(OnnxImport, TensorDefinedTwiceIsRefusedNamingIt) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/input_listed_twice.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  const std::string error = corpus_error("input_listed_twice.onnx");
   EXPECT_NE(error.find("defines tensor '"), std::string::npos) << error;
   EXPECT_NE(error.find("which the graph already defines"), std::string::npos) << error;
 }
 
-// fuzz_onnx's input with a Mul of one input where the FM-interaction matcher looks (0.5 * ...): the
-// matcher indexed its second input (ASan: heap-buffer-overflow, so the sanitizer build is the one
-// that fails without the check). Such a node is no FM term; the file gets an import error.
 // fuzz_onnx (on main, after the merge): a Slice whose axes list is longer than its starts was
 // evaluated reading past the starts (UBSan). Both the evaluator and the rewriter now require one
 // entry per sliced axis; this input then fails later with an import error naming the file.
-TEST(OnnxImport, SliceWithMoreAxesThanStartsIsAnErrorNotACrash) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/slice_axes_longer_than_starts.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
-}
+TEST(OnnxImport, SliceWithMoreAxesThanStartsIsAnErrorNotACrash) { corpus_error("slice_axes_longer_than_starts.onnx"); }
 
+// fuzz_onnx's input with a Mul of one input where the FM-interaction matcher looks (0.5 * ...): the
+// matcher indexed its second input (ASan: heap-buffer-overflow, so the sanitizer build is the one
+// that fails without the check). Such a node is no FM term; the file gets an import error.
 TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/mul_of_one_input.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  const std::string error = corpus_error("mul_of_one_input.onnx");
   // Since the reader checks every listed op's input count (check_arity), it is refused there.
   EXPECT_NE(error.find("(Mul): Mul takes 2 input(s), this one has 1"), std::string::npos) << error;
 }
@@ -494,9 +494,7 @@ TEST(OnnxImport, MulShortOfInputsIsNoFmTerm) {
 // escaped the import. It is refused naming the initializer, the key and the value; so is a number
 // with trailing bytes, which stoll read as its leading digits.
 TEST(OnnxImport, ExternalDataLengthMustBeANumber) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/external_length_not_a_number.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  const std::string error = corpus_error("external_length_not_a_number.onnx");
   EXPECT_NE(error.find("initializer 'bottom.2.weight': external data length '"), std::string::npos) << error;
   EXPECT_NE(error.find("' is not a non-negative number"), std::string::npos) << error;
 }
@@ -504,18 +502,14 @@ TEST(OnnxImport, ExternalDataLengthMustBeANumber) {
 // fuzz_onnx's input with an initializer of ten dimensions whose product overflows int64 (UBSan:
 // signed overflow counting its elements). It is refused naming the tensor and its shape so far.
 TEST(OnnxImport, InitializerShapeTooLargeToCountIsRefused) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/initializer_shape_overflowing.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  const std::string error = corpus_error("initializer_shape_overflowing.onnx");
   EXPECT_NE(error.find("tensor 'out.weight': shape 1,8,64,"), std::string::npos) << error;
   EXPECT_NE(error.find("holds more bytes than 64 bits count"), std::string::npos) << error;
 }
 
 // fuzz_onnx's input with a Gather of one input: the lowering read its indices past the end (ASan).
 TEST(OnnxImport, GatherShortOfInputsIsRefusedNamingIt) {
-  const std::string path = kFixtures + "/../../fuzz/corpus/onnx/gather_of_one_input.onnx";
-  const std::string error = load_error(path);
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  const std::string error = corpus_error("gather_of_one_input.onnx");
   EXPECT_NE(error.find("node '/table/Gather' (Gather): Gather takes 2 input(s), this one has 1"), std::string::npos) << error;
 }
 
