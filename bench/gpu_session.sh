@@ -16,6 +16,7 @@
 #                                        #   the CPU plugin or the GPU, heavy on the GPU; bench/recpipe_quality.py)
 #   bash bench/gpu_session.sh pipeline   #   pipeline (cross-device pipeline, docs/PIPELINE_SCHEDULE.md: Kaggle
 #                                        #   DLRM, embeddings on the CPU plugin, MLPs on CUDA, batch 16384)
+#   bash bench/gpu_session.sh serve      #   serve (cagr-serve on CUDA: the highest rate at p99 <= 10 ms)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
@@ -154,6 +155,20 @@ for m in /tmp/budget.xml ""; do
   timeout 120 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_opencl.so \
     ${m:+--plugin-manifest=$m} --batch=16384 --iterations=10 --print-plan --noprogress > "$out/opencl${m:+-paged}-kaggle.txt" 2>&1
   echo "opencl ${m:+(1 GiB table budget)}: $(grep -E '^end to end' "$out/opencl${m:+-paged}-kaggle.txt")"
+done
+fi
+
+if [ "$part" = all ] || [ "$part" = serve ]; then
+# Serving (issue 27, docs/PERF.md "Serving"): cagr-serve on CUDA with the Kaggle DLRM (two model
+# instances on the GPU, 8 clients), the highest rate whose p99 stays under 10 ms, with dynamic
+# batching (at most 256 queries together, 1 ms wait) and without (one query at a time).
+CAGR_DEVICE_TARGETS="cagr-serve cagr-zoo cagr_cuda" tools/device-setup.sh build build-device > "$out/build-serve.txt" 2>&1 \
+  || { tail -30 "$out/build-serve.txt"; exit 1; }
+[ -f /tmp/dlrm_kaggle/model.xml ] || $b/tools/model_zoo/cagr-zoo --model=dlrm_kaggle --out=/tmp/dlrm_kaggle/model.xml > /dev/null
+for mb in 256 1; do
+  timeout ${SERVE_SECONDS:-120} $b/tools/cagr-serve/cagr-serve --model=/tmp/dlrm_kaggle/model.xml --plugins=cuda --instances=cuda:2 \
+    --sweep --rate=2000 --seconds=1.5 --max-queries=60000 --max-batch=$mb --max-wait-us=1000 --p99-target-ms=10 --sweep-steps=4 \
+    --clients=8 > "$out/serve-cuda-mb$mb.txt" 2>&1; echo "== max batch $mb (exit $?)"; tail -12 "$out/serve-cuda-mb$mb.txt"
 done
 fi
 
