@@ -44,6 +44,14 @@ for i in 1 2 3; do
   CAGR_TEST_PLUGIN=build-device/plugins/libcagr_cuda.so build-device/tests/plugins/cagr_conformance_tests \
     --gtest_brief=1 >> "$out/conformance-seeds.txt" 2>&1 && echo "seeded conformance run $i: passed" || echo "seeded conformance run $i: FAILED"
 done | tee -a "$out/ctest.txt"
+# A plan saved with the CUDA plugin, for tests/core/plan_test.cpp (issue 22: it must load on a
+# CPU-only machine, re-bound with a warning, and give the same outputs): the zoo's sample DLRM
+# (seed 2026, the test's), batch 33, tuned on CUDA; its inputs and CUDA's outputs beside it.
+$b/tools/model_zoo/cagr-zoo --model=dlrm_avazu_sample --seed=2026 --out=/tmp/sample_plan/model.xml > /dev/null
+$b/tools/cagr-run/cagr-run --model=/tmp/sample_plan/model.xml --plugins=$cuda --batch=33 --iterations=5 --optimizer=tune \
+  --measurement_cache=off --noprofile --noprogress --save-plan="$out/dlrm_avazu_sample.cuda.plan.xml" \
+  --save-inputs="$out/dlrm_avazu_sample.b33.inputs.npz" --save-outputs="$out/dlrm_avazu_sample.b33.cuda_outputs.npz" \
+  > "$out/cuda-plan.txt" 2>&1; echo "CUDA plan fixture: exit $?"; tail -3 "$out/cuda-plan.txt"
 fi
 
 if [ "$part" = all ] || [ "$part" = models ]; then
