@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -119,9 +120,9 @@ struct KernelSetup {
 // run's shape; the shapes differ from kernel_create's only in dims OPS.md lets vary per run.
 struct Run {
   cagr_stream& stream;
-  const OpView& op;                    // the op at this run's shapes (constants keep theirs)
-  std::vector<cagr_buffer*> inputs;    // per op input: this run's buffer, nullptr for a constant
-  std::vector<cagr_buffer*> outputs;
+  const OpView& op;                           // the op at this run's shapes (constants keep theirs)
+  const std::vector<cagr_buffer*>& inputs;    // per op input: this run's buffer, nullptr for a constant
+  const std::vector<cagr_buffer*>& outputs;
 };
 
 template <class T>
@@ -147,6 +148,17 @@ class Table {
     abi::OwnedOpDesc op;           // as created
     std::vector<bool> is_constant;  // per op input
     std::unique_ptr<typename P::Kernel> impl;
+    std::vector<size_t> run_slots;  // the op inputs of kernel_run's input buffers
+    cagr_op_desc created{};         // op's ABI view, made once
+  };
+
+  // What kernel_run builds per run, kept per thread so that a run allocates nothing once warm (at
+  // batch 1 the allocations were a fifth of a run) and two threads may run one kernel at once.
+  struct RunScratch {
+    std::vector<cagr_tensor_desc> inputs, outputs;
+    std::vector<const cagr_tensor_desc*> input_descs, output_descs;
+    std::vector<cagr_buffer*> input_buffers, output_buffers;
+    OpView view;
   };
 
   template <class Q, class = void>
@@ -381,7 +393,9 @@ class Table {
         constants[k.input_index] = k.data;
         is_constant[k.input_index] = true;
       }
-      auto kernel = std::make_unique<KernelState>(KernelState{abi::OwnedOpDesc::copy_of(*a.op), std::move(is_constant), nullptr});
+      const std::vector<size_t> run_slots = run_input_slots(is_constant);
+      auto kernel = std::make_unique<KernelState>(KernelState{abi::OwnedOpDesc::copy_of(*a.op), std::move(is_constant), nullptr, run_slots});
+      kernel->created = kernel->op.desc();
       kernel->impl = P::create_kernel(c, KernelSetup{device, op, a.variant, variant, std::move(constants), a.extensions});
       a.kernel = reinterpret_cast<cagr_kernel*>(kernel.release());
       abi::write_struct(args, a);
@@ -399,40 +413,55 @@ class Table {
     // The messages' names are built only for a message: at batch 1 these strings were a good part
     // of a run's cost.
     const auto what = [&] { return kernel.op.type() + ": " + (is_output ? "output " : "input ") + std::to_string(index); };
-    const cagr_tensor_desc desc = abi::read_struct(&require(given, "kernel_run tensor desc"));
-    const Shape run(&desc), made(&created);
-    if (run.dtype != made.dtype)
-      invalid(what() + " is " + dtype_name(run.dtype) + " at run, " + dtype_name(made.dtype) + " at kernel_create");
-    for (int64_t d : run.dims)
-      if (d < 0) invalid(what() + " has a negative dimension: " + contract::dims_string(run.dims));
-    contract::check_run_dims(kernel.op.type(), is_output, index, made.dims, run.dims);
+    const cagr_tensor_desc run = abi::read_struct(&require(given, "kernel_run tensor desc"));
+    if (run.rank < 0 || run.rank > CAGR_MAX_RANK) invalid(what() + " has rank " + std::to_string(run.rank));
+    const std::span<const int64_t> dims(run.dims, static_cast<size_t>(run.rank));
+    if (run.dtype != created.dtype)
+      invalid(what() + " is " + dtype_name(run.dtype) + " at run, " + dtype_name(created.dtype) + " at kernel_create");
+    size_t elements = 1;
+    for (int64_t d : dims) {
+      if (d < 0) invalid(what() + " has a negative dimension: " + contract::dims_string({dims.begin(), dims.end()}));
+      elements *= static_cast<size_t>(d);
+    }
+    contract::check_run_dims(kernel.op.type(), is_output, index, {created.dims, static_cast<size_t>(created.rank)}, dims);
     if (buffer == nullptr) invalid(what() + " buffer is NULL");
-    if (run.bytes() > P::buffer_bytes(*buffer))
-      invalid(what() + " of shape " + contract::dims_string(run.dims) + " needs " + std::to_string(run.bytes()) +
+    const size_t bytes = elements * dtype_size(run.dtype);
+    if (bytes > P::buffer_bytes(*buffer))
+      invalid(what() + " of shape " + contract::dims_string({dims.begin(), dims.end()}) + " needs " + std::to_string(bytes) +
               " bytes, its buffer has " + std::to_string(P::buffer_bytes(*buffer)));
-    return desc;
+    return run;
   }
 
   static cagr_status kernel_run(cagr_context* context, cagr_kernel_run_args* args) {
     return guarded([&] {
       cagr_context& c = require(context, "context");
       const auto a = abi::read_struct(&require(args, "kernel_run args"));
-      KernelState& kernel = require(reinterpret_cast<KernelState*>(a.kernel), "kernel");
+      const KernelState& kernel = require(reinterpret_cast<KernelState*>(a.kernel), "kernel");
       cagr_stream& stream = require(a.stream, "stream");
-      abi::OwnedOpDesc run_op = kernel.op;
-      const std::vector<size_t> slots = run_input_slots(kernel.is_constant, a, kernel.op.outputs().size(), kernel.op.type());
-      std::vector<cagr_buffer*> inputs(kernel.is_constant.size(), nullptr), outputs(a.num_outputs, nullptr);
-      for (size_t r = 0; r < slots.size(); ++r) {
-        const size_t i = slots[r];
-        run_op.inputs()[i] = run_tensor(kernel, a.input_descs[r], kernel.op.inputs()[i], a.inputs[r], false, i);
-        inputs[i] = a.inputs[r];
+      check_run_counts(kernel.run_slots.size(), kernel.op.outputs().size(), a, kernel.op.type());
+      thread_local RunScratch s;
+      s.inputs.assign(kernel.op.inputs().begin(), kernel.op.inputs().end());
+      s.outputs.resize(a.num_outputs);
+      s.input_buffers.assign(kernel.is_constant.size(), nullptr);
+      s.output_buffers.assign(a.num_outputs, nullptr);
+      for (size_t r = 0; r < kernel.run_slots.size(); ++r) {
+        const size_t i = kernel.run_slots[r];
+        s.inputs[i] = run_tensor(kernel, a.input_descs[r], kernel.op.inputs()[i], a.inputs[r], false, i);
+        s.input_buffers[i] = a.inputs[r];
       }
       for (size_t o = 0; o < a.num_outputs; ++o) {
-        run_op.outputs()[o] = run_tensor(kernel, a.output_descs[o], kernel.op.outputs()[o], a.outputs[o], true, o);
-        outputs[o] = a.outputs[o];
+        s.outputs[o] = run_tensor(kernel, a.output_descs[o], kernel.op.outputs()[o], a.outputs[o], true, o);
+        s.output_buffers[o] = a.outputs[o];
       }
-      const OpView op(&run_op.desc());
-      P::run_kernel(c, *kernel.impl, Run{stream, op, std::move(inputs), std::move(outputs)});
+      s.input_descs.clear();
+      s.output_descs.clear();
+      for (const auto& t : s.inputs) s.input_descs.push_back(&t);
+      for (const auto& t : s.outputs) s.output_descs.push_back(&t);
+      cagr_op_desc desc = kernel.created;
+      desc.inputs = s.input_descs.data();
+      desc.outputs = s.output_descs.data();
+      s.view.assign(&desc);
+      P::run_kernel(c, *kernel.impl, Run{stream, s.view, s.input_buffers, s.output_buffers});
     });
   }
 

@@ -100,7 +100,10 @@ struct Shape {
   cagr_dtype dtype = CAGR_DTYPE_INVALID;
   std::vector<int64_t> dims;
 
-  explicit Shape(const cagr_tensor_desc* desc) {
+  Shape() = default;
+  explicit Shape(const cagr_tensor_desc* desc) { assign(desc); }
+  // Reads `desc` into this shape, reusing its storage (kernel_run reads every tensor per run).
+  void assign(const cagr_tensor_desc* desc) {
     const cagr_tensor_desc d = abi::read_struct(desc);
     if (desc == nullptr || d.rank < 0 || d.rank > CAGR_MAX_RANK) invalid("tensor description missing or rank out of range");
     dtype = d.dtype;
@@ -119,10 +122,16 @@ struct Shape {
 // A checked view of an op description: attributes by name with defaults, shapes by position.
 class OpView {
  public:
-  explicit OpView(const cagr_op_desc* op) : desc_(abi::read_struct(op)) {
+  OpView() = default;
+  explicit OpView(const cagr_op_desc* op) { assign(op); }
+  // Views `op` instead, reusing this view's storage (kernel_run makes one view per run).
+  void assign(const cagr_op_desc* op) {
+    desc_ = abi::read_struct(op);
     if (op == nullptr || desc_.op_type == nullptr) invalid("op description missing or without op_type");
-    for (size_t i = 0; i < desc_.num_inputs; ++i) inputs_.emplace_back(desc_.inputs[i]);
-    for (size_t i = 0; i < desc_.num_outputs; ++i) outputs_.emplace_back(desc_.outputs[i]);
+    inputs_.resize(desc_.num_inputs);
+    outputs_.resize(desc_.num_outputs);
+    for (size_t i = 0; i < desc_.num_inputs; ++i) inputs_[i].assign(desc_.inputs[i]);
+    for (size_t i = 0; i < desc_.num_outputs; ++i) outputs_[i].assign(desc_.outputs[i]);
   }
 
   std::string type() const { return desc_.op_type; }
@@ -174,28 +183,31 @@ class OpView {
   bool has_attr(const char* name) const { return find_attr(name) != nullptr; }
 
  private:
-  cagr_op_desc desc_;
+  cagr_op_desc desc_{};
   std::vector<Shape> inputs_;
   std::vector<Shape> outputs_;
 };
 
-// Which op input each of kernel_run's input buffers is: the op's inputs in order, those given as
-// constants at kernel_create skipped (cagr_kernel_run_args). Checks that the host passed as many
-// input and output buffers as the op takes; `op` names the op in the errors.
-inline std::vector<size_t> run_input_slots(const std::vector<bool>& is_constant, const cagr_kernel_run_args& run,
-                                           size_t op_outputs, const std::string& op) {
+// Which op inputs kernel_run's input buffers are: the op's inputs in order, those given as
+// constants at kernel_create skipped (cagr_kernel_run_args).
+inline std::vector<size_t> run_input_slots(const std::vector<bool>& is_constant) {
   std::vector<size_t> slots;
   for (size_t i = 0; i < is_constant.size(); ++i)
     if (!is_constant[i]) slots.push_back(i);
-  if (run.num_inputs != slots.size())
-    invalid(op + ": kernel_run got " + std::to_string(run.num_inputs) + " input buffers, the op takes " +
-            std::to_string(slots.size()) + " (its inputs less the constants)");
-  if (run.num_outputs != op_outputs)
-    invalid(op + ": kernel_run got " + std::to_string(run.num_outputs) + " output buffers, the op has " + std::to_string(op_outputs));
+  return slots;
+}
+
+// Checks that the host passed as many input and output buffers as the op takes (`inputs`: its
+// inputs less the constants); `op` names the op in the errors.
+inline void check_run_counts(size_t inputs, size_t outputs, const cagr_kernel_run_args& run, const std::string& op) {
+  if (run.num_inputs != inputs)
+    invalid(op + ": kernel_run got " + std::to_string(run.num_inputs) + " input buffers, the op takes " + std::to_string(inputs) +
+            " (its inputs less the constants)");
+  if (run.num_outputs != outputs)
+    invalid(op + ": kernel_run got " + std::to_string(run.num_outputs) + " output buffers, the op has " + std::to_string(outputs));
   if ((run.num_inputs > 0 && (run.inputs == nullptr || run.input_descs == nullptr)) ||
       (run.num_outputs > 0 && (run.outputs == nullptr || run.output_descs == nullptr)))
     invalid(op + ": kernel_run buffer or desc arrays missing");
-  return slots;
 }
 
 // Answers the host's entry call for a plugin that speaks ABI 1.x: checks the host offers major 1

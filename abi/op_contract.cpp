@@ -630,14 +630,14 @@ bool usually_constant(const OpView& op, size_t input_index) {
   return false;
 }
 
-void check_run_dims(const std::string& op_type, bool is_output, size_t index, const std::vector<int64_t>& created,
-                    const std::vector<int64_t>& run) {
-  if (is_tensor_op(op_type) || (op_type == "gather" && (is_output || index == 1))) return;
+void check_run_dims(const std::string& op_type, bool is_output, size_t index, std::span<const int64_t> created,
+                    std::span<const int64_t> run) {
   bool same = run.size() == created.size();
   for (size_t d = 1; same && d < run.size(); ++d) same = run[d] == created[d];
-  if (!same)
-    plugin::invalid(op_type + ": " + (is_output ? "output " : "input ") + std::to_string(index) + " has shape " +
-                    dims_string(run) + " at run, " + dims_string(created) + " at kernel_create; only the first dim may change");
+  if (same || is_tensor_op(op_type) || (op_type == "gather" && (is_output || index == 1))) return;
+  plugin::invalid(op_type + ": " + (is_output ? "output " : "input ") + std::to_string(index) + " has shape " +
+                  dims_string({run.begin(), run.end()}) + " at run, " + dims_string({created.begin(), created.end()}) +
+                  " at kernel_create; only the first dim may change");
 }
 
 }  // namespace cagr::contract

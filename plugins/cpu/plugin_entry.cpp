@@ -210,10 +210,12 @@ struct CpuPlugin : kit::HostDevice {
 
   static void run_kernel(cagr_context& context, CpuKernel& kernel, const kit::Run& run) {
     use_threads(context);
-    std::vector<const void*> inputs;
+    thread_local std::vector<const void*> inputs;  // per thread, so that a warm run allocates nothing
+    thread_local std::vector<void*> outputs;
+    inputs.clear();
+    outputs.clear();
     for (size_t i = 0; i < run.inputs.size(); ++i)
       inputs.push_back(run.inputs[i] != nullptr ? data(run.inputs[i]) : kernel.constants[i].data());
-    std::vector<void*> outputs;
     for (cagr_buffer* buffer : run.outputs) outputs.push_back(data(buffer));
     kernel.impl->run(*kernel.checked(run.op), inputs.data(), outputs.data());
   }
