@@ -85,7 +85,8 @@ class LinearKernel final : public Kernel {
       auto pd = make_primitive_desc(m);
       packed_ = memory(pd.weights_desc(), cpu_engine());
       reorder_plain_weights(static_cast<const float*>(w), packed_);
-      cache_.emplace(m, Entry{pd, dnnl::matmul(pd), packed_});
+      Entry& entry = cache_.emplace(m, bound_entry(pd, m)).first->second;
+      entry.args[DNNL_ARG_WEIGHTS] = entry.weights = packed_;
     }
   }
 
@@ -97,32 +98,27 @@ class LinearKernel final : public Kernel {
                                          static_cast<float*>(outputs[0]));
     // One run at a time per kernel: the cache, and the reordered copy of a W given at run, are shared.
     std::lock_guard<std::mutex> lock(mutex_);
-    const Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[operands_.w]));
-    const auto& pd = entry.primitive_desc;
-    std::unordered_map<int, memory> args = {{DNNL_ARG_WEIGHTS, entry.weights},
-                                            {DNNL_ARG_DST, memory(pd.dst_desc(), cpu_engine(), outputs[0])}};
+    Entry& entry = entry_for(l.m, packed_ ? nullptr : static_cast<const float*>(inputs[operands_.w]));
+    entry.dst.set_data_handle(outputs[0]);
+    entry.x.set_data_handle(const_cast<void*>(inputs[operands_.x]));
     // oneDNN's OpenMP build uses omp_get_max_threads() workers per execution: a small product runs
     // on this thread alone (kParallelThreshold: a parallel region would cost more than it saves).
     const bool parallel = l.m * l.n * l.k >= 4 * kParallelThreshold;
     const OmpThreadsFor threads(parallel ? omp_get_max_threads() : 1);
     const float* bias = !shape_.has_bias ? nullptr : bias_ ? bias_ : static_cast<const float*>(inputs[operands_.bias]);
     if (math_ == Math::int8) {
-      if (!weights_finite_ || !quantise_source(pd, l, static_cast<const float*>(inputs[operands_.x]), parallel))
+      if (!weights_finite_ || !quantise_source(entry, l, static_cast<const float*>(inputs[operands_.x]), parallel))
         return exact_->run(shapes, inputs, outputs);
-      args.emplace(DNNL_ARG_SRC, rounded_);
     } else {
-      args.emplace(DNNL_ARG_SRC, source_of(pd, l, inputs[operands_.x]));
-      if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), cpu_engine(), const_cast<float*>(bias)));
+      if (math_ == Math::bf16) entry.rounding.execute(stream_, entry.x, entry.rounded);
+      if (bias != nullptr) entry.bias.set_data_handle(const_cast<float*>(bias));
       if (operands_.cross) {
-        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                     memory(rows_desc(l.m), cpu_engine(), const_cast<void*>(inputs[operands_.x0])));
-        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
-                     memory(rows_desc(l.m), cpu_engine(), const_cast<void*>(inputs[operands_.residual])));
+        entry.x0.set_data_handle(const_cast<void*>(inputs[operands_.x0]));
+        entry.residual.set_data_handle(const_cast<void*>(inputs[operands_.residual]));
       }
     }
-    dnnl::stream stream(cpu_engine());
-    entry.primitive.execute(stream, args);
-    stream.wait();
+    entry.primitive.execute(stream_, entry.args);
+    stream_.wait();
     float* y = static_cast<float*>(outputs[0]);
     if (math_ == Math::int8) {
       int8::dequantise_rows(y, l.m, l.n, x_scales_.data(), w_scales_.data(), bias);
@@ -134,6 +130,19 @@ class LinearKernel final : public Kernel {
   }
 
  private:
+  // One batch size's matmul, with its operands bound once: a run only points them at its buffers
+  // (at batch 1, making the memory objects, the argument map and a stream per run cost more than
+  // the product).
+  struct Entry {
+    dnnl::matmul::primitive_desc primitive_desc;
+    dnnl::matmul primitive;
+    memory weights;                 // in primitive_desc's layout
+    memory x, dst, bias, x0, residual;  // the run's f32 buffers
+    memory rounded;                 // bf16, int8: X rounded or quantised
+    dnnl::reorder rounding;         // bf16: x -> rounded
+    std::unordered_map<int, memory> args;
+  };
+
   // N = 1 with a constant W in f32 (DIN's attention score, a model's last layer): a dot product per
   // row, vectorised over K. oneDNN's matmul took 34 us for DIN's [1280, 80] x [80, 1] at batch 64
   // (2 threads), most of it its fixed cost per execution.
@@ -161,21 +170,11 @@ class LinearKernel final : public Kernel {
     }
   }
 
-  // X as the matmul reads it: the caller's f32 rows, or their bf16 rounding in a scratch buffer.
-  memory source_of(const dnnl::matmul::primitive_desc& pd, const Linear& l, const void* x) {
-    memory given(memory::desc({l.m, shape_.k}, memory::data_type::f32, Tag::ab), cpu_engine(), const_cast<void*>(x));
-    if (math_ == Math::f32) return given;
-    if (!rounded_ || rounded_.get_desc() != pd.src_desc()) rounded_ = memory(pd.src_desc(), cpu_engine());
-    reorder(given, rounded_);
-    return rounded_;
-  }
-
-  // int8: X quantised per row into rounded_ (scales: x_scales_); false when X has no int8 form
+  // int8: X quantised per row into entry.rounded (scales: x_scales_); false when X has no int8 form
   // (NaN, infinities: int8_quantise.hpp).
-  bool quantise_source(const dnnl::matmul::primitive_desc& pd, const Linear& l, const float* x, bool parallel) {
-    if (!rounded_ || rounded_.get_desc() != pd.src_desc()) rounded_ = memory(pd.src_desc(), cpu_engine());
+  bool quantise_source(Entry& entry, const Linear& l, const float* x, bool parallel) {
     x_scales_.resize(static_cast<size_t>(l.m));
-    return int8::quantise_rows(x, l.m, shape_.k, static_cast<int8_t*>(rounded_.get_data_handle()), x_scales_.data(), parallel);
+    return int8::quantise_rows(x, l.m, shape_.k, static_cast<int8_t*>(entry.rounded.get_data_handle()), x_scales_.data(), parallel);
   }
 
   // int8's cross_layer: y = x0 * y + R, after the scales and bias (the f32 variants' post-ops).
@@ -183,11 +182,6 @@ class LinearKernel final : public Kernel {
     for (int64_t i = 0; i < count; ++i) y[i] = x0[i] * y[i] + residual[i];
   }
 
-  struct Entry {
-    dnnl::matmul::primitive_desc primitive_desc;
-    dnnl::matmul primitive;
-    memory weights;  // in primitive_desc's layout
-  };
 
   // An [m, N] f32 row-major tensor: Y, and cross_layer's x0 and R.
   memory::desc rows_desc(int64_t m) const { return memory::desc({m, shape_.n}, memory::data_type::f32, Tag::ab); }
@@ -241,32 +235,53 @@ class LinearKernel final : public Kernel {
 
   // The cached primitive for batch m. Its weights: the packed ones (reordered further if this
   // primitive wants another layout), or, for a W given at run, `run_weights` reordered now.
-  const Entry& entry_for(int64_t m, const float* run_weights) {
+  Entry& entry_for(int64_t m, const float* run_weights) {
     auto it = cache_.find(m);
     if (it == cache_.end()) {
-      auto pd = make_primitive_desc(m);
-      Entry entry{pd, dnnl::matmul(pd), memory()};
+      it = cache_.emplace(m, bound_entry(make_primitive_desc(m), m)).first;
+      Entry& entry = it->second;
       if (packed_) {
-        if (pd.weights_desc() == packed_.get_desc()) {
+        if (entry.primitive_desc.weights_desc() == packed_.get_desc()) {
           entry.weights = packed_;
         } else {
-          entry.weights = memory(pd.weights_desc(), cpu_engine());
+          entry.weights = memory(entry.primitive_desc.weights_desc(), cpu_engine());
           reorder(math_ == Math::int8 ? quantised_weights() : packed_, entry.weights);
         }
+        entry.args[DNNL_ARG_WEIGHTS] = entry.weights;
       }
-      it = cache_.emplace(m, std::move(entry)).first;
     }
     if (run_weights != nullptr) {
       if (!it->second.weights) it->second.weights = memory(it->second.primitive_desc.weights_desc(), cpu_engine());
       reorder_plain_weights(run_weights, it->second.weights);
+      it->second.args[DNNL_ARG_WEIGHTS] = it->second.weights;
     }
     return it->second;
+  }
+
+  // An entry for batch m with every operand but the weights bound to a memory object without data.
+  Entry bound_entry(const dnnl::matmul::primitive_desc& pd, int64_t m) const {
+    Entry e;
+    e.primitive_desc = pd;
+    e.primitive = dnnl::matmul(pd);
+    const auto none = [](const memory::desc& d) { return memory(d, cpu_engine(), DNNL_MEMORY_NONE); };
+    e.x = none(memory::desc({m, shape_.k}, memory::data_type::f32, Tag::ab));
+    e.dst = none(pd.dst_desc());
+    e.args[DNNL_ARG_DST] = e.dst;
+    if (math_ != Math::f32) e.rounded = memory(pd.src_desc(), cpu_engine());
+    if (math_ == Math::bf16) e.rounding = dnnl::reorder(e.x, e.rounded);
+    e.args[DNNL_ARG_SRC] = math_ == Math::f32 ? e.x : e.rounded;
+    if (math_ == Math::int8) return e;  // the bare product: scales, bias and epilogue follow in run()
+    if (shape_.has_bias) e.args[DNNL_ARG_BIAS] = e.bias = none(pd.bias_desc());
+    if (operands_.cross) {
+      e.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = e.x0 = none(rows_desc(m));
+      e.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = e.residual = none(rows_desc(m));
+    }
+    return e;
   }
 
   contract::LinearOperands operands_;  // as created; the run's M may differ
   const Linear& shape_ = operands_.sizes;
   Math math_;
-  memory rounded_;               // bf16, int8: X rounded or quantised, reused across runs of the same batch
   // int8: W quantised ([N, K]) with each output channel's scale, whether W had an int8 form, the
   // run's scale of each row of X, and the f32 kernel for runs without an int8 form.
   std::vector<int8_t> quantised_w_;
@@ -277,8 +292,9 @@ class LinearKernel final : public Kernel {
   const float* bias_ = nullptr;  // the plugin's copy when constant
   std::vector<float> w_row_;     // N = 1, f32, constant W: row_dots' weights (empty otherwise)
   memory packed_;                // W in the compiled batch's layout, when constant
-  std::mutex mutex_;
+  std::mutex mutex_;             // one run at a time: the entries' operands and stream_ are shared
   std::map<int64_t, Entry> cache_;
+  dnnl::stream stream_{cpu_engine()};
 };
 
 template <Math M>
