@@ -4,6 +4,7 @@
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -17,14 +18,13 @@ void concat(const Concat& c, const void* const* inputs, void* const* outputs) {
   int64_t block = 0;
   for (int64_t chunk : c.chunk) block += chunk;
   float* y = static_cast<float*>(outputs[0]);
-#pragma omp parallel for schedule(static) if (c.outer * block >= (1 << 15))
-  for (int64_t o = 0; o < c.outer; ++o) {
+  parallel_for(c.outer, c.outer * block >= (1 << 15), [&](int64_t o) {
     float* dst = y + o * block;
     for (size_t i = 0; i < c.chunk.size(); ++i) {
       std::memcpy(dst, static_cast<const float*>(inputs[i]) + o * c.chunk[i], c.chunk[i] * sizeof(float));
       dst += c.chunk[i];
     }
-  }
+  });
 }
 
 void reshape(const Reshape& r, const void* const* inputs, void* const* outputs) {
@@ -36,15 +36,12 @@ void gather(const Gather& g, const void* const* inputs, void* const* outputs) {
   float* y = static_cast<float*>(outputs[0]);
   int64_t first_bad = kNoBadIndex;
   with_index_type(g.index_dtype, inputs[1], [&](const auto* indices) {
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (g.count * g.row_elems >= (1 << 15))
-    for (int64_t i = 0; i < g.count; ++i) {
+    first_bad = parallel_min(g.count, g.count * g.row_elems >= (1 << 15), kNoBadIndex, [&](int64_t i) {
       const int64_t row = indices[i];
-      if (row < 0 || row >= g.rows) {
-        first_bad = std::min(first_bad, i);
-        continue;
-      }
+      if (row < 0 || row >= g.rows) return i;
       std::memcpy(y + i * g.row_elems, data + row * g.row_elems, g.row_elems * sizeof(float));
-    }
+      return kNoBadIndex;
+    });
   });
   if (first_bad != kNoBadIndex)
     bad_index("gather", first_bad, index_at(inputs[1], g.index_dtype, first_bad),

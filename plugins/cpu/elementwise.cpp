@@ -3,6 +3,7 @@
 
 #include "cpu_kernel.hpp"
 #include "sigmoid.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -13,20 +14,19 @@ using contract::Unary;
 
 constexpr int64_t kBlock = 4096;  // elements per piece of parallel work
 
+void relu_rows(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.0f);
+}
+
 void unary(const Unary& u, const void* const* inputs, void* const* outputs) {
-  const float* __restrict x = static_cast<const float*>(inputs[0]);
-  float* __restrict y = static_cast<float*>(outputs[0]);
-  if (u.activation == contract::Activation::relu) {
-#pragma omp parallel for simd schedule(static) if (u.numel >= kParallelThreshold)
-    for (int64_t i = 0; i < u.numel; ++i) y[i] = std::max(x[i], 0.0f);
-  } else {
-    const int64_t blocks = (u.numel + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (u.numel >= kParallelThreshold)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t begin = b * kBlock, count = std::min(kBlock, u.numel - begin);
-      sigmoid_keeping_nan(x + begin, y + begin, count);
-    }
-  }
+  const float* x = static_cast<const float*>(inputs[0]);
+  float* y = static_cast<float*>(outputs[0]);
+  const bool relu = u.activation == contract::Activation::relu;
+  parallel_for((u.numel + kBlock - 1) / kBlock, u.numel >= kParallelThreshold, [&](int64_t b) {
+    const int64_t begin = b * kBlock, count = std::min(kBlock, u.numel - begin);
+    if (relu) relu_rows(x + begin, y + begin, count);
+    else sigmoid_keeping_nan(x + begin, y + begin, count);
+  });
 }
 
 template <bool Multiply>
@@ -44,12 +44,12 @@ void binary(const Binary& op, const void* const* inputs, void* const* outputs) {
   const int64_t rows = op.numel / op.b_numel;
   const bool parallel = op.numel >= kParallelThreshold;
   if (rows == 1) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t start = 0; start < op.numel; start += kBlock)
+    parallel_for((op.numel + kBlock - 1) / kBlock, parallel, [&](int64_t block) {
+      const int64_t start = block * kBlock;
       combine<Multiply>(a + start, b + start, y + start, std::min(kBlock, op.numel - start));
+    });
   } else {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t r = 0; r < rows; ++r) combine<Multiply>(a + r * op.b_numel, b, y + r * op.b_numel, op.b_numel);
+    parallel_for(rows, parallel, [&](int64_t r) { combine<Multiply>(a + r * op.b_numel, b, y + r * op.b_numel, op.b_numel); });
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -208,10 +209,8 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
   const int64_t row_bytes = e.row_bytes();
   const int64_t prefetch_lines = std::min(kPrefetchLines, (row_bytes + kLineBytes - 1) / kLineBytes);
   const Fold fold = fold_for(e);
-  int64_t first_bad = kNoBadIndex;
-#pragma omp parallel for schedule(dynamic, 8) reduction(min : first_bad) \
-    if (parallel && e.num_indices * dim >= kParallelThreshold)
-  for (int64_t bag = 0; bag < bags; ++bag) {
+  return parallel_min<8>(bags, parallel && e.num_indices * dim >= kParallelThreshold, kNoBadIndex, [&](int64_t bag) {
+    int64_t first_bad = kNoBadIndex;
     const int64_t t = bag / e.batch;
     const int64_t b = bag % e.batch;
     const int64_t rows = e.rows[t];
@@ -262,8 +261,8 @@ int64_t pool(const EmbeddingBag& e, const Index* indices, const Offset* offsets,
       const float scale = 1.0f / static_cast<float>(pooled);
       for (int64_t d = 0; d < dim; ++d) dst[d] *= scale;
     }
-  }
-  return first_bad;
+    return first_bad;
+  });
 }
 
 template <bool Prefetch, bool Parallel>

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu_kernel.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -22,8 +23,7 @@ float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
 
 void dot_interaction(const DotInteraction& d, const void* const* inputs, void* const* outputs) {
   float* y = static_cast<float*>(outputs[0]);
-#pragma omp parallel for schedule(static) if (d.batch * d.pairs * d.dim >= kParallelThreshold)
-  for (int64_t b = 0; b < d.batch; ++b) {
+  parallel_for(d.batch, d.batch * d.pairs * d.dim >= kParallelThreshold, [&](int64_t b) {
     float* row = y + b * d.out_cols();
     if (d.dense_input) std::copy_n(d.feature(inputs, b, 0), d.dim, row);
     float* out = row + d.dots_offset();
@@ -33,17 +33,15 @@ void dot_interaction(const DotInteraction& d, const void* const* inputs, void* c
       for (int64_t j = 0; j <= last; ++j) *out++ = dot(fi, d.feature(inputs, b, j), d.dim);
     }
     std::fill(row + d.used_cols(), row + d.out_cols(), 0.0f);
-  }
+  });
 }
 
 void fm_interaction(const FmInteraction& f, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* y = static_cast<float*>(outputs[0]);
-#pragma omp parallel if (f.batch * f.features * f.dim >= kParallelThreshold)
-  {
+  parallel_ranges(f.batch, f.batch * f.features * f.dim >= kParallelThreshold, [&](int64_t begin, int64_t end) {
     std::vector<float> sum(static_cast<size_t>(f.dim)), sum_sq(static_cast<size_t>(f.dim));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < f.batch; ++b) {
+    for (int64_t b = begin; b < end; ++b) {
       std::fill(sum.begin(), sum.end(), 0.0f);
       std::fill(sum_sq.begin(), sum_sq.end(), 0.0f);
       for (int64_t k = 0; k < f.features; ++k) {
@@ -57,7 +55,7 @@ void fm_interaction(const FmInteraction& f, const void* const* inputs, void* con
       for (int64_t d = 0; d < f.dim; ++d) total += sum[d] * sum[d] - sum_sq[d];
       y[b] = 0.5f * total;
     }
-  }
+  });
 }
 
 Cost dot_cost(const contract::Checked& shapes) {

@@ -39,6 +39,7 @@
 #include "int8_quantise.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "sigmoid.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -150,14 +151,13 @@ class LinearKernel final : public Kernel {
     const int64_t k = shape_.k;
     const float* w = w_row_.data();
     const float b = bias != nullptr ? bias[0] : 0.0f;
-#pragma omp parallel for schedule(static) if (l.m * k >= 4 * kParallelThreshold)
-    for (int64_t r = 0; r < l.m; ++r) {
+    parallel_for(l.m, l.m * k >= 4 * kParallelThreshold, [&](int64_t r) {
       const float* xr = x + r * k;
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < k; ++j) sum += xr[j] * w[j];
       y[r] = sum + b;
-    }
+    });
     activate_keeping_nan(y, l.m);
   }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu_kernel.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -42,18 +43,16 @@ bool reduce_contiguous(const ReduceSum& r, const float* x, float* y) {
     if (!r.reduced[d]) return false;
   int64_t outer = 1, n = 1, inner = 1;
   for (size_t d = 0; d < r.dims.size(); ++d) (d < first ? outer : d <= last ? n : inner) *= r.dims[d];
-#pragma omp parallel if (outer * n * inner >= (1 << 15))
-  {
+  parallel_ranges(outer, outer * n * inner >= (1 << 15), [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(inner));  // double: order-independent enough for long rows
-#pragma omp for schedule(static)
-    for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t o = begin; o < end; ++o) {
       std::fill(acc.begin(), acc.end(), 0.0);
       const float* block = x + o * n * inner;
       for (int64_t k = 0; k < n; ++k)
         for (int64_t i = 0; i < inner; ++i) acc[static_cast<size_t>(i)] += block[k * inner + i];
       for (int64_t i = 0; i < inner; ++i) y[o * inner + i] = static_cast<float>(acc[static_cast<size_t>(i)]);
     }
-  }
+  });
   return true;
 }
 
@@ -70,13 +69,12 @@ void reduce_sum(const ReduceSum& r, const void* const* inputs, void* const* outp
     axes.count *= r.dims[d];
     stride *= r.dims[d];
   }
-#pragma omp parallel for schedule(static) if (kept.count * reduced.count >= (1 << 15))
-  for (int64_t o = 0; o < kept.count; ++o) {
+  parallel_for(kept.count, kept.count * reduced.count >= (1 << 15), [&](int64_t o) {
     const float* base = x + kept.offset(o);
     double acc = 0;  // a reduced block may be long; double keeps the sum order-independent enough
     for (int64_t i = 0; i < reduced.count; ++i) acc += base[reduced.offset(i)];
     y[o] = static_cast<float>(acc);
-  }
+  });
 }
 
 Cost cost(const contract::Checked& shapes) {

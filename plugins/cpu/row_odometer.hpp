@@ -3,11 +3,11 @@
 // per row: their rows are memcpy calls, and stepping measured no faster there.)
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -45,12 +45,7 @@ void for_each_row(const std::vector<int64_t>& dims, int64_t rows, const std::vec
       }
     }
   };
-  if (!parallel) return run_rows(0, rows);
-#pragma omp parallel
-  {
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    run_rows(rows * t / threads, rows * (t + 1) / threads);
-  }
+  parallel_ranges(rows, parallel, run_rows);
 }
 
 }  // namespace cagr::cpu

@@ -11,6 +11,7 @@
 
 #include "cpu_kernel.hpp"
 #include "row_odometer.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 namespace {
@@ -207,11 +208,10 @@ template <class From, class To>
 void convert(const Cast& c, const void* in, void* out) {
   const From* x = static_cast<const From*>(in);
   To* y = static_cast<To*>(out);
-#pragma omp parallel for schedule(static) if (c.numel >= kParallelThreshold)
-  for (int64_t i = 0; i < c.numel; ++i) {
+  parallel_for(c.numel, c.numel >= kParallelThreshold, [&](int64_t i) {
     if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) y[i] = float_to_int<To>(x[i]);
     else y[i] = static_cast<To>(x[i]);
-  }
+  });
 }
 
 template <class From>

@@ -7,6 +7,7 @@
 
 #include "cpu_kernel.hpp"
 #include "oneapi/dnnl/dnnl.h"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 namespace {
@@ -37,8 +38,7 @@ void matmul(const MatMul& m, const void* const* in, void* const* out) {
 void softmax(const Softmax& s, const void* const* in, void* const* out) {
   const float* x = static_cast<const float*>(in[0]);
   float* y = static_cast<float*>(out[0]);
-#pragma omp parallel for schedule(static) if (s.outer * s.n * s.inner >= kParallelThreshold)
-  for (int64_t line = 0; line < s.outer * s.inner; ++line) {
+  parallel_for(s.outer * s.inner, s.outer * s.n * s.inner >= kParallelThreshold, [&](int64_t line) {
     const int64_t first = line / s.inner * s.n * s.inner + line % s.inner;
     float top = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < s.n; ++j) top = std::max(top, x[first + j * s.inner]);
@@ -49,7 +49,7 @@ void softmax(const Softmax& s, const void* const* in, void* const* out) {
       const double shifted = static_cast<double>(x[first + j * s.inner]) - top;
       y[first + j * s.inner] = static_cast<float>(s.log ? shifted - log_sum : std::exp(shifted) / sum);
     }
-  }
+  });
 }
 
 // Each output element reduces the input elements at its kept coordinates, over every combination of
@@ -75,8 +75,7 @@ void reduce(const Reduce& r, const void* const* in, void* const* out) {
   int64_t outputs = 1;
   for (int64_t d : kept_dims) outputs *= d;
   const int64_t n = static_cast<int64_t>(reduced_offsets.size());
-#pragma omp parallel for schedule(static) if (outputs * n >= kParallelThreshold)
-  for (int64_t o = 0; o < outputs; ++o) {
+  parallel_for(outputs, outputs * n >= kParallelThreshold, [&](int64_t o) {
     int64_t base = 0, rest = o;
     for (size_t d = kept_dims.size(); d-- > 0;) {
       base += rest % kept_dims[d] * kept_strides[d];
@@ -95,7 +94,7 @@ void reduce(const Reduce& r, const void* const* in, void* const* out) {
       }
     }
     y[o] = static_cast<float>(r.fn == ReduceFn::mean ? acc / static_cast<double>(n) : acc);
-  }
+  });
 }
 
 void layer_norm(const LayerNorm& l, const void* const* in, void* const* out) {
@@ -105,8 +104,7 @@ void layer_norm(const LayerNorm& l, const void* const* in, void* const* out) {
   float* y = static_cast<float*>(out[0]);
   float* mean_out = l.outputs > 1 ? static_cast<float*>(out[1]) : nullptr;
   float* inv_std_out = l.outputs > 2 ? static_cast<float*>(out[2]) : nullptr;
-#pragma omp parallel for schedule(static) if (l.outer * l.n >= kParallelThreshold)
-  for (int64_t row = 0; row < l.outer; ++row) {
+  parallel_for(l.outer, l.outer * l.n >= kParallelThreshold, [&](int64_t row) {
     const float* xr = x + row * l.n;
     double sum = 0, squares = 0;
     for (int64_t j = 0; j < l.n; ++j) sum += xr[j];
@@ -117,7 +115,7 @@ void layer_norm(const LayerNorm& l, const void* const* in, void* const* out) {
       y[row * l.n + j] = static_cast<float>((xr[j] - mean) * inv_std * scale[j] + (bias ? bias[j] : 0.0f));
     if (mean_out) mean_out[row] = static_cast<float>(mean);
     if (inv_std_out) inv_std_out[row] = static_cast<float>(inv_std);
-  }
+  });
 }
 
 Cost matmul_cost(const contract::Checked& shapes) {

@@ -7,6 +7,7 @@
 
 #include "cpu_kernel.hpp"
 #include "index_check.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 namespace {
@@ -24,8 +25,7 @@ void strided_rows(const StridedCopy& s, const void* in, void* out) {
   const int64_t step = rank > 0 ? s.strides.back() : 0;
   if (inner == 0 || s.numel == 0) return;
   const int64_t rows = s.numel / inner;
-#pragma omp parallel for schedule(static) if (s.numel >= kParallelThreshold)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, s.numel >= kParallelThreshold, [&](int64_t row) {
     int64_t src = s.offset, rest = row;
     for (int d = rank - 2; d >= 0; --d) {
       src += rest % s.out_dims[static_cast<size_t>(d)] * s.strides[static_cast<size_t>(d)];
@@ -35,7 +35,7 @@ void strided_rows(const StridedCopy& s, const void* in, void* out) {
     if (step == 1) std::memcpy(dst, x + src, static_cast<size_t>(inner) * sizeof(Word));
     else
       for (int64_t j = 0; j < inner; ++j) dst[j] = x[src + j * step];
-  }
+  });
 }
 
 void strided_copy(const StridedCopy& s, const void* const* in, void* const* out) {
@@ -59,16 +59,13 @@ void take(const Take& t, const void* const* in, void* const* out) {
   const size_t block = static_cast<size_t>(t.inner) * t.elem_size;
   int64_t first_bad = kNoBadIndex;
   with_index_type(t.index_dtype, in[1], [&](const auto* indices) {
-#pragma omp parallel for schedule(static) reduction(min : first_bad) if (t.outer * t.count * t.inner >= kParallelThreshold)
-    for (int64_t j = 0; j < t.count; ++j) {
+    first_bad = parallel_min(t.count, t.outer * t.count * t.inner >= kParallelThreshold, kNoBadIndex, [&](int64_t j) {
       const int64_t row = wrapped(indices[j], t.axis_len);
-      if (row < 0) {
-        first_bad = std::min(first_bad, j);
-        continue;
-      }
+      if (row < 0) return j;
       for (int64_t o = 0; o < t.outer; ++o)
         std::memcpy(y + static_cast<size_t>(o * t.count + j) * block, data + static_cast<size_t>(o * t.axis_len + row) * block, block);
-    }
+      return kNoBadIndex;
+    });
   });
   if (first_bad != kNoBadIndex)
     bad_index("take", first_bad, index_at(in[1], t.index_dtype, first_bad), "an axis of " + std::to_string(t.axis_len));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu_kernel.hpp"
+#include "parallel_loop.hpp"
 
 namespace cagr::cpu {
 
@@ -16,11 +17,9 @@ void top_k(const TopK& t, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* values = static_cast<float*>(outputs[0]);
   int64_t* indices = static_cast<int64_t*>(outputs[1]);
-#pragma omp parallel if (t.batch * t.n >= kParallelThreshold)
-  {
+  parallel_ranges(t.batch, t.batch * t.n >= kParallelThreshold, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> order(static_cast<size_t>(t.n));
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t b = 0; b < t.batch; ++b) {
+    for (int64_t b = begin; b < end; ++b) {
       const float* row = x + b * t.n;
       // OPS.md's order: larger first, NaN above every number, equal values by lower index.
       const auto before = [row](int64_t i, int64_t j) {
@@ -37,7 +36,7 @@ void top_k(const TopK& t, const void* const* inputs, void* const* outputs) {
         indices[b * t.k + k] = order[k];
       }
     }
-  }
+  });
 }
 
 Cost cost(const contract::Checked& shapes) {
