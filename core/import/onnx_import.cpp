@@ -159,11 +159,11 @@ void check_arity(const OnnxNode& node) {
                            "Erf", "Sign", "IsNaN", "IsInf", "Softplus", "LeakyRelu", "Elu"})
       a[op] = {1, 1};
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And",
-                           "Or", "Xor", "MatMul", "Gather", "GatherElements", "Expand", "Mod"})
+                           "Or", "Xor", "MatMul", "Gather", "GatherElements", "GatherND", "Expand", "Mod", "CastLike"})
       a[op] = {2, 2};
     for (const char* op : {"Max", "Min", "Sum", "Mean", "Concat"}) a[op] = {1, kMany};
     for (const char* op : {"Reshape", "Squeeze", "Unsqueeze", "Split", "TopK", "ReduceSum", "ReduceMean", "ReduceMax",
-                           "ReduceMin", "ReduceProd"})
+                           "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp"})
       a[op] = {1, 2};
     a["Where"] = {3, 3};
     a["Range"] = {3, 3};

@@ -513,6 +513,14 @@ TEST(OnnxImport, GatherShortOfInputsIsRefusedNamingIt) {
   EXPECT_NE(error.find("node '/table/Gather' (Gather): Gather takes 2 input(s), this one has 1"), std::string::npos) << error;
 }
 
+// fuzz_onnx's input with a ReduceL2 of no inputs: its lowering to a sum of squares read input 0 of
+// an empty list (UBSan: reference binding to null). The arity check now lists the reductions the
+// rewriter lowers (ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSumExp), GatherND and CastLike.
+TEST(OnnxImport, ReduceL2ShortOfInputsIsRefusedNamingIt) {
+  const std::string error = corpus_error("reduce_l2_of_no_input.onnx");
+  EXPECT_NE(error.find("(ReduceL2): ReduceL2 takes 1 to 2 input(s), this one has 0"), std::string::npos) << error;
+}
+
 TEST(OnnxImport, MissingExternalDataGivesClearError) {
   const std::string dir = ::testing::TempDir() + "/no_data";
   std::filesystem::create_directories(dir);
