@@ -46,8 +46,15 @@ bool reduce_contiguous(const ReduceSum& r, const float* x, float* y) {
   parallel_ranges(outer, outer * n * inner >= (1 << 15), [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(inner));  // double: order-independent enough for long rows
     for (int64_t o = begin; o < end; ++o) {
-      std::fill(acc.begin(), acc.end(), 0.0);
       const float* block = x + o * n * inner;
+      if (inner == 1) {  // one sum per row: in vector lanes, not one chain of dependent adds (DeepFM's
+        double sum = 0;  // first-order sum at batch 2048: 199 us on one thread)
+#pragma omp simd reduction(+ : sum)
+        for (int64_t k = 0; k < n; ++k) sum += block[k];
+        y[o] = static_cast<float>(sum);
+        continue;
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t k = 0; k < n; ++k)
         for (int64_t i = 0; i < inner; ++i) acc[static_cast<size_t>(i)] += block[k * inner + i];
       for (int64_t i = 0; i < inner; ++i) y[o * inner + i] = static_cast<float>(acc[static_cast<size_t>(i)]);
