@@ -2,8 +2,8 @@
 #include <algorithm>
 
 #include "cpu_kernel.hpp"
-#include "sigmoid.hpp"
 #include "parallel_loop.hpp"
+#include "sigmoid.hpp"
 
 namespace cagr::cpu {
 

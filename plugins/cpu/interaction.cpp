@@ -69,25 +69,30 @@ void dot_interaction(const DotInteraction& d, const void* const* inputs, void* c
   });
 }
 
+// One sample's second-order term: 0.5 * sum_d ((sum_k v_kd)^2 - sum_k v_kd^2). A function with
+// restrict pointers so that the loops over d vectorise (inlined into the loop over samples they ran
+// at half speed: DeepFM at batch 2048, 330-356 us against 150-215).
+float sample_fm(const float* __restrict x, int64_t features, int64_t dim, float* __restrict sum, float* __restrict sum_sq) {
+  std::fill_n(sum, dim, 0.0f);
+  std::fill_n(sum_sq, dim, 0.0f);
+  for (int64_t k = 0; k < features; ++k) {
+    const float* v = x + k * dim;
+    for (int64_t d = 0; d < dim; ++d) {
+      sum[d] += v[d];
+      sum_sq[d] += v[d] * v[d];
+    }
+  }
+  float total = 0;
+  for (int64_t d = 0; d < dim; ++d) total += sum[d] * sum[d] - sum_sq[d];
+  return 0.5f * total;
+}
+
 void fm_interaction(const FmInteraction& f, const void* const* inputs, void* const* outputs) {
   const float* x = static_cast<const float*>(inputs[0]);
   float* y = static_cast<float*>(outputs[0]);
   parallel_ranges(f.batch, f.batch * f.features * f.dim >= kParallelThreshold, [&](int64_t begin, int64_t end) {
     std::vector<float> sum(static_cast<size_t>(f.dim)), sum_sq(static_cast<size_t>(f.dim));
-    for (int64_t b = begin; b < end; ++b) {
-      std::fill(sum.begin(), sum.end(), 0.0f);
-      std::fill(sum_sq.begin(), sum_sq.end(), 0.0f);
-      for (int64_t k = 0; k < f.features; ++k) {
-        const float* __restrict v = x + (b * f.features + k) * f.dim;
-        for (int64_t d = 0; d < f.dim; ++d) {
-          sum[d] += v[d];
-          sum_sq[d] += v[d] * v[d];
-        }
-      }
-      float total = 0;
-      for (int64_t d = 0; d < f.dim; ++d) total += sum[d] * sum[d] - sum_sq[d];
-      y[b] = 0.5f * total;
-    }
+    for (int64_t b = begin; b < end; ++b) y[b] = sample_fm(x + b * f.features * f.dim, f.features, f.dim, sum.data(), sum_sq.data());
   });
 }
 

@@ -38,8 +38,8 @@
 #include "cpu_kernel.hpp"
 #include "int8_quantise.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
-#include "sigmoid.hpp"
 #include "parallel_loop.hpp"
+#include "sigmoid.hpp"
 
 namespace cagr::cpu {
 
@@ -151,14 +151,17 @@ class LinearKernel final : public Kernel {
     const int64_t k = shape_.k;
     const float* w = w_row_.data();
     const float b = bias != nullptr ? bias[0] : 0.0f;
-    parallel_for(l.m, l.m * k >= 4 * kParallelThreshold, [&](int64_t r) {
-      const float* xr = x + r * k;
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < k; ++j) sum += xr[j] * w[j];
-      y[r] = sum + b;
-    });
+    parallel_for(l.m, l.m * k >= 4 * kParallelThreshold, [&](int64_t r) { y[r] = dot(x + r * k, w, k) + b; });
     activate_keeping_nan(y, l.m);
+  }
+
+  // A function of its own: written inside row_dots' lambda, the sum was neither vectorised nor kept
+  // in a register (DIN's [40960, 80] x [80, 1] at batch 2048: 2.1-3.6 ms against 0.6 ms).
+  static float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) sum += a[j] * b[j];
+    return sum;
   }
 
   // relu(NaN) = NaN: `y < 0 ? 0 : y`, not max(y, 0) as a max instruction may compute it.
