@@ -46,7 +46,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -415,20 +414,21 @@ class Table {
     const auto what = [&] { return kernel.op.type() + ": " + (is_output ? "output " : "input ") + std::to_string(index); };
     const cagr_tensor_desc run = abi::read_struct(&require(given, "kernel_run tensor desc"));
     if (run.rank < 0 || run.rank > CAGR_MAX_RANK) invalid(what() + " has rank " + std::to_string(run.rank));
-    const std::span<const int64_t> dims(run.dims, static_cast<size_t>(run.rank));
+    const size_t rank = static_cast<size_t>(run.rank);
+    const auto dims = [&] { return contract::dims_string({run.dims, run.dims + rank}); };
     if (run.dtype != created.dtype)
       invalid(what() + " is " + dtype_name(run.dtype) + " at run, " + dtype_name(created.dtype) + " at kernel_create");
     size_t elements = 1;
-    for (int64_t d : dims) {
-      if (d < 0) invalid(what() + " has a negative dimension: " + contract::dims_string({dims.begin(), dims.end()}));
-      elements *= static_cast<size_t>(d);
+    for (size_t d = 0; d < rank; ++d) {
+      if (run.dims[d] < 0) invalid(what() + " has a negative dimension: " + dims());
+      elements *= static_cast<size_t>(run.dims[d]);
     }
-    contract::check_run_dims(kernel.op.type(), is_output, index, {created.dims, static_cast<size_t>(created.rank)}, dims);
+    contract::check_run_dims(kernel.op.type(), is_output, index, created.dims, static_cast<size_t>(created.rank), run.dims, rank);
     if (buffer == nullptr) invalid(what() + " buffer is NULL");
     const size_t bytes = elements * dtype_size(run.dtype);
     if (bytes > P::buffer_bytes(*buffer))
-      invalid(what() + " of shape " + contract::dims_string({dims.begin(), dims.end()}) + " needs " + std::to_string(bytes) +
-              " bytes, its buffer has " + std::to_string(P::buffer_bytes(*buffer)));
+      invalid(what() + " of shape " + dims() + " needs " + std::to_string(bytes) + " bytes, its buffer has " +
+              std::to_string(P::buffer_bytes(*buffer)));
     return run;
   }
 

@@ -630,13 +630,13 @@ bool usually_constant(const OpView& op, size_t input_index) {
   return false;
 }
 
-void check_run_dims(const std::string& op_type, bool is_output, size_t index, std::span<const int64_t> created,
-                    std::span<const int64_t> run) {
-  bool same = run.size() == created.size();
-  for (size_t d = 1; same && d < run.size(); ++d) same = run[d] == created[d];
+void check_run_dims(const std::string& op_type, bool is_output, size_t index, const int64_t* created, size_t created_rank,
+                    const int64_t* run, size_t run_rank) {
+  bool same = run_rank == created_rank;
+  for (size_t d = 1; same && d < run_rank; ++d) same = run[d] == created[d];
   if (same || is_tensor_op(op_type) || (op_type == "gather" && (is_output || index == 1))) return;
   plugin::invalid(op_type + ": " + (is_output ? "output " : "input ") + std::to_string(index) + " has shape " +
-                  dims_string({run.begin(), run.end()}) + " at run, " + dims_string({created.begin(), created.end()}) +
+                  dims_string({run, run + run_rank}) + " at run, " + dims_string({created, created + created_rank}) +
                   " at kernel_create; only the first dim may change");
 }
 

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -214,8 +213,9 @@ bool usually_constant(const plugin::OpView& op, size_t input_index);
 // only where they vary per run - the first dim (batch, number of indices), gather's index shape and
 // output, and any dim of the general tensor ops (stateless loops over the run's shapes). Throws
 // INVALID_ARGUMENT naming the op, the tensor and both shapes.
-void check_run_dims(const std::string& op_type, bool is_output, size_t index, std::span<const int64_t> created,
-                    std::span<const int64_t> run);
+// (Pointer and count, not std::span: plugins may be built as C++17.)
+void check_run_dims(const std::string& op_type, bool is_output, size_t index, const int64_t* created, size_t created_rank,
+                    const int64_t* run, size_t run_rank);
 
 // Output shape of reshape with attribute `shape` (-1 inferred, 0 copies the input's dim).
 std::vector<int64_t> reshape_target(const std::vector<int64_t>& input_dims, const std::vector<int64_t>& shape);
