@@ -151,8 +151,8 @@ class Table {
     cagr_op_desc created{};         // op's ABI view, made once
   };
 
-  // What kernel_run builds per run, kept per thread so that a run allocates nothing once warm (at
-  // batch 1 the allocations were a fifth of a run) and two threads may run one kernel at once.
+  // What kernel_run builds per run, reused so that a warm run allocates nothing (at batch 1 the
+  // allocations were a fifth of a run); per thread, as the host calls from any thread.
   struct RunScratch {
     std::vector<cagr_tensor_desc> inputs, outputs;
     std::vector<const cagr_tensor_desc*> input_descs, output_descs;
