@@ -79,6 +79,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=0.3)
     ap.add_argument("--workdir", default="/tmp/cagr_onnx_bench")
+    ap.add_argument("--session-per-batch", action="store_true",
+                    help="a CAGR session per batch, planned at that batch (default: one session per model, "
+                         "planned at the first batch and reused, as a user's session would be)")
     args = ap.parse_args()
     if os.environ.get("OMP_NUM_THREADS") != str(args.threads):
         sys.exit("set OMP_NUM_THREADS to --threads: the CPU plugin's OpenMP reads it at load")
@@ -104,6 +107,9 @@ def main():
         ov_request, ov_compiled = openvino_session(path, args.threads)
         for batch in [int(b) for b in args.batches.split(",")]:
             inputs = make_inputs(np.random.default_rng(7), batch)
+            if args.session_per_batch:
+                cagr.close()
+                cagr = B.CagrSession(lib, args.plugin, path)
             cagr.bind(inputs)
             ort_inputs = {i.name: inputs[i.name] for i in ort.get_inputs()}
             ov_inputs = {p.get_any_name(): inputs[p.get_any_name()] for p in ov_compiled.inputs}
