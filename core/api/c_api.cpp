@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -32,17 +33,30 @@ struct cagr_model {
   cagr::Graph graph;
 };
 
+// One plan of a session, made at the first run whose batch fell in its range (batch_ranges()).
+struct SessionPlan {
+  std::vector<int> ranges;  // per input, the range of its first dimension
+  std::unique_ptr<cagr::Executor> executor;
+  std::string warnings;     // what the plan could not follow, tables left f32
+};
+
 struct cagr_session {
   cagr::Graph graph;
   std::vector<cagr::Target> targets;  // hold the plugins, so the runtime may go first
   bool profile = false;
+  bool fixed_plan = false;                // cagr_session_options.fixed_plan
   std::optional<cagr::Plan> loaded_plan;  // from cagr_session_options.plan_path
   std::optional<cagr::OptimizerMode> optimizer;  // cagr_session_options.optimizer, where given
   std::optional<cagr::LearnedPolicy> policy;     // with the "policy" optimizer
-  std::unique_ptr<cagr::Executor> executor;
+  std::optional<cagr::Graph> converted;   // `graph` with its tables converted by the first plan (planned_executor.hpp)
+  // Declared before the plans, so that it outlives their executors.
+  std::shared_ptr<cagr::KernelPool> kernels = std::make_shared<cagr::KernelPool>();
+  std::deque<SessionPlan> plans;          // a deque: a plan made keeps the others where they are
+  SessionPlan* current = nullptr;         // the last run's plan (or the example inputs')
   std::vector<cagr::HostTensor> outputs;
   std::string plan;
   std::string plan_warnings;
+  std::string placed_again;               // devices lost while running, a line each
   // Set while a call is inside the session: a second thread entering then gets
   // CAGR_API_SESSION_BUSY instead of racing the first (cagr.h: a session is one thread's at a time).
   std::atomic<bool> in_use{false};
@@ -162,18 +176,48 @@ std::vector<cagr::HostTensor> order_inputs(const cagr::Graph& graph, size_t n, c
   return ordered;
 }
 
-void compile(cagr_session* session, const std::vector<cagr::HostTensor>& examples) {
+// The batch ranges of a run: per input, 0 for a first dimension of 1 (or a scalar), then 1 for
+// 2-8, 2 for 9-64, 3 for 65-512, ...: a plan made within a range is near the best for the rest of it.
+std::vector<int> batch_ranges(const std::vector<cagr::HostTensor>& inputs) {
+  std::vector<int> ranges;
+  for (const cagr::HostTensor& t : inputs) {
+    int range = 0;
+    for (int64_t limit = 1; !t.dims.empty() && limit < t.dims[0]; limit *= 8) ++range;
+    ranges.push_back(range);
+  }
+  return ranges;
+}
+
+// The plan for `inputs`: the session's plan for their batch range, else one made at their shapes
+// (a session with a fixed or loaded plan keeps its first).
+SessionPlan& plan_for(cagr_session* session, const std::vector<cagr::HostTensor>& inputs) {
+  const std::vector<int> ranges = batch_ranges(inputs);
+  const bool one_plan = session->fixed_plan || session->loaded_plan;
+  for (SessionPlan& p : session->plans)
+    if (one_plan || p.ranges == ranges) return p;
   std::optional<cagr::PlannerOptions> planner;
   if (session->optimizer) {
     planner.emplace();
     planner->mode = *session->optimizer;
     planner->policy = session->policy ? &*session->policy : nullptr;
   }
-  cagr::PlannedExecutor made = cagr::make_executor(session->graph, session->targets, examples, session->loaded_plan, planner);
-  session->executor = std::move(made.executor);
-  session->plan_warnings.clear();
-  for (const std::string& w : made.warnings) session->plan_warnings += w + "\n";
-  session->executor->set_profiling(session->profile);
+  cagr::PlannedExecutor made = cagr::make_executor(session->converted ? *session->converted : session->graph, session->targets,
+                                                   inputs, session->loaded_plan, planner, session->kernels);
+  if (!session->converted) session->converted = std::move(made.graph);
+  SessionPlan& p = session->plans.emplace_back();
+  p.ranges = ranges;
+  p.executor = std::move(made.executor);
+  for (const std::string& w : made.warnings) p.warnings += w + "\n";
+  p.executor->set_profiling(session->profile);
+  return p;
+}
+
+// Every plan dropped, to be made again on the devices left (a plugin failed while running).
+void drop_plans(cagr_session* session) {
+  session->current = nullptr;
+  session->plans.clear();
+  session->converted.reset();
+  session->kernels = std::make_shared<cagr::KernelPool>();
 }
 
 }  // namespace
@@ -262,7 +306,8 @@ cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_option
     if (o.optimizer != nullptr) s->optimizer = cagr::optimizer_mode(o.optimizer);
     if (s->optimizer == cagr::OptimizerMode::policy)
       s->policy = cagr::LearnedPolicy::load(o.policy_path ? std::filesystem::path(o.policy_path) : cagr::LearnedPolicy::default_file());
-    if (o.example_inputs != nullptr) compile(s.get(), order_inputs(s->graph, o.num_example_inputs, o.example_inputs));
+    s->fixed_plan = o.struct_size >= offsetof(cagr_session_options, fixed_plan) + sizeof o.fixed_plan && o.fixed_plan != 0;
+    if (o.example_inputs != nullptr) s->current = &plan_for(s.get(), order_inputs(s->graph, o.num_example_inputs, o.example_inputs));
     *session = s.release();
   });
 }
@@ -281,18 +326,18 @@ cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const
     std::vector<std::string> replaced;
     for (;;) {
       try {
-        if (!session->executor) compile(session, ordered);
-        session->outputs = session->executor->run(ordered);
+        session->current = &plan_for(session, ordered);
+        session->outputs = session->current->executor->run(ordered);
         break;
       } catch (const cagr::Error& e) {
         const std::vector<std::string> dropped = cagr::drop_failed_targets(session->targets);
         if (dropped.empty()) throw;
         if (session->targets.empty()) throw cagr::Error(e.status(), std::string(e.what()) + "; no other device is left to run it");
         replaced.insert(replaced.end(), dropped.begin(), dropped.end());
-        session->executor.reset();
+        drop_plans(session);
       }
     }
-    for (const std::string& line : replaced) session->plan_warnings += line + "; its nodes were placed again\n";
+    for (const std::string& line : replaced) session->placed_again += line + "; its nodes were placed again\n";
   });
 }
 
@@ -301,7 +346,7 @@ cagr_api_status cagr_session_output(cagr_session* session, const char* name, cag
     require(session != nullptr && name != nullptr && out != nullptr, "cagr_session_output: NULL argument");
     const SessionUse use(session, "cagr_session_output");
     require(!session->outputs.empty(), "no run yet");
-    const cagr::Graph& g = session->executor->graph();
+    const cagr::Graph& g = session->current->executor->graph();
     for (size_t i = 0; i < g.outputs().size(); ++i) {
       if (g.tensor(g.outputs()[i]).name != name) continue;
       cagr::HostTensor& h = session->outputs[i];
@@ -316,8 +361,8 @@ cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path) 
   return guarded([&] {
     require(session != nullptr && path != nullptr, "cagr_session_save_plan: NULL argument");
     const SessionUse use(session, "cagr_session_save_plan");
-    require(session->executor != nullptr, "cagr_session_save_plan: the session has not compiled yet (run it, or give example inputs)");
-    const cagr::Executor& e = *session->executor;
+    require(session->current != nullptr, "cagr_session_save_plan: the session has not compiled yet (run it, or give example inputs)");
+    const cagr::Executor& e = *session->current->executor;
     cagr::save_plan(cagr::make_plan(session->graph, e, session->loaded_plan ? "plan" : session->optimizer ? cagr::optimizer_mode_name(*session->optimizer) : "hints"), path);
   });
 }
@@ -329,6 +374,7 @@ const char* cagr_session_plan_warnings(cagr_session* session) {
   guarded([&] {
     require(session != nullptr, "cagr_session_plan_warnings: session is NULL");
     const SessionUse use(session, "cagr_session_plan_warnings");
+    session->plan_warnings = (session->current ? session->current->warnings : std::string()) + session->placed_again;
     text = session->plan_warnings.c_str();
   });
   return text;
@@ -339,8 +385,8 @@ const char* cagr_session_plan(cagr_session* session) {
   guarded([&] {
     require(session != nullptr, "cagr_session_plan: session is NULL");
     const SessionUse use(session, "cagr_session_plan");
-    if (!session->executor) return;
-    session->plan = session->executor->plan_table();
+    if (!session->current) return;
+    session->plan = session->current->executor->plan_table();
     text = session->plan.c_str();
   });
   return text;

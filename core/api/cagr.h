@@ -137,6 +137,14 @@ typedef struct cagr_session_options {
    * stay f32 and cagr_session_plan_warnings names them. A plan_path plan brings its own. Added after
    * math_precision: older callers' struct_size leaves it out, and they get f32. */
   const char* table_precision;
+  /* 0: the session plans again when a run's batch (the first dimension of its inputs) falls in
+   * another range than those it has plans for: 1, 2-8, 9-64, 65-512, 513-4096, and so on by
+   * eights. Each plan is made at the first batch of its range and serves the range; nodes that run
+   * the same way in two plans share their kernel, and so their weights on the device (a node with
+   * large weights, an embedding table, keeps its first plan's variant rather than have them copied
+   * twice). Nonzero: one plan, made at the first shapes, serves every batch. A plan_path plan is one
+   * plan either way. Added after table_precision: older callers' struct_size leaves it out (0). */
+  int fixed_plan;
 } cagr_session_options;
 
 cagr_api_status cagr_session_create(cagr_model* model, const cagr_session_options* options, cagr_session** session);
@@ -146,12 +154,15 @@ void cagr_session_destroy(cagr_session* session);
 cagr_api_status cagr_session_run(cagr_session* session, size_t num_inputs, const cagr_tensor* inputs);
 /* An output of the last run, by name; out->dims and out->data stay valid until the next run. */
 cagr_api_status cagr_session_output(cagr_session* session, const char* name, cagr_tensor* out);
-/* The placement (node, op, device, variant, estimated cost) as a table; valid until the next call. */
+/* The placement (node, op, device, variant, estimated cost) of the plan the last run used (see
+ * cagr_session_options.fixed_plan), as a table; valid until the next call. */
 const char* cagr_session_plan(cagr_session* session);
-/* Writes the session's plan (fusions, and each node's plugin, device and variant) to `path`, for
- * cagr_session_options.plan_path. The session must have compiled (a run, or example inputs). */
+/* Writes the plan the last run used (fusions, and each node's plugin, device and variant) to
+ * `path`, for cagr_session_options.plan_path. The session must have compiled (a run, or example
+ * inputs). */
 cagr_api_status cagr_session_save_plan(cagr_session* session, const char* path);
-/* What a loaded plan could not follow here (one line each), or "" ; valid until the next call. */
+/* What the last run's plan could not follow here (a loaded plan's missing devices, tables left f32)
+ * and the devices lost while running, one line each, or ""; valid until the next call. */
 const char* cagr_session_plan_warnings(cagr_session* session);
 
 #ifdef __cplusplus

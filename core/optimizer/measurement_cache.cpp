@@ -7,6 +7,7 @@
 
 #include "cagr_plugin_support.hpp"
 #include "math_precision.hpp"
+#include "node_desc.hpp"
 
 namespace cagr {
 
@@ -30,26 +31,7 @@ std::filesystem::path MeasurementCache::default_file() {
 
 std::string MeasurementCache::key(const Target& target, const cagr_op_desc& op, const std::string& variant) {
   std::ostringstream text;
-  text << target.plugin->name() << '|' << target.info.name << '|' << target.info.compute_units << '|' << op.op_type;
-  auto tensors = [&](const char* kind, const cagr_tensor_desc* const* descs, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      text << '|' << kind << ':' << descs[i]->dtype << ':';
-      for (int32_t d = 0; d < descs[i]->rank; ++d) text << descs[i]->dims[d] << ',';
-    }
-  };
-  tensors("in", op.inputs, op.num_inputs);
-  tensors("out", op.outputs, op.num_outputs);
-  for (size_t i = 0; i < op.num_attrs; ++i) {
-    const cagr_attr& a = *op.attrs[i];
-    text << '|' << a.name << '=';
-    switch (a.kind) {
-      case CAGR_ATTR_INT: text << a.i; break;
-      case CAGR_ATTR_FLOAT: text << a.f; break;
-      case CAGR_ATTR_STRING: text << a.s; break;
-      case CAGR_ATTR_INTS: for (size_t k = 0; k < a.count; ++k) text << a.ints[k] << ','; break;
-      case CAGR_ATTR_FLOATS: for (size_t k = 0; k < a.count; ++k) text << a.floats[k] << ','; break;
-    }
-  }
+  text << target.plugin->name() << '|' << target.info.name << '|' << target.info.compute_units << '|' << op_signature(op, true);
   // A variant may compute differently under a looser allowance (cuBLASLt in TF32): part of the key
   // where it is not f32, so keys written before precision was a choice stay valid.
   if (const cagr_math_precision allowed = abi::allowed_math_precision(op); allowed != CAGR_MATH_F32)

@@ -94,6 +94,10 @@ std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>&
     const Node node = graph.nodes()[n];
     if (node.op != "embedding_bag" || node.table_dtype == CAGR_DTYPE_F32) continue;
     const std::string wanted = dtype_name(node.table_dtype);
+    // Converted before (a session compiling again from its converted graph, planned_executor.hpp).
+    const std::vector<size_t> tables = table_inputs(node);
+    if (!tables.empty() && std::all_of(tables.begin(), tables.end(), [&](size_t i) { return graph.tensor(node.inputs[i]).dtype == node.table_dtype; }))
+      continue;
     auto stays_f32 = [&](const std::string& why) {
       warnings.push_back("embedding_bag '" + node.name + "': its tables stay f32, not " + wanted + ": " + why);
     };
@@ -104,7 +108,7 @@ std::vector<std::string> convert_tables(Graph& graph, const std::vector<Target>&
     Graph candidate = graph;
     Node& converted = candidate.nodes()[n];
     std::map<std::pair<int, cagr_dtype>, int> made = converted_tables;  // kept only where the node is
-    for (size_t i : table_inputs(node)) {
+    for (size_t i : tables) {
       const auto key = std::make_pair(node.inputs[i], node.table_dtype);
       if (!made.count(key)) made[key] = converted_tensor(candidate, node.inputs[i], node.table_dtype);
       converted.inputs[i] = made[key];

@@ -33,10 +33,12 @@ uint64_t byte_size(const TensorShape& shape) {
 
 }  // namespace
 
-Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy)
+Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy,
+                   std::shared_ptr<KernelPool> kernels)
     : fusion_rules_(policy.fusion_rules()),
       graph_(fuse_for_targets(std::move(graph), targets, example_inputs, &fusions_, fusion_rules_)),
-      targets_(std::move(targets)) {
+      targets_(std::move(targets)),
+      kernel_pool_(std::move(kernels)) {
   compiled_shapes_ = infer_shapes(graph_, example_inputs);
   placement_ = policy.place(graph_, compiled_shapes_, targets_);
   order_ = graph_.topological_order();
@@ -67,7 +69,7 @@ Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<D
       if (!(graph_.tensor(node.inputs[i]).is_constant() && is_weight_input(node.op, i)))
         runtime_inputs_[static_cast<size_t>(n)].push_back(node.inputs[i]);
     }
-    if (!graph_.is_view(n)) create_kernel(n, compiled_shapes_);
+    if (!graph_.is_view(n)) create_kernel(n, compiled_shapes_, true);
   }
   upload_constants();
 }
@@ -76,11 +78,12 @@ Executor::~Executor() = default;
 
 Buffer& Executor::stored(int tensor, int target) { return buffers_.at({storage_[static_cast<size_t>(tensor)], target}); }
 
-void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
+void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes, bool any_variant) {
   const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-  const NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+  NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
   const Target& target = targets_[static_cast<size_t>(where.target)];
   std::vector<cagr_constant> constants;
+  KernelPool::Request request;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const TensorInfo& info = graph_.tensor(node.inputs[i]);
     if (info.is_constant() && is_weight_input(node.op, i)) {
@@ -88,6 +91,8 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
       c.input_index = i;
       c.data = info.data->data();
       constants.push_back(c);
+      request.weights.push_back(c.data);
+      request.weight_bytes += info.data->size();
     }
   }
   abi::OwnedOpDesc desc = describe_node(node, shapes);
@@ -104,11 +109,20 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes) {
   hot.num_rows = hot_counts.data();
   hot.rows = hot_rows.data();
   const cagr_extension* extensions = node.hot_rows.empty() ? nullptr : reinterpret_cast<const cagr_extension*>(&hot);
-  try {
-    kernels_[static_cast<size_t>(n)] =
-        target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants, extensions);
-  } catch (const Error& e) {
-    throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
+  auto make = [&] {
+    try {
+      return target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants, extensions);
+    } catch (const Error& e) {
+      throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
+    }
+  };
+  if (kernel_pool_) {
+    request.target = &target;
+    request.op = &desc.desc();
+    request.hot_rows = hot_counts;
+    kernels_[static_cast<size_t>(n)] = kernel_pool_->get(request, any_variant, where.variant, where.variant_name, make);
+  } else {
+    kernels_[static_cast<size_t>(n)] = std::make_shared<Kernel>(make());
   }
   std::vector<Dims>& made = kernel_shapes_[static_cast<size_t>(n)];
   made.clear();
@@ -135,7 +149,7 @@ void Executor::fit_kernels(const std::vector<TensorShape>& shapes) {
         fits = fits && run.size() == then.size() && (run.empty() || std::equal(run.begin() + 1, run.end(), then.begin() + 1));
       }
     }
-    if (!fits) create_kernel(n, shapes);
+    if (!fits) create_kernel(n, shapes, true);
   }
 }
 
@@ -253,7 +267,7 @@ void Executor::enqueue_nodes(const std::vector<TensorShape>& shapes) {
     const auto start = std::chrono::steady_clock::now();
     try {
       if (device_timed) node_events_[step].first.record(stream);
-      kernels_[static_cast<size_t>(n)].run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
+      kernels_[static_cast<size_t>(n)]->run(stream, io.inputs, io.input_descs, io.outputs, io.output_descs);
       if (device_timed) node_events_[step].second.record(stream);
       if (profiling_ && !device_timed) stream.synchronize();
     } catch (const Error& e) {
@@ -490,8 +504,9 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
       const bool cached = us.has_value();
       if (!cached) {
         where.variant = v.index;
+        where.variant_name = v.name;
         try {
-          create_kernel(n, shapes);
+          create_kernel(n, shapes, false);
           kernel_variant = v.index;
           us = profiled_us()[step];
           if (options.cache) options.cache->store(key, node.op + " " + v.name, *us);
@@ -514,7 +529,7 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     where.variant_name = best->name;
     where.math_precision = best->math_precision;
     where.estimated_ns = variant_cost_ns(*best, target.info);
-    if (kernel_variant != best->index) create_kernel(n, shapes);
+    if (kernel_variant != best->index) create_kernel(n, shapes, false);
     ++plan_generation_;
     result.report.push_back(line + " -> " + where.variant_name);
     result.timings.push_back(std::move(timing));
@@ -525,9 +540,9 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
 std::vector<NodeStatistics> Executor::kernel_statistics() const {
   std::vector<NodeStatistics> out;
   for (int n : order_) {
-    const Kernel& kernel = kernels_[static_cast<size_t>(n)];
+    const std::shared_ptr<Kernel>& kernel = kernels_[static_cast<size_t>(n)];
     if (!kernel) continue;
-    auto figures = kernel.statistics();
+    auto figures = kernel->statistics();
     if (figures.empty()) continue;
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
     const NodePlacement& p = placement_.nodes[static_cast<size_t>(n)];

@@ -13,6 +13,7 @@
 
 #include "graph.hpp"
 #include "host_tensor.hpp"
+#include "kernel_pool.hpp"
 #include "measurement_cache.hpp"
 #include "placement.hpp"
 #include "plugin.hpp"
@@ -41,8 +42,10 @@ class Executor {
   // Fuses what the targets offer with the policy's fusion rules (fusion.hpp), places `graph` on `targets` with `policy` at the
   // shapes of `example_inputs` (graph input order), creates every kernel (uploading weights once)
   // and the streams. Runs may use other sizes in the
-  // dimensions that vary per run (batch size, number of indices).
-  Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy);
+  // dimensions that vary per run (batch size, number of indices). With `kernels`, a kernel that an
+  // executor of the same pool made for the same node is shared, not made again (kernel_pool.hpp).
+  Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy,
+           std::shared_ptr<KernelPool> kernels = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -129,7 +132,8 @@ class Executor {
   // The buffers and run shapes of node `n`, whose inputs are already on its device: node_io_'s
   // entry for it, refilled (its vectors keep their memory from pass to pass).
   const NodeIo& node_io(int n, const std::vector<TensorShape>& shapes);
-  void create_kernel(int node, const std::vector<TensorShape>& shapes);
+  // `any_variant`: a pooled kernel of another variant may serve a node with large weights (not while tuning).
+  void create_kernel(int node, const std::vector<TensorShape>& shapes, bool any_variant);
   void fit_kernels(const std::vector<TensorShape>& shapes);
   Buffer& buffer(int tensor, int target, uint64_t bytes);
   void upload_constants();
@@ -153,7 +157,8 @@ class Executor {
   std::vector<int> order_;
   std::vector<int> producer_;                        // per tensor: the node writing it, -1 input/constant
   std::vector<TensorShape> compiled_shapes_;
-  std::vector<Kernel> kernels_;                      // per node
+  std::shared_ptr<KernelPool> kernel_pool_;          // shared with the session's other executors, or null
+  std::vector<std::shared_ptr<Kernel>> kernels_;     // per node (null for views)
   std::vector<std::vector<Dims>> kernel_shapes_;     // per node: input then output shapes it was made for
   std::vector<std::vector<int>> runtime_inputs_;     // per node: inputs passed at run (weights excluded)
   std::vector<Stream> streams_;                      // per target

@@ -6,7 +6,8 @@
 namespace cagr {
 
 PlannedExecutor make_executor(const Graph& model, const std::vector<Target>& targets, const std::vector<HostTensor>& examples,
-                              const std::optional<Plan>& plan, const std::optional<PlannerOptions>& planner) {
+                              const std::optional<Plan>& plan, const std::optional<PlannerOptions>& planner,
+                              std::shared_ptr<KernelPool> kernels) {
   std::vector<Dims> dims;
   for (const HostTensor& e : examples) dims.push_back(e.dims);
   PlannedExecutor made;
@@ -29,13 +30,14 @@ PlannedExecutor make_executor(const Graph& model, const std::vector<Target>& tar
     Graph allowed = graph;
     allow_math_precision(allowed, followed.math_precision);
     PlannedPlacement policy(std::move(followed));
-    made.executor = std::make_unique<Executor>(std::move(allowed), targets, dims, policy);
+    made.executor = std::make_unique<Executor>(std::move(allowed), targets, dims, policy, kernels);
     for (const std::string& w : policy.warnings()) made.warnings.push_back(w);
   } else {
     CostHintPlacement policy;
-    made.executor = std::make_unique<Executor>(graph, targets, dims, policy);
+    made.executor = std::make_unique<Executor>(graph, targets, dims, policy, kernels);
     made.decided_by = "hints";
   }
+  made.graph = std::move(graph);
   return made;
 }
 

@@ -256,6 +256,54 @@ TEST(CApi, TablePrecisionIsASessionOption) {
   cagr_runtime_destroy(rt);
 }
 
+// A session plans again when the batch moves to another range (cagr_session_options.fixed_plan):
+// the plan the run used is made at a batch of its range (cagr_session_plan's shapes say which), a
+// range met again reuses its plan, and every batch predicts what a session of its own does; with
+// u8 tables the second plan reuses the first's converted tables without a warning. fixed_plan
+// keeps the first plan for every batch.
+TEST(CApi, SessionsPlanAgainPerBatchRange) {
+  cagr_runtime* rt = cpu_runtime();
+  cagr_model* model = nullptr;
+  ASSERT_EQ(cagr_model_load(rt, sample_model_path().c_str(), &model), CAGR_API_OK) << cagr_last_error();
+  for (const char* tables : {"f32", "u8"}) {
+    for (const int fixed : {0, 1}) {
+      SCOPED_TRACE(std::string(tables) + (fixed ? ", fixed plan" : ", a plan per range"));
+      cagr_session_options so{};
+      so.struct_size = sizeof so;
+      so.table_precision = tables;
+      so.fixed_plan = fixed;
+      cagr_session* s = nullptr;
+      ASSERT_EQ(cagr_session_create(model, &so, &s), CAGR_API_OK) << cagr_last_error();
+      std::string first_plan;
+      for (const int64_t rows : {1, 600, 3, 1, 700}) {
+        SCOPED_TRACE("batch " + std::to_string(rows));
+        const SampleBatch batch(rows);
+        ASSERT_EQ(cagr_session_run(s, 3, batch.tensors()), CAGR_API_OK) << cagr_last_error();
+        cagr_tensor out{};
+        out.struct_size = sizeof out;
+        ASSERT_EQ(cagr_session_output(s, "prob", &out), CAGR_API_OK) << cagr_last_error();
+        const std::vector<float> got(static_cast<const float*>(out.data), static_cast<const float*>(out.data) + out.dims[0]);
+        cagr_session_options own{};
+        own.struct_size = sizeof own;
+        own.table_precision = tables;
+        const std::vector<float> want = predict(model, own, batch.tensors(), nullptr);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5f);
+        const std::string plan = cagr_session_plan(s);
+        if (first_plan.empty()) first_plan = plan;
+        // The plan table's output shapes are the compiled ones: batch 600's plan serves 700.
+        const bool planned_at_600 = plan.find("[600,") != std::string::npos;
+        EXPECT_EQ(planned_at_600, !fixed && rows >= 600) << plan;
+        if (fixed || rows == 1) EXPECT_EQ(plan, first_plan);
+        EXPECT_STREQ(cagr_session_plan_warnings(s), "");
+      }
+      cagr_session_destroy(s);
+    }
+  }
+  cagr_model_destroy(model);
+  cagr_runtime_destroy(rt);
+}
+
 TEST(CApi, ModelDescribesItsInputsAndOutputs) {
   cagr_runtime* rt = cpu_runtime();
   cagr_model* model = nullptr;

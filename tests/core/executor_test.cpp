@@ -132,6 +132,82 @@ TEST(Executor, NodesSplitAcrossDevicesMatchReference) {
   EXPECT_LT(max_relative_error(got[0], want[0]), 1e-5);
 }
 
+// Executors of one kernel pool (a session's plans for two batch ranges) share the kernels of nodes
+// they run alike, run the same as executors of their own, and outlive each other: the kernels stay
+// while an executor holds them.
+TEST(Executor, ExecutorsOfOnePoolShareKernels) {
+  const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label());
+    auto pool = std::make_shared<KernelPool>();
+    CostHintPlacement policy;
+    auto small = std::make_unique<Executor>(graph, std::vector<Target>{target}, dims_of(random_inputs(graph, 1, 1)), policy, pool);
+    const size_t made = pool->made();
+    EXPECT_GT(made, 0u);
+    EXPECT_EQ(pool->shared(), 0u);
+    Executor large(graph, {target}, dims_of(random_inputs(graph, 700, 1)), policy, pool);
+    EXPECT_GT(pool->shared(), 0u) << "no kernel of the batch-1 plan served the batch-700 plan";
+    EXPECT_EQ(pool->made() + pool->shared(), 2 * made) << "the two plans have the same nodes";
+    for (int64_t batch : {1, 700, 5}) {
+      const auto inputs = random_inputs(graph, batch, static_cast<uint64_t>(batch) + 3);
+      const auto want = testing::run_reference(graph, inputs);
+      EXPECT_LT(max_relative_error(small->run(inputs)[0], want[0]), 1e-5) << "batch " << batch;
+      EXPECT_LT(max_relative_error(large.run(inputs)[0], want[0]), 1e-5) << "batch " << batch;
+    }
+    small.reset();
+    const auto inputs = random_inputs(graph, 9, 4);
+    EXPECT_LT(max_relative_error(large.run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-5);
+  }
+}
+
+// A pooled kernel serves another variant's request only where the weights are large and the
+// request allows it (not while tuning), and then says which variant it is; expired kernels are
+// made again.
+TEST(KernelPool, OnlyLargeWeightsShareAcrossVariants) {
+  abi::OwnedOpDesc op("embedding_bag");
+  op.input(CAGR_DTYPE_I64, {-1}).output(CAGR_DTYPE_F32, {-1, 16});
+  Target target;
+  static const char weights[1] = {};
+  int makes = 0;
+  auto make = [&] {
+    ++makes;
+    return Kernel();
+  };
+  for (const uint64_t bytes : {uint64_t{1024}, KernelPool::kLargeWeightBytes}) {
+    SCOPED_TRACE(bytes);
+    KernelPool pool;
+    const KernelPool::Request request{&target, &op.desc(), {weights}, bytes, {}};
+    int variant = 2;
+    std::string name = "gather";
+    const std::shared_ptr<Kernel> first = pool.get(request, true, variant, name, make);
+    variant = 0;
+    name = "scalar";
+    const std::shared_ptr<Kernel> tuned = pool.get(request, false, variant, name, make);
+    EXPECT_NE(tuned, first) << "a tuner's request for another variant got the first";
+    EXPECT_EQ(variant, 0);
+    variant = 1;
+    name = "other";
+    const std::shared_ptr<Kernel> any = pool.get(request, true, variant, name, make);
+    if (bytes >= KernelPool::kLargeWeightBytes) {
+      EXPECT_TRUE(any == first || any == tuned);
+      EXPECT_NE(variant, 1);
+      EXPECT_NE(name, "other");
+    } else {
+      EXPECT_NE(any, first);
+      EXPECT_EQ(variant, 1);
+    }
+  }
+  EXPECT_EQ(makes, 2 + 3);
+  KernelPool pool;
+  const KernelPool::Request request{&target, &op.desc(), {weights}, 10, {}};
+  int variant = 0;
+  std::string name = "v";
+  pool.get(request, true, variant, name, make);  // dropped at once: expired
+  EXPECT_NE(pool.get(request, true, variant, name, make), nullptr);
+  EXPECT_EQ(pool.made(), 2u);
+  EXPECT_EQ(pool.shared(), 0u);
+}
+
 TEST(Executor, IndexOutOfRangeIsAClearErrorAndTheExecutorStaysUsable) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(2026);
   auto inputs = random_inputs(graph, 8, 3);
