@@ -147,14 +147,18 @@ std::string model_key(const Graph& graph) {
 }
 
 Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by, const PipelineSchedule* pipeline) {
-  const Graph& fused = compiled.graph();
-  const Placement& placement = compiled.placement();
-  const std::vector<Target>& targets = compiled.targets();
+  return make_plan(loaded, compiled.graph(), compiled.placement(), compiled.targets(), compiled.fusion_rules(), compiled.fusions(),
+                   decided_by, pipeline);
+}
+
+Plan make_plan(const Graph& loaded, const Graph& fused, const Placement& placement, const std::vector<Target>& targets,
+               const std::vector<std::string>& fusion_rules, const std::vector<std::string>& fusions, const std::string& decided_by,
+               const PipelineSchedule* pipeline) {
   Plan plan;
   plan.model_key = model_key(loaded);
   plan.decided_by = decided_by;
-  plan.fusion_rules = compiled.fusion_rules();
-  plan.fusions = compiled.fusions();
+  plan.fusion_rules = fusion_rules;
+  plan.fusions = fusions;
   for (const Node& node : fused.nodes()) {
     plan.math_precision = std::max(plan.math_precision, node.math_precision);
     if (node.table_dtype != CAGR_DTYPE_F32) plan.table_dtype = node.table_dtype;

@@ -62,6 +62,11 @@ std::string model_key(const Graph& graph);
 // The plan that `compiled` (made from `loaded`) runs: its fusion rules, fusions and placement, and
 // `pipeline` where it runs pipelined.
 Plan make_plan(const Graph& loaded, const Executor& compiled, const std::string& decided_by, const PipelineSchedule* pipeline = nullptr);
+// The same for a placement that was never compiled: `fused` (`loaded` rewritten by `fusion_rules`,
+// `fusions` one line per fused chain) placed on `targets` as `placement` says.
+Plan make_plan(const Graph& loaded, const Graph& fused, const Placement& placement, const std::vector<Target>& targets,
+               const std::vector<std::string>& fusion_rules, const std::vector<std::string>& fusions, const std::string& decided_by,
+               const PipelineSchedule* pipeline = nullptr);
 
 // Writes / reads a plan file (XML). load_plan throws std::runtime_error naming the file and what
 // is wrong (not a plan, an unknown element or attribute, a missing field).

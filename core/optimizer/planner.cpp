@@ -13,6 +13,7 @@
 
 #include "cost_features.hpp"
 #include "executor.hpp"
+#include "node_desc.hpp"
 #include "shape_inference.hpp"
 
 namespace cagr {
@@ -93,6 +94,19 @@ struct Compiled {
   std::string what;
   std::unique_ptr<Executor> executor;
   double us = std::numeric_limits<double>::infinity();
+};
+
+// A placement decided without compiling: `graph` fused by `policy`'s rules and placed by it, as an
+// Executor would (its constructor does the same two steps), with no kernel created.
+struct Placed {
+  Graph fused;
+  std::vector<std::string> fusions;
+  std::vector<TensorShape> shapes;
+  Placement placement;
+  Placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<Dims>& dims, PlacementPolicy& policy)
+      : fused(fuse_for_targets(graph, targets, dims, &fusions, policy.fusion_rules())),
+        shapes(infer_shapes(fused, dims)),
+        placement(policy.place(fused, shapes, targets)) {}
 };
 
 // Each compiled candidate's fastest pass over `rounds` rounds, measured in turns: on a shared
@@ -227,6 +241,31 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
     if (i == 0 || close_second || first_alone) chosen.push_back(&c);
     report.push_back(c.what() + ": predicted " + microseconds(ranked[i].first));
   }
+  Executor::TuneOptions unsure{options.repetitions, options.progress, nullptr, false};
+  unsure.together = true;  // a check of a few nodes: one set of passes per round, not per node
+  unsure.choose = [&](const Node&, const cagr_op_desc& op, const Target& target, const std::vector<Variant>& offered) {
+    std::vector<double> predicted;
+    for (const Variant& v : offered) predicted.push_back(options.policy->predict_us(cost_features(op, v, target.info), v.name));
+    return variants_to_time(predicted);
+  };
+  // One candidate and no node to time: the plan is the placement, and nothing is compiled.
+  if (chosen.size() == 1) {
+    PolicyPlacement placement(*options.policy, chosen[0]->rules);
+    const Placed placed(graph, chosen[0]->targets, dims, placement);
+    bool sure = true;
+    for (size_t n = 0; n < placed.fused.nodes().size() && sure; ++n) {
+      if (placed.fused.is_view(static_cast<int>(n))) continue;
+      const Node& node = placed.fused.nodes()[n];
+      const Target& target = chosen[0]->targets.at(static_cast<size_t>(placed.placement.nodes[n].target));
+      abi::OwnedOpDesc desc = describe_node(node, placed.shapes);
+      const OpSupport support = target.plugin->query(target.device, desc.desc());
+      sure = support.variants.size() < 2 || unsure.choose(node, desc.desc(), target, support.variants).size() < 2;
+    }
+    if (sure) {
+      report.push_back("chosen: policy, " + chosen[0]->what() + " (sure of every node's variant: nothing compiled or timed)");
+      return make_plan(graph, placed.fused, placed.placement, chosen[0]->targets, chosen[0]->rules, placed.fusions, "policy");
+    }
+  }
   std::vector<Compiled> compiled;
   for (const Candidate* c : chosen) {
     PolicyPlacement placement(*options.policy, c->rules);
@@ -235,12 +274,6 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   // Two rounds in turns, not one: on a shared CPU a device's passes right after another's can be
   // slowed many times (PoCL's workers still spinning while the CPU plugin's threads start).
   Executor& chosen_plan = *fastest(compiled, inputs, 2, options, report).executor;
-  Executor::TuneOptions unsure{options.repetitions, options.progress, nullptr, false};
-  unsure.choose = [&](const Node&, const cagr_op_desc& op, const Target& target, const std::vector<Variant>& offered) {
-    std::vector<double> predicted;
-    for (const Variant& v : offered) predicted.push_back(options.policy->predict_us(cost_features(op, v, target.info), v.name));
-    return variants_to_time(predicted);
-  };
   for (std::string& line : chosen_plan.tune(inputs, unsure).report) report.push_back("unsure, timed: " + line);
   return make_plan(graph, chosen_plan, "policy");
 }
@@ -285,7 +318,8 @@ PlannedModel plan_model(const Graph& graph, const std::vector<Target>& targets, 
   switch (options.mode) {
     case OptimizerMode::none: {
       CostHintPlacement defaults({}, true);
-      result.plan = make_plan(graph, Executor(graph, targets, dims_of(inputs), defaults), "none");
+      const Placed placed(graph, targets, dims_of(inputs), defaults);
+      result.plan = make_plan(graph, placed.fused, placed.placement, targets, defaults.fusion_rules(), placed.fusions, "none");
       break;
     }
     case OptimizerMode::hints: result.plan = plan_by_hints(graph, targets, inputs, options, result.report); break;

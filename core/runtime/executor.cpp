@@ -471,11 +471,21 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
   };
   const std::vector<double> as_placed = options.every_node ? profiled_us() : std::vector<double>{};
   Tuning result;
+  // The nodes to tune and the variants each tries.
+  struct Trial {
+    size_t step;
+    std::vector<Variant> variants;  // tried, in order
+    std::vector<std::optional<double>> us;
+    std::vector<bool> cached;
+    std::string failures;
+    int kernel_variant;  // the variant the node's kernel was made for
+  };
+  std::vector<Trial> trials;
   for (size_t step = 0; step < order_.size(); ++step) {
     const int n = order_[step];
     if (graph_.is_view(n)) continue;
     const Node& node = graph_.nodes()[static_cast<size_t>(n)];
-    NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+    const NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
     const Target& target = targets_[static_cast<size_t>(where.target)];
     abi::OwnedOpDesc desc = describe_node(node, shapes);
     const OpSupport support = target.plugin->query(target.device, desc.desc());
@@ -488,39 +498,36 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     for (size_t k = 0; k < tried.size(); ++k) tried[k] = k;
     if (options.choose) tried = options.choose(node, desc.desc(), target, support.variants);
     if (tried.size() < 2) continue;
+    Trial trial{step, {}, std::vector<std::optional<double>>(tried.size()), std::vector<bool>(tried.size()), "", where.variant};
+    for (size_t k : tried) trial.variants.push_back(support.variants.at(k));
+    trials.push_back(std::move(trial));
+  }
+  // Node by node, or (options.together) all at once: round k runs each node of the group on its
+  // k-th variant and times them in the same passes.
+  auto key_of = [&](const Trial& t, const Variant& v) {
+    const int n = order_[t.step];
+    const Target& target = targets_[static_cast<size_t>(placement_.nodes[static_cast<size_t>(n)].target)];
+    return MeasurementCache::key(target, describe_node(graph_.nodes()[static_cast<size_t>(n)], shapes).desc(), v.name);
+  };
+  // A node keeps its fastest variant before the next group is timed.
+  auto settle = [&](Trial& trial) {
+    const int n = order_[trial.step];
+    const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+    NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+    const Target& target = targets_[static_cast<size_t>(where.target)];
     NodeTiming timing{n, {}};
-    double best_us = std::numeric_limits<double>::infinity();
     const Variant* best = nullptr;
-    int kernel_variant = where.variant;  // the variant the node's kernel was made for
-    std::string line = node.name + " (" + node.op + ", " + target.label() + "):";
-    for (size_t k = 0; k < tried.size(); ++k) {
-      const Variant& v = support.variants.at(tried[k]);
-      if (options.progress)
-        options.progress("tuning node " + std::to_string(step + 1) + "/" + std::to_string(order_.size()) + " " + node.name +
-                         ": variant " + std::to_string(k + 1) + "/" + std::to_string(tried.size()) +
-                         (best ? ", best so far " + best->name : std::string()));
-      const std::string key = MeasurementCache::key(target, desc.desc(), v.name);
-      std::optional<double> us = options.cache ? options.cache->find(key) : std::nullopt;
-      const bool cached = us.has_value();
-      if (!cached) {
-        where.variant = v.index;
-        where.variant_name = v.name;
-        try {
-          create_kernel(n, shapes, false);
-          kernel_variant = v.index;
-          us = profiled_us()[step];
-          if (options.cache) options.cache->store(key, node.op + " " + v.name, *us);
-        } catch (const Error& e) {
-          line += " " + v.name + " failed (" + e.what() + ")";
-          continue;
-        }
-      }
+    double best_us = std::numeric_limits<double>::infinity();
+    std::string line = node.name + " (" + node.op + ", " + target.label() + "):" + trial.failures;
+    for (size_t k = 0; k < trial.variants.size(); ++k) {
+      if (!trial.us[k]) continue;
+      const Variant& v = trial.variants[k];
       char figure[96];
-      std::snprintf(figure, sizeof figure, " %s %.1f us%s", v.name.c_str(), *us, cached ? " (cached)" : "");
+      std::snprintf(figure, sizeof figure, " %s %.1f us%s", v.name.c_str(), *trial.us[k], trial.cached[k] ? " (cached)" : "");
       line += figure;
-      timing.variants.emplace_back(v, *us);
-      if (*us < best_us) {
-        best_us = *us;
+      timing.variants.emplace_back(v, *trial.us[k]);
+      if (*trial.us[k] < best_us) {
+        best_us = *trial.us[k];
         best = &v;
       }
     }
@@ -529,10 +536,51 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     where.variant_name = best->name;
     where.math_precision = best->math_precision;
     where.estimated_ns = variant_cost_ns(*best, target.info);
-    if (kernel_variant != best->index) create_kernel(n, shapes, false);
+    if (trial.kernel_variant != best->index) create_kernel(n, shapes, false);
     ++plan_generation_;
     result.report.push_back(line + " -> " + where.variant_name);
     result.timings.push_back(std::move(timing));
+  };
+  const size_t group_size = options.together ? std::max<size_t>(trials.size(), 1) : 1;
+  for (size_t first = 0; first < trials.size(); first += group_size) {
+    const size_t last = std::min(trials.size(), first + group_size);
+    size_t rounds = 0;
+    for (size_t t = first; t < last; ++t) rounds = std::max(rounds, trials[t].variants.size());
+    for (size_t k = 0; k < rounds; ++k) {
+      std::vector<size_t> measured;
+      for (size_t t = first; t < last; ++t) {
+        Trial& trial = trials[t];
+        if (k >= trial.variants.size()) continue;
+        const int n = order_[trial.step];
+        const Node& node = graph_.nodes()[static_cast<size_t>(n)];
+        const Variant& v = trial.variants[k];
+        if (options.progress)
+          options.progress("tuning node " + std::to_string(trial.step + 1) + "/" + std::to_string(order_.size()) + " " + node.name +
+                           ": variant " + std::to_string(k + 1) + "/" + std::to_string(trial.variants.size()));
+        if (options.cache) trial.us[k] = options.cache->find(key_of(trial, v));
+        trial.cached[k] = trial.us[k].has_value();
+        if (trial.cached[k]) continue;
+        NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
+        where.variant = v.index;
+        where.variant_name = v.name;
+        try {
+          create_kernel(n, shapes, false);
+          trial.kernel_variant = v.index;
+          measured.push_back(t);
+        } catch (const Error& e) {
+          trial.failures += " " + v.name + " failed (" + e.what() + ")";
+        }
+      }
+      if (measured.empty()) continue;
+      const std::vector<double> medians = profiled_us();
+      for (size_t t : measured) {
+        Trial& trial = trials[t];
+        trial.us[k] = medians[trial.step];
+        const Variant& v = trial.variants[k];
+        if (options.cache) options.cache->store(key_of(trial, v), graph_.nodes()[static_cast<size_t>(order_[trial.step])].op + " " + v.name, *trial.us[k]);
+      }
+    }
+    for (size_t t = first; t < last; ++t) settle(trials[t]);
   }
   return result;
 }

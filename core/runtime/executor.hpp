@@ -83,6 +83,10 @@ class Executor {
     std::function<void(const std::string&)> progress;
     MeasurementCache* cache = nullptr;
     bool every_node = false;  // also time the nodes with one variant (cost samples for the learned policy)
+    // Time every tuned node's k-th variant in the same passes (as many rounds as the most variants a
+    // node tries), not node by node: a pass set per round instead of per node and variant, with
+    // each node timed beside the others' trial variants. For a check of a few nodes (the policy's).
+    bool together = false;
     // Which of a node's offered variants to time (indices into `offered`); fewer than two: the node
     // keeps its variant untimed. Empty function: every variant.
     std::function<std::vector<size_t>(const Node& node, const cagr_op_desc& op, const Target& target,

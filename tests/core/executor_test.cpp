@@ -243,45 +243,50 @@ TEST(Executor, WrongInputsAreRefusedBeforeAnyKernelRuns) {
 
 // Tuning times every variant a device offers on the node's real inputs and keeps the fastest; the
 // results stay those of the reference, and graph replays pick up the new kernels.
+// Node by node, and every node at once (TuneOptions::together, the policy's check).
 TEST(Executor, TuningChoosesAnOfferedVariantAndKeepsResults) {
   const Graph graph = zoo::find_model("dlrm_avazu_sample").build(11);
   for (const Target& target : testing::built_targets()) {
-    SCOPED_TRACE(target.label() + " (" + target.info.name + ")");
-    const auto inputs = random_inputs(graph, 37, 5);
-    CostHintPlacement policy;
-    Executor exec(graph, {target}, dims_of(inputs), policy);
-    exec.set_graph_capture(true);
-    exec.run(inputs);  // records a graph where the device can, which tuning must invalidate
-    std::vector<std::string> progress;
-    const auto report = exec.tune(inputs, {2, [&](const std::string& m) { progress.push_back(m); }}).report;
-    ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
-    EXPECT_GE(progress.size(), 2 * report.size()) << "a progress line per variant tried, at least two a tuned node";
-    for (const std::string& line : report) {
-      EXPECT_NE(line.find(" -> "), std::string::npos) << line;
-      // Each variant's node time (device events on the CPU and GPU plugins, the host clock on
-      // OpenCL's) is a positive, finite figure: "<variant> <us> us".
-      std::istringstream words(line);
-      std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
-      int times = 0;
-      for (size_t i = 1; i < w.size(); ++i) {
-        if (w[i] != "us") continue;
-        const double us = std::stod(w[i - 1]);
-        EXPECT_TRUE(std::isfinite(us) && us > 0) << line;
-        ++times;
+    for (const bool together : {false, true}) {
+      SCOPED_TRACE(target.label() + " (" + target.info.name + ")" + (together ? ", every node at once" : ""));
+      const auto inputs = random_inputs(graph, 37, 5);
+      CostHintPlacement policy;
+      Executor exec(graph, {target}, dims_of(inputs), policy);
+      exec.set_graph_capture(true);
+      exec.run(inputs);  // records a graph where the device can, which tuning must invalidate
+      std::vector<std::string> progress;
+      Executor::TuneOptions options{2, [&](const std::string& m) { progress.push_back(m); }};
+      options.together = together;
+      const auto report = exec.tune(inputs, options).report;
+      ASSERT_FALSE(report.empty()) << "embedding_bag offers several variants on every plugin";
+      EXPECT_GE(progress.size(), 2 * report.size()) << "a progress line per variant tried, at least two a tuned node";
+      for (const std::string& line : report) {
+        EXPECT_NE(line.find(" -> "), std::string::npos) << line;
+        // Each variant's node time (device events on the CPU and GPU plugins, the host clock on
+        // OpenCL's) is a positive, finite figure: "<variant> <us> us".
+        std::istringstream words(line);
+        std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+        int times = 0;
+        for (size_t i = 1; i < w.size(); ++i) {
+          if (w[i] != "us") continue;
+          const double us = std::stod(w[i - 1]);
+          EXPECT_TRUE(std::isfinite(us) && us > 0) << line;
+          ++times;
+        }
+        EXPECT_GE(times, 2) << "a tuned node has at least two variants: " << line;
       }
-      EXPECT_GE(times, 2) << "a tuned node has at least two variants: " << line;
+      const Graph& placed = exec.graph();  // as fused
+      for (size_t n = 0; n < placed.nodes().size(); ++n) {
+        if (placed.is_view(static_cast<int>(n))) continue;
+        const NodePlacement& p = exec.placement().nodes[n];
+        const OpSupport offered =
+            target.plugin->query(target.device, describe_node(placed.nodes()[n], infer_shapes(placed, dims_of(inputs))).desc());
+        ASSERT_LT(static_cast<size_t>(p.variant), offered.variants.size());
+        EXPECT_EQ(offered.variants[static_cast<size_t>(p.variant)].name, p.variant_name);
+      }
+      const auto again = random_inputs(graph, 37, 99);
+      EXPECT_LT(max_relative_error(exec.run(again)[0], testing::run_reference(graph, again)[0]), 1e-5);
     }
-    const Graph& placed = exec.graph();  // as fused
-    for (size_t n = 0; n < placed.nodes().size(); ++n) {
-      if (placed.is_view(static_cast<int>(n))) continue;
-      const NodePlacement& p = exec.placement().nodes[n];
-      const OpSupport offered =
-          target.plugin->query(target.device, describe_node(placed.nodes()[n], infer_shapes(placed, dims_of(inputs))).desc());
-      ASSERT_LT(static_cast<size_t>(p.variant), offered.variants.size());
-      EXPECT_EQ(offered.variants[static_cast<size_t>(p.variant)].name, p.variant_name);
-    }
-    const auto again = random_inputs(graph, 37, 99);
-    EXPECT_LT(max_relative_error(exec.run(again)[0], testing::run_reference(graph, again)[0]), 1e-5);
   }
 }
 

@@ -11,8 +11,10 @@
 #include <fstream>
 
 #include "executor.hpp"
+#include "inputs.hpp"
 #include "learned_policy.hpp"
 #include "model_zoo.hpp"
+#include "plan.hpp"
 #include "planner.hpp"
 #include "reference_graph.hpp"
 #include "registry.hpp"
@@ -136,6 +138,47 @@ TEST_P(FalsifiedPeaks, PlanStaysWithinTenPercentOfTheBestDevice) {
 INSTANTIATE_TEST_SUITE_P(EveryMode, FalsifiedPeaks,
                          ::testing::Values(OptimizerMode::hints, OptimizerMode::policy, OptimizerMode::tune),
                          [](const auto& info) { return std::string(optimizer_mode_name(info.param)); });
+
+// Each node of a plan as one line, for comparing two plans.
+std::vector<std::string> plan_lines(const Plan& plan) {
+  std::vector<std::string> lines;
+  for (const std::string& f : plan.fusions) lines.push_back("fusion " + f);
+  for (const PlannedNode& n : plan.nodes)
+    lines.push_back(n.node + " " + n.op + " " + n.plugin + ":" + std::to_string(n.device) + " " + n.variant);
+  return lines;
+}
+
+// `none`, and `policy` where it is sure of every node, make their plan from the placement without
+// compiling it: the plan is the one an executor compiled with the same placement policy runs.
+TEST(Planner, PlansMadeWithoutCompilingAreTheCompiledOnes) {
+  const Registry registry = discover_built_plugins();
+  std::vector<Target> cpu;
+  for (const Target& t : targets_of(registry))
+    if (t.plugin->name() == "cpu") cpu.push_back(t);
+  ASSERT_FALSE(cpu.empty());
+  const LearnedPolicy policy = LearnedPolicy::load(LearnedPolicy::default_file());
+  int sure = 0;
+  for (const char* model : {"dlrm_avazu_sample", "deepfm_avazu", "ngcf", "two_stage_filter"}) {
+    for (const int64_t batch : {64, 2048}) {
+      SCOPED_TRACE(std::string(model) + " at batch " + std::to_string(batch));
+      const Graph graph = zoo::find_model(model).build(7);
+      const auto inputs = run::random_inputs(graph, batch, 5);  // cagr-run's, for every zoo model
+      PlannerOptions options;
+      options.policy = &policy;
+      options.mode = OptimizerMode::none;
+      CostHintPlacement defaults({}, true);
+      EXPECT_EQ(plan_lines(plan_model(graph, cpu, inputs, options).plan),
+                plan_lines(make_plan(graph, Executor(graph, cpu, testing::dims_of(inputs), defaults), "none")));
+      options.mode = OptimizerMode::policy;
+      const PlannedModel planned = plan_model(graph, cpu, inputs, options);
+      if (planned.report.empty() || planned.report.back().find("nothing compiled") == std::string::npos) continue;
+      ++sure;
+      PolicyPlacement placement(policy, planned.plan.fusion_rules);
+      EXPECT_EQ(plan_lines(planned.plan), plan_lines(make_plan(graph, Executor(graph, cpu, testing::dims_of(inputs), placement), "policy")));
+    }
+  }
+  EXPECT_GT(sure, 0) << "the policy timed something in every case: the plan made without compiling was not tried";
+}
 
 TEST(Planner, UnknownOptimizerIsRefusedNamingTheModes) {
   try {
