@@ -99,8 +99,8 @@ struct Compiled {
 // A placement decided without compiling: `graph` fused by `policy`'s rules and placed by it, as an
 // Executor would (its constructor does the same two steps), with no kernel created.
 struct Placed {
+  std::vector<std::string> fusions;  // before `fused`, which fills it while it is made
   Graph fused;
-  std::vector<std::string> fusions;
   std::vector<TensorShape> shapes;
   Placement placement;
   Placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<Dims>& dims, PlacementPolicy& policy)
