@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "attr_map.hpp"
+#include "einsum.hpp"
 #include "tensor_ops.hpp"
 
 #include <algorithm>
@@ -306,12 +307,14 @@ int64_t broadcast_index(int64_t flat, const Dims& out, const Dims& dims) {
 }
 
 // A reshape target with its -1 entry worked out from the element count.
+// A reshape's -1 worked out: unknown (-1) where the element count is (a dimension that follows the
+// batch, while folding before the probes), 0 where the other dimensions hold no element.
 Dims infer_minus_one(Dims spec, int64_t elements) {
   int64_t known = 1;
   for (int64_t d : spec)
     if (d != -1) known *= d;
   for (int64_t& d : spec)
-    if (d == -1) d = elements / known;
+    if (d == -1) d = elements < 0 ? -1 : known == 0 ? 0 : elements / known;
   return spec;
 }
 
@@ -324,19 +327,20 @@ class Evaluator {
   EvalValues run() {
     for (const auto& [name, c] : graph_.constants)
       if (!values_.count(name)) values_[name] = from_constant(c);
-    for (const OnnxNode& node : graph_.nodes) {
-      if (std::all_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& o) { return seeded_.count(o) > 0; })) continue;
-      try {
-        eval(node);
-      } catch (const std::exception&) {
-        // An op the evaluator cannot finish leaves its outputs unknown: the rewriter reports any
-        // node it then cannot place.
-      }
-    }
+    for (const OnnxNode& node : graph_.nodes) evaluate_once(node);
     return std::move(values_);
   }
 
  private:
+  void evaluate_once(const OnnxNode& node) {
+    if (std::all_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& o) { return seeded_.count(o) > 0; })) return;
+    try {
+      eval(node);
+    } catch (const std::exception&) {
+      // An op the evaluator cannot finish leaves its outputs unknown: the rewriter reports any
+      // node it then cannot place.
+    }
+  }
   const EvalValue* get(const OnnxNode& n, size_t i) const {
     if (i >= n.inputs.size() || n.inputs[i].empty()) return nullptr;
     auto it = values_.find(n.inputs[i]);
@@ -493,6 +497,9 @@ class Evaluator {
     if (op == "Mul") return binary(n, std::multiplies<>(), false);
     if (op == "Div") return binary(n, std::divides<>(), false);
     if (op == "Pow") return binary(n, [](double a, double b) { return std::pow(a, b); }, false);
+    // Mod: fmod = 0 takes the divisor's sign (Python's %, integers only), 1 the dividend's (C's fmod).
+    if (op == "Mod")
+      return binary(n, [fmod = attr(n, "fmod", 0) != 0](double a, double b) { return fmod ? std::fmod(a, b) : a - b * std::floor(a / b); }, false);
     if (op == "Equal") return binary(n, [](double a, double b) { return a == b ? 1.0 : 0.0; }, true);
     if (op == "Less") return binary(n, [](double a, double b) { return a < b ? 1.0 : 0.0; }, true);
     if (op == "Greater") return binary(n, [](double a, double b) { return a > b ? 1.0 : 0.0; }, true);
@@ -510,6 +517,39 @@ class Evaluator {
         for (double& d : *v.values) d = (*f)(d);
       if (op == "Not") v.dtype = CAGR_DTYPE_U8;
       return set(n, std::move(v));
+    }
+    if (op == "Conv" && n.inputs.size() >= 2) {  // the shape only: [N, Cout, each position's output]
+      const Dims &x = need(n, 0).dims, &w = need(n, 1).dims;
+      if (x.size() < 3 || w.size() != x.size()) throw std::invalid_argument(n.where() + ": Conv of a rank-" + std::to_string(x.size()) + " input");
+      auto ints = [&](const char* key, int64_t fallback) {
+        auto it = n.attrs.find(key);
+        std::vector<int64_t> v = it != n.attrs.end() && std::holds_alternative<std::vector<int64_t>>(it->second)
+                                     ? std::get<std::vector<int64_t>>(it->second) : std::vector<int64_t>{};
+        v.resize(2 * (x.size() - 2), fallback);
+        return v;
+      };
+      const std::vector<int64_t> strides = ints("strides", 1), dilations = ints("dilations", 1), pads = ints("pads", 0);
+      auto ap = n.attrs.find("auto_pad");
+      const bool same = ap != n.attrs.end() && std::holds_alternative<std::string>(ap->second) &&
+                        std::get<std::string>(ap->second).rfind("SAME", 0) == 0;
+      Dims out{x[0], w[0]};
+      const size_t spatial = x.size() - 2;
+      for (size_t d = 0; d < spatial; ++d) {
+        const int64_t size = x[d + 2], k = dilations[d] * (w[d + 2] - 1) + 1, stride = std::max<int64_t>(strides[d], 1);
+        out.push_back(same ? (size + stride - 1) / stride : (size + pads[d] + pads[d + spatial] - k) / stride + 1);
+      }
+      return set(n, EvalValue{need(n, 0).dtype, out, std::nullopt});
+    }
+    if (op == "Einsum") {  // the shape only (Einsum of constants is not folded)
+      auto eq = n.attrs.find("equation");
+      if (eq == n.attrs.end() || !std::holds_alternative<std::string>(eq->second)) throw std::invalid_argument(n.where() + ": Einsum without an equation");
+      std::vector<size_t> ranks;
+      std::vector<Dims> dims;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        dims.push_back(need(n, i).dims);
+        ranks.push_back(dims.back().size());
+      }
+      return set(n, EvalValue{need(n, 0).dtype, einsum_output_dims(parse_einsum(std::get<std::string>(eq->second), ranks), dims), std::nullopt});
     }
     if (op == "Softmax" || op == "LogSoftmax" || op == "BatchNormalization" || op == "Dropout" || op == "LayerNormalization") {
       const EvalValue& in = need(n, 0);

@@ -4,6 +4,8 @@
 // that differs between the probes follows the batch, the others are static.
 #include "rewriter.hpp"
 
+#include "einsum.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -132,8 +134,24 @@ class Rewriter {
   }
   Dims dims_of(const OnnxNode& n, const std::string& t) const {
     auto d = probes_.dims(t);
-    if (!d) fail(n, "the shape of '" + t + "' could not be worked out");
+    if (!d) fail(n, "the shape of '" + t + "' could not be worked out" + unknown_shape_origin(t));
     return *d;
+  }
+  // Where an unknown shape starts: the first node back along the unknown inputs whose own inputs
+  // are all known, named with its op (an op the importer cannot evaluate is the usual cause).
+  std::string unknown_shape_origin(std::string t) const {
+    const OnnxNode* origin = nullptr;
+    for (int steps = 0; steps < 10000; ++steps) {
+      const OnnxNode* p = producer(t);
+      if (p == nullptr) break;
+      origin = p;
+      auto unknown = std::find_if(p->inputs.begin(), p->inputs.end(), [&](const std::string& in) { return !in.empty() && !probes_.dims(in); });
+      if (unknown == p->inputs.end()) break;
+      t = *unknown;
+    }
+    if (origin == nullptr || origin->is_cagr()) return "";
+    return " (it follows from " + origin->where() + ", ONNX op '" + origin->op + "' at opset " + std::to_string(g_.opset) +
+           ", whose output the importer cannot work out; importing it needs " + needed_for(origin->op) + ")";
   }
   int consumers(const std::string& t) const {
     int c = static_cast<int>(g_.consumers(t).size());
@@ -1306,7 +1324,194 @@ class Rewriter {
     if (n.op == "TopK") return lower_top_k(i);
     if (n.op == "Clip") return lower_clip(i);
     if (n.op == "ReduceL2" || n.op == "ReduceSumSquare") return lower_sum_of_squares(i);
+    if (n.op == "Einsum") return lower_einsum(i);
+    if (n.op == "Conv") return lower_pointwise_conv(i);
+    if (n.op == "GatherND") return lower_gather_nd(i);
     return false;
+  }
+
+  // GatherND with batch_dims 0 and constant indices of one coordinate each ([..., 1]: the dynamo
+  // exporter's x[:, idx] after moving the indexed axis first, FiBiNET's field pairs) is a Gather on
+  // axis 0 of the indices without their last dimension. Other GatherNDs are refused naming why.
+  bool lower_gather_nd(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const OnnxConstant* idx = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
+    if (attr_int(n, "batch_dims", 0) != 0 || !idx || idx->dims.empty() || idx->dims.back() != 1)
+      fail(n, "GatherND other than batch_dims 0 with constant indices of one coordinate each; CAGR lowers only those, as a Gather");
+    OnnxNode gather = n;
+    gather.op = "Gather";
+    gather.attrs = {{"axis", int64_t{0}}};
+    gather.inputs[1] = add_constant(n.inputs[1] + "_rows", OnnxConstant{idx->dtype, Dims(idx->dims.begin(), idx->dims.end() - 1), idx->data});
+    g_.nodes[i] = gather;
+    for (auto& probe : probes_.at)  // the new indices' shape, for the Gather's lowering
+      probe[gather.inputs[1]] = EvalValue{idx->dtype, Dims(idx->dims.begin(), idx->dims.end() - 1), std::nullopt};
+    count("Gather (from GatherND)");
+    return lower_generic(i);
+  }
+
+  // Conv with a 1x1 kernel (xDeepFM's CIN as its implementations write it, Conv1d(k=1)): a linear
+  // over the channels at every position: X [B, C, S...] transposed to [B, S..., C], its rows
+  // through linear(W as [Cout, C], bias), and back to [B, Cout, S...]. Other convolutions are
+  // refused naming what they have.
+  bool lower_pointwise_conv(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    const OnnxConstant* w = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
+    if (!w || w->dtype != CAGR_DTYPE_F32) fail(n, "Conv whose weights are not a constant f32 tensor");
+    const Dims x = dims_of(n, n.inputs[0]);
+    const size_t r = x.size();
+    if (r < 3 || w->dims.size() != r) fail(n, "Conv of a rank-" + std::to_string(r) + " input with rank-" + std::to_string(w->dims.size()) + " weights");
+    auto ints = [&](const char* name) {
+      auto it = n.attrs.find(name);
+      return it == n.attrs.end() ? std::vector<int64_t>{} : std::get<std::vector<int64_t>>(it->second);
+    };
+    auto all_equal = [](const std::vector<int64_t>& v, int64_t value) { return std::all_of(v.begin(), v.end(), [&](int64_t a) { return a == value; }); };
+    const std::vector<int64_t> kernel(w->dims.begin() + 2, w->dims.end());
+    const std::string pad = n.attrs.count("auto_pad") ? std::get<std::string>(n.attrs.at("auto_pad")) : "NOTSET";
+    if (!all_equal(kernel, 1) || attr_int(n, "group", 1) != 1 || !all_equal(ints("strides"), 1) || !all_equal(ints("pads"), 0) ||
+        (pad != "NOTSET" && pad != "VALID"))
+      fail(n, "Conv other than a pointwise one (1x1 kernel, group 1, stride 1, no padding); CAGR lowers only those, as a linear over the channels");
+    const int64_t c_in = w->dims[1], c_out = w->dims[0];
+    if (x[1] != c_in) fail(n, "Conv of " + std::to_string(x[1]) + " channels with weights for " + std::to_string(c_in));
+    if (std::count(x.begin() + 1, x.end(), kDynamic) > 0) fail(n, "Conv whose channels or positions follow the batch");
+    const std::string weight = add_constant(n.inputs[1] + "_rows", OnnxConstant{w->dtype, {c_out, c_in}, w->data});
+    std::vector<std::string> linear_inputs{"", weight};
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      const auto bias = bias_of(n.inputs[2], c_out);
+      if (!bias) fail(n, "Conv whose bias is not a constant f32 vector of " + std::to_string(c_out));
+      linear_inputs.push_back(*bias);
+    }
+    std::vector<int64_t> to_last{0}, to_channels{0, static_cast<int64_t>(r) - 1}, positions{-1};
+    for (size_t d = 2; d < r; ++d) {
+      to_last.push_back(static_cast<int64_t>(d));
+      to_channels.push_back(static_cast<int64_t>(d) - 1);
+      positions.push_back(x[d]);
+    }
+    to_last.push_back(1);
+    positions.push_back(c_out);
+    const std::string last = fresh(n.outputs[0] + "_channels_last"), rows = fresh(n.outputs[0] + "_rows"),
+                      y = fresh(n.outputs[0] + "_linear"), back = fresh(n.outputs[0] + "_positions");
+    linear_inputs[0] = rows;
+    const std::vector<OnnxNode> made{
+        cagr_node(n.name + "_channels_last", "transpose", {n.inputs[0]}, {last}, {{"perm", to_last}}),
+        cagr_node(n.name + "_rows", "reshape", {last}, {rows}, {{"shape", std::vector<int64_t>{-1, c_in}}}),
+        cagr_node(n.name + "_linear", "linear", linear_inputs, {y}, {{"activation", std::string("none")}}),
+        cagr_node(n.name + "_positions", "reshape", {y}, {back}, {{"shape", positions}}),
+        cagr_node(n.name, "transpose", {back}, {n.outputs[0]}, {{"perm", to_channels}})};
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), made.begin(), made.end());
+    count("transpose + linear + transpose (from a pointwise Conv)");
+    return true;
+  }
+
+  // Einsum of one or two operands (xDeepFM's CIN, attention scores written as einsum): each
+  // operand's labels that neither the output nor the other operand has are summed out; two
+  // operands are then transposed to [batch labels, kept labels, contracted labels] (the second to
+  // [batch, contracted, kept]), reshaped to 3-d, multiplied (matmul; an outer product has K = 1),
+  // reshaped back and transposed to the output's order. Reshapes are views; a transpose that is the
+  // identity is left out.
+  bool lower_einsum(size_t i) {
+    const OnnxNode n = g_.nodes[i];
+    auto eq = n.attrs.find("equation");
+    if (eq == n.attrs.end() || !std::holds_alternative<std::string>(eq->second)) fail(n, "Einsum without an equation");
+    if (n.inputs.empty() || n.inputs.size() > 2) fail(n, "Einsum of " + std::to_string(n.inputs.size()) + " operands; CAGR lowers one or two");
+    std::vector<Dims> dims;
+    std::vector<size_t> ranks;
+    for (const std::string& in : n.inputs) {
+      dims.push_back(dims_of(n, in));
+      ranks.push_back(dims.back().size());
+      if (probes_.find(in) == nullptr || probes_.find(in)->dtype != CAGR_DTYPE_F32) fail(n, "Einsum of a tensor that is not f32");
+    }
+    EinsumEquation e;
+    try {
+      e = parse_einsum(std::get<std::string>(eq->second), ranks);
+    } catch (const std::invalid_argument& why) {
+      fail(n, why.what());
+    }
+    std::map<char, int64_t> size;  // kDynamic for a label that follows the batch
+    for (size_t k = 0; k < e.inputs.size(); ++k)
+      for (size_t d = 0; d < e.inputs[k].size(); ++d) size[e.inputs[k][d]] = dims[k][d];
+    std::vector<OnnxNode> made;
+    // `t` (labels `from`) as `to`, a permutation of them: a transpose node unless it is the identity.
+    auto permuted = [&](const std::string& t, const std::string& from, const std::string& to, const std::string& what) {
+      if (from == to) return t;
+      std::vector<int64_t> perm;
+      for (char c : to) perm.push_back(static_cast<int64_t>(from.find(c)));
+      const std::string out = fresh(n.outputs[0] + "_" + what);
+      made.push_back(cagr_node(n.name + "_" + what, "transpose", {t}, {out}, {{"perm", perm}}));
+      return out;
+    };
+    // A reshape of `t` to one dimension per group of labels (the product of the group's sizes, -1
+    // for the one group with a label that follows the batch).
+    auto grouped = [&](const std::string& t, const std::vector<std::string>& groups, const std::string& what, const std::string& out_name) {
+      std::vector<int64_t> spec;
+      int dynamic = 0;
+      for (const std::string& g : groups) {
+        int64_t product = 1;
+        bool follows_batch = false;
+        for (char c : g) {
+          if (size.at(c) == kDynamic) follows_batch = true;
+          else product *= size.at(c);
+        }
+        dynamic += follows_batch ? 1 : 0;
+        spec.push_back(follows_batch ? -1 : product);
+      }
+      if (dynamic > 1) fail(n, "Einsum with more than one group of labels that follow the batch; CAGR lowers one");
+      const std::string out = out_name.empty() ? fresh(n.outputs[0] + "_" + what) : out_name;
+      made.push_back(cagr_node(n.name + "_" + what, "reshape", {t}, {out}, {{"shape", spec}}));
+      return out;
+    };
+    // Labels only this operand has and the output lacks are summed out first.
+    std::vector<std::string> operand(n.inputs.begin(), n.inputs.end());
+    for (size_t k = 0; k < operand.size(); ++k) {
+      const std::string& other = operand.size() == 2 ? e.inputs[1 - k] : std::string();
+      std::vector<int64_t> axes;
+      std::string kept;
+      for (size_t d = 0; d < e.inputs[k].size(); ++d) {
+        const char c = e.inputs[k][d];
+        if (e.output.find(c) == std::string::npos && other.find(c) == std::string::npos) axes.push_back(static_cast<int64_t>(d));
+        else kept += c;
+      }
+      if (axes.empty()) continue;
+      const std::string out = fresh(n.outputs[0] + "_sum" + std::to_string(k));
+      made.push_back(cagr_node(n.name + "_sum" + std::to_string(k), "reduce_sum", {operand[k]}, {out}, {{"axes", axes}, {"keepdims", int64_t{0}}}));
+      operand[k] = out;
+      e.inputs[k] = kept;
+    }
+    std::string result, labels;
+    if (operand.size() == 1) {
+      result = operand[0];
+      labels = e.inputs[0];
+    } else {
+      const std::string &a = e.inputs[0], &b = e.inputs[1];
+      std::string batch, a_kept, b_kept, contracted;
+      for (char c : e.output) {
+        const bool in_a = a.find(c) != std::string::npos, in_b = b.find(c) != std::string::npos;
+        (in_a && in_b ? batch : in_a ? a_kept : b_kept) += c;
+      }
+      for (char c : a)
+        if (b.find(c) != std::string::npos && e.output.find(c) == std::string::npos) contracted += c;
+      const std::string lhs = grouped(permuted(operand[0], a, batch + a_kept + contracted, "lhs_t"), {batch, a_kept, contracted}, "lhs", "");
+      const std::string rhs = grouped(permuted(operand[1], b, batch + contracted + b_kept, "rhs_t"), {batch, contracted, b_kept}, "rhs", "");
+      const std::string product = fresh(n.outputs[0] + "_matmul");
+      made.push_back(cagr_node(n.name + "_matmul", "matmul", {lhs, rhs}, {product}));
+      labels = batch + a_kept + b_kept;
+      std::vector<std::string> each;
+      for (char c : labels) each.push_back(std::string(1, c));
+      result = grouped(product, each, "unfold", labels == e.output ? n.outputs[0] : "");
+    }
+    if (result != n.outputs[0]) {
+      if (labels == e.output) {
+        made.push_back(cagr_node(n.name + "_out", "reshape", {result}, {n.outputs[0]}, {{"shape", std::vector<int64_t>(labels.size(), 0)}}));
+      } else {
+        std::vector<int64_t> perm;
+        for (char c : e.output) perm.push_back(static_cast<int64_t>(labels.find(c)));
+        made.push_back(cagr_node(n.name + "_out", "transpose", {result}, {n.outputs[0]}, {{"perm", perm}}));
+      }
+    }
+    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
+    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), made.begin(), made.end());
+    count("transpose + reshape + matmul (from Einsum)");
+    return true;
   }
 
   // Dropout in inference whose mask is read: the input passes through, the mask is all true (an

@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "einsum.hpp"
 #include "executor.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
@@ -344,6 +345,10 @@ TEST(Gallery, BagModelsRunOnEachPluginAlone) {
   }
 }
 
+const std::map<std::string, int> kGalleryAutoInt{{"embedding_bag", 1}, {"gather", 0}, {"softmax", 1}, {"matmul", 2}};
+const std::map<std::string, int> kGalleryXDeepFm{{"embedding_bag", 1}, {"matmul", 2}, {"linear", 6}};
+const std::map<std::string, int> kGalleryFiBiNet{{"embedding_bag", 1}, {"take", 2}, {"linear", 5}};
+
 INSTANTIATE_TEST_SUITE_P(
     Models, Gallery,
     ::testing::Values(GalleryModel{"dlrm_embedding_torchscript", kGalleryDlrm}, GalleryModel{"dlrm_embedding_dynamo", kGalleryDlrm},
@@ -370,7 +375,14 @@ INSTANTIATE_TEST_SUITE_P(
                       GalleryModel{"bag_padding_dynamo", {{"embedding_bag", 3}, {"table_offsets", 1}, {"fixed_bag_offsets", 2}}},
                       // dlrm_bag2d with per_sample_weights lS_w [T, L]: still one embedding_bag, whose
                       // weights are lS_w flattened as lS_i is (table-major); no per-table slices left.
-                      GalleryModel{"dlrm_weighted_torchscript", kGalleryWeighted}, GalleryModel{"dlrm_weighted_dynamo", kGalleryWeighted}),
+                      GalleryModel{"dlrm_weighted_torchscript", kGalleryWeighted}, GalleryModel{"dlrm_weighted_dynamo", kGalleryWeighted},
+                      // nn.MultiheadAttention over the fields (its exports' shape arithmetic holds a Mod):
+                      // the field lookups merged, the heads' scores and values two matmuls, one softmax.
+                      GalleryModel{"autoint_torchscript", kGalleryAutoInt}, GalleryModel{"autoint_dynamo", kGalleryAutoInt},
+                      // The CIN's einsum outer products as matmuls, its Conv1d(k=1) as linears over the channels.
+                      GalleryModel{"xdeepfm_torchscript", kGalleryXDeepFm}, GalleryModel{"xdeepfm_dynamo", kGalleryXDeepFm},
+                      // The field pairs' lookups (Gather; GatherND in the dynamo export) as takes.
+                      GalleryModel{"fibinet_torchscript", kGalleryFiBiNet}, GalleryModel{"fibinet_dynamo", kGalleryFiBiNet}),
     [](const auto& info) { return info.param.file; });
 
 // Both exporters' mean-pooling loops (the dynamo body holds ReduceSum, Div and ReduceMean) give
@@ -534,6 +546,52 @@ TEST(OnnxImport, UnknownOpIsNamedWithItsNode) {
   EXPECT_NE(error.find("ONNX op 'Erf'"), std::string::npos) << error;
   EXPECT_NE(error.find("node 'gelu_erf'"), std::string::npos) << error;
   EXPECT_NE(error.find("abi/OPS.md"), std::string::npos) << error;
+}
+
+// Einsum lowered onto transpose, reshape, reduce_sum and matmul (make_fixtures.py's write_einsums:
+// a batched matmul, a transpose, a sum, a contraction, xDeepFM's outer product, an implicit-mode
+// equation), at a batch the file does not fix: the reference ops and the CPU plugin give numpy's
+// einsum.
+TEST(OnnxImport, EinsumsGiveNumpysResults) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  const Graph graph = load_any_model(kFixtures + "/einsums.onnx");
+  const auto a = data::read_npz(kFixtures + "/einsums.npz");
+  const auto inputs = inputs_of(graph, a);
+  const auto reference = testing::run_reference(graph, inputs);
+  const auto placed = run_placed(graph, cpu, inputs);
+  ASSERT_EQ(graph.outputs().size(), 6u);
+  for (size_t o = 0; o < graph.outputs().size(); ++o) {
+    const std::string name = graph.tensor(graph.outputs()[o]).name;
+    SCOPED_TRACE(name);
+    const HostTensor want = tensor_of(a.at("expected_" + name));
+    EXPECT_LT(max_relative_error(reference[o], want), 1e-5);
+    EXPECT_LT(max_relative_error(placed[o], want), 1e-5);
+  }
+}
+
+// What the importer does not lower is refused naming the node and what it has: an Einsum with an
+// ellipsis, a 3x3 Conv (only pointwise ones become linears), a diagonal, a wrong label count.
+TEST(OnnxImport, EinsumAndConvBeyondWhatIsLoweredAreRefusedNamingWhy) {
+  const std::string ellipsis = load_error(kFixtures + "/einsum_ellipsis.onnx");
+  EXPECT_NE(ellipsis.find("node 'ellipsis' (Einsum)"), std::string::npos) << ellipsis;
+  EXPECT_NE(ellipsis.find("an ellipsis"), std::string::npos) << ellipsis;
+  const std::string conv = load_error(kFixtures + "/conv_3x3.onnx");
+  EXPECT_NE(conv.find("node 'conv3x3' (Conv)"), std::string::npos) << conv;
+  EXPECT_NE(conv.find("pointwise"), std::string::npos) << conv;
+  auto parse_error = [](const std::string& equation, const std::vector<size_t>& ranks) {
+    try {
+      onnx::parse_einsum(equation, ranks);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(parse_error("bii->bi", {3}).find("appears twice in operand 0"), std::string::npos);
+  EXPECT_NE(parse_error("bij,bjk->bik", {3, 2}).find("operand 1 has rank 2 but 3 label(s)"), std::string::npos);
+  EXPECT_NE(parse_error("ij->jq", {2}).find("output label 'q' is in no operand"), std::string::npos);
+  EXPECT_NE(parse_error("ij->j->i", {2}).find("more than one '->'"), std::string::npos);
+  EXPECT_EQ(onnx::parse_einsum("ba,ac", {2, 2}).output, "bc") << "implicit mode: the labels met once, sorted";
 }
 
 // nn.EmbeddingBag(indices, offsets) with include_last_offset=False: the exporter appends

@@ -77,6 +77,16 @@ Models (B = batch; all ids int64, all dense features float32; tables of 10-100 r
 10. dlrm_weighted  dlrm_bag2d whose categorical features carry weights (multi-hot ids with a weight
      each, e.g. counts or tf-idf): emb_l[t](lS_i[t], lS_o[t], per_sample_weights=lS_w[t]).
      dense [B, 13], lS_o [26, B], lS_i [26, L], lS_w [26, L] float32 in 0..2.  Output prob [B, 1].
+11. autoint  AutoInt (Song et al. 2019): the 10 fields' embeddings (dim 8) through a two-head
+     nn.MultiheadAttention (batch_first) with a residual linear, ReLU, flattened -> linear -> sigmoid.
+     ids [B, 10].  Output prob [B, 1].
+12. xdeepfm  xDeepFM's compressed interaction network as its implementations write it: the outer
+     product of x0 and the previous layer by torch.einsum("bhd,bmd->bhmd"), reshaped and through a
+     Conv1d(kernel 1) per layer (2 layers of 6 maps), each summed over the embedding dim; plus a deep
+     MLP; sigmoid.  ids [B, 10].  Output prob [B, 1].
+13. fibinet  FiBiNET: SENET field reweighting (mean over the dim, 10-3-10 MLP with ReLU, the fields
+     rescaled) and the bilinear interaction W(v_i) * v_j over the 45 field pairs (triu_indices),
+     flattened -> MLP 360-16-1 -> sigmoid.  ids [B, 10].  Output prob [B, 1].
 """
 import argparse
 import collections
@@ -126,7 +136,8 @@ def init_weights(model, embedding_std=0.3, first_order_std=0.1):
         for m in model.modules():
             if isinstance(m, nn.Linear):
                 m.weight.normal_(0.0, np.sqrt(2.0 / (m.in_features + m.out_features)))
-                m.bias.normal_(0.0, np.sqrt(1.0 / m.out_features))
+                if m.bias is not None:
+                    m.bias.normal_(0.0, np.sqrt(1.0 / m.out_features))
             elif isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
                 m.weight.normal_(0.0, embedding_std if m.weight.shape[1] > 1 else first_order_std)
                 if getattr(m, "padding_idx", None) is not None:
@@ -368,6 +379,69 @@ class BagPadding(nn.Module):
 # Inputs
 
 
+# ---------------------------------------------------------------------------------------------------
+# 11-13: AutoInt, xDeepFM, FiBiNET (field embeddings looked up one table per field, as DeepFm)
+
+
+class FieldEmbeddings(nn.Module):
+    def __init__(self, rows, dim):
+        super().__init__()
+        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in rows)
+
+    def forward(self, ids):
+        return torch.stack([e(ids[:, f]) for f, e in enumerate(self.tables)], dim=1)  # [B, F, D]
+
+
+class AutoInt(nn.Module):
+    def __init__(self, rows, dim, heads):
+        super().__init__()
+        self.embeddings = FieldEmbeddings(rows, dim)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.residual = nn.Linear(dim, dim, bias=False)
+        self.out = nn.Linear(len(rows) * dim, 1)
+
+    def forward(self, ids):
+        e = self.embeddings(ids)
+        a, _ = self.attention(e, e, e, need_weights=False)
+        return torch.sigmoid(self.out(torch.relu(a + self.residual(e)).flatten(1)))
+
+
+class XDeepFm(nn.Module):
+    def __init__(self, rows, dim, maps, hidden):
+        super().__init__()
+        fields = len(rows)
+        self.embeddings = FieldEmbeddings(rows, dim)
+        self.cin = nn.ModuleList(nn.Conv1d(fields * m, maps, 1) for m in [fields] + [maps] * (len(hidden) - 1))
+        self.dnn = mlp([fields * dim] + hidden + [1])
+        self.out = nn.Linear(maps * len(self.cin), 1)
+
+    def forward(self, ids):
+        x0 = self.embeddings(ids)
+        h, pooled = x0, []
+        for conv in self.cin:
+            z = torch.einsum("bhd,bmd->bhmd", x0, h).reshape(x0.shape[0], -1, x0.shape[2])
+            h = torch.relu(conv(z))
+            pooled.append(h.sum(2))
+        return torch.sigmoid(self.out(torch.cat(pooled, 1)) + self.dnn(x0.flatten(1)))
+
+
+class FiBiNet(nn.Module):
+    def __init__(self, rows, dim, reduced, hidden):
+        super().__init__()
+        fields = len(rows)
+        self.embeddings = FieldEmbeddings(rows, dim)
+        self.senet = nn.Sequential(nn.Linear(fields, reduced), nn.ReLU(), nn.Linear(reduced, fields), nn.ReLU())
+        self.bilinear = nn.Linear(dim, dim, bias=False)
+        self.i, self.j = torch.triu_indices(fields, fields, 1)
+        self.dnn = mlp([len(self.i) * dim] + hidden + [1])
+
+    def forward(self, ids):
+        e = self.embeddings(ids)
+        v = e * self.senet(e.mean(2)).unsqueeze(2)
+        p = self.bilinear(v[:, self.i]) * v[:, self.j]
+        return torch.sigmoid(self.dnn(p.flatten(1)))
+
+
 def field_ids(rng, rows, batch):
     return np.stack([rng.integers(0, n, batch) for n in rows], axis=1).astype(np.int64)
 
@@ -492,6 +566,11 @@ def gallery():
         "dlrm_weighted": (lambda: DlrmWeighted(13, CRITEO_ROWS, 8, [32], [32]),
                           lambda rng, b: weighted_bag2d_inputs(rng, CRITEO_ROWS, b, 13), "prob",
                           {"dense": 0, "lS_o": 1, "lS_i": 1, "lS_w": (1, "num_indices")}),
+        "autoint": (lambda: AutoInt(FIELD_ROWS, 8, 2), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)}, "prob", {"ids": 0}),
+        "xdeepfm": (lambda: XDeepFm(FIELD_ROWS, 8, 6, [16, 8]), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)}, "prob",
+                    {"ids": 0}),
+        "fibinet": (lambda: FiBiNet(FIELD_ROWS, 8, 3, [16]), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)}, "prob",
+                    {"ids": 0}),
     }
 
 

@@ -42,6 +42,34 @@ def write_unknown_op(out):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, "unknown_op.onnx"))
 
 
+def write_einsums(out):
+    """Einsum as models write it, f32, its batch dimension dynamic: a batched matmul, a transpose, a
+    sum, a contraction over the middle label, xDeepFM's outer product and an implicit-mode equation
+    (each node reads x [B, 3, 4] and y [B, 4, 5] or z [B, 3, 5]); the .npz holds the inputs at
+    B = 6 and numpy's einsum of them. Beside it an Einsum with an ellipsis and a 3x3 Conv, which
+    CAGR refuses naming what they have."""
+    from onnx import TensorProto, helper
+    equations = {"batch_matmul": ("bij,bjk->bik", "x", "y"), "transpose": ("bij->bji", "x"), "sum": ("bij->bi", "x"),
+                 "contract_i": ("bij,bik->bjk", "x", "z"), "outer": ("bhd,bmd->bhmd", "x", "x"), "implicit": ("bij,bjk", "x", "y")}
+    nodes = [helper.make_node("Einsum", list(inputs), [name], name=name, equation=eq) for name, (eq, *inputs) in equations.items()]
+    shapes = {"x": ["B", 3, 4], "y": ["B", 4, 5], "z": ["B", 3, 5]}
+    graph = helper.make_graph(nodes, "einsums", [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in shapes.items()],
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in equations])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, "einsums.onnx"))
+    rng = np.random.default_rng(31)
+    inputs = {k: rng.standard_normal([6] + v[1:]).astype(np.float32) for k, v in shapes.items()}
+    expected = {"expected_" + name: np.einsum(eq, *(inputs[i] for i in ins)).astype(np.float32) for name, (eq, *ins) in equations.items()}
+    np.savez(os.path.join(out, "einsums.npz"), **inputs, **expected)
+    refused = {"einsum_ellipsis": helper.make_node("Einsum", ["x", "x"], ["out"], name="ellipsis", equation="...ij,...kj->...ik"),
+               "conv_3x3": helper.make_node("Conv", ["x", "w"], ["out"], name="conv3x3", pads=[1, 1, 1, 1])}
+    for name, node in refused.items():
+        w = [helper.make_tensor("w", TensorProto.FLOAT, [2, 3, 3, 3], [0.5] * 54)] if node.op_type == "Conv" else []
+        x = ["B", 3, 4, 4] if node.op_type == "Conv" else ["B", 3, 4]
+        graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x)],
+                                  [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], initializer=w)
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, name + ".onnx"))
+
+
 def write_unsupported_bag(out):
     """An nn.EmbeddingBag with offsets without the final entry (include_last_offset=False): the
     TorchScript export appends len(indices) inside the graph, which CAGR refuses with an explanation."""
@@ -90,6 +118,7 @@ def main():
     write_unknown_op(out)
     write_unsupported_bag(out)
     write_embedding_mean(out)
+    write_einsums(out)
     for seed, (name, (factory, n_dense, rows)) in enumerate(models().items()):
         torch.manual_seed(seed)
         model = factory().eval()
