@@ -308,6 +308,12 @@ def gallery_models():
                           "as dlrm_bag2d, per_sample_weights lS_w [26, L]"),
         "two_tower": (lambda: G.TwoTower(n_items, n_items, 16, 64, 16), two_tower_inputs, "score",
                       {"user_id": 0, "hist_ids": 0, "item_id": 0}, "100k users and items, dim 16, history 20, towers 32-64-16 / 16-64-16"),
+        "autoint": (lambda: G.AutoInt(rows, 16, 2), lambda rng, b: {"ids": G.field_ids(rng, rows, b)}, "prob", {"ids": 0},
+                    "26 fields <= 100k rows, dim 16, 2-head self-attention over the fields, 416-1"),
+        "xdeepfm": (lambda: G.XDeepFm(rows, 16, 32, [400, 400]), lambda rng, b: {"ids": G.field_ids(rng, rows, b)}, "prob", {"ids": 0},
+                    "26 fields <= 100k rows, dim 16, CIN 2 layers of 32 maps (einsum + Conv1d), deep 416-400-400-1"),
+        "fibinet": (lambda: G.FiBiNet(rows, 16, 9, [400, 400]), lambda rng, b: {"ids": G.field_ids(rng, rows, b)}, "prob", {"ids": 0},
+                    "26 fields <= 100k rows, dim 16, SENET 26-9-26, bilinear over 325 pairs, 5200-400-400-1"),
         # nn.EmbeddingBag's other forms at the gallery's own sizes (tables of 12-60 rows, MLP 36-16-1 /
         # 32-16-1): no export of them is free of the per-bag Loop, so onnxruntime runs that Loop.
         "bag_pooling": (lambda: G.BagPooling(4, G.BAG_ROWS, 8, 40, [16]), G.bag_pooling_inputs, "prob",

@@ -29,7 +29,7 @@ cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 seeds_of() {
   case "$1" in
     fuzz_model_files) echo tests/fuzz/corpus/model_files ;;
-    fuzz_onnx) echo tests/onnx/fixtures tests/fuzz/corpus/onnx ;;
+    fuzz_onnx) echo tests/onnx/fixtures tests/onnx/gallery tests/fuzz/corpus/onnx ;;
     fuzz_plugins_xml) echo tests/fuzz/corpus/plugins_xml ;;
     fuzz_plan) echo tests/fuzz/corpus/plan ;;
     fuzz_npz) mkdir -p "$build/seeds/npz" && cp tests/data/*.npz "$build/seeds/npz/" && echo "$build/seeds/npz" tests/fuzz/corpus/npz ;;

@@ -3,7 +3,7 @@
 
 #include "cpu_kernel.hpp"
 #include "parallel_loop.hpp"
-#include "sigmoid.hpp"
+#include "vector_exp.hpp"
 
 namespace cagr::cpu {
 

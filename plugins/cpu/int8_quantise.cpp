@@ -1,6 +1,6 @@
 // int8_quantise.cpp - the scans and roundings of int8_quantise.hpp, written as `omp simd` loops so
 // that they vectorise without -ffast-math (which the reductions would otherwise need), and cloned
-// for AVX-512 and AVX2 as sigmoid.cpp is: built for the baseline's SSE2 alone, quantising DLRM's
+// for AVX-512 and AVX2 as vector_exp.cpp is: built for the baseline's SSE2 alone, quantising DLRM's
 // 2048 x 512 activations took 880 us, against 420 us with AVX2 and 240 us with AVX-512 (one thread,
 // this VM), beside the 1.2 ms int8 matmul they feed.
 #include "int8_quantise.hpp"

@@ -25,7 +25,7 @@
 // its relu and logistic turn NaN into a number (a max / clamp that keeps the non-NaN operand), and
 // OPS.md wants NaN to propagate. On the sample DLRM (2 threads, idle VM) the end-to-end p50 did not
 // visibly change at batch 64 or 2048; scanning X for NaN instead, to keep the fused post-op for
-// finite inputs, cost 11% at 2048. The sigmoid is sigmoid.cpp's vectorised one: a loop over std::exp
+// finite inputs, cost 11% at 2048. The sigmoid is vector_exp.cpp's vectorised one: a loop over std::exp
 // took most of the 50 us of DIN's [512, 64] x [64, 80] attention linear at batch 64.
 #include <omp.h>
 
@@ -39,7 +39,7 @@
 #include "int8_quantise.hpp"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "parallel_loop.hpp"
-#include "sigmoid.hpp"
+#include "vector_exp.hpp"
 
 namespace cagr::cpu {
 

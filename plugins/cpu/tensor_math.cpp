@@ -8,6 +8,7 @@
 #include "cpu_kernel.hpp"
 #include "oneapi/dnnl/dnnl.h"
 #include "parallel_loop.hpp"
+#include "vector_exp.hpp"
 
 namespace cagr::cpu {
 namespace {
@@ -40,15 +41,7 @@ void softmax(const Softmax& s, const void* const* in, void* const* out) {
   float* y = static_cast<float*>(out[0]);
   parallel_for(s.outer * s.inner, s.outer * s.n * s.inner >= kParallelThreshold, [&](int64_t line) {
     const int64_t first = line / s.inner * s.n * s.inner + line % s.inner;
-    float top = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < s.n; ++j) top = std::max(top, x[first + j * s.inner]);
-    double sum = 0;
-    for (int64_t j = 0; j < s.n; ++j) sum += std::exp(static_cast<double>(x[first + j * s.inner]) - top);
-    const double log_sum = std::log(sum);
-    for (int64_t j = 0; j < s.n; ++j) {
-      const double shifted = static_cast<double>(x[first + j * s.inner]) - top;
-      y[first + j * s.inner] = static_cast<float>(s.log ? shifted - log_sum : std::exp(shifted) / sum);
-    }
+    softmax_line(x + first, y + first, s.n, s.inner, s.log);
   });
 }
 

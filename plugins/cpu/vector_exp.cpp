@@ -1,4 +1,5 @@
-// sigmoid.cpp - the sigmoid of the CPU plugin's sigmoid op and of linear's fused activation.
+// vector_exp.cpp - the sigmoid of the CPU plugin's sigmoid op and of linear's fused activation, and
+// softmax's lines.
 //
 // std::exp is a libm call per element (glibc declares its vector expf only under -ffast-math), so a
 // loop over std::exp stays scalar: 1-12 ns an element on the 2-core VM, which made the sigmoid of
@@ -8,9 +9,11 @@
 // that VM). This file is compiled with -fno-trapping-math (plugins/cpu/CMakeLists.txt): with
 // floating-point traps honoured GCC keeps the clamps and the NaN select as branches and vectorises
 // nothing; no code of the plugin reads the floating-point exception flags.
-#include "sigmoid.hpp"
+#include "vector_exp.hpp"
 
 #include <bit>
+#include <cmath>
+#include <limits>
 
 namespace cagr::cpu {
 
@@ -47,6 +50,35 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sigmoid_keepin
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void sigmoid_keeping_nan(float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_of(y[i]);
+}
+
+// The exps are written to y in one loop that vectorises where the line is contiguous (stride 1, as
+// attention's scores are); the sum stays a scalar loop (a vectorised sum would need reassociation),
+// in double. Softmax with std::exp in double took 814 us of AutoInt's 1,238 us pass at batch 64.
+template <bool Contiguous>
+void softmax_line_of(const float* __restrict x, float* __restrict y, int64_t n, int64_t stride, bool log) {
+  const int64_t step = Contiguous ? 1 : stride;
+  float top = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) top = x[j * step] > top ? x[j * step] : top;
+  for (int64_t j = 0; j < n; ++j) {
+    const float shifted = x[j * step] - top;
+    y[j * step] = shifted < -87.3f ? 0.0f : exp_in_range(shifted);
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += y[j * step];
+  if (log) {
+    const float log_sum = static_cast<float>(std::log(sum));
+    for (int64_t j = 0; j < n; ++j) y[j * step] = (x[j * step] - top) - log_sum;
+    return;
+  }
+  const float scale = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) y[j * step] *= scale;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_line(const float* x, float* y, int64_t n, int64_t stride,
+                                                                               bool log) {
+  if (stride == 1) return softmax_line_of<true>(x, y, n, 1, log);
+  softmax_line_of<false>(x, y, n, stride, log);
 }
 
 }  // namespace cagr::cpu
