@@ -1456,9 +1456,13 @@ class Rewriter {
         cagr_node(n.name + "_linear", "linear", linear_inputs, {y}, {{"activation", std::string("none")}}),
         cagr_node(n.name + "_positions", "reshape", {y}, {back}, {{"shape", positions}}),
         cagr_node(n.name, "transpose", {back}, {n.outputs[0]}, {{"perm", to_channels}})};
+    return replace_by(i, made, "transpose + linear + transpose (from a pointwise Conv)");
+  }
+  // Node i replaced by `made`, in order, counted as `what`.
+  bool replace_by(size_t i, const std::vector<OnnxNode>& made, const std::string& what) {
     g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
     g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), made.begin(), made.end());
-    count("transpose + linear + transpose (from a pointwise Conv)");
+    count(what);
     return true;
   }
 
@@ -1466,8 +1470,8 @@ class Rewriter {
   // operand's labels that neither the output nor the other operand has are summed out; two
   // operands are then transposed to [batch labels, kept labels, contracted labels] (the second to
   // [batch, contracted, kept]), reshaped to 3-d, multiplied (matmul; an outer product, K = 1, as a
-  // broadcasting element-wise mul), reshaped back and transposed to the output's order. Reshapes are views; a transpose that is the
-  // identity is left out.
+  // broadcasting element-wise mul), reshaped back and transposed to the output's order. Reshapes
+  // are views; a transpose that is the identity is left out.
   bool lower_einsum(size_t i) {
     const OnnxNode n = g_.nodes[i];
     auto eq = n.attrs.find("equation");
@@ -1571,10 +1575,7 @@ class Rewriter {
         made.push_back(cagr_node(n.name + "_out", "transpose", {result}, {n.outputs[0]}, {{"perm", perm}}));
       }
     }
-    g_.nodes.erase(g_.nodes.begin() + static_cast<long>(i));
-    g_.nodes.insert(g_.nodes.begin() + static_cast<long>(i), made.begin(), made.end());
-    count("transpose + reshape + matmul or mul (from Einsum)");
-    return true;
+    return replace_by(i, made, "transpose + reshape + matmul or mul (from Einsum)");
   }
 
   // Dropout in inference whose mask is read: the input passes through, the mask is all true (an
