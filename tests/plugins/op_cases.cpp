@@ -918,6 +918,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(matmul_case(rng, {2, 1, 3, 17}, {5, 17, 4}));  // batch dims broadcast both ways
     cases.push_back(matmul_case(rng, {7, 3, 33}, {33, 5}));
     cases.push_back(matmul_case(rng, {33}, {3, 33, 2}));
+    cases.push_back(matmul_case(rng, {128, 26, 8}, {128, 8, 26}));  // attention heads' scores: many small products
     cases.push_back(matmul_case(rng, {4, 5, 3}, {3}));
     cases.push_back(matmul_case(rng, {3, 1, 1, 9}, {1, 2, 9, 1}));
   } else if (op == "take") {
