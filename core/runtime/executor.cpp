@@ -196,7 +196,9 @@ void Executor::move_to(int tensor, int target, const std::vector<TensorShape>& s
 }
 
 bool Executor::captures() const {
-  if (!capture_ || profiling_) return false;
+  // A pooled kernel may reallocate what it keeps for another executor's batch, under a graph this
+  // one recorded: executors that share kernels do not record.
+  if (!capture_ || profiling_ || kernel_pool_) return false;
   for (const NodePlacement& p : placement_.nodes)
     if (p.target != placement_.nodes.front().target) return false;
   return !placement_.nodes.empty() && targets_[static_cast<size_t>(placement_.nodes.front().target)].plugin->supports_capture();

@@ -111,7 +111,8 @@ class Executor {
 
   // With capture on, when every node runs on one device whose plugin can record streams (CUDA / HIP
   // graphs), the kernels of a run are recorded once per set of shapes and replayed as one launch,
-  // so small batches are not bound by launch overhead. Profiling runs are never captured.
+  // so small batches are not bound by launch overhead. Profiling runs are never captured, nor those
+  // of an executor that shares its kernels (a kernel pool).
   void set_graph_capture(bool on) { capture_ = on; }
   bool captures() const;  // whether runs are replayed from a recorded graph
   const std::vector<NodeProfile>& profile() const { return profile_; }

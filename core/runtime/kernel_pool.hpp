@@ -3,7 +3,9 @@
 // nodes the same way (op, weights, device, variant), and a kernel serves every batch (OPS.md: the
 // first dimension varies per run), so such nodes share one kernel and their weights are handed to
 // the plugin once. A node with large weights (an embedding table) reuses a kernel of another
-// variant rather than have them copied a second time.
+// variant rather than have them copied a second time. Executors of a pool do not record streams
+// (Executor::captures): a kernel may reallocate its scratch for one executor's batch under a graph
+// another recorded.
 #pragma once
 
 #include <cstdint>

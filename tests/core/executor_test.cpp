@@ -146,6 +146,8 @@ TEST(Executor, ExecutorsOfOnePoolShareKernels) {
     EXPECT_GT(made, 0u);
     EXPECT_EQ(pool->shared(), 0u);
     Executor large(graph, {target}, dims_of(random_inputs(graph, 700, 1)), policy, pool);
+    large.set_graph_capture(true);
+    EXPECT_FALSE(large.captures()) << "an executor sharing kernels recorded a graph";
     EXPECT_GT(pool->shared(), 0u) << "no kernel of the batch-1 plan served the batch-700 plan";
     EXPECT_EQ(pool->made() + pool->shared(), 2 * made) << "the two plans have the same nodes";
     for (int64_t batch : {1, 700, 5}) {
