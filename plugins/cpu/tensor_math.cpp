@@ -39,7 +39,10 @@ void matmul(const MatMul& m, const void* const* in, void* const* out) {
 void softmax(const Softmax& s, const void* const* in, void* const* out) {
   const float* x = static_cast<const float*>(in[0]);
   float* y = static_cast<float*>(out[0]);
-  parallel_for(s.outer * s.inner, s.outer * s.n * s.inner >= kParallelThreshold, [&](int64_t line) {
+  const bool parallel = s.outer * s.n * s.inner >= kParallelThreshold;
+  if (s.inner == 1 && !s.log)
+    return parallel_ranges(s.outer, parallel, [&](int64_t begin, int64_t end) { softmax_rows(x + begin * s.n, y + begin * s.n, end - begin, s.n); });
+  parallel_for(s.outer * s.inner, parallel, [&](int64_t line) {
     const int64_t first = line / s.inner * s.n * s.inner + line % s.inner;
     softmax_line(x + first, y + first, s.n, s.inner, s.log);
   });

@@ -16,5 +16,8 @@ void sigmoid_keeping_nan(float* y, int64_t n);
 // places: exp(x - max) / sum, the sum in double; an element more than 87 below the max gives 0 (its
 // exp is below the smallest normal float); a NaN, or +Inf, gives NaN everywhere, as exp does.
 void softmax_line(const float* x, float* y, int64_t n, int64_t stride, bool log);
+// softmax of `rows` contiguous lines of n (the same results as softmax_line), their exps in one
+// loop: short lines (attention scores over 26 fields) would leave most of each to a scalar tail.
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t n);
 
 }  // namespace cagr::cpu

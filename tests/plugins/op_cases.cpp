@@ -943,6 +943,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(softmax_case(rng, {3, 17, 5}, 1, false));  // a middle axis
     cases.push_back(softmax_case(rng, {2, 3, 4, 5}, 2, true));
     cases.push_back(softmax_case(rng, {1000}, 0, false));
+    cases.push_back(softmax_case(rng, {1300, 26}, -1, false));  // many short rows (attention scores), in parallel
     cases.push_back(softmax_case(rng, {127, 33}, 0, true));
     cases.push_back(softmax_case(rng, {5, 1, 3}, 1, false));  // one element: 1 (log: 0)
     cases.push_back(softmax_case(rng, {3, 33}, -1, false, 50));  // exp would overflow without the max
