@@ -103,4 +103,13 @@ Placement CostHintPlacement::place(const Graph& graph, const std::vector<TensorS
   });
 }
 
+PlacedGraph place_graph(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy) {
+  PlacedGraph placed;
+  placed.fusion_rules = policy.fusion_rules();
+  placed.fused = fuse_for_targets(std::move(graph), targets, example_inputs, &placed.fusions, placed.fusion_rules);
+  placed.shapes = infer_shapes(placed.fused, example_inputs);
+  placed.placement = policy.place(placed.fused, placed.shapes, targets);
+  return placed;
+}
+
 }  // namespace cagr

@@ -65,4 +65,15 @@ class CostHintPlacement : public PlacementPolicy {
 // The cost in ns of one variant on one target (what CostHintPlacement compares).
 double variant_cost_ns(const Variant& variant, const DeviceInfo& device);
 
+// A graph fused by a policy's rules and placed by it at the shapes of `example_inputs`: what an
+// Executor compiles, and what the planner makes a plan from without compiling (planner.cpp).
+struct PlacedGraph {
+  std::vector<std::string> fusion_rules;  // the policy's
+  std::vector<std::string> fusions;       // one line per fused chain
+  Graph fused;
+  std::vector<TensorShape> shapes;        // infer_shapes(fused, example_inputs)
+  Placement placement;
+};
+PlacedGraph place_graph(Graph graph, const std::vector<Target>& targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy);
+
 }  // namespace cagr

@@ -96,19 +96,6 @@ struct Compiled {
   double us = std::numeric_limits<double>::infinity();
 };
 
-// A placement decided without compiling: `graph` fused by `policy`'s rules and placed by it, as an
-// Executor would (its constructor does the same two steps), with no kernel created.
-struct Placed {
-  std::vector<std::string> fusions;  // before `fused`, which fills it while it is made
-  Graph fused;
-  std::vector<TensorShape> shapes;
-  Placement placement;
-  Placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<Dims>& dims, PlacementPolicy& policy)
-      : fused(fuse_for_targets(graph, targets, dims, &fusions, policy.fusion_rules())),
-        shapes(infer_shapes(fused, dims)),
-        placement(policy.place(fused, shapes, targets)) {}
-};
-
 // Each compiled candidate's fastest pass over `rounds` rounds, measured in turns: on a shared
 // machine, load from another process only ever adds time (and the CPU plugin's threads, waiting
 // at barriers for a descheduled worker, add a lot), so the fastest pass is the one that says most
@@ -251,7 +238,7 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
   // One candidate and no node to time: the plan is the placement, and nothing is compiled.
   if (chosen.size() == 1) {
     PolicyPlacement placement(*options.policy, chosen[0]->rules);
-    const Placed placed(graph, chosen[0]->targets, dims, placement);
+    const PlacedGraph placed = place_graph(graph, chosen[0]->targets, dims, placement);
     bool sure = true;
     for (size_t n = 0; n < placed.fused.nodes().size() && sure; ++n) {
       if (placed.fused.is_view(static_cast<int>(n))) continue;
@@ -263,7 +250,7 @@ Plan plan_by_policy(const Graph& graph, const std::vector<Target>& targets, cons
     }
     if (sure) {
       report.push_back("chosen: policy, " + chosen[0]->what() + " (sure of every node's variant: nothing compiled or timed)");
-      return make_plan(graph, placed.fused, placed.placement, chosen[0]->targets, chosen[0]->rules, placed.fusions, "policy");
+      return make_plan(graph, placed.fused, placed.placement, chosen[0]->targets, placed.fusion_rules, placed.fusions, "policy");
     }
   }
   std::vector<Compiled> compiled;
@@ -318,8 +305,8 @@ PlannedModel plan_model(const Graph& graph, const std::vector<Target>& targets, 
   switch (options.mode) {
     case OptimizerMode::none: {
       CostHintPlacement defaults({}, true);
-      const Placed placed(graph, targets, dims_of(inputs), defaults);
-      result.plan = make_plan(graph, placed.fused, placed.placement, targets, defaults.fusion_rules(), placed.fusions, "none");
+      const PlacedGraph placed = place_graph(graph, targets, dims_of(inputs), defaults);
+      result.plan = make_plan(graph, placed.fused, placed.placement, targets, placed.fusion_rules, placed.fusions, "none");
       break;
     }
     case OptimizerMode::hints: result.plan = plan_by_hints(graph, targets, inputs, options, result.report); break;

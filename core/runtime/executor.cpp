@@ -35,12 +35,17 @@ uint64_t byte_size(const TensorShape& shape) {
 
 Executor::Executor(Graph graph, std::vector<Target> targets, const std::vector<Dims>& example_inputs, PlacementPolicy& policy,
                    std::shared_ptr<KernelPool> kernels)
-    : fusion_rules_(policy.fusion_rules()),
-      graph_(fuse_for_targets(std::move(graph), targets, example_inputs, &fusions_, fusion_rules_)),
+    // `targets` copied, not moved: the order in which the two arguments are made is unspecified.
+    : Executor(place_graph(std::move(graph), targets, example_inputs, policy), targets, std::move(kernels)) {}
+
+Executor::Executor(PlacedGraph placed, std::vector<Target> targets, std::shared_ptr<KernelPool> kernels)
+    : fusion_rules_(std::move(placed.fusion_rules)),
+      fusions_(std::move(placed.fusions)),
+      graph_(std::move(placed.fused)),
       targets_(std::move(targets)),
+      placement_(std::move(placed.placement)),
+      compiled_shapes_(std::move(placed.shapes)),
       kernel_pool_(std::move(kernels)) {
-  compiled_shapes_ = infer_shapes(graph_, example_inputs);
-  placement_ = policy.place(graph_, compiled_shapes_, targets_);
   order_ = graph_.topological_order();
   producer_.assign(graph_.num_tensors(), -1);
   for (size_t n = 0; n < graph_.nodes().size(); ++n)
@@ -477,6 +482,7 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
   struct Trial {
     size_t step;
     std::vector<Variant> variants;  // tried, in order
+    std::vector<std::string> keys;  // each one's measurement-cache key
     std::vector<std::optional<double>> us;
     std::vector<bool> cached;
     std::string failures;
@@ -500,17 +506,15 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
     for (size_t k = 0; k < tried.size(); ++k) tried[k] = k;
     if (options.choose) tried = options.choose(node, desc.desc(), target, support.variants);
     if (tried.size() < 2) continue;
-    Trial trial{step, {}, std::vector<std::optional<double>>(tried.size()), std::vector<bool>(tried.size()), "", where.variant};
-    for (size_t k : tried) trial.variants.push_back(support.variants.at(k));
+    Trial trial{step, {}, {}, std::vector<std::optional<double>>(tried.size()), std::vector<bool>(tried.size()), "", where.variant};
+    for (size_t k : tried) {
+      trial.variants.push_back(support.variants.at(k));
+      trial.keys.push_back(MeasurementCache::key(target, desc.desc(), trial.variants.back().name));
+    }
     trials.push_back(std::move(trial));
   }
   // Node by node, or (options.together) all at once: round k runs each node of the group on its
   // k-th variant and times them in the same passes.
-  auto key_of = [&](const Trial& t, const Variant& v) {
-    const int n = order_[t.step];
-    const Target& target = targets_[static_cast<size_t>(placement_.nodes[static_cast<size_t>(n)].target)];
-    return MeasurementCache::key(target, describe_node(graph_.nodes()[static_cast<size_t>(n)], shapes).desc(), v.name);
-  };
   // A node keeps its fastest variant before the next group is timed.
   auto settle = [&](Trial& trial) {
     const int n = order_[trial.step];
@@ -559,7 +563,7 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
         if (options.progress)
           options.progress("tuning node " + std::to_string(trial.step + 1) + "/" + std::to_string(order_.size()) + " " + node.name +
                            ": variant " + std::to_string(k + 1) + "/" + std::to_string(trial.variants.size()));
-        if (options.cache) trial.us[k] = options.cache->find(key_of(trial, v));
+        if (options.cache) trial.us[k] = options.cache->find(trial.keys[k]);
         trial.cached[k] = trial.us[k].has_value();
         if (trial.cached[k]) continue;
         NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
@@ -578,8 +582,8 @@ Executor::Tuning Executor::tune(const std::vector<HostTensor>& inputs, const Tun
       for (size_t t : measured) {
         Trial& trial = trials[t];
         trial.us[k] = medians[trial.step];
-        const Variant& v = trial.variants[k];
-        if (options.cache) options.cache->store(key_of(trial, v), graph_.nodes()[static_cast<size_t>(order_[trial.step])].op + " " + v.name, *trial.us[k]);
+        const std::string what = graph_.nodes()[static_cast<size_t>(order_[trial.step])].op + " " + trial.variants[k].name;
+        if (options.cache) options.cache->store(trial.keys[k], what, *trial.us[k]);
       }
     }
     for (size_t t = first; t < last; ++t) settle(trials[t]);

@@ -129,6 +129,7 @@ class Executor {
 
  private:
   struct PassTiming;  // times whole passes (tune, measure)
+  Executor(PlacedGraph placed, std::vector<Target> targets, std::shared_ptr<KernelPool> kernels);
   Buffer& stored(int tensor, int target);  // the buffer holding `tensor` on `target` (views: their source's)
   struct NodeIo {
     std::vector<cagr_buffer*> inputs, outputs;
@@ -154,8 +155,8 @@ class Executor {
   void finish_pass();
   void move_to(int tensor, int target, const std::vector<TensorShape>& shapes);
 
-  std::vector<std::string> fusion_rules_;  // the policy's, read while graph_ is made, so declared before it
-  std::vector<std::string> fusions_;       // filled while graph_ is made, so declared before it
+  std::vector<std::string> fusion_rules_;  // the policy's
+  std::vector<std::string> fusions_;       // one line per fused chain
   Graph graph_;
   std::vector<Target> targets_;
   Placement placement_;
