@@ -47,6 +47,11 @@
  *        before it, so the host reports none for such a plugin. And cagr_hot_rows_extension: an
  *        embedding_bag's most looked-up rows per table, from an id profile, at kernel_create; a
  *        plugin that caches the tables may keep them resident, others skip it.
+ *   1.5  cagr_constant.lifetime: CAGR_CONSTANT_BORROWED says the host keeps a constant's data valid
+ *        and unchanged until the kernel is destroyed, so a plugin may keep one copy of it for all
+ *        the kernels made from it while one lives (the CPU plugin does: a table met by several
+ *        variants or plans is copied once). A 1.4 plugin does not read the field and copies, as
+ *        the host of 1.4 and before asks (their constants read as CAGR_CONSTANT_COPIED).
  *
  * This header depends on nothing but the C standard library: compiles as C99 and as C++.
  */
@@ -61,7 +66,7 @@ extern "C" {
 #endif
 
 #define CAGR_ABI_VERSION_MAJOR 1
-#define CAGR_ABI_VERSION_MINOR 4  /* 1.4: kernel_statistics */
+#define CAGR_ABI_VERSION_MINOR 5  /* 1.5: borrowed constants */
 /* The oldest major this header's host still speaks. Raised only after a deprecation period. */
 #define CAGR_ABI_OLDEST_SUPPORTED_MAJOR 1
 
@@ -336,11 +341,20 @@ typedef struct cagr_copy_args {
   uint64_t bytes;
 } cagr_copy_args;
 
+/* How long a constant's data stays as it is (1.5). */
+typedef enum cagr_constant_lifetime {
+  CAGR_CONSTANT_COPIED = 0,   /* valid during kernel_create only: the plugin copies what it keeps */
+  CAGR_CONSTANT_BORROWED = 1  /* valid and unchanged until kernel_destroy of this kernel: the plugin
+                                 may use it in place, or share one copy among the kernels made
+                                 from the same data while one of them lives */
+} cagr_constant_lifetime;
+
 /* A constant input (weights) handed over when a kernel is prepared. */
 typedef struct cagr_constant {
   size_t struct_size;
   size_t input_index;        /* which input of the op this is */
-  const void* data;          /* host memory, dense as the input's desc; the plugin copies it */
+  const void* data;          /* host memory, dense as the input's desc */
+  int32_t lifetime;          /* 1.5: a cagr_constant_lifetime; absent (a 1.4 host) reads as COPIED */
 } cagr_constant;
 
 typedef struct cagr_kernel_create_args {

@@ -112,6 +112,7 @@ struct KernelSetup {
   int32_t variant;
   const Variant& chosen;                // offer.variants[variant]
   std::vector<const void*> constants;   // per op input: the host's data (copy it), or nullptr
+  std::vector<bool> borrowed;           // per op input: the data is CAGR_CONSTANT_BORROWED (1.5)
   const cagr_extension* extensions;     // kernel_create's chain (1.4: hot rows), valid for the call
 };
 
@@ -381,6 +382,7 @@ class Table {
       const Variant& variant = chosen(o, a.variant, op);
       std::vector<const void*> constants(op.num_inputs(), nullptr);
       std::vector<bool> is_constant(op.num_inputs(), false);
+      std::vector<bool> borrowed(op.num_inputs(), false);
       for (size_t i = 0; i < a.num_constants; ++i) {
         const auto k = abi::read_struct(&require(a.constants[i], "constant"));
         if (k.input_index >= op.num_inputs())
@@ -389,13 +391,17 @@ class Table {
         if (is_constant[k.input_index]) invalid(op.type() + ": two constants for input " + std::to_string(k.input_index));
         if (k.data == nullptr && op.input(k.input_index).bytes() > 0)
           invalid(op.type() + ": constant input " + std::to_string(k.input_index) + " has no data");
+        if (k.lifetime != CAGR_CONSTANT_COPIED && k.lifetime != CAGR_CONSTANT_BORROWED)
+          invalid(op.type() + ": constant input " + std::to_string(k.input_index) + " has lifetime " +
+                  std::to_string(k.lifetime) + ", neither CAGR_CONSTANT_COPIED (0) nor CAGR_CONSTANT_BORROWED (1)");
         constants[k.input_index] = k.data;
         is_constant[k.input_index] = true;
+        borrowed[k.input_index] = k.lifetime == CAGR_CONSTANT_BORROWED;
       }
       const std::vector<size_t> run_slots = run_input_slots(is_constant);
       auto kernel = std::make_unique<KernelState>(KernelState{abi::OwnedOpDesc::copy_of(*a.op), std::move(is_constant), nullptr, run_slots});
       kernel->created = kernel->op.desc();
-      kernel->impl = P::create_kernel(c, KernelSetup{device, op, a.variant, variant, std::move(constants), a.extensions});
+      kernel->impl = P::create_kernel(c, KernelSetup{device, op, a.variant, variant, std::move(constants), std::move(borrowed), a.extensions});
       a.kernel = reinterpret_cast<cagr_kernel*>(kernel.release());
       abi::write_struct(args, a);
     });

@@ -265,9 +265,14 @@ Event Plugin::create_event(int device) {
 }
 
 Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants,
-                             const cagr_extension* extensions) {
+                             const cagr_extension* extensions, std::vector<std::shared_ptr<const void>> borrowed) {
   std::vector<const cagr_constant*> ptrs;
-  for (const auto& c : constants) ptrs.push_back(&c);
+  for (const auto& c : constants) {
+    if (c.lifetime == CAGR_CONSTANT_BORROWED && borrowed.empty())
+      throw std::invalid_argument("kernel_create: constant input " + std::to_string(c.input_index) +
+                                  " is borrowed, but nothing keeps its data alive");
+    ptrs.push_back(&c);
+  }
   auto k = make_struct<cagr_kernel_create_args>();
   k.device = device;
   k.op = &op;
@@ -277,7 +282,7 @@ Kernel Plugin::create_kernel(int device, const cagr_op_desc& op, int variant, co
   k.extensions = extensions;
   check_call("kernel_create", api_.kernel_create, context_, &k);
   AnswerRules(path(), "kernel_create").handle(k.kernel, "a kernel");
-  return Kernel(shared_from_this(), k.kernel);
+  return Kernel(shared_from_this(), k.kernel, std::move(borrowed));
 }
 
 // ---- RAII wrappers ----------------------------------------------------------------------------
@@ -438,6 +443,7 @@ Kernel& Kernel::operator=(Kernel&& other) noexcept {
     reset();
     plugin_ = std::move(other.plugin_);
     kernel_ = std::exchange(other.kernel_, nullptr);
+    borrowed_ = std::move(other.borrowed_);
   }
   return *this;
 }
@@ -445,6 +451,7 @@ Kernel& Kernel::operator=(Kernel&& other) noexcept {
 void Kernel::reset() {
   if (kernel_ != nullptr) release(plugin_->api().kernel_destroy, plugin_->context(), kernel_);
   kernel_ = nullptr;
+  borrowed_.clear();  // after the plugin has let go of the data
   plugin_.reset();
 }
 

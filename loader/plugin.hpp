@@ -199,7 +199,10 @@ class CapturedGraph {
 class Kernel {
  public:
   Kernel() = default;
-  Kernel(std::shared_ptr<Plugin> plugin, cagr_kernel* kernel) : plugin_(std::move(plugin)), kernel_(kernel) {}
+  // `borrowed`: what keeps the data of the kernel's CAGR_CONSTANT_BORROWED constants alive; held
+  // until the plugin has destroyed the kernel.
+  Kernel(std::shared_ptr<Plugin> plugin, cagr_kernel* kernel, std::vector<std::shared_ptr<const void>> borrowed = {})
+      : plugin_(std::move(plugin)), kernel_(kernel), borrowed_(std::move(borrowed)) {}
   Kernel(Kernel&& other) noexcept { *this = std::move(other); }
   Kernel& operator=(Kernel&& other) noexcept;
   ~Kernel() { reset(); }
@@ -216,6 +219,7 @@ class Kernel {
   void reset();
   std::shared_ptr<Plugin> plugin_;
   cagr_kernel* kernel_ = nullptr;
+  std::vector<std::shared_ptr<const void>> borrowed_;
 };
 
 // One loaded, negotiated and initialised plugin.
@@ -253,8 +257,10 @@ class Plugin : public std::enable_shared_from_this<Plugin> {
   Stream create_stream(int device);
   Event create_event(int device);
   // `extensions`: chained to kernel_create's args (ABI 1.4: an embedding_bag's hot rows).
+  // `borrowed`: the owners of the data of the constants marked CAGR_CONSTANT_BORROWED (ABI 1.5),
+  // which the kernel keeps until it is destroyed; required where a constant is so marked.
   Kernel create_kernel(int device, const cagr_op_desc& op, int variant, const std::vector<cagr_constant>& constants,
-                       const cagr_extension* extensions = nullptr);
+                       const cagr_extension* extensions = nullptr, std::vector<std::shared_ptr<const void>> borrowed = {});
 
   // Throws Error naming this plugin and `what`, with the plugin's last error message.
   void check(cagr_status status, const char* what) const;

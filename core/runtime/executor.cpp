@@ -88,6 +88,7 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes, bool
   NodePlacement& where = placement_.nodes[static_cast<size_t>(n)];
   const Target& target = targets_[static_cast<size_t>(where.target)];
   std::vector<cagr_constant> constants;
+  std::vector<std::shared_ptr<const void>> owners;  // graph weights are immutable and shared: lent to the plugin
   KernelPool::Request request;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const TensorInfo& info = graph_.tensor(node.inputs[i]);
@@ -95,7 +96,9 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes, bool
       auto c = abi::make_struct<cagr_constant>();
       c.input_index = i;
       c.data = info.data->data();
+      c.lifetime = CAGR_CONSTANT_BORROWED;
       constants.push_back(c);
+      owners.push_back(info.data);
       request.weights.push_back(c.data);
       request.weight_bytes += info.data->size();
     }
@@ -116,7 +119,7 @@ void Executor::create_kernel(int n, const std::vector<TensorShape>& shapes, bool
   const cagr_extension* extensions = node.hot_rows.empty() ? nullptr : reinterpret_cast<const cagr_extension*>(&hot);
   auto make = [&] {
     try {
-      return target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants, extensions);
+      return target.plugin->create_kernel(target.device, desc.desc(), where.variant, constants, extensions, owners);
     } catch (const Error& e) {
       throw Error(e.status(), "node '" + node.name + "' (" + node.op + ") on " + target.label() + ": " + e.what());
     }

@@ -93,7 +93,7 @@ double peak_gflops(const cagr::cpu::CpuDevice& d, cagr_math_precision precision)
 // model served at one batch) reuses it: checking the contract anew, with its messages' strings,
 // was a good part of a small op's run at batch 1.
 struct CpuKernel {
-  std::vector<kit::HostMemory> constants;  // per input; empty when the input comes at run
+  std::vector<std::shared_ptr<const kit::HostMemory>> constants;  // per input; null when the input comes at run
   std::unique_ptr<cagr::cpu::Kernel> impl;
   std::mutex last_mutex;
   std::vector<int64_t> last_dims;  // every input's and output's dims, each after its rank
@@ -199,10 +199,8 @@ struct CpuPlugin : kit::HostDevice {
     std::vector<const void*> constants(setup.op.num_inputs(), nullptr);
     for (size_t i = 0; i < constants.size(); ++i) {
       if (setup.constants[i] == nullptr) continue;
-      const size_t bytes = setup.op.input(i).bytes();
-      kernel->constants[i] = kit::HostMemory(bytes);
-      if (bytes > 0) std::memcpy(kernel->constants[i].data(), setup.constants[i], bytes);
-      constants[i] = kernel->constants[i].data();
+      kernel->constants[i] = kit::constant_copy(setup.constants[i], setup.op.input(i).bytes(), setup.borrowed[i]);
+      constants[i] = kernel->constants[i]->data();
     }
     kernel->impl = cagr::cpu::op_impl(checked).variants[setup.variant].create(cagr::cpu::KernelInit{checked, constants});
     return kernel;
@@ -215,7 +213,7 @@ struct CpuPlugin : kit::HostDevice {
     inputs.clear();
     outputs.clear();
     for (size_t i = 0; i < run.inputs.size(); ++i)
-      inputs.push_back(run.inputs[i] != nullptr ? data(run.inputs[i]) : kernel.constants[i].data());
+      inputs.push_back(run.inputs[i] != nullptr ? data(run.inputs[i]) : kernel.constants[i] ? kernel.constants[i]->data() : nullptr);
     for (cagr_buffer* buffer : run.outputs) outputs.push_back(data(buffer));
     kernel.impl->run(*kernel.checked(run.op), inputs.data(), outputs.data());
   }

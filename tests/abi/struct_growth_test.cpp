@@ -32,9 +32,9 @@ TEST(AbiLayout, EveryStructStartsWithItsSize) {
                            cagr_plugin_entry_args>();
 }
 
-// The layout on LP64 (1.0, plus 1.1's event_elapsed and 1.4's kernel_statistics), worked out by
-// hand from the header: changing it breaks every plugin.
-TEST(AbiLayout, Version14SizesOnLp64) {
+// The layout on LP64 (1.0, plus 1.1's event_elapsed, 1.4's kernel_statistics and 1.5's constant
+// lifetime), worked out by hand from the header: changing it breaks every plugin.
+TEST(AbiLayout, Version15SizesOnLp64) {
   static_assert(sizeof(void*) == 8 && sizeof(size_t) == 8, "the expected sizes are for LP64");
   EXPECT_EQ(sizeof(cagr_tensor_desc), 8u + 4 + 4 + 8 * 8);
   EXPECT_EQ(sizeof(cagr_option), 3 * 8u);
@@ -44,6 +44,8 @@ TEST(AbiLayout, Version14SizesOnLp64) {
   EXPECT_EQ(sizeof(cagr_plugin_api), 8u + 4 + 4 + 29 * 8);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, event_elapsed), 8u + 4 + 4 + 28 * 8);
   EXPECT_EQ(sizeof(cagr_statistic), 3 * 8u);
+  EXPECT_EQ(sizeof(cagr_constant), 3 * 8u + 4 + 4 /* padding */);
+  EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_constant, data), 3 * 8u);  // a 1.4 host's constant: read as copied
   EXPECT_EQ(sizeof(cagr_kernel_statistics_args), 4 * 8u);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, kernel_run), 8u + 4 + 4 + 23 * 8);
   EXPECT_EQ(CAGR_STRUCT_SIZE(cagr_plugin_api, graph_destroy), 8u + 4 + 4 + 27 * 8);

@@ -49,10 +49,11 @@ int64_t integer_value(const std::byte* at, cagr_dtype dtype) {
 
 }  // namespace
 
-std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run) {
+std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run, cagr_constant_lifetime lifetime) {
   const cagr_op_desc& desc = create.op.desc();
   const plugin::OpView view(&desc);
-  std::vector<Bytes> constant_data;
+  auto owner = std::make_shared<std::vector<Bytes>>();  // the constants' data, lent where borrowed
+  std::vector<Bytes>& constant_data = *owner;
   std::vector<size_t> constant_index;
   for (size_t i = 0; i < create.inputs.size(); ++i) {
     if (!contract::usually_constant(view, i)) continue;
@@ -64,10 +65,19 @@ std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& 
     auto k = abi::make_struct<cagr_constant>();
     k.input_index = constant_index[c];
     k.data = constant_data[c].data();
+    k.lifetime = lifetime;
     constants.push_back(k);
   }
-  Kernel kernel = plugin.create_kernel(device, desc, variant, constants);
-  for (Bytes& b : constant_data) std::fill(b.begin(), b.end(), std::byte{0xff});  // NaN if still read
+  Kernel kernel;
+  if (lifetime == CAGR_CONSTANT_BORROWED) {
+    // A kernel made from the same borrowed data before this one, and destroyed before it runs: a
+    // plugin that shares one copy among such kernels must keep it for the one still living.
+    Kernel earlier = plugin.create_kernel(device, desc, variant, constants, nullptr, {owner});
+    kernel = plugin.create_kernel(device, desc, variant, constants, nullptr, {owner});
+  } else {
+    kernel = plugin.create_kernel(device, desc, variant, constants);
+    for (Bytes& b : constant_data) std::fill(b.begin(), b.end(), std::byte{0xff});  // NaN if still read
+  }
 
   Stream stream = plugin.create_stream(device);
   std::vector<Buffer> buffers;

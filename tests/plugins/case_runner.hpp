@@ -11,9 +11,12 @@
 namespace cagr::conformance {
 
 // Creates the kernel from `create`'s description (constants: the inputs OPS.md calls usually
-// constant, scribbled over after kernel_create to check the plugin copied them), then runs it with
-// `run`'s shapes and non-constant inputs. Returns the outputs. Throws cagr::Error on failure.
-std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run);
+// constant; copied ones are scribbled over after kernel_create to check the plugin copied them,
+// borrowed ones (ABI 1.5) are lent to two kernels, the first destroyed before the second runs),
+// then runs it with `run`'s shapes and non-constant inputs. Returns the outputs. Throws
+// cagr::Error on failure.
+std::vector<Bytes> run_on_plugin(Plugin& plugin, int device, int variant, Case& create, Case& run,
+                                 cagr_constant_lifetime lifetime = CAGR_CONSTANT_COPIED);
 
 // The reference's outputs for `c`; with `magnitude`, every f32 input is replaced by its absolute
 // value first, which for sums gives the sum of the terms' magnitudes (the scale of rounding error).

@@ -88,21 +88,25 @@ class Conformance : public ::testing::Test {
   }
 
   // Creates a kernel from `create`, runs it with `run`'s shapes on every variant of every device
-  // (`looser_only`: every variant computing in less than f32), and checks the outputs against the
-  // reference, within the bound of the variant's precision.
+  // (`looser_only`: every variant computing in less than f32), its constants copied and borrowed
+  // (ABI 1.5), and checks the outputs against the reference, within the bound of the variant's
+  // precision.
   static void check_against_reference(Case& create, Case& run, uint64_t seed, bool looser_only = false) {
     const std::vector<Bytes> want = run_on_reference(run);
     for (int device = 0; device < device_count_; ++device) {
       for (const Variant& v : variants(device, create)) {
         if (looser_only && v.math_precision == CAGR_MATH_F32) continue;
-        const std::string where = plugin_->name() + " device " + std::to_string(device) + ", variant " +
-                                  std::to_string(v.index) + " '" + v.name + "', " + run.label + ", " + seed_note(seed);
-        try {
-          const std::vector<Bytes> got = run_on_plugin(*plugin_, device, v.index, create, run);
-          const std::string mismatch = compare(run, want, got, v.math_precision);
-          EXPECT_TRUE(mismatch.empty()) << where << ": " << mismatch;
-        } catch (const Error& e) {
-          ADD_FAILURE() << where << ": " << e.what();
+        for (cagr_constant_lifetime lifetime : {CAGR_CONSTANT_COPIED, CAGR_CONSTANT_BORROWED}) {
+          const std::string where = plugin_->name() + " device " + std::to_string(device) + ", variant " +
+                                    std::to_string(v.index) + " '" + v.name + "', " + run.label + ", constants " +
+                                    (lifetime == CAGR_CONSTANT_COPIED ? "copied" : "borrowed") + ", " + seed_note(seed);
+          try {
+            const std::vector<Bytes> got = run_on_plugin(*plugin_, device, v.index, create, run, lifetime);
+            const std::string mismatch = compare(run, want, got, v.math_precision);
+            EXPECT_TRUE(mismatch.empty()) << where << ": " << mismatch;
+          } catch (const Error& e) {
+            ADD_FAILURE() << where << ": " << e.what();
+          }
         }
       }
     }

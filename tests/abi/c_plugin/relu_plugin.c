@@ -5,13 +5,15 @@
  * One device (the host CPU; buffers are host memory, streams run work as it is queued, so events
  * only mark points already passed), one op (relu, f32, any shape; abi/OPS.md) with two variants
  * and cost hints. What it shows:
- *  - negotiation: any host of major 1 or later gets this header's minor (1.4) and the table; an
+ *  - negotiation: any host of major 1 or later gets this header's minor (1.5) and the table; an
  *    older major is refused with a reason (written only inside the host's struct_size);
  *  - every struct the host passes is read only inside its struct_size (CAGR_STRUCT_HAS), and every
  *    output is written only inside it (SET below);
  *  - the optional entries stay NULL: the capture entries (nothing to capture), and 1.1's
  *    event_elapsed (the host then times nodes by synchronising, as for a 1.0 plugin) and 1.4's
  *    kernel_statistics (the host then reports no figures for its kernels);
+ *  - 1.5's constant lifetime needs nothing either: a kernel copies its constant, which a borrowed
+ *    constant allows as a copied one does;
  *  - the math-precision extension (1.2; int8 since 1.3) needs nothing: the variants compute in
  *    f32, which every allowance includes, and say so in cagr_variant_args.math_precision;
  *    extension chains are never walked, so types this plugin does not know cannot trouble it;
@@ -490,7 +492,7 @@ static cagr_status kernel_create(cagr_context* context, cagr_kernel_create_args*
   }
   k = (cagr_kernel*)calloc(1, sizeof *k);
   if (k == NULL) return fail(CAGR_ERROR_OUT_OF_MEMORY, PLUGIN ": no memory for a kernel");
-  if (args->num_constants > 0) { /* the host's data is valid for this call only: copy it */
+  if (args->num_constants > 0) { /* a copy serves either lifetime (1.5): copied data is valid for this call only */
     k->constant = (float*)malloc(x.numel > 0 ? (size_t)x.numel * sizeof(float) : 1);
     if (k->constant == NULL) {
       free(k);
@@ -570,7 +572,7 @@ static cagr_status kernel_run(cagr_context* context, cagr_kernel_run_args* a) {
 /* The table and the one exported symbol                                                           */
 
 static const cagr_plugin_api kApi = {
-    sizeof(cagr_plugin_api), /* the table this file was built with: 1.4 */
+    sizeof(cagr_plugin_api), /* the table this file was built with: 1.5 (the table itself as 1.4's) */
     CAGR_ABI_VERSION_MAJOR,
     CAGR_ABI_VERSION_MINOR,
     last_error_message,
