@@ -104,10 +104,13 @@ int main(int argc, char** argv) {
         const auto inputs = cagr::run::random_inputs(graph, std::stoll(b), 1);
         for (const std::vector<cagr::Target>& targets : device_sets) {
           const std::string where = device_of(targets);
-          // The policy never saw this model, nor (where one device runs the row) this device.
+          // The policy never saw this model, nor (where one device runs the row) this device: the
+          // samples' device is "label (name)", as cost samples record it; the same plugin's device
+          // of another machine (the GPU machine's host CPU) stays in.
+          const std::string device = targets[0].label() + " (" + targets[0].info.name + ")";
           std::vector<cagr::CostSample> training;
           for (const cagr::CostSample& s : samples)
-            if (s.model != model && (targets.size() > 1 || s.device.rfind(targets[0].label() + " ", 0) != 0)) training.push_back(s);
+            if (s.model != model && (targets.size() > 1 || s.device != device)) training.push_back(s);
           std::optional<cagr::LearnedPolicy> policy;
           if (!training.empty()) policy = cagr::LearnedPolicy::fit(training);
           std::vector<ModeResult> results;
@@ -126,7 +129,7 @@ int main(int argc, char** argv) {
             std::vector<cagr::Dims> dims;
             for (const auto& t : inputs) dims.push_back(t.dims);
             r.executor = std::make_unique<cagr::Executor>(graph, targets, dims, follow);
-            r.held_out = mode == cagr::OptimizerMode::policy ? (targets.size() > 1 ? model : model + ", " + targets[0].label()) : "";
+            r.held_out = mode == cagr::OptimizerMode::policy ? (targets.size() > 1 ? model : model + ", " + device) : "";
             results.push_back(std::move(r));
           }
           for (int round = 0; round < FLAGS_rounds; ++round)
@@ -155,7 +158,7 @@ int main(int argc, char** argv) {
           if (csv)
             for (const ModeResult& r : results)
               csv << model << ',' << b << ',' << where << ',' << cagr::optimizer_mode_name(r.mode) << ',' << r.latency_us << ','
-                  << r.optimise_s << ',' << r.held_out << '\n';
+                  << r.optimise_s << ",\"" << r.held_out << "\"\n";  // quoted: it names a model and a device
         }
       }
     }

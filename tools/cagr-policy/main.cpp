@@ -34,7 +34,7 @@ DEFINE_string(policy, "", "check: the policy file (default: the shipped one)");
 DEFINE_bool(leave_one_out, false, "check: score each (device, model) with a policy trained without that device and that model");
 DEFINE_string(exclude_device, "", "train: leave out samples whose device contains this text");
 DEFINE_string(exclude_model, "", "train: leave out samples of this model");
-DEFINE_double(ridge, 1e-3, "train: the ridge term (times the sample count)");
+DEFINE_double(ridge, cagr::LearnedPolicy::kDefaultRidge, "train, check: the ridge term (times the sample count)");
 
 namespace {
 
