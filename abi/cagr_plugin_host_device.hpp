@@ -19,10 +19,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <utility>
 
@@ -63,27 +60,15 @@ class HostMemory {
   size_t size_ = 0;
 };
 
-// The plugin's copy of a kernel's constant. A copied constant (ABI CAGR_CONSTANT_COPIED) gets a
-// copy of its own. A borrowed one (CAGR_CONSTANT_BORROWED, 1.5) is unchanged at its address for as
-// long as a kernel made from it lives, so the kernels made from the same address and size while one
-// of them lives share one copy: a table timed in two variants, or run by two plans of a session,
-// is copied once (a copy rather than the host's memory itself, for the huge pages above).
+// The plugin's copy of a kernel's constant in host memory (shared_constant: one per borrowed
+// constant among the kernels that live; a copy rather than the host's memory itself, for the huge
+// pages above).
 inline std::shared_ptr<const HostMemory> constant_copy(const void* data, size_t bytes, bool borrowed) {
-  auto copy = [&] {
+  return shared_constant<HostMemory>(nullptr, data, bytes, borrowed, [&] {
     auto memory = std::make_shared<HostMemory>(bytes);
     if (bytes > 0) std::memcpy(memory->data(), data, bytes);
     return std::shared_ptr<const HostMemory>(std::move(memory));
-  };
-  if (!borrowed) return copy();
-  static std::mutex mutex;
-  static std::map<std::pair<const void*, size_t>, std::weak_ptr<const HostMemory>> live;
-  std::lock_guard<std::mutex> lock(mutex);
-  for (auto it = live.begin(); it != live.end();) it = it->second.expired() ? live.erase(it) : std::next(it);
-  std::weak_ptr<const HostMemory>& entry = live[{data, bytes}];
-  if (auto shared = entry.lock()) return shared;
-  auto made = copy();
-  entry = made;
-  return made;
+  });
 }
 
 }  // namespace cagr::plugin::kit

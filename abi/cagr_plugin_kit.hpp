@@ -44,9 +44,13 @@
 #define CAGR_PLUGIN_KIT_HPP_
 
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -115,6 +119,26 @@ struct KernelSetup {
   std::vector<bool> borrowed;           // per op input: the data is CAGR_CONSTANT_BORROWED (1.5)
   const cagr_extension* extensions;     // kernel_create's chain (1.4: hot rows), valid for the call
 };
+
+// The copy a plugin keeps of a kernel's constant, made by `make` (a std::shared_ptr<const Copy>).
+// A copied constant (CAGR_CONSTANT_COPIED) gets a copy of its own. A borrowed one
+// (CAGR_CONSTANT_BORROWED, ABI 1.5) is unchanged at its address for as long as a kernel made from
+// it lives, so the kernels made from the same address and size for the same `place` (a device, or
+// nullptr for host memory) while one of them lives share one copy: a table timed in two variants,
+// or run by two plans of a session, is copied once.
+template <class Copy, class Make>
+std::shared_ptr<const Copy> shared_constant(const void* place, const void* data, size_t bytes, bool borrowed, Make make) {
+  if (!borrowed) return make();
+  static std::mutex mutex;
+  static std::map<std::tuple<const void*, const void*, size_t>, std::weak_ptr<const Copy>> live;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (auto it = live.begin(); it != live.end();) it = it->second.expired() ? live.erase(it) : std::next(it);
+  std::weak_ptr<const Copy>& entry = live[{place, data, bytes}];
+  if (auto shared = entry.lock()) return shared;
+  std::shared_ptr<const Copy> made = make();
+  entry = made;
+  return made;
+}
 
 // One kernel_run, checked: as many buffers as the op takes, each big enough for its tensor at this
 // run's shape; the shapes differ from kernel_create's only in dims OPS.md lets vary per run.

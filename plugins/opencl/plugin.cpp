@@ -88,7 +88,7 @@ const OpDefinition& definition_of(const cagr::plugin::OpView& op) {
 // A prepared op: the device copies of its constants and the op's kernel.
 struct OpenclKernel {
   Device* device;
-  std::vector<MemHandle> constants;  // per input: its device copy when given as a constant
+  std::vector<std::shared_ptr<const MemHandle>> constants;  // per input: its device copy when given as a constant
   std::unique_ptr<OpKernel> impl;
   std::mutex mutex;  // an OpenCL kernel's arguments are shared state: one run at a time
 };
@@ -166,9 +166,11 @@ struct OpenclPlugin : kit::DeleteObjects {
     std::vector<cl_mem> constants(setup.op.num_inputs(), nullptr);
     for (size_t i = 0; i < constants.size(); ++i) {
       if (setup.constants[i] == nullptr) continue;
-      kernel->constants[i] =
-          create_buffer(device, setup.op.input(i).bytes(), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, setup.constants[i]);
-      constants[i] = kernel->constants[i].get();
+      const size_t bytes = setup.op.input(i).bytes();
+      kernel->constants[i] = kit::shared_constant<MemHandle>(&device, setup.constants[i], bytes, setup.borrowed[i], [&] {
+        return std::make_shared<const MemHandle>(create_buffer(device, bytes, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, setup.constants[i]));
+      });
+      constants[i] = kernel->constants[i]->get();
     }
     kernel->impl = definition.create(device, cagr::contract::check(setup.op), setup.chosen.name, constants);
     return kernel;
@@ -185,7 +187,7 @@ struct OpenclPlugin : kit::DeleteObjects {
     std::vector<cl_mem> inputs, outputs;
     for (size_t i = 0; i < run.inputs.size(); ++i) {
       if (run.inputs[i] != nullptr) require_same_context(*kernel.device, *run.inputs[i]->device, "kernel and buffer");
-      inputs.push_back(run.inputs[i] != nullptr ? run.inputs[i]->mem.get() : kernel.constants[i].get());
+      inputs.push_back(run.inputs[i] != nullptr ? run.inputs[i]->mem.get() : kernel.constants[i] ? kernel.constants[i]->get() : nullptr);
     }
     for (cagr_buffer* buffer : run.outputs) {
       require_same_context(*kernel.device, *buffer->device, "kernel and buffer");

@@ -1,6 +1,6 @@
-// constant_copy_test.cpp - kit::constant_copy (abi/cagr_plugin_host_device.hpp): the copies a
-// host-memory plugin keeps of its kernels' constants, shared among kernels where the host lends
-// the data (ABI 1.5 CAGR_CONSTANT_BORROWED).
+// constant_copy_test.cpp - the copies a plugin keeps of its kernels' constants, shared among
+// kernels where the host lends the data (ABI 1.5 CAGR_CONSTANT_BORROWED): kit::constant_copy
+// (abi/cagr_plugin_host_device.hpp) and the kit's shared_constant under it.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -59,4 +59,20 @@ TEST(ConstantCopy, CopiedDataAndOtherSizesGetCopiesOfTheirOwn) {
   EXPECT_TRUE(holds(*copied, data));
   EXPECT_EQ(shorter->size(), bytes / 2);
   EXPECT_EQ(std::memcmp(shorter->data(), data.data(), bytes / 2), 0);
+}
+
+// The kit's registry behind it, as a device plugin uses it (the OpenCL plugin: a buffer per device).
+TEST(SharedConstant, OneCopyPerPlaceOfTheSameBorrowedData) {
+  std::vector<float> data = table(10, 1);
+  int device0 = 0, device1 = 1;
+  int made = 0;
+  auto make = [&] { return std::make_shared<const int>(++made); };
+  auto a = kit::shared_constant<int>(&device0, data.data(), 40, true, make);
+  auto b = kit::shared_constant<int>(&device0, data.data(), 40, true, make);
+  auto c = kit::shared_constant<int>(&device1, data.data(), 40, true, make);
+  auto d = kit::shared_constant<int>(&device0, data.data(), 40, false, make);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(a.get(), c.get());
+  EXPECT_NE(a.get(), d.get());
+  EXPECT_EQ(made, 3);
 }
