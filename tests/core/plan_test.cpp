@@ -3,6 +3,7 @@
 // refused with the file and the reason named.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -10,7 +11,10 @@
 #include "built_plugins.hpp"
 #include "error_of.hpp"
 #include "executor.hpp"
+#include "inputs.hpp"
+#include "model_format.hpp"
 #include "model_zoo.hpp"
+#include "npz.hpp"
 #include "node_desc.hpp"
 #include "plan.hpp"
 #include "reference_graph.hpp"
@@ -108,6 +112,40 @@ TEST_F(Plans, PlanFromAnotherMachineIsReboundWithWarning) {
   EXPECT_NE(planned.warnings().front().find("plan re-bound: 5 of"), std::string::npos) << planned.warnings().front();
   EXPECT_NE(planned.warnings()[1].find("cuda:0 (NVIDIA H200), which is not here"), std::string::npos) << planned.warnings()[1];
   EXPECT_EQ(max_relative_error(there.run(inputs_)[0], here.run(inputs_)[0]), 0.0);
+}
+
+// A plan the tuner made with the CUDA plugin on the H100 machine (bench/gpu_session.sh tests: the
+// zoo's sample DLRM of seed 2026, batch 33; its inputs and CUDA's outputs beside it in
+// tests/core/fixtures), loaded where only the CPU plugin is: every node is re-bound (the fused
+// embedding lookup the CUDA plugin ran does not exist here), a warning says so in one line and then
+// node by node, and the outputs are CUDA's.
+TEST_F(Plans, PlanSavedWithTheCudaPluginRunsOnTheCpuWithCudasOutputs) {
+  const std::string fixtures = CAGR_CORE_FIXTURE_DIR;
+  const std::string file = fixtures + "/dlrm_avazu_sample.cuda.plan.xml";
+  // As cagr-zoo wrote it and cagr-run read it there (a model file keys a plan by its structure).
+  std::filesystem::create_directories(temp_path("cuda_plan_model"));
+  save_model(zoo::find_model("dlrm_avazu_sample").build(2026), temp_path("cuda_plan_model/model.xml"));
+  const Graph graph = load_model(temp_path("cuda_plan_model/model.xml"));
+  const std::vector<HostTensor> inputs =
+      run::inputs_from_arrays(graph, data::read_npz(fixtures + "/dlrm_avazu_sample.b33.inputs.npz"), "inputs.npz");
+  const HostTensor cuda_prob = run::tensor_from_npy(
+      data::read_npz(fixtures + "/dlrm_avazu_sample.b33.cuda_outputs.npz").at("prob"), "prob", "cuda_outputs.npz");
+  const Plan plan = load_plan(file);
+  EXPECT_EQ(plan.decided_by, "tune");
+  ASSERT_FALSE(plan.nodes.empty());
+  EXPECT_EQ(plan.nodes.front().plugin, "cuda");
+  check_plan_fits(plan, graph, file);
+  PlannedPlacement planned(plan);
+  Executor here(graph, cpu_, dims_of(inputs), planned);
+  ASSERT_GE(planned.warnings().size(), 2u);
+  EXPECT_NE(planned.warnings().front().find("plan re-bound: 7 of 7 nodes"), std::string::npos) << planned.warnings().front();
+  bool names_the_gpu = false;
+  for (const std::string& w : planned.warnings()) names_the_gpu |= w.find("cuda:0 (NVIDIA H100 80GB HBM3), which is not here") != std::string::npos;
+  EXPECT_TRUE(names_the_gpu) << planned.warnings()[1];
+  for (const NodePlacement& p : here.placement().nodes) EXPECT_EQ(cpu_.at(static_cast<size_t>(p.target)).plugin->name(), "cpu");
+  const HostTensor prob = here.run(inputs)[0];
+  ASSERT_EQ(prob.dims, cuda_prob.dims);
+  EXPECT_LT(max_relative_error(prob, cuda_prob), 1e-5);
 }
 
 TEST_F(Plans, PlanForAnotherModelIsRefused) {
