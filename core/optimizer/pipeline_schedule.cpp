@@ -9,10 +9,49 @@
 
 namespace cagr {
 
-std::vector<PipelineStage> cut_stages(const Graph& graph, const Placement& placement) {
+namespace {
+
+// A run order that keeps each device's nodes together: Kahn's algorithm over the file order, taking
+// every ready node placed on the current device (and views, which run nothing), and moving to the
+// device of the first ready node only when none is left on the current one.
+std::vector<int> grouped_order(const Graph& graph, const Placement& placement, int first_target) {
+  const std::vector<int> file = graph.topological_order();
+  std::vector<bool> available(graph.num_tensors(), false);
+  for (int id : graph.inputs()) available[static_cast<size_t>(id)] = true;
+  for (size_t t = 0; t < available.size(); ++t)
+    if (graph.tensor(static_cast<int>(t)).is_constant()) available[t] = true;
+  auto ready = [&](int n) {
+    for (int in : graph.nodes()[static_cast<size_t>(n)].inputs)
+      if (!available[static_cast<size_t>(in)]) return false;
+    return true;
+  };
+  std::vector<bool> done(graph.nodes().size(), false);
+  std::vector<int> order;
+  int current = first_target;
+  while (order.size() < file.size()) {
+    bool took = false;
+    for (int n : file) {
+      if (done[static_cast<size_t>(n)] || !ready(n)) continue;
+      if (!graph.is_view(n) && placement.nodes.at(static_cast<size_t>(n)).target != current) continue;
+      done[static_cast<size_t>(n)] = true;
+      order.push_back(n);
+      for (int out : graph.nodes()[static_cast<size_t>(n)].outputs) available[static_cast<size_t>(out)] = true;
+      took = true;
+    }
+    if (took) continue;
+    for (int n : file)  // file is a topological order: some node is ready
+      if (!done[static_cast<size_t>(n)] && ready(n)) {
+        current = placement.nodes.at(static_cast<size_t>(n)).target;
+        break;
+      }
+  }
+  return order;
+}
+
+std::vector<PipelineStage> stages_in(const Graph& graph, const Placement& placement, const std::vector<int>& order) {
   std::vector<PipelineStage> stages;
   std::vector<int> pending_views;  // views met before the first stage began
-  for (int n : graph.topological_order()) {
+  for (int n : order) {
     const int target = placement.nodes.at(static_cast<size_t>(n)).target;
     if (graph.is_view(n)) {
       if (stages.empty()) pending_views.push_back(n);
@@ -28,6 +67,25 @@ std::vector<PipelineStage> cut_stages(const Graph& graph, const Placement& place
   if (stages.empty() && !pending_views.empty())  // only views: one stage where the first is placed
     stages.push_back(PipelineStage{placement.nodes.at(static_cast<size_t>(pending_views.front())).target, pending_views});
   return stages;
+}
+
+}  // namespace
+
+std::vector<PipelineStage> cut_stages(const Graph& graph, const Placement& placement) {
+  // Each device the placement uses, tried first (in the order the file meets them: a tie keeps the
+  // file's first device first); the fewest stages win.
+  std::vector<int> firsts;
+  for (int n : graph.topological_order()) {
+    const int target = placement.nodes.at(static_cast<size_t>(n)).target;
+    if (!graph.is_view(n) && std::find(firsts.begin(), firsts.end(), target) == firsts.end()) firsts.push_back(target);
+  }
+  if (firsts.empty()) return stages_in(graph, placement, graph.topological_order());
+  std::vector<PipelineStage> best;
+  for (int first : firsts) {
+    std::vector<PipelineStage> stages = stages_in(graph, placement, grouped_order(graph, placement, first));
+    if (best.empty() || stages.size() < best.size()) best = std::move(stages);
+  }
+  return best;
 }
 
 std::vector<int64_t> sub_batch_rows(int64_t batch, int sub_batches) {

@@ -19,11 +19,13 @@ struct PipelineStage {
   std::vector<int> nodes;  // fused-graph node indices, in run order
 };
 
-// The stages of `graph` (as fused) under `placement`, in its topological order (the order the
-// executor runs it in). A cut is where the next node's device differs from the
-// current stage's; a view (a reshape run as a view of its input) never cuts: it joins the stage
-// current when it comes (where its input comes from another stage, that stage's device runs it as a
-// reshape kernel).
+// The stages of `graph` (as fused) under `placement`: a run order that keeps each device's nodes
+// together (every node ready on the current device first; of the orders that start on each device,
+// the one with the fewest stages), cut where the next node's device differs from the current
+// stage's. So a DLRM whose lookups are on one device and whose bottom MLP, before them in the file,
+// is on the other has two stages, not three. A view (a reshape run as a view of its input) never
+// cuts: it joins the stage current when it comes (where its input comes from another stage, that
+// stage's device runs it as a reshape kernel).
 std::vector<PipelineStage> cut_stages(const Graph& graph, const Placement& placement);
 
 // A stage's time for one sub-batch of `rows` rows: fixed_us + per_row_us * rows. The fixed part is

@@ -10,23 +10,30 @@
 namespace cagr {
 
 Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {
-  const std::vector<int> order = graph.topological_order();
-  size_t last_lookup = 0;  // steps up to here go to the embedding side
-  for (size_t step = 0; step < order.size(); ++step) {
-    const std::string& op = graph.nodes()[static_cast<size_t>(order[step])].op;
-    if (op == "embedding_bag") last_lookup = step;
+  // The embedding side: the lookups and every node they depend on.
+  std::vector<bool> lookup_side(graph.nodes().size(), false);
+  std::vector<int> pending;
+  for (size_t n = 0; n < graph.nodes().size(); ++n)
+    if (graph.nodes()[n].op == "embedding_bag") pending.push_back(static_cast<int>(n));
+  while (!pending.empty()) {
+    const int n = pending.back();
+    pending.pop_back();
+    if (lookup_side[static_cast<size_t>(n)]) continue;
+    lookup_side[static_cast<size_t>(n)] = true;
+    for (int in : graph.nodes()[static_cast<size_t>(n)].inputs)
+      if (const int producer = graph.producer(in); producer >= 0) pending.push_back(producer);
   }
   Placement p;
   p.nodes.resize(graph.nodes().size());
-  for (size_t step = 0; step < order.size(); ++step) {
-    const int n = order[step];
+  for (int n : graph.topological_order()) {
     const Node& node = graph.nodes()[static_cast<size_t>(n)];
     NodePlacement& out = p.nodes[static_cast<size_t>(n)];
+    const int t = lookup_side[static_cast<size_t>(n)] ? embeddings_ : rest_;
     if (graph.is_view(n)) {
-      out = NodePlacement{p.nodes[static_cast<size_t>(graph.producer(node.inputs.at(0)))].target, 0, "view", 0};
+      const int producer = graph.producer(node.inputs.at(0));
+      out = NodePlacement{producer >= 0 ? p.nodes[static_cast<size_t>(producer)].target : t, 0, "view", 0};
       continue;
     }
-    const int t = step <= last_lookup ? embeddings_ : rest_;
     const Target& target = targets.at(static_cast<size_t>(t));
     const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
     if (!support.supported || support.variants.empty())

@@ -1,8 +1,10 @@
-// split_placement.hpp - a two-device placement for pipelines: every node up to and including the
-// last embedding lookup (in run order) on one target, every later node on another. The DLRM cut
-// the pipeline issue names: the embedding stage on the CPU, whose memory holds tables too large for
-// the GPU, and the MLPs on the GPU (or the other way round). Cost hints do not know device memory,
-// so they do not make this cut by themselves.
+// split_placement.hpp - a two-device placement for pipelines: the embedding lookups and every node
+// they depend on on one target, every other node on another. The DLRM cut the pipeline issue
+// names: the embedding stage on the CPU, whose memory holds tables too large for the GPU, and the
+// MLPs, bottom and top, on the GPU (or the other way round). Cost hints do not know device memory,
+// so they do not make this cut by themselves. (Until 2026-12-08 every node up to the last lookup in
+// file order went with the lookups, the bottom MLP too: on the H100 machine that CPU stage was the
+// whole pass, docs/PERF.md.)
 #pragma once
 
 #include "placement.hpp"

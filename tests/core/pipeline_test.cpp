@@ -5,6 +5,7 @@
 // the cost model, and graphs whose rows are not independent are refused with the reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "batch_split.hpp"
@@ -65,15 +66,31 @@ class Pipeline : public ::testing::Test {
   std::vector<Target> targets_;
 };
 
+// The lookups on one device, everything else (the bottom MLP, which comes before them in the file,
+// too) on the other: two stages, the lookups' first, though the file's order would make three.
 TEST_F(Pipeline, CutsWherePlacementChangesDevice) {
   const std::vector<HostTensor> inputs = random_inputs(graph_, 64, 1);
   const auto e = placed(inputs, 0);
-  const std::vector<PipelineStage> stages = cut_stages(e->graph(), e->placement());
+  const Graph& g = e->graph();
+  const std::vector<PipelineStage> stages = cut_stages(g, e->placement());
   ASSERT_EQ(stages.size(), 2u);
   EXPECT_EQ(stages[0].target, 0);
   EXPECT_EQ(stages[1].target, 1);
-  EXPECT_EQ(e->graph().nodes()[static_cast<size_t>(stages[0].nodes.back())].op, "embedding_bag");
-  EXPECT_EQ(stages[0].nodes.size() + stages[1].nodes.size(), e->graph().nodes().size());
+  for (int n : stages[0].nodes)
+    if (!g.is_view(n)) EXPECT_EQ(g.nodes()[static_cast<size_t>(n)].op, "embedding_bag") << g.nodes()[static_cast<size_t>(n)].name;
+  EXPECT_NE(std::find_if(stages[1].nodes.begin(), stages[1].nodes.end(), [&](int n) { return g.nodes()[static_cast<size_t>(n)].name == "bottom_mlp.0"; }),
+            stages[1].nodes.end());
+  EXPECT_EQ(stages[0].nodes.size() + stages[1].nodes.size(), g.nodes().size());
+  // Every stage's nodes in an order they can run in: a node's inputs come from the model, a
+  // constant, an earlier stage or earlier in its own.
+  std::vector<bool> available(g.num_tensors(), false);
+  for (int id : g.inputs()) available[static_cast<size_t>(id)] = true;
+  for (size_t t = 0; t < available.size(); ++t) available[t] = available[t] || g.tensor(static_cast<int>(t)).is_constant();
+  for (const PipelineStage& stage : stages)
+    for (int n : stage.nodes) {
+      for (int in : g.nodes()[static_cast<size_t>(n)].inputs) EXPECT_TRUE(available[static_cast<size_t>(in)]) << g.nodes()[static_cast<size_t>(n)].name;
+      for (int out : g.nodes()[static_cast<size_t>(n)].outputs) available[static_cast<size_t>(out)] = true;
+    }
 }
 
 // A fusion of the last lookup into the interaction would make one node of the two sides of the cut
