@@ -115,7 +115,7 @@ struct KernelSetup {
   const OpView& op;
   int32_t variant;
   const Variant& chosen;                // offer.variants[variant]
-  std::vector<const void*> constants;   // per op input: the host's data (copy it), or nullptr
+  std::vector<const void*> constants;   // per op input: the host's data (copy it, or share a copy: shared_constant), or nullptr
   std::vector<bool> borrowed;           // per op input: the data is CAGR_CONSTANT_BORROWED (1.5)
   const cagr_extension* extensions;     // kernel_create's chain (1.4: hot rows), valid for the call
 };
