@@ -26,8 +26,20 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 b=build-device
 cuda=$b/plugins/libcagr_cuda.so
 
-CAGR_DEVICE_TARGETS="cagr_cuda cagr_opencl cagr_cpu cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests planner_tests cagr-policy optimizer_bench bench_embedding_bag_gpu bench_linear_gpu" \
-  tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
+# Only what the part runs, so that a part fits a short device call (a cold build of everything
+# takes most of one); recpipe, pipeline and serve build their own targets below.
+plugins="cagr_cuda cagr_opencl cagr_cpu"
+case "$part" in
+  all | tests) targets="$plugins cagr-run cagr-zoo sample_models core_tests cagr_conformance_tests cagr_gpu_tests cagr_opencl_tests onnx_tests planner_tests cagr-policy optimizer_bench bench_embedding_bag_gpu bench_linear_gpu" ;;
+  models | precision) targets="$plugins cagr-run cagr-zoo" ;;
+  embedding) targets="cagr_cuda bench_embedding_bag_gpu" ;;
+  linear) targets="cagr_cuda bench_linear_gpu" ;;
+  optimizer) targets="$plugins cagr-policy optimizer_bench" ;;
+  *) targets="" ;;
+esac
+if [ -n "$targets" ]; then
+  CAGR_DEVICE_TARGETS="$targets" tools/device-setup.sh build build-device > "$out/build.txt" 2>&1 || { tail -50 "$out/build.txt"; exit 1; }
+fi
 
 # NVIDIA's OpenCL library through the ICD loader.
 mkdir -p /tmp/icd && echo /usr/local/nvidia/lib64/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
