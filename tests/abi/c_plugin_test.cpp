@@ -267,5 +267,24 @@ TEST(CPlugin, RunsOnAConstantInputCopiedAtCreate) {
   }
 }
 
+// ABI 1.5: a borrowed constant must come with what keeps its data alive for the kernel's life; the
+// loader refuses one without, naming the input, before the plugin sees it.
+TEST(CPlugin, ABorrowedConstantNeedsAnOwner) {
+  const auto plugin = Plugin::load(c_plugin());
+  abi::OwnedOpDesc op = relu({2, 5});
+  auto data = std::make_shared<std::vector<float>>(10, 1.0f);
+  auto constant = abi::make_struct<cagr_constant>();
+  constant.input_index = 0;
+  constant.data = data->data();
+  constant.lifetime = CAGR_CONSTANT_BORROWED;
+  try {
+    plugin->create_kernel(0, op.desc(), 0, {constant});
+    ADD_FAILURE() << "a borrowed constant without an owner was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("constant input 0 is borrowed, but nothing keeps its data alive"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(plugin->create_kernel(0, op.desc(), 0, {constant}, nullptr, {data}));
+}
+
 }  // namespace
 }  // namespace cagr::abi_test

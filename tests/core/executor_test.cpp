@@ -11,6 +11,7 @@
 
 
 #include "avazu_reader.hpp"
+#include "error_of.hpp"
 #include "executor.hpp"
 #include "graph_builder.hpp"
 #include "measurement_cache.hpp"
@@ -159,6 +160,24 @@ TEST(Executor, ExecutorsOfOnePoolShareKernels) {
     small.reset();
     const auto inputs = random_inputs(graph, 9, 4);
     EXPECT_LT(max_relative_error(large.run(inputs)[0], testing::run_reference(graph, inputs)[0]), 1e-5);
+  }
+}
+
+// ABI 1.5: every plugin built here (all made with the kit) refuses a constant lifetime it does not
+// know, naming it, rather than guess whether it may keep the host's pointer.
+TEST(KitPlugins, RefuseAConstantLifetimeTheyDoNotKnow) {
+  abi::OwnedOpDesc op("relu");
+  op.input(CAGR_DTYPE_F32, {2, 3}).output(CAGR_DTYPE_F32, {2, 3});
+  const std::vector<float> data(6, 1.0f);
+  for (const Target& target : testing::built_targets()) {
+    SCOPED_TRACE(target.label());
+    auto constant = abi::make_struct<cagr_constant>();
+    constant.input_index = 0;
+    constant.data = data.data();
+    constant.lifetime = 7;
+    const std::string error = testing::error_of([&] { target.plugin->create_kernel(target.device, op.desc(), 0, {constant}); });
+    EXPECT_NE(error.find("constant input 0 has lifetime 7, neither CAGR_CONSTANT_COPIED (0) nor CAGR_CONSTANT_BORROWED (1)"),
+              std::string::npos) << error;
   }
 }
 
