@@ -166,6 +166,10 @@ head -20 "$out/pipeline-kaggle.md"
 $b/tools/cagr-run/cagr-run --model=/tmp/dlrm_kaggle/model.xml --plugins=$b/plugins/libcagr_cpu.so,$cuda --batch=16384 --iterations=20 \
   --load-plan="$out/pipeline-kaggle.plan.xml" --print-plan --noprofile --noprogress > "$out/pipeline-kaggle-cagr-run.txt" 2>&1
 grep -A40 "^pipeline:" "$out/pipeline-kaggle-cagr-run.txt" | head -40; tail -1 "$out/pipeline-kaggle-cagr-run.txt"
+# The same cut of a DLRM exported the usual way from PyTorch (ids turned table-major in the graph).
+timeout 200 $b/bench/pipeline_bench --plugins=$b/plugins --model=tests/onnx/gallery/dlrm_embedding_dynamo.onnx --batch=16384 \
+  --embeddings=cpu --rest=cuda --sub_batches=2,4,8,auto --rounds=3 --passes=10 > "$out/pipeline-gallery-dlrm.md" 2> "$out/pipeline-gallery-dlrm.log"
+head -14 "$out/pipeline-gallery-dlrm.md"
 # The GPU paging the tables through host memory (the other baseline): the OpenCL plugin on
 # NVIDIA's OpenCL with a 1 GiB table budget, so the 2.1 GB of tables stay in host memory behind its
 # embedding cache (docs/EMBEDDING_CACHE.md); then the same plugin with every table resident.

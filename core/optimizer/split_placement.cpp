@@ -10,11 +10,14 @@
 namespace cagr {
 
 Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) {
-  // The embedding side: the lookups and every node they depend on.
+  // The embedding side: the lookups (bags, and rows of a constant table picked by id, as
+  // nn.Embedding over a behaviour sequence imports) and every node they depend on.
   std::vector<bool> lookup_side(graph.nodes().size(), false);
   std::vector<int> pending;
-  for (size_t n = 0; n < graph.nodes().size(); ++n)
-    if (graph.nodes()[n].op == "embedding_bag") pending.push_back(static_cast<int>(n));
+  for (size_t n = 0; n < graph.nodes().size(); ++n) {
+    const Node& node = graph.nodes()[n];
+    if (node.op == "embedding_bag" || (node.op == "gather" && graph.tensor(node.inputs.at(0)).is_constant())) pending.push_back(static_cast<int>(n));
+  }
   while (!pending.empty()) {
     const int n = pending.back();
     pending.pop_back();
@@ -34,12 +37,21 @@ Placement EmbeddingSplitPlacement::place(const Graph& graph, const std::vector<T
       out = NodePlacement{producer >= 0 ? p.nodes[static_cast<size_t>(producer)].target : t, 0, "view", 0};
       continue;
     }
-    const Target& target = targets.at(static_cast<size_t>(t));
-    const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
-    if (!support.supported || support.variants.empty())
-      throw std::invalid_argument("node '" + node.name + "' (" + node.op + ") cannot run on " + target.label() + ": " + support.reason);
-    const Variant& v = support.variants.front();
-    out = NodePlacement{t, v.index, v.name, variant_cost_ns(v, target.info)};
+    // A node its side's device does not run goes to the other side's device (the stage cut then has
+    // more stages), as any placement puts a node where it runs.
+    std::string refusals;
+    for (const int choice : {t, t == embeddings_ ? rest_ : embeddings_}) {
+      const Target& target = targets.at(static_cast<size_t>(choice));
+      const OpSupport support = target.plugin->query(target.device, describe_node(node, shapes).desc());
+      if (support.supported && !support.variants.empty()) {
+        const Variant& v = support.variants.front();
+        out = NodePlacement{choice, v.index, v.name, variant_cost_ns(v, target.info)};
+        refusals.clear();
+        break;
+      }
+      refusals += (refusals.empty() ? "" : "; ") + target.label() + ": " + support.reason;
+    }
+    if (!refusals.empty()) throw std::invalid_argument("node '" + node.name + "' (" + node.op + ") runs on neither device: " + refusals);
   }
   return p;
 }

@@ -15,8 +15,9 @@ class EmbeddingSplitPlacement : public PlacementPolicy {
  public:
   // Target indices (into place()'s targets) of the embedding side and of the rest.
   EmbeddingSplitPlacement(int embeddings, int rest) : embeddings_(embeddings), rest_(rest) {}
-  // Each node gets its device's default (first) variant; a view stays with its input. Throws naming
-  // the node and the device where that device does not run it.
+  // Each node gets its device's default (first) variant, on the other device where its own does not
+  // run it; a view stays with its input. Throws naming the node and both devices' reasons where
+  // neither runs it.
   Placement place(const Graph& graph, const std::vector<TensorShape>& shapes, const std::vector<Target>& targets) override;
   // Every rule but "lookup_interaction": it fuses the last lookup into the interaction after it,
   // a node that would straddle the cut (on the GPU plugin, which offers it, the pipeline bench's

@@ -194,10 +194,10 @@ std::vector<HostTensor> PipelineRunner::run(const std::vector<HostTensor>& input
   }
 
   std::vector<HostTensor> outputs;
-  for (int out : graph_.outputs()) {
+  for (size_t k = 0; k < graph_.outputs().size(); ++k) {
     std::vector<const HostTensor*> parts;
-    for (const auto& v : values) parts.push_back(&v[static_cast<size_t>(out)]);
-    outputs.push_back(concat_rows(parts));
+    for (const auto& v : values) parts.push_back(&v[static_cast<size_t>(graph_.outputs()[k])]);
+    outputs.push_back(splitter_.join(k, parts));
   }
   return outputs;
 }

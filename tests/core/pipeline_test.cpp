@@ -76,8 +76,11 @@ TEST_F(Pipeline, CutsWherePlacementChangesDevice) {
   ASSERT_EQ(stages.size(), 2u);
   EXPECT_EQ(stages[0].target, 0);
   EXPECT_EQ(stages[1].target, 1);
-  for (int n : stages[0].nodes)
-    if (!g.is_view(n)) EXPECT_EQ(g.nodes()[static_cast<size_t>(n)].op, "embedding_bag") << g.nodes()[static_cast<size_t>(n)].name;
+  for (int n : stages[0].nodes) {
+    if (!g.is_view(n)) {
+      EXPECT_EQ(g.nodes()[static_cast<size_t>(n)].op, "embedding_bag") << g.nodes()[static_cast<size_t>(n)].name;
+    }
+  }
   EXPECT_NE(std::find_if(stages[1].nodes.begin(), stages[1].nodes.end(), [&](int n) { return g.nodes()[static_cast<size_t>(n)].name == "bottom_mlp.0"; }),
             stages[1].nodes.end());
   EXPECT_EQ(stages[0].nodes.size() + stages[1].nodes.size(), g.nodes().size());
@@ -279,12 +282,40 @@ TEST(BatchSplit, BagsAreSlicedPerTableAndRebased) {
   EXPECT_NE(error_of([&] { split.slice(broken, 1, 3); }).find("'offsets'"), std::string::npos);
 }
 
+// The batch off the first axis, as PyTorch exports leave it: ids [B, 3] turned table-major ([3, B],
+// then flat) for a 3-table lookup, and an input that holds its batch on axis 1. Sub-batches are cut
+// along each input's batch axis and the outputs joined along theirs.
+TEST(BatchSplit, FollowsTheBatchOffTheFirstAxis) {
+  GraphBuilder b("table_major", 1);
+  b.input("ids", CAGR_DTYPE_I64, {kDynamic, 3});
+  b.input("scale", CAGR_DTYPE_F32, {2, kDynamic});
+  b.op("by_table", "transpose", {"ids"}, {{"perm", std::vector<int64_t>{1, 0}}});
+  b.op("flat", "reshape", {"by_table"}, {{"shape", std::vector<int64_t>{-1}}});
+  b.op("offsets", "fixed_bag_offsets", {"flat"}, {{"bag_size", int64_t{1}}});
+  b.output(b.embedding_bag("pooled", "flat", "offsets", {5, 7, 9}, 2, "sum"));
+  b.output(b.op("scaled", "relu", {"scale"}));
+  const BatchSplitter split(b.finish());
+  const std::vector<HostTensor> in{HostTensor::from<int64_t>(CAGR_DTYPE_I64, {4, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}),
+                                   HostTensor::from<float>(CAGR_DTYPE_F32, {2, 4}, {0, 1, 2, 3, 4, 5, 6, 7})};
+  EXPECT_EQ(split.batch(in), 4);
+  const std::vector<HostTensor> part = split.slice(in, 1, 3);
+  EXPECT_EQ(part[0].dims, (Dims{2, 3}));
+  EXPECT_EQ(std::vector<int64_t>(part[0].as<int64_t>(), part[0].as<int64_t>() + 6), (std::vector<int64_t>{3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(part[1].dims, (Dims{2, 2}));
+  EXPECT_EQ(std::vector<float>(part[1].as<float>(), part[1].as<float>() + 4), (std::vector<float>{1, 2, 5, 6}));
+  // Joined along axis 1, the parts of `scale` give the whole back.
+  const std::vector<HostTensor> first = split.slice(in, 0, 1), rest = split.slice(in, 1, 4);
+  const HostTensor joined = split.join(1, {&first[1], &rest[1]});
+  EXPECT_TRUE(bitwise_equal(joined, in[1]));
+  EXPECT_NE(error_of([&] { split.slice({in[0], HostTensor(CAGR_DTYPE_F32, {2, 5})}, 0, 1); }).find("holds 5 samples"), std::string::npos);
+}
+
 TEST(BatchSplit, GraphsWhoseRowsMixAreRefusedWithTheReason) {
   {
     GraphBuilder b("softmax_over_batch", 1);
     b.input("x", CAGR_DTYPE_F32, {kDynamic, 4});
     b.output(b.op("norm", "softmax", {"x"}, {{"axis", int64_t{0}}}));
-    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("node 'norm' (softmax) normalises over axis 0"), std::string::npos);
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("node 'norm' (softmax) normalises along it: axis 0 of its input 'x'"), std::string::npos);
   }
   {
     GraphBuilder b("fixed_rows", 1);
@@ -293,11 +324,37 @@ TEST(BatchSplit, GraphsWhoseRowsMixAreRefusedWithTheReason) {
     EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("input 'x' [8,4] has no batch dimension"), std::string::npos);
   }
   {
-    GraphBuilder b("flattened", 1);
+    // [B, 4] -> [4, B] -> flat: the samples interleaved (4 blocks of every sample), so no output of them.
+    GraphBuilder b("table_major_output", 1);
     b.input("x", CAGR_DTYPE_F32, {kDynamic, 4});
-    b.output(b.op("flat", "reshape", {"x"}, {{"shape", std::vector<int64_t>{-1}}}));
-    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("tensor 'flat' changes with the batch other than by its first dimension"),
+    b.op("t", "transpose", {"x"}, {{"perm", std::vector<int64_t>{1, 0}}});
+    b.output(b.op("flat", "reshape", {"t"}, {{"shape", std::vector<int64_t>{-1}}}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("output 'flat' (244 at 61 samples, 268 at 67) does not hold the samples one after another"),
               std::string::npos);
+  }
+  {
+    // A reshape (not a transpose) of [B, 3] to [3, B]: each row takes entries of a third of the samples.
+    GraphBuilder b("spread", 1);
+    b.input("x", CAGR_DTYPE_F32, {kDynamic, 3});
+    b.output(b.op("y", "reshape", {"x"}, {{"shape", std::vector<int64_t>{3, -1}}}));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("node 'y' (reshape) spreads the samples of 'x'"), std::string::npos);
+  }
+  {
+    // Sample-major ids [B*3] read as 3 tables' bags, which take them table by table.
+    GraphBuilder b("sample_major_ids", 1);
+    b.input("ids", CAGR_DTYPE_I64, {kDynamic, 3});
+    b.op("flat", "reshape", {"ids"}, {{"shape", std::vector<int64_t>{-1}}});
+    b.op("offsets", "fixed_bag_offsets", {"flat"}, {{"bag_size", int64_t{1}}});
+    b.output(b.embedding_bag("pooled", "flat", "offsets", {5, 7, 9}, 2, "sum"));
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("as the ids of 3 tables' bags, but it holds 1 block(s)"), std::string::npos);
+  }
+  {
+    // The batch on axis 1, which a top_k ranks along.
+    GraphBuilder b("ranked_over_batch", 1);
+    b.input("x", CAGR_DTYPE_F32, {4, kDynamic});
+    b.op_with_outputs("best", "top_k", {"x"}, {{"k", int64_t{1}}}, {"values", "indices"});
+    b.output("values");
+    EXPECT_NE(error_of([&] { BatchSplitter{b.finish()}; }).find("node 'best' (top_k) ranks along it: axis 1 of its input 'x'"), std::string::npos);
   }
   {
     GraphBuilder b("sum_over_batch", 1);

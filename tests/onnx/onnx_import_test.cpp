@@ -13,6 +13,9 @@
 
 #include "einsum.hpp"
 #include "executor.hpp"
+#include "pipeline_runner.hpp"
+#include "pipeline_schedule.hpp"
+#include "split_placement.hpp"
 #include "model_loading.hpp"
 #include "npz.hpp"
 #include "random_damage.hpp"
@@ -99,9 +102,6 @@ TEST_P(OnnxFixture, ReferenceOpsMatchPyTorchAndOnnxRuntime) {
   EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort"))), 1e-5);
 }
 
-// Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
-// GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
-// The graph placed by cost hints on `targets`, run once on `inputs`.
 // The graph fused and placed by cost hints on `targets` at the shapes of `inputs`.
 std::unique_ptr<Executor> placed(const Graph& graph, const std::vector<Target>& targets, const std::vector<HostTensor>& inputs) {
   std::vector<Dims> dims;
@@ -114,6 +114,8 @@ std::vector<HostTensor> run_placed(const Graph& graph, const std::vector<Target>
   return placed(graph, targets, inputs)->run(inputs);
 }
 
+// Every device of every plugin built here (CPU; OpenCL on PoCL in CI; CUDA and NVIDIA OpenCL on the
+// GPU machine) runs the imported model and matches both PyTorch and onnxruntime.
 TEST_P(OnnxFixture, EveryPluginMatchesPyTorchAndOnnxRuntime) {
   ASSERT_FALSE(testing::built_targets("cpu").empty()) << "the CPU plugin must load from " << CAGR_TEST_PLUGIN_DIR;
   const Graph graph = load_any_model(onnx_path());
@@ -189,7 +191,9 @@ TEST_P(Gallery, ReferenceOpsMatchPyTorch) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
   // Absent where onnxruntime's result on the file is not PyTorch's (gallery.py's notes say why).
-  if (a.count("expected_ort_" + exporter())) EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort_" + exporter()))), 1e-5);
+  if (a.count("expected_ort_" + exporter())) {
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_ort_" + exporter()))), 1e-5);
+  }
 }
 
 // Every plugin built here, each beside the CPU plugin, which runs the general tensor ops that the
@@ -208,6 +212,49 @@ TEST_P(Gallery, EveryPluginMatchesPyTorch) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5);
   }
+}
+
+// The model as a pipeline (docs/PIPELINE_SCHEDULE.md): its lookups on the CPU plugin, the rest on
+// another plugin's device (OpenCL on PoCL here), the 13 samples streamed through in sub-batches. The
+// exports move the batch off the first axis (ids turned table-major, [B, S, D] folded into rows),
+// which the splitter follows; each sub-batch count gives the unpipelined split run's outputs (to 1e-6). The
+// DLRM reference's 2-D offsets ([T, B] into [T, L] ids) cannot be cut and are refused by name.
+TEST_P(Gallery, PipelinesOverTwoDevicesWithTheSameOutputs) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  std::vector<Target> others;
+  for (const Target& t : testing::built_targets())
+    if (t.plugin->name() != "cpu") others.push_back(t);
+  if (cpu.empty() || others.empty()) GTEST_SKIP() << "needs the CPU plugin and a device of another plugin from " << CAGR_TEST_PLUGIN_DIR;
+  const Graph graph = load_any_model(kGallery + "/" + GetParam().file + ".onnx");
+  const auto inputs = inputs_of(graph, arrays());
+  std::vector<Dims> dims;
+  for (const auto& t : inputs) dims.push_back(t.dims);
+  EmbeddingSplitPlacement split(0, 1);
+  Executor whole(graph, {cpu[0], others[0]}, dims, split);
+  const std::vector<HostTensor> want = whole.run(inputs);
+  auto runner = [&] {
+    return std::make_unique<PipelineRunner>(whole.graph(), whole.placement(), whole.targets(), cut_stages(whole.graph(), whole.placement()),
+                                            inputs, 3);
+  };
+  if (GetParam().ops.count("table_offsets")) {
+    try {
+      runner();
+      ADD_FAILURE() << "2-D offsets were cut into sub-batches";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("(table_offsets) reads per-table offsets [T, B]"), std::string::npos) << e.what();
+    }
+    return;
+  }
+  const auto pipe = runner();
+  for (int sub_batches : {3, 2, 13})
+    for (bool overlap : {true, false}) {
+      const std::vector<HostTensor> got = pipe->run(inputs, sub_batches, overlap);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t o = 0; o < got.size(); ++o) {
+        EXPECT_EQ(got[o].dims, want[o].dims);
+        EXPECT_LT(max_relative_error(got[o], want[o]), 1e-6) << sub_batches << " sub-batches, overlap " << overlap;
+      }
+    }
 }
 
 // A DLRM written the usual way compiles to the zoo DLRM's fused ops on the CPU plugin: one
@@ -272,7 +319,9 @@ TEST(Gallery, DinAttentionFoldsItsDifferenceIntoTheWeights) {
     EXPECT_EQ(report.counts["linear over a concat: a Sub/Add of two of its parts folded into the weights"], 1) << exporter;
     std::vector<Dims> attention;
     for (const Node& n : graph.nodes()) {
-      if (n.op == "elementwise") EXPECT_NE(std::get<std::string>(n.attrs.at("fn")), "sub") << exporter << ": " << n.name;
+      if (n.op == "elementwise") {
+        EXPECT_NE(std::get<std::string>(n.attrs.at("fn")), "sub") << exporter << ": " << n.name;
+      }
       // The attention's layers read [B x S, K] rows: a reshape of a [B, S, K] tensor.
       const int rows = n.op == "linear" ? graph.producer(n.inputs[0]) : -1;
       if (rows >= 0 && graph.nodes()[static_cast<size_t>(rows)].op == "reshape" && graph.tensor(n.inputs[1]).dims[0] == 16)
@@ -465,7 +514,7 @@ TEST(OnnxImport, DamagedFilesGiveErrorsNotCrashes) {
   EXPECT_NE(load_error(::testing::TempDir() + "/one_byte.onnx"), "");
   std::mt19937_64 rng(2026);
   int refused = 0, imported = 0;
-  for (const std::string file : {kFixtures + "/dlrm_avazu_torchscript.onnx", kFixtures + "/dlrm_kaggle_small_dynamo.onnx",
+  for (const std::string& file : {kFixtures + "/dlrm_avazu_torchscript.onnx", kFixtures + "/dlrm_kaggle_small_dynamo.onnx",
                                  kGallery + "/dlrm_embedding_torchscript.onnx", kGallery + "/din_dynamo.onnx",
                                  kGallery + "/dlrm_bag2d_torchscript.onnx"}) {
     const std::string bytes = testing::slurp(file);
