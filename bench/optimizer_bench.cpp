@@ -124,7 +124,9 @@ int main(int argc, char** argv) {
             options.policy = policy ? &*policy : nullptr;
             const auto start = Clock::now();
             cagr::PlannedModel planned = cagr::plan_model(graph, targets, inputs, options);
-            ModeResult r{mode, std::chrono::duration<double>(Clock::now() - start).count()};
+            ModeResult r;
+            r.mode = mode;
+            r.optimise_s = std::chrono::duration<double>(Clock::now() - start).count();
             cagr::PlannedPlacement follow(planned.plan);
             std::vector<cagr::Dims> dims;
             for (const auto& t : inputs) dims.push_back(t.dims);

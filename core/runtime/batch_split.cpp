@@ -65,11 +65,10 @@ bool knows_any_axis(const std::string& op) {
   return std::find_if(std::begin(ops), std::end(ops), [&](const char* o) { return op == o; }) != std::end(ops);
 }
 
-// Why `node` combines entries along `axis` of its input `slot` (so that, were the samples there, a
-// sub-batch's result would differ from the whole batch's), or "" where it keeps them apart. `in`:
-// the input's dims at one batch size.
-std::string mixes_axis(const Node& node, size_t slot, int axis, const Dims& in) {
-  const size_t rank = in.size();
+// Why `node` combines entries along `axis` of its input `slot` (of rank `rank`), so that, were the
+// samples there, a sub-batch's result would differ from the whole batch's; or "" where it keeps them
+// apart.
+std::string mixes_axis(const Node& node, size_t slot, int axis, size_t rank) {
   const std::string& op = node.op;
   auto named = [&](const std::vector<int64_t>& axes) {
     return std::any_of(axes.begin(), axes.end(), [&](int64_t a) { return normalised_axis(a, rank) == axis; });
@@ -88,10 +87,11 @@ std::string mixes_axis(const Node& node, size_t slot, int axis, const Dims& in) 
       for (size_t a = 0; a < rank; ++a) axes.push_back(static_cast<int64_t>(a));
     for (size_t k = 0; k < axes.size(); ++k) {
       if (normalised_axis(axes[k], rank) != axis) continue;
-      // The whole axis, forwards, is no cut: ONNX's Slice clamps start to 0 and end to the length.
+      // The whole axis at any length, forwards, is no cut (ONNX's Slice clamps start and end).
+      constexpr int64_t kHuge = int64_t{1} << 40;
       const std::vector<int64_t> starts = node.attr_ints("starts", {}), ends = node.attr_ints("ends", {}), steps = node.attr_ints("steps", {});
-      const bool whole = k < starts.size() && k < ends.size() && (starts[k] == 0 || starts[k] <= -in[static_cast<size_t>(axis)]) &&
-                         ends[k] >= (int64_t{1} << 40) && (k >= steps.size() || steps[k] == 1);
+      const bool whole = k < starts.size() && k < ends.size() && (starts[k] == 0 || starts[k] <= -kHuge) && ends[k] >= kHuge &&
+                         (k >= steps.size() || steps[k] == 1);
       return whole ? "" : "slices it";
     }
     return "";
@@ -277,7 +277,7 @@ BatchSplitter::BatchSplitter(const Graph& graph) {
         continue;
       }
       if (node.op == "fixed_bag_offsets") continue;  // counts the entries only
-      const std::string why = mixes_axis(node, k, in.axis, small[static_cast<size_t>(t)].dims);
+      const std::string why = mixes_axis(node, k, in.axis, small[static_cast<size_t>(t)].dims.size());
       if (!why.empty())
         throw std::invalid_argument(where + " " + why + ": axis " + std::to_string(in.axis) + " of its input " + name_of(t) + ", which holds the batch " +
                                     at_both(t) + "; a sub-batch would not give the same result");

@@ -2,6 +2,7 @@
 // copy), take (ONNX Gather on any axis) and gather_elements. No arithmetic; elements are moved as
 // raw words of their size.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -16,6 +17,31 @@ using contract::GatherElements;
 using contract::StridedCopy;
 using contract::Take;
 
+// Rows of a copy that swaps two axes above the contiguous last one ([A, J, D] read from [J, A, D],
+// as a transpose that moves a batch back in front of a field axis): the output's rows in tiles of
+// kTile rows of axis A, each tile taking its J rows in turn, so that the reads walk kTile
+// neighbouring source rows instead of one row a page apart (FiBiNET's [45, 2048, 16] -> [2048, 45,
+// 16] took 10.5 ms row by row on the 2-core VM, a TLB miss a row).
+template <class Word>
+void swapped_rows(const StridedCopy& s, const Word* x, Word* y) {
+  constexpr int64_t kTile = 16;
+  const size_t rank = s.out_dims.size(), a = rank - 3, j = rank - 2;
+  const int64_t A = s.out_dims[a], J = s.out_dims[j], inner = s.out_dims.back();
+  const int64_t tiles = (A + kTile - 1) / kTile, outer = s.numel / (A * J * inner);
+  parallel_for(outer * tiles, s.numel >= kParallelThreshold, [&](int64_t tile) {
+    const int64_t o = tile / tiles, a0 = tile % tiles * kTile, a1 = std::min(a0 + kTile, A);
+    int64_t src = s.offset, rest = o;
+    for (size_t d = a; d-- > 0;) {
+      src += rest % s.out_dims[d] * s.strides[d];
+      rest /= s.out_dims[d];
+    }
+    Word* dst = y + o * A * J * inner;
+    for (int64_t r = 0; r < J; ++r)
+      for (int64_t c = a0; c < a1; ++c)
+        std::memcpy(dst + (c * J + r) * inner, x + src + c * s.strides[a] + r * s.strides[j], static_cast<size_t>(inner) * sizeof(Word));
+  });
+}
+
 template <class Word>
 void strided_rows(const StridedCopy& s, const void* in, void* out) {
   const Word* x = static_cast<const Word*>(in);
@@ -24,6 +50,9 @@ void strided_rows(const StridedCopy& s, const void* in, void* out) {
   const int64_t inner = rank > 0 ? s.out_dims.back() : 1;
   const int64_t step = rank > 0 ? s.strides.back() : 0;
   if (inner == 0 || s.numel == 0) return;
+  if (rank >= 3 && step == 1 && s.out_dims[static_cast<size_t>(rank - 3)] > 1 &&
+      std::abs(s.strides[static_cast<size_t>(rank - 2)]) > std::abs(s.strides[static_cast<size_t>(rank - 3)]))
+    return swapped_rows(s, x, y);
   const int64_t rows = s.numel / inner;
   parallel_for(rows, s.numel >= kParallelThreshold, [&](int64_t row) {
     int64_t src = s.offset, rest = row;
@@ -53,18 +82,24 @@ int64_t wrapped(int64_t index, int64_t len) {
   return index >= 0 && index < len ? index : -1;
 }
 
+// The output's blocks in order, so that the writes stream: where the axis is not the first, each
+// outer slice's picks in turn (FiBiNET's field pairs, [2048, 10, 16] -> [2048, 45, 16], took 6.5 ms
+// pick by pick over all slices, against 0.3 ms in order).
 void take(const Take& t, const void* const* in, void* const* out) {
   const auto* data = static_cast<const std::byte*>(in[0]);
   auto* y = static_cast<std::byte*>(out[0]);
   const size_t block = static_cast<size_t>(t.inner) * t.elem_size;
   int64_t first_bad = kNoBadIndex;
   with_index_type(t.index_dtype, in[1], [&](const auto* indices) {
-    first_bad = parallel_min(t.count, t.outer * t.count * t.inner >= kParallelThreshold, kNoBadIndex, [&](int64_t j) {
-      const int64_t row = wrapped(indices[j], t.axis_len);
-      if (row < 0) return j;
-      for (int64_t o = 0; o < t.outer; ++o)
-        std::memcpy(y + static_cast<size_t>(o * t.count + j) * block, data + static_cast<size_t>(o * t.axis_len + row) * block, block);
-      return kNoBadIndex;
+    first_bad = parallel_min(t.count, t.count >= kParallelThreshold, kNoBadIndex,
+                             [&](int64_t j) { return wrapped(indices[j], t.axis_len) < 0 ? j : kNoBadIndex; });
+    if (first_bad != kNoBadIndex || t.count == 0) return;
+    parallel_ranges(t.outer * t.count, t.outer * t.count * t.inner >= kParallelThreshold, [&](int64_t begin, int64_t end) {
+      int64_t o = begin / t.count, j = begin % t.count;
+      for (int64_t i = begin; i < end; ++i) {
+        std::memcpy(y + static_cast<size_t>(i) * block, data + static_cast<size_t>(o * t.axis_len + wrapped(indices[j], t.axis_len)) * block, block);
+        if (++j == t.count) j = 0, ++o;
+      }
     });
   });
   if (first_bad != kNoBadIndex)

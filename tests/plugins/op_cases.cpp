@@ -887,6 +887,11 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(transpose_case(rng, U8, {1000, 3}, {1, 0}));
     cases.push_back(transpose_case(rng, F32, {7, 129, 41}, {1, 2, 0}));  // enough for the threads' row ranges
     cases.push_back(transpose_case(rng, F32, {2, 3, 4}, {}));
+    // Two axes above the contiguous last one swapped (the tiled rows): a partial last tile, outer
+    // slices before them, enough rows for the threads.
+    cases.push_back(transpose_case(rng, F32, {45, 131, 16}, {1, 0, 2}));
+    cases.push_back(transpose_case(rng, I64, {3, 5, 37, 2}, {0, 2, 1, 3}));
+    cases.push_back(transpose_case(rng, U8, {2, 17, 20, 3}, {1, 0, 2, 3}));
   } else if (op == "slice") {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
     cases.push_back(slice_case(rng, F32, {17, 33}, {2}, {-3}, {1}, {}));
@@ -929,6 +934,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(take_case(rng, U8, {2, 3, 1}, {127}, I64, 2));
     cases.push_back(take_case(rng, I32, {4, 1000}, {33}, I32, -2));
     cases.push_back(take_case(rng, F32, {2, 3, 4, 5}, {3, 1}, I64, 3));
+    cases.push_back(take_case(rng, F32, {1031, 10, 16}, {45}, I64, 1));  // FiBiNET's pairs: outer slices in order, threads
     cases.push_back(take_case(rng, I8, {1, 1}, {1}, I32, 0));
   } else if (op == "gather_elements") {
     cases.push_back(gather_elements_case(rng, F32, {17, 33}, {17, 5}, I64, 1));

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <stdexcept>
+
+#include "shape_inference.hpp"
 
 namespace cagr::run {
 namespace {
@@ -110,6 +113,10 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
       smallest_table = smallest_table == 0 ? table.dims[0] : std::min(smallest_table, table.dims[0]);
     }
   }
+  // Per-table bag offsets [T, B] (the DLRM reference's lS_o, read by table_offsets): one id per bag.
+  std::set<int> bag_starts;
+  for (const Node& n : graph.nodes())
+    if (n.op == "table_offsets") bag_starts.insert(n.inputs.at(0));
   std::mt19937_64 rng(seed);
   std::vector<HostTensor> inputs;
   for (int id : graph.inputs()) {
@@ -122,7 +129,9 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
     if (info.dtype == CAGR_DTYPE_I64 || info.dtype == CAGR_DTYPE_I32) {
       if (rows <= 0) throw std::invalid_argument("model input '" + info.name + "': integers, and the model reads no table to draw ids for; give them with --inputs");
       std::vector<int64_t> ids(static_cast<size_t>(count));
-      for (int64_t& v : ids) v = static_cast<int64_t>(rng() % static_cast<uint64_t>(rows));
+      const int64_t row_length = dims.empty() ? 1 : dims.back();
+      for (size_t i = 0; i < ids.size(); ++i)
+        ids[i] = bag_starts.count(id) ? static_cast<int64_t>(i) % row_length : static_cast<int64_t>(rng() % static_cast<uint64_t>(rows));
       if (info.dtype == CAGR_DTYPE_I64) {
         inputs.push_back(tensor_of(CAGR_DTYPE_I64, dims, ids));
       } else {
@@ -135,6 +144,16 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
     } else {
       throw std::invalid_argument("model input '" + info.name + "' is " + dtype_name(info.dtype) + ": give it with --inputs");
     }
+  }
+  // Every dynamic dimension was taken as the batch; a model whose inputs relate otherwise (offsets of
+  // B + 1 entries, say) says so here rather than in a node deep inside the run.
+  std::vector<Dims> dims;
+  for (const HostTensor& t : inputs) dims.push_back(t.dims);
+  try {
+    infer_shapes(graph, dims);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("random inputs, every dynamic dimension ") + std::to_string(batch_size) +
+                                ", do not fit the model (" + e.what() + "); give its inputs with --inputs=FILE.npz");
   }
   return inputs;
 }

@@ -32,7 +32,9 @@ data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed);
 // Random inputs for any model at `batch_size`: a click model of the zoo's layout (dense, indices,
 // offsets) as random_batch gives them; otherwise every dynamic dimension is the batch, integer
 // inputs are ids below the smallest table the model reads (gather, take, embedding_bag), so in range
-// for any of them, and other values are uniform in [0, 1) (NGCF, an ONNX export's "ids", say).
+// for any of them, per-table bag offsets [T, B] (table_offsets) one id per bag, and other values are
+// uniform in [0, 1) (NGCF, an ONNX export's "ids", say). Throws, asking for the inputs, where such
+// shapes do not fit the model (offsets of B + 1 entries, say).
 std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, uint64_t seed);
 
 data::NpyArray to_npy(const HostTensor& tensor);

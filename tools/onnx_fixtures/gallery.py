@@ -87,6 +87,12 @@ Models (B = batch; all ids int64, all dense features float32; tables of 10-100 r
 13. fibinet  FiBiNET: SENET field reweighting (mean over the dim, 10-3-10 MLP with ReLU, the fields
      rescaled) and the bilinear interaction W(v_i) * v_j over the 45 field pairs (triu_indices),
      flattened -> MLP 360-16-1 -> sigmoid.  ids [B, 10].  Output prob [B, 1].
+14. dlrm_v2  MLPerf's DLRM-v2 (DCNv2) as the MLPerf reference's torchrec DLRM_DCN computes it, in
+     plain PyTorch: 26 multi-hot tables pooled by nn.EmbeddingBag(mode="sum") over fixed-size bags
+     (MLPerf's multi-hot sizes capped at 5: one [B, 70] ids tensor, table t's bag ids[:, s_t:e_t]),
+     bottom MLP 13-32-8, torchrec's LowRankCrossNet over the 27 x 8 = 216-wide concat
+     (x_{l+1} = x0 * (W_l(V_l x_l) + b_l) + x_l, V_l 216 -> 16 without bias, 3 layers), top MLP
+     216-32-16-1, sigmoid.  dense [B, 13], ids [B, 70].  Output prob [B, 1].
 """
 import argparse
 import collections
@@ -112,6 +118,8 @@ CRITEO_ROWS = [max(10, min(r, 100)) for r in R.CRITEO_KAGGLE_ROWS]
 FIELD_ROWS = [37, 12, 100, 64, 18, 25, 90, 10, 45, 71]   # 10 fields (DeepFM); the first 8 elsewhere
 BAG_ROWS = [37, 12, 50]    # bag_pooling's max-pooled tables; bag_padding's first two
 BAG_PADDING = [0, 3]       # bag_padding's padding rows of those two
+# MLPerf DLRM-v2's multi-hot sizes per table (214 ids a sample), capped at 5 (70 ids a sample).
+DLRM_V2_BAGS = [min(n, 5) for n in (3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1, 6, 9, 5, 1, 1, 1, 12, 100, 27, 10, 3, 1, 1)]
 
 
 def mlp(sizes, last=None, act=nn.ReLU):
@@ -442,6 +450,52 @@ class FiBiNet(nn.Module):
         return torch.sigmoid(self.dnn(p.flatten(1)))
 
 
+# ---------------------------------------------------------------------------------------------------
+# 14: DLRM-v2
+
+
+class LowRankCrossNet(nn.Module):
+    """torchrec's LowRankCrossNet: x_{l+1} = x0 * (W_l(V_l x_l) + b_l) + x_l, V_l without bias."""
+
+    def __init__(self, width, layers, rank):
+        super().__init__()
+        self.V_kernels = nn.ModuleList(nn.Linear(width, rank, bias=False) for _ in range(layers))
+        self.W_kernels = nn.ModuleList(nn.Linear(rank, width) for _ in range(layers))
+
+    def forward(self, x0):
+        x = x0
+        for V, W in zip(self.V_kernels, self.W_kernels):
+            x = x0 * W(V(x)) + x
+        return x
+
+
+class DlrmV2(nn.Module):
+    """MLPerf's DLRM-v2: multi-hot bags of fixed sizes (table t's ids are ids[:, start_t:end_t], a 2-D
+    input that nn.EmbeddingBag pools row by row), the dense features through the bottom MLP, the
+    concat of both through low-rank cross layers, then the top MLP."""
+
+    def __init__(self, n_dense, rows, bags, dim, bottom, cross_layers, rank, top):
+        super().__init__()
+        self.bags = bags
+        self.emb_l = nn.ModuleList(nn.EmbeddingBag(n, dim, mode="sum") for n in rows)
+        self.bot_l = mlp([n_dense] + bottom + [dim], last=nn.ReLU)
+        width = (len(rows) + 1) * dim
+        self.crossnet = LowRankCrossNet(width, cross_layers, rank)
+        self.top_l = mlp([width] + top + [1], last=nn.Sigmoid)
+
+    def forward(self, dense, ids):
+        ly, start = [], 0
+        for e, n in zip(self.emb_l, self.bags):
+            ly.append(e(ids[:, start:start + n]))
+            start += n
+        return self.top_l(self.crossnet(torch.cat([self.bot_l(dense)] + ly, dim=1)))
+
+
+def multi_hot_ids(rng, rows, bags, batch):
+    """[B, sum(bags)]: table t's bag of bags[t] ids, side by side."""
+    return np.concatenate([rng.integers(0, n, (batch, k)) for n, k in zip(rows, bags)], axis=1).astype(np.int64)
+
+
 def field_ids(rng, rows, batch):
     return np.stack([rng.integers(0, n, batch) for n in rows], axis=1).astype(np.int64)
 
@@ -571,6 +625,9 @@ def gallery():
                     {"ids": 0}),
         "fibinet": (lambda: FiBiNet(FIELD_ROWS, 8, 3, [16]), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)}, "prob",
                     {"ids": 0}),
+        "dlrm_v2": (lambda: DlrmV2(13, CRITEO_ROWS, DLRM_V2_BAGS, 8, [32], 3, 16, [32, 16]),
+                    lambda rng, b: {"dense": dense_features(rng, b, 13), "ids": multi_hot_ids(rng, CRITEO_ROWS, DLRM_V2_BAGS, b)},
+                    "prob", {"dense": 0, "ids": 0}),
     }
 
 
