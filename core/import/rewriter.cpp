@@ -278,7 +278,7 @@ class Rewriter {
     // `vectors`, an [L] index input and its [B] offsets), or bags of `bag_size` ids, the rows of an id
     // matrix [B, P] (matrix_offsets empty).
     std::string matrix_indices, matrix_offsets;
-    int64_t row = 0, bag_size = 0;
+    int64_t row = 0, bag_size = 0, column = 0;  // column: a fixed-size bag's first column of the id matrix
     bool vectors = false;
     bool last_included = false;  // the offsets rows end with L (include_last_offset = True): [T, B + 1]
     // With `weights`: the f32 input [T, L] whose row `row` they are (per_sample_weights=lS_w[t]),
@@ -328,11 +328,15 @@ class Rewriter {
     if (probed_ids.empty() || probed_ids.size() > 2) return;
     const bool vectors = probed_ids.size() == 1;  // nn.EmbeddingBag(indices, offsets) on 1-D inputs
     const Dims id_dims = vectors ? Dims{1, probed_ids[0]} : probed_ids;
-    for (size_t j = 0; j < ids.size(); ++j)
-      if (label_of(ids[j]) != std::make_pair(k, first + static_cast<int64_t>(j))) return;  // consecutive elements of one input
     const int64_t length = static_cast<int64_t>(ids.size());
     const auto [ko, first_offset] = label_of(offs[0]);
-    if (ko >= 0 && length == id_dims[1] && first % length == 0) {
+    if (ko < 0) {
+      fixed_size_bags(bag, offs, ids, k, first, id_dims, vectors);
+      return;
+    }
+    for (size_t j = 0; j < ids.size(); ++j)
+      if (label_of(ids[j]) != std::make_pair(k, first + static_cast<int64_t>(j))) return;  // consecutive elements of one input
+    if (length == id_dims[1] && first % length == 0) {
       // The offsets row ends with L appended by the graph (include_last_offset = False) or with
       // its own last entry (True: rows of B + 1).
       const bool appended = label_of(offs.back()) == std::make_pair(-1, length);
@@ -349,16 +353,27 @@ class Rewriter {
       bag.vectors = vectors;
       bag.last_included = !appended;
       bag.matrix_weights = weights_row_source(bag, labelled, probed_ids);
-      return;
     }
-    // Fixed-size bags: all of a [B, P] input, offsets 0, P, 2P, .. (with or without the final B*P).
-    const int64_t size = id_dims[1];
-    if (vectors || ko >= 0 || first != 0 || length != element_count(id_dims) || size < 1) return;
+  }
+  // Fixed-size bags: columns [c, c + n) of every row of a [B, P] id input (all of it where n = P:
+  // nn.EmbeddingBag on a [B, P] input; a part, ids[:, c:c + n], where one id matrix holds several
+  // tables' multi-hot bags side by side, as DLRM-v2's), offsets 0, n, 2n, .. (with or without the
+  // final B*n).
+  void fixed_size_bags(Bag& bag, const std::vector<double>& offs, const std::vector<double>& ids, int k, int64_t first,
+                       const Dims& id_dims, bool vectors) const {
+    const int64_t rows = id_dims[0], width = id_dims[1], length = static_cast<int64_t>(ids.size());
+    if (vectors || rows < 1 || length % rows != 0) return;
+    const int64_t size = length / rows;
+    if (size < 1 || first + size > width) return;
+    for (int64_t b = 0; b < rows; ++b)
+      for (int64_t j = 0; j < size; ++j)
+        if (label_of(ids[static_cast<size_t>(b * size + j)]) != std::make_pair(k, b * width + first + j)) return;
     for (size_t b = 0; b < offs.size(); ++b)
       if (label_of(offs[b]) != std::make_pair(-1, static_cast<int64_t>(b) * size)) return;
-    if (offs.size() != static_cast<size_t>(id_dims[0]) && offs.size() != static_cast<size_t>(id_dims[0]) + 1) return;
-    bag.matrix_indices = id_input.name;
+    if (offs.size() != static_cast<size_t>(rows) && offs.size() != static_cast<size_t>(rows) + 1) return;
+    bag.matrix_indices = g_.inputs[static_cast<size_t>(k)].name;
     bag.bag_size = size;
+    bag.column = first;
   }
 
   // The f32 input, shaped as the index matrix (`index_dims`), whose row bag.row the bag's per-sample
@@ -729,7 +744,13 @@ class Rewriter {
     std::vector<std::string> inputs;
     size_t end = g_.nodes.size();
     if (bag.bag_size > 0) {
-      const std::string flat = insert_before(end, bag.loop + "_ids", "reshape", {bag.matrix_indices}, {{"shape", std::vector<int64_t>{-1}}}, bag.loop + "_ids");
+      std::string ids = bag.matrix_indices;
+      if (bag.column > 0 || bag.bag_size < probes_.find(ids, 0)->dims[1])
+        ids = insert_before(end, bag.loop + "_columns", "slice", {ids},
+                            {{"starts", std::vector<int64_t>{bag.column}}, {"ends", std::vector<int64_t>{bag.column + bag.bag_size}},
+                             {"axes", std::vector<int64_t>{1}}, {"steps", std::vector<int64_t>{1}}},
+                            bag.loop + "_columns");
+      const std::string flat = insert_before(end, bag.loop + "_ids", "reshape", {ids}, {{"shape", std::vector<int64_t>{-1}}}, bag.loop + "_ids");
       inputs = {flat, insert_before(end, bag.loop + "_offsets", "fixed_bag_offsets", {flat}, {{"bag_size", bag.bag_size}}, bag.loop + "_offsets")};
     } else {  // its row of the matrices (a 1-D input is a matrix of one row)
       const std::map<std::string, AttrValue> row =

@@ -295,6 +295,26 @@ TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) {
   }
 }
 
+// DLRM-v2's low-rank cross layers (torchrec's LowRankCrossNet: x0 * W(V x) + x, V without bias)
+// compile to cross_layer on the CPU plugin, as the zoo's dlrm_v2 does: V stays a linear, W and the
+// mul and add become the cross layer.
+TEST(Gallery, DlrmV2LowRankCrossLayersCompileToCrossLayer) {
+  const std::vector<Target> cpu = testing::built_targets("cpu");
+  ASSERT_FALSE(cpu.empty());
+  for (const char* exporter : {"torchscript", "dynamo"}) {
+    const Graph graph = load_any_model(kGallery + "/dlrm_v2_" + exporter + ".onnx");
+    const auto a = data::read_npz(kGallery + "/dlrm_v2.npz");
+    const auto inputs = inputs_of(graph, a);
+    const std::unique_ptr<Executor> exec = placed(graph, cpu, inputs);
+    std::map<std::string, int> ops = op_counts(exec->graph());
+    EXPECT_EQ(ops["cross_layer"], 3) << exporter;
+    EXPECT_EQ(ops["mul"] + ops["add"], 0) << exporter;
+    const auto got = exec->run(inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5) << exporter;
+  }
+}
+
 // xDeepFM's CIN: the einsum's output order [B, H, M, D], reshaped to [B, H*M, D], is moved back to
 // channels-last by the pointwise conv: transpose, reshape, transpose that move no element, one
 // reshape per layer (the outputs stay PyTorch's: the Gallery cases above).
@@ -411,6 +431,7 @@ const std::map<std::string, int> kGalleryAutoInt{{"embedding_bag", 1}, {"gather"
 const std::map<std::string, int> kGalleryXDeepFm{{"embedding_bag", 1}, {"matmul", 0}, {"linear", 6}};
 // Both exports take the field pairs directly (the dynamo export's transposes around its GatherNDs
 // cancelled); the one transpose left turns the ids table-major.
+const std::map<std::string, int> kGalleryDlrmV2{{"embedding_bag", 26}, {"fixed_bag_offsets", 26}, {"slice", 26}, {"linear", 11}};
 const std::map<std::string, int> kGalleryFiBiNet{{"embedding_bag", 1}, {"take", 2}, {"transpose", 1}, {"linear", 5}};
 
 INSTANTIATE_TEST_SUITE_P(
@@ -447,7 +468,10 @@ INSTANTIATE_TEST_SUITE_P(
                       // linears over the channels.
                       GalleryModel{"xdeepfm_torchscript", kGalleryXDeepFm}, GalleryModel{"xdeepfm_dynamo", kGalleryXDeepFm},
                       // The field pairs' lookups (Gather; GatherND in the dynamo export) as takes.
-                      GalleryModel{"fibinet_torchscript", kGalleryFiBiNet}, GalleryModel{"fibinet_dynamo", kGalleryFiBiNet}),
+                      GalleryModel{"fibinet_torchscript", kGalleryFiBiNet}, GalleryModel{"fibinet_dynamo", kGalleryFiBiNet},
+                      // MLPerf's DLRM-v2: each table's multi-hot bag a slice of columns of one [B, 74]
+                      // id matrix (fixed-size bags of 1-5 ids); the low-rank cross layers' V and W linears.
+                      GalleryModel{"dlrm_v2_torchscript", kGalleryDlrmV2}, GalleryModel{"dlrm_v2_dynamo", kGalleryDlrmV2}),
     [](const auto& info) { return info.param.file; });
 
 // Both exporters' mean-pooling loops (the dynamo body holds ReduceSum, Div and ReduceMean) give

@@ -89,10 +89,10 @@ Models (B = batch; all ids int64, all dense features float32; tables of 10-100 r
      flattened -> MLP 360-16-1 -> sigmoid.  ids [B, 10].  Output prob [B, 1].
 14. dlrm_v2  MLPerf's DLRM-v2 (DCNv2) as the MLPerf reference's torchrec DLRM_DCN computes it, in
      plain PyTorch: 26 multi-hot tables pooled by nn.EmbeddingBag(mode="sum") over fixed-size bags
-     (MLPerf's multi-hot sizes capped at 5: one [B, 70] ids tensor, table t's bag ids[:, s_t:e_t]),
+     (MLPerf's multi-hot sizes capped at 5: one [B, 74] ids tensor, table t's bag ids[:, s_t:e_t]),
      bottom MLP 13-32-8, torchrec's LowRankCrossNet over the 27 x 8 = 216-wide concat
-     (x_{l+1} = x0 * (W_l(V_l x_l) + b_l) + x_l, V_l 216 -> 16 without bias, 3 layers), top MLP
-     216-32-16-1, sigmoid.  dense [B, 13], ids [B, 70].  Output prob [B, 1].
+     (x_{l+1} = x0 * (W_l(V_l x_l) + b_l) + x_l, V_l 216 -> 8 without bias, 3 layers), top MLP
+     216-32-16-1, sigmoid.  dense [B, 13], ids [B, 74].  Output prob [B, 1].
 """
 import argparse
 import collections
@@ -118,7 +118,7 @@ CRITEO_ROWS = [max(10, min(r, 100)) for r in R.CRITEO_KAGGLE_ROWS]
 FIELD_ROWS = [37, 12, 100, 64, 18, 25, 90, 10, 45, 71]   # 10 fields (DeepFM); the first 8 elsewhere
 BAG_ROWS = [37, 12, 50]    # bag_pooling's max-pooled tables; bag_padding's first two
 BAG_PADDING = [0, 3]       # bag_padding's padding rows of those two
-# MLPerf DLRM-v2's multi-hot sizes per table (214 ids a sample), capped at 5 (70 ids a sample).
+# MLPerf DLRM-v2's multi-hot sizes per table (214 ids a sample), capped at 5 (74 ids a sample).
 DLRM_V2_BAGS = [min(n, 5) for n in (3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1, 6, 9, 5, 1, 1, 1, 12, 100, 27, 10, 3, 1, 1)]
 
 
@@ -625,7 +625,7 @@ def gallery():
                     {"ids": 0}),
         "fibinet": (lambda: FiBiNet(FIELD_ROWS, 8, 3, [16]), lambda rng, b: {"ids": field_ids(rng, FIELD_ROWS, b)}, "prob",
                     {"ids": 0}),
-        "dlrm_v2": (lambda: DlrmV2(13, CRITEO_ROWS, DLRM_V2_BAGS, 8, [32], 3, 16, [32, 16]),
+        "dlrm_v2": (lambda: DlrmV2(13, CRITEO_ROWS, DLRM_V2_BAGS, 8, [32], 3, 8, [32, 16]),
                     lambda rng, b: {"dense": dense_features(rng, b, 13), "ids": multi_hot_ids(rng, CRITEO_ROWS, DLRM_V2_BAGS, b)},
                     "prob", {"dense": 0, "ids": 0}),
     }
