@@ -314,6 +314,15 @@ def gallery_models():
                     "26 fields <= 100k rows, dim 16, CIN 2 layers of 32 maps (einsum + Conv1d), deep 416-400-400-1"),
         "fibinet": (lambda: G.FiBiNet(rows, 16, 9, [400, 400]), lambda rng, b: {"ids": G.field_ids(rng, rows, b)}, "prob", {"ids": 0},
                     "26 fields <= 100k rows, dim 16, SENET 26-9-26, bilinear over 325 pairs, 5200-400-400-1"),
+        # MLPerf's DLRM-v2 at its widths (dim 128, 214 multi-hot ids a sample, 3 low-rank cross layers,
+        # 3456-1024-1024-512-256-1), tables capped at 10k rows; onnxruntime runs the exports' per-bag Loop.
+        "dlrm_v2": (lambda: G.DlrmV2(13, R.capped(R.CRITEO_KAGGLE_ROWS, 10000), G.MLPERF_MULTI_HOT, 128, [512, 256], 3, 512,
+                                     [1024, 1024, 512, 256]),
+                    lambda rng, b: {"dense": G.dense_features(rng, b, 13),
+                                    "ids": G.multi_hot_ids(rng, R.capped(R.CRITEO_KAGGLE_ROWS, 10000), G.MLPERF_MULTI_HOT, b)},
+                    "prob", {"dense": 0, "ids": 0},
+                    "MLPerf widths: 13-512-256-128, 26 tables <= 10k rows of dim 128, 214 ids a sample, 3 cross layers rank 512, "
+                    "3456-1024-1024-512-256-1"),
         # nn.EmbeddingBag's other forms at the gallery's own sizes (tables of 12-60 rows, MLP 36-16-1 /
         # 32-16-1): no export of them is free of the per-bag Loop, so onnxruntime runs that Loop.
         "bag_pooling": (lambda: G.BagPooling(4, G.BAG_ROWS, 8, 40, [16]), G.bag_pooling_inputs, "prob",

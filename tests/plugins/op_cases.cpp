@@ -892,6 +892,8 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(transpose_case(rng, F32, {45, 131, 16}, {1, 0, 2}));
     cases.push_back(transpose_case(rng, I64, {3, 5, 37, 2}, {0, 2, 1, 3}));
     cases.push_back(transpose_case(rng, U8, {2, 17, 20, 3}, {1, 0, 2, 3}));
+    // Dims of 1 and dims the source steps over as one, merged (AutoInt's heads split).
+    cases.push_back(transpose_case(rng, F32, {1, 26, 67, 3, 16}, {3, 1, 2, 0, 4}));
   } else if (op == "slice") {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
     cases.push_back(slice_case(rng, F32, {17, 33}, {2}, {-3}, {1}, {}));
@@ -922,6 +924,7 @@ std::vector<Case> cases_for(const std::string& op, Rng& rng) {
     cases.push_back(matmul_case(rng, {127, 1000}, {1000, 3}));
     cases.push_back(matmul_case(rng, {2, 1, 3, 17}, {5, 17, 4}));  // batch dims broadcast both ways
     cases.push_back(matmul_case(rng, {7, 3, 33}, {33, 5}));
+    cases.push_back(matmul_case(rng, {67, 2, 26, 8}, {67, 2, 8, 26}));  // many small products, shared out over the threads
     cases.push_back(matmul_case(rng, {33}, {3, 33, 2}));
     cases.push_back(matmul_case(rng, {128, 26, 8}, {128, 8, 26}));  // attention heads' scores: many small products
     cases.push_back(matmul_case(rng, {4, 5, 3}, {3}));
