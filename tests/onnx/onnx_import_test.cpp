@@ -275,45 +275,34 @@ TEST(Gallery, UsualDlrmCompilesToTheZooDlrmsOps) {
   }
 }
 
-// DCN-v2's cross layers, x0 * layer(x) + x, import as linear + mul + add (Gemm, Mul, Add) and
-// compile to one cross_layer each on the CPU plugin; the deep MLP's and the output's linears stay.
-TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) {
+// Both exports of gallery model `model` compiled on the CPU plugin hold `cross_layers` cross_layer
+// nodes, no mul or add left, and `linears` linears, and match PyTorch.
+void expect_cross_layers(const std::string& model, int cross_layers, int linears) {
   const std::vector<Target> cpu = testing::built_targets("cpu");
   ASSERT_FALSE(cpu.empty());
   for (const char* exporter : {"torchscript", "dynamo"}) {
-    const Graph graph = load_any_model(kGallery + "/dcn_v2_" + exporter + ".onnx");
-    const auto a = data::read_npz(kGallery + "/dcn_v2.npz");
+    const Graph graph = load_any_model(kGallery + "/" + model + "_" + exporter + ".onnx");
+    const auto a = data::read_npz(kGallery + "/" + model + ".npz");
     const auto inputs = inputs_of(graph, a);
     const std::unique_ptr<Executor> exec = placed(graph, cpu, inputs);
     std::map<std::string, int> ops = op_counts(exec->graph());
-    EXPECT_EQ(ops["cross_layer"], 2) << exporter;
+    EXPECT_EQ(ops["cross_layer"], cross_layers) << exporter;
     EXPECT_EQ(ops["mul"] + ops["add"], 0) << exporter;
-    EXPECT_EQ(ops["linear"], 3) << exporter;
+    EXPECT_EQ(ops["linear"], linears) << exporter;
     const auto got = exec->run(inputs);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5) << exporter;
   }
 }
 
+// DCN-v2's cross layers, x0 * layer(x) + x, import as linear + mul + add (Gemm, Mul, Add) and
+// compile to one cross_layer each on the CPU plugin; the deep MLP's and the output's linears stay.
+TEST(Gallery, DcnV2CrossLayersCompileToCrossLayer) { expect_cross_layers("dcn_v2", 2, 3); }
+
 // DLRM-v2's low-rank cross layers (torchrec's LowRankCrossNet: x0 * W(V x) + x, V without bias)
 // compile to cross_layer on the CPU plugin, as the zoo's dlrm_v2 does: V stays a linear, W and the
-// mul and add become the cross layer.
-TEST(Gallery, DlrmV2LowRankCrossLayersCompileToCrossLayer) {
-  const std::vector<Target> cpu = testing::built_targets("cpu");
-  ASSERT_FALSE(cpu.empty());
-  for (const char* exporter : {"torchscript", "dynamo"}) {
-    const Graph graph = load_any_model(kGallery + "/dlrm_v2_" + exporter + ".onnx");
-    const auto a = data::read_npz(kGallery + "/dlrm_v2.npz");
-    const auto inputs = inputs_of(graph, a);
-    const std::unique_ptr<Executor> exec = placed(graph, cpu, inputs);
-    std::map<std::string, int> ops = op_counts(exec->graph());
-    EXPECT_EQ(ops["cross_layer"], 3) << exporter;
-    EXPECT_EQ(ops["mul"] + ops["add"], 0) << exporter;
-    const auto got = exec->run(inputs);
-    ASSERT_EQ(got.size(), 1u);
-    EXPECT_LT(max_relative_error(got[0], tensor_of(a.at("expected_torch"))), 1e-5) << exporter;
-  }
-}
+// mul and add become the cross layer (the 3 V linears, 2 bottom and 3 top linears stay).
+TEST(Gallery, DlrmV2LowRankCrossLayersCompileToCrossLayer) { expect_cross_layers("dlrm_v2", 3, 8); }
 
 // xDeepFM's CIN: the einsum's output order [B, H, M, D], reshaped to [B, H*M, D], is moved back to
 // channels-last by the pointwise conv: transpose, reshape, transpose that move no element, one
