@@ -14,6 +14,7 @@
 #include <numeric>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <stdexcept>
 
 #include "shape_inference.hpp"
@@ -70,6 +71,7 @@ class Rewriter {
     rewrite_summed_lookups();
     for_each_cagr_node(
         [&](size_t i) { return stack_features(i) || drop_identity_reshape(i) || cancel_transposes(i) || take_through_transposes(i); });
+    merge_repeated_nodes();
     remove_dead_nodes(g_);
     fuse_activations();
     remove_dead_nodes(g_);
@@ -1151,6 +1153,22 @@ class Rewriter {
     g_.nodes[i] = cagr_node(view.name, "concat", rows, {view.outputs[0]}, {{"axis", int64_t{1}}});
     count("concat of feature rows (from concat + reshape)");
     return true;
+  }
+  // A CAGR node that repeats an earlier one (the same op, inputs and attributes) reads the earlier
+  // one's outputs instead: DeepFM's and Wide & Deep's two sets of per-field lookups each turn the
+  // same ids table-major and count their offsets, twice per pass otherwise.
+  void merge_repeated_nodes() {
+    std::map<std::tuple<std::string, std::vector<std::string>, std::map<std::string, AttrValue>>, std::vector<std::string>> seen;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const OnnxNode n = g_.nodes[i];
+      if (!n.is_cagr() || !n.subgraphs.empty() || !n.tensor_attrs.empty()) continue;
+      const auto [it, first] = seen.emplace(std::make_tuple(n.op, n.inputs, n.attrs), n.outputs);
+      if (first || it->second.size() != n.outputs.size() ||
+          std::any_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) { return std::count(g_.outputs.begin(), g_.outputs.end(), o) != 0; }))
+        continue;
+      for (size_t o = 0; o < n.outputs.size(); ++o) alias(n.outputs[o], it->second[o]);
+      count("repeated node merged");
+    }
   }
   // A reshape to the shape its input already has, at both probes.
   bool drop_identity_reshape(size_t i) {
