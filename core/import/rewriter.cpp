@@ -92,6 +92,12 @@ class Rewriter {
     const OnnxNode* p = producer(t);
     return p && !p->is_cagr() && p->op == op ? p : nullptr;
   }
+  // The CAGR node of op `op` that writes `t`, where `t` has one reader (a chain a rewrite may fold).
+  const OnnxNode* sole_cagr_producer(const std::string& t, const std::string& op) const {
+    const OnnxNode* p = producer(t);
+    return p && p->is_cagr() && p->op == op && consumers(t) == 1 ? p : nullptr;
+  }
+  static std::vector<int64_t> perm_of(const OnnxNode& transpose) { return std::get<std::vector<int64_t>>(transpose.attrs.at("perm")); }
   // Follows Identity / Reshape / Cast chains back to where a value really comes from.
   std::string through_views(std::string t) const {
     while (const OnnxNode* p = producer(t)) {
@@ -1189,11 +1195,9 @@ class Rewriter {
   bool cancel_transposes(size_t i) {
     const OnnxNode n = g_.nodes[i];
     if (n.op != "transpose") return false;
-    const OnnxNode* r = producer(n.inputs[0]);
-    if (!r || !r->is_cagr() || r->op != "reshape" || consumers(r->outputs[0]) != 1) return false;
-    const OnnxNode* t = producer(r->inputs[0]);
-    if (!t || !t->is_cagr() || t->op != "transpose" || consumers(t->outputs[0]) != 1) return false;
-    const auto perm_of = [](const OnnxNode& x) { return std::get<std::vector<int64_t>>(x.attrs.at("perm")); };
+    const OnnxNode* r = sole_cagr_producer(n.inputs[0], "reshape");
+    const OnnxNode* t = r ? sole_cagr_producer(r->inputs[0], "transpose") : nullptr;
+    if (!t) return false;
     const std::vector<int64_t> first = perm_of(*t), second = perm_of(n);
     Dims out[2];
     for (int p = 0; p < 2; ++p) {
@@ -1216,11 +1220,9 @@ class Rewriter {
   bool take_through_transposes(size_t i) {
     const OnnxNode n = g_.nodes[i];
     if (n.op != "transpose") return false;
-    const OnnxNode* take = producer(n.inputs[0]);
-    if (!take || !take->is_cagr() || take->op != "take" || consumers(take->outputs[0]) != 1) return false;
-    const OnnxNode* t = producer(take->inputs[0]);
+    const OnnxNode* take = sole_cagr_producer(n.inputs[0], "take");
+    const OnnxNode* t = take ? producer(take->inputs[0]) : nullptr;  // the source transpose may have other readers
     if (!t || !t->is_cagr() || t->op != "transpose") return false;
-    const auto perm_of = [](const OnnxNode& x) { return std::get<std::vector<int64_t>>(x.attrs.at("perm")); };
     const std::vector<int64_t> first = perm_of(*t), second = perm_of(n);
     const auto data = probes_.dims(take->inputs[0]), picked = probes_.dims(take->outputs[0]);
     if (!data || !picked || data->size() != picked->size() || first.size() != data->size() || second.size() != first.size()) return false;
