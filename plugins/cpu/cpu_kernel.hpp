@@ -37,11 +37,22 @@ struct Variant {
   bool parallel;  // uses every thread (else one): the cost estimate's divisor
   std::unique_ptr<Kernel> (*create)(const KernelInit&);
   cagr_math_precision precision = CAGR_MATH_F32;  // what it computes in (ABI 1.2; int8 1.3)
+  bool prefetches = false;  // issues its random reads ahead (Cost::gathered_bytes move at the bandwidth)
 };
+
+// Rows gathered at random from tables larger than a core's L2 wait on memory one by one unless
+// the kernel asks for them ahead: the embedding_bag without prefetching read DeepFM's rows
+// (53,248 a pass from 26 tables of up to 100k rows) 1.8x (rows of 4 bytes, 10 MB of tables, inside
+// the 32 MB L3) and 2.7x (64-byte rows, 166 MB) slower than the prefetching variant on the 2-core
+// VM, one thread each.
+constexpr double kUnprefetchedGatherSlowdown = 2.0;
+constexpr double kGatherCacheBytes = 1 << 20;  // a core's L2 on current x86 (1-2 MiB)
 
 struct Cost {
   double flops = 0;
-  double bytes = 0;  // to and from memory
+  double bytes = 0;           // to and from memory, gathered_bytes included
+  double gathered_bytes = 0;  // of `bytes`, read at random addresses from tables of footprint_bytes
+  double footprint_bytes = 0;
 };
 
 // Variants in order of precision, f32 first: an op allowed precision P is offered the leading

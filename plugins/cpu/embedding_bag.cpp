@@ -298,14 +298,16 @@ Cost cost(const contract::Checked& shapes) {
   const double row_bytes = static_cast<double>(e.num_indices) * static_cast<double>(e.row_bytes());
   const double index_bytes = static_cast<double>(e.num_indices) * (abi::dtype_size(e.index_dtype) + (e.weighted ? 4 : 0)) +
                              static_cast<double>(e.tables * e.batch + 1) * abi::dtype_size(e.offset_dtype);
+  double footprint = 0;
+  for (int64_t r : e.rows) footprint += static_cast<double>(r) * static_cast<double>(e.row_bytes());
   return Cost{static_cast<double>(e.num_indices) * e.dim,
-              row_bytes + index_bytes + static_cast<double>(e.batch) * e.tables * e.dim * sizeof(float)};
+              row_bytes + index_bytes + static_cast<double>(e.batch) * e.tables * e.dim * sizeof(float), row_bytes, footprint};
 }
 
 }  // namespace
 
 OpImpl embedding_bag_impl() {
-  return OpImpl{{{"prefetch_parallel", true, FunctionKernel<EmbeddingBag, embedding_bag<true, true>>::create},
+  return OpImpl{{{"prefetch_parallel", true, FunctionKernel<EmbeddingBag, embedding_bag<true, true>>::create, CAGR_MATH_F32, true},
                  {"simple", false, FunctionKernel<EmbeddingBag, embedding_bag<false, false>>::create}},
                 cost};
 }

@@ -170,7 +170,8 @@ struct CpuPlugin : kit::HostDevice {
 
   // The variants the op's allowed math precision admits (cpu_kernel.hpp: f32 ones first), each
   // estimated by roofline: the slower of compute and memory, on one thread's share when the
-  // variant uses one.
+  // variant uses one; random reads from tables beyond a core's L2 slower where the variant does not
+  // prefetch them.
   static kit::Offer offer(cagr_context& context, int32_t, const OpView& op) {
     const auto checked = contract::check(op);
     const auto& impl = cagr::cpu::op_impl(checked);
@@ -182,8 +183,10 @@ struct CpuPlugin : kit::HostDevice {
       const auto& variant = impl.variants[i];
       const double share = variant.parallel ? 1.0 : 1.0 / d.threads;
       const double peak = peak_gflops(d, variant.precision);
+      const bool waits = !variant.prefetches && cost.footprint_bytes > cagr::cpu::kGatherCacheBytes;
+      const double bytes = cost.bytes + (waits ? (cagr::cpu::kUnprefetchedGatherSlowdown - 1.0) * cost.gathered_bytes : 0.0);
       const double ns = (peak > 0 && d.bandwidth_gbps > 0)
-                            ? std::max(cost.flops / (peak * share), cost.bytes / (d.bandwidth_gbps * share)) +
+                            ? std::max(cost.flops / (peak * share), bytes / (d.bandwidth_gbps * share)) +
                                   (variant.parallel ? cagr::cpu::kParallelRegionNs : 0.0)
                             : 0;
       offer.variants.push_back({variant.name, cost.flops, cost.bytes, ns, variant.precision});

@@ -2,6 +2,7 @@
 #include "inputs.hpp"
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -91,6 +92,54 @@ data::Batch random_batch(const Graph& graph, int64_t batch_size, uint64_t seed) 
   return batch;
 }
 
+namespace {
+
+// For each integer graph input, the rows of the table that reads each of its columns, where the graph
+// says so: an [B, T] id matrix turned table-major (transpose, then flattened) into a T-table bag with
+// one id per bag (the importer's form of `emb[t](ids[:, t])`), or ids a constant table is gathered
+// by directly (every column that table's rows). Elsewhere 0: unknown. The least over readers.
+std::map<int, std::vector<int64_t>> column_rows(const Graph& graph) {
+  std::map<int, std::vector<int64_t>> rows;
+  auto bound = [&](int input, size_t column, int64_t table_rows) {
+    const Dims& dims = graph.tensor(input).dims;
+    std::vector<int64_t>& r = rows[input];
+    r.resize(dims.size() == 2 && dims[1] > 0 ? static_cast<size_t>(dims[1]) : 1, 0);
+    if (column >= r.size()) return;
+    r[column] = r[column] == 0 ? table_rows : std::min(r[column], table_rows);
+  };
+  const std::vector<int>& inputs = graph.inputs();
+  auto is_input = [&](int t) { return std::find(inputs.begin(), inputs.end(), t) != inputs.end(); };
+  for (const Node& n : graph.nodes()) {
+    if ((n.op == "gather" || n.op == "take") && n.inputs.size() == 2 && is_input(n.inputs[1]) && graph.tensor(n.inputs[0]).is_constant() &&
+        n.attr_int("axis", 0) == 0) {
+      const int64_t table_rows = graph.tensor(n.inputs[0]).dims.at(0);
+      const Dims& dims = graph.tensor(n.inputs[1]).dims;
+      for (size_t c = 0; c < (dims.size() == 2 && dims[1] > 0 ? static_cast<size_t>(dims[1]) : 1); ++c) bound(n.inputs[1], c, table_rows);
+      continue;
+    }
+    if (n.op != "embedding_bag") continue;
+    // values <- reshape(flat) <- transpose([1, 0]) <- input [B, T]
+    const int flat = graph.producer(n.inputs.at(0));
+    if (flat < 0 || graph.nodes()[static_cast<size_t>(flat)].op != "reshape") continue;
+    const int turned = graph.producer(graph.nodes()[static_cast<size_t>(flat)].inputs.at(0));
+    if (turned < 0 || graph.nodes()[static_cast<size_t>(turned)].op != "transpose") continue;
+    const Node& t = graph.nodes()[static_cast<size_t>(turned)];
+    const int ids = t.inputs.at(0);
+    const Dims& dims = graph.tensor(ids).dims;
+    const int64_t tables = static_cast<int64_t>(n.inputs.size()) - 2;
+    if (!is_input(ids) || dims.size() != 2 || dims[1] != tables || t.attr_ints("perm", {1, 0}) != std::vector<int64_t>{1, 0} ||
+        n.attr_int("weighted", 0) != 0 || n.attr_int("padded", 0) != 0)
+      continue;
+    for (int64_t c = 0; c < tables; ++c) {
+      const TensorInfo& table = graph.tensor(n.inputs[static_cast<size_t>(2 + c)]);
+      if (table.is_constant() && !table.dims.empty()) bound(ids, static_cast<size_t>(c), table.dims[0]);
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
 std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, uint64_t seed) {
   // A click model of the zoo's layout (inputs dense, indices, offsets) gets random_batch's bags.
   const bool click_layout = std::all_of(graph.inputs().begin(), graph.inputs().end(), [&](int id) {
@@ -100,7 +149,8 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
   const bool has_bag = std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const Node& n) { return n.op == "embedding_bag"; });
   if (click_layout && has_bag) return inputs_from_batch(graph, random_batch(graph, batch_size, seed));
   // Other models (an ONNX export's "ids" [B, fields], say, which reaches its tables through
-  // transposes and reshapes): ids below the smallest table's row count are in range for every table.
+  // transposes and reshapes): each column's ids spread over its table where column_rows finds which,
+  // else below the smallest table's row count, in range for every table.
   int64_t smallest_table = 0;
   for (const Node& n : graph.nodes()) {
     size_t first = 0, last = 0;  // the node's table inputs
@@ -117,6 +167,7 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
   std::set<int> bag_starts;
   for (const Node& n : graph.nodes())
     if (n.op == "table_offsets") bag_starts.insert(n.inputs.at(0));
+  const std::map<int, std::vector<int64_t>> columns = column_rows(graph);
   std::mt19937_64 rng(seed);
   std::vector<HostTensor> inputs;
   for (int id : graph.inputs()) {
@@ -130,8 +181,12 @@ std::vector<HostTensor> random_inputs(const Graph& graph, int64_t batch_size, ui
       if (rows <= 0) throw std::invalid_argument("model input '" + info.name + "': integers, and the model reads no table to draw ids for; give them with --inputs");
       std::vector<int64_t> ids(static_cast<size_t>(count));
       const int64_t row_length = dims.empty() ? 1 : dims.back();
-      for (size_t i = 0; i < ids.size(); ++i)
-        ids[i] = bag_starts.count(id) ? static_cast<int64_t>(i) % row_length : static_cast<int64_t>(rng() % static_cast<uint64_t>(rows));
+      const auto known = columns.find(id);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        const size_t column = known == columns.end() ? 0 : i % known->second.size();
+        const int64_t limit = known != columns.end() && known->second[column] > 0 ? known->second[column] : rows;
+        ids[i] = bag_starts.count(id) ? static_cast<int64_t>(i) % row_length : static_cast<int64_t>(rng() % static_cast<uint64_t>(limit));
+      }
       if (info.dtype == CAGR_DTYPE_I64) {
         inputs.push_back(tensor_of(CAGR_DTYPE_I64, dims, ids));
       } else {
