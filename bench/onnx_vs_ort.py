@@ -387,6 +387,17 @@ def export_gallery(workdir, names):
     return paths
 
 
+def torch_output(name, inputs):
+    """PyTorch eager's output of gallery model `name` (the weights export_gallery exported) on `inputs`."""
+    import gallery as G
+    models = gallery_models()
+    factory = models[name][0]
+    torch.manual_seed(1000 + list(models).index(name))
+    model = G.init_weights(factory(), **INIT_WEIGHTS.get(name, {})).eval()
+    with torch.no_grad():
+        return model(*(torch.from_numpy(v) for v in inputs.values())).numpy()
+
+
 def zoo_model(zoo, workdir):
     path = os.path.join(workdir, ZOO_MODEL, "model.xml")
     if not os.path.exists(path):
@@ -493,8 +504,16 @@ def run_gallery(args, lib):
                 runners[("cagr", exporter)] = runner
                 diffs[exporter] = relative_error(got, want)
                 if not diffs[exporter] <= TOLERANCE:
-                    failures.append(f"{name} {exporter} batch {batch}: CAGR and onnxruntime differ by "
-                                    f"{diffs[exporter]:.2e} (relative)")
+                    # The model's own answer decides: CAGR fails where it is off from PyTorch eager
+                    # too (two_tower's score, a dot product of unit vectors, differs by float
+                    # rounding between runtimes whose GEMMs sum in different orders).
+                    truth = torch_output(name, inputs)
+                    off = relative_error(got, truth)
+                    log(f"  CAGR and onnxruntime differ by {diffs[exporter]:.2e}; against PyTorch: CAGR {off:.2e}, "
+                        f"onnxruntime {relative_error(want, truth):.2e}")
+                    if not off <= TOLERANCE:
+                        failures.append(f"{name} {exporter} batch {batch}: CAGR differs from PyTorch by {off:.2e} (relative), "
+                                        f"from onnxruntime by {diffs[exporter]:.2e}")
                 if args.profile and lib is None and batch not in profiles.get((name, exporter), {}):
                     profiles.setdefault((name, exporter), {})[batch] = runner.profile()
             if name == "dlrm_embedding" and zoo_path:
