@@ -33,8 +33,8 @@ void copy_row(Word* dst, const Word* src, int64_t inner) {
 // Rows of a copy that swaps two axes above the contiguous last one ([A, J, D] read from [J, A, D],
 // as a transpose that moves a batch back in front of a field axis): the output's rows in tiles of
 // kTile rows of axis A, each tile taking its J rows in turn, so that the reads walk kTile
-// neighbouring source rows instead of one row a page apart (FiBiNET's [45, 2048, 16] -> [2048, 45,
-// 16] took 10.5 ms row by row on the 2-core VM, a TLB miss a row).
+// neighbouring source rows instead of one row a page apart (FiBiNET's [325, 2048, 16] -> [2048,
+// 325, 16] at benchmark size took 10.5 ms row by row on the 2-core VM, 6.5 ms in tiles).
 template <class Word>
 void swapped_rows(const StridedCopy& s, const Word* x, Word* y) {
   constexpr int64_t kTile = 16;
@@ -83,9 +83,12 @@ void strided_rows(const StridedCopy& s, const void* in, void* out) {
 // The same copy over the fewest dims: dims of size 1 dropped, and each dim merged into the one
 // before it where the source steps over both as over one (AutoInt's [1, 26, 2048, 3, 16] ->
 // [3, 26, 2048, 1, 16] heads split is [53248, 3, 16] -> [3, 53248, 16]: rows the tiles see, and
-// fewer divisions per row).
-StridedCopy merged_dims(const StridedCopy& s) {
-  StridedCopy m = s;
+// fewer divisions per row). Written into `m`, whose vectors keep their capacity from run to run
+// (a kernel run allocates nothing once warm).
+void merge_dims(const StridedCopy& s, StridedCopy& m) {
+  m.elem_size = s.elem_size;
+  m.offset = s.offset;
+  m.numel = s.numel;
   m.out_dims.clear();
   m.strides.clear();
   for (size_t d = 0; d < s.out_dims.size(); ++d) {
@@ -98,11 +101,11 @@ StridedCopy merged_dims(const StridedCopy& s) {
       m.strides.push_back(s.strides[d]);
     }
   }
-  return m;
 }
 
 void strided_copy(const StridedCopy& given, const void* const* in, void* const* out) {
-  const StridedCopy s = merged_dims(given);
+  thread_local StridedCopy s;
+  merge_dims(given, s);
   switch (s.elem_size) {
     case 8: return strided_rows<uint64_t>(s, in[0], out[0]);
     case 4: return strided_rows<uint32_t>(s, in[0], out[0]);
@@ -118,8 +121,8 @@ int64_t wrapped(int64_t index, int64_t len) {
 }
 
 // The output's blocks in order, so that the writes stream: where the axis is not the first, each
-// outer slice's picks in turn (FiBiNET's field pairs, [2048, 10, 16] -> [2048, 45, 16], took 6.5 ms
-// pick by pick over all slices, against 0.3 ms in order).
+// outer slice's picks in turn (FiBiNET's field pairs at benchmark size, [2048, 26, 16] -> [2048,
+// 325, 16], took 6.5 ms pick by pick over all slices, 1.8 ms in order, on one thread of the VM).
 void take(const Take& t, const void* const* in, void* const* out) {
   const auto* data = static_cast<const std::byte*>(in[0]);
   auto* y = static_cast<std::byte*>(out[0]);
